@@ -1,0 +1,383 @@
+package verification
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/openkyc/kyc/levels"
+)
+
+// MaxAnswerBytes bounds an answer's JSON form.
+const MaxAnswerBytes = 16 << 10
+
+// MaxReasonLen bounds review and grant reasons.
+const MaxReasonLen = 500
+
+// requirement returns the named requirement or an ErrInvalid naming field.
+func (s *Service) requirement(field, name string) (*levels.Requirement, error) {
+	r, ok := s.ladder.Requirement(name)
+	if !ok {
+		return nil, invalid(field, "unknown requirement %q", name)
+	}
+	return r, nil
+}
+
+// Status returns what the subject still needs for target (a level ID; 0 means
+// the top of the ladder) and the level its approved requirements earn. An
+// empty Outstanding means fully verified up to target.
+func (s *Service) Status(ctx context.Context, subjectID int64, target int) (levels.Result, error) {
+	if target != 0 {
+		if _, ok := s.ladder.Level(target); !ok {
+			return levels.Result{}, s.fail("Status", invalid("target", "unknown level %d", target))
+		}
+	}
+	if _, err := s.Subject(ctx, subjectID); err != nil {
+		return levels.Result{}, err
+	}
+	st, _, err := states(ctx, s.store, subjectID)
+	if err != nil {
+		return levels.Result{}, s.fail("Status", err)
+	}
+	return s.ladder.Evaluate(st, target), nil
+}
+
+// RequirementStates returns the subject's stored states, ordered by name.
+func (s *Service) RequirementStates(ctx context.Context, subjectID int64) ([]RequirementState, error) {
+	if _, err := s.Subject(ctx, subjectID); err != nil {
+		return nil, err
+	}
+	list, err := s.store.ListRequirementStates(ctx, subjectID)
+	return list, s.fail("RequirementStates", err)
+}
+
+// Answer records the subject's answer to a requirement. The answer is the
+// JSON form levels.Requirement.Validate describes; for a document
+// requirement every file must be one the subject uploaded. A requirement
+// without review is approved at once (and may earn a level); one with review
+// becomes pending. Refused: host-set requirements (ErrForbidden), answers
+// while a review is pending or after approval (ErrConflict), after a final
+// rejection (ErrRejectedFinal) or past the attempt cap
+// (ErrAttemptsExhausted). Nothing is written on a refusal.
+func (s *Service) Answer(ctx context.Context, subjectID int64, name string, answer json.RawMessage) (RequirementState, error) {
+	req, err := s.requirement("requirement", name)
+	if err != nil {
+		return RequirementState{}, s.fail("Answer", err)
+	}
+	if !req.AnsweredByUser() {
+		return RequirementState{}, s.fail("Answer", newErr(ErrForbidden, "requirement %s is set by the host, not answered", name))
+	}
+	if len(answer) > MaxAnswerBytes {
+		return RequirementState{}, s.fail("Answer", invalid("answer", "must be at most %d bytes", MaxAnswerBytes))
+	}
+	if err := req.Validate(answer); err != nil {
+		return RequirementState{}, s.fail("Answer", fromLevels(err))
+	}
+	var st RequirementState
+	err = s.inTx(ctx, "Answer", func(ctx context.Context, tx Store) error {
+		sub, err := lockLive(ctx, tx, subjectID)
+		if err != nil {
+			return err
+		}
+		st, err = s.loadState(ctx, tx, sub.ID, name)
+		if err != nil {
+			return err
+		}
+		switch {
+		case st.Status == levels.Approved:
+			return newErr(ErrConflict, "requirement %s is already approved", name)
+		case st.Status == levels.Pending:
+			return newErr(ErrConflict, "requirement %s awaits review", name)
+		case st.Status == levels.Rejected && st.Final:
+			return newErr(ErrRejectedFinal, "requirement %s was rejected with a final decision", name)
+		case st.Attempts >= req.Attempts():
+			return newErr(ErrAttemptsExhausted, "requirement %s allows %d attempts; an admin must reset it", name, req.Attempts())
+		}
+		if req.Kind == levels.Document {
+			if err := checkDocumentFiles(ctx, tx, sub.ID, req, answer); err != nil {
+				return err
+			}
+		}
+		now := s.Now()
+		st.Answer = append(json.RawMessage(nil), answer...)
+		st.Attempts++
+		st.Reason, st.Final = "", false
+		st.UpdatedAt = now
+		st.Status = levels.Pending
+		if !req.Review {
+			st.Status = levels.Approved
+		}
+		if err := tx.PutRequirementState(ctx, st); err != nil {
+			return err
+		}
+		if err := s.emit(ctx, tx, sub.ID, EventRequirementSubmitted, now, map[string]any{"requirement": name, "status": st.Status}); err != nil {
+			return err
+		}
+		if st.Status != levels.Approved {
+			return nil
+		}
+		if err := s.emit(ctx, tx, sub.ID, EventRequirementApproved, now, map[string]any{"requirement": name}); err != nil {
+			return err
+		}
+		return s.promote(ctx, tx, &sub, now, grantArgs{reason: ReasonRequirements})
+	})
+	return st, err
+}
+
+// ReasonRequirements is the reason of a grant earned by answers that needed
+// no review.
+const ReasonRequirements = "requirements approved"
+
+// checkDocumentFiles verifies every file of a document answer exists and
+// belongs to the subject. A foreign file is reported as not found.
+func checkDocumentFiles(ctx context.Context, tx Store, subjectID int64, req *levels.Requirement, answer json.RawMessage) error {
+	doc, err := req.ParseDocument(answer)
+	if err != nil {
+		return fromLevels(err)
+	}
+	for side, id := range doc.Files {
+		f, err := tx.GetFile(ctx, id)
+		if errors.Is(err, ErrNotFound) || err == nil && f.SubjectID != subjectID {
+			e := newErr(ErrNotFound, "file %q not found", id)
+			e.Field = "answer.files." + side
+			return e
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadState returns the stored state or a fresh missing one.
+func (s *Service) loadState(ctx context.Context, tx Store, subjectID int64, name string) (RequirementState, error) {
+	st, err := tx.GetRequirementState(ctx, subjectID, name)
+	if errors.Is(err, ErrNotFound) {
+		return RequirementState{SubjectID: subjectID, Name: name, Status: levels.Missing}, nil
+	}
+	return st, err
+}
+
+// fromLevels turns a levels validation error into an ErrInvalid naming the field.
+func fromLevels(err error) error {
+	var fe *levels.FieldError
+	if errors.As(err, &fe) {
+		return &Error{Kind: ErrInvalid, Field: fe.Field, Message: fe.Reason}
+	}
+	return &Error{Kind: ErrInvalid, Message: err.Error()}
+}
+
+// ReviewParams are the inputs of Review.
+type ReviewParams struct {
+	SubjectID   int64
+	Requirement string
+	Decision    Decision
+	// Reason explains a rejection (required then); optional on approval,
+	// where it becomes the reason of any level grant it causes.
+	Reason string
+	// Final makes a rejection final: the subject may not answer again until
+	// an admin resets the requirement. Without it the subject may retry.
+	Final bool
+	// AdminID is the reviewer; required (positive).
+	AdminID int64
+}
+
+func (p ReviewParams) validate() error {
+	switch {
+	case p.SubjectID <= 0:
+		return invalid("subjectId", "must be a positive integer")
+	case p.AdminID <= 0:
+		return invalid("adminId", "must be a positive integer")
+	case p.Decision != Approve && p.Decision != Reject:
+		return invalid("decision", "must be %q or %q", Approve, Reject)
+	case p.Decision == Reject && p.Reason == "":
+		return invalid("reason", "is required when rejecting")
+	case p.Decision == Approve && p.Final:
+		return invalid("final", "applies to rejections only")
+	case len(p.Reason) > MaxReasonLen:
+		return invalid("reason", "must be at most %d characters", MaxReasonLen)
+	}
+	return nil
+}
+
+// Review decides a pending requirement: approval counts it (and may grant a
+// level, recorded with the reviewer as userId), rejection sends it back to
+// the subject with the reason. The decision is kept as a Review record.
+// Deciding a requirement that is not pending is ErrConflict.
+func (s *Service) Review(ctx context.Context, p ReviewParams) (RequirementState, error) {
+	if err := p.validate(); err != nil {
+		return RequirementState{}, s.fail("Review", err)
+	}
+	if _, err := s.requirement("requirement", p.Requirement); err != nil {
+		return RequirementState{}, s.fail("Review", err)
+	}
+	var st RequirementState
+	err := s.inTx(ctx, "Review", func(ctx context.Context, tx Store) error {
+		sub, err := lockLive(ctx, tx, p.SubjectID)
+		if err != nil {
+			return err
+		}
+		if st, err = s.loadState(ctx, tx, sub.ID, p.Requirement); err != nil {
+			return err
+		}
+		if st.Status != levels.Pending {
+			return newErr(ErrConflict, "requirement %s is %s, not pending review", p.Requirement, st.Status)
+		}
+		return s.decide(ctx, tx, &sub, &st, p)
+	})
+	return st, err
+}
+
+// decide applies a review decision to st (locked by the caller's tx).
+func (s *Service) decide(ctx context.Context, tx Store, sub *Subject, st *RequirementState, p ReviewParams) error {
+	now := s.Now()
+	st.UpdatedAt = now
+	if p.Decision == Approve {
+		st.Status, st.Reason, st.Final = levels.Approved, "", false
+	} else {
+		st.Status, st.Reason, st.Final = levels.Rejected, p.Reason, p.Final
+	}
+	if err := tx.PutRequirementState(ctx, *st); err != nil {
+		return err
+	}
+	rv := &Review{SubjectID: sub.ID, Requirement: p.Requirement, Decision: p.Decision, Reason: p.Reason, Final: p.Final, AdminID: p.AdminID, CreateTime: now}
+	if err := tx.AddReview(ctx, rv); err != nil {
+		return err
+	}
+	if p.Decision == Reject {
+		return s.emit(ctx, tx, sub.ID, EventRequirementRejected, now, map[string]any{"requirement": p.Requirement, "reason": p.Reason, "final": p.Final})
+	}
+	if err := s.emit(ctx, tx, sub.ID, EventRequirementApproved, now, map[string]any{"requirement": p.Requirement, "reviewId": rv.ID}); err != nil {
+		return err
+	}
+	reason := p.Reason
+	if reason == "" {
+		reason = "Review: " + p.Requirement
+	}
+	return s.promote(ctx, tx, sub, now, grantArgs{reason: reason, userID: p.AdminID})
+}
+
+// SetRequirementParams are the inputs of SetRequirement.
+type SetRequirementParams struct {
+	SubjectID   int64
+	Requirement string
+	// Value, when set, becomes the requirement's answer (validated like a
+	// subject's answer), e.g. true for verificationFlag.
+	Value json.RawMessage
+	// Status is what the requirement becomes: approved (default), pending,
+	// or rejected (with Reason).
+	Status levels.Status
+	Reason string
+	Final  bool
+	// AdminID is the admin acting, or 0 for the host's own systems (an email
+	// code check, say).
+	AdminID int64
+}
+
+// SetRequirement lets the host or a reviewer set a requirement directly:
+// a host-set one such as verificationFlag, or a code the host checked itself
+// such as emailCode. Approval may grant a level. It ignores the attempt cap.
+func (s *Service) SetRequirement(ctx context.Context, p SetRequirementParams) (RequirementState, error) {
+	req, err := s.requirement("requirement", p.Requirement)
+	if err != nil {
+		return RequirementState{}, s.fail("SetRequirement", err)
+	}
+	if p.Status == "" {
+		p.Status = levels.Approved
+	}
+	switch {
+	case p.SubjectID <= 0:
+		err = invalid("subjectId", "must be a positive integer")
+	case p.AdminID < 0:
+		err = invalid("adminId", "must not be negative")
+	case p.Status != levels.Approved && p.Status != levels.Pending && p.Status != levels.Rejected:
+		err = invalid("status", "must be approved, pending or rejected")
+	case p.Status == levels.Rejected && p.Reason == "":
+		err = invalid("reason", "is required when rejecting")
+	case len(p.Reason) > MaxReasonLen:
+		err = invalid("reason", "must be at most %d characters", MaxReasonLen)
+	case len(p.Value) > MaxAnswerBytes:
+		err = invalid("value", "must be at most %d bytes", MaxAnswerBytes)
+	case p.Value != nil:
+		if verr := req.Validate(p.Value); verr != nil {
+			err = fromLevels(verr)
+		}
+	}
+	if err != nil {
+		return RequirementState{}, s.fail("SetRequirement", err)
+	}
+	var st RequirementState
+	err = s.inTx(ctx, "SetRequirement", func(ctx context.Context, tx Store) error {
+		sub, err := lockLive(ctx, tx, p.SubjectID)
+		if err != nil {
+			return err
+		}
+		if st, err = s.loadState(ctx, tx, sub.ID, p.Requirement); err != nil {
+			return err
+		}
+		if p.Value != nil {
+			if req.Kind == levels.Document {
+				if err := checkDocumentFiles(ctx, tx, sub.ID, req, p.Value); err != nil {
+					return err
+				}
+			}
+			st.Answer = append(json.RawMessage(nil), p.Value...)
+		}
+		if p.Status == levels.Pending {
+			st.Status, st.Reason, st.Final, st.UpdatedAt = levels.Pending, "", false, s.Now()
+			if err := tx.PutRequirementState(ctx, st); err != nil {
+				return err
+			}
+			return s.emit(ctx, tx, sub.ID, EventRequirementSubmitted, st.UpdatedAt, map[string]any{"requirement": p.Requirement, "status": st.Status})
+		}
+		d := Approve
+		if p.Status == levels.Rejected {
+			d = Reject
+		}
+		return s.decide(ctx, tx, &sub, &st, ReviewParams{SubjectID: sub.ID, Requirement: p.Requirement, Decision: d, Reason: p.Reason, Final: p.Final, AdminID: p.AdminID})
+	})
+	return st, err
+}
+
+// ResetRequirement lets an admin reopen a requirement: its attempts go back
+// to zero, a final rejection is lifted and the requirement becomes missing
+// (its answer is dropped). An approved requirement stays approved unless
+// reopen is true. The subject's level is not lowered (see GrantLevel).
+func (s *Service) ResetRequirement(ctx context.Context, subjectID int64, name string, adminID int64, reopen bool) (RequirementState, error) {
+	if _, err := s.requirement("requirement", name); err != nil {
+		return RequirementState{}, s.fail("ResetRequirement", err)
+	}
+	if adminID <= 0 {
+		return RequirementState{}, s.fail("ResetRequirement", invalid("adminId", "must be a positive integer"))
+	}
+	var st RequirementState
+	err := s.inTx(ctx, "ResetRequirement", func(ctx context.Context, tx Store) error {
+		sub, err := lockLive(ctx, tx, subjectID)
+		if err != nil {
+			return err
+		}
+		if st, err = s.loadState(ctx, tx, sub.ID, name); err != nil {
+			return err
+		}
+		now := s.Now()
+		st.Attempts = 0
+		if st.Status != levels.Approved || reopen {
+			st.Status, st.Answer, st.Reason, st.Final = levels.Missing, nil, "", false
+		}
+		st.UpdatedAt = now
+		if err := tx.PutRequirementState(ctx, st); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, sub.ID, EventRequirementReset, now, map[string]any{"requirement": name, "adminId": adminID})
+	})
+	return st, err
+}
+
+// Reviews returns the subject's review decisions, oldest first.
+func (s *Service) Reviews(ctx context.Context, subjectID int64) ([]Review, error) {
+	if _, err := s.Subject(ctx, subjectID); err != nil {
+		return nil, err
+	}
+	list, err := s.store.ListReviews(ctx, subjectID)
+	return list, s.fail("Reviews", err)
+}

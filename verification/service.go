@@ -1,0 +1,206 @@
+package verification
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/openkyc/kyc/levels"
+)
+
+// Options configure a Service. The zero value is usable.
+type Options struct {
+	// NowFunc is the clock; nil means time.Now. Tests inject a settable one.
+	NowFunc func() time.Time
+	// NewIDFunc generates unique string ids (files, wizards, events);
+	// nil means 128 random bits in hex.
+	NewIDFunc func() string
+	// Logger receives the Service's logs; nil means silent (zerolog.Nop).
+	// Expected domain errors log at Debug, internal failures at Error. No
+	// answers, identifiers or document bytes are ever logged.
+	Logger *zerolog.Logger
+	// ApplicationTTL is how long an application stays open; 0 means 24h.
+	ApplicationTTL time.Duration
+}
+
+// DefaultApplicationTTL is how long an application stays open by default
+// (seed 002's example expires a request 24 hours after creating it).
+const DefaultApplicationTTL = 24 * time.Hour
+
+// MaxListLimit is the largest page a list call returns.
+const MaxListLimit = 1000
+
+// Service is the verification engine: it applies the ladder's rules to
+// subjects and persists every change through the Store, one transaction per
+// state transition. A Service is safe for concurrent use.
+type Service struct {
+	ladder *levels.Ladder
+	store  Store
+	now    func() time.Time
+	newID  func() string
+	log    zerolog.Logger
+	ttl    time.Duration
+}
+
+// New returns a Service applying ladder over store.
+func New(ladder *levels.Ladder, store Store, opts Options) (*Service, error) {
+	if ladder == nil {
+		return nil, invalid("ladder", "is required")
+	}
+	if store == nil {
+		return nil, invalid("store", "is required")
+	}
+	s := &Service{ladder: ladder, store: store, now: opts.NowFunc, newID: opts.NewIDFunc, log: zerolog.Nop(), ttl: opts.ApplicationTTL}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = randomID
+	}
+	if opts.Logger != nil {
+		s.log = *opts.Logger
+	}
+	if s.ttl == 0 {
+		s.ttl = DefaultApplicationTTL
+	}
+	if s.ttl < 0 {
+		return nil, invalid("ApplicationTTL", "must not be negative")
+	}
+	return s, nil
+}
+
+// Ladder returns the Service's ladder.
+func (s *Service) Ladder() *levels.Ladder { return s.ladder }
+
+// Store returns the Service's store (for adapters that read directly).
+func (s *Service) Store() Store { return s.store }
+
+// Now returns the Service clock's current time, in UTC at microsecond
+// precision (the precision every store keeps).
+func (s *Service) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// inTx runs fn in one store transaction and normalises its error.
+func (s *Service) inTx(ctx context.Context, op string, fn func(ctx context.Context, tx Store) error) error {
+	err := s.store.InTx(ctx, fn)
+	return s.fail(op, err)
+}
+
+// fail classifies err, logs it at the right level and returns it.
+func (s *Service) fail(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	err = internal(err)
+	if errors.Is(err, ErrInternal) {
+		s.log.Error().Err(err).Str("op", op).Msg("verification: internal error")
+	} else {
+		s.log.Debug().Str("op", op).Str("kind", kindName(err)).Msg("verification: refused")
+	}
+	return err
+}
+
+func kindName(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind.Error()
+	}
+	return err.Error()
+}
+
+// emit adds an event to the outbox inside tx.
+func (s *Service) emit(ctx context.Context, tx Store, subjectID int64, typ EventType, at time.Time, data any) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	return tx.AddEvent(ctx, &Event{ID: s.newID(), SubjectID: subjectID, Type: typ, Data: b, OccurredAt: at})
+}
+
+// lockLive locks the subject inside tx and refuses deleted subjects.
+func lockLive(ctx context.Context, tx Store, id int64) (Subject, error) {
+	sub, err := tx.LockSubject(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return sub, coded(CodeUserDeleted)
+	}
+	if err != nil {
+		return sub, err
+	}
+	if sub.Deleted() {
+		return sub, coded(CodeUserDeleted)
+	}
+	return sub, nil
+}
+
+// states loads the subject's requirement states inside tx.
+func states(ctx context.Context, tx RequirementStore, subjectID int64) (levels.States, map[string]RequirementState, error) {
+	list, err := tx.ListRequirementStates(ctx, subjectID)
+	if err != nil {
+		return nil, nil, err
+	}
+	st := make(levels.States, len(list))
+	full := make(map[string]RequirementState, len(list))
+	for _, r := range list {
+		st[r.Name] = r.Status
+		full[r.Name] = r
+	}
+	return st, full, nil
+}
+
+// grantArgs describes who and why for an automatic grant.
+type grantArgs struct {
+	reason string
+	userID int64
+}
+
+// promote grants the subject the level its approved requirements have
+// earned, if that is above its current level. It never lowers a level:
+// downgrades are an admin's decision (GrantLevel).
+func (s *Service) promote(ctx context.Context, tx Store, sub *Subject, now time.Time, why grantArgs) error {
+	st, _, err := states(ctx, tx, sub.ID)
+	if err != nil {
+		return err
+	}
+	earned := s.ladder.Evaluate(st, 0).Level
+	if s.ladder.Position(earned.ID) <= s.ladder.Position(sub.Level) {
+		return nil
+	}
+	_, err = s.addGrant(ctx, tx, sub, earned, now, why)
+	return err
+}
+
+// addGrant records the subject's move to lvl and updates its current level.
+func (s *Service) addGrant(ctx context.Context, tx Store, sub *Subject, lvl levels.Level, now time.Time, why grantArgs) (Grant, error) {
+	g := &Grant{ClientID: sub.ID, Level: levels.Level{ID: lvl.ID, Name: lvl.Name}, Reason: why.reason, UserID: why.userID, CreateTime: now}
+	if sub.Level != 0 {
+		prev, ok := s.ladder.Level(sub.Level)
+		if !ok {
+			prev = levels.Level{ID: sub.Level, Name: fmt.Sprintf("Level #%d", sub.Level)}
+		}
+		g.Previous = &levels.Level{ID: prev.ID, Name: prev.Name}
+	}
+	if err := tx.AddGrant(ctx, g); err != nil {
+		return Grant{}, err
+	}
+	sub.Level = lvl.ID
+	sub.UpdatedAt = now
+	if err := tx.UpdateSubject(ctx, *sub); err != nil {
+		return Grant{}, err
+	}
+	ev := map[string]any{"grantId": g.ID, "level": lvl.ID, "reason": why.reason}
+	if g.Previous != nil {
+		ev["previousLevel"] = g.Previous.ID
+	}
+	return *g, s.emit(ctx, tx, sub.ID, EventLevelGranted, now, ev)
+}

@@ -1,0 +1,237 @@
+package verification
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/openkyc/kyc/levels"
+)
+
+// Store is everything the Service persists: one small interface per
+// aggregate plus one transaction boundary. storage/storagetest is the
+// executable contract; run it against any implementation.
+//
+// General rules for every method:
+//   - ctx is honoured: a cancelled context returns its error.
+//   - Absent objects return an error matching ErrNotFound; uniqueness
+//     clashes return ErrConflict; a closed store returns ErrClosed. Driver
+//     errors never escape unwrapped.
+//   - Stores never read the clock: every timestamp is in the arguments.
+//     Timestamps are UTC with microsecond precision and round-trip exactly.
+//   - Returned values are copies: mutating them does not change the store.
+type Store interface {
+	SubjectStore
+	RequirementStore
+	ReviewStore
+	GrantStore
+	ApplicationStore
+	FileStore
+	IDSessionStore
+	EventStore
+
+	// InTx runs fn in one transaction and passes it a Store bound to that
+	// transaction. If fn returns an error (or panics) every write made
+	// through tx is rolled back and the error is returned; otherwise the
+	// writes commit together. Inside fn, use tx only. Calling tx.InTx
+	// runs the inner fn in the same transaction.
+	InTx(ctx context.Context, fn func(ctx context.Context, tx Store) error) error
+}
+
+// SubjectStore persists subjects.
+type SubjectStore interface {
+	// CreateSubject inserts s, assigning s.ID (positive, increasing). It
+	// returns ErrConflict if s.Identifier is already used (deleted subjects
+	// included).
+	CreateSubject(ctx context.Context, s *Subject) error
+	// GetSubject returns the subject with the given ID (deleted or not), or
+	// ErrNotFound.
+	GetSubject(ctx context.Context, id int64) (Subject, error)
+	// GetSubjectByIdentifier returns the subject with the given external
+	// identifier (exact match), or ErrNotFound.
+	GetSubjectByIdentifier(ctx context.Context, identifier string) (Subject, error)
+	// LockSubject is GetSubject that, inside InTx, also holds a write lock on
+	// the subject until the transaction ends, so that two transactions on the
+	// same subject run one after the other. Every state transition starts
+	// with it. Outside a transaction it behaves like GetSubject.
+	LockSubject(ctx context.Context, id int64) (Subject, error)
+	// UpdateSubject replaces the stored subject with the same ID (every field
+	// but ID, Identifier and CreatedAt), or returns ErrNotFound.
+	UpdateSubject(ctx context.Context, s Subject) error
+}
+
+// RequirementStore persists each subject's state for each requirement.
+type RequirementStore interface {
+	// ListRequirementStates returns the subject's states ordered by Name
+	// (empty, not an error, for a subject with none).
+	ListRequirementStates(ctx context.Context, subjectID int64) ([]RequirementState, error)
+	// GetRequirementState returns one state, or ErrNotFound.
+	GetRequirementState(ctx context.Context, subjectID int64, name string) (RequirementState, error)
+	// PutRequirementState inserts or replaces the state keyed by
+	// (SubjectID, Name).
+	PutRequirementState(ctx context.Context, st RequirementState) error
+}
+
+// ReviewStore keeps the append-only audit trail of review decisions.
+type ReviewStore interface {
+	// AddReview inserts r, assigning r.ID (positive, increasing).
+	AddReview(ctx context.Context, r *Review) error
+	// ListReviews returns the subject's reviews in ID order.
+	ListReviews(ctx context.Context, subjectID int64) ([]Review, error)
+}
+
+// GrantStore keeps the append-only history of level changes.
+type GrantStore interface {
+	// AddGrant inserts g, assigning g.ID (positive, increasing in insertion
+	// order). Grants are never updated or deleted.
+	AddGrant(ctx context.Context, g *Grant) error
+	// GetGrant returns the grant with the given ID, or ErrNotFound.
+	GetGrant(ctx context.Context, id int64) (Grant, error)
+	// ListGrants returns one page of the grants matching f and the total
+	// number matching f. Items are in ID order (ascending, or descending
+	// with f.Desc); an offset past the end gives no items and the full total;
+	// Limit 0 gives no items and the total.
+	ListGrants(ctx context.Context, f GrantFilter) (GrantPage, error)
+}
+
+// ApplicationStore persists applications (attempts to reach a level).
+type ApplicationStore interface {
+	// CreateApplication inserts a, assigning a.ID (positive, increasing).
+	// It returns ErrConflict if a.UUID is already used.
+	CreateApplication(ctx context.Context, a *Application) error
+	// GetApplication returns the application with the given ID, or ErrNotFound.
+	GetApplication(ctx context.Context, id int64) (Application, error)
+	// GetApplicationByUUID returns the application with the given UUID, or ErrNotFound.
+	GetApplicationByUUID(ctx context.Context, uuid string) (Application, error)
+	// UpdateApplication replaces the stored application with the same ID
+	// (every field but ID, UUID, SubjectID and CreatedAt), or returns
+	// ErrNotFound.
+	UpdateApplication(ctx context.Context, a Application) error
+	// ListApplications returns the applications matching f in ID order
+	// (ascending, or descending with f.Desc) and the total matching f.
+	ListApplications(ctx context.Context, f ApplicationFilter) ([]Application, int, error)
+}
+
+// FileStore persists the metadata of uploaded files (the bytes live in a
+// documents.BlobStore).
+type FileStore interface {
+	// CreateFile inserts f; ErrConflict if f.ID is already used.
+	CreateFile(ctx context.Context, f File) error
+	// GetFile returns the file with the given ID, or ErrNotFound.
+	GetFile(ctx context.Context, id string) (File, error)
+	// UpdateFile replaces the stored file with the same ID (every field but
+	// ID, SubjectID and CreatedAt), or returns ErrNotFound.
+	UpdateFile(ctx context.Context, f File) error
+	// DeleteFile removes the file's record, or returns ErrNotFound.
+	DeleteFile(ctx context.Context, id string) error
+	// ListFiles returns the files matching f, ordered by CreatedAt then ID.
+	ListFiles(ctx context.Context, f FileFilter) ([]File, error)
+}
+
+// IDSessionStore persists identity-verification sessions (seed 003).
+type IDSessionStore interface {
+	// AddIDSession inserts s; ErrConflict if s.ID is already used.
+	AddIDSession(ctx context.Context, s IDSession) error
+	// ListIDSessions returns the subject's sessions, newest first (by
+	// CreatedAt, then insertion order).
+	ListIDSessions(ctx context.Context, subjectID int64) ([]IDSession, error)
+	// UpdateIDSession replaces the stored session with the same ID (every
+	// field but ID, SubjectID), or returns ErrNotFound.
+	UpdateIDSession(ctx context.Context, s IDSession) error
+}
+
+// EventStore is the transactional outbox: an event is added in the same
+// transaction as the change it records.
+type EventStore interface {
+	// AddEvent inserts e, assigning e.Seq (positive, increasing in commit
+	// order per subject); ErrConflict if e.ID is already used.
+	AddEvent(ctx context.Context, e *Event) error
+	// ListEvents returns the events matching f in Seq order.
+	ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
+}
+
+// GrantFilter selects grants for ListGrants.
+type GrantFilter struct {
+	// ClientID, when non-zero, keeps only that subject's grants.
+	ClientID int64
+	// Tags, when non-nil, keeps only grants of subjects currently carrying
+	// at least one of these tags (an empty non-nil slice matches nothing).
+	Tags []string
+	// Limit is the page size (0 returns only the total).
+	Limit int
+	// Offset skips that many matching grants.
+	Offset int
+	// Desc lists newest first.
+	Desc bool
+}
+
+// GrantPage is one page of grants and the total number matching the filter.
+type GrantPage struct {
+	Total int
+	Items []Grant
+}
+
+// ApplicationFilter selects applications for ListApplications.
+type ApplicationFilter struct {
+	// SubjectID, when non-zero, keeps only that subject's applications.
+	SubjectID int64
+	// Statuses, when non-empty, keeps only applications in one of them.
+	Statuses []ApplicationStatus
+	// ExpiresBefore, when non-zero, keeps only applications whose ExpiresAt
+	// is before it.
+	ExpiresBefore time.Time
+	// Limit caps the items (0 returns only the total); Offset skips.
+	Limit  int
+	Offset int
+	// Desc lists newest first.
+	Desc bool
+}
+
+// FileFilter selects files for ListFiles. Zero fields do not filter.
+type FileFilter struct {
+	SubjectID    int64
+	DocumentType string
+	Side         string
+	Status       levels.Status
+	// DecidedBefore, when non-zero, keeps only files reviewed before it.
+	DecidedBefore time.Time
+}
+
+// EventFilter selects events for ListEvents. Zero fields do not filter.
+type EventFilter struct {
+	SubjectID int64
+	AfterSeq  int64
+	Limit     int // 0 means no limit
+}
+
+// Event is a state change recorded in the outbox.
+type Event struct {
+	// ID is unique (from the Service's ID generator).
+	ID string
+	// Seq orders events; assigned by the store.
+	Seq       int64
+	SubjectID int64
+	Type      EventType
+	// Data is the event's JSON payload; it never holds answers or document bytes.
+	Data       json.RawMessage
+	OccurredAt time.Time
+}
+
+// EventType names what happened.
+type EventType string
+
+// The event types the Service emits.
+const (
+	EventSubjectCreated       EventType = "subject.created"
+	EventSubjectDeleted       EventType = "subject.deleted"
+	EventSubjectErased        EventType = "subject.erased"
+	EventRequirementSubmitted EventType = "requirement.submitted"
+	EventRequirementApproved  EventType = "requirement.approved"
+	EventRequirementRejected  EventType = "requirement.rejected"
+	EventRequirementReset     EventType = "requirement.reset"
+	EventLevelGranted         EventType = "level.granted"
+	EventApplicationSubmitted EventType = "application.submitted"
+	EventApplicationApproved  EventType = "application.approved"
+	EventApplicationRejected  EventType = "application.rejected"
+	EventApplicationExpired   EventType = "application.expired"
+)

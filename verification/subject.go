@@ -1,0 +1,188 @@
+package verification
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+)
+
+// Identifier limits (catalog ER707).
+const (
+	MinIdentifierLen = 36
+	MaxIdentifierLen = 255
+)
+
+// ValidIdentifier reports whether id is a well-formed external identifier:
+// 36 to 255 ASCII letters and digits (catalog ER707).
+func ValidIdentifier(id string) bool {
+	if len(id) < MinIdentifierLen || len(id) > MaxIdentifierLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// MaxTags and MaxTagLen bound a subject's tags.
+const (
+	MaxTags   = 32
+	MaxTagLen = 64
+)
+
+// normalizeTags validates tags and returns them sorted and de-duplicated.
+func normalizeTags(tags []string) ([]string, error) {
+	if len(tags) > MaxTags {
+		return nil, invalid("tags", "at most %d tags", MaxTags)
+	}
+	out := make([]string, 0, len(tags))
+	seen := map[string]bool{}
+	for _, t := range tags {
+		if t == "" || len(t) > MaxTagLen || strings.TrimSpace(t) != t {
+			return nil, invalid("tags", "each tag must be 1-%d characters without surrounding spaces", MaxTagLen)
+		}
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// CreateSubjectParams are the inputs of CreateSubject.
+type CreateSubjectParams struct {
+	// Identifier is the host's external identifier (see ValidIdentifier).
+	Identifier string
+	// Tags scope which admins see the subject.
+	Tags []string
+}
+
+// CreateSubject registers a subject at the ladder's first level, recording
+// its first grant (reason "created"). A malformed identifier answers ER707,
+// one already in use ER706.
+func (s *Service) CreateSubject(ctx context.Context, p CreateSubjectParams) (Subject, error) {
+	if !ValidIdentifier(p.Identifier) {
+		e := coded(CodeIdentifierMalformed)
+		e.Field = "identifier"
+		return Subject{}, s.fail("CreateSubject", e)
+	}
+	tags, err := normalizeTags(p.Tags)
+	if err != nil {
+		return Subject{}, s.fail("CreateSubject", err)
+	}
+	now := s.Now()
+	sub := Subject{Identifier: p.Identifier, Tags: tags, CreatedAt: now, UpdatedAt: now}
+	err = s.inTx(ctx, "CreateSubject", func(ctx context.Context, tx Store) error {
+		if err := tx.CreateSubject(ctx, &sub); err != nil {
+			if errors.Is(err, ErrConflict) {
+				e := coded(CodeIdentifierInUse)
+				e.Field = "identifier"
+				return e
+			}
+			return err
+		}
+		if err := s.emit(ctx, tx, sub.ID, EventSubjectCreated, now, map[string]any{"clientId": sub.ID}); err != nil {
+			return err
+		}
+		_, err := s.addGrant(ctx, tx, &sub, s.ladder.First(), now, grantArgs{reason: ReasonCreated})
+		return err
+	})
+	if err != nil {
+		return Subject{}, err
+	}
+	return sub, nil
+}
+
+// ReasonCreated is the reason of every subject's first grant (seed 001).
+const ReasonCreated = "created"
+
+// Subject returns the subject with the given ID; a deleted or unknown one
+// answers ER709.
+func (s *Service) Subject(ctx context.Context, id int64) (Subject, error) {
+	if id <= 0 {
+		return Subject{}, s.fail("Subject", invalid("clientId", "must be a positive integer"))
+	}
+	sub, err := s.store.GetSubject(ctx, id)
+	return s.live(sub, err, "Subject")
+}
+
+// SubjectByIdentifier returns the subject with the given external
+// identifier: ER707 if malformed, ER705 if no subject has it, ER709 if it
+// was deleted.
+func (s *Service) SubjectByIdentifier(ctx context.Context, identifier string) (Subject, error) {
+	if !ValidIdentifier(identifier) {
+		return Subject{}, s.fail("SubjectByIdentifier", coded(CodeIdentifierMalformed))
+	}
+	sub, err := s.store.GetSubjectByIdentifier(ctx, identifier)
+	if errors.Is(err, ErrNotFound) {
+		return Subject{}, s.fail("SubjectByIdentifier", coded(CodeIdentifierNotLinked))
+	}
+	return s.live(sub, err, "SubjectByIdentifier")
+}
+
+func (s *Service) live(sub Subject, err error, op string) (Subject, error) {
+	if errors.Is(err, ErrNotFound) || err == nil && sub.Deleted() {
+		return Subject{}, s.fail(op, coded(CodeUserDeleted))
+	}
+	if err != nil {
+		return Subject{}, s.fail(op, err)
+	}
+	return sub, nil
+}
+
+// SetTags replaces the subject's tags.
+func (s *Service) SetTags(ctx context.Context, id int64, tags []string) (Subject, error) {
+	norm, err := normalizeTags(tags)
+	if err != nil {
+		return Subject{}, s.fail("SetTags", err)
+	}
+	var sub Subject
+	err = s.inTx(ctx, "SetTags", func(ctx context.Context, tx Store) error {
+		var err error
+		if sub, err = lockLive(ctx, tx, id); err != nil {
+			return err
+		}
+		sub.Tags = norm
+		sub.UpdatedAt = s.Now()
+		return tx.UpdateSubject(ctx, sub)
+	})
+	return sub, err
+}
+
+// SetLegalHold places or lifts a legal hold on the subject.
+func (s *Service) SetLegalHold(ctx context.Context, id int64, hold bool) (Subject, error) {
+	var sub Subject
+	err := s.inTx(ctx, "SetLegalHold", func(ctx context.Context, tx Store) error {
+		var err error
+		if sub, err = tx.LockSubject(ctx, id); err != nil {
+			return err
+		}
+		sub.LegalHold = hold
+		sub.UpdatedAt = s.Now()
+		return tx.UpdateSubject(ctx, sub)
+	})
+	return sub, err
+}
+
+// DeleteSubject marks the subject deleted: later calls about it answer
+// ER709. Its history (grants, reviews) stays for audit.
+func (s *Service) DeleteSubject(ctx context.Context, id int64) error {
+	return s.inTx(ctx, "DeleteSubject", func(ctx context.Context, tx Store) error {
+		sub, err := lockLive(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		sub.DeletedAt = now
+		sub.UpdatedAt = now
+		if err := tx.UpdateSubject(ctx, sub); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, sub.ID, EventSubjectDeleted, now, map[string]any{"clientId": sub.ID})
+	})
+}
