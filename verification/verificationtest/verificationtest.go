@@ -1,0 +1,154 @@
+// Package verificationtest helps hosts test code that uses the verification
+// engine: a Service on the in-memory store with a settable clock and
+// deterministic ids, the seed 000 ladder as a fixture, and assertion helpers,
+// as rivertest does for River.
+//
+//	func TestOnboarding(t *testing.T) {
+//		svc, clock := verificationtest.NewService(t, verificationtest.SeedLadder(t))
+//		sub := verificationtest.CreateSubject(t, svc)
+//		...
+//		clock.Advance(25 * time.Hour)
+//		verificationtest.RequireLevel(t, svc, sub.ID, 2)
+//	}
+package verificationtest
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openkyc/kyc/levels"
+	"github.com/openkyc/kyc/storage/memory"
+	"github.com/openkyc/kyc/verification"
+)
+
+// Clock is a settable clock for tests. The zero value is not usable; use NewClock.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// Start is the time a NewClock starts at: 2024-01-14 12:00:00 UTC.
+var Start = time.Date(2024, 1, 14, 12, 0, 0, 0, time.UTC)
+
+// NewClock returns a clock reading t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time. Pass it as verification.Options.NowFunc.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// SequentialIDs returns an id generator yielding prefix-1, prefix-2, ...
+// (safe for concurrent use). Pass it as verification.Options.NewIDFunc.
+func SequentialIDs(prefix string) func() string {
+	var n atomic.Int64
+	return func() string { return fmt.Sprintf("%s-%d", prefix, n.Add(1)) }
+}
+
+//go:embed seed000.json
+var seed000 []byte
+
+// SeedLadder returns the ladder of seed 000: Level 0 (no requirements),
+// Level 1 (isBusiness, emailCode with review, nationality) and Level 2
+// (AMLD5Questions, idDocument with review, verificationFlag set by the host),
+// with the passport document type (id 2, sides front and back).
+func SeedLadder(t testing.TB) *levels.Ladder {
+	t.Helper()
+	l, err := levels.Load(bytes.NewReader(seed000))
+	require.NoError(t, err)
+	return l
+}
+
+// NewService returns a Service over a fresh memory store, with a Clock
+// starting at Start and sequential ids. opts may override anything; its
+// NowFunc and NewIDFunc are replaced only when nil.
+func NewService(t testing.TB, ladder *levels.Ladder, opts ...verification.Options) (*verification.Service, *Clock) {
+	t.Helper()
+	var o verification.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	clock := NewClock(Start)
+	if o.NowFunc == nil {
+		o.NowFunc = clock.Now
+	}
+	if o.NewIDFunc == nil {
+		o.NewIDFunc = SequentialIDs("id")
+	}
+	svc, err := verification.New(ladder, memory.New(), o)
+	require.NoError(t, err)
+	return svc, clock
+}
+
+var identifiers atomic.Int64
+
+// Identifier returns a fresh valid external identifier (36 alphanumerics).
+func Identifier() string { return fmt.Sprintf("testsubject%025d", identifiers.Add(1)) }
+
+// CreateSubject creates a subject with a fresh identifier and the given tags.
+func CreateSubject(t testing.TB, svc *verification.Service, tags ...string) verification.Subject {
+	t.Helper()
+	sub, err := svc.CreateSubject(context.Background(), verification.CreateSubjectParams{Identifier: Identifier(), Tags: tags})
+	require.NoError(t, err)
+	return sub
+}
+
+// RequireStatus asserts the subject's outstanding requirements (for the top
+// of the ladder) are exactly want, name -> status, in any order.
+func RequireStatus(t testing.TB, svc *verification.Service, subjectID int64, want map[string]levels.Status) {
+	t.Helper()
+	res, err := svc.Status(context.Background(), subjectID, 0)
+	require.NoError(t, err)
+	got := make(map[string]levels.Status, len(res.Outstanding))
+	for _, o := range res.Outstanding {
+		got[o.Name] = o.Status
+	}
+	if want == nil {
+		want = map[string]levels.Status{}
+	}
+	require.Equal(t, want, got, "outstanding requirements of subject %d", subjectID)
+}
+
+// RequireLevel asserts the subject's current level is the level with ID levelID.
+func RequireLevel(t testing.TB, svc *verification.Service, subjectID int64, levelID int) {
+	t.Helper()
+	sub, err := svc.Subject(context.Background(), subjectID)
+	require.NoError(t, err)
+	require.Equal(t, levelID, sub.Level, "level of subject %d", subjectID)
+}
+
+// RequireEvents asserts the subject's outbox events have exactly these types, in order.
+func RequireEvents(t testing.TB, svc *verification.Service, subjectID int64, want ...verification.EventType) {
+	t.Helper()
+	evs, err := svc.Store().ListEvents(context.Background(), verification.EventFilter{SubjectID: subjectID})
+	require.NoError(t, err)
+	got := make([]verification.EventType, len(evs))
+	for i, e := range evs {
+		got[i] = e.Type
+	}
+	require.Equal(t, want, got, "events of subject %d", subjectID)
+}
