@@ -33,10 +33,15 @@ type States map[string]Status
 // Outstanding is a requirement that is not approved yet, in the wire shape of
 // seed 000's verification-status items.
 type Outstanding struct {
-	Name   string          `json:"name"`
-	Type   Kind            `json:"type"`
-	Status Status          `json:"status"`
-	Data   json.RawMessage `json:"data,omitempty"`
+	// Name is the requirement's name.
+	Name string `json:"name"`
+	// Type is the requirement's kind.
+	Type Kind `json:"type"`
+	// Status is the subject's status for it: never Approved.
+	Status Status `json:"status"`
+	// Data is the requirement's Data, omitted for boolean and string
+	// requirements. It is shared with the ladder and must not be modified.
+	Data json.RawMessage `json:"data,omitempty"`
 }
 
 // Result is what Evaluate concludes.

@@ -119,7 +119,9 @@ func New(lvls []Level, types ...documents.Type) (*Ladder, error) {
 //	               {"name": "isBusiness", "type": "boolean"},
 //	               {"name": "emailCode", "type": "string", "rule": "required,numeric,len=6", "review": true}]}]}
 //
-// Unknown fields are refused, and so is anything New refuses.
+// The full format is described in the package documentation. Unknown fields
+// and trailing data are refused, and so is anything New refuses (with a
+// *FieldError).
 func Load(r io.Reader) (*Ladder, error) {
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()

@@ -42,6 +42,7 @@ func (k Kind) Valid() bool {
 // Setter says who may provide a requirement's value.
 type Setter string
 
+// Who may set a requirement.
 const (
 	// SetByUser requirements are answered by the subject (the default).
 	SetByUser Setter = "user"
@@ -56,8 +57,12 @@ const DefaultMaxAttempts = 9
 
 // QuestionItem is one question of a Question requirement (seed 000's data entries).
 type QuestionItem struct {
-	Key           string   `json:"key"`
-	Label         string   `json:"label"`
+	// Key identifies the question in an answer object, e.g. "Question1".
+	// Unique within its requirement.
+	Key string `json:"key"`
+	// Label is the question as shown to the subject.
+	Label string `json:"label"`
+	// AnswerOptions lists the answers the subject may pick from.
 	AnswerOptions []string `json:"answerOptions"`
 }
 
@@ -106,7 +111,9 @@ func (r *Requirement) Attempts() int {
 // AnsweredByUser reports whether the subject may answer the requirement.
 func (r *Requirement) AnsweredByUser() bool { return r.SetBy != SetByHost }
 
-// AcceptedTypes returns the document types a Document requirement accepts.
+// AcceptedTypes returns the document types a Document requirement accepts,
+// in the order its DocumentTypes lists them; nil for other kinds. The slice
+// is shared with the ladder and must not be modified.
 func (r *Requirement) AcceptedTypes() []documents.Type { return r.types }
 
 func (r Requirement) clone() *Requirement {
@@ -175,6 +182,9 @@ func validString(s, rule string) (err error) {
 
 // prepare validates r (f is its field path) and precomputes its wire data.
 func (r *Requirement) prepare(f string, types []documents.Type, typeByName map[string]int) error {
+	// r may come from another ladder (Ladder.Levels fed back to New): its
+	// derived fields are recomputed here, never appended to.
+	r.data, r.types = nil, nil
 	if r.Name == "" {
 		return fieldErr(f+".name", "is required")
 	}
@@ -298,7 +308,9 @@ func (r *Requirement) prepare(f string, types []documents.Type, typeByName map[s
 // name and one uploaded file id per side, e.g.
 // {"type": "passport", "files": {"front": "f_1", "back": "f_2"}}.
 type DocumentAnswer struct {
-	Type  string            `json:"type"`
+	// Type is the name of one of the requirement's accepted document types.
+	Type string `json:"type"`
+	// Files maps each side of that type to the id of an uploaded file.
 	Files map[string]string `json:"files"`
 }
 
@@ -372,7 +384,8 @@ func (r *Requirement) Validate(answer json.RawMessage) error {
 	return nil
 }
 
-// ParseDocument decodes and validates a Document requirement's answer.
+// ParseDocument decodes and validates a Document requirement's answer (see
+// Validate) and returns it. Errors are *FieldError values, as for Validate.
 func (r *Requirement) ParseDocument(answer json.RawMessage) (DocumentAnswer, error) {
 	var a DocumentAnswer
 	if r.Kind != Document {

@@ -124,13 +124,16 @@ func TestSubjectLookupAndDeletion(t *testing.T) {
 
 	require.NoError(t, b.svc.DeleteSubject(b.ctx, sub.ID))
 	for name, call := range map[string]func() error{
-		"Subject":    func() error { _, err := b.svc.Subject(b.ctx, sub.ID); return err },
-		"ByIdent":    func() error { _, err := b.svc.SubjectByIdentifier(b.ctx, sub.Identifier); return err },
-		"Status":     func() error { _, err := b.svc.Status(b.ctx, sub.ID, 0); return err },
-		"Answer":     func() error { _, err := b.svc.Answer(b.ctx, sub.ID, "isBusiness", raw(`true`)); return err },
-		"SetTags":    func() error { _, err := b.svc.SetTags(b.ctx, sub.ID, []string{"x"}); return err },
-		"Delete":     func() error { return b.svc.DeleteSubject(b.ctx, sub.ID) },
-		"GrantLevel": func() error { _, err := b.svc.GrantLevel(b.ctx, verification.GrantLevelParams{SubjectID: sub.ID, Level: 2, Reason: "x", AdminID: 1}); return err },
+		"Subject": func() error { _, err := b.svc.Subject(b.ctx, sub.ID); return err },
+		"ByIdent": func() error { _, err := b.svc.SubjectByIdentifier(b.ctx, sub.Identifier); return err },
+		"Status":  func() error { _, err := b.svc.Status(b.ctx, sub.ID, 0); return err },
+		"Answer":  func() error { _, err := b.svc.Answer(b.ctx, sub.ID, "isBusiness", raw(`true`)); return err },
+		"SetTags": func() error { _, err := b.svc.SetTags(b.ctx, sub.ID, []string{"x"}); return err },
+		"Delete":  func() error { return b.svc.DeleteSubject(b.ctx, sub.ID) },
+		"GrantLevel": func() error {
+			_, err := b.svc.GrantLevel(b.ctx, verification.GrantLevelParams{SubjectID: sub.ID, Level: 2, Reason: "x", AdminID: 1})
+			return err
+		},
 	} {
 		err := call()
 		require.ErrorIs(t, err, verification.ErrDeleted, name)
