@@ -37,6 +37,22 @@ const (
 	CodeGeneral                Code = "ER999"
 )
 
+// Extension codes: failures the seeds' routes do not document but a client
+// of this library meets (bad parameters, unknown objects, conflicts). They
+// continue seed 000's ER7xx range and are rendered in the same shape; the
+// HTTP adapter may put the specific field and reason in the message.
+const (
+	CodeInvalidRequest    Code = "ER710"
+	CodeNotFound          Code = "ER711"
+	CodeConflict          Code = "ER712"
+	CodeForbidden         Code = "ER713"
+	CodeAttemptsExhausted Code = "ER714"
+	CodeExpired           Code = "ER715"
+	CodeTooLarge          Code = "ER716"
+	CodeUnsupportedMedia  Code = "ER717"
+	CodeIdempotencyReuse  Code = "ER718"
+)
+
 // Catalog lists every entry of seed 000's error catalog, in code order, with
 // its exact texts.
 var Catalog = []CatalogEntry{
@@ -59,9 +75,26 @@ var Catalog = []CatalogEntry{
 	{CodeGeneral, "A general error has occurred. Please contact our support team.", "Contact our support team."},
 }
 
+// Extensions lists the extension codes (see CodeInvalidRequest) with their
+// default texts.
+var Extensions = []CatalogEntry{
+	{CodeInvalidRequest, "The request is invalid.", "Correct the parameter or field named in the message and retry."},
+	{CodeNotFound, "The requested resource was not found.", "Check the identifier in the request."},
+	{CodeConflict, "The request conflicts with the current state.", "Fetch the current state, then retry if the change still applies."},
+	{CodeForbidden, "The operation is not permitted with these credentials.", "Use credentials that carry the required permission."},
+	{CodeAttemptsExhausted, "No further attempts are allowed for this requirement.", "Contact our support team to have the requirement reviewed or reset."},
+	{CodeExpired, "The verification procedure has expired.", "Start a new verification procedure."},
+	{CodeTooLarge, "The request or file is too large.", "Send a smaller request or file."},
+	{CodeUnsupportedMedia, "The file type is not supported.", "Upload a JPEG, PNG or PDF file."},
+	{CodeIdempotencyReuse, "The Idempotency-Key was already used with a different request.", "Use a new Idempotency-Key for a new request."},
+}
+
 var catalogIndex = func() map[Code]CatalogEntry {
-	m := make(map[Code]CatalogEntry, len(Catalog))
-	for _, e := range Catalog {
+	m := make(map[Code]CatalogEntry, len(Catalog)+len(Extensions))
+	for _, e := range append(append([]CatalogEntry(nil), Catalog...), Extensions...) {
+		if _, dup := m[e.Code]; dup {
+			panic("verification: duplicate catalog code " + string(e.Code))
+		}
 		m[e.Code] = e
 	}
 	return m

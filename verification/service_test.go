@@ -517,7 +517,7 @@ func TestCanceledContext(t *testing.T) {
 func TestCatalog(t *testing.T) {
 	t.Parallel()
 	seen := map[verification.Code]bool{}
-	for _, e := range verification.Catalog {
+	for _, e := range append(append([]verification.CatalogEntry(nil), verification.Catalog...), verification.Extensions...) {
 		require.False(t, seen[e.Code], "duplicate code %s", e.Code)
 		seen[e.Code] = true
 		assert.NotEmpty(t, e.Message, e.Code)

@@ -235,3 +235,41 @@ const (
 	EventApplicationRejected  EventType = "application.rejected"
 	EventApplicationExpired   EventType = "application.expired"
 )
+
+// IdempotencyStore is an optional capability (detected by type assertion)
+// that keeps POST responses for replay under an Idempotency-Key, as Stripe
+// does. Every store of this module implements it.
+type IdempotencyStore interface {
+	// ReserveIdempotency inserts rec (with Status 0: in progress) unless a
+	// record for (Scope, Key) exists whose ExpiresAt is after rec.CreatedAt,
+	// in which case it returns that record and ErrConflict. An expired
+	// record is replaced.
+	ReserveIdempotency(ctx context.Context, rec IdempotencyRecord) (IdempotencyRecord, error)
+	// CompleteIdempotency stores the response of a reserved record (matched
+	// by Scope and Key), or returns ErrNotFound.
+	CompleteIdempotency(ctx context.Context, rec IdempotencyRecord) error
+	// ReleaseIdempotency deletes a reservation (used when the request failed
+	// in a way that must not be replayed); absent records are not an error.
+	ReleaseIdempotency(ctx context.Context, scope, key string) error
+	// DeleteExpiredIdempotency deletes up to limit records whose ExpiresAt
+	// is not after before, and returns how many it deleted.
+	DeleteExpiredIdempotency(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
+// IdempotencyRecord is one remembered POST and its response.
+type IdempotencyRecord struct {
+	// Scope separates callers (e.g. the principal and the route); Key is
+	// the client's Idempotency-Key.
+	Scope string
+	Key   string
+	// RequestHash fingerprints the request body: the same key with another
+	// body is refused.
+	RequestHash string
+	// Status is the response's HTTP status; 0 while the first request is
+	// still being processed.
+	Status      int
+	ContentType string
+	Body        []byte
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}

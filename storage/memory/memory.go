@@ -51,6 +51,8 @@ type root struct {
 
 	events   []verification.Event
 	eventIDs map[string]bool
+
+	idem map[idemKey]verification.IdempotencyRecord
 }
 
 type txn struct {
@@ -68,6 +70,7 @@ func New() *Store {
 		appByUUID: map[string]int64{},
 		files:     map[string]verification.File{},
 		eventIDs:  map[string]bool{},
+		idem:      map[idemKey]verification.IdempotencyRecord{},
 	}}
 }
 
