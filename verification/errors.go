@@ -33,6 +33,10 @@ var (
 	// ErrLegalHold: the subject is under legal hold; erasure and retention
 	// purges are refused.
 	ErrLegalHold = errors.New("subject under legal hold")
+	// ErrTooLarge: an upload is over the size limit.
+	ErrTooLarge = errors.New("file too large")
+	// ErrUnsupportedMedia: an upload's content (by magic bytes) is not accepted.
+	ErrUnsupportedMedia = errors.New("unsupported file content")
 	// ErrClosed: the store has been closed.
 	ErrClosed = errors.New("store closed")
 	// ErrInternal: anything unexpected; the cause is kept for logs only.
@@ -102,7 +106,7 @@ func internal(err error) error {
 		return err
 	}
 	for _, k := range []error{ErrNotFound, ErrConflict, ErrInvalid, ErrForbidden, ErrDeleted,
-		ErrPendingDocument, ErrAttemptsExhausted, ErrRejectedFinal, ErrExpired, ErrLegalHold, ErrClosed} {
+		ErrPendingDocument, ErrAttemptsExhausted, ErrRejectedFinal, ErrExpired, ErrLegalHold, ErrTooLarge, ErrUnsupportedMedia, ErrClosed} {
 		if errors.Is(err, k) {
 			return &Error{Kind: k, Message: k.Error(), cause: err}
 		}

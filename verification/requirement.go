@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"sort"
+	"time"
 
 	"github.com/openkyc/kyc/levels"
 )
@@ -79,70 +82,94 @@ func (s *Service) Answer(ctx context.Context, subjectID int64, name string, answ
 		if err != nil {
 			return err
 		}
-		st, err = s.loadState(ctx, tx, sub.ID, name)
-		if err != nil {
-			return err
-		}
-		switch {
-		case st.Status == levels.Approved:
-			return newErr(ErrConflict, "requirement %s is already approved", name)
-		case st.Status == levels.Pending:
-			return newErr(ErrConflict, "requirement %s awaits review", name)
-		case st.Status == levels.Rejected && st.Final:
-			return newErr(ErrRejectedFinal, "requirement %s was rejected with a final decision", name)
-		case st.Attempts >= req.Attempts():
-			return newErr(ErrAttemptsExhausted, "requirement %s allows %d attempts; an admin must reset it", name, req.Attempts())
-		}
-		if req.Kind == levels.Document {
-			if err := checkDocumentFiles(ctx, tx, sub.ID, req, answer); err != nil {
-				return err
-			}
-		}
-		now := s.Now()
-		st.Answer = append(json.RawMessage(nil), answer...)
-		st.Attempts++
-		st.Reason, st.Final = "", false
-		st.UpdatedAt = now
-		st.Status = levels.Pending
-		if !req.Review {
-			st.Status = levels.Approved
-		}
-		if err := tx.PutRequirementState(ctx, st); err != nil {
-			return err
-		}
-		if err := s.emit(ctx, tx, sub.ID, EventRequirementSubmitted, now, map[string]any{"requirement": name, "status": st.Status}); err != nil {
-			return err
-		}
-		if st.Status != levels.Approved {
-			return nil
-		}
-		if err := s.emit(ctx, tx, sub.ID, EventRequirementApproved, now, map[string]any{"requirement": name}); err != nil {
-			return err
-		}
-		return s.promote(ctx, tx, &sub, now, grantArgs{reason: ReasonRequirements})
+		st, err = s.answerTx(ctx, tx, &sub, req, answer)
+		return err
 	})
 	return st, err
+}
+
+// answerTx records a validated answer inside tx (the subject is locked).
+func (s *Service) answerTx(ctx context.Context, tx Store, sub *Subject, req *levels.Requirement, answer json.RawMessage) (RequirementState, error) {
+	name := req.Name
+	st, err := s.loadState(ctx, tx, sub.ID, name)
+	if err != nil {
+		return st, err
+	}
+	switch {
+	case st.Status == levels.Approved:
+		return st, newErr(ErrConflict, "requirement %s is already approved", name)
+	case st.Status == levels.Pending:
+		return st, newErr(ErrConflict, "requirement %s awaits review", name)
+	case st.Status == levels.Rejected && st.Final:
+		return st, newErr(ErrRejectedFinal, "requirement %s was rejected with a final decision", name)
+	case st.Attempts >= req.Attempts():
+		return st, newErr(ErrAttemptsExhausted, "requirement %s allows %d attempts; an admin must reset it", name, req.Attempts())
+	}
+	now := s.Now()
+	st.Status = levels.Pending
+	if !req.Review {
+		st.Status = levels.Approved
+	}
+	if req.Kind == levels.Document {
+		if err := s.submitDocumentFiles(ctx, tx, sub.ID, req, answer, st.Status, now); err != nil {
+			return st, err
+		}
+	}
+	st.Answer = append(json.RawMessage(nil), answer...)
+	st.Attempts++
+	st.Reason, st.Final = "", false
+	st.UpdatedAt = now
+	if err := tx.PutRequirementState(ctx, st); err != nil {
+		return st, err
+	}
+	if err := s.emit(ctx, tx, sub.ID, EventRequirementSubmitted, now, map[string]any{"requirement": name, "status": st.Status}); err != nil {
+		return st, err
+	}
+	if st.Status != levels.Approved {
+		return st, nil
+	}
+	if err := s.emit(ctx, tx, sub.ID, EventRequirementApproved, now, map[string]any{"requirement": name}); err != nil {
+		return st, err
+	}
+	return st, s.promote(ctx, tx, sub, now, grantArgs{reason: ReasonRequirements})
 }
 
 // ReasonRequirements is the reason of a grant earned by answers that needed
 // no review.
 const ReasonRequirements = "requirements approved"
 
-// checkDocumentFiles verifies every file of a document answer exists and
-// belongs to the subject. A foreign file is reported as not found.
-func checkDocumentFiles(ctx context.Context, tx Store, subjectID int64, req *levels.Requirement, answer json.RawMessage) error {
+// submitDocumentFiles checks every file of a document answer (it exists,
+// belongs to the subject, shows the answer's document type and side, and was
+// not submitted before) and marks it with status (pending, or approved for a
+// requirement without review). A foreign file is reported as not found.
+func (s *Service) submitDocumentFiles(ctx context.Context, tx Store, subjectID int64, req *levels.Requirement, answer json.RawMessage, status levels.Status, now time.Time) error {
 	doc, err := req.ParseDocument(answer)
 	if err != nil {
 		return fromLevels(err)
 	}
-	for side, id := range doc.Files {
+	for _, side := range sortedSides(doc.Files) {
+		id := doc.Files[side]
+		field := "answer.files." + side
 		f, err := tx.GetFile(ctx, id)
 		if errors.Is(err, ErrNotFound) || err == nil && f.SubjectID != subjectID {
 			e := newErr(ErrNotFound, "file %q not found", id)
-			e.Field = "answer.files." + side
+			e.Field = field
 			return e
 		}
 		if err != nil {
+			return err
+		}
+		switch {
+		case f.DocumentType != doc.Type || f.Side != side:
+			return invalid(field, "file %q was uploaded as %s %s, not %s %s", id, f.DocumentType, f.Side, doc.Type, side)
+		case f.Status != levels.Missing:
+			return &Error{Kind: ErrConflict, Field: field, Message: fmt.Sprintf("file %q was already submitted; upload a new one", id)}
+		}
+		f.Status = status
+		if status == levels.Approved {
+			f.DecidedAt = now
+		}
+		if err := tx.UpdateFile(ctx, f); err != nil {
 			return err
 		}
 	}
@@ -228,9 +255,23 @@ func (s *Service) Review(ctx context.Context, p ReviewParams) (RequirementState,
 	return st, err
 }
 
-// decide applies a review decision to st (locked by the caller's tx).
+// decide applies a review decision to st (locked by the caller's tx) and
+// grants any level the approval earns.
 func (s *Service) decide(ctx context.Context, tx Store, sub *Subject, st *RequirementState, p ReviewParams) error {
 	now := s.Now()
+	if err := s.settle(ctx, tx, sub, st, p, now); err != nil || p.Decision != Approve {
+		return err
+	}
+	reason := p.Reason
+	if reason == "" {
+		reason = "Review: " + p.Requirement
+	}
+	return s.promote(ctx, tx, sub, now, grantArgs{reason: reason, userID: p.AdminID})
+}
+
+// settle records a review decision: the requirement's new state, its
+// document files, the Review audit record and the event. It grants nothing.
+func (s *Service) settle(ctx context.Context, tx Store, sub *Subject, st *RequirementState, p ReviewParams, now time.Time) error {
 	st.UpdatedAt = now
 	if p.Decision == Approve {
 		st.Status, st.Reason, st.Final = levels.Approved, "", false
@@ -240,6 +281,9 @@ func (s *Service) decide(ctx context.Context, tx Store, sub *Subject, st *Requir
 	if err := tx.PutRequirementState(ctx, *st); err != nil {
 		return err
 	}
+	if err := s.settleFiles(ctx, tx, *st, p, now); err != nil {
+		return err
+	}
 	rv := &Review{SubjectID: sub.ID, Requirement: p.Requirement, Decision: p.Decision, Reason: p.Reason, Final: p.Final, AdminID: p.AdminID, CreateTime: now}
 	if err := tx.AddReview(ctx, rv); err != nil {
 		return err
@@ -247,14 +291,13 @@ func (s *Service) decide(ctx context.Context, tx Store, sub *Subject, st *Requir
 	if p.Decision == Reject {
 		return s.emit(ctx, tx, sub.ID, EventRequirementRejected, now, map[string]any{"requirement": p.Requirement, "reason": p.Reason, "final": p.Final})
 	}
-	if err := s.emit(ctx, tx, sub.ID, EventRequirementApproved, now, map[string]any{"requirement": p.Requirement, "reviewId": rv.ID}); err != nil {
-		return err
-	}
-	reason := p.Reason
-	if reason == "" {
-		reason = "Review: " + p.Requirement
-	}
-	return s.promote(ctx, tx, sub, now, grantArgs{reason: reason, userID: p.AdminID})
+	return s.emit(ctx, tx, sub.ID, EventRequirementApproved, now, map[string]any{"requirement": p.Requirement, "reviewId": rv.ID})
+}
+
+// jsonAnswer encodes an answer value in its JSON form.
+func jsonAnswer(v any) (json.RawMessage, error) {
+	b, err := json.Marshal(v)
+	return json.RawMessage(b), err
 }
 
 // SetRequirementParams are the inputs of SetRequirement.
@@ -317,7 +360,7 @@ func (s *Service) SetRequirement(ctx context.Context, p SetRequirementParams) (R
 		}
 		if p.Value != nil {
 			if req.Kind == levels.Document {
-				if err := checkDocumentFiles(ctx, tx, sub.ID, req, p.Value); err != nil {
+				if err := s.submitDocumentFiles(ctx, tx, sub.ID, req, p.Value, levels.Pending, s.Now()); err != nil {
 					return err
 				}
 			}
@@ -380,4 +423,13 @@ func (s *Service) Reviews(ctx context.Context, subjectID int64) ([]Review, error
 	}
 	list, err := s.store.ListReviews(ctx, subjectID)
 	return list, s.fail("Reviews", err)
+}
+
+func sortedSides(files map[string]string) []string {
+	sides := make([]string, 0, len(files))
+	for side := range files {
+		sides = append(sides, side)
+	}
+	sort.Strings(sides)
+	return sides
 }

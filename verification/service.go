@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/levels"
 )
 
@@ -27,6 +28,25 @@ type Options struct {
 	Logger *zerolog.Logger
 	// ApplicationTTL is how long an application stays open; 0 means 24h.
 	ApplicationTTL time.Duration
+	// Stages names the wizard's workflow stages; empty fields take the
+	// defaults of DefaultStages.
+	Stages WizardStages
+
+	// Blobs stores uploaded document bytes; nil disables uploads
+	// (Upload answers ErrForbidden).
+	Blobs documents.BlobStore
+	// MaxFileSize caps one upload; 0 means documents.DefaultMaxFileSize.
+	MaxFileSize int64
+	// AllowedContent lists the accepted file contents, detected by magic
+	// bytes; nil means documents.DefaultAllowed (JPEG, PNG, PDF).
+	AllowedContent []documents.ContentType
+	// IdentityRequirements names the document requirements whose approval
+	// by a reviewer records a "manual" identity-verification session (seed
+	// 003); nil means every document requirement.
+	IdentityRequirements []string
+	// ImageRetention is how long document images are kept after their
+	// review decision; ApplyRetention purges older ones. 0 keeps them.
+	ImageRetention time.Duration
 }
 
 // DefaultApplicationTTL is how long an application stays open by default
@@ -46,6 +66,13 @@ type Service struct {
 	newID  func() string
 	log    zerolog.Logger
 	ttl    time.Duration
+	stages WizardStages
+
+	blobs          documents.BlobStore
+	maxFileSize    int64
+	allowed        []documents.ContentType
+	identityReqs   map[string]bool
+	imageRetention time.Duration
 }
 
 // New returns a Service applying ladder over store.
@@ -71,6 +98,31 @@ func New(ladder *levels.Ladder, store Store, opts Options) (*Service, error) {
 	}
 	if s.ttl < 0 {
 		return nil, invalid("ApplicationTTL", "must not be negative")
+	}
+	s.stages = opts.Stages.withDefaults()
+	s.blobs, s.maxFileSize, s.allowed = opts.Blobs, opts.MaxFileSize, opts.AllowedContent
+	if s.maxFileSize == 0 {
+		s.maxFileSize = documents.DefaultMaxFileSize
+	}
+	if s.maxFileSize < 0 {
+		return nil, invalid("MaxFileSize", "must not be negative")
+	}
+	if s.allowed == nil {
+		s.allowed = documents.DefaultAllowed
+	}
+	if opts.ImageRetention < 0 {
+		return nil, invalid("ImageRetention", "must not be negative")
+	}
+	s.imageRetention = opts.ImageRetention
+	if opts.IdentityRequirements != nil {
+		s.identityReqs = map[string]bool{}
+		for _, name := range opts.IdentityRequirements {
+			r, ok := ladder.Requirement(name)
+			if !ok || r.Kind != levels.Document {
+				return nil, invalid("IdentityRequirements", "%q is not a document requirement of the ladder", name)
+			}
+			s.identityReqs[name] = true
+		}
 	}
 	return s, nil
 }

@@ -235,9 +235,12 @@ func TestWholePathToTopLevel(t *testing.T) {
 	require.NoError(t, err)
 	_, err = b.svc.SetRequirement(ctx, verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "verificationFlag", Value: raw(`true`), AdminID: 3})
 	require.NoError(t, err)
-	require.NoError(t, b.svc.Store().CreateFile(ctx, verification.File{ID: "f-front", SubjectID: sub.ID, Status: levels.Pending, CreatedAt: b.svc.Now()}))
-	require.NoError(t, b.svc.Store().CreateFile(ctx, verification.File{ID: "f-back", SubjectID: sub.ID, Status: levels.Pending, CreatedAt: b.svc.Now()}))
-	_, err = b.svc.Answer(ctx, sub.ID, "idDocument", raw(`{"type":"passport","files":{"front":"f-front","back":"f-back"}}`))
+	front := verificationtest.Upload(t, b.svc, sub.ID, "passport", "front")
+	back := verificationtest.Upload(t, b.svc, sub.ID, "passport", "back")
+	passport := func(front, back verification.File) json.RawMessage {
+		return raw(fmt.Sprintf(`{"type":"passport","files":{"front":%q,"back":%q}}`, front.ID, back.ID))
+	}
+	_, err = b.svc.Answer(ctx, sub.ID, "idDocument", passport(front, back))
 	require.NoError(t, err)
 	verificationtest.RequireStatus(t, b.svc, sub.ID, map[string]levels.Status{"idDocument": levels.Pending})
 
@@ -245,7 +248,11 @@ func TestWholePathToTopLevel(t *testing.T) {
 	_, err = b.svc.Review(ctx, verification.ReviewParams{SubjectID: sub.ID, Requirement: "idDocument", Decision: verification.Reject, Reason: "blurry", AdminID: 9})
 	require.NoError(t, err)
 	verificationtest.RequireStatus(t, b.svc, sub.ID, map[string]levels.Status{"idDocument": levels.Rejected})
-	_, err = b.svc.Answer(ctx, sub.ID, "idDocument", raw(`{"type":"passport","files":{"front":"f-front","back":"f-back"}}`))
+	_, err = b.svc.Answer(ctx, sub.ID, "idDocument", passport(front, back))
+	require.ErrorIs(t, err, verification.ErrConflict, "rejected files cannot be submitted again")
+	front = verificationtest.Upload(t, b.svc, sub.ID, "passport", "front")
+	back = verificationtest.Upload(t, b.svc, sub.ID, "passport", "back")
+	_, err = b.svc.Answer(ctx, sub.ID, "idDocument", passport(front, back))
 	require.NoError(t, err)
 	_, err = b.svc.Review(ctx, verification.ReviewParams{SubjectID: sub.ID, Requirement: "idDocument", Decision: verification.Approve, Reason: "documents ok", AdminID: 9})
 	require.NoError(t, err)

@@ -230,6 +230,7 @@ const (
 	EventRequirementRejected  EventType = "requirement.rejected"
 	EventRequirementReset     EventType = "requirement.reset"
 	EventLevelGranted         EventType = "level.granted"
+	EventApplicationStarted   EventType = "application.started"
 	EventApplicationSubmitted EventType = "application.submitted"
 	EventApplicationApproved  EventType = "application.approved"
 	EventApplicationRejected  EventType = "application.rejected"

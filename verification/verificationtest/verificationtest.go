@@ -24,6 +24,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/storage/memory"
 	"github.com/openkyc/kyc/verification"
@@ -84,8 +85,9 @@ func SeedLadder(t testing.TB) *levels.Ladder {
 }
 
 // NewService returns a Service over a fresh memory store, with a Clock
-// starting at Start and sequential ids. opts may override anything; its
-// NowFunc and NewIDFunc are replaced only when nil.
+// starting at Start, sequential ids and document blobs in a temporary
+// directory. opts may override anything; its NowFunc, NewIDFunc and Blobs
+// are replaced only when nil.
 func NewService(t testing.TB, ladder *levels.Ladder, opts ...verification.Options) (*verification.Service, *Clock) {
 	t.Helper()
 	var o verification.Options
@@ -98,6 +100,11 @@ func NewService(t testing.TB, ladder *levels.Ladder, opts ...verification.Option
 	}
 	if o.NewIDFunc == nil {
 		o.NewIDFunc = SequentialIDs("id")
+	}
+	if o.Blobs == nil {
+		blobs, err := documents.NewFileStore(t.TempDir())
+		require.NoError(t, err)
+		o.Blobs = blobs
 	}
 	svc, err := verification.New(ladder, memory.New(), o)
 	require.NoError(t, err)
@@ -151,4 +158,22 @@ func RequireEvents(t testing.TB, svc *verification.Service, subjectID int64, wan
 		got[i] = e.Type
 	}
 	require.Equal(t, want, got, "events of subject %d", subjectID)
+}
+
+// JPEG returns n bytes (n >= 4) that pass the JPEG magic-byte check.
+func JPEG(n int) []byte {
+	b := make([]byte, n)
+	copy(b, []byte{0xFF, 0xD8, 0xFF, 0xE0})
+	for i := 4; i < n; i++ {
+		b[i] = byte(i)
+	}
+	return b
+}
+
+// Upload uploads a small JPEG for the subject and returns its File.
+func Upload(t testing.TB, svc *verification.Service, subjectID int64, docType, side string) verification.File {
+	t.Helper()
+	f, err := svc.Upload(context.Background(), verification.UploadParams{SubjectID: subjectID, DocumentType: docType, Side: side, Body: bytes.NewReader(JPEG(1024))})
+	require.NoError(t, err)
+	return f
 }

@@ -1,0 +1,551 @@
+package verification
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/openkyc/kyc/documents"
+	"github.com/openkyc/kyc/levels"
+)
+
+// WizardStages names the workflow stages the wizard reports (seed 001's
+// "workflow"). Hosts whose clients expect other names set them in Options.
+type WizardStages struct {
+	// Documents: the next step uploads a document (code 200, data = the
+	// accepted document types).
+	Documents string
+	// Answers: no document is missing but other requirements still need
+	// answers (code 200, data null); the client answers them, then calls
+	// the wizard again.
+	Answers string
+	// Done: nothing is left; the application is submitted for review (or
+	// the subject is fully verified) (code 202, done true).
+	Done string
+}
+
+// DefaultStages are the stage names used when Options.Stages leaves them
+// empty; Done matches seed 001's example.
+var DefaultStages = WizardStages{
+	Documents: `B2B\TCA\Wizards\Workflow\DocumentsWorkflow`,
+	Answers:   `B2B\TCA\Wizards\Workflow\AnswersWorkflow`,
+	Done:      `B2B\TCA\Wizards\Workflow\TerminateWorkflow`,
+}
+
+func (w WizardStages) withDefaults() WizardStages {
+	if w.Documents == "" {
+		w.Documents = DefaultStages.Documents
+	}
+	if w.Answers == "" {
+		w.Answers = DefaultStages.Answers
+	}
+	if w.Done == "" {
+		w.Done = DefaultStages.Done
+	}
+	return w
+}
+
+// Wizard step codes (seed 001).
+const (
+	// StepContinue: another step follows.
+	StepContinue = 200
+	// StepDone: the final step; nothing is left to do.
+	StepDone = 202
+)
+
+// WizardStep is where a subject's wizard stands (seed 001).
+type WizardStep struct {
+	// Code is StepContinue or StepDone.
+	Code int
+	// UUID identifies the wizard (its application); empty for a fully
+	// verified subject that never needed one.
+	UUID     string
+	Workflow string
+	Done     bool
+	// Requirement is the document requirement the next step answers.
+	Requirement string
+	// Types lists the document types the next step accepts (nil when done
+	// or when only non-document answers are missing).
+	Types []documents.Type
+	// Application is the wizard's application (zero when UUID is empty).
+	Application Application
+}
+
+// InitWizard starts, or resumes, the subject's application for the level
+// above its current one and reports the next step. A subject with nothing
+// outstanding gets StepDone at once; so does one whose application already
+// awaits review. An application whose steps are all done is submitted here.
+func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, error) {
+	var step WizardStep
+	err := s.inTx(ctx, "InitWizard", func(ctx context.Context, tx Store) error {
+		sub, err := lockLive(ctx, tx, subjectID)
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		app, found, err := s.openApplication(ctx, tx, sub.ID, now)
+		if err != nil {
+			return err
+		}
+		if !found {
+			next, ok := s.ladder.Next(sub.Level)
+			st, _, err := states(ctx, tx, sub.ID)
+			if err != nil {
+				return err
+			}
+			if !ok || s.ladder.Evaluate(st, 0).Verified() {
+				step = WizardStep{Code: StepDone, Workflow: s.stages.Done, Done: true}
+				return nil
+			}
+			app = Application{UUID: s.newID(), SubjectID: sub.ID, Level: next.ID, Status: ApplicationDraft, CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
+			if err := tx.CreateApplication(ctx, &app); err != nil {
+				return err
+			}
+			if err := s.emit(ctx, tx, sub.ID, EventApplicationStarted, now, map[string]any{"applicationId": app.ID, "level": app.Level}); err != nil {
+				return err
+			}
+		}
+		step, err = s.advance(ctx, tx, &sub, &app, now)
+		return err
+	})
+	return step, err
+}
+
+// openApplication returns the subject's open application that has not
+// expired by now.
+func (s *Service) openApplication(ctx context.Context, tx Store, subjectID int64, now time.Time) (Application, bool, error) {
+	apps, _, err := tx.ListApplications(ctx, ApplicationFilter{SubjectID: subjectID, Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, Limit: 10, Desc: true})
+	if err != nil {
+		return Application{}, false, err
+	}
+	for _, a := range apps {
+		if a.ExpiresAt.After(now) {
+			return a, true, nil
+		}
+	}
+	return Application{}, false, nil
+}
+
+// advance computes the application's next step; a draft with nothing left
+// to do is submitted for review.
+func (s *Service) advance(ctx context.Context, tx Store, sub *Subject, app *Application, now time.Time) (WizardStep, error) {
+	step := WizardStep{UUID: app.UUID, Application: *app}
+	if app.Status != ApplicationDraft {
+		step.Code, step.Workflow, step.Done = StepDone, s.stages.Done, true
+		return step, nil
+	}
+	_, full, err := states(ctx, tx, sub.ID)
+	if err != nil {
+		return step, err
+	}
+	answersMissing := false
+	for _, req := range s.ladder.RequirementsUpTo(app.Level) {
+		if !req.AnsweredByUser() {
+			continue
+		}
+		st := full[req.Name]
+		switch {
+		case st.Status == levels.Rejected && st.Final:
+			return step, newErr(ErrRejectedFinal, "requirement %s was rejected with a final decision", req.Name)
+		case st.Status == levels.Approved || st.Status == levels.Pending:
+			continue
+		case req.Kind == levels.Document:
+			step.Code, step.Workflow, step.Requirement = StepContinue, s.stages.Documents, req.Name
+			for _, t := range req.AcceptedTypes() {
+				if t.Enabled {
+					step.Types = append(step.Types, t)
+				}
+			}
+			return step, nil
+		default:
+			answersMissing = true
+		}
+	}
+	if answersMissing {
+		step.Code, step.Workflow = StepContinue, s.stages.Answers
+		return step, nil
+	}
+	app.Status, app.SubmittedAt = ApplicationSubmitted, now
+	if err := tx.UpdateApplication(ctx, *app); err != nil {
+		return step, err
+	}
+	if err := s.emit(ctx, tx, sub.ID, EventApplicationSubmitted, now, map[string]any{"applicationId": app.ID, "level": app.Level}); err != nil {
+		return step, err
+	}
+	step.Application = *app
+	step.Code, step.Workflow, step.Done = StepDone, s.stages.Done, true
+	return step, nil
+}
+
+// RunWizardParams are the inputs of RunWizard (seed 001's POST body).
+type RunWizardParams struct {
+	SubjectID int64
+	// UUID is the wizard's uuid from InitWizard.
+	UUID string
+	// DocumentType is the wire id of the document type (seed 001's documents.type).
+	DocumentType int
+	// Files are file ids from Upload, one per side of the type, in the
+	// order of the type's sides.
+	Files []string
+}
+
+// RunWizard records the documents of the wizard's current step (answering
+// its document requirement) and returns the next step; after the last step
+// the application is submitted for review (StepDone). Repeating the step
+// just recorded (same type and files) changes nothing and returns the same
+// answer, so a retried or duplicated request records one step. A wizard of
+// another subject, or an unknown one, is ErrNotFound; a finished one
+// ErrConflict; an expired one ErrExpired.
+func (s *Service) RunWizard(ctx context.Context, p RunWizardParams) (WizardStep, error) {
+	var err error
+	switch {
+	case p.SubjectID <= 0:
+		err = invalid("subjectId", "must be a positive integer")
+	case p.UUID == "" || len(p.UUID) > 64:
+		err = invalid("uuid", "is required")
+	case p.DocumentType <= 0:
+		err = invalid("documents.type", "must be a positive integer")
+	case len(p.Files) == 0 || len(p.Files) > 8:
+		err = invalid("documents.files", "must list one file id per side")
+	}
+	for i, f := range p.Files {
+		if err == nil && (f == "" || len(f) > 128) {
+			err = invalid(fmt.Sprintf("documents.files[%d]", i), "must be a file id")
+		}
+	}
+	if err != nil {
+		return WizardStep{}, s.fail("RunWizard", err)
+	}
+	var step WizardStep
+	err = s.inTx(ctx, "RunWizard", func(ctx context.Context, tx Store) error {
+		sub, err := lockLive(ctx, tx, p.SubjectID)
+		if err != nil {
+			return err
+		}
+		app, err := tx.GetApplicationByUUID(ctx, p.UUID)
+		if errors.Is(err, ErrNotFound) || err == nil && app.SubjectID != sub.ID {
+			e := newErr(ErrNotFound, "wizard not found")
+			e.Field = "uuid"
+			return e
+		}
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		if n := len(app.Steps); n > 0 && app.Steps[n-1].DocumentType == p.DocumentType && slices.Equal(app.Steps[n-1].Files, p.Files) {
+			// A repeat of the step just recorded.
+			if app.Status.Open() && !app.ExpiresAt.After(now) {
+				return newErr(ErrExpired, "the wizard has expired; start a new one")
+			}
+			step, err = s.advance(ctx, tx, &sub, &app, now)
+			return err
+		}
+		switch {
+		case app.Status == ApplicationExpired || app.Status.Open() && !app.ExpiresAt.After(now):
+			return newErr(ErrExpired, "the wizard has expired; start a new one")
+		case app.Status != ApplicationDraft:
+			return newErr(ErrConflict, "the wizard is finished (%s)", app.Status)
+		}
+		cur, err := s.advance(ctx, tx, &sub, &app, now)
+		if err != nil {
+			return err
+		}
+		if cur.Done || cur.Requirement == "" {
+			step = cur
+			if !cur.Done {
+				return newErr(ErrConflict, "no document is expected; answer the remaining requirements")
+			}
+			return nil
+		}
+		req, _ := s.ladder.Requirement(cur.Requirement)
+		var typ documents.Type
+		ok := false
+		for _, t := range cur.Types {
+			if t.ID == p.DocumentType {
+				typ, ok = t, true
+			}
+		}
+		if !ok {
+			return invalid("documents.type", "document type %d is not accepted by this step", p.DocumentType)
+		}
+		if len(p.Files) != len(typ.Sides) {
+			return invalid("documents.files", "%s needs %d files (%v), got %d", typ.Name, len(typ.Sides), typ.Sides, len(p.Files))
+		}
+		files := make(map[string]string, len(typ.Sides))
+		for i, side := range typ.Sides {
+			files[side] = p.Files[i]
+		}
+		answer, err := jsonAnswer(levels.DocumentAnswer{Type: typ.Name, Files: files})
+		if err != nil {
+			return err
+		}
+		if _, err := s.answerTx(ctx, tx, &sub, req, answer); err != nil {
+			return err
+		}
+		app.Steps = append(app.Steps, Step{Requirement: req.Name, DocumentType: typ.ID, Files: slices.Clone(p.Files), At: now})
+		if err := tx.UpdateApplication(ctx, app); err != nil {
+			return err
+		}
+		step, err = s.advance(ctx, tx, &sub, &app, now)
+		return err
+	})
+	return step, err
+}
+
+// PendingStatus is seed 002's status of a subject's verification request.
+type PendingStatus string
+
+// Seed 002's statuses.
+const (
+	PendingStatusPending   PendingStatus = "pending"
+	PendingStatusVerified  PendingStatus = "verified"
+	PendingStatusNoRequest PendingStatus = "no_pending_request"
+)
+
+// PendingRequest is the answer of Service.PendingRequest (seed 002).
+type PendingRequest struct {
+	Status PendingStatus
+	// Verified: the subject is at the top of the ladder.
+	Verified bool
+	// Application is the pending application (Status pending only).
+	Application Application
+	// Subject is the subject asked about.
+	Subject Subject
+}
+
+// PendingRequest reports the subject's application awaiting review, or
+// whether it is already verified (at the top level) or has no pending
+// request. An application past its expiry is never reported pending, even
+// before ExpireDue has run.
+func (s *Service) PendingRequest(ctx context.Context, subjectID int64) (PendingRequest, error) {
+	sub, err := s.Subject(ctx, subjectID)
+	if err != nil {
+		return PendingRequest{}, err
+	}
+	pr := PendingRequest{Subject: sub, Verified: sub.Level == s.ladder.Top().ID}
+	app, found, err := s.openApplication(ctx, s.store, sub.ID, s.Now())
+	if err != nil {
+		return PendingRequest{}, s.fail("PendingRequest", err)
+	}
+	switch {
+	case found && app.Status == ApplicationSubmitted:
+		pr.Status, pr.Application = PendingStatusPending, app
+	case pr.Verified:
+		pr.Status = PendingStatusVerified
+	default:
+		pr.Status = PendingStatusNoRequest
+	}
+	return pr, nil
+}
+
+// Applications lists applications matching f (for reviewers).
+func (s *Service) Applications(ctx context.Context, f ApplicationFilter) ([]Application, int, error) {
+	switch {
+	case f.Limit < 0 || f.Limit > MaxListLimit:
+		return nil, 0, s.fail("Applications", invalid("limit", "must be between 0 and %d", MaxListLimit))
+	case f.Offset < 0:
+		return nil, 0, s.fail("Applications", invalid("offset", "must not be negative"))
+	}
+	apps, total, err := s.store.ListApplications(ctx, f)
+	if err != nil {
+		return nil, 0, s.fail("Applications", err)
+	}
+	if apps == nil {
+		apps = []Application{}
+	}
+	return apps, total, nil
+}
+
+// Application returns one application.
+func (s *Service) Application(ctx context.Context, id int64) (Application, error) {
+	if id <= 0 {
+		return Application{}, s.fail("Application", invalid("applicationId", "must be a positive integer"))
+	}
+	a, err := s.store.GetApplication(ctx, id)
+	return a, s.fail("Application", err)
+}
+
+// DecideApplicationParams are the inputs of DecideApplication.
+type DecideApplicationParams struct {
+	ApplicationID int64
+	Decision      Decision
+	// Reason is required when rejecting; it reaches the subject.
+	Reason string
+	// AdminID is the reviewer (positive).
+	AdminID int64
+}
+
+// ReasonApplication is the reason of a grant made by approving an
+// application (seed 001: "Application: 838").
+func ReasonApplication(id int64) string { return fmt.Sprintf("Application: %d", id) }
+
+// DecideApplication approves or rejects a submitted application. Approval
+// approves every pending requirement it covers and grants its level (reason
+// "Application: <id>", userId the reviewer) unless the subject is already
+// there or above. Rejection rejects those requirements with the reason, so
+// the subject can answer again in a new application.
+func (s *Service) DecideApplication(ctx context.Context, p DecideApplicationParams) (Application, error) {
+	var err error
+	switch {
+	case p.ApplicationID <= 0:
+		err = invalid("applicationId", "must be a positive integer")
+	case p.AdminID <= 0:
+		err = invalid("adminId", "must be a positive integer")
+	case p.Decision != Approve && p.Decision != Reject:
+		err = invalid("decision", "must be %q or %q", Approve, Reject)
+	case p.Decision == Reject && p.Reason == "":
+		err = invalid("reason", "is required when rejecting")
+	case len(p.Reason) > MaxReasonLen:
+		err = invalid("reason", "must be at most %d characters", MaxReasonLen)
+	}
+	if err != nil {
+		return Application{}, s.fail("DecideApplication", err)
+	}
+	var app Application
+	err = s.inTx(ctx, "DecideApplication", func(ctx context.Context, tx Store) error {
+		var err error
+		if app, err = tx.GetApplication(ctx, p.ApplicationID); err != nil {
+			return err
+		}
+		sub, err := lockLive(ctx, tx, app.SubjectID)
+		if err != nil {
+			return err
+		}
+		if app, err = tx.GetApplication(ctx, p.ApplicationID); err != nil {
+			return err
+		}
+		now := s.Now()
+		switch {
+		case app.Status == ApplicationExpired || app.Status.Open() && !app.ExpiresAt.After(now):
+			return newErr(ErrExpired, "application %d has expired", app.ID)
+		case app.Status != ApplicationSubmitted:
+			return newErr(ErrConflict, "application %d is %s, not submitted", app.ID, app.Status)
+		}
+		_, full, err := states(ctx, tx, sub.ID)
+		if err != nil {
+			return err
+		}
+		reason := p.Reason
+		if reason == "" {
+			reason = ReasonApplication(app.ID)
+		}
+		for _, req := range s.ladder.RequirementsUpTo(app.Level) {
+			st, ok := full[req.Name]
+			if !ok || st.Status != levels.Pending {
+				continue
+			}
+			if err := s.settle(ctx, tx, &sub, &st, ReviewParams{SubjectID: sub.ID, Requirement: req.Name, Decision: p.Decision, Reason: reason, AdminID: p.AdminID}, now); err != nil {
+				return err
+			}
+		}
+		app.Status, app.DecidedAt, app.DecidedBy, app.Reason = ApplicationApproved, now, p.AdminID, ""
+		typ := EventApplicationApproved
+		if p.Decision == Reject {
+			app.Status, app.Reason, typ = ApplicationRejected, p.Reason, EventApplicationRejected
+		}
+		if err := tx.UpdateApplication(ctx, app); err != nil {
+			return err
+		}
+		if err := s.emit(ctx, tx, sub.ID, typ, now, map[string]any{"applicationId": app.ID, "level": app.Level, "reason": app.Reason}); err != nil {
+			return err
+		}
+		if p.Decision == Reject {
+			return nil
+		}
+		why := grantArgs{reason: ReasonApplication(app.ID), userID: p.AdminID}
+		if s.ladder.Position(sub.Level) < s.ladder.Position(app.Level) {
+			lvl, _ := s.ladder.Level(app.Level)
+			if _, err := s.addGrant(ctx, tx, &sub, lvl, now, why); err != nil {
+				return err
+			}
+		}
+		return s.promote(ctx, tx, &sub, now, why)
+	})
+	return app, err
+}
+
+// ExpireDue expires every open application whose ExpiresAt has passed,
+// emitting application.expired for each; requirements it left pending
+// become missing again (their files too), so nothing stays pending once
+// expired. Run it from a periodic job; it returns how many it expired.
+func (s *Service) ExpireDue(ctx context.Context) (int, error) {
+	now := s.Now()
+	n := 0
+	for {
+		due, _, err := s.store.ListApplications(ctx, ApplicationFilter{
+			Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, ExpiresBefore: now.Add(time.Microsecond), Limit: 100,
+		})
+		if err != nil {
+			return n, s.fail("ExpireDue", err)
+		}
+		if len(due) == 0 {
+			return n, nil
+		}
+		for _, a := range due {
+			err := s.inTx(ctx, "ExpireDue", func(ctx context.Context, tx Store) error {
+				sub, err := tx.LockSubject(ctx, a.SubjectID)
+				if err != nil {
+					return err
+				}
+				app, err := tx.GetApplication(ctx, a.ID)
+				if err != nil {
+					return err
+				}
+				if !app.Status.Open() || app.ExpiresAt.After(now) {
+					return nil
+				}
+				app.Status = ApplicationExpired
+				if err := tx.UpdateApplication(ctx, app); err != nil {
+					return err
+				}
+				if err := s.reopenPending(ctx, tx, sub.ID, app.Level, now); err != nil {
+					return err
+				}
+				return s.emit(ctx, tx, sub.ID, EventApplicationExpired, now, map[string]any{"applicationId": app.ID, "level": app.Level})
+			})
+			if err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+}
+
+// reopenPending turns the pending requirements up to level back into
+// missing ones (answers dropped, attempts kept) and their files too.
+func (s *Service) reopenPending(ctx context.Context, tx Store, subjectID int64, level int, now time.Time) error {
+	_, full, err := states(ctx, tx, subjectID)
+	if err != nil {
+		return err
+	}
+	for _, req := range s.ladder.RequirementsUpTo(level) {
+		st, ok := full[req.Name]
+		if !ok || st.Status != levels.Pending {
+			continue
+		}
+		if req.Kind == levels.Document && len(st.Answer) > 0 {
+			if doc, err := req.ParseDocument(st.Answer); err == nil {
+				for _, id := range doc.Files {
+					f, err := tx.GetFile(ctx, id)
+					if errors.Is(err, ErrNotFound) {
+						continue
+					}
+					if err != nil {
+						return err
+					}
+					f.Status, f.Reason, f.DecidedAt = levels.Rejected, "expired", now
+					if err := tx.UpdateFile(ctx, f); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		st.Status, st.Answer, st.UpdatedAt = levels.Missing, nil, now
+		if err := tx.PutRequirementState(ctx, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
