@@ -47,6 +47,10 @@ type Options struct {
 	// ImageRetention is how long document images are kept after their
 	// review decision; ApplyRetention purges older ones. 0 keeps them.
 	ImageRetention time.Duration
+	// OnEventsFunc, when set, is called after a transaction that added
+	// events commits (wire it to Dispatcher.Notify for prompt delivery).
+	// It must not block.
+	OnEventsFunc func()
 }
 
 // DefaultApplicationTTL is how long an application stays open by default
@@ -73,6 +77,7 @@ type Service struct {
 	allowed        []documents.ContentType
 	identityReqs   map[string]bool
 	imageRetention time.Duration
+	onEvents       func()
 }
 
 // New returns a Service applying ladder over store.
@@ -114,6 +119,7 @@ func New(ladder *levels.Ladder, store Store, opts Options) (*Service, error) {
 		return nil, invalid("ImageRetention", "must not be negative")
 	}
 	s.imageRetention = opts.ImageRetention
+	s.onEvents = opts.OnEventsFunc
 	if opts.IdentityRequirements != nil {
 		s.identityReqs = map[string]bool{}
 		for _, name := range opts.IdentityRequirements {
@@ -146,6 +152,9 @@ func randomID() string {
 // inTx runs fn in one store transaction and normalises its error.
 func (s *Service) inTx(ctx context.Context, op string, fn func(ctx context.Context, tx Store) error) error {
 	err := s.store.InTx(ctx, fn)
+	if err == nil && s.onEvents != nil {
+		s.onEvents()
+	}
 	return s.fail(op, err)
 }
 

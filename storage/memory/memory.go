@@ -53,6 +53,9 @@ type root struct {
 	eventIDs map[string]bool
 
 	idem map[idemKey]verification.IdempotencyRecord
+
+	sinks      []string
+	deliveries map[deliveryKey]*verification.Delivery
 }
 
 type txn struct {
@@ -63,14 +66,15 @@ type txn struct {
 // New returns an empty store.
 func New() *Store {
 	return &Store{root: &root{
-		subjects:  map[int64]verification.Subject{},
-		byIdent:   map[string]int64{},
-		states:    map[int64]map[string]verification.RequirementState{},
-		apps:      map[int64]verification.Application{},
-		appByUUID: map[string]int64{},
-		files:     map[string]verification.File{},
-		eventIDs:  map[string]bool{},
-		idem:      map[idemKey]verification.IdempotencyRecord{},
+		subjects:   map[int64]verification.Subject{},
+		byIdent:    map[string]int64{},
+		states:     map[int64]map[string]verification.RequirementState{},
+		apps:       map[int64]verification.Application{},
+		appByUUID:  map[string]int64{},
+		files:      map[string]verification.File{},
+		eventIDs:   map[string]bool{},
+		idem:       map[idemKey]verification.IdempotencyRecord{},
+		deliveries: map[deliveryKey]*verification.Delivery{},
 	}}
 }
 
@@ -706,6 +710,7 @@ func (s *Store) AddEvent(ctx context.Context, e *verification.Event) error {
 	r.eventIDs[e.ID] = true
 	id := e.ID
 	s.onUndo(func() { r.events = r.events[:len(r.events)-1]; delete(r.eventIDs, id) })
+	s.addDeliveries(c)
 	return nil
 }
 

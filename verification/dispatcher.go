@@ -1,0 +1,313 @@
+package verification
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// DispatcherOptions configure a Dispatcher. Zero fields take the defaults
+// named on each.
+type DispatcherOptions struct {
+	// Sinks receive every event added after the Dispatcher first ran
+	// (names must be unique).
+	Sinks []Sink
+	// NowFunc is the clock; nil means time.Now.
+	NowFunc func() time.Time
+	// Logger; nil means silent.
+	Logger *zerolog.Logger
+	// PollInterval is how long Run waits when nothing is due; default 1 s.
+	PollInterval time.Duration
+	// Lease is how long a claimed delivery is reserved for this
+	// dispatcher; it must exceed the slowest sink's timeout. Default 1 min.
+	Lease time.Duration
+	// Concurrency bounds deliveries in flight; default 8. A slow sink holds
+	// one slot per subject it is slow for, never the others.
+	Concurrency int
+	// MaxAttempts before a delivery is dead-lettered; default 10.
+	MaxAttempts int
+	// BackoffBase and BackoffMax shape the retry delay: base*2^(n-1), capped,
+	// with jitter in [delay/2, delay]. Defaults 1 s and 1 h.
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+	// Timeout bounds one Deliver call; default 30 s (keep it under Lease).
+	Timeout time.Duration
+}
+
+// Dispatcher delivers outbox events to sinks at least once, in order per
+// subject and sink, with retries and a dead-letter state. It keeps no state
+// of its own: several dispatchers (one per app replica) may run on one store
+// and share the work through leases; a restarted one resumes from the store.
+type Dispatcher struct {
+	store  OutboxStore
+	sinks  map[string]Sink
+	names  []string
+	now    func() time.Time
+	log    zerolog.Logger
+	opts   DispatcherOptions
+	wake   chan struct{}
+	regMu  sync.Mutex
+	regged bool
+}
+
+// NewDispatcher returns a Dispatcher over store, which must implement
+// OutboxStore (every store of this module does).
+func NewDispatcher(store Store, opts DispatcherOptions) (*Dispatcher, error) {
+	ob, ok := store.(OutboxStore)
+	if !ok {
+		return nil, invalid("store", "%T does not implement verification.OutboxStore", store)
+	}
+	d := &Dispatcher{store: ob, sinks: map[string]Sink{}, now: opts.NowFunc, log: zerolog.Nop(), wake: make(chan struct{}, 1)}
+	for _, s := range opts.Sinks {
+		if s == nil || s.Name() == "" {
+			return nil, invalid("sinks", "every sink needs a name")
+		}
+		if _, dup := d.sinks[s.Name()]; dup {
+			return nil, invalid("sinks", "duplicate sink name %q", s.Name())
+		}
+		d.sinks[s.Name()] = s
+		d.names = append(d.names, s.Name())
+	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if opts.Logger != nil {
+		d.log = *opts.Logger
+	}
+	def := func(v *time.Duration, x time.Duration) {
+		if *v <= 0 {
+			*v = x
+		}
+	}
+	def(&opts.PollInterval, time.Second)
+	def(&opts.Lease, time.Minute)
+	def(&opts.BackoffBase, time.Second)
+	def(&opts.BackoffMax, time.Hour)
+	def(&opts.Timeout, 30*time.Second)
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 10
+	}
+	if opts.Timeout >= opts.Lease {
+		return nil, invalid("Timeout", "must be shorter than Lease")
+	}
+	d.opts = opts
+	return d, nil
+}
+
+// Register records the sinks in the store so that every event added from
+// now on is delivered to them. Run calls it; call it yourself before the
+// first events if the dispatcher starts later than the API.
+func (d *Dispatcher) Register(ctx context.Context) error {
+	d.regMu.Lock()
+	defer d.regMu.Unlock()
+	if d.regged {
+		return nil
+	}
+	for _, n := range d.names {
+		if err := d.store.RegisterSink(ctx, n); err != nil {
+			return fmt.Errorf("verification: registering sink %q: %w", n, err)
+		}
+	}
+	d.regged = true
+	return nil
+}
+
+// Notify wakes a running dispatcher early (e.g. after a request that
+// emitted events); it never blocks.
+func (d *Dispatcher) Notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx is done, then waits for deliveries in flight and
+// returns nil. Store errors are logged and retried after PollInterval.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	if err := d.Register(ctx); err != nil {
+		return err
+	}
+	sem := make(chan struct{}, d.opts.Concurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	done := make(chan struct{}, d.opts.Concurrency)
+	for ctx.Err() == nil {
+		free := d.opts.Concurrency - len(sem)
+		n := 0
+		if free > 0 {
+			claimed, err := d.claim(ctx, free)
+			if err != nil && ctx.Err() == nil {
+				d.log.Error().Err(err).Msg("verification: claiming deliveries")
+			}
+			for _, dl := range claimed {
+				sem <- struct{}{}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					d.attempt(ctx, dl)
+					<-sem
+					select {
+					case done <- struct{}{}:
+					default:
+					}
+				}()
+			}
+			n = len(claimed)
+		}
+		if n > 0 && n == free {
+			continue
+		}
+		t := time.NewTimer(d.opts.PollInterval)
+		select {
+		case <-ctx.Done():
+		case <-d.wake:
+		case <-done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	return nil
+}
+
+// DispatchOnce claims what is due and delivers it before returning (for
+// tests and cron-style hosts); it returns how many deliveries it attempted.
+func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
+	if err := d.Register(ctx); err != nil {
+		return 0, err
+	}
+	claimed, err := d.claim(ctx, d.opts.Concurrency)
+	if err != nil {
+		return 0, err
+	}
+	var wg sync.WaitGroup
+	for _, dl := range claimed {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.attempt(ctx, dl)
+		}()
+	}
+	wg.Wait()
+	return len(claimed), nil
+}
+
+func (d *Dispatcher) claim(ctx context.Context, limit int) ([]Delivery, error) {
+	now := d.now()
+	claimed, err := d.store.ClaimDeliveries(ctx, now, now.Add(d.opts.Lease), limit)
+	if err != nil {
+		return nil, err
+	}
+	// Deliveries of sinks this dispatcher does not know (another replica's
+	// configuration) are left to their lease expiry; log once per batch.
+	out := claimed[:0]
+	for _, dl := range claimed {
+		if _, ok := d.sinks[dl.Sink]; ok {
+			out = append(out, dl)
+		} else {
+			d.log.Warn().Str("sink", dl.Sink).Msg("verification: delivery for an unknown sink skipped")
+		}
+	}
+	return out, nil
+}
+
+// attempt delivers one event and stores the outcome.
+func (d *Dispatcher) attempt(ctx context.Context, dl Delivery) {
+	sink := d.sinks[dl.Sink]
+	err := d.deliver(ctx, sink, dl.Event)
+	if ctx.Err() != nil && err != nil {
+		// Shutting down mid-delivery: release the lease so a restarted
+		// dispatcher retries at once; the attempt does not count.
+		dl.LeaseUntil = time.Time{}
+		if uerr := d.store.UpdateDelivery(context.WithoutCancel(ctx), dl); uerr != nil {
+			d.log.Error().Err(uerr).Str("sink", dl.Sink).Msg("verification: releasing a delivery lease")
+		}
+		return
+	}
+	now := d.now()
+	dl.Attempts++
+	dl.LeaseUntil = time.Time{}
+	if err == nil {
+		dl.Status, dl.DeliveredAt, dl.LastError = DeliveryDelivered, now, ""
+	} else {
+		dl.LastError = truncate(err.Error(), 500)
+		if dl.Attempts >= d.opts.MaxAttempts {
+			dl.Status = DeliveryDead
+			d.log.Error().Str("sink", dl.Sink).Str("event", dl.Event.ID).Int("attempts", dl.Attempts).Msg("verification: delivery dead-lettered")
+		} else {
+			dl.NextAttemptAt = now.Add(d.backoff(dl.Attempts))
+			d.log.Warn().Str("sink", dl.Sink).Str("event", dl.Event.ID).Int("attempt", dl.Attempts).Msg("verification: delivery failed; will retry")
+		}
+	}
+	if err := d.store.UpdateDelivery(context.WithoutCancel(ctx), dl); err != nil {
+		d.log.Error().Err(err).Str("sink", dl.Sink).Msg("verification: recording a delivery outcome")
+	}
+}
+
+// deliver calls the sink with a timeout, turning a panic into an error.
+func (d *Dispatcher) deliver(ctx context.Context, s Sink, e Event) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sink panicked: %v", p)
+		}
+	}()
+	return s.Deliver(ctx, e)
+}
+
+// backoff returns the delay before attempt n+1: exponential, capped,
+// jittered into [delay/2, delay].
+func (d *Dispatcher) backoff(n int) time.Duration {
+	delay := d.opts.BackoffBase
+	for i := 1; i < n && delay < d.opts.BackoffMax; i++ {
+		delay *= 2
+	}
+	if delay > d.opts.BackoffMax {
+		delay = d.opts.BackoffMax
+	}
+	half := delay / 2
+	return half + time.Duration(rand.Int64N(int64(half)+1))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// DeadLetters lists dead-lettered deliveries (optionally of one sink).
+func (d *Dispatcher) DeadLetters(ctx context.Context, sink string, limit, offset int) ([]Delivery, int, error) {
+	return d.store.ListDeliveries(ctx, DeliveryFilter{Sink: sink, Status: DeliveryDead, Limit: limit, Offset: offset})
+}
+
+// Replay puts a dead-lettered delivery back in the queue with fresh
+// attempts; ErrNotFound if there is none for (eventID, sink), ErrConflict if
+// it is not dead.
+func (d *Dispatcher) Replay(ctx context.Context, eventID, sink string) error {
+	list, _, err := d.store.ListDeliveries(ctx, DeliveryFilter{EventID: eventID, Sink: sink, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		return newErr(ErrNotFound, "no delivery of event %s to %s", eventID, sink)
+	}
+	dl := list[0]
+	if dl.Status != DeliveryDead {
+		return newErr(ErrConflict, "delivery is %s, not dead", dl.Status)
+	}
+	dl.Status, dl.Attempts, dl.NextAttemptAt, dl.LeaseUntil, dl.LastError = DeliveryPending, 0, d.now(), time.Time{}, ""
+	if err := d.store.UpdateDelivery(ctx, dl); err != nil {
+		return err
+	}
+	d.Notify()
+	return nil
+}
+

@@ -1,0 +1,71 @@
+package verification
+
+import (
+	"context"
+	"time"
+)
+
+// OutboxStore is the optional capability (detected by type assertion) that
+// the Dispatcher needs: per-sink delivery state for every event of the
+// outbox. Every store of this module implements it; storagetest checks it.
+//
+// A sink is a named destination (an in-process subscriber or a webhook
+// endpoint). Once a sink is registered, every event added afterwards gets a
+// pending delivery for it, in the same transaction as the event.
+type OutboxStore interface {
+	// RegisterSink makes every event added from now on get a pending
+	// delivery for sink. Registering a sink again is not an error.
+	RegisterSink(ctx context.Context, sink string) error
+	// ClaimDeliveries leases up to limit due deliveries and returns them
+	// with their events, in Seq order. A delivery is due when it is pending,
+	// its NextAttemptAt is not after now, its lease (LeaseUntil) is not after
+	// now, and no pending delivery of the same sink and subject has a lower
+	// Seq: so a subject's events reach a sink in order, one at a time. The
+	// claimed deliveries get LeaseUntil = leaseUntil; while a lease holds, no
+	// other claimer (in this process or another) gets the delivery.
+	ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Delivery, error)
+	// UpdateDelivery stores the outcome of an attempt (Status, Attempts,
+	// NextAttemptAt, LeaseUntil, DeliveredAt, LastError) of the delivery
+	// matched by (Event.ID, Sink), or returns ErrNotFound.
+	UpdateDelivery(ctx context.Context, d Delivery) error
+	// ListDeliveries returns the deliveries matching f in Seq order (then
+	// sink name) and the total matching f.
+	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, int, error)
+}
+
+// DeliveryStatus is where a delivery stands.
+type DeliveryStatus string
+
+// Delivery statuses.
+const (
+	// DeliveryPending: not delivered yet (maybe waiting for a retry).
+	DeliveryPending DeliveryStatus = "pending"
+	// DeliveryDelivered: the sink accepted the event.
+	DeliveryDelivered DeliveryStatus = "delivered"
+	// DeliveryDead: every attempt failed; an admin may replay it.
+	DeliveryDead DeliveryStatus = "dead"
+)
+
+// Delivery is the state of one event for one sink.
+type Delivery struct {
+	Event         Event
+	Sink          string
+	Status        DeliveryStatus
+	Attempts      int
+	NextAttemptAt time.Time
+	LeaseUntil    time.Time
+	DeliveredAt   time.Time
+	// LastError is the last failure, for operators (never sent to clients).
+	LastError string
+}
+
+// DeliveryFilter selects deliveries for ListDeliveries. Zero fields do not
+// filter.
+type DeliveryFilter struct {
+	Sink      string
+	Status    DeliveryStatus
+	SubjectID int64
+	EventID   string
+	Limit     int
+	Offset    int
+}
