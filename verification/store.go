@@ -13,6 +13,9 @@ import (
 // executable contract; run it against any implementation.
 //
 // General rules for every method:
+//   - Values passed in and returned are copies: neither is retained.
+//   - Identifiers, UUIDs, ids, tags and names compare exactly
+//     (case-sensitive, byte-wise); a malformed key is simply not found.
 //   - ctx is honoured: a cancelled context returns its error.
 //   - Absent objects return an error matching ErrNotFound; uniqueness
 //     clashes return ErrConflict; a closed store returns ErrClosed. Driver
@@ -31,10 +34,15 @@ type Store interface {
 	EventStore
 
 	// InTx runs fn in one transaction and passes it a Store bound to that
-	// transaction. If fn returns an error (or panics) every write made
-	// through tx is rolled back and the error is returned; otherwise the
-	// writes commit together. Inside fn, use tx only. Calling tx.InTx
-	// runs the inner fn in the same transaction.
+	// transaction. If fn returns an error, every write made through tx is
+	// rolled back and InTx returns that error; if fn panics, the writes are
+	// rolled back and the panic propagates with the same value; otherwise
+	// the writes commit together. If ctx is cancelled before the commit,
+	// InTx either commits and returns nil or rolls back and returns ctx's
+	// error, never half of each. Inside fn, use tx only. Calling tx.InTx
+	// runs the inner fn in the same transaction, with no savepoint: an
+	// inner error rolls nothing back by itself. After a write through tx
+	// fails, fn must return an error (the transaction may be unusable).
 	InTx(ctx context.Context, fn func(ctx context.Context, tx Store) error) error
 }
 
@@ -62,8 +70,9 @@ type SubjectStore interface {
 
 // RequirementStore persists each subject's state for each requirement.
 type RequirementStore interface {
-	// ListRequirementStates returns the subject's states ordered by Name
-	// (empty, not an error, for a subject with none).
+	// ListRequirementStates returns the subject's states ordered by Name,
+	// compared byte-wise (empty, not an error, for a subject with none). A
+	// nil Answer reads back empty, never as JSON null.
 	ListRequirementStates(ctx context.Context, subjectID int64) ([]RequirementState, error)
 	// GetRequirementState returns one state, or ErrNotFound.
 	GetRequirementState(ctx context.Context, subjectID int64, name string) (RequirementState, error)
@@ -83,7 +92,8 @@ type ReviewStore interface {
 // GrantStore keeps the append-only history of level changes.
 type GrantStore interface {
 	// AddGrant inserts g, assigning g.ID (positive, increasing in insertion
-	// order). Grants are never updated or deleted.
+	// order). Only the ID and Name of Level and Previous are stored. Grants
+	// are never updated or deleted.
 	AddGrant(ctx context.Context, g *Grant) error
 	// GetGrant returns the grant with the given ID, or ErrNotFound.
 	GetGrant(ctx context.Context, id int64) (Grant, error)
@@ -143,8 +153,11 @@ type IDSessionStore interface {
 // EventStore is the transactional outbox: an event is added in the same
 // transaction as the change it records.
 type EventStore interface {
-	// AddEvent inserts e, assigning e.Seq (positive, increasing in commit
-	// order per subject); ErrConflict if e.ID is already used.
+	// AddEvent inserts e, assigning e.Seq: positive, unique across the
+	// store, and increasing in commit order among the events of one subject
+	// (across subjects a lower Seq may commit later, so consumers track
+	// delivery per event, as OutboxStore does, not by a Seq cursor).
+	// ErrConflict if e.ID is already used.
 	AddEvent(ctx context.Context, e *Event) error
 	// ListEvents returns the events matching f in Seq order.
 	ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
@@ -178,7 +191,7 @@ type ApplicationFilter struct {
 	// Statuses, when non-empty, keeps only applications in one of them.
 	Statuses []ApplicationStatus
 	// ExpiresBefore, when non-zero, keeps only applications whose ExpiresAt
-	// is before it.
+	// is strictly before it (a zero ExpiresAt never matches).
 	ExpiresBefore time.Time
 	// Limit caps the items (0 returns only the total); Offset skips.
 	Limit  int
@@ -193,7 +206,8 @@ type FileFilter struct {
 	DocumentType string
 	Side         string
 	Status       levels.Status
-	// DecidedBefore, when non-zero, keeps only files reviewed before it.
+	// DecidedBefore, when non-zero, keeps only files reviewed strictly
+	// before it (a zero DecidedAt never matches).
 	DecidedBefore time.Time
 }
 

@@ -344,9 +344,12 @@ func (s *Store) ListReviews(ctx context.Context, subjectID int64) ([]verificatio
 
 // ---- grants
 
+// cloneGrant copies g, keeping only the ID and Name of its levels (a grant
+// records which level, not the ladder's rules at the time).
 func cloneGrant(g verification.Grant) verification.Grant {
 	if g.Previous != nil {
 		p := *g.Previous
+		p.Requirements = nil
 		g.Previous = &p
 	}
 	g.Level.Requirements = nil
@@ -522,7 +525,7 @@ func (s *Store) ListApplications(ctx context.Context, f verification.Application
 		if len(f.Statuses) > 0 && !slices.Contains(f.Statuses, a.Status) {
 			continue
 		}
-		if !f.ExpiresBefore.IsZero() && !a.ExpiresAt.Before(f.ExpiresBefore) {
+		if !f.ExpiresBefore.IsZero() && (a.ExpiresAt.IsZero() || !a.ExpiresAt.Before(f.ExpiresBefore)) {
 			continue
 		}
 		if total >= f.Offset && len(out) < f.Limit {

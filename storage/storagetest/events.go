@@ -1,0 +1,149 @@
+package storagetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openkyc/kyc/verification"
+)
+
+// RunEvents checks verification.EventStore.
+func RunEvents(t *testing.T, newStore func(t *testing.T) verification.Store) {
+	t.Helper()
+
+	test(t, newStore, "AddAssignsIncreasingSeqAndRoundTrips", func(t *testing.T, s verification.Store) {
+		ctx := t.Context()
+		alice := newSubject(t, s, "alice")
+		bob := newSubject(t, s, "bob")
+		want := []verification.Event{
+			{ID: "ev-1", SubjectID: alice.ID, Type: verification.EventSubjectCreated, Data: json.RawMessage(`{}`), OccurredAt: at(0)},
+			{ID: "ev-2", SubjectID: bob.ID, Type: verification.EventSubjectCreated, Data: json.RawMessage(`{"identifier": "x"}`), OccurredAt: at(1)},
+			{ID: "ev-3", SubjectID: alice.ID, Type: verification.EventLevelGranted, Data: json.RawMessage(`{"grantId": 1, "level": 2, "previousLevel": 1, "reason": "Application: 838"}`), OccurredAt: at(1)},
+			{ID: "ev-4", SubjectID: alice.ID, Type: verification.EventRequirementRejected, Data: json.RawMessage(`{"requirement": "idDocument", "reasons": ["blurry", "glare"], "final": false}`), OccurredAt: at(-5)},
+		}
+		var prev int64
+		for i := range want {
+			require.NoError(t, s.AddEvent(ctx, &want[i]), "AddEvent(%s)", want[i].ID)
+			require.Positive(t, want[i].Seq, "AddEvent must set a positive Seq on the event it is given")
+			require.Greater(t, want[i].Seq, prev, "AddEvent must assign increasing Seq values (events added one after the other, across subjects)")
+			prev = want[i].Seq
+		}
+		got, err := s.ListEvents(ctx, verification.EventFilter{})
+		require.NoError(t, err)
+		require.Equal(t, eventIDs(want), eventIDs(got), "ListEvents must return every event in Seq order")
+		for i := range want {
+			requireEvent(t, want[i], got[i], fmt.Sprintf("ListEvents item %d", i))
+		}
+	})
+
+	test(t, newStore, "DuplicateIDConflicts", func(t *testing.T, s verification.Store) {
+		ctx := t.Context()
+		alice := newSubject(t, s, "alice")
+		bob := newSubject(t, s, "bob")
+		first := newEvent(alice.ID, "ev-1", 0)
+		require.NoError(t, s.AddEvent(ctx, &first))
+		dup := newEvent(bob.ID, "ev-1", 1)
+		dup.Type = verification.EventSubjectDeleted
+		require.ErrorIs(t, s.AddEvent(ctx, &dup), verification.ErrConflict, "AddEvent with an ID already used (by any subject) must fail with ErrConflict")
+		got, err := s.ListEvents(ctx, verification.EventFilter{})
+		require.NoError(t, err)
+		require.Len(t, got, 1, "a conflicting AddEvent must not insert anything")
+		requireEvent(t, first, got[0], "the first event after a conflicting add")
+	})
+
+	test(t, newStore, "ListFilters", func(t *testing.T, s verification.Store) {
+		ctx := t.Context()
+		alice := newSubject(t, s, "alice")
+		bob := newSubject(t, s, "bob")
+		var all []verification.Event
+		for i, sub := range []int64{alice.ID, bob.ID, alice.ID, alice.ID, bob.ID, alice.ID, bob.ID} {
+			e := newEvent(sub, fmt.Sprint("ev-", i+1), -i)
+			require.NoError(t, s.AddEvent(ctx, &e))
+			all = append(all, e)
+		}
+		last := all[len(all)-1].Seq
+		for _, f := range []verification.EventFilter{
+			{},
+			{Limit: 3},
+			{Limit: 100},
+			{AfterSeq: all[2].Seq},
+			{AfterSeq: all[2].Seq, Limit: 2},
+			{AfterSeq: last},
+			{AfterSeq: last + 1000},
+			{SubjectID: alice.ID},
+			{SubjectID: bob.ID},
+			{SubjectID: bob.ID + 1000},
+			{SubjectID: alice.ID, Limit: 2},
+			{SubjectID: alice.ID, AfterSeq: all[2].Seq},
+			{SubjectID: bob.ID, AfterSeq: all[1].Seq, Limit: 1},
+			{SubjectID: bob.ID, AfterSeq: last},
+		} {
+			var want []verification.Event
+			for _, e := range all {
+				if e.Seq > f.AfterSeq && (f.SubjectID == 0 || e.SubjectID == f.SubjectID) && (f.Limit == 0 || len(want) < f.Limit) {
+					want = append(want, e)
+				}
+			}
+			what := fmt.Sprintf("ListEvents(%+v) (alice is %d, bob %d, Seqs %v)", f, alice.ID, bob.ID, seqs(all))
+			got, err := s.ListEvents(ctx, f)
+			require.NoError(t, err, what)
+			require.Equal(t, eventIDs(want), eventIDs(got), "%s: the events, in Seq order (AfterSeq is exclusive, Limit applies after the filters)", what)
+			for i := range want {
+				requireEvent(t, want[i], got[i], fmt.Sprintf("%s item %d", what, i))
+			}
+		}
+	})
+
+	test(t, newStore, "ReturnsCopies", func(t *testing.T, s verification.Store) {
+		ctx := t.Context()
+		sub := newSubject(t, s, "alice")
+		data := json.RawMessage(`{"level":1}`)
+		e := verification.Event{ID: "ev-1", SubjectID: sub.ID, Type: verification.EventLevelGranted, Data: data, OccurredAt: at(0)}
+		require.NoError(t, s.AddEvent(ctx, &e))
+		copy(data, `{"level":9}`)
+		got, err := s.ListEvents(ctx, verification.EventFilter{})
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		requireJSON(t, json.RawMessage(`{"level":1}`), got[0].Data, "the store must not keep the caller's Data bytes")
+		for i := range got[0].Data {
+			got[0].Data[i] = ' '
+		}
+		got, err = s.ListEvents(ctx, verification.EventFilter{})
+		require.NoError(t, err)
+		requireJSON(t, json.RawMessage(`{"level":1}`), got[0].Data, "ListEvents must return copies of Data")
+	})
+
+	test(t, newStore, "CancelledContext", func(t *testing.T, s verification.Store) {
+		ctx := t.Context()
+		sub := newSubject(t, s, "alice")
+		dead := cancelledContext(t)
+		e := newEvent(sub.ID, "ev-1", 0)
+		require.ErrorIs(t, s.AddEvent(dead, &e), context.Canceled, "AddEvent with a cancelled context")
+		got, err := s.ListEvents(ctx, verification.EventFilter{})
+		require.NoError(t, err)
+		require.Empty(t, got, "AddEvent with a cancelled context must not write")
+		_, err = s.ListEvents(dead, verification.EventFilter{})
+		require.ErrorIs(t, err, context.Canceled, "ListEvents with a cancelled context")
+	})
+}
+
+// newEvent returns a level.granted event that occurred at base+minute.
+func newEvent(subjectID int64, id string, minute int) verification.Event {
+	return verification.Event{
+		ID: id, SubjectID: subjectID, Type: verification.EventLevelGranted,
+		Data:       json.RawMessage(fmt.Sprintf(`{"event": %q, "level": 1}`, id)),
+		OccurredAt: at(minute),
+	}
+}
+
+func seqs(es []verification.Event) []int64 {
+	out := make([]int64, len(es))
+	for i, e := range es {
+		out[i] = e.Seq
+	}
+	return out
+}
