@@ -1,0 +1,67 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/openkyc/kyc/verification"
+)
+
+// AddEvent implements verification.EventStore. Seq comes from an identity
+// column: it grows with every insert and, because every transition locks
+// its subject first, in commit order among one subject's events. Across
+// subjects a smaller Seq may commit after a larger one.
+func (s *Store) AddEvent(ctx context.Context, e *verification.Event) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	var seq int64
+	err := s.q.QueryRow(ctx, s.sql(`
+		INSERT INTO {{schema}}.events (id, subject_id, type, data, occurred_at)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO NOTHING
+		RETURNING seq`),
+		e.ID, e.SubjectID, e.Type, jsonIn(e.Data), tsIn(e.OccurredAt)).Scan(&seq)
+	if noRows(err) {
+		return conflict("event", e.ID)
+	}
+	if err != nil {
+		return fail(ctx, "add event", err)
+	}
+	e.Seq = seq
+	return nil
+}
+
+// ListEvents implements verification.EventStore.
+func (s *Store) ListEvents(ctx context.Context, f verification.EventFilter) ([]verification.Event, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	var c conds
+	c.add("seq > ?", f.AfterSeq)
+	if f.SubjectID != 0 {
+		c.add("subject_id = ?", f.SubjectID)
+	}
+	limit := "ALL"
+	if f.Limit > 0 {
+		limit = c.param(int64(f.Limit))
+	}
+	rows, err := s.q.Query(ctx, s.sql(`
+		SELECT seq, id, subject_id, type, data, occurred_at FROM {{schema}}.events
+		 WHERE `+c.where()+` ORDER BY seq LIMIT `+limit), c.args...)
+	if err != nil {
+		return nil, fail(ctx, "list events", err)
+	}
+	out, err := collect(rows, func(row pgx.Row) (verification.Event, error) {
+		var (
+			e  verification.Event
+			at pgtype.Timestamptz
+		)
+		err := row.Scan(&e.Seq, &e.ID, &e.SubjectID, &e.Type, &e.Data, &at)
+		e.OccurredAt = tsOut(at)
+		return e, err
+	})
+	return out, fail(ctx, "list events", err)
+}
