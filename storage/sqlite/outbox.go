@@ -1,0 +1,157 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/openkyc/kyc/verification"
+)
+
+var _ verification.OutboxStore = (*Store)(nil)
+
+const deliveryCols = `d.seq, d.sink, d.status, d.attempts, d.next_attempt_at, d.lease_until, d.delivered_at, d.last_error,
+	e.id, e.subject_id, e.type, e.data, e.occurred_at`
+
+func scanDelivery(row scanner) (verification.Delivery, error) {
+	var (
+		d                          verification.Delivery
+		next, lease, delivered, at int64
+		data                       []byte
+	)
+	err := row.Scan(&d.Event.Seq, &d.Sink, &d.Status, &d.Attempts, &next, &lease, &delivered, &d.LastError,
+		&d.Event.ID, &d.Event.SubjectID, &d.Event.Type, &data, &at)
+	if err != nil {
+		return d, err
+	}
+	d.NextAttemptAt, d.LeaseUntil, d.DeliveredAt = fromMicros(next), fromMicros(lease), fromMicros(delivered)
+	d.Event.OccurredAt = fromMicros(at)
+	if len(data) > 0 {
+		d.Event.Data = data
+	}
+	return d, nil
+}
+
+// claimSQL selects the claimable deliveries (arguments: now, the limit).
+const claimSQL = `SELECT ` + deliveryCols + `
+	FROM {{prefix}}deliveries d JOIN {{prefix}}events e ON e.seq = d.seq
+	WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND d.lease_until <= ?1
+	  AND NOT EXISTS (SELECT 1 FROM {{prefix}}deliveries p
+	                  WHERE p.status = 'pending' AND p.sink = d.sink
+	                    AND p.subject_id = d.subject_id AND p.seq < d.seq)
+	ORDER BY d.seq, d.sink LIMIT ?2`
+
+// RegisterSink implements verification.OutboxStore.
+func (s *Store) RegisterSink(ctx context.Context, sink string) error {
+	if sink == "" {
+		return fmt.Errorf("sqlite: empty sink name: %w", verification.ErrInvalid)
+	}
+	return s.write(ctx, func(tx *Store) error {
+		cn := tx.conn(ctx)
+		_, err := cn.q.ExecContext(cn.ctx, cn.sql(`INSERT INTO {{prefix}}sinks (name) VALUES (?) ON CONFLICT DO NOTHING`), sink)
+		return s.c.mapErr(ctx, "register sink", err)
+	})
+}
+
+// ClaimDeliveries implements verification.OutboxStore. It runs as one write
+// transaction, so claimers in this process and in others (which wait for
+// the write lock) never get the same delivery while its lease holds. It
+// walks the pending deliveries in (seq, sink) order and keeps the due ones
+// that are the oldest pending delivery of their (sink, subject): a backlog
+// held back by a failing delivery is walked past on every claim.
+func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]verification.Delivery, error) {
+	out := []verification.Delivery{}
+	if limit <= 0 {
+		if err := s.check(ctx); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	err := s.write(ctx, func(tx *Store) error {
+		cn := tx.conn(ctx)
+		nowUs := micros(now)
+		rows, err := cn.querySQL(cn.sql(claimSQL), nowUs, limit)
+		if out, err = collect(ctx, s.c, "claim deliveries", rows, err, scanDelivery); err != nil || len(out) == 0 {
+			return err
+		}
+		keys := make([]string, len(out))
+		args := []any{micros(leaseUntil)}
+		for i, d := range out {
+			keys[i] = "(?, ?)"
+			args = append(args, d.Event.Seq, d.Sink)
+		}
+		_, err = cn.q.ExecContext(cn.ctx, cn.sql(`UPDATE {{prefix}}deliveries SET lease_until = ?
+			WHERE (seq, sink) IN (VALUES `+strings.Join(keys, ", ")+`)`), args...)
+		if err != nil {
+			return s.c.mapErr(ctx, "claim deliveries", err)
+		}
+		for i := range out {
+			out[i].LeaseUntil = fromMicros(micros(leaseUntil))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// UpdateDelivery implements verification.OutboxStore.
+func (s *Store) UpdateDelivery(ctx context.Context, d verification.Delivery) error {
+	return s.write(ctx, func(tx *Store) error {
+		cn := tx.conn(ctx)
+		res, err := cn.q.ExecContext(cn.ctx, cn.sql(`UPDATE {{prefix}}deliveries
+			SET status = ?, attempts = ?, next_attempt_at = ?, lease_until = ?, delivered_at = ?, last_error = ?
+			WHERE sink = ? AND seq = (SELECT seq FROM {{prefix}}events WHERE id = ?)`),
+			string(d.Status), d.Attempts, micros(d.NextAttemptAt), micros(d.LeaseUntil), micros(d.DeliveredAt), d.LastError,
+			d.Sink, d.Event.ID)
+		return s.rowsAffected(ctx, "update delivery", res, err, "delivery", d.Event.ID+"/"+d.Sink)
+	})
+}
+
+// ListDeliveries implements verification.OutboxStore. Deep offsets are
+// plain OFFSET scans (the list serves operators: dead letters, one event).
+func (s *Store) ListDeliveries(ctx context.Context, f verification.DeliveryFilter) ([]verification.Delivery, int, error) {
+	var where []string
+	var args []any
+	add := func(cond string, arg any) { where, args = append(where, cond), append(args, arg) }
+	if f.Sink != "" {
+		add("d.sink = ?", f.Sink)
+	}
+	if f.Status != "" {
+		add("d.status = ?", string(f.Status))
+	}
+	if f.SubjectID != 0 {
+		add("d.subject_id = ?", f.SubjectID)
+	}
+	if f.EventID != "" {
+		add("d.seq = (SELECT seq FROM {{prefix}}events WHERE id = ?)", f.EventID)
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	var (
+		out   = []verification.Delivery{}
+		total int
+	)
+	err := s.snapshot(ctx, "list deliveries", func(cn conn) error {
+		err := cn.queryRowSQL(cn.sql(`SELECT COUNT(*) FROM {{prefix}}deliveries d`+cond), args...).Scan(&total)
+		if err != nil {
+			return s.c.mapErr(ctx, "count deliveries", err)
+		}
+		if f.Limit <= 0 || f.Offset >= total {
+			return nil
+		}
+		rows, err := cn.querySQL(cn.sql(`SELECT `+deliveryCols+`
+			FROM {{prefix}}deliveries d JOIN {{prefix}}events e ON e.seq = d.seq`+cond+`
+			ORDER BY d.seq, d.sink LIMIT ? OFFSET ?`), append(args, f.Limit, max(f.Offset, 0))...)
+		out, err = collect(ctx, s.c, "list deliveries", rows, err, scanDelivery)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, total, nil
+}

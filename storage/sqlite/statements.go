@@ -1,0 +1,191 @@
+package sqlite
+
+// stmtID names one of the statements every Store prepares on Open (on the
+// writer and on the read pool). Queries whose shape depends on the call (IN
+// lists, optional filters) are built per call instead.
+type stmtID int
+
+const (
+	stSubjectInsert stmtID = iota
+	stSubjectGet
+	stSubjectByIdentifier
+	stSubjectUpdate
+	stSubjectSetTags
+	stSubjectTagset
+	stTagsetByKey
+	stTagsetInsert
+	stTagsetTagInsert
+	stTagsetsOfTag
+
+	stStateList
+	stStateGet
+	stStatePut
+
+	stReviewInsert
+	stReviewList
+
+	stGrantInsert
+	stGrantGet
+	stGrantTotal
+	stGrantPageAsc
+	stGrantPageDesc
+	stClientTotal
+	stClientPageAsc
+	stClientPageDesc
+
+	stAppInsert
+	stAppGet
+	stAppByUUID
+	stAppUpdate
+
+	stFileInsert
+	stFileGet
+	stFileUpdate
+	stFileDelete
+
+	stSessionInsert
+	stSessionList
+	stSessionUpdate
+
+	stEventInsert
+	stEventListAll
+	stEventListSubject
+
+	numStmts
+)
+
+const (
+	subjectCols = `id, identifier, tags, level, deleted_at, legal_hold, redacted_at, created_at, updated_at`
+	stateCols   = `subject_id, name, status, answer, reason, final, attempts, updated_at`
+	reviewCols  = `id, subject_id, requirement, decision, reason, final, admin_id, create_time`
+	grantCols   = `g.id, g.client_id, g.level_id, g.level_name, g.prev_level_id, g.prev_level_name, g.reason, g.user_id, g.create_time`
+	appCols     = `id, uuid, subject_id, level, status, steps, reason, created_at, expires_at, submitted_at, decided_at, decided_by`
+	fileCols    = `id, subject_id, blob_key, content_type, size, sha256, document_type, side, status, reason, created_at, decided_at`
+	sessionCols = `id, subject_id, provider, status, created_at, front_file_id, back_file_id, face_file_id`
+	eventCols   = `seq, id, subject_id, type, data, occurred_at`
+)
+
+// The tag-set count granularity, fixed by migration 0001's triggers: a block
+// is 1024 grant IDs (block = id >> blockShift), a superblock 65536
+// (super = id >> superShift), 64 blocks.
+const (
+	blockShift = 10
+	superShift = 16
+)
+
+var stmtSQL = [numStmts]string{
+	stSubjectInsert: `INSERT INTO {{prefix}}subjects
+		(identifier, tags, tagset_id, level, deleted_at, legal_hold, redacted_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	stSubjectGet:          `SELECT ` + subjectCols + ` FROM {{prefix}}subjects WHERE id = ?`,
+	stSubjectByIdentifier: `SELECT ` + subjectCols + ` FROM {{prefix}}subjects WHERE identifier = ?`,
+	// Everything but the tags, returning the stored tags: UpdateSubject
+	// touches the tags (and the tag index) only when they changed.
+	stSubjectUpdate: `UPDATE {{prefix}}subjects
+		SET level = ?, deleted_at = ?, legal_hold = ?, redacted_at = ?, updated_at = ?
+		WHERE id = ? RETURNING tags`,
+	stSubjectSetTags:  `UPDATE {{prefix}}subjects SET tags = ?, tagset_id = ? WHERE id = ?`,
+	stSubjectTagset:   `SELECT tagset_id FROM {{prefix}}subjects WHERE id = ?`,
+	stTagsetByKey:     `SELECT id FROM {{prefix}}tagsets WHERE key = ?`,
+	stTagsetInsert:    `INSERT INTO {{prefix}}tagsets (key) VALUES (?)`,
+	stTagsetTagInsert: `INSERT INTO {{prefix}}tagset_tags (tag, tagset_id) VALUES (?, ?)`,
+	stTagsetsOfTag:    `SELECT tagset_id FROM {{prefix}}tagset_tags WHERE tag = ?`,
+
+	stStateList: `SELECT ` + stateCols + ` FROM {{prefix}}requirement_states WHERE subject_id = ? ORDER BY name`,
+	stStateGet:  `SELECT ` + stateCols + ` FROM {{prefix}}requirement_states WHERE subject_id = ? AND name = ?`,
+	stStatePut: `INSERT INTO {{prefix}}requirement_states
+		(subject_id, name, status, answer, reason, final, attempts, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (subject_id, name) DO UPDATE SET
+			status = excluded.status, answer = excluded.answer, reason = excluded.reason,
+			final = excluded.final, attempts = excluded.attempts, updated_at = excluded.updated_at`,
+
+	stReviewInsert: `INSERT INTO {{prefix}}reviews
+		(subject_id, requirement, decision, reason, final, admin_id, create_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	stReviewList: `SELECT ` + reviewCols + ` FROM {{prefix}}reviews WHERE subject_id = ? ORDER BY id`,
+
+	// The IDs are MAX + 1: dense, because grants are never deleted and a
+	// rolled-back insert gives its number back with the rest of the
+	// transaction; exact, because the writer is alone.
+	stGrantInsert: `INSERT INTO {{prefix}}grants
+		(id, client_id, client_seq, level_id, level_name, prev_level_id, prev_level_name, reason, user_id, create_time)
+		VALUES (
+			(SELECT COALESCE(MAX(id), 0) + 1 FROM {{prefix}}grants),
+			?1,
+			(SELECT COALESCE(MAX(client_seq), 0) + 1 FROM {{prefix}}grants WHERE client_id = ?1),
+			?2, ?3, ?4, ?5, ?6, ?7, ?8)
+		RETURNING id`,
+	stGrantGet:      `SELECT ` + grantCols + ` FROM {{prefix}}grants g WHERE g.id = ?`,
+	stGrantTotal:    `SELECT COALESCE(MAX(id), 0) FROM {{prefix}}grants`,
+	stGrantPageAsc:  `SELECT ` + grantCols + ` FROM {{prefix}}grants g WHERE g.id > ? ORDER BY g.id LIMIT ?`,
+	stGrantPageDesc: `SELECT ` + grantCols + ` FROM {{prefix}}grants g WHERE g.id <= ? ORDER BY g.id DESC LIMIT ?`,
+	stClientTotal:   `SELECT COALESCE(MAX(client_seq), 0) FROM {{prefix}}grants WHERE client_id = ?`,
+	stClientPageAsc: `SELECT ` + grantCols + ` FROM {{prefix}}grants g
+		WHERE g.client_id = ? AND g.client_seq > ? ORDER BY g.client_seq LIMIT ?`,
+	stClientPageDesc: `SELECT ` + grantCols + ` FROM {{prefix}}grants g
+		WHERE g.client_id = ? AND g.client_seq <= ? ORDER BY g.client_seq DESC LIMIT ?`,
+
+	stAppInsert: `INSERT INTO {{prefix}}applications
+		(uuid, subject_id, level, status, steps, reason, created_at, expires_at, submitted_at, decided_at, decided_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	stAppGet:    `SELECT ` + appCols + ` FROM {{prefix}}applications WHERE id = ?`,
+	stAppByUUID: `SELECT ` + appCols + ` FROM {{prefix}}applications WHERE uuid = ?`,
+	stAppUpdate: `UPDATE {{prefix}}applications
+		SET level = ?, status = ?, steps = ?, reason = ?, expires_at = ?, submitted_at = ?, decided_at = ?, decided_by = ?
+		WHERE id = ?`,
+
+	stFileInsert: `INSERT INTO {{prefix}}files (` + fileCols + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	stFileGet: `SELECT ` + fileCols + ` FROM {{prefix}}files WHERE id = ?`,
+	stFileUpdate: `UPDATE {{prefix}}files
+		SET blob_key = ?, content_type = ?, size = ?, sha256 = ?, document_type = ?, side = ?, status = ?, reason = ?, decided_at = ?
+		WHERE id = ?`,
+	stFileDelete: `DELETE FROM {{prefix}}files WHERE id = ?`,
+
+	stSessionInsert: `INSERT INTO {{prefix}}id_sessions (` + sessionCols + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	stSessionList: `SELECT ` + sessionCols + ` FROM {{prefix}}id_sessions
+		WHERE subject_id = ? ORDER BY created_at DESC, pos DESC`,
+	stSessionUpdate: `UPDATE {{prefix}}id_sessions
+		SET provider = ?, status = ?, created_at = ?, front_file_id = ?, back_file_id = ?, face_file_id = ?
+		WHERE id = ?`,
+
+	stEventInsert: `INSERT INTO {{prefix}}events (id, subject_id, type, data, occurred_at)
+		VALUES (?, ?, ?, ?, ?)`,
+	stEventListAll: `SELECT ` + eventCols + ` FROM {{prefix}}events
+		WHERE seq > ? ORDER BY seq LIMIT ?`,
+	// No subject index (see migration 0001): a walk of the events after ?2.
+	stEventListSubject: `SELECT ` + eventCols + ` FROM {{prefix}}events
+		WHERE subject_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+}
+
+// inKind names a query whose IN list has a length chosen per call. Each is
+// prepared on Open for lists of 1 to maxPreparedIn values (preparing one later,
+// inside a read snapshot, could wait for a pooled connection that every
+// snapshot holds); longer lists are prepared per call.
+type inKind int
+
+const (
+	inTagsets inKind = iota // tagsetsSQL
+	inSupers                // countsSQL over tagset_supers
+	inBlocks                // countsSQL over tagset_blocks
+	inPage                  // tagsetPageSQL
+	numInKinds
+)
+
+const maxPreparedIn = 8
+
+// inSQL returns the query of kind for an IN list of n values.
+func inSQL(kind inKind, n int) string {
+	switch kind {
+	case inTagsets:
+		return tagsetsSQL(n)
+	case inSupers:
+		return countsSQL("tagset_supers", "super", n)
+	case inBlocks:
+		return countsSQL("tagset_blocks", "block", n)
+	default:
+		return tagsetPageSQL(n)
+	}
+}
