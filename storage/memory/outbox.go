@@ -1,10 +1,11 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
-	"sort"
+	"strings"
 	"time"
 
 	"github.com/openkyc/kyc/verification"
@@ -59,12 +60,7 @@ func (s *Store) sortedDeliveryKeys() []deliveryKey {
 	for k := range s.root.deliveries {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].seq != keys[j].seq {
-			return keys[i].seq < keys[j].seq
-		}
-		return keys[i].sink < keys[j].sink
-	})
+	slices.SortFunc(keys, compareKeys)
 	return keys
 }
 
@@ -75,34 +71,71 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 		return nil, err
 	}
 	defer unlock()
+	out := []verification.Delivery{}
+	if limit <= 0 {
+		return out, nil
+	}
+	// One pass over the outbox finds the oldest pending delivery of each
+	// (sink, subject); only those that are due are sorted. (Sorting every
+	// delivery on each claim made dispatching quadratic in the backlog.)
 	type group struct {
 		sink    string
 		subject int64
 	}
-	blocked := map[group]bool{}
-	out := []verification.Delivery{}
-	for _, k := range s.sortedDeliveryKeys() {
-		if len(out) >= limit {
-			break
-		}
-		d := s.root.deliveries[k]
+	r := s.root
+	heads := map[group]deliveryKey{}
+	for k, d := range r.deliveries {
 		if d.Status != verification.DeliveryPending {
 			continue
 		}
-		g := group{k.sink, s.root.events[k.seq-1].SubjectID}
-		if blocked[g] {
-			continue
+		g := group{k.sink, r.events[k.seq-1].SubjectID}
+		if h, ok := heads[g]; !ok || k.seq < h.seq {
+			heads[g] = k
 		}
-		blocked[g] = true
-		if d.NextAttemptAt.After(now) || d.LeaseUntil.After(now) {
-			continue
+	}
+	due := make([]deliveryKey, 0, len(heads))
+	for _, k := range heads {
+		d := r.deliveries[k]
+		if !d.NextAttemptAt.After(now) && !d.LeaseUntil.After(now) {
+			due = append(due, k)
 		}
+	}
+	slices.SortFunc(due, compareKeys)
+	if len(due) > limit {
+		due = due[:limit]
+	}
+	for _, k := range due {
+		d := r.deliveries[k]
 		old := *d
 		d.LeaseUntil = leaseUntil
 		s.onUndo(func() { *d = old })
 		out = append(out, s.delivery(k))
 	}
 	return out, nil
+}
+
+func compareKeys(a, b deliveryKey) int {
+	if c := cmp.Compare(a.seq, b.seq); c != 0 {
+		return c
+	}
+	return strings.Compare(a.sink, b.sink)
+}
+
+// findDelivery returns the delivery of event id to sink. seq, when it is
+// the event's (as in a Delivery read from the store), spares a scan.
+func (s *Store) findDelivery(id string, seq int64, sink string) (*verification.Delivery, bool) {
+	r := s.root
+	if seq <= 0 || seq > int64(len(r.events)) || r.events[seq-1].ID != id {
+		seq = 0
+		for i := range r.events {
+			if r.events[i].ID == id {
+				seq = int64(i) + 1
+				break
+			}
+		}
+	}
+	d, ok := r.deliveries[deliveryKey{seq, sink}]
+	return d, ok
 }
 
 // UpdateDelivery implements verification.OutboxStore.
@@ -112,16 +145,15 @@ func (s *Store) UpdateDelivery(ctx context.Context, upd verification.Delivery) e
 		return err
 	}
 	defer unlock()
-	for k, d := range s.root.deliveries {
-		if k.sink == upd.Sink && s.root.events[k.seq-1].ID == upd.Event.ID {
-			old := *d
-			d.Status, d.Attempts, d.NextAttemptAt, d.LeaseUntil, d.DeliveredAt, d.LastError =
-				upd.Status, upd.Attempts, upd.NextAttemptAt, upd.LeaseUntil, upd.DeliveredAt, upd.LastError
-			s.onUndo(func() { *d = old })
-			return nil
-		}
+	d, ok := s.findDelivery(upd.Event.ID, upd.Event.Seq, upd.Sink)
+	if !ok {
+		return notFound("delivery", upd.Event.ID+"/"+upd.Sink)
 	}
-	return notFound("delivery", upd.Event.ID+"/"+upd.Sink)
+	old := *d
+	d.Status, d.Attempts, d.NextAttemptAt, d.LeaseUntil, d.DeliveredAt, d.LastError =
+		upd.Status, upd.Attempts, upd.NextAttemptAt, upd.LeaseUntil, upd.DeliveredAt, upd.LastError
+	s.onUndo(func() { *d = old })
+	return nil
 }
 
 // ListDeliveries implements verification.OutboxStore.

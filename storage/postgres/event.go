@@ -13,16 +13,27 @@ import (
 // column: it grows with every insert and, because every transition locks
 // its subject first, in commit order among one subject's events. Across
 // subjects a smaller Seq may commit after a larger one.
+//
+// The same statement gives the event a pending delivery for every
+// registered sink (verification.OutboxStore), due when the event occurred,
+// so the deliveries commit or roll back with the event.
 func (s *Store) AddEvent(ctx context.Context, e *verification.Event) error {
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
 	var seq int64
 	err := s.q.QueryRow(ctx, s.sql(`
-		INSERT INTO {{schema}}.events (id, subject_id, type, data, occurred_at)
-		VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (id) DO NOTHING
-		RETURNING seq`),
+		WITH ev AS (
+			INSERT INTO {{schema}}.events (id, subject_id, type, data, occurred_at)
+			VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (id) DO NOTHING
+			RETURNING seq, subject_id, occurred_at
+		), d AS (
+			INSERT INTO {{schema}}.deliveries (event_seq, sink, subject_id, next_attempt_at)
+			SELECT ev.seq, k.name, ev.subject_id, ev.occurred_at
+			  FROM ev CROSS JOIN {{schema}}.sinks k
+		)
+		SELECT seq FROM ev`),
 		e.ID, e.SubjectID, e.Type, jsonIn(e.Data), tsIn(e.OccurredAt)).Scan(&seq)
 	if noRows(err) {
 		return conflict("event", e.ID)

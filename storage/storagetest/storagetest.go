@@ -69,6 +69,7 @@ func Run(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		{"Events", RunEvents},
 		{"Transactions", RunTransactions},
 		{"Concurrency", RunConcurrency},
+		{"Outbox", RunOutbox},
 	}
 	for _, p := range parts {
 		t.Run(p.name, func(t *testing.T) {

@@ -1,0 +1,196 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/openkyc/kyc/verification"
+)
+
+var _ verification.OutboxStore = (*Store)(nil)
+
+// deliveryCols are a delivery's columns (d) and its event's (e).
+const deliveryCols = `d.event_seq, d.sink, d.status, d.attempts, d.next_attempt_at, d.lease_until, d.delivered_at, d.last_error,
+	e.id, e.subject_id, e.type, e.data, e.occurred_at`
+
+// deliveryRow receives deliveryCols (nullable for the listing's LEFT JOIN).
+type deliveryRow struct {
+	seq, subjectID                        *int64
+	sink, status, lastError, eventID, typ *string
+	attempts                              *int
+	data                                  json.RawMessage
+	next, lease, delivered, occurred      pgtype.Timestamptz
+}
+
+func (r *deliveryRow) dest() []any {
+	return []any{&r.seq, &r.sink, &r.status, &r.attempts, &r.next, &r.lease, &r.delivered, &r.lastError,
+		&r.eventID, &r.subjectID, &r.typ, &r.data, &r.occurred}
+}
+
+func (r *deliveryRow) delivery() verification.Delivery {
+	return verification.Delivery{
+		Event: verification.Event{
+			ID: *r.eventID, Seq: *r.seq, SubjectID: *r.subjectID, Type: verification.EventType(*r.typ),
+			Data: r.data, OccurredAt: tsOut(r.occurred),
+		},
+		Sink: *r.sink, Status: verification.DeliveryStatus(*r.status), Attempts: *r.attempts,
+		NextAttemptAt: tsOut(r.next), LeaseUntil: tsOut(r.lease), DeliveredAt: tsOut(r.delivered),
+		LastError: *r.lastError,
+	}
+}
+
+// RegisterSink implements verification.OutboxStore. AddEvent reads the
+// sinks in its own statement, so an event gets a delivery for every sink
+// whose registration committed before that statement started.
+func (s *Store) RegisterSink(ctx context.Context, sink string) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	if sink == "" {
+		return fmt.Errorf("postgres: empty sink name: %w", verification.ErrInvalid)
+	}
+	_, err := s.q.Exec(ctx, s.sql(`INSERT INTO {{schema}}.sinks (name) VALUES ($1) ON CONFLICT DO NOTHING`), sink)
+	return fail(ctx, "register sink", err)
+}
+
+// claimSQL claims deliveries (arguments: now, the lease's end, the limit).
+// The candidates are locked in a MATERIALIZED CTE so that they are selected
+// (and locked) exactly once, whatever plan the UPDATE gets. The candidate
+// scan reads the pending deliveries only (partial indexes, see migration
+// 0004), never the delivered history.
+const claimSQL = `
+WITH c AS MATERIALIZED (
+	SELECT d.event_seq, d.sink FROM {{schema}}.deliveries d
+	 WHERE d.status = 'pending'
+	   AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= $1)
+	   AND (d.lease_until IS NULL OR d.lease_until <= $1)
+	   AND NOT EXISTS (
+		SELECT 1 FROM {{schema}}.deliveries p
+		 WHERE p.status = 'pending' AND p.sink = d.sink
+		   AND p.subject_id = d.subject_id AND p.event_seq < d.event_seq)
+	 ORDER BY d.event_seq, d.sink
+	 LIMIT $3
+	 FOR UPDATE OF d SKIP LOCKED
+), d AS (
+	UPDATE {{schema}}.deliveries u SET lease_until = $2
+	  FROM c
+	 WHERE u.event_seq = c.event_seq AND u.sink = c.sink
+	RETURNING u.*
+)
+SELECT ` + deliveryCols + `
+  FROM d JOIN {{schema}}.events e ON e.seq = d.event_seq
+ ORDER BY d.event_seq, d.sink`
+
+// ClaimDeliveries implements verification.OutboxStore in one statement.
+// It selects the due deliveries that are the oldest pending one of their
+// (sink, subject), lowest Seq first, with FOR UPDATE SKIP LOCKED, and sets
+// their lease. Claimers in any number of processes share the work without
+// waiting for each other: a delivery another claimer has locked is
+// skipped, and one whose claim committed meanwhile is re-checked by
+// PostgreSQL on the new row version (READ COMMITTED), whose lease now
+// excludes it. So while a lease holds no other claimer gets the delivery,
+// and no later delivery of its (sink, subject) either: it stays pending.
+func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]verification.Delivery, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return []verification.Delivery{}, nil
+	}
+	rows, err := s.q.Query(ctx, s.sql(claimSQL), tsIn(now), tsIn(leaseUntil), int64(limit))
+	if err != nil {
+		return nil, fail(ctx, "claim deliveries", err)
+	}
+	defer rows.Close()
+	out := []verification.Delivery{}
+	for rows.Next() {
+		var r deliveryRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, fail(ctx, "claim deliveries", err)
+		}
+		out = append(out, r.delivery())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fail(ctx, "claim deliveries", err)
+	}
+	return out, nil
+}
+
+// UpdateDelivery implements verification.OutboxStore. Only the delivery's
+// own fields are written; the event is matched by its ID.
+func (s *Store) UpdateDelivery(ctx context.Context, d verification.Delivery) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	tag, err := s.q.Exec(ctx, s.sql(`
+		UPDATE {{schema}}.deliveries
+		   SET status = $3, attempts = $4, next_attempt_at = $5, lease_until = $6, delivered_at = $7, last_error = $8
+		 WHERE event_seq = (SELECT seq FROM {{schema}}.events WHERE id = $1) AND sink = $2`),
+		d.Event.ID, d.Sink, string(d.Status), d.Attempts, tsIn(d.NextAttemptAt), tsIn(d.LeaseUntil), tsIn(d.DeliveredAt), d.LastError)
+	if err != nil {
+		return fail(ctx, "update delivery", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("delivery", d.Event.ID+"/"+d.Sink)
+	}
+	return nil
+}
+
+// ListDeliveries implements verification.OutboxStore. Total and page come
+// from one statement, so they agree.
+func (s *Store) ListDeliveries(ctx context.Context, f verification.DeliveryFilter) ([]verification.Delivery, int, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, 0, err
+	}
+	var c conds
+	if f.Sink != "" {
+		c.add("d.sink = ?", f.Sink)
+	}
+	if f.Status != "" {
+		c.add("d.status = ?", string(f.Status))
+	}
+	if f.SubjectID != 0 {
+		// The event's copy, so that events_subject_idx can serve it.
+		c.add("e.subject_id = ?", f.SubjectID)
+	}
+	if f.EventID != "" {
+		c.add("e.id = ?", f.EventID)
+	}
+	where := c.where()
+	lim, off := c.param(int64(max(f.Limit, 0))), c.param(int64(max(f.Offset, 0)))
+	from := `{{schema}}.deliveries d JOIN {{schema}}.events e ON e.seq = d.event_seq`
+	rows, err := s.q.Query(ctx, s.sql(`
+		SELECT t.n, l.* FROM (SELECT count(*) AS n FROM `+from+` WHERE `+where+`) t
+		  LEFT JOIN LATERAL (
+			SELECT `+deliveryCols+` FROM `+from+` WHERE `+where+`
+			 ORDER BY d.event_seq, d.sink LIMIT `+lim+` OFFSET `+off+`) l ON true
+		 ORDER BY l.event_seq, l.sink`), c.args...)
+	if err != nil {
+		return nil, 0, fail(ctx, "list deliveries", err)
+	}
+	defer rows.Close()
+	out := []verification.Delivery{}
+	total := 0
+	for rows.Next() {
+		var (
+			n int64
+			r deliveryRow
+		)
+		if err := rows.Scan(append([]any{&n}, r.dest()...)...); err != nil {
+			return nil, 0, fail(ctx, "list deliveries", err)
+		}
+		total = int(n)
+		if r.seq == nil {
+			continue
+		}
+		out = append(out, r.delivery())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fail(ctx, "list deliveries", err)
+	}
+	return out, total, nil
+}
