@@ -85,6 +85,12 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, 
 			return err
 		}
 		now := s.Now()
+		// An application past its expiry that ExpireDue has not reached yet
+		// is expired here, so the new one does not inherit its pending
+		// answers (which ExpireDue would later reset under it).
+		if err := s.expireStale(ctx, tx, sub.ID, now); err != nil {
+			return err
+		}
 		app, found, err := s.openApplication(ctx, tx, sub.ID, now)
 		if err != nil {
 			return err
@@ -126,6 +132,36 @@ func (s *Service) openApplication(ctx context.Context, tx Store, subjectID int64
 		}
 	}
 	return Application{}, false, nil
+}
+
+// expireStale expires the subject's open applications whose ExpiresAt is
+// not after now (inside tx, the subject locked).
+func (s *Service) expireStale(ctx context.Context, tx Store, subjectID int64, now time.Time) error {
+	stale, _, err := tx.ListApplications(ctx, ApplicationFilter{
+		SubjectID: subjectID, Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, ExpiresBefore: now.Add(time.Microsecond), Limit: MaxListLimit,
+	})
+	if err != nil {
+		return err
+	}
+	for _, app := range stale {
+		if err := s.expire(ctx, tx, app, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// expire marks an open application expired, turns the requirements it left
+// pending back into missing ones and emits application.expired.
+func (s *Service) expire(ctx context.Context, tx Store, app Application, now time.Time) error {
+	app.Status = ApplicationExpired
+	if err := tx.UpdateApplication(ctx, app); err != nil {
+		return err
+	}
+	if err := s.reopenPending(ctx, tx, app.SubjectID, app.Level, now); err != nil {
+		return err
+	}
+	return s.emit(ctx, tx, app.SubjectID, EventApplicationExpired, now, map[string]any{"applicationId": app.ID, "level": app.Level})
 }
 
 // advance computes the application's next step; a draft with nothing left
@@ -196,8 +232,9 @@ type RunWizardParams struct {
 // the application is submitted for review (StepDone). Repeating the step
 // just recorded (same type and files) changes nothing and returns the same
 // answer, so a retried or duplicated request records one step. A wizard of
-// another subject, or an unknown one, is ErrNotFound; a finished one
-// ErrConflict; an expired one ErrExpired.
+// another subject, or an unknown one, is ErrNotFound; a finished one, or one
+// whose current step needs no document, ErrConflict; an expired one
+// ErrExpired (also for a repeat). A refused call changes nothing.
 func (s *Service) RunWizard(ctx context.Context, p RunWizardParams) (WizardStep, error) {
 	var err error
 	switch {
@@ -234,30 +271,35 @@ func (s *Service) RunWizard(ctx context.Context, p RunWizardParams) (WizardStep,
 			return err
 		}
 		now := s.Now()
+		switch {
+		case app.Status == ApplicationExpired || app.Status.Open() && !app.ExpiresAt.After(now):
+			// Expired, whether or not ExpireDue has marked it yet.
+			return newErr(ErrExpired, "the wizard has expired; start a new one")
+		case !app.Status.Open():
+			return newErr(ErrConflict, "the wizard is finished (%s)", app.Status)
+		}
 		if n := len(app.Steps); n > 0 && app.Steps[n-1].DocumentType == p.DocumentType && slices.Equal(app.Steps[n-1].Files, p.Files) {
-			// A repeat of the step just recorded.
-			if app.Status.Open() && !app.ExpiresAt.After(now) {
-				return newErr(ErrExpired, "the wizard has expired; start a new one")
-			}
+			// A repeat of the step just recorded: the same answer as the
+			// first call (the application is still open).
 			step, err = s.advance(ctx, tx, &sub, &app, now)
 			return err
 		}
-		switch {
-		case app.Status == ApplicationExpired || app.Status.Open() && !app.ExpiresAt.After(now):
-			return newErr(ErrExpired, "the wizard has expired; start a new one")
-		case app.Status != ApplicationDraft:
+		if app.Status != ApplicationDraft {
 			return newErr(ErrConflict, "the wizard is finished (%s)", app.Status)
 		}
 		cur, err := s.advance(ctx, tx, &sub, &app, now)
 		if err != nil {
 			return err
 		}
-		if cur.Done || cur.Requirement == "" {
-			step = cur
-			if !cur.Done {
-				return newErr(ErrConflict, "no document is expected; answer the remaining requirements")
+		if cur.Requirement == "" {
+			// No document step is open. When nothing at all is left, advance
+			// has just submitted the draft; returning the error rolls that
+			// back too, so the call changes nothing and a duplicate of it
+			// gets the same answer (InitWizard submits).
+			if cur.Done {
+				return newErr(ErrConflict, "no document is expected: every step is done; call the wizard again to submit")
 			}
-			return nil
+			return newErr(ErrConflict, "no document is expected; answer the remaining requirements")
 		}
 		req, _ := s.ladder.Requirement(cur.Requirement)
 		var typ documents.Type
@@ -384,8 +426,11 @@ func ReasonApplication(id int64) string { return fmt.Sprintf("Application: %d", 
 // DecideApplication approves or rejects a submitted application. Approval
 // approves every pending requirement it covers and grants its level (reason
 // "Application: <id>", userId the reviewer) unless the subject is already
-// there or above. Rejection rejects those requirements with the reason, so
-// the subject can answer again in a new application.
+// there or above; it is ErrConflict while a requirement the subject answers
+// is neither pending nor approved (rejected by a review since the
+// submission, say): reject the application then. Rejection rejects those
+// requirements with the reason, so the subject can answer again in a new
+// application.
 func (s *Service) DecideApplication(ctx context.Context, p DecideApplicationParams) (Application, error) {
 	var err error
 	switch {
@@ -427,6 +472,16 @@ func (s *Service) DecideApplication(ctx context.Context, p DecideApplicationPara
 		if err != nil {
 			return err
 		}
+		if p.Decision == Approve {
+			// Approval vouches for the subject's answers; it cannot cover
+			// one that was rejected (or reset) since the submission.
+			for _, req := range s.ladder.RequirementsUpTo(app.Level) {
+				st := full[req.Name]
+				if req.AnsweredByUser() && st.Status != levels.Pending && st.Status != levels.Approved {
+					return newErr(ErrConflict, "requirement %s is %s, not pending or approved; reject the application instead", req.Name, orMissing(st.Status))
+				}
+			}
+		}
 		reason := p.Reason
 		if reason == "" {
 			reason = ReasonApplication(app.ID)
@@ -466,6 +521,14 @@ func (s *Service) DecideApplication(ctx context.Context, p DecideApplicationPara
 	return app, err
 }
 
+// orMissing returns st, or missing for a requirement never answered.
+func orMissing(st levels.Status) levels.Status {
+	if st == "" {
+		return levels.Missing
+	}
+	return st
+}
+
 // ExpireDue expires every open application whose ExpiresAt has passed,
 // emitting application.expired for each; requirements it left pending
 // become missing again (their files too), so nothing stays pending once
@@ -484,9 +547,9 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 			return n, nil
 		}
 		for _, a := range due {
+			expired := false
 			err := s.inTx(ctx, "ExpireDue", func(ctx context.Context, tx Store) error {
-				sub, err := tx.LockSubject(ctx, a.SubjectID)
-				if err != nil {
+				if _, err := tx.LockSubject(ctx, a.SubjectID); err != nil {
 					return err
 				}
 				app, err := tx.GetApplication(ctx, a.ID)
@@ -494,21 +557,17 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 					return err
 				}
 				if !app.Status.Open() || app.ExpiresAt.After(now) {
-					return nil
+					return nil // expired or decided meanwhile
 				}
-				app.Status = ApplicationExpired
-				if err := tx.UpdateApplication(ctx, app); err != nil {
-					return err
-				}
-				if err := s.reopenPending(ctx, tx, sub.ID, app.Level, now); err != nil {
-					return err
-				}
-				return s.emit(ctx, tx, sub.ID, EventApplicationExpired, now, map[string]any{"applicationId": app.ID, "level": app.Level})
+				expired = true
+				return s.expire(ctx, tx, app, now)
 			})
 			if err != nil {
 				return n, err
 			}
-			n++
+			if expired {
+				n++
+			}
 		}
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 )
@@ -36,6 +38,13 @@ type DispatcherOptions struct {
 	BackoffMax  time.Duration
 	// Timeout bounds one Deliver call; default 30 s (keep it under Lease).
 	Timeout time.Duration
+	// ShutdownGrace is how long Run, once its ctx is done, lets deliveries
+	// in flight finish before cancelling them; default 5 s, negative means
+	// cancel at once. A delivery cut off does not count as an attempt and
+	// its lease is released, so a restarted dispatcher retries it at once;
+	// but a receiver may already have processed it, so without the grace
+	// every restart (a deploy) would deliver the events in flight twice.
+	ShutdownGrace time.Duration
 }
 
 // Dispatcher delivers outbox events to sinks at least once, in order per
@@ -75,6 +84,10 @@ func NewDispatcher(store Store, opts DispatcherOptions) (*Dispatcher, error) {
 	if d.now == nil {
 		d.now = time.Now
 	}
+	// Stores keep UTC at microsecond precision and expect times given to
+	// them in that form (see Store): hand them exactly that.
+	clock := d.now
+	d.now = func() time.Time { return clock().UTC().Truncate(time.Microsecond) }
 	if opts.Logger != nil {
 		d.log = *opts.Logger
 	}
@@ -93,6 +106,12 @@ func NewDispatcher(store Store, opts DispatcherOptions) (*Dispatcher, error) {
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 10
+	}
+	switch {
+	case opts.ShutdownGrace == 0:
+		opts.ShutdownGrace = 5 * time.Second
+	case opts.ShutdownGrace < 0:
+		opts.ShutdownGrace = 0
 	}
 	if opts.Timeout >= opts.Lease {
 		return nil, invalid("Timeout", "must be shorter than Lease")
@@ -128,15 +147,33 @@ func (d *Dispatcher) Notify() {
 	}
 }
 
-// Run delivers until ctx is done, then waits for deliveries in flight and
-// returns nil. Store errors are logged and retried after PollInterval.
+// Run delivers until ctx is done, then lets deliveries in flight finish
+// (for up to ShutdownGrace, then cancels them) and returns nil. Store
+// errors are logged and retried after PollInterval.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	if err := d.Register(ctx); err != nil {
 		return err
 	}
 	sem := make(chan struct{}, d.opts.Concurrency)
+	// Deliveries outlive ctx by up to ShutdownGrace.
+	dctx, cutOff := context.WithCancel(context.WithoutCancel(ctx))
+	defer cutOff()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() {
+		idle := make(chan struct{})
+		go func() {
+			wg.Wait()
+			close(idle)
+		}()
+		grace := time.NewTimer(d.opts.ShutdownGrace)
+		defer grace.Stop()
+		select {
+		case <-idle:
+		case <-grace.C:
+			cutOff()
+			<-idle
+		}
+	}()
 	done := make(chan struct{}, d.opts.Concurrency)
 	for ctx.Err() == nil {
 		free := d.opts.Concurrency - len(sem)
@@ -151,7 +188,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					d.attempt(ctx, dl)
+					d.attempt(ctx, dctx, dl)
 					<-sem
 					select {
 					case done <- struct{}{}:
@@ -191,7 +228,7 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.attempt(ctx, dl)
+			d.attempt(ctx, ctx, dl)
 		}()
 	}
 	wg.Wait()
@@ -217,10 +254,12 @@ func (d *Dispatcher) claim(ctx context.Context, limit int) ([]Delivery, error) {
 	return out, nil
 }
 
-// attempt delivers one event and stores the outcome.
-func (d *Dispatcher) attempt(ctx context.Context, dl Delivery) {
+// attempt delivers one event (calling the sink with dctx) and stores the
+// outcome; ctx is the dispatcher's: once it is done, a failed attempt is
+// a shutdown, not the sink's fault.
+func (d *Dispatcher) attempt(ctx, dctx context.Context, dl Delivery) {
 	sink := d.sinks[dl.Sink]
-	err := d.deliver(ctx, sink, dl.Event)
+	err := d.deliver(dctx, sink, dl.Event)
 	if ctx.Err() != nil && err != nil {
 		// Shutting down mid-delivery: release the lease so a restarted
 		// dispatcher retries at once; the attempt does not count.
@@ -276,9 +315,15 @@ func (d *Dispatcher) backoff(n int) time.Duration {
 	return half + time.Duration(rand.Int64N(int64(half)+1))
 }
 
+// truncate returns valid UTF-8 of at most n bytes (a text column of a SQL
+// store refuses a rune cut in half, and a sink's error may carry anything).
 func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }
@@ -292,6 +337,10 @@ func (d *Dispatcher) DeadLetters(ctx context.Context, sink string, limit, offset
 // attempts; ErrNotFound if there is none for (eventID, sink), ErrConflict if
 // it is not dead.
 func (d *Dispatcher) Replay(ctx context.Context, eventID, sink string) error {
+	if eventID == "" || sink == "" {
+		// An empty sink would not filter: Replay would pick any sink's delivery.
+		return invalid("sink", "the event id and the sink name are required")
+	}
 	list, _, err := d.store.ListDeliveries(ctx, DeliveryFilter{EventID: eventID, Sink: sink, Limit: 1})
 	if err != nil {
 		return err
@@ -310,4 +359,3 @@ func (d *Dispatcher) Replay(ctx context.Context, eventID, sink string) error {
 	d.Notify()
 	return nil
 }
-

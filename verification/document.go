@@ -135,8 +135,10 @@ func (s *Service) File(ctx context.Context, subjectID int64, fileID string) (Fil
 		return File{}, s.fail("File", invalid("fileId", "is required"))
 	}
 	f, err := s.store.GetFile(ctx, fileID)
-	if err == nil && (subjectID > 0 && f.SubjectID != subjectID || f.BlobKey == "") {
-		err = newErr(ErrNotFound, "file not found")
+	// An absent, foreign or purged file gets one and the same error, so a
+	// caller cannot tell another subject's file ids from unknown ones.
+	if errors.Is(err, ErrNotFound) || err == nil && (subjectID > 0 && f.SubjectID != subjectID || f.BlobKey == "") {
+		return File{}, s.fail("File", newErr(ErrNotFound, "file not found"))
 	}
 	return f, s.fail("File", err)
 }
@@ -397,6 +399,49 @@ func (s *Service) LatestIDSession(ctx context.Context, subjectID int64) (IDSessi
 // refused with ErrLegalHold. Erase may be repeated; deleted subjects can be
 // erased.
 func (s *Service) Erase(ctx context.Context, subjectID int64) error {
+	// Bytes first, records second: if removing the records fails, a retry
+	// finds them again, and no personal data outlives a successful call. A
+	// file uploaded while the bytes are being deleted is found by the
+	// second transaction, which then changes nothing and lets the loop
+	// delete its bytes too.
+	const maxRounds = 4
+	for range maxRounds {
+		deleted, err := s.eraseBlobs(ctx, subjectID)
+		if err != nil {
+			return err
+		}
+		done := false
+		err = s.inTx(ctx, "Erase", func(ctx context.Context, tx Store) error {
+			sub, err := tx.LockSubject(ctx, subjectID)
+			if err != nil {
+				return err
+			}
+			if sub.LegalHold {
+				return newErr(ErrLegalHold, "subject %d is under legal hold", sub.ID)
+			}
+			files, err := tx.ListFiles(ctx, FileFilter{SubjectID: sub.ID})
+			if err != nil {
+				return err
+			}
+			for _, f := range files {
+				if f.BlobKey != "" && !deleted[f.BlobKey] {
+					return nil // uploaded meanwhile: delete its bytes first
+				}
+			}
+			done = true
+			return s.eraseRecords(ctx, tx, sub, files)
+		})
+		if err != nil || done {
+			return err
+		}
+	}
+	return s.fail("Erase", newErr(ErrConflict, "files kept being uploaded during the erasure of subject %d; retry", subjectID))
+}
+
+// eraseBlobs deletes the bytes of every file of the subject (and its data
+// key, with an OwnerEraser) and returns the blob keys it deleted.
+func (s *Service) eraseBlobs(ctx context.Context, subjectID int64) (map[string]bool, error) {
+	deleted := map[string]bool{}
 	var keys []string
 	err := s.inTx(ctx, "Erase", func(ctx context.Context, tx Store) error {
 		sub, err := tx.LockSubject(ctx, subjectID)
@@ -418,68 +463,61 @@ func (s *Service) Erase(ctx context.Context, subjectID int64) error {
 		return nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	if s.blobs == nil {
+		return deleted, nil
+	}
+	for _, k := range keys {
+		if err := s.blobs.Delete(ctx, k); err != nil {
+			return nil, s.fail("Erase", err)
+		}
+		deleted[k] = true
+	}
+	if e, ok := s.blobs.(documents.OwnerEraser); ok {
+		if err := e.EraseOwner(ctx, owner(subjectID)); err != nil {
+			return nil, s.fail("Erase", err)
+		}
+	}
+	return deleted, nil
+}
+
+// eraseRecords removes the subject's personal data from the store inside
+// tx (the subject locked, its blobs already deleted) and marks it redacted.
+func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files []File) error {
+	for _, f := range files {
+		if err := tx.DeleteFile(ctx, f.ID); err != nil {
+			return err
+		}
+	}
+	states, err := tx.ListRequirementStates(ctx, sub.ID)
+	if err != nil {
 		return err
 	}
-	// Bytes first: if removing the records fails afterwards, a retry finds
-	// them again, and no personal data outlives a successful call.
-	if s.blobs != nil {
-		for _, k := range keys {
-			if err := s.blobs.Delete(ctx, k); err != nil {
-				return s.fail("Erase", err)
-			}
-		}
-		if e, ok := s.blobs.(documents.OwnerEraser); ok {
-			if err := e.EraseOwner(ctx, owner(subjectID)); err != nil {
-				return s.fail("Erase", err)
+	for _, st := range states {
+		if st.Answer != nil {
+			st.Answer = nil
+			if err := tx.PutRequirementState(ctx, st); err != nil {
+				return err
 			}
 		}
 	}
-	return s.inTx(ctx, "Erase", func(ctx context.Context, tx Store) error {
-		sub, err := tx.LockSubject(ctx, subjectID)
-		if err != nil {
+	sessions, err := tx.ListIDSessions(ctx, sub.ID)
+	if err != nil {
+		return err
+	}
+	for _, sess := range sessions {
+		sess.FrontFileID, sess.BackFileID, sess.FaceFileID = "", "", ""
+		if err := tx.UpdateIDSession(ctx, sess); err != nil {
 			return err
 		}
-		if sub.LegalHold {
-			return newErr(ErrLegalHold, "subject %d is under legal hold", sub.ID)
-		}
-		files, err := tx.ListFiles(ctx, FileFilter{SubjectID: sub.ID})
-		if err != nil {
-			return err
-		}
-		for _, f := range files {
-			if err := tx.DeleteFile(ctx, f.ID); err != nil {
-				return err
-			}
-		}
-		states, err := tx.ListRequirementStates(ctx, sub.ID)
-		if err != nil {
-			return err
-		}
-		for _, st := range states {
-			if st.Answer != nil {
-				st.Answer = nil
-				if err := tx.PutRequirementState(ctx, st); err != nil {
-					return err
-				}
-			}
-		}
-		sessions, err := tx.ListIDSessions(ctx, sub.ID)
-		if err != nil {
-			return err
-		}
-		for _, sess := range sessions {
-			sess.FrontFileID, sess.BackFileID, sess.FaceFileID = "", "", ""
-			if err := tx.UpdateIDSession(ctx, sess); err != nil {
-				return err
-			}
-		}
-		now := s.Now()
-		sub.RedactedAt, sub.UpdatedAt = now, now
-		if err := tx.UpdateSubject(ctx, sub); err != nil {
-			return err
-		}
-		return s.emit(ctx, tx, sub.ID, EventSubjectErased, now, map[string]any{"clientId": sub.ID})
-	})
+	}
+	now := s.Now()
+	sub.RedactedAt, sub.UpdatedAt = now, now
+	if err := tx.UpdateSubject(ctx, sub); err != nil {
+		return err
+	}
+	return s.emit(ctx, tx, sub.ID, EventSubjectErased, now, map[string]any{"clientId": sub.ID})
 }
 
 // RetentionReport says what ApplyRetention did.

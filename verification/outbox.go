@@ -17,12 +17,13 @@ type OutboxStore interface {
 	// delivery for sink. Registering a sink again is not an error.
 	RegisterSink(ctx context.Context, sink string) error
 	// ClaimDeliveries leases up to limit due deliveries and returns them
-	// with their events, in Seq order. A delivery is due when it is pending,
-	// its NextAttemptAt is not after now, its lease (LeaseUntil) is not after
-	// now, and no pending delivery of the same sink and subject has a lower
-	// Seq: so a subject's events reach a sink in order, one at a time. The
-	// claimed deliveries get LeaseUntil = leaseUntil; while a lease holds, no
-	// other claimer (in this process or another) gets the delivery.
+	// with their events, in Seq order (then sink name). A delivery is due
+	// when it is pending, its NextAttemptAt is not after now, its lease
+	// (LeaseUntil) is not after now, and no pending delivery of the same
+	// sink and subject has a lower Seq: so a subject's events reach a sink
+	// in order, one at a time. The claimed deliveries get LeaseUntil =
+	// leaseUntil; while a lease holds, no other claimer (in this process or
+	// another) gets the delivery.
 	ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Delivery, error)
 	// UpdateDelivery stores the outcome of an attempt (Status, Attempts,
 	// NextAttemptAt, LeaseUntil, DeliveredAt, LastError) of the delivery
@@ -66,6 +67,8 @@ type DeliveryFilter struct {
 	Status    DeliveryStatus
 	SubjectID int64
 	EventID   string
-	Limit     int
-	Offset    int
+	// Limit caps the items (0 returns only the total, as in the other
+	// list calls); Offset skips that many matching deliveries.
+	Limit  int
+	Offset int
 }

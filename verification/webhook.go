@@ -94,6 +94,9 @@ func SignWebhook(secrets []string, id string, ts time.Time, body []byte) (string
 // timestamp within WebhookTolerance of now, and one v1 signature must match
 // (compared in constant time). body must be the raw request body.
 func VerifyWebhook(secrets []string, h http.Header, body []byte, now time.Time) error {
+	if len(secrets) == 0 {
+		return ErrWebhookSecret
+	}
 	id, tsText, sigs := h.Get(HeaderWebhookID), h.Get(HeaderWebhookTimestamp), h.Get(HeaderWebhookSignature)
 	if id == "" || tsText == "" || sigs == "" {
 		return ErrWebhookMissingHeader
@@ -161,19 +164,24 @@ type WebhookOptions struct {
 	Secrets []string
 	// Timeout bounds one request; 0 means 10 s.
 	Timeout time.Duration
-	// Client sends the requests; nil means a client with Timeout.
+	// Client sends the requests; nil means a client with Timeout that does
+	// not follow redirects: a 3xx answer is a failed attempt (a followed
+	// redirect turns the POST into a GET, or reaches an endpoint nobody
+	// configured, and its 2xx would count as delivered).
 	Client *http.Client
 	// NowFunc stamps webhook-timestamp; nil means time.Now.
 	NowFunc func() time.Time
 }
 
-// NewWebhook returns a Sink named name that POSTs to url.
-func NewWebhook(name, url string, opts WebhookOptions) (*Webhook, error) {
+// NewWebhook returns a Sink named name that POSTs to endpoint.
+func NewWebhook(name, endpoint string, opts WebhookOptions) (*Webhook, error) {
 	if name == "" {
 		return nil, invalid("name", "is required")
 	}
-	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
-		return nil, invalid("url", "must be an http or https URL")
+	// Parsed here so that Deliver never fails on (and never reports) a
+	// malformed URL: url.Parse errors repeat the URL, query included.
+	if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, invalid("url", "must be an absolute http or https URL")
 	}
 	if len(opts.Secrets) == 0 {
 		return nil, invalid("secrets", "at least one secret is required")
@@ -183,18 +191,34 @@ func NewWebhook(name, url string, opts WebhookOptions) (*Webhook, error) {
 			return nil, invalid("secrets", "%v", err)
 		}
 	}
-	w := &Webhook{name: name, url: url, secrets: append([]string(nil), opts.Secrets...), client: opts.Client, now: opts.NowFunc}
+	w := &Webhook{name: name, url: endpoint, secrets: append([]string(nil), opts.Secrets...), client: opts.Client, now: opts.NowFunc}
 	if w.client == nil {
 		timeout := opts.Timeout
 		if timeout == 0 {
 			timeout = 10 * time.Second
 		}
-		w.client = &http.Client{Timeout: timeout}
+		w.client = &http.Client{Timeout: timeout, CheckRedirect: noRedirects, Transport: webhookTransport()}
 	}
 	if w.now == nil {
 		w.now = time.Now
 	}
 	return w, nil
+}
+
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// webhookTransport is http.DefaultTransport keeping more idle connections
+// per host: the Dispatcher sends up to Concurrency requests at once to one
+// endpoint, and the default (2 idle per host) closes the others after each
+// request, dialing anew every time and piling up TIME_WAIT sockets.
+func webhookTransport() http.RoundTripper {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return nil // replaced by the host: use it as it is
+	}
+	t = t.Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
 }
 
 // Name implements Sink.
