@@ -1,0 +1,305 @@
+package httpadapter
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/openkyc/kyc/documents"
+	"github.com/openkyc/kyc/verification"
+)
+
+// Routes, as "METHOD /path" patterns without the mount prefix (Register and
+// RegisterAdmin prepend it). Only {name} wildcards are used, so the same
+// patterns work on *http.ServeMux and chi.
+const (
+	// RouteVerificationStatus: seed 000.
+	RouteVerificationStatus = "GET /api/v2/user/verification-status"
+	// RouteMyVerifications: seed 001, the caller's grant history.
+	RouteMyVerifications = "GET /api/v2/my/verifications"
+	// RouteMyVerification: seed 001, one of the caller's grants.
+	RouteMyVerification = "GET /api/v2/my/verifications/{verificationId}"
+	// RouteWizard: seed 001, initialise the verification wizard.
+	RouteWizard = "GET /api/v2/my/verifications/wizard"
+	// RouteRunWizard: seed 001, submit a wizard step.
+	RouteRunWizard = "POST /api/v2/my/verifications"
+	// RouteUpload: extension, multipart upload of a document file.
+	RouteUpload = "POST /api/v2/my/verifications/files"
+	// RouteAnswer: extension, answer a non-document requirement.
+	RouteAnswer = "POST /api/v2/user/requirements/{name}"
+	// RoutePendingRequest: seed 002.
+	RoutePendingRequest = "GET /external/api/v1/me/pending_verification_request"
+	// RouteIDVerification: seed 003.
+	RouteIDVerification = "GET /api/v1/me/natural-person/id-verification"
+	// RouteIDVerificationAlias: seed 003's compatibility alias.
+	RouteIDVerificationAlias = "GET /api/v1/me/natural-person/id_verification"
+	// RouteFile: extension, a document file through a signed URL.
+	RouteFile = "GET /api/v1/files/{fileId}"
+	// RouteOpenAPI: the OpenAPI 3.1 description (Options.ServeOpenAPI).
+	RouteOpenAPI = "GET /openapi.json"
+
+	// RouteVerifications: seed 004, every client's grant history (admin).
+	RouteVerifications = "GET /api/v2/verifications"
+	// RouteVerification: seed 004, one grant (admin).
+	RouteVerification = "GET /api/v2/verifications/{verificationId}"
+	// RouteApplications: extension, list applications (admin).
+	RouteApplications = "GET /api/v2/applications"
+	// RouteDecideApplication: extension, approve or reject an application (admin).
+	RouteDecideApplication = "POST /api/v2/applications/{applicationId}/decision"
+	// RouteSetRequirement: extension, set a client's requirement (admin).
+	RouteSetRequirement = "POST /api/v2/clients/{clientId}/requirements/{name}"
+	// RouteReviewRequirement: extension, review a pending requirement (admin).
+	RouteReviewRequirement = "POST /api/v2/clients/{clientId}/requirements/{name}/review"
+	// RouteAdminFile: extension, a document image for review (admin).
+	RouteAdminFile = "GET /api/v2/files/{fileId}"
+)
+
+// Router is what Register needs from a router: *http.ServeMux (Go 1.22
+// patterns) and chi's Mux (v5.1+, which accepts "METHOD /path" in Handle)
+// both satisfy it.
+type Router interface {
+	Handle(pattern string, h http.Handler)
+}
+
+// Scopes names the scopes the scope-checked routes require.
+type Scopes struct {
+	// PendingRequest is required on RoutePendingRequest (seed 002);
+	// default "/external/me/r".
+	PendingRequest string
+	// IDVerification is required of User tokens on RouteIDVerification
+	// (seed 003); default "eprospera:person.id_verification.read".
+	IDVerification string
+	// AgentIDVerification is required of agent keys on RouteIDVerification;
+	// default "agent:person.id_verification.read".
+	AgentIDVerification string
+}
+
+// Default scopes (seeds 002 and 003).
+const (
+	DefaultPendingRequestScope      = "/external/me/r"
+	DefaultIDVerificationScope      = "eprospera:person.id_verification.read"
+	DefaultAgentIDVerificationScope = "agent:person.id_verification.read"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxBodyBytes   int64 = 64 << 10
+	DefaultIdempotencyTTL       = 24 * time.Hour
+)
+
+// Options configure an Adapter.
+type Options struct {
+	// Authenticator maps requests to principals; required.
+	Authenticator Authenticator
+	// Logger receives the access log (Info), expected refusals (Debug) and
+	// internal failures with their cause (Error); nil means silent.
+	Logger *zerolog.Logger
+	// Signer signs the file URLs of seed 003 and verifies them on
+	// RouteFile. Without it those routes are not registered.
+	Signer *documents.Signer
+	// BaseURL ("https://kyc.example.com") is prepended to signed URLs;
+	// empty means root-relative URLs ("/kyc/api/v1/files/...").
+	BaseURL string
+	// MaxBodyBytes bounds JSON request bodies; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// MaxUploadBytes bounds a whole multipart upload request; 0 means
+	// documents.DefaultMaxFileSize plus 64 KiB for the form fields.
+	MaxUploadBytes int64
+	// Scopes overrides the default scopes.
+	Scopes Scopes
+	// IdempotencyTTL is how long an Idempotency-Key is remembered; 0 means
+	// DefaultIdempotencyTTL.
+	IdempotencyTTL time.Duration
+	// RequestTimeout, when positive, bounds each request's service calls.
+	RequestTimeout time.Duration
+	// NowFunc is the clock for idempotency records; nil means the
+	// Service's clock.
+	NowFunc func() time.Time
+	// ServeOpenAPI registers RouteOpenAPI with the public routes.
+	ServeOpenAPI bool
+}
+
+// Adapter serves the documented routes over a verification.Service. It is
+// safe for concurrent use; one Adapter may be registered on several routers
+// and prefixes.
+type Adapter struct {
+	svc    *verification.Service
+	auth   Authenticator
+	log    zerolog.Logger
+	signer *documents.Signer
+	base   string
+	maxB   int64
+	maxU   int64
+	scopes Scopes
+	ttl    time.Duration
+	tmo    time.Duration
+	now    func() time.Time
+	idem   verification.IdempotencyStore
+	oapi   bool
+}
+
+// New returns an Adapter for svc. The Authenticator is required.
+func New(svc *verification.Service, opts Options) (*Adapter, error) {
+	if svc == nil {
+		return nil, errors.New("httpadapter: a verification.Service is required")
+	}
+	if opts.Authenticator == nil {
+		return nil, errors.New("httpadapter: Options.Authenticator is required")
+	}
+	if opts.MaxBodyBytes < 0 || opts.MaxUploadBytes < 0 || opts.IdempotencyTTL < 0 || opts.RequestTimeout < 0 {
+		return nil, errors.New("httpadapter: limits, TTL and timeout must not be negative")
+	}
+	base := strings.TrimRight(opts.BaseURL, "/")
+	if base != "" && !strings.HasPrefix(base, "https://") && !strings.HasPrefix(base, "http://") {
+		return nil, fmt.Errorf("httpadapter: BaseURL %q must start with https:// or http://", opts.BaseURL)
+	}
+	a := &Adapter{
+		svc: svc, auth: opts.Authenticator, log: zerolog.Nop(), signer: opts.Signer, base: base,
+		maxB: opts.MaxBodyBytes, maxU: opts.MaxUploadBytes, scopes: opts.Scopes, ttl: opts.IdempotencyTTL,
+		tmo: opts.RequestTimeout, now: opts.NowFunc, oapi: opts.ServeOpenAPI,
+	}
+	if opts.Logger != nil {
+		a.log = *opts.Logger
+	}
+	if a.maxB == 0 {
+		a.maxB = DefaultMaxBodyBytes
+	}
+	if a.maxU == 0 {
+		a.maxU = documents.DefaultMaxFileSize + 64<<10
+	}
+	if a.scopes.PendingRequest == "" {
+		a.scopes.PendingRequest = DefaultPendingRequestScope
+	}
+	if a.scopes.IDVerification == "" {
+		a.scopes.IDVerification = DefaultIDVerificationScope
+	}
+	if a.scopes.AgentIDVerification == "" {
+		a.scopes.AgentIDVerification = DefaultAgentIDVerificationScope
+	}
+	if a.ttl == 0 {
+		a.ttl = DefaultIdempotencyTTL
+	}
+	if a.now == nil {
+		a.now = svc.Now
+	}
+	a.idem, _ = svc.Store().(verification.IdempotencyStore)
+	return a, nil
+}
+
+// authRule is who may call a route.
+type authRule uint8
+
+const (
+	// authNone: anyone (the OpenAPI description).
+	authNone authRule = iota
+	// authActor: a User token acting for its subject, or an API key acting
+	// for the subject named by X-User-Identifier (seed 000).
+	authActor
+	// authAdmin: an Admin principal.
+	authAdmin
+	// authPendingRequest: a User token with Scopes.PendingRequest (seed 002).
+	authPendingRequest
+	// authIDVerification: a User token with Scopes.IDVerification or an
+	// agent key with Scopes.AgentIDVerification (seed 003).
+	authIDVerification
+	// authSigned: no principal; the handler verifies a signed URL.
+	authSigned
+)
+
+// route is one registered endpoint.
+type route struct {
+	pattern string // one of the Route constants
+	family  family
+	rule    authRule
+	serve   func(c *call) error
+}
+
+func (rt route) split() (method, path string) {
+	method, path, _ = strings.Cut(rt.pattern, " ")
+	return method, path
+}
+
+// publicRoutes lists the routes Register adds.
+func (a *Adapter) publicRoutes() []route {
+	rs := []route{
+		{RouteVerificationStatus, familyV2, authActor, a.serveStatus},
+		{RouteMyVerifications, familyV2, authActor, a.serveMyVerifications},
+		{RouteMyVerification, familyV2, authActor, a.serveMyVerification},
+		{RouteWizard, familyV2, authActor, a.serveWizard},
+		{RouteRunWizard, familyV2, authActor, a.serveRunWizard},
+		{RouteUpload, familyV2, authActor, a.serveUpload},
+		{RouteAnswer, familyV2, authActor, a.serveAnswer},
+		{RoutePendingRequest, familyExternal, authPendingRequest, a.servePendingRequest},
+	}
+	if a.signer != nil {
+		rs = append(rs,
+			route{RouteIDVerification, familyNaturalPerson, authIDVerification, a.serveIDVerification},
+			route{RouteIDVerificationAlias, familyNaturalPerson, authIDVerification, a.serveIDVerification},
+			route{RouteFile, familyNaturalPerson, authSigned, a.serveFile},
+		)
+	}
+	if a.oapi {
+		rs = append(rs, route{RouteOpenAPI, familyV2, authNone, a.serveOpenAPI})
+	}
+	return rs
+}
+
+// adminRoutes lists the routes RegisterAdmin adds.
+func (a *Adapter) adminRoutes() []route {
+	return []route{
+		{RouteVerifications, familyV2, authAdmin, a.serveVerifications},
+		{RouteVerification, familyV2, authAdmin, a.serveVerification},
+		{RouteApplications, familyV2, authAdmin, a.serveApplications},
+		{RouteDecideApplication, familyV2, authAdmin, a.serveDecideApplication},
+		{RouteSetRequirement, familyV2, authAdmin, a.serveSetRequirement},
+		{RouteReviewRequirement, familyV2, authAdmin, a.serveReviewRequirement},
+		{RouteAdminFile, familyV2, authAdmin, a.serveAdminFile},
+	}
+}
+
+// cleanPrefix validates a mount prefix: "" or "/seg/seg" without a
+// trailing slash, wildcards or spaces. A trailing slash is dropped.
+func cleanPrefix(prefix string) string {
+	p := strings.TrimRight(prefix, "/")
+	if p == "" {
+		return ""
+	}
+	if p[0] != '/' || strings.ContainsAny(p, "{} \t\r\n?#") || strings.Contains(p, "//") {
+		panic(fmt.Sprintf("httpadapter: invalid prefix %q: want \"\" or \"/path\" without wildcards", prefix))
+	}
+	return p
+}
+
+// Register adds the public routes to r under prefix ("" or "/kyc"; a
+// trailing slash is ignored), as full "METHOD /prefix/path" patterns. It
+// panics on an invalid prefix, as http.ServeMux does on invalid patterns.
+func (a *Adapter) Register(r Router, prefix string) {
+	a.register(r, cleanPrefix(prefix), a.publicRoutes())
+}
+
+// RegisterAdmin adds the admin routes to r under prefix, so that a host can
+// serve them on an internal listener.
+func (a *Adapter) RegisterAdmin(r Router, prefix string) {
+	a.register(r, cleanPrefix(prefix), a.adminRoutes())
+}
+
+// Handler returns one http.Handler serving every route (public and admin)
+// under prefix on a private ServeMux, for hosts (gin, echo) that mount a
+// single handler without stripping the prefix. Unknown paths answer 404.
+func (a *Adapter) Handler(prefix string) http.Handler {
+	mux := http.NewServeMux()
+	a.Register(mux, prefix)
+	a.RegisterAdmin(mux, prefix)
+	return mux
+}
+
+func (a *Adapter) register(r Router, prefix string, rs []route) {
+	for _, rt := range rs {
+		method, path := rt.split()
+		r.Handle(method+" "+prefix+path, &routeHandler{a: a, rt: rt, prefix: prefix, pattern: method + " " + prefix + path})
+	}
+}

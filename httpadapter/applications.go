@@ -1,0 +1,190 @@
+package httpadapter
+
+import (
+	"strings"
+	"time"
+
+	"github.com/openkyc/kyc/verification"
+)
+
+// applicationJSON is an application in the admin extension routes, in the
+// style of seeds 001/004 (camelCase, +00:00 times, null when unset).
+type applicationJSON struct {
+	ID         int64      `json:"id"`
+	UUID       string     `json:"uuid"`
+	ClientID   int64      `json:"clientId"`
+	Level      levelJSON  `json:"level"`
+	Status     string     `json:"status"`
+	Steps      []stepJSON `json:"steps"`
+	Reason     *string    `json:"reason"`
+	CreateTime string     `json:"createTime"`
+	ExpireTime string     `json:"expireTime"`
+	SubmitTime *string    `json:"submitTime"`
+	DecideTime *string    `json:"decideTime"`
+	DecidedBy  *int64     `json:"decidedBy"`
+}
+
+// stepJSON is one recorded wizard step: the document given for a
+// requirement (files can be fetched with RouteAdminFile).
+type stepJSON struct {
+	Requirement  string   `json:"requirement"`
+	DocumentType int      `json:"documentType"`
+	Files        []string `json:"files"`
+	CreateTime   string   `json:"createTime"`
+}
+
+func optTime(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := formatV2(t)
+	return &s
+}
+
+func (a *Adapter) applicationJSON(app verification.Application) applicationJSON {
+	out := applicationJSON{
+		ID: app.ID, UUID: app.UUID, ClientID: app.SubjectID, Level: levelJSON{ID: app.Level}, Status: string(app.Status),
+		Steps: make([]stepJSON, 0, len(app.Steps)), CreateTime: formatV2(app.CreatedAt), ExpireTime: formatV2(app.ExpiresAt),
+		SubmitTime: optTime(app.SubmittedAt), DecideTime: optTime(app.DecidedAt),
+	}
+	if l, ok := a.svc.Ladder().Level(app.Level); ok {
+		out.Level.Name = l.Name
+	}
+	if app.Reason != "" {
+		r := app.Reason
+		out.Reason = &r
+	}
+	if app.DecidedBy != 0 {
+		d := app.DecidedBy
+		out.DecidedBy = &d
+	}
+	for _, s := range app.Steps {
+		files := append([]string{}, s.Files...)
+		out.Steps = append(out.Steps, stepJSON{Requirement: s.Requirement, DocumentType: s.DocumentType, Files: files, CreateTime: formatV2(s.At)})
+	}
+	return out
+}
+
+var applicationStatuses = []verification.ApplicationStatus{
+	verification.ApplicationDraft, verification.ApplicationSubmitted, verification.ApplicationApproved,
+	verification.ApplicationRejected, verification.ApplicationExpired,
+}
+
+var applicationParamNames = []string{paramLimit, paramOffset, paramSortOrder, paramSortBy, paramClientID, paramStatus}
+
+// parseStatuses reads filter[status]: a comma-separated list of statuses.
+func parseStatuses(v string) ([]verification.ApplicationStatus, error) {
+	var out []verification.ApplicationStatus
+	for _, s := range strings.Split(v, ",") {
+		ok := false
+		for _, known := range applicationStatuses {
+			if s == string(known) {
+				out, ok = append(out, known), true
+			}
+		}
+		if !ok {
+			return nil, paramProblem(paramStatus, "must list statuses among draft, submitted, approved, rejected, expired")
+		}
+	}
+	return out, nil
+}
+
+// serveApplications: extension (admin), list applications, e.g. the review
+// queue with filter[status]=submitted. A tag-scoped admin must name a
+// client with filter[clientId] (the store filters applications by client,
+// not by tag); a client outside its tags lists as empty.
+func (a *Adapter) serveApplications(c *call) error {
+	q, err := parseQuery(c.r.URL.RawQuery, applicationParamNames...)
+	if err != nil {
+		return err
+	}
+	lp, err := parseList(q)
+	if err != nil {
+		return err
+	}
+	f := verification.ApplicationFilter{Limit: lp.limit, Offset: lp.offset, Desc: lp.desc}
+	if v, ok := q[paramStatus]; ok {
+		if f.Statuses, err = parseStatuses(v); err != nil {
+			return err
+		}
+	}
+	if v, ok := q[paramClientID]; ok {
+		if f.SubjectID, err = parseID(paramClientID, v); err != nil {
+			return err
+		}
+	}
+	if c.principal.AdminTags != nil {
+		if f.SubjectID == 0 {
+			return paramProblem(paramClientID, "is required for an admin limited to client tags")
+		}
+		c.subjectID = f.SubjectID
+		if _, err := a.clientFor(c); err != nil {
+			if asProblem(err).kind == pSubjectDeleted {
+				c.json(200, listJSON[applicationJSON]{Total: 0, Data: []applicationJSON{}})
+				return nil
+			}
+			return err
+		}
+	}
+	apps, total, err := a.svc.Applications(c.r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := listJSON[applicationJSON]{Total: total, Data: make([]applicationJSON, 0, len(apps))}
+	for _, app := range apps {
+		out.Data = append(out.Data, a.applicationJSON(app))
+	}
+	c.json(200, out)
+	return nil
+}
+
+// decisionBody is RouteDecideApplication's body.
+type decisionBody struct {
+	Decision string `json:"decision" validate:"required,oneof=approved rejected"`
+	// Reason is required when rejecting; it reaches the subject.
+	Reason string `json:"reason" validate:"max=500"`
+}
+
+// serveDecideApplication: extension (admin), approve or reject a submitted
+// application. An application of a client outside the admin's tags is 404
+// like an absent one.
+func (a *Adapter) serveDecideApplication(c *call) error {
+	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
+		return err
+	}
+	aid, err := parseID("applicationId", c.r.PathValue("applicationId"))
+	if err != nil {
+		return err
+	}
+	raw, err := c.readBody(a.maxB)
+	if err != nil {
+		return err
+	}
+	var body decisionBody
+	if err := decodeJSON(raw, &body); err != nil {
+		return err
+	}
+	app, err := a.svc.Application(c.r.Context(), aid)
+	if err != nil {
+		return err
+	}
+	if tags := adminTags(c.principal); tags != nil {
+		sub, err := a.svc.Subject(c.r.Context(), app.SubjectID)
+		if err != nil && asProblem(err).kind != pSubjectDeleted {
+			return err
+		}
+		if err != nil || !sub.HasAnyTag(tags) {
+			return newProblem(pNotFound)
+		}
+	}
+	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
+		app, err := a.svc.DecideApplication(c.r.Context(), verification.DecideApplicationParams{
+			ApplicationID: aid, Decision: verification.Decision(body.Decision), Reason: body.Reason, AdminID: c.principal.AdminID,
+		})
+		if err != nil {
+			return err
+		}
+		c.json(200, a.applicationJSON(app))
+		return nil
+	})
+}

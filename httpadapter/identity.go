@@ -1,0 +1,145 @@
+package httpadapter
+
+import (
+	"errors"
+	"net/url"
+	"time"
+
+	"github.com/openkyc/kyc/documents"
+	"github.com/openkyc/kyc/verification"
+)
+
+// pendingItem is seed 002's item. id, expires_at and created_at are present
+// only while a request is pending; id is the application's uuid (the
+// wizard's uuid of seed 001) and account_id the subject's external
+// identifier.
+type pendingItem struct {
+	ID        string `json:"id,omitempty"`
+	AccountID string `json:"account_id"`
+	Status    string `json:"status"`
+	ExpiresAt string `json:"expires_at,omitempty"`
+	CreatedAt string `json:"created_at,omitempty"`
+	Verified  bool   `json:"verified"`
+}
+
+func formatExternal(t time.Time) string { return t.UTC().Format(timeExternal) }
+
+// servePendingRequest: seed 002. The route takes no parameters.
+func (a *Adapter) servePendingRequest(c *call) error {
+	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
+		return err
+	}
+	pr, err := a.svc.PendingRequest(c.r.Context(), c.subjectID)
+	if err != nil {
+		return err
+	}
+	item := pendingItem{AccountID: pr.Subject.Identifier, Status: string(pr.Status), Verified: pr.Verified}
+	if pr.Status == verification.PendingStatusPending {
+		item.ID = pr.Application.UUID
+		item.ExpiresAt = formatExternal(pr.Application.ExpiresAt)
+		item.CreatedAt = formatExternal(pr.Application.CreatedAt)
+	}
+	c.json(200, struct {
+		Item pendingItem `json:"item"`
+	}{item})
+	return nil
+}
+
+// idVerificationJSON is seed 003's body; every field is null when no
+// approved session is on file.
+type idVerificationJSON struct {
+	ID        *string                 `json:"id"`
+	Type      *string                 `json:"type"`
+	Date      *string                 `json:"date"`
+	Status    *string                 `json:"status"`
+	Documents idVerificationDocuments `json:"documents"`
+}
+
+type idVerificationDocuments struct {
+	DocumentFront *string `json:"documentFront"`
+	DocumentBack  *string `json:"documentBack"`
+	Face          *string `json:"face"`
+}
+
+// serveIDVerification: seed 003, the latest approved identity check with
+// signed URLs (valid Signer.TTL, one hour by default) for its images.
+func (a *Adapter) serveIDVerification(c *call) error {
+	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
+		return err
+	}
+	sess, err := a.svc.LatestIDSession(c.r.Context(), c.subjectID)
+	var out idVerificationJSON
+	switch {
+	case errors.Is(err, verification.ErrDeleted):
+		return err
+	case errors.Is(err, verification.ErrNotFound):
+		c.json(200, out)
+		return nil
+	case err != nil:
+		return err
+	}
+	date := sess.CreatedAt.UTC().Format(timeNaturalPerson)
+	out.ID, out.Type, out.Date, out.Status = &sess.ID, &sess.Provider, &date, &sess.Status
+	for _, f := range []struct {
+		id  string
+		dst **string
+	}{{sess.FrontFileID, &out.Documents.DocumentFront}, {sess.BackFileID, &out.Documents.DocumentBack}, {sess.FaceFileID, &out.Documents.Face}} {
+		if f.id == "" {
+			continue
+		}
+		// A purged or erased image has no URL.
+		if _, err := a.svc.File(c.r.Context(), c.subjectID, f.id); err != nil {
+			if errors.Is(err, verification.ErrNotFound) {
+				continue
+			}
+			return err
+		}
+		u := a.fileURL(c.prefix, f.id)
+		*f.dst = &u
+	}
+	c.json(200, out)
+	return nil
+}
+
+// fileURL signs the RouteFile URL of a file under prefix.
+func (a *Adapter) fileURL(prefix, fileID string) string {
+	_, path := route{pattern: RouteFile}.split()
+	path = prefix + path[:len(path)-len("{fileId}")] + fileID
+	return a.base + a.signer.SignURL("GET", path)
+}
+
+// validFileID reports whether id can be a file id (checked before any
+// store call): 1-128 ASCII letters, digits, '-', '_' or '.'.
+func validFileID(id string) bool {
+	if id == "" || len(id) > 128 || id == "." || id == ".." {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// verifySigned checks the signed URL of a RouteFile request. HEAD requests
+// verify as GET (ServeMux routes HEAD to GET patterns).
+func (a *Adapter) verifySigned(c *call) error {
+	q, err := url.ParseQuery(c.r.URL.RawQuery)
+	if err != nil {
+		return newProblem(pBadSignature)
+	}
+	method := c.r.Method
+	if method == "HEAD" {
+		method = "GET"
+	}
+	err = a.signer.Verify(method, c.r.URL.Path, q)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, documents.ErrURLExpired):
+		return newProblem(pExpiredSignature)
+	}
+	return newProblem(pBadSignature)
+}

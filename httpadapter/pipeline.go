@@ -1,0 +1,347 @@
+package httpadapter
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/openkyc/kyc/verification"
+)
+
+// routeHandler runs one route's pipeline: request id, access log, panic
+// recovery, authentication, then the route's own steps (parameters, body,
+// idempotency, service call, encoding).
+type routeHandler struct {
+	a       *Adapter
+	rt      route
+	prefix  string
+	pattern string // the registered pattern, prefix included (logged)
+}
+
+// call is one request in flight.
+type call struct {
+	a      *Adapter
+	rt     *route
+	prefix string
+	w      http.ResponseWriter
+	r      *http.Request
+	// pattern is the registered pattern, prefix included (for logs).
+	pattern   string
+	principal Principal
+	// subjectID is the subject the request acts for, once resolved.
+	subjectID int64
+}
+
+// statusWriter records the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	a := h.a
+	reqID := requestID(r.Header.Get(HeaderRequestID))
+	w.Header().Set(HeaderRequestID, reqID)
+	sw := &statusWriter{ResponseWriter: w}
+	c := &call{a: a, rt: &h.rt, prefix: h.prefix, w: sw, r: r, pattern: h.pattern}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			a.log.Error().Str("request_id", reqID).Str("route", h.pattern).
+				Str("panic", fmt.Sprint(p)).Bytes("stack", debug.Stack()).Msg("httpadapter: panic in handler")
+			if sw.status == 0 {
+				c.w = sw
+				c.writeProblem(internalProblem(fmt.Errorf("panic: %v", p)), false)
+			}
+		}
+		ev := a.log.Info()
+		if ev.Enabled() {
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			ev.Str("method", r.Method).Str("route", h.pattern).Int("status", status).
+				Int64("bytes", sw.bytes).Dur("duration", time.Since(start)).Str("request_id", reqID)
+			if c.principal.Kind != 0 {
+				ev.Str("auth", c.principal.Kind.String())
+			}
+			ev.Msg("http request")
+		}
+	}()
+	if a.tmo > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), a.tmo)
+		defer cancel()
+		r = r.WithContext(ctx)
+		c.r = r
+	}
+	if err := c.authenticate(); err != nil {
+		c.fail(err)
+		return
+	}
+	if err := h.rt.serve(c); err != nil {
+		c.fail(err)
+	}
+}
+
+// requestID keeps a well-formed client request id (1-128 characters of
+// letters, digits and "-_.:") or generates one.
+func requestID(v string) string {
+	if len(v) > 0 && len(v) <= 128 {
+		ok := true
+		for i := 0; i < len(v) && ok; i++ {
+			c := v[i]
+			ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_.:", c) >= 0
+		}
+		if ok {
+			return v
+		}
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// authenticate runs the Authenticator and the route's rule.
+func (c *call) authenticate() error {
+	rule := c.rt.rule
+	if rule == authNone || rule == authSigned {
+		return nil
+	}
+	p, err := c.a.auth.Authenticate(c.r)
+	if err != nil {
+		return c.authProblem(err)
+	}
+	if err := p.validate(); err != nil {
+		return internalProblem(fmt.Errorf("authenticator returned an invalid principal: %w", err))
+	}
+	c.principal = p
+	c.r = c.r.WithContext(WithPrincipal(c.r.Context(), p))
+	switch rule {
+	case authActor:
+		if p.Kind != User && p.Kind != APIKey {
+			return &problem{kind: pForbidden, detail: "this route acts for a user: use a user token or an API key with " + HeaderUserIdentifier}
+		}
+		if p.Kind == User {
+			c.subjectID = p.SubjectID
+		}
+	case authAdmin:
+		if p.Kind != Admin {
+			return &problem{kind: pForbidden, detail: "this route needs an admin token"}
+		}
+	case authPendingRequest:
+		if p.Kind != User {
+			return newProblem(pForbidden)
+		}
+		if !p.HasScope(c.a.scopes.PendingRequest) {
+			return &problem{kind: pMissingScope, scope: c.a.scopes.PendingRequest}
+		}
+		c.subjectID = p.SubjectID
+	case authIDVerification:
+		switch {
+		case p.Kind == User && p.HasScope(c.a.scopes.IDVerification),
+			p.Kind == AgentKey && p.HasScope(c.a.scopes.AgentIDVerification):
+			c.subjectID = p.SubjectID
+		case p.Kind == User:
+			return &problem{kind: pMissingScope, scope: c.a.scopes.IDVerification}
+		default:
+			return newProblem(pForbidden)
+		}
+	}
+	return nil
+}
+
+// authProblem maps an Authenticator error to a problem, choosing the seed
+// 000 code family from what the request presented and the route.
+func (c *call) authProblem(err error) error {
+	var k problemKind
+	switch {
+	case errors.Is(err, ErrMultipleMethods):
+		k = pMultipleMethods
+	case errors.Is(err, ErrNoCredentials):
+		k = pNoCredentials
+	case errors.Is(err, ErrCredentialsExpired):
+		k = pCredentialsExpired
+	case errors.Is(err, ErrCredentialsInvalid):
+		k = pCredentialsInvalid
+	default:
+		return internalProblem(fmt.Errorf("authenticator: %w", err))
+	}
+	p := &problem{kind: k, cred: credUserToken}
+	switch presentation(c.r) {
+	case presentedAPIKey:
+		p.cred = credAPIKey
+	case presentedAgentKey:
+		p.cred = credToken
+	case presentedNone:
+		if strings.TrimSpace(c.r.Header.Get(HeaderUserIdentifier)) != "" && c.rt.rule == authActor {
+			// An identifier without a key: the client meant to use an API key.
+			p.cred = credAPIKey
+		} else if c.rt.rule != authActor {
+			p.cred = credToken
+		}
+	default:
+		if c.rt.rule != authActor {
+			p.cred = credToken
+		}
+	}
+	return p
+}
+
+// actor resolves the subject a user-acting request acts for: the token's
+// subject (checked against an X-User-Identifier header if one is sent), or
+// the subject an API key names with X-User-Identifier. Call it after the
+// parameters are validated: it may read the store.
+func (c *call) actor() (int64, error) {
+	ident, many := identifierHeader(c.r)
+	if c.principal.Kind == APIKey {
+		switch {
+		case many:
+			return 0, newProblem(pIdentifierMalformed)
+		case ident == "":
+			return 0, newProblem(pIdentifierMissing)
+		case !verification.ValidIdentifier(ident):
+			return 0, newProblem(pIdentifierMalformed)
+		}
+		sub, err := c.a.svc.SubjectByIdentifier(c.r.Context(), ident)
+		if err != nil {
+			return 0, err
+		}
+		c.subjectID = sub.ID
+		return sub.ID, nil
+	}
+	if c.subjectID <= 0 {
+		return 0, internalProblem(errors.New("actor: no subject resolved"))
+	}
+	if ident != "" || many {
+		if many || !verification.ValidIdentifier(ident) {
+			return 0, newProblem(pIdentifierMalformed)
+		}
+		sub, err := c.a.svc.Subject(c.r.Context(), c.subjectID)
+		if err != nil {
+			return 0, err
+		}
+		if sub.Identifier != ident {
+			return 0, newProblem(pIdentifierNotTokenUser)
+		}
+	}
+	return c.subjectID, nil
+}
+
+// identifierHeader returns the X-User-Identifier value and whether it was
+// sent more than once.
+func identifierHeader(r *http.Request) (string, bool) {
+	vs := r.Header.Values(HeaderUserIdentifier)
+	n := 0
+	v := ""
+	for _, x := range vs {
+		if x = strings.TrimSpace(x); x != "" {
+			n++
+			v = x
+		}
+	}
+	return v, n > 1
+}
+
+// fail answers err in the route's dialect and logs it.
+func (c *call) fail(err error) {
+	c.writeProblem(asProblem(err), true)
+}
+
+func (c *call) writeProblem(p *problem, logIt bool) {
+	out := c.rt.family.render(p)
+	if logIt {
+		var ev *zerolog.Event
+		if out.status >= 500 {
+			ev = c.a.log.Error()
+			if p.cause != nil {
+				ev = ev.AnErr("cause", p.cause)
+			}
+		} else {
+			ev = c.a.log.Debug()
+		}
+		ev.Str("route", c.pattern).Int("status", out.status).Str("request_id", c.w.Header().Get(HeaderRequestID)).
+			Str("problem", problemName(p)).Msg("httpadapter: request refused")
+	}
+	h := c.w.Header()
+	if out.status == http.StatusUnauthorized {
+		if p.kind == pNoCredentials {
+			h.Set("WWW-Authenticate", `Bearer`)
+		} else {
+			h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		}
+	}
+	c.json(out.status, out.body)
+}
+
+func problemName(p *problem) string {
+	if p.param != "" {
+		return p.kind.String() + " " + p.param
+	}
+	return p.kind.String()
+}
+
+// marshal encodes v without HTML escaping (signed URLs keep their "&").
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// json writes v as the response body.
+func (c *call) json(status int, v any) {
+	b, err := marshal(v)
+	if err != nil {
+		c.a.log.Error().Err(err).Str("route", c.pattern).Msg("httpadapter: encoding response")
+		out := c.rt.family.render(internalProblem(err))
+		b, _ = marshal(out.body)
+		status = out.status
+	}
+	c.write(status, b)
+}
+
+// write sends b, a JSON body, with the headers every JSON answer has.
+func (c *call) write(status int, b []byte) {
+	h := c.w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	c.w.WriteHeader(status)
+	_, _ = c.w.Write(b)
+}

@@ -1,0 +1,225 @@
+package httpadapter
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/openkyc/kyc/levels"
+	"github.com/openkyc/kyc/verification"
+)
+
+// serveStatus: seed 000, what the caller still needs for the top level, as
+// levels.Outstanding marshals it; [] when fully verified.
+func (a *Adapter) serveStatus(c *call) error {
+	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
+		return err
+	}
+	id, err := c.actor()
+	if err != nil {
+		return err
+	}
+	res, err := a.svc.Status(c.r.Context(), id, 0)
+	if err != nil {
+		return err
+	}
+	bp := bufPool.Get().(*[]byte)
+	*bp = appendOutstanding((*bp)[:0], res.Outstanding)
+	c.write(200, *bp)
+	if cap(*bp) <= 64<<10 {
+		bufPool.Put(bp)
+	}
+	return nil
+}
+
+// requirementJSON is a subject's state for one requirement (extension
+// routes), in the spirit of seed 000's status items.
+type requirementJSON struct {
+	Name     string        `json:"name"`
+	Type     levels.Kind   `json:"type"`
+	Status   levels.Status `json:"status"`
+	Reason   string        `json:"reason,omitempty"`
+	Final    bool          `json:"final,omitempty"`
+	Attempts int           `json:"attempts"`
+}
+
+func (a *Adapter) requirementJSON(st verification.RequirementState) requirementJSON {
+	out := requirementJSON{Name: st.Name, Status: st.Status, Reason: st.Reason, Final: st.Final, Attempts: st.Attempts}
+	if r, ok := a.svc.Ladder().Requirement(st.Name); ok {
+		out.Type = r.Kind
+	}
+	return out
+}
+
+// requirementName validates the {name} path value against the ladder: an
+// unknown requirement is 404, checked before any store call.
+func (a *Adapter) requirementName(c *call) (string, error) {
+	name := c.r.PathValue("name")
+	if name == "" || len(name) > 128 {
+		return "", newProblem(pNotFound)
+	}
+	if _, ok := a.svc.Ladder().Requirement(name); !ok {
+		return "", newProblem(pNotFound)
+	}
+	return name, nil
+}
+
+// nullToNil treats a JSON null as absent.
+func nullToNil(m json.RawMessage) json.RawMessage {
+	if len(m) == 0 || bytes.Equal(bytes.TrimSpace(m), []byte("null")) {
+		return nil
+	}
+	return m
+}
+
+// answerBody is RouteAnswer's body.
+type answerBody struct {
+	// Answer is the requirement's answer in its JSON form (see
+	// levels.Requirement.Validate): true, "123456", "NL",
+	// {"Question1": "answer1", ...} or {"type": "passport", "files": {...}}.
+	Answer json.RawMessage `json:"answer" validate:"required"`
+}
+
+// serveAnswer: extension, the caller answers one requirement.
+func (a *Adapter) serveAnswer(c *call) error {
+	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
+		return err
+	}
+	name, err := a.requirementName(c)
+	if err != nil {
+		return err
+	}
+	raw, err := c.readBody(a.maxB)
+	if err != nil {
+		return err
+	}
+	var body answerBody
+	if err := decodeJSON(raw, &body); err != nil {
+		return err
+	}
+	if body.Answer = nullToNil(body.Answer); body.Answer == nil {
+		return paramProblem("answer", "is required")
+	}
+	id, err := c.actor()
+	if err != nil {
+		return err
+	}
+	return c.idempotent(fingerprint([]byte(name), raw), func() error {
+		st, err := a.svc.Answer(c.r.Context(), id, name, body.Answer)
+		if err != nil {
+			return err
+		}
+		c.json(200, a.requirementJSON(st))
+		return nil
+	})
+}
+
+// clientFor resolves the {clientId} of an admin route: a client the admin
+// may not see (its tags) answers exactly as an unknown one (ER709).
+func (a *Adapter) clientFor(c *call) (verification.Subject, error) {
+	sub, err := a.svc.Subject(c.r.Context(), c.subjectID)
+	if err != nil {
+		return sub, err
+	}
+	if tags := adminTags(c.principal); tags != nil && !sub.HasAnyTag(tags) {
+		return verification.Subject{}, newProblem(pSubjectDeleted)
+	}
+	return sub, nil
+}
+
+// setRequirementBody is RouteSetRequirement's body.
+type setRequirementBody struct {
+	// Value, when present, becomes the requirement's answer (e.g. true).
+	Value json.RawMessage `json:"value"`
+	// Status is what the requirement becomes; default approved.
+	Status string `json:"status" validate:"omitempty,oneof=approved pending rejected"`
+	// Reason is required when rejecting.
+	Reason string `json:"reason" validate:"max=500"`
+	// Final makes a rejection final.
+	Final bool `json:"final"`
+}
+
+// serveSetRequirement: extension (admin), set a client's requirement
+// directly, e.g. verificationFlag.
+func (a *Adapter) serveSetRequirement(c *call) error {
+	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
+		return err
+	}
+	cid, err := parseID("clientId", c.r.PathValue("clientId"))
+	if err != nil {
+		return err
+	}
+	name, err := a.requirementName(c)
+	if err != nil {
+		return err
+	}
+	raw, err := c.readBody(a.maxB)
+	if err != nil {
+		return err
+	}
+	var body setRequirementBody
+	if err := decodeJSON(raw, &body); err != nil {
+		return err
+	}
+	c.subjectID = cid
+	if _, err := a.clientFor(c); err != nil {
+		return err
+	}
+	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
+		st, err := a.svc.SetRequirement(c.r.Context(), verification.SetRequirementParams{
+			SubjectID: cid, Requirement: name, Value: nullToNil(body.Value), Status: levels.Status(body.Status),
+			Reason: body.Reason, Final: body.Final, AdminID: c.principal.AdminID,
+		})
+		if err != nil {
+			return err
+		}
+		c.json(200, a.requirementJSON(st))
+		return nil
+	})
+}
+
+// reviewBody is RouteReviewRequirement's body.
+type reviewBody struct {
+	Decision string `json:"decision" validate:"required,oneof=approved rejected"`
+	// Reason is required when rejecting.
+	Reason string `json:"reason" validate:"max=500"`
+	// Final makes a rejection final.
+	Final bool `json:"final"`
+}
+
+// serveReviewRequirement: extension (admin), decide a pending requirement.
+func (a *Adapter) serveReviewRequirement(c *call) error {
+	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
+		return err
+	}
+	cid, err := parseID("clientId", c.r.PathValue("clientId"))
+	if err != nil {
+		return err
+	}
+	name, err := a.requirementName(c)
+	if err != nil {
+		return err
+	}
+	raw, err := c.readBody(a.maxB)
+	if err != nil {
+		return err
+	}
+	var body reviewBody
+	if err := decodeJSON(raw, &body); err != nil {
+		return err
+	}
+	c.subjectID = cid
+	if _, err := a.clientFor(c); err != nil {
+		return err
+	}
+	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
+		st, err := a.svc.Review(c.r.Context(), verification.ReviewParams{
+			SubjectID: cid, Requirement: name, Decision: verification.Decision(body.Decision),
+			Reason: body.Reason, Final: body.Final, AdminID: c.principal.AdminID,
+		})
+		if err != nil {
+			return err
+		}
+		c.json(200, a.requirementJSON(st))
+		return nil
+	})
+}
