@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/openkyc/kyc/httpadapter"
+	"github.com/openkyc/kyc/verification"
+)
+
+// The demo credentials, documented in the README. Every one is sent as
+// "Authorization: Bearer <token>".
+const (
+	TokenUser         = "demo-user-token"
+	TokenPending      = "demo-pending-token"
+	TokenVerified     = "demo-verified-token"
+	TokenNoScope      = "demo-noscope-token"
+	TokenAdmin        = "demo-admin-token"
+	TokenAdminEU      = "demo-admin-eu-token"
+	KeyAPI            = "sk-demo"
+	KeyAgent          = "ak-demo"
+	KeyAgentNoScope   = "ak-demo-noscope"
+	scopePending      = "/external/me/r"
+	scopeIDVerify     = "eprospera:person.id_verification.read"
+	scopeAgentIDVerif = "agent:person.id_verification.read"
+)
+
+// demoAuthenticator maps the demo tokens to the demo subjects (looked up by
+// their fixed identifiers, so it works on every start, not just the first).
+func demoAuthenticator(ctx context.Context, svc *verification.Service) (*httpadapter.StaticAuthenticator, error) {
+	tokens := map[string]httpadapter.StaticToken{
+		TokenAdmin:   {Principal: httpadapter.Principal{Kind: httpadapter.Admin, AdminID: demoAdminID}},
+		TokenAdminEU: {Principal: httpadapter.Principal{Kind: httpadapter.Admin, AdminID: demoAdminEUID, AdminTags: []string{"eu"}}},
+		KeyAPI:       {Principal: httpadapter.Principal{Kind: httpadapter.APIKey}},
+	}
+	user := func(token, identifier string, kind httpadapter.Kind, scopes ...string) error {
+		sub, err := svc.SubjectByIdentifier(ctx, identifier)
+		if errors.Is(err, verification.ErrNotFound) {
+			return nil // no demo data in this database
+		}
+		if err != nil {
+			return err
+		}
+		tokens[token] = httpadapter.StaticToken{Principal: httpadapter.Principal{Kind: kind, SubjectID: sub.ID, Scopes: scopes}}
+		return nil
+	}
+	for _, err := range []error{
+		user(TokenUser, demoUserIdentifier, httpadapter.User, scopePending, scopeIDVerify),
+		user(TokenPending, demoPendingIdentifier, httpadapter.User, scopePending, scopeIDVerify),
+		user(TokenVerified, demoVerifiedIdentifier, httpadapter.User, scopePending, scopeIDVerify),
+		user(TokenNoScope, demoVerifiedIdentifier, httpadapter.User),
+		user(KeyAgent, demoVerifiedIdentifier, httpadapter.AgentKey, scopeAgentIDVerif),
+		user(KeyAgentNoScope, demoVerifiedIdentifier, httpadapter.AgentKey),
+	} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return httpadapter.NewStaticAuthenticator(tokens, nil)
+}
+
+func printDemo(w io.Writer, base string) {
+	fmt.Fprintf(w, `
+openkyc demo server at %[1]s
+
+Demo credentials (send as "Authorization: Bearer <token>"):
+  %-22[2]s a new user at Level 0, nothing submitted
+  %-22[3]s a user whose application awaits review
+  %-22[4]s a fully verified user (tag eu) with an approved identity check
+  %-22[5]s the verified user's token without the seed 002/003 scopes
+  %-22[6]s an admin who sees every client
+  %-22[7]s an admin who sees only clients tagged eu
+  %-22[8]s an API key; name the user with X-User-Identifier: %[11]s
+  %-22[9]s an agent key for the verified user (agent:person.id_verification.read)
+  %-22[10]s the same agent key without scopes
+
+Try:
+  curl -s %[1]s/api/v2/user/verification-status -H 'Authorization: Bearer %[2]s'
+  curl -s %[1]s/api/v2/my/verifications/wizard -H 'Authorization: Bearer %[2]s'
+  curl -s '%[1]s/api/v2/my/verifications?limit=10&offset=0&sort_order=desc&sort_by=createTime' -H 'Authorization: Bearer %[4]s'
+  curl -s %[1]s/external/api/v1/me/pending_verification_request -H 'Authorization: Bearer %[3]s'
+  curl -s %[1]s/api/v1/me/natural-person/id-verification -H 'Authorization: Bearer %[4]s'
+  curl -s '%[1]s/api/v2/verifications?limit=10' -H 'Authorization: Bearer %[7]s'
+  curl -s %[1]s/api/v2/user/verification-status -H 'Authorization: Bearer %[8]s' -H 'X-User-Identifier: %[11]s'
+
+`, base, TokenUser, TokenPending, TokenVerified, TokenNoScope, TokenAdmin, TokenAdminEU, KeyAPI, KeyAgent, KeyAgentNoScope, demoUserIdentifier)
+}

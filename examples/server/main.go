@@ -1,0 +1,289 @@
+// Command server is the openkyc demo server: the verification routes of the
+// five API documents on an embedded SQLite database, with demo users and
+// tokens, ready for curl. Run it with
+//
+//	go run ./examples/server
+//
+// Flags:
+//
+//	-addr       listen address (default 127.0.0.1:8080)
+//	-data       directory for the database, document images and keys (default ./openkyc-data)
+//	-ladder     a ladder JSON file (default: the built-in seed 000 ladder)
+//	-demo       seed demo data and print credentials (default: when -data is new)
+//	-base-url   public URL prefixed to signed file URLs (default http://<addr>)
+//	-webhook    POST every event to this URL, signed as Standard Webhooks (secret printed at start)
+//	-log-level  debug, info, warn or error (default info); pretty on a terminal, JSON otherwise
+//
+// SIGINT or SIGTERM shut it down cleanly: in-flight requests finish, the
+// background jobs stop and the database closes.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/openkyc/kyc/documents"
+	"github.com/openkyc/kyc/httpadapter"
+	"github.com/openkyc/kyc/levels"
+	"github.com/openkyc/kyc/storage/sqlite"
+	"github.com/openkyc/kyc/verification"
+)
+
+//go:embed ladder.json
+var defaultLadder []byte
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "openkyc:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	addr, data, ladder, baseURL, webhook, logLevel string
+	demo, demoSet                                  bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&c.data, "data", "./openkyc-data", "data directory (database, document images, keys)")
+	fs.StringVar(&c.ladder, "ladder", "", "ladder JSON file (default: built-in seed 000 ladder)")
+	fs.BoolVar(&c.demo, "demo", false, "seed demo data and print credentials (default: when the data directory is new)")
+	fs.StringVar(&c.baseURL, "base-url", "", "public URL for signed file URLs (default http://<addr>)")
+	fs.StringVar(&c.webhook, "webhook", "", "deliver events to this URL as signed webhooks")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "demo" {
+			c.demoSet = true
+		}
+	})
+	return c, nil
+}
+
+func newLogger(level string, w *os.File) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil || level == "" {
+		return zerolog.Logger{}, fmt.Errorf("-log-level %q: want debug, info, warn or error", level)
+	}
+	var out io.Writer = w
+	if fi, err := w.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		out = zerolog.ConsoleWriter{Out: w, TimeFormat: time.Kitchen}
+	}
+	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.logLevel, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	ladder, err := loadLadder(cfg.ladder)
+	if err != nil {
+		return err
+	}
+	fresh := false
+	if _, err := os.Stat(filepath.Join(cfg.data, "openkyc.db")); errors.Is(err, os.ErrNotExist) {
+		fresh = true
+	}
+	if !cfg.demoSet {
+		cfg.demo = fresh
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.data, "documents"), 0o700); err != nil {
+		return err
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(cfg.data, "openkyc.db"), sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error().Err(err).Msg("closing the database")
+		}
+	}()
+	blobs, err := documents.NewFileStore(filepath.Join(cfg.data, "documents"))
+	if err != nil {
+		return err
+	}
+	secret, err := persistentSecret(filepath.Join(cfg.data, "url-signing.key"))
+	if err != nil {
+		return err
+	}
+	signer, err := documents.NewSigner([]documents.SigningKey{{ID: "k1", Secret: secret}}, documents.SignerOptions{})
+	if err != nil {
+		return err
+	}
+
+	var dispatcher *verification.Dispatcher
+	svc, err := verification.New(ladder, store, verification.Options{
+		Logger:       &log,
+		Blobs:        blobs,
+		OnEventsFunc: func() { dispatcher.Notify() },
+	})
+	if err != nil {
+		return err
+	}
+	sinks := []verification.Sink{verification.SubscriberFunc("log", func(_ context.Context, e verification.Event) error {
+		log.Debug().Str("event", string(e.Type)).Int64("clientId", e.SubjectID).Msg("event")
+		return nil
+	})}
+	if cfg.webhook != "" {
+		whSecret := verification.NewWebhookSecret()
+		wh, err := verification.NewWebhook("webhook", cfg.webhook, verification.WebhookOptions{Secrets: []string{whSecret}})
+		if err != nil {
+			return err
+		}
+		sinks = append(sinks, wh)
+		fmt.Fprintf(stdout, "webhook secret (verify with verification.VerifyWebhook or any Standard Webhooks library): %s\n", whSecret)
+	}
+	dispatcher, err = verification.NewDispatcher(store, verification.DispatcherOptions{Sinks: sinks, Logger: &log})
+	if err != nil {
+		return err
+	}
+	if err := dispatcher.Register(ctx); err != nil {
+		return err
+	}
+
+	if cfg.demo && fresh {
+		if _, err := seedDemo(ctx, svc); err != nil {
+			return fmt.Errorf("seeding demo data: %w", err)
+		}
+	}
+	auth, err := demoAuthenticator(ctx, svc)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	base := cfg.baseURL
+	if base == "" {
+		base = "http://" + addr
+	}
+	adapter, err := httpadapter.New(svc, httpadapter.Options{Authenticator: auth, Logger: &log, Signer: signer, BaseURL: base, ServeOpenAPI: true})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	adapter.Register(mux, "")
+	adapter.RegisterAdmin(mux, "")
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: time.Minute}
+
+	var wg sync.WaitGroup
+	bg, stopBG := context.WithCancel(context.Background())
+	defer stopBG()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := dispatcher.Run(bg); err != nil {
+			log.Error().Err(err).Msg("event dispatcher stopped")
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		sweep(bg, svc, log)
+	}()
+
+	if cfg.demo {
+		printDemo(stdout, base)
+	}
+	log.Info().Str("addr", addr).Str("data", cfg.data).Msg("openkyc demo server listening")
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		stopBG()
+		wg.Wait()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info().Msg("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	stopBG()
+	wg.Wait()
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info().Msg("stopped")
+	return nil
+}
+
+func loadLadder(path string) (*levels.Ladder, error) {
+	if path == "" {
+		return levels.Load(bytes.NewReader(defaultLadder))
+	}
+	return levels.LoadFile(path)
+}
+
+// persistentSecret reads the URL-signing secret, creating it (32 random
+// bytes, hex, mode 0600) on first start so signed URLs survive restarts.
+func persistentSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return hex.DecodeString(strings.TrimSpace(string(b)))
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(secret)), 0o600); err != nil {
+		return nil, err
+	}
+	return secret, nil
+}
+
+// sweep expires due applications and applies retention every minute.
+func sweep(ctx context.Context, svc *verification.Service, log zerolog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := svc.ExpireDue(ctx); err != nil && ctx.Err() == nil {
+			log.Error().Err(err).Msg("expiry sweep")
+		} else if n > 0 {
+			log.Info().Int("expired", n).Msg("expiry sweep")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
