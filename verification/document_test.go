@@ -1018,3 +1018,15 @@ func TestApplyRetentionDisabled(t *testing.T) {
 	_, err = verification.New(verificationtest.SeedLadder(t), memory.New(), verification.Options{ImageRetention: -time.Hour})
 	require.ErrorIs(t, err, verification.ErrInvalid)
 }
+
+func TestResetRequirementFreesPendingFiles(t *testing.T) {
+	t.Parallel()
+	b := docSetup(t)
+	sub := verificationtest.CreateSubject(t, b.svc)
+	front, back := b.passport(t, sub.ID)
+	b.answerPassport(t, sub.ID, front, back)
+	_, err := b.svc.ResetRequirement(b.ctx, sub.ID, "idDocument", 1, false)
+	require.NoError(t, err)
+	_, err = b.svc.Upload(b.ctx, verification.UploadParams{SubjectID: sub.ID, DocumentType: "passport", Side: "front", Body: jpegReader(64)})
+	require.NoError(t, err, "after a reset the subject can upload again")
+}

@@ -405,6 +405,10 @@ func (s *Service) ResetRequirement(ctx context.Context, subjectID int64, name st
 		now := s.Now()
 		st.Attempts = 0
 		if st.Status != levels.Approved || reopen {
+			req, _ := s.ladder.Requirement(name)
+			if err := s.releasePendingFiles(ctx, tx, req, st, "reset", now); err != nil {
+				return err
+			}
 			st.Status, st.Answer, st.Reason, st.Final = levels.Missing, nil, "", false
 		}
 		st.UpdatedAt = now
