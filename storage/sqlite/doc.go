@@ -1,6 +1,7 @@
 // Package sqlite is the default verification.Store: one SQLite database file
 // through modernc.org/sqlite (pure Go, no cgo). It implements every Store
-// interface and verification.OutboxStore, and passes storage/storagetest.
+// interface, verification.OutboxStore and verification.IdempotencyStore, and
+// passes storage/storagetest.
 //
 //	s, err := sqlite.Open(ctx, "/var/lib/kyc/kyc.db", sqlite.Options{})
 //	if err != nil { ... }
@@ -111,6 +112,16 @@
 // get a pending delivery for every new event from a trigger, in the event's
 // transaction. ClaimDeliveries is one write transaction, so claimers in
 // several processes never share a lease.
+//
+// # Idempotency keys
+//
+// ReserveIdempotency is one write transaction: an INSERT ... ON CONFLICT DO
+// UPDATE that replaces only an expired record (ExpiresAt not after the new
+// CreatedAt, the zero time being the earliest), and, when a live record
+// holds the key, a read of it in the same transaction, returned with
+// ErrConflict. The writer's lock makes one of several racing requests win,
+// in this process or another. DeleteExpiredIdempotency deletes a batch
+// chosen on the expires_at index.
 //
 // # Table prefix and migrations
 //
