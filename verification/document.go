@@ -431,8 +431,11 @@ func (s *Service) Erase(ctx context.Context, subjectID int64) error {
 			done = true
 			return s.eraseRecords(ctx, tx, sub, files)
 		})
-		if err != nil || done {
+		if err != nil {
 			return err
+		}
+		if done {
+			return s.checkpoint(ctx)
 		}
 	}
 	return s.fail("Erase", newErr(ErrConflict, "files kept being uploaded during the erasure of subject %d; retry", subjectID))
@@ -588,4 +591,19 @@ func (s *Service) ApplyRetention(ctx context.Context) (RetentionReport, error) {
 		rep.Purged++
 	}
 	return rep, nil
+}
+
+// Checkpointer is an optional store capability: Checkpoint moves committed
+// data out of a write-ahead log so that deleted rows leave no copy there
+// (storage/sqlite implements it, with secure_delete on). Erase calls it.
+type Checkpointer interface {
+	Checkpoint(ctx context.Context) error
+}
+
+// checkpoint runs the store's Checkpoint, if it has one.
+func (s *Service) checkpoint(ctx context.Context) error {
+	if c, ok := s.store.(Checkpointer); ok {
+		return s.fail("Erase", c.Checkpoint(ctx))
+	}
+	return nil
 }
