@@ -432,18 +432,9 @@ func ReasonApplication(id int64) string { return fmt.Sprintf("Application: %d", 
 // requirements with the reason, so the subject can answer again in a new
 // application.
 func (s *Service) DecideApplication(ctx context.Context, p DecideApplicationParams) (Application, error) {
-	var err error
-	switch {
-	case p.ApplicationID <= 0:
+	err := checkDecision(p.Decision, p.Reason, p.AdminID)
+	if p.ApplicationID <= 0 {
 		err = invalid("applicationId", "must be a positive integer")
-	case p.AdminID <= 0:
-		err = invalid("adminId", "must be a positive integer")
-	case p.Decision != Approve && p.Decision != Reject:
-		err = invalid("decision", "must be %q or %q", Approve, Reject)
-	case p.Decision == Reject && p.Reason == "":
-		err = invalid("reason", "is required when rejecting")
-	case len(p.Reason) > MaxReasonLen:
-		err = invalid("reason", "must be at most %d characters", MaxReasonLen)
 	}
 	if err != nil {
 		return Application{}, s.fail("DecideApplication", err)

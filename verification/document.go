@@ -174,18 +174,9 @@ type ReviewFileParams struct {
 // once every side of the answer is approved the requirement is approved (and
 // may grant a level). Deciding a file that is not pending is ErrConflict.
 func (s *Service) ReviewFile(ctx context.Context, p ReviewFileParams) (File, error) {
-	var err error
-	switch {
-	case p.FileID == "":
+	err := checkDecision(p.Decision, p.Reason, p.AdminID)
+	if p.FileID == "" {
 		err = invalid("fileId", "is required")
-	case p.AdminID <= 0:
-		err = invalid("adminId", "must be a positive integer")
-	case p.Decision != Approve && p.Decision != Reject:
-		err = invalid("decision", "must be %q or %q", Approve, Reject)
-	case p.Decision == Reject && p.Reason == "":
-		err = invalid("reason", "is required when rejecting")
-	case len(p.Reason) > MaxReasonLen:
-		err = invalid("reason", "must be at most %d characters", MaxReasonLen)
 	}
 	if err != nil {
 		return File{}, s.fail("ReviewFile", err)

@@ -213,15 +213,23 @@ func (p ReviewParams) validate() error {
 	switch {
 	case p.SubjectID <= 0:
 		return invalid("subjectId", "must be a positive integer")
-	case p.AdminID <= 0:
-		return invalid("adminId", "must be a positive integer")
-	case p.Decision != Approve && p.Decision != Reject:
-		return invalid("decision", "must be %q or %q", Approve, Reject)
-	case p.Decision == Reject && p.Reason == "":
-		return invalid("reason", "is required when rejecting")
 	case p.Decision == Approve && p.Final:
 		return invalid("final", "applies to rejections only")
-	case len(p.Reason) > MaxReasonLen:
+	}
+	return checkDecision(p.Decision, p.Reason, p.AdminID)
+}
+
+// checkDecision validates the parts every review decision shares: a
+// reviewer, approve or reject, and a reason for a rejection.
+func checkDecision(d Decision, reason string, adminID int64) error {
+	switch {
+	case adminID <= 0:
+		return invalid("adminId", "must be a positive integer")
+	case d != Approve && d != Reject:
+		return invalid("decision", "must be %q or %q", Approve, Reject)
+	case d == Reject && reason == "":
+		return invalid("reason", "is required when rejecting")
+	case len(reason) > MaxReasonLen:
 		return invalid("reason", "must be at most %d characters", MaxReasonLen)
 	}
 	return nil
