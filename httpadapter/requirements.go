@@ -141,27 +141,9 @@ type setRequirementBody struct {
 // serveSetRequirement: extension (admin), set a client's requirement
 // directly, e.g. verificationFlag.
 func (a *Adapter) serveSetRequirement(c *call) error {
-	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
-		return err
-	}
-	cid, err := parseID("clientId", c.r.PathValue("clientId"))
-	if err != nil {
-		return err
-	}
-	name, err := a.requirementName(c)
-	if err != nil {
-		return err
-	}
-	raw, err := c.readBody(a.maxB)
-	if err != nil {
-		return err
-	}
 	var body setRequirementBody
-	if err := decodeJSON(raw, &body); err != nil {
-		return err
-	}
-	c.subjectID = cid
-	if _, err := a.clientFor(c); err != nil {
+	cid, name, raw, err := a.clientRequirementRequest(c, &body)
+	if err != nil {
 		return err
 	}
 	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
@@ -188,27 +170,9 @@ type reviewBody struct {
 
 // serveReviewRequirement: extension (admin), decide a pending requirement.
 func (a *Adapter) serveReviewRequirement(c *call) error {
-	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
-		return err
-	}
-	cid, err := parseID("clientId", c.r.PathValue("clientId"))
-	if err != nil {
-		return err
-	}
-	name, err := a.requirementName(c)
-	if err != nil {
-		return err
-	}
-	raw, err := c.readBody(a.maxB)
-	if err != nil {
-		return err
-	}
 	var body reviewBody
-	if err := decodeJSON(raw, &body); err != nil {
-		return err
-	}
-	c.subjectID = cid
-	if _, err := a.clientFor(c); err != nil {
+	cid, name, raw, err := a.clientRequirementRequest(c, &body)
+	if err != nil {
 		return err
 	}
 	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
@@ -222,4 +186,30 @@ func (a *Adapter) serveReviewRequirement(c *call) error {
 		c.json(200, a.requirementJSON(st))
 		return nil
 	})
+}
+
+// clientRequirementRequest is the common front of the admin routes on
+// /clients/{clientId}/requirements/{name}: no query parameters, valid path
+// values, a decoded body, and a client the admin may see.
+func (a *Adapter) clientRequirementRequest(c *call, body any) (clientID int64, name string, raw []byte, err error) {
+	if _, err = parseQuery(c.r.URL.RawQuery); err != nil {
+		return 0, "", nil, err
+	}
+	if clientID, err = parseID("clientId", c.r.PathValue("clientId")); err != nil {
+		return 0, "", nil, err
+	}
+	if name, err = a.requirementName(c); err != nil {
+		return 0, "", nil, err
+	}
+	if raw, err = c.readBody(a.maxB); err != nil {
+		return 0, "", nil, err
+	}
+	if err = decodeJSON(raw, body); err != nil {
+		return 0, "", nil, err
+	}
+	c.subjectID = clientID
+	if _, err = a.clientFor(c); err != nil {
+		return 0, "", nil, err
+	}
+	return clientID, name, raw, nil
 }
