@@ -3,6 +3,7 @@ package verification
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -20,7 +21,8 @@ type Options struct {
 	// NowFunc is the clock; nil means time.Now. Tests inject a settable one.
 	NowFunc func() time.Time
 	// NewIDFunc generates unique string ids (files, wizards, events);
-	// nil means 128 random bits in hex.
+	// nil means 32 hex digits: the clock's milliseconds then 80 random bits,
+	// so ids sort by creation time and index inserts stay append-mostly.
 	NewIDFunc func() string
 	// Logger receives the Service's logs; nil means silent (zerolog.Nop).
 	// Expected domain errors log at Debug, internal failures at Error. No
@@ -93,7 +95,7 @@ func New(ladder *levels.Ladder, store Store, opts Options) (*Service, error) {
 		s.now = time.Now
 	}
 	if s.newID == nil {
-		s.newID = randomID
+		s.newID = func() string { return timeOrderedID(s.now()) }
 	}
 	if opts.Logger != nil {
 		s.log = *opts.Logger
@@ -143,9 +145,12 @@ func (s *Service) Store() Store { return s.store }
 // precision (the precision every store keeps).
 func (s *Service) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-func randomID() string {
+// timeOrderedID returns 48 bits of Unix milliseconds and 80 random bits as
+// 32 hex digits (the layout of UUIDv7, without its version bits).
+func timeOrderedID(now time.Time) string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
+	_, _ = rand.Read(b[6:])
 	return hex.EncodeToString(b[:])
 }
 

@@ -548,3 +548,27 @@ func TestCatalogMatchesSeed000(t *testing.T) {
 		assert.Equal(t, seed.Errors[e.Code], e, "catalog entry %s differs from seed 000", e.Code)
 	}
 }
+
+func TestDefaultIDsAreUniqueAndTimeOrdered(t *testing.T) {
+	t.Parallel()
+	clock := verificationtest.NewClock(verificationtest.Start)
+	svc, err := verification.New(verificationtest.SeedLadder(t), memory.New(), verification.Options{NowFunc: clock.Now})
+	require.NoError(t, err)
+	ctx := context.Background()
+	var prev string
+	seen := map[string]bool{}
+	for i := 0; i < 50; i++ {
+		clock.Advance(time.Millisecond)
+		sub, err := svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: verificationtest.Identifier()})
+		require.NoError(t, err)
+		evs, err := svc.Store().ListEvents(ctx, verification.EventFilter{SubjectID: sub.ID})
+		require.NoError(t, err)
+		for _, e := range evs {
+			require.Len(t, e.ID, 32)
+			require.False(t, seen[e.ID], "duplicate id %s", e.ID)
+			seen[e.ID] = true
+		}
+		require.Greater(t, evs[0].ID, prev, "ids of later events sort later")
+		prev = evs[len(evs)-1].ID
+	}
+}
