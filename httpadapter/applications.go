@@ -90,9 +90,9 @@ func parseStatuses(v string) ([]verification.ApplicationStatus, error) {
 }
 
 // serveApplications: extension (admin), list applications, e.g. the review
-// queue with filter[status]=submitted. A tag-scoped admin must name a
-// client with filter[clientId] (the store filters applications by client,
-// not by tag); a client outside its tags lists as empty.
+// queue with filter[status]=submitted. A tag-scoped admin sees only the
+// applications of clients carrying one of its tags, in items and total; a
+// filter[clientId] outside its tags lists as empty.
 func (a *Adapter) serveApplications(c *call) error {
 	q, err := parseQuery(c.r.URL.RawQuery, applicationParamNames...)
 	if err != nil {
@@ -114,9 +114,9 @@ func (a *Adapter) serveApplications(c *call) error {
 		}
 	}
 	if c.principal.AdminTags != nil {
-		if f.SubjectID == 0 {
-			return paramProblem(paramClientID, "is required for an admin limited to client tags")
-		}
+		f.Tags = c.principal.AdminTags
+	}
+	if c.principal.AdminTags != nil && f.SubjectID != 0 {
 		c.subjectID = f.SubjectID
 		if _, err := a.clientFor(c); err != nil {
 			if asProblem(err).kind == pSubjectDeleted {

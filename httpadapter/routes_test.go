@@ -394,8 +394,18 @@ func TestApplicationsRoutes(t *testing.T) {
 	require.EqualValues(t, 2, r.object(t)["total"])
 	requireParam(t, b.get("/api/v2/applications?filter[status]=done", tokAdmin), "filter[status]")
 	requireParam(t, b.get("/api/v2/applications?filter[status]=", tokAdmin), "filter[status]")
-	// Tag-scoped admins name a client; one outside their tags lists empty.
-	requireParam(t, b.get("/api/v2/applications", tokAdminEU), "filter[clientId]")
+	// Tag-scoped admins see only their clients' applications, in items and
+	// total; a client outside their tags lists empty.
+	all := b.get("/api/v2/applications", tokAdmin).object(t)
+	r = b.get("/api/v2/applications", tokAdminEU)
+	eu := r.object(t)
+	require.EqualValues(t, 1, eu["total"], string(r.body))
+	require.EqualValues(t, b.owner.ID, eu["data"].([]any)[0].(map[string]any)["clientId"])
+	us := b.get("/api/v2/applications", tokAdminUS).object(t)
+	require.EqualValues(t, all["total"].(float64)-1, us["total"], "the US admin sees every application but the EU client's")
+	for _, x := range us["data"].([]any) {
+		require.NotEqualValues(t, b.owner.ID, x.(map[string]any)["clientId"])
+	}
 	r = b.get(fmt.Sprintf("/api/v2/applications?filter[clientId]=%d", b.owner.ID), tokAdminEU)
 	require.EqualValues(t, 1, r.object(t)["total"])
 	r = b.get(fmt.Sprintf("/api/v2/applications?filter[clientId]=%d", b.owner.ID), tokAdminUS)

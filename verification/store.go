@@ -188,6 +188,10 @@ type GrantPage struct {
 type ApplicationFilter struct {
 	// SubjectID, when non-zero, keeps only that subject's applications.
 	SubjectID int64
+	// Tags, when non-nil, keeps only applications of subjects currently
+	// carrying at least one of these tags (an empty non-nil slice matches
+	// nothing), as GrantFilter.Tags.
+	Tags []string
 	// Statuses, when non-empty, keeps only applications in one of them.
 	Statuses []ApplicationStatus
 	// ExpiresBefore, when non-zero, keeps only applications whose ExpiresAt

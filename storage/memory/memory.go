@@ -522,6 +522,9 @@ func (s *Store) ListApplications(ctx context.Context, f verification.Application
 		if f.SubjectID != 0 && a.SubjectID != f.SubjectID {
 			continue
 		}
+		if f.Tags != nil && !s.root.subjects[a.SubjectID].HasAnyTag(f.Tags) {
+			continue
+		}
 		if len(f.Statuses) > 0 && !slices.Contains(f.Statuses, a.Status) {
 			continue
 		}

@@ -215,6 +215,9 @@ func (s *Store) ListApplications(ctx context.Context, f verification.Application
 	if f.SubjectID != 0 {
 		c.add("subject_id = ?", f.SubjectID)
 	}
+	if f.Tags != nil {
+		c.add("subject_id IN (SELECT subject_id FROM {{schema}}.subject_tags WHERE tag = ANY (?))", f.Tags)
+	}
 	if len(f.Statuses) > 0 {
 		st := make([]string, len(f.Statuses))
 		for i, x := range f.Statuses {
@@ -223,7 +226,7 @@ func (s *Store) ListApplications(ctx context.Context, f verification.Application
 		c.add("status = ANY (?)", st)
 	}
 	if !f.ExpiresBefore.IsZero() {
-		// A zero ExpiresAt (NULL) counts as the earliest time, as in Go.
+		// A zero ExpiresAt (NULL) never matches.
 		c.add("expires_at < ?", f.ExpiresBefore)
 	}
 	where := c.where()

@@ -275,6 +275,15 @@ func (s *Store) ListApplications(ctx context.Context, f verification.Application
 	if f.SubjectID != 0 {
 		where, args = append(where, "subject_id = ?"), append(args, f.SubjectID)
 	}
+	if f.Tags != nil {
+		if len(f.Tags) == 0 {
+			where = append(where, "0")
+		} else {
+			in, a := inList(f.Tags)
+			where = append(where, "subject_id IN (SELECT s.id FROM {{prefix}}subjects s JOIN {{prefix}}tagset_tags t ON t.tagset_id = s.tagset_id WHERE t.tag IN ("+in+"))")
+			args = append(args, a...)
+		}
+	}
 	if len(f.Statuses) > 0 {
 		in, a := inList(f.Statuses)
 		for i := range a {

@@ -249,6 +249,38 @@ func RunApplications(t *testing.T, newStore func(t *testing.T) verification.Stor
 		}
 	})
 
+	test(t, newStore, "ListTagFilter", func(t *testing.T, s verification.Store) {
+		ctx := t.Context()
+		alice := newSubject(t, s, "alice", "eu")
+		bob := newSubject(t, s, "bob", "us", "vip")
+		carol := newSubject(t, s, "carol")
+		ids := map[int64]int64{}
+		for i, sub := range []verification.Subject{alice, bob, carol} {
+			a := verification.Application{UUID: uuid(i + 1), SubjectID: sub.ID, Level: 1, Status: verification.ApplicationSubmitted, CreatedAt: at(0), ExpiresAt: at(60)}
+			require.NoError(t, s.CreateApplication(ctx, &a))
+			ids[sub.ID] = a.ID
+		}
+		list := func(f verification.ApplicationFilter) []int64 {
+			t.Helper()
+			f.Limit = 100
+			got, total, err := s.ListApplications(ctx, f)
+			require.NoError(t, err)
+			require.Len(t, got, total, "total must count the tag-filtered applications (%+v)", f)
+			return appIDs(got)
+		}
+		require.Equal(t, []int64{ids[alice.ID]}, list(verification.ApplicationFilter{Tags: []string{"eu"}}), "Tags [eu]")
+		require.Equal(t, []int64{ids[alice.ID], ids[bob.ID]}, list(verification.ApplicationFilter{Tags: []string{"us", "eu", "vip"}}), "Tags [us eu vip]: each application once")
+		require.Empty(t, list(verification.ApplicationFilter{Tags: []string{}}), "an empty non-nil Tags matches nothing")
+		require.Empty(t, list(verification.ApplicationFilter{Tags: []string{"EU"}}), "tags compare exactly")
+		require.Empty(t, list(verification.ApplicationFilter{Tags: []string{"vip"}, SubjectID: alice.ID}), "Tags and SubjectID combine")
+		require.Len(t, list(verification.ApplicationFilter{}), 3, "nil Tags does not filter")
+
+		alice.Tags = []string{"us"}
+		require.NoError(t, s.UpdateSubject(ctx, alice))
+		require.Empty(t, list(verification.ApplicationFilter{Tags: []string{"eu"}}), "Tags follow the subject's current tags")
+		require.Equal(t, []int64{ids[alice.ID], ids[bob.ID]}, list(verification.ApplicationFilter{Tags: []string{"us"}}))
+	})
+
 	test(t, newStore, "CancelledContext", func(t *testing.T, s verification.Store) {
 		ctx := t.Context()
 		sub := newSubject(t, s, "alice")
