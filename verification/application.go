@@ -95,6 +95,18 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, 
 		if err != nil {
 			return err
 		}
+		if found && app.Status == ApplicationDraft && s.ladder.Position(app.Level) <= s.ladder.Position(sub.Level) {
+			// An admin granted the draft's level meanwhile: the draft is
+			// superseded (its answers stay as they are) and a new one starts.
+			app.Status = ApplicationExpired
+			if err := tx.UpdateApplication(ctx, app); err != nil {
+				return err
+			}
+			if err := s.emit(ctx, tx, sub.ID, EventApplicationExpired, now, map[string]any{"applicationId": app.ID, "level": app.Level, "reason": "superseded"}); err != nil {
+				return err
+			}
+			found = false
+		}
 		if !found {
 			next, ok := s.ladder.Next(sub.Level)
 			st, _, err := states(ctx, tx, sub.ID)

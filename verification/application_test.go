@@ -1140,3 +1140,23 @@ func TestWizardOffersEnabledTypesOnly(t *testing.T) {
 	require.ErrorIs(t, err, verification.ErrInvalid)
 	assert.Equal(t, before, snapshot(t, svc, sub.ID))
 }
+
+func TestInitWizardSupersedesDraftBelowTheSubjectsLevel(t *testing.T) {
+	t.Parallel()
+	svc, _ := verificationtest.NewService(t, verificationtest.SeedLadder(t))
+	ctx := context.Background()
+	sub := verificationtest.CreateSubject(t, svc)
+	first, err := svc.InitWizard(ctx, sub.ID)
+	require.NoError(t, err)
+	require.Equal(t, verification.StepContinue, first.Code, "Level 1 answers are missing: a draft")
+	_, err = svc.GrantLevel(ctx, verification.GrantLevelParams{SubjectID: sub.ID, Level: 2, Reason: "manual", AdminID: 1})
+	require.NoError(t, err)
+
+	next, err := svc.InitWizard(ctx, sub.ID)
+	require.NoError(t, err)
+	require.NotEqual(t, first.UUID, next.UUID, "a new application for the next level")
+	require.Equal(t, 3, next.Application.Level)
+	old, err := svc.Store().GetApplicationByUUID(ctx, first.UUID)
+	require.NoError(t, err)
+	require.Equal(t, verification.ApplicationExpired, old.Status)
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -1029,4 +1030,22 @@ func TestResetRequirementFreesPendingFiles(t *testing.T) {
 	require.NoError(t, err)
 	_, err = b.svc.Upload(b.ctx, verification.UploadParams{SubjectID: sub.ID, DocumentType: "passport", Side: "front", Body: jpegReader(64)})
 	require.NoError(t, err, "after a reset the subject can upload again")
+}
+
+func TestSetRequirementReplacingADocumentFreesTheOldSides(t *testing.T) {
+	t.Parallel()
+	b := docSetup(t)
+	sub := verificationtest.CreateSubject(t, b.svc)
+	front, back := b.passport(t, sub.ID)
+	front2, back2 := b.passport(t, sub.ID) // before the answer below makes the sides pending
+	b.answerPassport(t, sub.ID, front, back)
+	value := json.RawMessage(fmt.Sprintf(`{"type":"passport","files":{"front":%q,"back":%q}}`, front2.ID, back2.ID))
+	_, err := b.svc.SetRequirement(b.ctx, verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "idDocument", Value: value, Status: levels.Pending, AdminID: 1})
+	require.NoError(t, err)
+	old, err := b.svc.Store().GetFile(b.ctx, front.ID)
+	require.NoError(t, err)
+	require.Equal(t, levels.Rejected, old.Status, "the replaced answer's files are no longer pending")
+	cur, err := b.svc.Store().GetFile(b.ctx, front2.ID)
+	require.NoError(t, err)
+	require.Equal(t, levels.Pending, cur.Status)
 }

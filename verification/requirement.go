@@ -368,6 +368,10 @@ func (s *Service) SetRequirement(ctx context.Context, p SetRequirementParams) (R
 		}
 		if p.Value != nil {
 			if req.Kind == levels.Document {
+				// The answer it replaces no longer holds its sides.
+				if err := s.releasePendingFiles(ctx, tx, req, st, "replaced", s.Now()); err != nil {
+					return err
+				}
 				if err := s.submitDocumentFiles(ctx, tx, sub.ID, req, p.Value, levels.Pending, s.Now()); err != nil {
 					return err
 				}
