@@ -113,10 +113,8 @@ func (a *Adapter) serveApplications(c *call) error {
 			return err
 		}
 	}
-	if c.principal.AdminTags != nil {
-		f.Tags = c.principal.AdminTags
-	}
-	if c.principal.AdminTags != nil && f.SubjectID != 0 {
+	f.Tags = adminTags(c.principal)
+	if f.Tags != nil && f.SubjectID != 0 {
 		c.subjectID = f.SubjectID
 		if _, err := a.clientFor(c); err != nil {
 			if asProblem(err).kind == pSubjectDeleted {
