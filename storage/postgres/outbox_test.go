@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -354,3 +355,5 @@ func TestClaimDeliveriesUsesIndexes(t *testing.T) {
 	defer func() { _, _ = conn.Exec(ctx, "DEALLOCATE kyc_claim") }()
 	check("generic plan", "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE kyc_claim('2024-01-02T00:02:00Z', '2024-01-02T00:03:00Z', 8)")
 }
+
+var errRollback = errors.New("roll back")
