@@ -20,13 +20,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"image"
 	"image/color"
-	"image/png"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/openkyc/kyc/providers/internal/sample"
 )
 
 // Image is one stored image of a session.
@@ -131,13 +131,13 @@ func (s *Server) addSessionLocked(id, vendorData string) {
 		context string
 		col     color.RGBA
 	}{
-		{"document-front-pre", color.RGBA{200, 200, 200, 255}},
-		{"document-front", color.RGBA{200, 30, 30, 255}},
-		{"document-back", color.RGBA{30, 200, 30, 255}},
-		{"face", color.RGBA{30, 30, 200, 255}},
+		{"document-front-pre", sample.Other},
+		{"document-front", sample.Front},
+		{"document-back", sample.Back},
+		{"face", sample.Face},
 	} {
 		mid := fmt.Sprintf("%s-m%d", id, i)
-		s.media[mid] = Image{ID: mid, Context: c.context, Mimetype: "image/png", Data: pngOf(c.col)}
+		s.media[mid] = Image{ID: mid, Context: c.context, Mimetype: "image/png", Data: sample.PNG(c.col)}
 		s.sessionOf[mid] = id
 		ss.images = append(ss.images, mid)
 	}
@@ -320,20 +320,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-func pngOf(c color.RGBA) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
-	for x := 0; x < 8; x++ {
-		for y := 0; y < 8; y++ {
-			img.Set(x, y, c)
-		}
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		panic(err) // encoding an in-memory RGBA image cannot fail
-	}
-	return b.Bytes()
 }
 
 // Decision describes a decision webhook to build.
