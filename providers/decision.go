@@ -199,11 +199,12 @@ func (d Decision) Supersedes(prev Decision) bool {
 	return d.EventKey > prev.EventKey
 }
 
-// String describes d for logs without personal data: the subject reference
-// is shortened and the document number left out.
+// String describes d for logs without personal data: the session id and
+// the subject reference are shortened (Redact), the reason text and the
+// document facts left out; the event key is a hash and kept whole.
 func (d Decision) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s session %s: %s", d.Provider, d.SessionID, d.Outcome)
+	fmt.Fprintf(&b, "%s session %s: %s", d.Provider, Redact(d.SessionID), d.Outcome)
 	if d.Final {
 		b.WriteString(" (final)")
 	}

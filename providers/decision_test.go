@@ -127,13 +127,15 @@ func TestDecisionValidate(t *testing.T) {
 func TestDecisionStringHidesPersonalData(t *testing.T) {
 	t.Parallel()
 	d := providers.Decision{
-		Provider: "veriff", EventKey: "veriff:0123", SessionID: "sess-1", SubjectRef: "user-123456789",
+		Provider: "veriff", EventKey: "veriff:0123", SessionID: "12df6045-3846-3e45-946a-14fa6136d78b", SubjectRef: "user-123456789",
 		Outcome: providers.OutcomeDeclined, Final: true, ReasonCodes: []string{"102"}, Reason: "Physical document not used",
 		Document:   providers.DocumentFacts{Type: "PASSPORT", Number: "AB1234567", Country: "EE"},
 		OccurredAt: t0,
 	}
 	s := d.String()
-	assert.Equal(t, "veriff session sess-1: declined (final) subject user… reasons 102 at 2026-03-01T12:00:00Z event veriff:0123", s)
+	assert.Equal(t, "veriff session 12df…: declined (final) subject user… reasons 102 at 2026-03-01T12:00:00Z event veriff:0123", s)
+	assert.NotContains(t, s, "14fa6136d78b")
+	assert.NotContains(t, s, "Physical")
 	assert.NotContains(t, s, "AB1234567")
 	assert.NotContains(t, s, "user-123456789")
 	assert.Equal(t, "…", providers.Redact("12345678"))
