@@ -111,7 +111,9 @@
 // ListEvents by subject walks the events after AfterSeq. Registered sinks
 // get a pending delivery for every new event from a trigger, in the event's
 // transaction. ClaimDeliveries is one write transaction, so claimers in
-// several processes never share a lease.
+// several processes never share a lease; each claim adds one to the
+// delivery's fence, and UpdateDelivery writes only while the fence is the
+// claimer's (a superseded claimer gets ErrConflict).
 //
 // # Idempotency keys
 //
