@@ -204,7 +204,10 @@
 // file, in that order; the file part is streamed (mime/multipart's
 // NextPart, never ParseMultipartForm) into Service.Upload, which checks the
 // content by magic bytes and the size; a form that continues after the
-// file part is refused before anything is stored.
+// file part is refused before anything is stored. Everything before the
+// file's bytes (preamble, fields and part headers) is capped at 64 KiB
+// together and answered 413 beyond (mime/multipart alone would hold up to
+// 10 MiB of headers per part in memory).
 //
 // POST routes honour an Idempotency-Key header (1-255 printable ASCII
 // characters) when the store implements verification.IdempotencyStore, as
