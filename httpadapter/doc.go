@@ -193,8 +193,9 @@
 //
 // Every route: unknown query parameters are refused (naming them), a
 // parameter given twice is refused, ids are validated before any store
-// call, JSON bodies are size-limited (Options.MaxBodyBytes), decoded with
-// unknown fields refused and validated with validator/v10 (messages name
+// call, JSON bodies are size-limited (Options.MaxBodyBytes), must be an
+// object (null, arrays, strings, numbers and booleans are refused with
+// 400), are decoded with unknown fields refused and validated with validator/v10 (messages name
 // fields by their JSON path, e.g. "data.documents.type"). Lists take limit
 // (1-100, default 10), offset (>= 0), sort_order (asc | desc, default desc)
 // and sort_by (createTime); admin lists take filter[clientId], with raw or
