@@ -8,6 +8,11 @@
 //	defer s.Close()
 //	svc, err := verification.New(ladder, s, verification.Options{})
 //
+// The files hold personal data: Open creates missing directories of the
+// path with mode 0700 and a new database file with mode 0600, which SQLite
+// gives its -wal and -shm files too. Existing directories and files keep
+// their modes.
+//
 // # Connections
 //
 // Open builds its own connection strings from validated options, never from
