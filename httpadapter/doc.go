@@ -35,6 +35,24 @@
 // The prefix may be "" (routes at the root). Register panics on an invalid
 // prefix, as http.ServeMux does on an invalid pattern.
 //
+// Requests that reach no route answer in the dialect of the family their
+// path belongs to, never in net/http's plain text: a wrong method is 405
+// with an Allow header, an unknown path under the prefix 404. On an
+// *http.ServeMux, Register and RegisterAdmin install this Fallback for the
+// prefix themselves (the patterns prefix and prefix+"/"; with the empty
+// prefix /api/v2/, /api/v1/ and /external/api/v1/, so a host keeps the rest
+// of its mux); on chi, set it as the router's handler for both cases:
+//
+//	fb := a.Fallback("/kyc")
+//	r.NotFound(fb.ServeHTTP)
+//	r.MethodNotAllowed(fb.ServeHTTP)
+//
+// ServeMux redirects (307) a path with an empty, "." or ".." segment
+// before any handler runs; wrap the mux in Guard to answer those 404 in
+// the dialect instead (Handler does):
+//
+//	srv := &http.Server{Handler: a.Guard("/kyc", mux)}
+//
 // # Routes
 //
 //	route                                                      | doc | who
