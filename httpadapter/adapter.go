@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -140,6 +141,10 @@ type Adapter struct {
 	now    func() time.Time
 	idem   verification.IdempotencyStore
 	oapi   bool
+
+	// fallbacks answer what no route takes on each ServeMux (fallback.go).
+	fbMu      sync.Mutex
+	fallbacks map[fallbackKey]*fallback
 }
 
 // New returns an Adapter for svc. The Authenticator is required.
@@ -277,6 +282,11 @@ func cleanPrefix(prefix string) string {
 // Register adds the public routes to r under prefix ("" or "/kyc"; a
 // trailing slash is ignored), as full "METHOD /prefix/path" patterns. It
 // panics on an invalid prefix, as http.ServeMux does on invalid patterns.
+// On an *http.ServeMux it also installs the Fallback for prefix (the
+// patterns prefix and prefix+"/", or with the empty prefix the routes'
+// namespaces /api/v2/, /api/v1/ and /external/api/v1/), so wrong methods and
+// unknown paths there are answered in the route family's dialect; wrap the
+// mux in Guard for the paths ServeMux would redirect.
 func (a *Adapter) Register(r Router, prefix string) {
 	a.register(r, cleanPrefix(prefix), a.publicRoutes())
 }
@@ -289,17 +299,21 @@ func (a *Adapter) RegisterAdmin(r Router, prefix string) {
 
 // Handler returns one http.Handler serving every route (public and admin)
 // under prefix on a private ServeMux, for hosts (gin, echo) that mount a
-// single handler without stripping the prefix. Unknown paths answer 404.
+// single handler without stripping the prefix. Requests no route takes are
+// answered in the route family's dialect (see Fallback and Guard).
 func (a *Adapter) Handler(prefix string) http.Handler {
 	mux := http.NewServeMux()
 	a.Register(mux, prefix)
 	a.RegisterAdmin(mux, prefix)
-	return mux
+	return a.Guard(prefix, mux)
 }
 
 func (a *Adapter) register(r Router, prefix string, rs []route) {
 	for _, rt := range rs {
 		method, path := rt.split()
 		r.Handle(method+" "+prefix+path, &routeHandler{a: a, rt: rt, prefix: prefix, pattern: method + " " + prefix + path})
+	}
+	if mux, ok := r.(*http.ServeMux); ok {
+		a.fallbackOn(mux, prefix, rs)
 	}
 }

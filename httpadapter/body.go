@@ -57,10 +57,16 @@ func (c *call) readBody(limit int64) ([]byte, error) {
 
 // decodeJSON decodes body into dst strictly (unknown fields, trailing data
 // and type mismatches are refused, naming the field) and validates dst
-// with its validate tags.
+// with its validate tags. The body must be a JSON object: encoding/json
+// reads null into a struct as a no-op, so a null body would pass as {}
+// (which on the admin set-requirement route means "approve").
 func decodeJSON(body []byte, dst any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 {
 		return paramProblem("body", "is required (a JSON object)")
+	}
+	if trimmed[0] != '{' {
+		return paramProblem("body", "must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

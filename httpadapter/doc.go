@@ -35,6 +35,24 @@
 // The prefix may be "" (routes at the root). Register panics on an invalid
 // prefix, as http.ServeMux does on an invalid pattern.
 //
+// Requests that reach no route answer in the dialect of the family their
+// path belongs to, never in net/http's plain text: a wrong method is 405
+// with an Allow header, an unknown path under the prefix 404. On an
+// *http.ServeMux, Register and RegisterAdmin install this Fallback for the
+// prefix themselves (the patterns prefix and prefix+"/"; with the empty
+// prefix /api/v2/, /api/v1/ and /external/api/v1/, so a host keeps the rest
+// of its mux); on chi, set it as the router's handler for both cases:
+//
+//	fb := a.Fallback("/kyc")
+//	r.NotFound(fb.ServeHTTP)
+//	r.MethodNotAllowed(fb.ServeHTTP)
+//
+// ServeMux redirects (307) a path with an empty, "." or ".." segment
+// before any handler runs; wrap the mux in Guard to answer those 404 in
+// the dialect instead (Handler does):
+//
+//	srv := &http.Server{Handler: a.Guard("/kyc", mux)}
+//
 // # Routes
 //
 //	route                                                      | doc | who
@@ -193,8 +211,9 @@
 //
 // Every route: unknown query parameters are refused (naming them), a
 // parameter given twice is refused, ids are validated before any store
-// call, JSON bodies are size-limited (Options.MaxBodyBytes), decoded with
-// unknown fields refused and validated with validator/v10 (messages name
+// call, JSON bodies are size-limited (Options.MaxBodyBytes), must be an
+// object (null, arrays, strings, numbers and booleans are refused with
+// 400), are decoded with unknown fields refused and validated with validator/v10 (messages name
 // fields by their JSON path, e.g. "data.documents.type"). Lists take limit
 // (1-100, default 10), offset (>= 0), sort_order (asc | desc, default desc)
 // and sort_by (createTime); admin lists take filter[clientId], with raw or
@@ -204,7 +223,10 @@
 // file, in that order; the file part is streamed (mime/multipart's
 // NextPart, never ParseMultipartForm) into Service.Upload, which checks the
 // content by magic bytes and the size; a form that continues after the
-// file part is refused before anything is stored.
+// file part is refused before anything is stored. Everything before the
+// file's bytes (preamble, fields and part headers) is capped at 64 KiB
+// together and answered 413 beyond (mime/multipart alone would hold up to
+// 10 MiB of headers per part in memory).
 //
 // POST routes honour an Idempotency-Key header (1-255 printable ASCII
 // characters) when the store implements verification.IdempotencyStore, as

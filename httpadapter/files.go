@@ -23,6 +23,12 @@ const (
 // maxFieldBytes bounds the documentType and side form fields.
 const maxFieldBytes = 64
 
+// maxPreambleBytes bounds everything an upload sends before the file's
+// bytes: the preamble, the fields and every part's headers, together.
+// mime/multipart alone accepts 10 MiB of headers per part and holds them in
+// memory, so 32 hostile requests could take hundreds of MiB.
+const maxPreambleBytes = 64 << 10
+
 // errTrailingPart: the form continues after the file part.
 var errTrailingPart = errors.New("httpadapter: multipart form continues after the file part")
 
@@ -77,6 +83,43 @@ func (p *partReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// preambleReader caps the bytes read from an upload until lift is called
+// (once the file part has begun). multipart.Reader reads ahead by up to
+// 4 KiB, so a few bytes of the file may count against the cap.
+type preambleReader struct {
+	r    io.Reader
+	left int64 // bytes still allowed; negative once lifted
+	over bool  // the cap was hit
+}
+
+func (p *preambleReader) Read(b []byte) (int, error) {
+	if p.left < 0 {
+		return p.r.Read(b)
+	}
+	if p.left == 0 {
+		p.over = true
+		return 0, errPreambleTooLarge
+	}
+	if int64(len(b)) > p.left {
+		b = b[:p.left]
+	}
+	n, err := p.r.Read(b)
+	p.left -= int64(n)
+	return n, err
+}
+
+// lift removes the cap.
+func (p *preambleReader) lift() { p.left = -1 }
+
+// errPreambleTooLarge: more than maxPreambleBytes before the file part.
+var errPreambleTooLarge = errors.New("httpadapter: multipart fields and part headers over the limit")
+
+// preambleProblem is the 413 for a form over maxPreambleBytes before its file.
+func preambleProblem() error {
+	return &problem{kind: pTooLarge, detail: "the form fields and part headers before the file must be at most " +
+		strconv.Itoa(maxPreambleBytes) + " bytes"}
+}
+
 // bodyProblem words a failure to read a multipart request body.
 func bodyProblem(err error, limit int64) error {
 	var mbe *http.MaxBytesError
@@ -120,7 +163,15 @@ func (a *Adapter) serveUpload(c *call) error {
 	if c.r.ContentLength > a.maxU {
 		return bodyProblem(&http.MaxBytesError{Limit: a.maxU}, a.maxU)
 	}
-	mr := multipart.NewReader(http.MaxBytesReader(c.w, c.r.Body, a.maxU), params["boundary"])
+	pre := &preambleReader{r: http.MaxBytesReader(c.w, c.r.Body, a.maxU), left: maxPreambleBytes}
+	mr := multipart.NewReader(pre, params["boundary"])
+	// refuse turns a failure caused by the cap into its 413.
+	refuse := func(err error) error {
+		if pre.over {
+			return preambleProblem()
+		}
+		return err
+	}
 	var fields uploadFields
 	seen := map[string]bool{}
 	for {
@@ -129,7 +180,7 @@ func (a *Adapter) serveUpload(c *call) error {
 			return paramProblem(FieldFile, "is required")
 		}
 		if err != nil {
-			return bodyProblem(err, a.maxU)
+			return refuse(bodyProblem(err, a.maxU))
 		}
 		name := p.FormName()
 		if seen[name] {
@@ -139,16 +190,17 @@ func (a *Adapter) serveUpload(c *call) error {
 		switch name {
 		case FieldDocumentType:
 			if fields.DocumentType, err = readField(p, a.maxU); err != nil {
-				return err
+				return refuse(err)
 			}
 		case FieldSide:
 			if fields.Side, err = readField(p, a.maxU); err != nil {
-				return err
+				return refuse(err)
 			}
 		case FieldFile:
 			if err := validateStruct(&fields); err != nil {
 				return err
 			}
+			pre.lift()
 			return a.upload(c, fields, &partReader{part: p, mr: mr})
 		default:
 			return unknownParam(clipParam(name))

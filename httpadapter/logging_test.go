@@ -162,7 +162,12 @@ func TestDialectsRenderEveryProblem(t *testing.T) {
 				require.NotContains(t, string(b), `""`, "%s in family %d renders an empty text: %s", k, f, b)
 				if f == familyV2 {
 					code := v2Code(p)
-					if k != pUnavailable {
+					switch k {
+					case pUnavailable:
+						require.Equal(t, 503, out.status, "%s", k)
+					case pMethodNotAllowed:
+						require.Equal(t, 405, out.status, "%s", k)
+					default:
 						require.Equal(t, v2Status(code), out.status, "%s", k)
 					}
 					if code.Entry().Code != code && k != pInternal {

@@ -98,6 +98,9 @@ func checkOpenAPI(t testing.TB, method, path string, r resp) {
 	doc, err := loadOpenAPI()
 	require.NoError(t, err)
 	tmpl, op := doc.findOperation(method, path)
+	if op == nil && (r.status == 404 || r.status == 405) {
+		return // the Fallback's answer for a path or method no operation has (TestUnmatchedRequestsAnswerInTheFamilysDialect)
+	}
 	require.NotNil(t, op, "openapi: no operation for %s %s", method, path)
 	rs, ok := op.Responses[fmt.Sprint(r.status)]
 	require.True(t, ok, "openapi: %s %s does not document status %d (body %s)", method, tmpl, r.status, r.body)

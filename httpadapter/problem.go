@@ -42,6 +42,11 @@ const (
 	pIdempotencyInProgress
 	pBadSignature
 	pExpiredSignature
+	// pNoRoute: no route has the request's path (the router's 404).
+	pNoRoute
+	// pMethodNotAllowed: a route has the path, not the method (405);
+	// detail lists the allowed methods.
+	pMethodNotAllowed
 )
 
 var problemNames = [...]string{
@@ -56,7 +61,7 @@ var problemNames = [...]string{
 	pAttemptsExhausted: "attempts_exhausted", pExpired: "expired", pTooLarge: "too_large",
 	pUnsupportedMedia: "unsupported_media", pIdempotencyReuse: "idempotency_reuse",
 	pIdempotencyInProgress: "idempotency_in_progress", pBadSignature: "bad_signature",
-	pExpiredSignature: "expired_signature",
+	pExpiredSignature: "expired_signature", pNoRoute: "no_route", pMethodNotAllowed: "method_not_allowed",
 }
 
 func (k problemKind) String() string {
@@ -283,9 +288,9 @@ func v2Code(p *problem) verification.Code {
 		return verification.CodeUserDeleted
 	case pForbidden, pMissingScope, pBadSignature, pExpiredSignature:
 		return verification.CodeForbidden
-	case pUnknownParam, pInvalidParam:
+	case pUnknownParam, pInvalidParam, pMethodNotAllowed:
 		return verification.CodeInvalidRequest
-	case pNotFound:
+	case pNotFound, pNoRoute:
 		return verification.CodeNotFound
 	case pConflict, pIdempotencyInProgress:
 		return verification.CodeConflict
@@ -317,6 +322,8 @@ func renderV2(p *problem) rendered {
 	switch p.kind {
 	case pUnknownParam, pInvalidParam:
 		msg = fmt.Sprintf("Invalid request: %q %s.", p.param, p.detail)
+	case pMethodNotAllowed:
+		msg = fmt.Sprintf("Invalid request: the method must be one of %s.", p.detail)
 	case pMissingScope:
 		msg = fmt.Sprintf("The credentials lack the scope %q.", p.scope)
 	case pNotFound:
@@ -335,8 +342,11 @@ func renderV2(p *problem) rendered {
 		msg = "The signed URL has expired."
 	}
 	status := v2Status(code)
-	if p.kind == pUnavailable {
+	switch p.kind {
+	case pUnavailable:
 		status = http.StatusServiceUnavailable
+	case pMethodNotAllowed:
+		status = http.StatusMethodNotAllowed
 	}
 	return rendered{status, map[string]map[string]v2Error{"errors": {string(code): {code, msg, e.Solution}}}}
 }
@@ -387,6 +397,10 @@ func renderExternal(p *problem) rendered {
 		return e(http.StatusServiceUnavailable, "service_unavailable", "The service is unavailable, retry later.")
 	case pInternal:
 		return e(http.StatusInternalServerError, "internal_server_error", "Something unexpected happened server side.")
+	case pNoRoute:
+		return e(http.StatusNotFound, "not_found", "No endpoint has this path.")
+	case pMethodNotAllowed:
+		return e(http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("This endpoint takes %s only.", p.detail))
 	}
 	r := renderV2(p)
 	return e(r.status, genericName(r.status), sentence(http.StatusText(r.status)))
@@ -444,6 +458,10 @@ func renderNaturalPerson(p *problem) rendered {
 		return e(http.StatusServiceUnavailable, "Service unavailable")
 	case pInternal:
 		return e(http.StatusInternalServerError, "Internal server error")
+	case pNoRoute:
+		return e(http.StatusNotFound, "not_found")
+	case pMethodNotAllowed:
+		return e(http.StatusMethodNotAllowed, "method_not_allowed")
 	}
 	r := renderV2(p)
 	return e(r.status, genericName(r.status))

@@ -2,6 +2,7 @@ package verification
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -264,9 +265,7 @@ func (d *Dispatcher) attempt(ctx, dctx context.Context, dl Delivery) {
 		// Shutting down mid-delivery: release the lease so a restarted
 		// dispatcher retries at once; the attempt does not count.
 		dl.LeaseUntil = time.Time{}
-		if uerr := d.store.UpdateDelivery(context.WithoutCancel(ctx), dl); uerr != nil {
-			d.log.Error().Err(uerr).Str("sink", dl.Sink).Msg("verification: releasing a delivery lease")
-		}
+		d.record(ctx, dl, "releasing a delivery lease")
 		return
 	}
 	now := d.now()
@@ -278,15 +277,38 @@ func (d *Dispatcher) attempt(ctx, dctx context.Context, dl Delivery) {
 		dl.LastError = truncate(err.Error(), 500)
 		if dl.Attempts >= d.opts.MaxAttempts {
 			dl.Status = DeliveryDead
-			d.log.Error().Str("sink", dl.Sink).Str("event", dl.Event.ID).Int("attempts", dl.Attempts).Msg("verification: delivery dead-lettered")
 		} else {
 			dl.NextAttemptAt = now.Add(d.backoff(dl.Attempts))
-			d.log.Warn().Str("sink", dl.Sink).Str("event", dl.Event.ID).Int("attempt", dl.Attempts).Msg("verification: delivery failed; will retry")
 		}
 	}
-	if err := d.store.UpdateDelivery(context.WithoutCancel(ctx), dl); err != nil {
-		d.log.Error().Err(err).Str("sink", dl.Sink).Msg("verification: recording a delivery outcome")
+	if !d.record(ctx, dl, "recording a delivery outcome") || err == nil {
+		return
 	}
+	if dl.Status == DeliveryDead {
+		d.log.Error().Str("sink", dl.Sink).Str("event", dl.Event.ID).Int("attempts", dl.Attempts).Msg("verification: delivery dead-lettered")
+	} else {
+		d.log.Warn().Str("sink", dl.Sink).Str("event", dl.Event.ID).Int("attempt", dl.Attempts).Msg("verification: delivery failed; will retry")
+	}
+}
+
+// record stores dl (a fenced write: see OutboxStore.UpdateDelivery) and
+// reports whether it applied. A refused write means this dispatcher's
+// lease ran out and another claimer took the delivery over (this one was
+// paused, or its clock runs behind): the outcome is the other claimer's
+// to record, so it is dropped, and logged at debug level, not as a
+// failure to retry.
+func (d *Dispatcher) record(ctx context.Context, dl Delivery, what string) bool {
+	err := d.store.UpdateDelivery(context.WithoutCancel(ctx), dl)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, ErrConflict):
+		d.log.Debug().Str("sink", dl.Sink).Str("event", dl.Event.ID).Int64("fence", dl.Fence).
+			Msg("verification: delivery lease lost to another claimer; outcome dropped")
+	default:
+		d.log.Error().Err(err).Str("sink", dl.Sink).Msg("verification: " + what)
+	}
+	return false
 }
 
 // deliver calls the sink with a timeout, turning a panic into an error.
@@ -335,7 +357,7 @@ func (d *Dispatcher) DeadLetters(ctx context.Context, sink string, limit, offset
 
 // Replay puts a dead-lettered delivery back in the queue with fresh
 // attempts; ErrNotFound if there is none for (eventID, sink), ErrConflict if
-// it is not dead.
+// it is not dead (or was replayed and claimed meanwhile).
 func (d *Dispatcher) Replay(ctx context.Context, eventID, sink string) error {
 	if eventID == "" || sink == "" {
 		// An empty sink would not filter: Replay would pick any sink's delivery.

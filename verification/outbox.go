@@ -22,12 +22,19 @@ type OutboxStore interface {
 	// (LeaseUntil) is not after now, and no pending delivery of the same
 	// sink and subject has a lower Seq: so a subject's events reach a sink
 	// in order, one at a time. The claimed deliveries get LeaseUntil =
-	// leaseUntil; while a lease holds, no other claimer (in this process or
-	// another) gets the delivery.
+	// leaseUntil and a new Fence (the stored one plus one); while a lease
+	// holds, no other claimer (in this process or another) gets the
+	// delivery.
 	ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Delivery, error)
 	// UpdateDelivery stores the outcome of an attempt (Status, Attempts,
 	// NextAttemptAt, LeaseUntil, DeliveredAt, LastError) of the delivery
-	// matched by (Event.ID, Sink), or returns ErrNotFound.
+	// matched by (Event.ID, Sink), or returns ErrNotFound. The write is
+	// fenced: it applies only if d.Fence is still the stored Fence, that
+	// is if nobody claimed the delivery since d was claimed or read;
+	// otherwise it changes nothing and returns ErrConflict. A dispatcher
+	// whose lease ran out and was taken over (a paused process, a clock
+	// running behind) thus cannot overwrite the outcome of the one that
+	// took over, nor release a lease it no longer holds.
 	UpdateDelivery(ctx context.Context, d Delivery) error
 	// ListDeliveries returns the deliveries matching f in Seq order (then
 	// sink name) and the total matching f.
@@ -49,15 +56,27 @@ const (
 
 // Delivery is the state of one event for one sink.
 type Delivery struct {
-	Event         Event
-	Sink          string
-	Status        DeliveryStatus
-	Attempts      int
+	// Event is the event to deliver.
+	Event Event
+	// Sink names the destination.
+	Sink string
+	// Status is where the delivery stands.
+	Status DeliveryStatus
+	// Attempts counts the finished attempts (a shutdown's is not one).
+	Attempts int
+	// NextAttemptAt is when the delivery is due (again).
 	NextAttemptAt time.Time
-	LeaseUntil    time.Time
-	DeliveredAt   time.Time
+	// LeaseUntil is when the current claim's lease ends (zero: unleased).
+	LeaseUntil time.Time
+	// DeliveredAt is when the sink accepted the event.
+	DeliveredAt time.Time
 	// LastError is the last failure, for operators (never sent to clients).
 	LastError string
+	// Fence is the fencing token of the delivery's latest claim: zero
+	// until the first claim, one more at every claim. UpdateDelivery
+	// writes only while it is unchanged; stores keep it, callers pass it
+	// back as they got it.
+	Fence int64
 }
 
 // DeliveryFilter selects deliveries for ListDeliveries. Zero fields do not

@@ -213,6 +213,10 @@ type FileFilter struct {
 	// DecidedBefore, when non-zero, keeps only files reviewed strictly
 	// before it (a zero DecidedAt never matches).
 	DecidedBefore time.Time
+	// BlobKeys, when non-nil, keeps only files whose BlobKey is one of
+	// them (an empty non-nil slice matches nothing): the orphan sweep asks
+	// which of a batch of blobs are referenced. Stores index blob keys.
+	BlobKeys []string
 }
 
 // EventFilter selects events for ListEvents. Zero fields do not filter.

@@ -233,7 +233,8 @@ func newApp(ctx context.Context, cfg config) (http.Handler, func() error, error)
 	}
 
 	// Step 7: the middleware wraps everything.
-	return a.authenticate(mux), cleanup, nil
+	// Guard answers the paths ServeMux would redirect in the adapter's dialects.
+	return a.authenticate(adapter.Guard("/kyc", mux)), cleanup, nil
 }
 
 // ---- Step 5: session tokens ----

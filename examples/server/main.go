@@ -200,7 +200,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 	mux := http.NewServeMux()
 	adapter.Register(mux, "")
 	adapter.RegisterAdmin(mux, "")
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: time.Minute}
+	srv := &http.Server{Handler: adapter.Guard("", mux), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: time.Minute}
 
 	var wg sync.WaitGroup
 	bg, stopBG := context.WithCancel(context.Background())

@@ -623,7 +623,8 @@ func (s *Store) ListFiles(ctx context.Context, f verification.FileFilter) ([]ver
 			f.DocumentType != "" && fl.DocumentType != f.DocumentType,
 			f.Side != "" && fl.Side != f.Side,
 			f.Status != "" && fl.Status != f.Status,
-			!f.DecidedBefore.IsZero() && (fl.DecidedAt.IsZero() || !fl.DecidedAt.Before(f.DecidedBefore)):
+			!f.DecidedBefore.IsZero() && (fl.DecidedAt.IsZero() || !fl.DecidedAt.Before(f.DecidedBefore)),
+			f.BlobKeys != nil && !slices.Contains(f.BlobKeys, fl.BlobKey):
 			continue
 		}
 		out = append(out, fl)

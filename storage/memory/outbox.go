@@ -108,6 +108,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 		d := r.deliveries[k]
 		old := *d
 		d.LeaseUntil = leaseUntil
+		d.Fence++
 		s.onUndo(func() { *d = old })
 		out = append(out, s.delivery(k))
 	}
@@ -149,11 +150,20 @@ func (s *Store) UpdateDelivery(ctx context.Context, upd verification.Delivery) e
 	if !ok {
 		return notFound("delivery", upd.Event.ID+"/"+upd.Sink)
 	}
+	if d.Fence != upd.Fence {
+		return leaseLost(upd)
+	}
 	old := *d
 	d.Status, d.Attempts, d.NextAttemptAt, d.LeaseUntil, d.DeliveredAt, d.LastError =
 		upd.Status, upd.Attempts, upd.NextAttemptAt, upd.LeaseUntil, upd.DeliveredAt, upd.LastError
 	s.onUndo(func() { *d = old })
 	return nil
+}
+
+// leaseLost is UpdateDelivery's refusal of a write whose claim was
+// superseded.
+func leaseLost(d verification.Delivery) error {
+	return fmt.Errorf("memory: delivery %s/%s was claimed again since fence %d: %w", d.Event.ID, d.Sink, d.Fence, verification.ErrConflict)
 }
 
 // ListDeliveries implements verification.OutboxStore.

@@ -25,7 +25,7 @@
 //
 // The schema is built by the numbered SQL files embedded from migrations/
 // (0001_core, 0002_applications_files, 0003_grant_tag_buckets,
-// 0004_outbox_idempotency), applied on
+// 0004_outbox_idempotency, 0005_delivery_fence, 0006_files_blob_key), applied on
 // Open and New in one transaction that first takes
 // pg_advisory_xact_lock on a key derived from the schema name: replicas
 // starting together apply each migration once, the others wait and find
@@ -123,7 +123,11 @@
 // re-checked on its new row version and excluded by its lease. Partial
 // indexes over the pending deliveries keep a claim's cost independent of
 // the delivered history (TestClaimDeliveriesUsesIndexes checks the plans
-// over 200,000 deliveries).
+// over 200,000 deliveries). Each claim also adds one to the delivery's
+// fence, and UpdateDelivery writes only WHERE the fence is the claimer's:
+// a dispatcher whose lease was taken over (paused, or its clock behind the
+// others' by more than Lease minus Timeout) gets ErrConflict instead of
+// overwriting the new holder's outcome (TestDispatchersWithSkewedClocksKeepOrder).
 //
 // ReserveIdempotency is INSERT ... ON CONFLICT DO UPDATE ... WHERE the
 // stored record has expired: of several requests racing on one key (in any

@@ -113,6 +113,9 @@ func (s *Store) ListFiles(ctx context.Context, f verification.FileFilter) ([]ver
 	if !f.DecidedBefore.IsZero() {
 		c.add("decided_at < ?", f.DecidedBefore)
 	}
+	if f.BlobKeys != nil {
+		c.add("blob_key = ANY(?)", f.BlobKeys)
+	}
 	rows, err := s.q.Query(ctx, s.sql(`SELECT `+fileCols+` FROM {{schema}}.files WHERE `+c.where()+
 		` ORDER BY created_at ASC NULLS FIRST, id`), c.args...)
 	if err != nil {

@@ -14,12 +14,12 @@ import (
 var _ verification.OutboxStore = (*Store)(nil)
 
 // deliveryCols are a delivery's columns (d) and its event's (e).
-const deliveryCols = `d.event_seq, d.sink, d.status, d.attempts, d.next_attempt_at, d.lease_until, d.delivered_at, d.last_error,
+const deliveryCols = `d.event_seq, d.sink, d.status, d.attempts, d.next_attempt_at, d.lease_until, d.delivered_at, d.last_error, d.fence,
 	e.id, e.subject_id, e.type, e.data, e.occurred_at`
 
 // deliveryRow receives deliveryCols (nullable for the listing's LEFT JOIN).
 type deliveryRow struct {
-	seq, subjectID                        *int64
+	seq, subjectID, fence                 *int64
 	sink, status, lastError, eventID, typ *string
 	attempts                              *int
 	data                                  json.RawMessage
@@ -27,7 +27,7 @@ type deliveryRow struct {
 }
 
 func (r *deliveryRow) dest() []any {
-	return []any{&r.seq, &r.sink, &r.status, &r.attempts, &r.next, &r.lease, &r.delivered, &r.lastError,
+	return []any{&r.seq, &r.sink, &r.status, &r.attempts, &r.next, &r.lease, &r.delivered, &r.lastError, &r.fence,
 		&r.eventID, &r.subjectID, &r.typ, &r.data, &r.occurred}
 }
 
@@ -39,7 +39,7 @@ func (r *deliveryRow) delivery() verification.Delivery {
 		},
 		Sink: *r.sink, Status: verification.DeliveryStatus(*r.status), Attempts: *r.attempts,
 		NextAttemptAt: tsOut(r.next), LeaseUntil: tsOut(r.lease), DeliveredAt: tsOut(r.delivered),
-		LastError: *r.lastError,
+		LastError: *r.lastError, Fence: *r.fence,
 	}
 }
 
@@ -76,7 +76,7 @@ WITH c AS MATERIALIZED (
 	 LIMIT $3
 	 FOR UPDATE OF d SKIP LOCKED
 ), d AS (
-	UPDATE {{schema}}.deliveries u SET lease_until = $2
+	UPDATE {{schema}}.deliveries u SET lease_until = $2, fence = u.fence + 1
 	  FROM c
 	 WHERE u.event_seq = c.event_seq AND u.sink = c.sink
 	RETURNING u.*
@@ -120,24 +120,35 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 	return out, nil
 }
 
-// UpdateDelivery implements verification.OutboxStore. Only the delivery's
-// own fields are written; the event is matched by its ID.
+// UpdateDelivery implements verification.OutboxStore: a fenced write. The
+// fence is in the UPDATE's WHERE, so a claim that commits while it waits
+// for the row lock is seen (READ COMMITTED re-checks the new row version)
+// and the write is refused with ErrConflict.
 func (s *Store) UpdateDelivery(ctx context.Context, d verification.Delivery) error {
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
+	const match = `event_seq = (SELECT seq FROM {{schema}}.events WHERE id = $1) AND sink = $2`
 	tag, err := s.q.Exec(ctx, s.sql(`
 		UPDATE {{schema}}.deliveries
 		   SET status = $3, attempts = $4, next_attempt_at = $5, lease_until = $6, delivered_at = $7, last_error = $8
-		 WHERE event_seq = (SELECT seq FROM {{schema}}.events WHERE id = $1) AND sink = $2`),
-		d.Event.ID, d.Sink, string(d.Status), d.Attempts, tsIn(d.NextAttemptAt), tsIn(d.LeaseUntil), tsIn(d.DeliveredAt), d.LastError)
+		 WHERE `+match+` AND fence = $9`),
+		d.Event.ID, d.Sink, string(d.Status), d.Attempts, tsIn(d.NextAttemptAt), tsIn(d.LeaseUntil), tsIn(d.DeliveredAt), d.LastError, d.Fence)
 	if err != nil {
 		return fail(ctx, "update delivery", err)
 	}
-	if tag.RowsAffected() == 0 {
-		return notFound("delivery", d.Event.ID+"/"+d.Sink)
+	if tag.RowsAffected() > 0 {
+		return nil
 	}
-	return nil
+	var exists bool
+	err = s.q.QueryRow(ctx, s.sql(`SELECT EXISTS (SELECT 1 FROM {{schema}}.deliveries WHERE `+match+`)`), d.Event.ID, d.Sink).Scan(&exists)
+	if err != nil {
+		return fail(ctx, "update delivery", err)
+	}
+	if exists {
+		return fmt.Errorf("postgres: delivery %s/%s was claimed again since fence %d: %w", d.Event.ID, d.Sink, d.Fence, verification.ErrConflict)
+	}
+	return notFound("delivery", d.Event.ID+"/"+d.Sink)
 }
 
 // ListDeliveries implements verification.OutboxStore. Total and page come

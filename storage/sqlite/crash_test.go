@@ -2,7 +2,10 @@ package sqlite_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,9 +20,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/storage/sqlite"
 	"github.com/openkyc/kyc/verification"
+	"github.com/openkyc/kyc/verification/verificationtest"
 )
 
 // crashChildEnv switches the test binary into the crash test's child: it
@@ -34,14 +39,32 @@ type ack struct {
 	Event      string `json:"event"`
 }
 
+// upAck is what the child prints after an upload returned.
+type upAck struct {
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+}
+
+// crashBlobs is the child's and the parent's blob directory for the
+// database at path.
+func crashBlobs(path string) string { return path + ".blobs" }
+
+// crashUpload is the file the child uploads: a PNG of 256 KiB, so that
+// kills land inside uploads too (temporary files, and blobs stored whose
+// record never committed).
+var crashUpload = append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{7}, 256<<10)...)
+
 // TestCrashDurability re-executes the test binary as a child that writes
 // submissions (a subject, its answer, an event and a grant per transaction)
-// and prints each one once its commit has returned; the parent kills it with
-// SIGKILL at random moments, 24 times, then reopens the database and checks
-// that it is intact and that every acknowledged write is there.
+// and uploads a document for each subject through the Service (blob first,
+// then its record), printing each once it has returned; the parent kills it
+// with SIGKILL at random moments, 24 times, then reopens the database and
+// checks that it is intact and that every acknowledged write is there. The
+// kills leave blobs whose record never committed and temporary upload
+// files: SweepOrphans removes them all, and nothing acknowledged.
 func TestCrashDurability(t *testing.T) {
 	if path := os.Getenv(crashChildEnv); path != "" {
-		crashChild(path)
+		crashChild(t, path)
 		return
 	}
 	if testing.Short() {
@@ -54,7 +77,10 @@ func TestCrashDurability(t *testing.T) {
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 7))
 
-	var acked []ack
+	var (
+		acked []ack
+		ups   []upAck
+	)
 	const cycles = 24
 	beforeFirstAck := 0
 	for cycle := range cycles {
@@ -99,6 +125,11 @@ func TestCrashDurability(t *testing.T) {
 					break loop
 				}
 				require.False(t, strings.HasPrefix(line, "ERR "), "child failed: %s", line)
+				if u, ok := strings.CutPrefix(line, "UP "); ok {
+					var x upAck
+					require.NoError(t, json.Unmarshal([]byte(u), &x))
+					ups = append(ups, x)
+				}
 				if a, ok := strings.CutPrefix(line, "ACK "); ok {
 					var x ack
 					require.NoError(t, json.Unmarshal([]byte(a), &x))
@@ -124,7 +155,8 @@ func TestCrashDurability(t *testing.T) {
 		_, _ = io.Copy(io.Discard, out)
 	}
 	require.NotEmpty(t, acked, "the child acknowledged no write")
-	t.Logf("%d cycles (%d killed before their first commit), %d acknowledged transactions", cycles, beforeFirstAck, len(acked))
+	require.NotEmpty(t, ups, "the child acknowledged no upload")
+	t.Logf("%d cycles (%d killed before their first commit), %d acknowledged transactions, %d uploads", cycles, beforeFirstAck, len(acked), len(ups))
 
 	raw := openRaw(t, path)
 	var check string
@@ -153,17 +185,78 @@ func TestCrashDurability(t *testing.T) {
 	events, err := s.ListEvents(ctx, verification.EventFilter{})
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(events), len(acked))
+
+	// The leftovers of the kills, then the sweep (run as if an hour and
+	// more had passed: the grace period is over, the child is dead).
+	blobs, err := documents.NewFileStore(crashBlobs(path))
+	require.NoError(t, err)
+	orphans := func() (blobs, temps int) {
+		t.Helper()
+		entries, err := os.ReadDir(crashBlobs(path))
+		require.NoError(t, err)
+		var keys []string
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".upload-") {
+				temps++
+			} else {
+				keys = append(keys, e.Name())
+			}
+		}
+		files, err := s.ListFiles(ctx, verification.FileFilter{BlobKeys: keys})
+		require.NoError(t, err)
+		return len(keys) - len(files), temps
+	}
+	orphanBlobs, tempFiles := orphans()
+	t.Logf("before the sweep: %d blobs without a record, %d temporary files", orphanBlobs, tempFiles)
+	svc, err := verification.New(verificationtest.SeedLadder(t), s, verification.Options{
+		Blobs: blobs, NowFunc: func() time.Time { return time.Now().Add(verification.DefaultOrphanGrace + time.Minute) },
+	})
+	require.NoError(t, err)
+	swept, err := svc.SweepOrphans(ctx, verification.SweepOrphansParams{})
+	require.NoError(t, err)
+	require.Equal(t, verification.OrphanSweep{Blobs: orphanBlobs, TempFiles: tempFiles}, swept)
+	orphanBlobs, tempFiles = orphans()
+	require.Zero(t, orphanBlobs, "blobs without a record after the sweep")
+	require.Zero(t, tempFiles, "temporary upload files after the sweep")
+
+	// Every acknowledged upload, and every recorded file, kept its bytes.
+	for _, u := range ups {
+		f, rc, err := svc.OpenFile(ctx, u.File)
+		require.NoError(t, err, "acknowledged upload %s lost", u.File)
+		h := sha256.New()
+		_, err = io.Copy(h, rc)
+		require.NoError(t, err)
+		require.NoError(t, rc.Close())
+		require.Equal(t, u.SHA256, hex.EncodeToString(h.Sum(nil)), "upload %s", u.File)
+		require.Equal(t, u.SHA256, f.SHA256)
+	}
+	files, err := s.ListFiles(ctx, verification.FileFilter{})
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), len(ups))
+	for _, f := range files {
+		_, rc, err := svc.OpenFile(ctx, f.ID)
+		require.NoError(t, err, "the blob of recorded file %s is gone", f.ID)
+		require.NoError(t, rc.Close())
+	}
 }
 
 // crashChild writes submissions to the database at path until it is killed,
 // printing each one after its commit returned.
-func crashChild(path string) {
+func crashChild(t *testing.T, path string) {
 	ctx := context.Background()
 	fail := func(err error) {
 		fmt.Printf("ERR %v\n", err)
 		os.Exit(3)
 	}
 	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		fail(err)
+	}
+	blobs, err := documents.NewFileStore(crashBlobs(path))
+	if err != nil {
+		fail(err)
+	}
+	svc, err := verification.New(verificationtest.SeedLadder(t), s, verification.Options{Blobs: blobs})
 	if err != nil {
 		fail(err)
 	}
@@ -197,6 +290,14 @@ func crashChild(path string) {
 		b, _ := json.Marshal(a)
 		// One write(2) per line: the parent reads whole lines only.
 		if _, err := os.Stdout.WriteString("ACK " + string(b) + "\n"); err != nil {
+			fail(err)
+		}
+		f, err := svc.Upload(ctx, verification.UploadParams{SubjectID: a.Subject, DocumentType: "passport", Side: "front", Body: bytes.NewReader(crashUpload)})
+		if err != nil {
+			fail(err)
+		}
+		b, _ = json.Marshal(upAck{File: f.ID, SHA256: f.SHA256})
+		if _, err := os.Stdout.WriteString("UP " + string(b) + "\n"); err != nil {
 			fail(err)
 		}
 	}

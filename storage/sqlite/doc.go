@@ -8,6 +8,11 @@
 //	defer s.Close()
 //	svc, err := verification.New(ladder, s, verification.Options{})
 //
+// The files hold personal data: Open creates missing directories of the
+// path with mode 0700 and a new database file with mode 0600, which SQLite
+// gives its -wal and -shm files too. Existing directories and files keep
+// their modes.
+//
 // # Connections
 //
 // Open builds its own connection strings from validated options, never from
@@ -111,7 +116,9 @@
 // ListEvents by subject walks the events after AfterSeq. Registered sinks
 // get a pending delivery for every new event from a trigger, in the event's
 // transaction. ClaimDeliveries is one write transaction, so claimers in
-// several processes never share a lease.
+// several processes never share a lease; each claim adds one to the
+// delivery's fence, and UpdateDelivery writes only while the fence is the
+// claimer's (a superseded claimer gets ErrConflict).
 //
 // # Idempotency keys
 //

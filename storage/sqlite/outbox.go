@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,7 +12,7 @@ import (
 
 var _ verification.OutboxStore = (*Store)(nil)
 
-const deliveryCols = `d.seq, d.sink, d.status, d.attempts, d.next_attempt_at, d.lease_until, d.delivered_at, d.last_error,
+const deliveryCols = `d.seq, d.sink, d.status, d.attempts, d.next_attempt_at, d.lease_until, d.delivered_at, d.last_error, d.fence,
 	e.id, e.subject_id, e.type, e.data, e.occurred_at`
 
 func scanDelivery(row scanner) (verification.Delivery, error) {
@@ -20,7 +21,7 @@ func scanDelivery(row scanner) (verification.Delivery, error) {
 		next, lease, delivered, at int64
 		data                       []byte
 	)
-	err := row.Scan(&d.Event.Seq, &d.Sink, &d.Status, &d.Attempts, &next, &lease, &delivered, &d.LastError,
+	err := row.Scan(&d.Event.Seq, &d.Sink, &d.Status, &d.Attempts, &next, &lease, &delivered, &d.LastError, &d.Fence,
 		&d.Event.ID, &d.Event.SubjectID, &d.Event.Type, &data, &at)
 	if err != nil {
 		return d, err
@@ -81,13 +82,14 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 			keys[i] = "(?, ?)"
 			args = append(args, d.Event.Seq, d.Sink)
 		}
-		_, err = cn.q.ExecContext(cn.ctx, cn.sql(`UPDATE {{prefix}}deliveries SET lease_until = ?
+		_, err = cn.q.ExecContext(cn.ctx, cn.sql(`UPDATE {{prefix}}deliveries SET lease_until = ?, fence = fence + 1
 			WHERE (seq, sink) IN (VALUES `+strings.Join(keys, ", ")+`)`), args...)
 		if err != nil {
 			return s.c.mapErr(ctx, "claim deliveries", err)
 		}
 		for i := range out {
-			out[i].LeaseUntil = fromMicros(micros(leaseUntil))
+			// Read in this write transaction: the fence is now one more.
+			out[i].LeaseUntil, out[i].Fence = fromMicros(micros(leaseUntil)), out[i].Fence+1
 		}
 		return nil
 	})
@@ -97,16 +99,29 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 	return out, nil
 }
 
-// UpdateDelivery implements verification.OutboxStore.
+// UpdateDelivery implements verification.OutboxStore: a fenced write,
+// refused with ErrConflict when the delivery was claimed since d was.
 func (s *Store) UpdateDelivery(ctx context.Context, d verification.Delivery) error {
 	return s.write(ctx, func(tx *Store) error {
 		cn := tx.conn(ctx)
 		res, err := cn.q.ExecContext(cn.ctx, cn.sql(`UPDATE {{prefix}}deliveries
 			SET status = ?, attempts = ?, next_attempt_at = ?, lease_until = ?, delivered_at = ?, last_error = ?
-			WHERE sink = ? AND seq = (SELECT seq FROM {{prefix}}events WHERE id = ?)`),
+			WHERE sink = ? AND seq = (SELECT seq FROM {{prefix}}events WHERE id = ?) AND fence = ?`),
 			string(d.Status), d.Attempts, micros(d.NextAttemptAt), micros(d.LeaseUntil), micros(d.DeliveredAt), d.LastError,
-			d.Sink, d.Event.ID)
-		return s.rowsAffected(ctx, "update delivery", res, err, "delivery", d.Event.ID+"/"+d.Sink)
+			d.Sink, d.Event.ID, d.Fence)
+		err = s.rowsAffected(ctx, "update delivery", res, err, "delivery", d.Event.ID+"/"+d.Sink)
+		if !errors.Is(err, verification.ErrNotFound) {
+			return err
+		}
+		var exists bool
+		if qerr := cn.queryRowSQL(cn.sql(`SELECT EXISTS (SELECT 1 FROM {{prefix}}deliveries
+			WHERE sink = ? AND seq = (SELECT seq FROM {{prefix}}events WHERE id = ?))`), d.Sink, d.Event.ID).Scan(&exists); qerr != nil {
+			return s.c.mapErr(ctx, "update delivery", qerr)
+		}
+		if exists {
+			return fmt.Errorf("sqlite: delivery %s/%s was claimed again since fence %d: %w", d.Event.ID, d.Sink, d.Fence, verification.ErrConflict)
+		}
+		return err
 	})
 }
 

@@ -405,6 +405,16 @@ func (s *Store) ListFiles(ctx context.Context, f verification.FileFilter) ([]ver
 	if !f.DecidedBefore.IsZero() {
 		add("decided_at <> 0 AND decided_at < ?", micros(f.DecidedBefore))
 	}
+	if f.BlobKeys != nil {
+		if len(f.BlobKeys) == 0 {
+			where = append(where, "0")
+		} else {
+			where = append(where, "blob_key IN (?"+strings.Repeat(", ?", len(f.BlobKeys)-1)+")")
+			for _, k := range f.BlobKeys {
+				args = append(args, k)
+			}
+		}
+	}
 	cond := ""
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")

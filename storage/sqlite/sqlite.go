@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -131,6 +133,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: resolving %q: %w", path, err)
 	}
+	if err := createPrivate(abs); err != nil {
+		return nil, fmt.Errorf("sqlite: creating %s: %w", path, err)
+	}
 	busy := opts.BusyTimeout
 	if busy == 0 {
 		busy = DefaultBusyTimeout
@@ -212,6 +217,25 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	ok = true
 	return &Store{c: c}, nil
+}
+
+// createPrivate creates the database's missing directories (mode 0700)
+// and, if absent, the database file itself (mode 0600) before SQLite opens
+// it: SQLite would create it 0644 (less the umask), and it gives the WAL
+// and shared-memory files the database file's mode. Existing directories
+// and files keep their modes (the host's choice).
+func createPrivate(abs string) error {
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // writerDSN is the DSN of the writer connection. Every value is built here

@@ -72,6 +72,8 @@ func TestOpenRefusesBadInput(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "kyc.db")
+	notDir := filepath.Join(dir, "plain-file")
+	require.NoError(t, os.WriteFile(notDir, nil, 0o600))
 	tests := []struct {
 		name string
 		path string
@@ -89,7 +91,9 @@ func TestOpenRefusesBadInput(t *testing.T) {
 		{"long prefix", db, sqlite.Options{TablePrefix: strings.Repeat("x", 33)}, "longer"},
 		{"negative busy timeout", db, sqlite.Options{BusyTimeout: -time.Second}, "BusyTimeout"},
 		{"negative read pool", db, sqlite.Options{MaxReadConns: -1}, "MaxReadConns"},
-		{"missing directory", filepath.Join(dir, "no", "such", "dir", "kyc.db"), sqlite.Options{}, "sqlite"},
+		// A missing directory is created (0700, see TestFileModes); one
+		// that cannot be is an error.
+		{"directory is a file", filepath.Join(notDir, "kyc.db"), sqlite.Options{}, "sqlite"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -180,6 +180,10 @@ func RunFiles(t *testing.T, newStore func(t *testing.T) verification.Store) {
 			{verification.FileFilter{SubjectID: alice.ID, Status: levels.Pending, Side: "face"}, "alice, pending, face", []string{"f-d"}},
 			{verification.FileFilter{Status: levels.Rejected, DecidedBefore: at(25)}, "rejected, decided before base+25m", []string{"f-b"}},
 			{verification.FileFilter{SubjectID: bob.ID, DocumentType: "id_card"}, "bob, id_card", []string{}},
+			{verification.FileFilter{BlobKeys: []string{"blobs/f-e", "blobs/f-b", "blobs/nope"}}, "two blob keys and an unknown one", []string{"f-b", "f-e"}},
+			{verification.FileFilter{BlobKeys: []string{"blobs/F-E", "f-e", "blobs/f-"}}, "blob keys match exactly", []string{}},
+			{verification.FileFilter{BlobKeys: []string{}}, "an empty non-nil BlobKeys matches nothing", []string{}},
+			{verification.FileFilter{BlobKeys: []string{"blobs/f-a", "blobs/f-e"}, SubjectID: bob.ID}, "blob keys and bob", []string{"f-e"}},
 		} {
 			got, err := s.ListFiles(ctx, c.f)
 			require.NoError(t, err, "ListFiles(%s)", c.desc)

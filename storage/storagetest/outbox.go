@@ -99,8 +99,10 @@ func RunOutbox(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		requireClaims(t, ob, at(20).Add(-time.Microsecond), at(30), nil, "a lease holds until LeaseUntil")
 		requireClaims(t, ob, at(20), at(30), []string{"ev-1/crm", "ev-4/crm"}, "a lease that is not after now has passed")
 
-		// ev-1 delivered: ev-2 is next for alice; bob's ev-4 is leased again (until at(30)).
-		markDelivered(t, ob, claimed[0], at(21))
+		// ev-1 delivered (by its latest claimer: the first claim's copy is
+		// stale now, see UpdateIsFencedByTheClaim): ev-2 is next for
+		// alice; bob's ev-4 is leased again (until at(30)).
+		markDelivered(t, ob, listOne(t, ob, "ev-1", "crm"), at(21))
 		requireClaims(t, ob, at(21), at(40), []string{"ev-2/crm"}, "after ev-1 is delivered, ev-2 is alice's next")
 
 		// ev-2 failed, retry at(50): nothing of alice is due before that.
@@ -109,6 +111,57 @@ func RunOutbox(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		require.NoError(t, ob.UpdateDelivery(ctx, d2))
 		requireClaims(t, ob, at(49), at(60), []string{"ev-4/crm"}, "a delivery waiting for its retry blocks its subject's later ones; bob's lease (at(30)) passed")
 		requireClaims(t, ob, at(50), at(60), []string{"ev-2/crm"}, "a delivery is due when NextAttemptAt is not after now")
+	})
+
+	test(t, newStore, "UpdateIsFencedByTheClaim", func(t *testing.T, s verification.Store) {
+		ctx := t.Context()
+		ob := requireOutbox(t, s)
+		alice := newSubject(t, s, "alice")
+		require.NoError(t, ob.RegisterSink(ctx, "crm"))
+		addOutboxEvent(t, s, alice.ID, "ev-1", 0)
+		addOutboxEvent(t, s, alice.ID, "ev-2", 0)
+		addOutboxEvent(t, s, alice.ID, "ev-3", 0)
+
+		// A claims ev-1 and stalls past its lease; B takes it over.
+		a, err := ob.ClaimDeliveries(ctx, at(1), at(10), 10)
+		require.NoError(t, err)
+		require.Equal(t, []string{"ev-1/crm"}, deliveryKeys(a))
+		b, err := ob.ClaimDeliveries(ctx, at(10), at(20), 10)
+		require.NoError(t, err)
+		require.Equal(t, []string{"ev-1/crm"}, deliveryKeys(b), "an expired lease is claimed again")
+		require.NotEqual(t, a[0].Fence, b[0].Fence, "each claim gets its own fence")
+		markDelivered(t, ob, b[0], at(11))
+		delivered := listOne(t, ob, "ev-1", "crm")
+
+		// A's late outcome and A's lease release are both refused.
+		stale := a[0]
+		stale.Attempts, stale.NextAttemptAt, stale.LeaseUntil, stale.LastError = 1, at(12), time.Time{}, "timed out"
+		require.ErrorIs(t, ob.UpdateDelivery(ctx, stale), verification.ErrConflict, "the outcome of a claim that was taken over")
+		release := a[0]
+		release.LeaseUntil = time.Time{}
+		require.ErrorIs(t, ob.UpdateDelivery(ctx, release), verification.ErrConflict, "the lease release of a claim that was taken over")
+		requireDelivery(t, delivered, listOne(t, ob, "ev-1", "crm"), "a refused update changes nothing: delivered stays delivered")
+		requireClaims(t, ob, at(12), at(30), []string{"ev-2/crm"}, "ev-1 did not go back to pending")
+
+		// A holder whose lease ran out but that nobody took over may still
+		// record its outcome.
+		late := listOne(t, ob, "ev-2", "crm")
+		markDelivered(t, ob, late, at(45))
+
+		// A copy read before a claim (an operator's replay racing a
+		// dispatcher) is refused once the delivery is claimed.
+		listed := listOne(t, ob, "ev-3", "crm")
+		requireClaims(t, ob, at(46), at(50), []string{"ev-3/crm"}, "ev-3 is next")
+		listed.Status, listed.Attempts = verification.DeliveryDead, 5
+		require.ErrorIs(t, ob.UpdateDelivery(ctx, listed), verification.ErrConflict, "a copy from before the current claim")
+		claimed := listOne(t, ob, "ev-3", "crm")
+		require.Equal(t, verification.DeliveryPending, claimed.Status)
+		require.Equal(t, at(50), claimed.LeaseUntil, "the current claim is untouched")
+		markDelivered(t, ob, claimed, at(47))
+
+		unknown := claimed
+		unknown.Event.ID = "ev-404"
+		require.ErrorIs(t, ob.UpdateDelivery(ctx, unknown), verification.ErrNotFound, "an unknown delivery is not found, whatever its fence")
 	})
 
 	test(t, newStore, "EachSinkHasItsOwnOrder", func(t *testing.T, s verification.Store) {
