@@ -196,7 +196,7 @@ func TestUserIdentifierRules(t *testing.T) {
 	requireCatalogText(t, with(keyAPI, verificationtest.Identifier()), 404, verification.CodeIdentifierNotLinked)
 	requireCatalogText(t, with("sk-unknown", b.owner.Identifier), 401, verification.CodeAPIKeyInvalid)
 	// A deleted user: ER709 for the key and for the user's own token.
-	require.NoError(t, b.svc.DeleteSubject(b.ctx, b.owner.ID))
+	require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), b.owner.ID))
 	requireCatalogText(t, with(keyAPI, b.owner.Identifier), 404, verification.CodeUserDeleted)
 	requireCatalogText(t, with(tokOwner), 404, verification.CodeUserDeleted)
 	requireCatalogText(t, with(tokOwner, b.owner.Identifier), 404, verification.CodeUserDeleted)

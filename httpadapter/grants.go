@@ -90,10 +90,7 @@ func (a *Adapter) serveMyVerifications(c *call) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.svc.Subject(c.r.Context(), id); err != nil {
-		return err
-	}
-	page, err := a.svc.Grants(c.r.Context(), verification.GrantFilter{ClientID: id, Limit: lp.limit, Offset: lp.offset, Desc: lp.desc})
+	page, err := a.svc.Grants(c.r.Context(), verification.UserActor(id), verification.GrantFilter{Limit: lp.limit, Offset: lp.offset, Desc: lp.desc})
 	if err != nil {
 		return err
 	}
@@ -115,22 +112,16 @@ func (a *Adapter) serveMyVerification(c *call) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.svc.Subject(c.r.Context(), id); err != nil {
-		return err
-	}
-	g, err := a.svc.Grant(c.r.Context(), gid, nil)
+	g, err := a.svc.Grant(c.r.Context(), verification.UserActor(id), gid)
 	if err != nil {
 		return err
-	}
-	if g.ClientID != id {
-		return newProblem(pNotFound)
 	}
 	c.json(200, listJSON[grantJSON]{Total: 1, Data: []grantJSON{toGrantJSON(g)}})
 	return nil
 }
 
 // serveVerifications: seed 004's history of every client's grants, for
-// admins; filter[clientId] is intersected with the admin's tags.
+// admins; the Service scopes it (and filter[clientId]) by the admin's tags.
 func (a *Adapter) serveVerifications(c *call) error {
 	q, err := parseQuery(c.r.URL.RawQuery, adminListParamNames...)
 	if err != nil {
@@ -140,13 +131,13 @@ func (a *Adapter) serveVerifications(c *call) error {
 	if err != nil {
 		return err
 	}
-	f := verification.GrantFilter{Tags: adminTags(c.principal), Limit: lp.limit, Offset: lp.offset, Desc: lp.desc}
+	f := verification.GrantFilter{Limit: lp.limit, Offset: lp.offset, Desc: lp.desc}
 	if v, ok := q[paramClientID]; ok {
 		if f.ClientID, err = parseID(paramClientID, v); err != nil {
 			return err
 		}
 	}
-	page, err := a.svc.Grants(c.r.Context(), f)
+	page, err := a.svc.Grants(c.r.Context(), c.admin(), f)
 	if err != nil {
 		return err
 	}
@@ -163,19 +154,10 @@ func (a *Adapter) serveVerification(c *call) error {
 	if err != nil {
 		return err
 	}
-	g, err := a.svc.Grant(c.r.Context(), gid, adminTags(c.principal))
+	g, err := a.svc.Grant(c.r.Context(), c.admin(), gid)
 	if err != nil {
 		return err
 	}
 	c.json(200, listJSON[grantJSON]{Total: 1, Data: []grantJSON{toGrantJSON(g)}})
 	return nil
-}
-
-// adminTags copies the admin's tags, keeping nil (sees all) distinct from
-// empty (sees none).
-func adminTags(p Principal) []string {
-	if p.AdminTags == nil {
-		return nil
-	}
-	return append([]string{}, p.AdminTags...)
 }

@@ -292,7 +292,7 @@ func (b *testBundle) reachLevel1(id int64) {
 		_, err := b.svc.Answer(b.ctx, id, name, json.RawMessage(answer))
 		require.NoError(b.t, err)
 	}
-	_, err := b.svc.Review(b.ctx, verification.ReviewParams{SubjectID: id, Requirement: "emailCode", Decision: verification.Approve, AdminID: 7})
+	_, err := b.svc.Review(b.ctx, verification.AdminActor(7, nil), verification.ReviewParams{SubjectID: id, Requirement: "emailCode", Decision: verification.Approve})
 	require.NoError(b.t, err)
 }
 
@@ -339,7 +339,7 @@ func (b *testBundle) idSession(id int64, at time.Time) verification.IDSession {
 	b.t.Helper()
 	front, back := b.upload(id, "passport", "front"), b.upload(id, "passport", "back")
 	face := b.upload(id, verification.SelfieType, verification.SelfieSide)
-	s, err := b.svc.RecordIDSession(b.ctx, verification.RecordIDSessionParams{
+	s, err := b.svc.RecordIDSession(b.ctx, verification.SystemActor(), verification.RecordIDSessionParams{
 		SubjectID: id, Provider: "veriff", FrontFileID: front, BackFileID: back, FaceFileID: face, At: at,
 	})
 	require.NoError(b.t, err)
@@ -349,7 +349,7 @@ func (b *testBundle) idSession(id int64, at time.Time) verification.IDSession {
 // grants returns the subject's grants, oldest first.
 func (b *testBundle) grants(id int64) []verification.Grant {
 	b.t.Helper()
-	page, err := b.svc.Grants(b.ctx, verification.GrantFilter{ClientID: id, Limit: 100})
+	page, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{ClientID: id, Limit: 100})
 	require.NoError(b.t, err)
 	return page.Items
 }

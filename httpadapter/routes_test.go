@@ -30,7 +30,7 @@ func TestListParameters(t *testing.T) {
 	b.reachLevel1(b.owner.ID)
 	b.answerAMLD5(b.owner.ID)
 	for _, name := range []string{"verificationFlag"} {
-		_, err := b.svc.SetRequirement(b.ctx, verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: name, Value: json.RawMessage(`true`), AdminID: 7})
+		_, err := b.svc.SetRequirement(b.ctx, verification.AdminActor(7, nil), verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: name, Value: json.RawMessage(`true`)})
 		require.NoError(t, err)
 	}
 	// The owner has 2 grants: created (Level 0) then Level 1.
@@ -124,7 +124,7 @@ func TestStatusRouteErrors(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	requireParam(t, b.get("/api/v2/user/verification-status?target=2", tokOwner), "target")
-	require.NoError(t, b.svc.DeleteSubject(b.ctx, b.owner.ID))
+	require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), b.owner.ID))
 	requireCatalogText(t, b.get("/api/v2/user/verification-status", tokOwner), 404, verification.CodeUserDeleted)
 	requireCatalogText(t, b.get("/api/v2/my/verifications", tokOwner), 404, verification.CodeUserDeleted)
 	requireCatalogText(t, b.get("/api/v2/my/verifications/1", tokOwner), 404, verification.CodeUserDeleted)
@@ -161,15 +161,15 @@ func TestAnswerRoute(t *testing.T) {
 	requireV2Error(t, post("emailCode", `{"answer":"123456"}`), 409, verification.CodeConflict)
 	// Attempts: rejected nine times, then no more.
 	for i := 0; i < 8; i++ {
-		_, err := b.svc.Review(b.ctx, verification.ReviewParams{SubjectID: b.owner.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: "wrong code", AdminID: 7})
+		_, err := b.svc.Review(b.ctx, verification.AdminActor(7, nil), verification.ReviewParams{SubjectID: b.owner.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: "wrong code"})
 		require.NoError(t, err)
 		require.Equal(t, 200, post("emailCode", `{"answer":"123456"}`).status)
 	}
-	_, err := b.svc.Review(b.ctx, verification.ReviewParams{SubjectID: b.owner.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: "wrong code", AdminID: 7})
+	_, err := b.svc.Review(b.ctx, verification.AdminActor(7, nil), verification.ReviewParams{SubjectID: b.owner.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: "wrong code"})
 	require.NoError(t, err)
 	requireV2Error(t, post("emailCode", `{"answer":"123456"}`), 409, verification.CodeAttemptsExhausted)
 	// Final rejection.
-	_, err = b.svc.SetRequirement(b.ctx, verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: "isBusiness", Status: levels.Rejected, Reason: "no", Final: true, AdminID: 7})
+	_, err = b.svc.SetRequirement(b.ctx, verification.AdminActor(7, nil), verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: "isBusiness", Status: levels.Rejected, Reason: "no", Final: true})
 	require.NoError(t, err)
 	requireV2Error(t, post("isBusiness", `{"answer":true}`), 409, verification.CodeAttemptsExhausted)
 	// Body size.
@@ -236,7 +236,7 @@ func TestWizardFinalRejection(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.reachLevel1(b.owner.ID)
-	_, err := b.svc.SetRequirement(b.ctx, verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: "AMLD5Questions", Status: levels.Rejected, Reason: "no", Final: true, AdminID: 7})
+	_, err := b.svc.SetRequirement(b.ctx, verification.AdminActor(7, nil), verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: "AMLD5Questions", Status: levels.Rejected, Reason: "no", Final: true})
 	require.NoError(t, err)
 	requireV2Error(t, b.get("/api/v2/my/verifications/wizard", tokOwner), 409, verification.CodeAttemptsExhausted)
 }
@@ -254,7 +254,7 @@ func TestUploadRoute(t *testing.T) {
 	m := r.object(t)
 	require.Equal(t, "image/png", m["contentType"])
 	require.EqualValues(t, len(pngBytes), m["size"])
-	f, err := b.svc.File(b.ctx, b.owner.ID, m["id"].(string))
+	f, err := b.svc.File(b.ctx, verification.UserActor(b.owner.ID), m["id"].(string))
 	require.NoError(t, err)
 	require.Equal(t, "front", f.Side)
 
@@ -353,7 +353,7 @@ func TestSignedFileRoute(t *testing.T) {
 	requireNP(get(signed), 403, `{"error":"expired_signature"}`)
 	// An erased subject's files are gone.
 	b.clock.Advance(-time.Hour)
-	require.NoError(t, b.svc.Erase(b.ctx, b.owner.ID))
+	require.NoError(t, b.svc.Erase(b.ctx, verification.SystemActor(), b.owner.ID))
 	requireNP(get(signed), 404, `{"error":"not_found"}`)
 }
 
@@ -527,7 +527,7 @@ func TestDeletedSubjectOnIdentityRoutes(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.idSession(b.owner.ID, b.clock.Now())
-	require.NoError(t, b.svc.DeleteSubject(b.ctx, b.owner.ID))
+	require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), b.owner.ID))
 	r := b.get("/api/v1/me/natural-person/id-verification", tokOwner)
 	require.Equal(t, 401, r.status)
 	require.JSONEq(t, `{"error":"invalid_token"}`, string(r.body))

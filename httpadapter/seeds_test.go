@@ -45,7 +45,7 @@ func TestSeed000Status(t *testing.T) {
 	// verificationFlag pending with the host; everything else missing.
 	_, err := b.svc.Answer(b.ctx, b.owner.ID, "emailCode", json.RawMessage(`"123456"`))
 	require.NoError(t, err)
-	_, err = b.svc.SetRequirement(b.ctx, verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: "verificationFlag", Status: levels.Pending})
+	_, err = b.svc.SetRequirement(b.ctx, verification.HostActor(), verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: "verificationFlag", Status: levels.Pending})
 	require.NoError(t, err)
 	r := b.get("/api/v2/user/verification-status", tokOwner)
 	require.Equal(t, 200, r.status)
@@ -69,7 +69,7 @@ func TestSeed000FullyVerifiedIsEmptyArray(t *testing.T) {
 			front, back := b.upload(b.owner.ID, "passport", "front"), b.upload(b.owner.ID, "passport", "back")
 			val = fmt.Sprintf(`{"type":"passport","files":{"front":%q,"back":%q}}`, front, back)
 		}
-		_, err := b.svc.SetRequirement(b.ctx, verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: name, Value: json.RawMessage(val), AdminID: 7})
+		_, err := b.svc.SetRequirement(b.ctx, verification.AdminActor(7, nil), verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: name, Value: json.RawMessage(val)})
 		require.NoError(t, err)
 	}
 	r := b.get("/api/v2/user/verification-status", tokOwner)
@@ -111,7 +111,7 @@ func TestSeed000ErrorCatalog(t *testing.T) {
 			return b.do(req{method: "POST", path: "/api/v2/my/verifications/files", token: tokOwner, body: body, ctype: ct})
 		}},
 		"ER709": {404, func(b *testBundle) resp {
-			require.NoError(b.t, b.svc.DeleteSubject(b.ctx, b.other.ID))
+			require.NoError(b.t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), b.other.ID))
 			return b.do(req{method: "GET", path: status, token: keyAPI, header: ident(b.other.Identifier)})
 		}},
 		"ER800": {401, func(b *testBundle) resp { return b.get(admin, "not-a-token") }},
@@ -358,7 +358,7 @@ func TestSeed002PendingRequest(t *testing.T) {
 	require.JSONEq(t, string(seedFile(t, "002_pending.json")), normalize(t, r))
 	golden(t, "002_pending.json", r.body)
 
-	_, err = b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve, AdminID: 7})
+	_, err = b.svc.DecideApplication(b.ctx, verification.AdminActor(7, nil), verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve})
 	require.NoError(t, err)
 	r = b.get(path, tokOwner)
 	require.JSONEq(t, string(seedFile(t, "002_verified.json")), normalize(t, r))
@@ -378,7 +378,7 @@ func TestSeed002PendingRequest(t *testing.T) {
 	requireExternal(b.get(path, tokOwnerExpired), 401, "invalid_token")
 	requireExternal(b.get(path, tokOwnerNoScope), 403, "insufficient_scope")
 	requireExternal(b.get(path, keyAPI), 403, "forbidden")
-	require.NoError(t, b.svc.DeleteSubject(b.ctx, b.owner.ID))
+	require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), b.owner.ID))
 	requireExternal(b.get(path, tokOwner), 404, "not_found")
 	// The access token may come as a query parameter (RFC 6750): it is an
 	// authentication method, not an unknown parameter.

@@ -374,7 +374,7 @@ type PendingRequest struct {
 // request. An application past its expiry is never reported pending, even
 // before ExpireDue has run.
 func (s *Service) PendingRequest(ctx context.Context, subjectID int64) (PendingRequest, error) {
-	sub, err := s.Subject(ctx, subjectID)
+	sub, err := s.subject(ctx, SystemActor(), subjectID, "PendingRequest")
 	if err != nil {
 		return PendingRequest{}, err
 	}
@@ -394,13 +394,40 @@ func (s *Service) PendingRequest(ctx context.Context, subjectID int64) (PendingR
 	return pr, nil
 }
 
-// Applications lists applications matching f (for reviewers).
-func (s *Service) Applications(ctx context.Context, f ApplicationFilter) ([]Application, int, error) {
+// Applications lists applications matching f (for reviewers) as actor sees
+// them. The Service sets f.Tags from the actor: an admin with tags lists
+// only the applications of subjects carrying one of them, and a
+// f.SubjectID it may not see (or of a deleted subject) lists as empty; a
+// user lists only its own.
+func (s *Service) Applications(ctx context.Context, actor Actor, f ApplicationFilter) ([]Application, int, error) {
+	if err := actor.may("Applications", readers...); err != nil {
+		return nil, 0, s.fail("Applications", err)
+	}
 	switch {
 	case f.Limit < 0 || f.Limit > MaxListLimit:
 		return nil, 0, s.fail("Applications", invalid("limit", "must be between 0 and %d", MaxListLimit))
 	case f.Offset < 0:
 		return nil, 0, s.fail("Applications", invalid("offset", "must not be negative"))
+	case f.SubjectID < 0:
+		return nil, 0, s.fail("Applications", invalid("clientId", "must be a positive integer"))
+	}
+	f.Tags = nil
+	switch {
+	case actor.Kind == ActorUser:
+		if f.SubjectID != 0 && f.SubjectID != actor.SubjectID() {
+			return []Application{}, 0, nil
+		}
+		f.SubjectID = actor.SubjectID()
+	case actor.scoped():
+		if f.SubjectID != 0 {
+			if _, err := s.subject(ctx, actor, f.SubjectID, "Applications"); err != nil {
+				if errors.Is(err, ErrDeleted) {
+					return []Application{}, 0, nil
+				}
+				return nil, 0, err
+			}
+		}
+		f.Tags = append([]string{}, actor.Tags...)
 	}
 	apps, total, err := s.store.ListApplications(ctx, f)
 	if err != nil {
@@ -412,13 +439,41 @@ func (s *Service) Applications(ctx context.Context, f ApplicationFilter) ([]Appl
 	return apps, total, nil
 }
 
-// Application returns one application.
-func (s *Service) Application(ctx context.Context, id int64) (Application, error) {
+// Application returns one application as actor sees it: one of a subject
+// the actor may not see (for an admin with tags, also of a deleted subject)
+// is ErrNotFound, exactly as an absent one.
+func (s *Service) Application(ctx context.Context, actor Actor, id int64) (Application, error) {
+	if err := actor.may("Application", readers...); err != nil {
+		return Application{}, s.fail("Application", err)
+	}
 	if id <= 0 {
 		return Application{}, s.fail("Application", invalid("applicationId", "must be a positive integer"))
 	}
 	a, err := s.store.GetApplication(ctx, id)
-	return a, s.fail("Application", err)
+	if err != nil {
+		return Application{}, s.fail("Application", err)
+	}
+	if err := s.checkApplicationVisible(ctx, s.store, actor, a); err != nil {
+		return Application{}, s.fail("Application", err)
+	}
+	return a, nil
+}
+
+// checkApplicationVisible answers ErrNotFound when actor may not see a's
+// subject: another user's, or for an admin with tags, a subject without
+// them or deleted.
+func (s *Service) checkApplicationVisible(ctx context.Context, st SubjectStore, actor Actor, a Application) error {
+	switch {
+	case actor.Kind == ActorUser && a.SubjectID != actor.SubjectID():
+		return newErr(ErrNotFound, "application %d not found", a.ID)
+	case !actor.scoped():
+		return nil
+	}
+	sub, err := st.GetSubject(ctx, a.SubjectID)
+	if errors.Is(err, ErrNotFound) || err == nil && (sub.Deleted() || !actor.sees(sub)) {
+		return newErr(ErrNotFound, "application %d not found", a.ID)
+	}
+	return err
 }
 
 // DecideApplicationParams are the inputs of DecideApplication.
@@ -427,8 +482,6 @@ type DecideApplicationParams struct {
 	Decision      Decision
 	// Reason is required when rejecting; it reaches the subject.
 	Reason string
-	// AdminID is the reviewer (positive).
-	AdminID int64
 }
 
 // ReasonApplication is the reason of a grant made by approving an
@@ -442,9 +495,14 @@ func ReasonApplication(id int64) string { return fmt.Sprintf("Application: %d", 
 // is neither pending nor approved (rejected by a review since the
 // submission, say): reject the application then. Rejection rejects those
 // requirements with the reason, so the subject can answer again in a new
-// application.
-func (s *Service) DecideApplication(ctx context.Context, p DecideApplicationParams) (Application, error) {
-	err := checkDecision(p.Decision, p.Reason, p.AdminID)
+// application. The actor must be an admin; an application it may not see
+// (see Application) is ErrNotFound.
+func (s *Service) DecideApplication(ctx context.Context, actor Actor, p DecideApplicationParams) (Application, error) {
+	if err := actor.may("DecideApplication", reviewers...); err != nil {
+		return Application{}, s.fail("DecideApplication", err)
+	}
+	adminID := actor.AdminID()
+	err := checkDecision(p.Decision, p.Reason)
 	if p.ApplicationID <= 0 {
 		err = invalid("applicationId", "must be a positive integer")
 	}
@@ -455,6 +513,9 @@ func (s *Service) DecideApplication(ctx context.Context, p DecideApplicationPara
 	err = s.inTx(ctx, "DecideApplication", func(ctx context.Context, tx Store) error {
 		var err error
 		if app, err = tx.GetApplication(ctx, p.ApplicationID); err != nil {
+			return err
+		}
+		if err := s.checkApplicationVisible(ctx, tx, actor, app); err != nil {
 			return err
 		}
 		sub, err := lockLive(ctx, tx, app.SubjectID)
@@ -494,11 +555,11 @@ func (s *Service) DecideApplication(ctx context.Context, p DecideApplicationPara
 			if !ok || st.Status != levels.Pending {
 				continue
 			}
-			if err := s.settle(ctx, tx, &sub, &st, ReviewParams{SubjectID: sub.ID, Requirement: req.Name, Decision: p.Decision, Reason: reason, AdminID: p.AdminID}, now); err != nil {
+			if err := s.settle(ctx, tx, &sub, &st, verdict{requirement: req.Name, decision: p.Decision, reason: reason, adminID: adminID}, now); err != nil {
 				return err
 			}
 		}
-		app.Status, app.DecidedAt, app.DecidedBy, app.Reason = ApplicationApproved, now, p.AdminID, ""
+		app.Status, app.DecidedAt, app.DecidedBy, app.Reason = ApplicationApproved, now, adminID, ""
 		typ := EventApplicationApproved
 		if p.Decision == Reject {
 			app.Status, app.Reason, typ = ApplicationRejected, p.Reason, EventApplicationRejected
@@ -512,7 +573,7 @@ func (s *Service) DecideApplication(ctx context.Context, p DecideApplicationPara
 		if p.Decision == Reject {
 			return nil
 		}
-		why := grantArgs{reason: ReasonApplication(app.ID), userID: p.AdminID}
+		why := grantArgs{reason: ReasonApplication(app.ID), userID: adminID}
 		if s.ladder.Position(sub.Level) < s.ladder.Position(app.Level) {
 			lvl, _ := s.ladder.Level(app.Level)
 			if _, err := s.addGrant(ctx, tx, &sub, lvl, now, why); err != nil {

@@ -60,7 +60,7 @@ func (b *appBundle) submitLevel1(t *testing.T, id int64) verification.Applicatio
 func (b *appBundle) reachLevel1(t *testing.T, id int64) {
 	t.Helper()
 	app := b.submitLevel1(t, id)
-	_, err := b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve, AdminID: 1})
+	_, err := b.svc.DecideApplication(b.ctx, verification.AdminActor(1, nil), verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve})
 	require.NoError(t, err)
 	verificationtest.RequireLevel(t, b.svc, id, 2)
 }
@@ -90,7 +90,7 @@ func (b *appBundle) answerAMLD5(t *testing.T, id int64) {
 
 func (b *appBundle) applications(t *testing.T, id int64) []verification.Application {
 	t.Helper()
-	apps, _, err := b.svc.Applications(b.ctx, verification.ApplicationFilter{SubjectID: id, Limit: 100})
+	apps, _, err := b.svc.Applications(b.ctx, verification.SystemActor(), verification.ApplicationFilter{SubjectID: id, Limit: 100})
 	require.NoError(t, err)
 	return apps
 }
@@ -204,13 +204,13 @@ func TestWizardWalksSeedLadder(t *testing.T) {
 	assert.Equal(t, sub.ID, pr.Subject.ID)
 
 	b.clock.Advance(time.Hour)
-	decided, err := b.svc.DecideApplication(ctx, verification.DecideApplicationParams{ApplicationID: app1.ID, Decision: verification.Approve, AdminID: 42})
+	decided, err := b.svc.DecideApplication(ctx, verification.AdminActor(42, nil), verification.DecideApplicationParams{ApplicationID: app1.ID, Decision: verification.Approve})
 	require.NoError(t, err)
 	assert.Equal(t, verification.ApplicationApproved, decided.Status)
 	assert.Equal(t, int64(42), decided.DecidedBy)
 	assert.Equal(t, b.svc.Now(), decided.DecidedAt)
 	verificationtest.RequireLevel(t, b.svc, sub.ID, 2)
-	page, err := b.svc.Grants(ctx, verification.GrantFilter{ClientID: sub.ID, Limit: 10, Desc: true})
+	page, err := b.svc.Grants(ctx, verification.SystemActor(), verification.GrantFilter{ClientID: sub.ID, Limit: 10, Desc: true})
 	require.NoError(t, err)
 	require.Equal(t, 2, page.Total)
 	g := page.Items[0]
@@ -260,11 +260,11 @@ func TestWizardWalksSeedLadder(t *testing.T) {
 	assert.JSONEq(t, fmt.Sprintf(`{"type":"passport","files":{"front":%q,"back":%q}}`, front.ID, back.ID), string(b.state(t, sub.ID, "idDocument").Answer))
 	verificationtest.RequireStatus(t, b.svc, sub.ID, map[string]levels.Status{"idDocument": levels.Pending, "verificationFlag": levels.Missing})
 
-	decided, err = b.svc.DecideApplication(ctx, verification.DecideApplicationParams{ApplicationID: app2.ID, Decision: verification.Approve, AdminID: 7})
+	decided, err = b.svc.DecideApplication(ctx, verification.AdminActor(7, nil), verification.DecideApplicationParams{ApplicationID: app2.ID, Decision: verification.Approve})
 	require.NoError(t, err)
 	assert.Equal(t, verification.ApplicationApproved, decided.Status)
 	verificationtest.RequireLevel(t, b.svc, sub.ID, 3)
-	page, err = b.svc.Grants(ctx, verification.GrantFilter{ClientID: sub.ID, Limit: 10, Desc: true})
+	page, err = b.svc.Grants(ctx, verification.SystemActor(), verification.GrantFilter{ClientID: sub.ID, Limit: 10, Desc: true})
 	require.NoError(t, err)
 	require.Equal(t, 3, page.Total)
 	assert.Equal(t, levels.Level{ID: 3, Name: "Level 2"}, page.Items[0].Level)
@@ -338,7 +338,7 @@ func TestWizardCustomStages(t *testing.T) {
 	step, err = b.svc.InitWizard(b.ctx, sub.ID)
 	require.NoError(t, err)
 	assert.Equal(t, "done", step.Workflow)
-	_, err = b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: step.Application.ID, Decision: verification.Approve, AdminID: 1})
+	_, err = b.svc.DecideApplication(b.ctx, verification.AdminActor(1, nil), verification.DecideApplicationParams{ApplicationID: step.Application.ID, Decision: verification.Approve})
 	require.NoError(t, err)
 	step, err = b.svc.InitWizard(b.ctx, sub.ID)
 	require.NoError(t, err)
@@ -399,7 +399,7 @@ func TestInitWizardRefusals(t *testing.T) {
 		t.Parallel()
 		sub := verificationtest.CreateSubject(t, b.svc)
 		b.answerLevel1(t, sub.ID)
-		_, err := b.svc.Review(b.ctx, verification.ReviewParams{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: "fraud", Final: true, AdminID: 1})
+		_, err := b.svc.Review(b.ctx, verification.AdminActor(1, nil), verification.ReviewParams{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: "fraud", Final: true})
 		require.NoError(t, err)
 		before := snapshot(t, b.svc, sub.ID)
 		_, err = b.svc.InitWizard(b.ctx, sub.ID)
@@ -409,7 +409,7 @@ func TestInitWizardRefusals(t *testing.T) {
 	t.Run("deleted subject", func(t *testing.T) {
 		t.Parallel()
 		sub := verificationtest.CreateSubject(t, b.svc)
-		require.NoError(t, b.svc.DeleteSubject(b.ctx, sub.ID))
+		require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), sub.ID))
 		_, err := b.svc.InitWizard(b.ctx, sub.ID)
 		require.ErrorIs(t, err, verification.ErrDeleted)
 		assert.Empty(t, b.applications(t, sub.ID))
@@ -426,7 +426,7 @@ func TestInitWizardAtTopLevelByAdminGrant(t *testing.T) {
 	t.Parallel()
 	b := appSetup(t)
 	sub := verificationtest.CreateSubject(t, b.svc)
-	_, err := b.svc.GrantLevel(b.ctx, verification.GrantLevelParams{SubjectID: sub.ID, Level: 3, Reason: "manual KYC", AdminID: 1})
+	_, err := b.svc.GrantLevel(b.ctx, verification.AdminActor(1, nil), verification.GrantLevelParams{SubjectID: sub.ID, Level: 3, Reason: "manual KYC"})
 	require.NoError(t, err)
 	step, err := b.svc.InitWizard(b.ctx, sub.ID)
 	require.NoError(t, err)
@@ -507,7 +507,7 @@ func TestRunWizardOnDeletedSubject(t *testing.T) {
 	sub := verificationtest.CreateSubject(t, b.svc)
 	step := b.documentsStep(t, sub.ID)
 	front, back := b.passport(t, sub.ID)
-	require.NoError(t, b.svc.DeleteSubject(b.ctx, sub.ID))
+	require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), sub.ID))
 	before := snapshot(t, b.svc, sub.ID)
 	_, err := b.svc.RunWizard(b.ctx, verification.RunWizardParams{SubjectID: sub.ID, UUID: step.UUID, DocumentType: 2, Files: []string{front.ID, back.ID}})
 	require.ErrorIs(t, err, verification.ErrDeleted)
@@ -551,7 +551,7 @@ func TestRunWizardFinishedIsConflict(t *testing.T) {
 	_, err = b.svc.Upload(b.ctx, verification.UploadParams{SubjectID: sub.ID, DocumentType: "passport", Side: "front", Body: jpegReader(64)})
 	require.ErrorIs(t, err, verification.ErrPendingDocument)
 
-	_, err = b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: done.Application.ID, Decision: verification.Reject, Reason: "glare", AdminID: 1})
+	_, err = b.svc.DecideApplication(b.ctx, verification.AdminActor(1, nil), verification.DecideApplicationParams{ApplicationID: done.Application.ID, Decision: verification.Reject, Reason: "glare"})
 	require.NoError(t, err)
 	check(t)
 	verificationtest.RequireLevel(t, b.svc, sub.ID, 2)
@@ -571,11 +571,11 @@ func TestDecideApplicationApproveNeedsOpenAnswers(t *testing.T) {
 		spoil func(t *testing.T, id int64)
 	}{
 		{"rejected by a review since", func(t *testing.T, id int64) {
-			_, err := b.svc.Review(b.ctx, verification.ReviewParams{SubjectID: id, Requirement: "emailCode", Decision: verification.Reject, Reason: "wrong code", AdminID: 2})
+			_, err := b.svc.Review(b.ctx, verification.AdminActor(2, nil), verification.ReviewParams{SubjectID: id, Requirement: "emailCode", Decision: verification.Reject, Reason: "wrong code"})
 			require.NoError(t, err)
 		}},
 		{"reset since", func(t *testing.T, id int64) {
-			_, err := b.svc.ResetRequirement(b.ctx, id, "nationality", 2, true)
+			_, err := b.svc.ResetRequirement(b.ctx, verification.AdminActor(2, nil), id, "nationality", true)
 			require.NoError(t, err)
 		}},
 	}
@@ -586,10 +586,10 @@ func TestDecideApplicationApproveNeedsOpenAnswers(t *testing.T) {
 			app := b.submitLevel1(t, sub.ID)
 			tc.spoil(t, sub.ID)
 			before := snapshot(t, b.svc, sub.ID)
-			_, err := b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve, AdminID: 3})
+			_, err := b.svc.DecideApplication(b.ctx, verification.AdminActor(3, nil), verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve})
 			require.ErrorIs(t, err, verification.ErrConflict)
 			assert.Equal(t, before, snapshot(t, b.svc, sub.ID), "no level is granted")
-			got, err := b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Reject, Reason: "answers changed", AdminID: 3})
+			got, err := b.svc.DecideApplication(b.ctx, verification.AdminActor(3, nil), verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Reject, Reason: "answers changed"})
 			require.NoError(t, err)
 			assert.Equal(t, verification.ApplicationRejected, got.Status)
 			verificationtest.RequireLevel(t, b.svc, sub.ID, 1)
@@ -757,7 +757,7 @@ func TestApplicationTTL(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, verification.PendingStatusNoRequest, pr.Status)
 			assert.Zero(t, pr.Application)
-			stored, err := b.svc.Application(b.ctx, app.ID)
+			stored, err := b.svc.Application(b.ctx, verification.SystemActor(), app.ID)
 			require.NoError(t, err)
 			assert.Equal(t, verification.ApplicationSubmitted, stored.Status, "ExpireDue has not run yet")
 		})
@@ -802,7 +802,7 @@ func TestExpireDue(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 4, n)
 	for _, app := range submitted {
-		got, err := b.svc.Application(ctx, app.ID)
+		got, err := b.svc.Application(ctx, verification.SystemActor(), app.ID)
 		require.NoError(t, err)
 		assert.Equal(t, verification.ApplicationExpired, got.Status)
 		assert.Equal(t, 1, countEvents(t, b.svc, app.SubjectID, verification.EventApplicationExpired))
@@ -815,7 +815,7 @@ func TestExpireDue(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, verification.PendingStatusNoRequest, pr.Status)
 	}
-	docApp, err := b.svc.Application(ctx, docStep.Application.ID)
+	docApp, err := b.svc.Application(ctx, verification.SystemActor(), docStep.Application.ID)
 	require.NoError(t, err)
 	assert.Equal(t, verification.ApplicationExpired, docApp.Status)
 	assert.Equal(t, levels.Missing, b.state(t, docSub.ID, "idDocument").Status)
@@ -828,7 +828,7 @@ func TestExpireDue(t *testing.T) {
 	// The sides are free again.
 	verificationtest.Upload(t, b.svc, docSub.ID, "passport", "front")
 
-	got, err := b.svc.Application(ctx, lateApp.ID)
+	got, err := b.svc.Application(ctx, verification.SystemActor(), lateApp.ID)
 	require.NoError(t, err)
 	assert.Equal(t, verification.ApplicationSubmitted, got.Status)
 	assert.Zero(t, countEvents(t, b.svc, late.ID, verification.EventApplicationExpired))
@@ -861,7 +861,7 @@ func TestExpireDueManyApplications(t *testing.T) {
 	n, err := b.svc.ExpireDue(b.ctx)
 	require.NoError(t, err)
 	assert.Equal(t, subjects, n)
-	_, total, err := b.svc.Applications(b.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationExpired}})
+	_, total, err := b.svc.Applications(b.ctx, verification.SystemActor(), verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationExpired}})
 	require.NoError(t, err)
 	assert.Equal(t, subjects, total)
 }
@@ -881,7 +881,7 @@ func TestInitWizardExpiresStaleApplication(t *testing.T) {
 	assert.NotEqual(t, old.UUID, step.UUID)
 	assert.Equal(t, verification.StepContinue, step.Code, "the expired emailCode answer must be given again")
 	assert.Equal(t, verification.DefaultStages.Answers, step.Workflow)
-	stale, err := b.svc.Application(b.ctx, old.ID)
+	stale, err := b.svc.Application(b.ctx, verification.SystemActor(), old.ID)
 	require.NoError(t, err)
 	assert.Equal(t, verification.ApplicationExpired, stale.Status)
 	assert.Equal(t, 1, countEvents(t, b.svc, sub.ID, verification.EventApplicationExpired))
@@ -897,7 +897,7 @@ func TestInitWizardExpiresStaleApplication(t *testing.T) {
 	step, err = b.svc.InitWizard(b.ctx, sub.ID)
 	require.NoError(t, err)
 	require.Equal(t, verification.StepDone, step.Code)
-	_, err = b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: step.Application.ID, Decision: verification.Approve, AdminID: 1})
+	_, err = b.svc.DecideApplication(b.ctx, verification.AdminActor(1, nil), verification.DecideApplicationParams{ApplicationID: step.Application.ID, Decision: verification.Approve})
 	require.NoError(t, err)
 	verificationtest.RequireLevel(t, b.svc, sub.ID, 2)
 	assert.Equal(t, levels.Approved, b.state(t, sub.ID, "emailCode").Status)
@@ -914,13 +914,13 @@ func TestDecideApplicationReject(t *testing.T) {
 	require.NoError(t, err)
 
 	b.clock.Advance(time.Hour)
-	app, err := b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: done.Application.ID, Decision: verification.Reject, Reason: "photo unreadable", AdminID: 5})
+	app, err := b.svc.DecideApplication(b.ctx, verification.AdminActor(5, nil), verification.DecideApplicationParams{ApplicationID: done.Application.ID, Decision: verification.Reject, Reason: "photo unreadable"})
 	require.NoError(t, err)
 	assert.Equal(t, verification.ApplicationRejected, app.Status)
 	assert.Equal(t, "photo unreadable", app.Reason)
 	assert.Equal(t, int64(5), app.DecidedBy)
 	assert.Equal(t, b.svc.Now(), app.DecidedAt)
-	stored, err := b.svc.Application(b.ctx, app.ID)
+	stored, err := b.svc.Application(b.ctx, verification.SystemActor(), app.ID)
 	require.NoError(t, err)
 	assert.Equal(t, app, stored)
 
@@ -937,7 +937,7 @@ func TestDecideApplicationReject(t *testing.T) {
 	verificationtest.RequireLevel(t, b.svc, sub.ID, 2)
 	assert.Equal(t, 1, countEvents(t, b.svc, sub.ID, verification.EventApplicationRejected))
 	assert.Equal(t, 1, countEvents(t, b.svc, sub.ID, verification.EventRequirementRejected))
-	reviews, err := b.svc.Reviews(b.ctx, sub.ID)
+	reviews, err := b.svc.Reviews(b.ctx, verification.SystemActor(), sub.ID)
 	require.NoError(t, err)
 	last := reviews[len(reviews)-1]
 	assert.Equal(t, verification.Reject, last.Decision)
@@ -970,12 +970,12 @@ func TestDecideApplicationRefusals(t *testing.T) {
 
 	decidedSub := verificationtest.CreateSubject(t, b.svc)
 	decided := b.submitLevel1(t, decidedSub.ID)
-	_, err = b.svc.DecideApplication(ctx, verification.DecideApplicationParams{ApplicationID: decided.ID, Decision: verification.Approve, AdminID: 1})
+	_, err = b.svc.DecideApplication(ctx, verification.AdminActor(1, nil), verification.DecideApplicationParams{ApplicationID: decided.ID, Decision: verification.Approve})
 	require.NoError(t, err)
 
 	rejectedSub := verificationtest.CreateSubject(t, b.svc)
 	rejected := b.submitLevel1(t, rejectedSub.ID)
-	_, err = b.svc.DecideApplication(ctx, verification.DecideApplicationParams{ApplicationID: rejected.ID, Decision: verification.Reject, Reason: "no", AdminID: 1})
+	_, err = b.svc.DecideApplication(ctx, verification.AdminActor(1, nil), verification.DecideApplicationParams{ApplicationID: rejected.ID, Decision: verification.Reject, Reason: "no"})
 	require.NoError(t, err)
 
 	openSub := verificationtest.CreateSubject(t, b.svc)
@@ -999,10 +999,10 @@ func TestDecideApplicationRefusals(t *testing.T) {
 
 	deletedSub := verificationtest.CreateSubject(t, b.svc)
 	deleted := b.submitLevel1(t, deletedSub.ID)
-	require.NoError(t, b.svc.DeleteSubject(ctx, deletedSub.ID))
+	require.NoError(t, b.svc.DeleteSubject(ctx, verification.SystemActor(), deletedSub.ID))
 
 	approve := func(id int64) verification.DecideApplicationParams {
-		return verification.DecideApplicationParams{ApplicationID: id, Decision: verification.Approve, AdminID: 3}
+		return verification.DecideApplicationParams{ApplicationID: id, Decision: verification.Approve}
 	}
 	tests := []struct {
 		name    string
@@ -1010,24 +1010,30 @@ func TestDecideApplicationRefusals(t *testing.T) {
 		subject int64
 		kind    error
 		field   string
+		actor   verification.Actor // zero: an admin without tags
 	}{
-		{"draft", approve(draft.Application.ID), draftSub.ID, verification.ErrConflict, ""},
-		{"already approved", approve(decided.ID), decidedSub.ID, verification.ErrConflict, ""},
-		{"already rejected", verification.DecideApplicationParams{ApplicationID: rejected.ID, Decision: verification.Reject, Reason: "again", AdminID: 3}, rejectedSub.ID, verification.ErrConflict, ""},
-		{"past ExpiresAt", approve(expired.ID), expiredSub.ID, verification.ErrExpired, ""},
-		{"marked expired", approve(marked.ID), markedSub.ID, verification.ErrExpired, ""},
-		{"deleted subject", approve(deleted.ID), deletedSub.ID, verification.ErrDeleted, ""},
-		{"unknown id", approve(9999), openSub.ID, verification.ErrNotFound, ""},
-		{"reject without reason", verification.DecideApplicationParams{ApplicationID: open.ID, Decision: verification.Reject, AdminID: 3}, openSub.ID, verification.ErrInvalid, "reason"},
-		{"bad decision", verification.DecideApplicationParams{ApplicationID: open.ID, Decision: "maybe", AdminID: 3}, openSub.ID, verification.ErrInvalid, "decision"},
-		{"no admin", verification.DecideApplicationParams{ApplicationID: open.ID, Decision: verification.Approve}, openSub.ID, verification.ErrInvalid, "adminId"},
-		{"zero id", approve(0), openSub.ID, verification.ErrInvalid, "applicationId"},
-		{"long reason", verification.DecideApplicationParams{ApplicationID: open.ID, Decision: verification.Reject, Reason: string(make([]byte, verification.MaxReasonLen+1)), AdminID: 3}, openSub.ID, verification.ErrInvalid, "reason"},
+		{"draft", approve(draft.Application.ID), draftSub.ID, verification.ErrConflict, "", verification.Actor{}},
+		{"already approved", approve(decided.ID), decidedSub.ID, verification.ErrConflict, "", verification.Actor{}},
+		{"already rejected", verification.DecideApplicationParams{ApplicationID: rejected.ID, Decision: verification.Reject, Reason: "again"}, rejectedSub.ID, verification.ErrConflict, "", verification.Actor{}},
+		{"past ExpiresAt", approve(expired.ID), expiredSub.ID, verification.ErrExpired, "", verification.Actor{}},
+		{"marked expired", approve(marked.ID), markedSub.ID, verification.ErrExpired, "", verification.Actor{}},
+		{"deleted subject", approve(deleted.ID), deletedSub.ID, verification.ErrDeleted, "", verification.Actor{}},
+		{"unknown id", approve(9999), openSub.ID, verification.ErrNotFound, "", verification.Actor{}},
+		{"reject without reason", verification.DecideApplicationParams{ApplicationID: open.ID, Decision: verification.Reject}, openSub.ID, verification.ErrInvalid, "reason", verification.Actor{}},
+		{"bad decision", verification.DecideApplicationParams{ApplicationID: open.ID, Decision: "maybe"}, openSub.ID, verification.ErrInvalid, "decision", verification.Actor{}},
+		{"zero id", approve(0), openSub.ID, verification.ErrInvalid, "applicationId", verification.Actor{}},
+		{"long reason", verification.DecideApplicationParams{ApplicationID: open.ID, Decision: verification.Reject, Reason: string(make([]byte, verification.MaxReasonLen+1))}, openSub.ID, verification.ErrInvalid, "reason", verification.Actor{}},
+		{"not an admin", approve(open.ID), openSub.ID, verification.ErrForbidden, "", verification.HostActor()},
+		{"subject outside the admin's tags", approve(open.ID), openSub.ID, verification.ErrNotFound, "", verification.AdminActor(3, []string{"nowhere"})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := snapshot(t, b.svc, tc.subject)
-			_, err := b.svc.DecideApplication(ctx, tc.p)
+			actor := verification.AdminActor(3, nil)
+			if tc.actor.Kind != "" {
+				actor = tc.actor
+			}
+			_, err := b.svc.DecideApplication(ctx, actor, tc.p)
 			require.ErrorIs(t, err, tc.kind)
 			if tc.field != "" {
 				var e *verification.Error
@@ -1039,7 +1045,7 @@ func TestDecideApplicationRefusals(t *testing.T) {
 	}
 
 	// The open one can still be decided.
-	_, err = b.svc.DecideApplication(ctx, approve(open.ID))
+	_, err = b.svc.DecideApplication(ctx, verification.AdminActor(3, nil), approve(open.ID))
 	require.NoError(t, err)
 }
 
@@ -1048,11 +1054,11 @@ func TestDecideApplicationWhenAlreadyAtLevel(t *testing.T) {
 	b := appSetup(t)
 	sub := verificationtest.CreateSubject(t, b.svc)
 	app := b.submitLevel1(t, sub.ID)
-	_, err := b.svc.GrantLevel(b.ctx, verification.GrantLevelParams{SubjectID: sub.ID, Level: 2, Reason: "manual", AdminID: 9})
+	_, err := b.svc.GrantLevel(b.ctx, verification.AdminActor(9, nil), verification.GrantLevelParams{SubjectID: sub.ID, Level: 2, Reason: "manual"})
 	require.NoError(t, err)
-	_, err = b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve, AdminID: 3})
+	_, err = b.svc.DecideApplication(b.ctx, verification.AdminActor(3, nil), verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve})
 	require.NoError(t, err)
-	page, err := b.svc.Grants(b.ctx, verification.GrantFilter{ClientID: sub.ID, Limit: 10})
+	page, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{ClientID: sub.ID, Limit: 10})
 	require.NoError(t, err)
 	assert.Equal(t, 2, page.Total, "no second grant of the same level")
 	assert.Equal(t, levels.Approved, b.state(t, sub.ID, "emailCode").Status)
@@ -1067,11 +1073,11 @@ func TestConcurrentDecideApplication(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range errs {
 		wg.Go(func() {
-			d := verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve, AdminID: int64(i + 1)}
+			d := verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve}
 			if i%2 == 1 {
 				d.Decision, d.Reason = verification.Reject, "no"
 			}
-			_, errs[i] = b.svc.DecideApplication(b.ctx, d)
+			_, errs[i] = b.svc.DecideApplication(b.ctx, verification.AdminActor(int64(i+1), nil), d)
 		})
 	}
 	wg.Wait()
@@ -1149,7 +1155,7 @@ func TestInitWizardSupersedesDraftBelowTheSubjectsLevel(t *testing.T) {
 	first, err := svc.InitWizard(ctx, sub.ID)
 	require.NoError(t, err)
 	require.Equal(t, verification.StepContinue, first.Code, "Level 1 answers are missing: a draft")
-	_, err = svc.GrantLevel(ctx, verification.GrantLevelParams{SubjectID: sub.ID, Level: 2, Reason: "manual", AdminID: 1})
+	_, err = svc.GrantLevel(ctx, verification.AdminActor(1, nil), verification.GrantLevelParams{SubjectID: sub.ID, Level: 2, Reason: "manual"})
 	require.NoError(t, err)
 
 	next, err := svc.InitWizard(ctx, sub.ID)

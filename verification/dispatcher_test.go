@@ -98,10 +98,10 @@ func dspActivity(ctx context.Context, svc *verification.Service) (int64, error) 
 	if _, err := svc.Answer(ctx, id, "emailCode", json.RawMessage(`"654321"`)); !errors.Is(err, verification.ErrConflict) {
 		return id, fmt.Errorf("a second emailCode answer must be refused with ErrConflict, got %v", err)
 	}
-	if _, err := svc.Review(ctx, verification.ReviewParams{SubjectID: id, Requirement: "emailCode", Decision: verification.Approve, AdminID: 7}); err != nil {
+	if _, err := svc.Review(ctx, verification.AdminActor(7, nil), verification.ReviewParams{SubjectID: id, Requirement: "emailCode", Decision: verification.Approve}); err != nil {
 		return id, fmt.Errorf("review: %w", err)
 	}
-	if _, err := svc.GrantLevel(ctx, verification.GrantLevelParams{SubjectID: id, Level: 1, Reason: "manual downgrade", AdminID: 7}); err != nil {
+	if _, err := svc.GrantLevel(ctx, verification.AdminActor(7, nil), verification.GrantLevelParams{SubjectID: id, Level: 1, Reason: "manual downgrade"}); err != nil {
 		return id, fmt.Errorf("grant: %w", err)
 	}
 	return id, nil
@@ -412,7 +412,7 @@ func TestDispatcherDeliversEveryCommittedEvent(t *testing.T) {
 	})
 	require.ErrorIs(t, err, boom)
 	// A refused transition emits nothing either.
-	_, err = svc.GrantLevel(ctx, verification.GrantLevelParams{SubjectID: early.ID, Level: 1, Reason: "same level", AdminID: 7})
+	_, err = svc.GrantLevel(ctx, verification.AdminActor(7, nil), verification.GrantLevelParams{SubjectID: early.ID, Level: 1, Reason: "same level"})
 	require.ErrorIs(t, err, verification.ErrConflict)
 
 	evs := eventsAfter(t, svc, registered)

@@ -214,7 +214,7 @@ func (w *world) initWizard(t *rapid.T) {
 		return
 	}
 	if step.UUID == "" {
-		sub, err := w.svc.Subject(w.ctx, id)
+		sub, err := w.svc.Subject(w.ctx, verification.SystemActor(), id)
 		require.NoError(t, err)
 		res, err := w.svc.Status(w.ctx, id, 0)
 		require.NoError(t, err)
@@ -338,7 +338,7 @@ func sameOutcome(a verification.WizardStep, errA error, b verification.WizardSte
 func (w *world) review(t *rapid.T) {
 	d, reason := w.decision(t)
 	id := w.subject(t)
-	p := verification.ReviewParams{SubjectID: id, Requirement: "isBusiness", Decision: d, Reason: reason, AdminID: 11}
+	p := verification.ReviewParams{SubjectID: id, Requirement: "isBusiness", Decision: d, Reason: reason}
 	// Mostly a pending requirement of the subject.
 	states, err := w.svc.Store().ListRequirementStates(w.ctx, id)
 	require.NoError(t, err)
@@ -354,7 +354,7 @@ func (w *world) review(t *rapid.T) {
 	if d == verification.Reject {
 		p.Final = rarely(t, "final")
 	}
-	_, err = w.svc.Review(w.ctx, p)
+	_, err = w.svc.Review(w.ctx, verification.AdminActor(11, nil), p)
 	w.expect(t, "Review", err)
 }
 
@@ -369,7 +369,7 @@ func (w *world) reviewFile(t *rapid.T) {
 	case len(w.files) > 0 && !rarely(t, "unknownFile"):
 		id = rapid.SampledFrom(w.files).Draw(t, "file").ID
 	}
-	_, err = w.svc.ReviewFile(w.ctx, verification.ReviewFileParams{FileID: id, Decision: d, Reason: reason, AdminID: 12})
+	_, err = w.svc.ReviewFile(w.ctx, verification.AdminActor(12, nil), verification.ReviewFileParams{FileID: id, Decision: d, Reason: reason})
 	w.expect(t, "ReviewFile", err)
 }
 
@@ -384,7 +384,7 @@ func (w *world) decideApplication(t *rapid.T) {
 		id = rapid.SampledFrom(w.wizards).Draw(t, "application").ID
 	}
 	d, reason := w.decision(t)
-	app, err := w.svc.DecideApplication(w.ctx, verification.DecideApplicationParams{ApplicationID: id, Decision: d, Reason: reason, AdminID: 13})
+	app, err := w.svc.DecideApplication(w.ctx, verification.AdminActor(13, nil), verification.DecideApplicationParams{ApplicationID: id, Decision: d, Reason: reason})
 	w.expect(t, "DecideApplication", err)
 	if err != nil || d != verification.Approve {
 		return
@@ -428,17 +428,17 @@ func (w *world) expireDue(t *rapid.T) {
 
 func (w *world) grantLevel(t *rapid.T) {
 	level := rapid.SampledFrom([]int{1, 2, 3}).Draw(t, "level")
-	_, err := w.svc.GrantLevel(w.ctx, verification.GrantLevelParams{SubjectID: w.subject(t), Level: level, Reason: "admin decision", AdminID: 14})
+	_, err := w.svc.GrantLevel(w.ctx, verification.AdminActor(14, nil), verification.GrantLevelParams{SubjectID: w.subject(t), Level: level, Reason: "admin decision"})
 	w.expect(t, "GrantLevel", err)
 }
 
 func (w *world) setFlag(t *rapid.T) {
-	p := verification.SetRequirementParams{SubjectID: w.subject(t), Requirement: "verificationFlag", Value: raw(`true`), AdminID: 15}
+	p := verification.SetRequirementParams{SubjectID: w.subject(t), Requirement: "verificationFlag", Value: raw(`true`)}
 	p.Status = rapid.SampledFrom([]levels.Status{levels.Approved, levels.Approved, levels.Pending, levels.Rejected}).Draw(t, "status")
 	if p.Status == levels.Rejected {
 		p.Reason = "flagged"
 	}
-	_, err := w.svc.SetRequirement(w.ctx, p)
+	_, err := w.svc.SetRequirement(w.ctx, verification.AdminActor(15, nil), p)
 	w.expect(t, "SetRequirement", err)
 }
 

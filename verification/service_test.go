@@ -42,7 +42,7 @@ func (b *testBundle) reachLevel1(t *testing.T, id int64) {
 	require.NoError(t, err)
 	_, err = b.svc.Answer(b.ctx, id, "emailCode", raw(`"123456"`))
 	require.NoError(t, err)
-	_, err = b.svc.Review(b.ctx, verification.ReviewParams{SubjectID: id, Requirement: "emailCode", Decision: verification.Approve, AdminID: 7})
+	_, err = b.svc.Review(b.ctx, verification.AdminActor(7, nil), verification.ReviewParams{SubjectID: id, Requirement: "emailCode", Decision: verification.Approve})
 	require.NoError(t, err)
 }
 
@@ -53,7 +53,7 @@ func TestNewSubjectStartsAtFirstLevel(t *testing.T) {
 	assert.Positive(t, sub.ID)
 	assert.Equal(t, []string{"eu", "vip"}, sub.Tags)
 	verificationtest.RequireLevel(t, b.svc, sub.ID, 1)
-	page, err := b.svc.Grants(b.ctx, verification.GrantFilter{ClientID: sub.ID, Limit: 10})
+	page, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{ClientID: sub.ID, Limit: 10})
 	require.NoError(t, err)
 	require.Equal(t, 1, page.Total)
 	g := page.Items[0]
@@ -101,7 +101,7 @@ func TestCreateSubjectIdentifierRules(t *testing.T) {
 	}
 	_, err = b.svc.CreateSubject(b.ctx, verification.CreateSubjectParams{Identifier: verificationtest.Identifier(), Tags: []string{" eu"}})
 	require.ErrorIs(t, err, verification.ErrInvalid)
-	page, err := b.svc.Grants(b.ctx, verification.GrantFilter{Limit: 10})
+	page, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{Limit: 10})
 	require.NoError(t, err)
 	assert.Equal(t, 1, page.Total, "refused creations write nothing")
 }
@@ -110,28 +110,34 @@ func TestSubjectLookupAndDeletion(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	sub := verificationtest.CreateSubject(t, b.svc)
-	got, err := b.svc.SubjectByIdentifier(b.ctx, sub.Identifier)
+	got, err := b.svc.SubjectByIdentifier(b.ctx, verification.SystemActor(), sub.Identifier)
 	require.NoError(t, err)
 	assert.Equal(t, sub.ID, got.ID)
 
-	_, err = b.svc.SubjectByIdentifier(b.ctx, verificationtest.Identifier())
+	_, err = b.svc.SubjectByIdentifier(b.ctx, verification.SystemActor(), verificationtest.Identifier())
 	require.ErrorIs(t, err, verification.ErrNotFound)
 	assertCode(t, err, verification.CodeIdentifierNotLinked)
-	_, err = b.svc.SubjectByIdentifier(b.ctx, "short")
+	_, err = b.svc.SubjectByIdentifier(b.ctx, verification.SystemActor(), "short")
 	assertCode(t, err, verification.CodeIdentifierMalformed)
-	_, err = b.svc.Subject(b.ctx, 999)
+	_, err = b.svc.Subject(b.ctx, verification.SystemActor(), 999)
 	assertCode(t, err, verification.CodeUserDeleted)
 
-	require.NoError(t, b.svc.DeleteSubject(b.ctx, sub.ID))
+	require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), sub.ID))
 	for name, call := range map[string]func() error{
-		"Subject": func() error { _, err := b.svc.Subject(b.ctx, sub.ID); return err },
-		"ByIdent": func() error { _, err := b.svc.SubjectByIdentifier(b.ctx, sub.Identifier); return err },
-		"Status":  func() error { _, err := b.svc.Status(b.ctx, sub.ID, 0); return err },
-		"Answer":  func() error { _, err := b.svc.Answer(b.ctx, sub.ID, "isBusiness", raw(`true`)); return err },
-		"SetTags": func() error { _, err := b.svc.SetTags(b.ctx, sub.ID, []string{"x"}); return err },
-		"Delete":  func() error { return b.svc.DeleteSubject(b.ctx, sub.ID) },
+		"Subject": func() error { _, err := b.svc.Subject(b.ctx, verification.SystemActor(), sub.ID); return err },
+		"ByIdent": func() error {
+			_, err := b.svc.SubjectByIdentifier(b.ctx, verification.SystemActor(), sub.Identifier)
+			return err
+		},
+		"Status": func() error { _, err := b.svc.Status(b.ctx, sub.ID, 0); return err },
+		"Answer": func() error { _, err := b.svc.Answer(b.ctx, sub.ID, "isBusiness", raw(`true`)); return err },
+		"SetTags": func() error {
+			_, err := b.svc.SetTags(b.ctx, verification.SystemActor(), sub.ID, []string{"x"})
+			return err
+		},
+		"Delete": func() error { return b.svc.DeleteSubject(b.ctx, verification.SystemActor(), sub.ID) },
 		"GrantLevel": func() error {
-			_, err := b.svc.GrantLevel(b.ctx, verification.GrantLevelParams{SubjectID: sub.ID, Level: 2, Reason: "x", AdminID: 1})
+			_, err := b.svc.GrantLevel(b.ctx, verification.AdminActor(1, nil), verification.GrantLevelParams{SubjectID: sub.ID, Level: 2, Reason: "x"})
 			return err
 		},
 	} {
@@ -193,7 +199,7 @@ func TestAnswerRefusalsWriteNothing(t *testing.T) {
 	sub := verificationtest.CreateSubject(t, b.svc)
 	_, err := b.svc.Answer(b.ctx, sub.ID, "nationality", raw(`"XX"`))
 	require.Error(t, err)
-	states, err := b.svc.RequirementStates(b.ctx, sub.ID)
+	states, err := b.svc.RequirementStates(b.ctx, verification.SystemActor(), sub.ID)
 	require.NoError(t, err)
 	assert.Empty(t, states)
 	verificationtest.RequireEvents(t, b.svc, sub.ID, verification.EventSubjectCreated, verification.EventLevelGranted)
@@ -227,13 +233,13 @@ func TestWholePathToTopLevel(t *testing.T) {
 
 	// The host confirms the email code: level 1 is earned and granted.
 	b.clock.Advance(time.Minute)
-	_, err = b.svc.SetRequirement(ctx, verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "emailCode"})
+	_, err = b.svc.SetRequirement(ctx, verification.HostActor(), verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "emailCode"})
 	require.NoError(t, err)
 	verificationtest.RequireLevel(t, b.svc, sub.ID, 2)
 
 	_, err = b.svc.Answer(ctx, sub.ID, "AMLD5Questions", raw(`{"Question1":"answer1","Question2":"answer3"}`))
 	require.NoError(t, err)
-	_, err = b.svc.SetRequirement(ctx, verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "verificationFlag", Value: raw(`true`), AdminID: 3})
+	_, err = b.svc.SetRequirement(ctx, verification.AdminActor(3, nil), verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "verificationFlag", Value: raw(`true`)})
 	require.NoError(t, err)
 	front := verificationtest.Upload(t, b.svc, sub.ID, "passport", "front")
 	back := verificationtest.Upload(t, b.svc, sub.ID, "passport", "back")
@@ -245,7 +251,7 @@ func TestWholePathToTopLevel(t *testing.T) {
 	verificationtest.RequireStatus(t, b.svc, sub.ID, map[string]levels.Status{"idDocument": levels.Pending})
 
 	b.clock.Advance(time.Minute)
-	_, err = b.svc.Review(ctx, verification.ReviewParams{SubjectID: sub.ID, Requirement: "idDocument", Decision: verification.Reject, Reason: "blurry", AdminID: 9})
+	_, err = b.svc.Review(ctx, verification.AdminActor(9, nil), verification.ReviewParams{SubjectID: sub.ID, Requirement: "idDocument", Decision: verification.Reject, Reason: "blurry"})
 	require.NoError(t, err)
 	verificationtest.RequireStatus(t, b.svc, sub.ID, map[string]levels.Status{"idDocument": levels.Rejected})
 	_, err = b.svc.Answer(ctx, sub.ID, "idDocument", passport(front, back))
@@ -254,13 +260,13 @@ func TestWholePathToTopLevel(t *testing.T) {
 	back = verificationtest.Upload(t, b.svc, sub.ID, "passport", "back")
 	_, err = b.svc.Answer(ctx, sub.ID, "idDocument", passport(front, back))
 	require.NoError(t, err)
-	_, err = b.svc.Review(ctx, verification.ReviewParams{SubjectID: sub.ID, Requirement: "idDocument", Decision: verification.Approve, Reason: "documents ok", AdminID: 9})
+	_, err = b.svc.Review(ctx, verification.AdminActor(9, nil), verification.ReviewParams{SubjectID: sub.ID, Requirement: "idDocument", Decision: verification.Approve, Reason: "documents ok"})
 	require.NoError(t, err)
 
 	verificationtest.RequireStatus(t, b.svc, sub.ID, nil)
 	verificationtest.RequireLevel(t, b.svc, sub.ID, 3)
 
-	page, err := b.svc.Grants(ctx, verification.GrantFilter{ClientID: sub.ID, Limit: 10, Desc: true})
+	page, err := b.svc.Grants(ctx, verification.SystemActor(), verification.GrantFilter{ClientID: sub.ID, Limit: 10, Desc: true})
 	require.NoError(t, err)
 	require.Equal(t, 3, page.Total)
 	top := page.Items[0]
@@ -273,13 +279,13 @@ func TestWholePathToTopLevel(t *testing.T) {
 	assert.Zero(t, mid.UserID, "the host's own code check has no admin")
 	assert.Equal(t, verificationtest.Start.Add(2*time.Minute), mid.CreateTime)
 
-	reviews, err := b.svc.Reviews(ctx, sub.ID)
+	reviews, err := b.svc.Reviews(ctx, verification.SystemActor(), sub.ID)
 	require.NoError(t, err)
 	require.Len(t, reviews, 4)
 	assert.Equal(t, verification.Reject, reviews[2].Decision)
 	assert.Equal(t, "blurry", reviews[2].Reason)
 
-	got, err := b.svc.Grant(ctx, top.ID, nil)
+	got, err := b.svc.Grant(ctx, verification.SystemActor(), top.ID)
 	require.NoError(t, err)
 	assert.Equal(t, top, got)
 }
@@ -298,7 +304,7 @@ func TestRejectionRetryFinalAndAttemptCap(t *testing.T) {
 	sub := verificationtest.CreateSubject(t, svc)
 	reject := func(final bool) {
 		t.Helper()
-		_, err := svc.Review(ctx, verification.ReviewParams{SubjectID: sub.ID, Requirement: "code", Decision: verification.Reject, Reason: "wrong", Final: final, AdminID: 1})
+		_, err := svc.Review(ctx, verification.AdminActor(1, nil), verification.ReviewParams{SubjectID: sub.ID, Requirement: "code", Decision: verification.Reject, Reason: "wrong", Final: final})
 		require.NoError(t, err)
 	}
 
@@ -311,7 +317,7 @@ func TestRejectionRetryFinalAndAttemptCap(t *testing.T) {
 	_, err = svc.Answer(ctx, sub.ID, "code", raw(`"abe"`))
 	require.ErrorIs(t, err, verification.ErrAttemptsExhausted)
 
-	_, err = svc.ResetRequirement(ctx, sub.ID, "code", 5, false)
+	_, err = svc.ResetRequirement(ctx, verification.AdminActor(5, nil), sub.ID, "code", false)
 	require.NoError(t, err)
 	_, err = svc.Answer(ctx, sub.ID, "code", raw(`"abf"`))
 	require.NoError(t, err)
@@ -320,7 +326,7 @@ func TestRejectionRetryFinalAndAttemptCap(t *testing.T) {
 	require.ErrorIs(t, err, verification.ErrRejectedFinal)
 
 	// Reviewing something not pending is a conflict.
-	_, err = svc.Review(ctx, verification.ReviewParams{SubjectID: sub.ID, Requirement: "code", Decision: verification.Approve, AdminID: 1})
+	_, err = svc.Review(ctx, verification.AdminActor(1, nil), verification.ReviewParams{SubjectID: sub.ID, Requirement: "code", Decision: verification.Approve})
 	require.ErrorIs(t, err, verification.ErrConflict)
 }
 
@@ -333,17 +339,16 @@ func TestReviewParamsValidation(t *testing.T) {
 		p     verification.ReviewParams
 		field string
 	}{
-		{"no subject", verification.ReviewParams{Requirement: "emailCode", Decision: verification.Approve, AdminID: 1}, "subjectId"},
-		{"no admin", verification.ReviewParams{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Approve}, "adminId"},
-		{"bad decision", verification.ReviewParams{SubjectID: sub.ID, Requirement: "emailCode", Decision: "maybe", AdminID: 1}, "decision"},
-		{"reject without reason", verification.ReviewParams{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Reject, AdminID: 1}, "reason"},
-		{"final approval", verification.ReviewParams{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Approve, Final: true, AdminID: 1}, "final"},
-		{"unknown requirement", verification.ReviewParams{SubjectID: sub.ID, Requirement: "nope", Decision: verification.Approve, AdminID: 1}, "requirement"},
+		{"no subject", verification.ReviewParams{Requirement: "emailCode", Decision: verification.Approve}, "subjectId"},
+		{"bad decision", verification.ReviewParams{SubjectID: sub.ID, Requirement: "emailCode", Decision: "maybe"}, "decision"},
+		{"reject without reason", verification.ReviewParams{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Reject}, "reason"},
+		{"final approval", verification.ReviewParams{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Approve, Final: true}, "final"},
+		{"unknown requirement", verification.ReviewParams{SubjectID: sub.ID, Requirement: "nope", Decision: verification.Approve}, "requirement"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := b.svc.Review(b.ctx, tc.p)
+			_, err := b.svc.Review(b.ctx, verification.AdminActor(1, nil), tc.p)
 			require.ErrorIs(t, err, verification.ErrInvalid)
 			var e *verification.Error
 			require.ErrorAs(t, err, &e)
@@ -358,57 +363,58 @@ func TestGrantLevelManualAndHistoryListing(t *testing.T) {
 	eu := verificationtest.CreateSubject(t, b.svc, "eu")
 	us := verificationtest.CreateSubject(t, b.svc, "us")
 	b.clock.Advance(time.Hour)
-	g, err := b.svc.GrantLevel(b.ctx, verification.GrantLevelParams{SubjectID: eu.ID, Level: 3, Reason: "manual KYC", AdminID: 4})
+	g, err := b.svc.GrantLevel(b.ctx, verification.AdminActor(4, nil), verification.GrantLevelParams{SubjectID: eu.ID, Level: 3, Reason: "manual KYC"})
 	require.NoError(t, err)
 	assert.Equal(t, "manual KYC", g.Reason)
 	assert.Equal(t, &levels.Level{ID: 1, Name: "Level 0"}, g.Previous)
-	_, err = b.svc.GrantLevel(b.ctx, verification.GrantLevelParams{SubjectID: eu.ID, Level: 2, Reason: "downgrade after audit", AdminID: 4})
+	_, err = b.svc.GrantLevel(b.ctx, verification.AdminActor(4, nil), verification.GrantLevelParams{SubjectID: eu.ID, Level: 2, Reason: "downgrade after audit"})
 	require.NoError(t, err)
 	verificationtest.RequireLevel(t, b.svc, eu.ID, 2)
-	_, err = b.svc.GrantLevel(b.ctx, verification.GrantLevelParams{SubjectID: eu.ID, Level: 2, Reason: "again", AdminID: 4})
+	_, err = b.svc.GrantLevel(b.ctx, verification.AdminActor(4, nil), verification.GrantLevelParams{SubjectID: eu.ID, Level: 2, Reason: "again"})
 	require.ErrorIs(t, err, verification.ErrConflict)
 
 	for _, tc := range []struct {
 		name string
 		p    verification.GrantLevelParams
 	}{
-		{"unknown level", verification.GrantLevelParams{SubjectID: eu.ID, Level: 42, Reason: "x", AdminID: 1}},
-		{"no reason", verification.GrantLevelParams{SubjectID: eu.ID, Level: 3, AdminID: 1}},
-		{"no admin", verification.GrantLevelParams{SubjectID: eu.ID, Level: 3, Reason: "x"}},
+		{"unknown level", verification.GrantLevelParams{SubjectID: eu.ID, Level: 42, Reason: "x"}},
+		{"no reason", verification.GrantLevelParams{SubjectID: eu.ID, Level: 3}},
 	} {
-		_, err := b.svc.GrantLevel(b.ctx, tc.p)
+		_, err := b.svc.GrantLevel(b.ctx, verification.AdminActor(1, nil), tc.p)
 		require.ErrorIs(t, err, verification.ErrInvalid, tc.name)
 	}
+	_, err = b.svc.GrantLevel(b.ctx, verification.HostActor(), verification.GrantLevelParams{SubjectID: eu.ID, Level: 3, Reason: "x"})
+	require.ErrorIs(t, err, verification.ErrForbidden, "GrantLevel needs an admin actor")
 
-	all, err := b.svc.Grants(b.ctx, verification.GrantFilter{Limit: 100})
+	all, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{Limit: 100})
 	require.NoError(t, err)
 	assert.Equal(t, 4, all.Total)
 	for i := 1; i < len(all.Items); i++ {
 		assert.Less(t, all.Items[i-1].ID, all.Items[i].ID)
 		assert.False(t, all.Items[i].CreateTime.Before(all.Items[i-1].CreateTime), "grant order is createTime order")
 	}
-	scoped, err := b.svc.Grants(b.ctx, verification.GrantFilter{Limit: 100, Tags: []string{"eu"}})
+	scoped, err := b.svc.Grants(b.ctx, verification.AdminActor(1, []string{"eu"}), verification.GrantFilter{Limit: 100, Tags: []string{"ignored"}})
 	require.NoError(t, err)
 	assert.Equal(t, 3, scoped.Total)
 	for _, g := range scoped.Items {
 		assert.Equal(t, eu.ID, g.ClientID)
 	}
-	hidden, err := b.svc.Grants(b.ctx, verification.GrantFilter{Limit: 100, Tags: []string{"eu"}, ClientID: us.ID})
+	hidden, err := b.svc.Grants(b.ctx, verification.AdminActor(1, []string{"eu"}), verification.GrantFilter{Limit: 100, ClientID: us.ID})
 	require.NoError(t, err)
 	assert.Zero(t, hidden.Total)
 	assert.NotNil(t, hidden.Items)
 
-	usGrant, err := b.svc.Grants(b.ctx, verification.GrantFilter{ClientID: us.ID, Limit: 1})
+	usGrant, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{ClientID: us.ID, Limit: 1})
 	require.NoError(t, err)
-	_, err = b.svc.Grant(b.ctx, usGrant.Items[0].ID, []string{"eu"})
+	_, err = b.svc.Grant(b.ctx, verification.AdminActor(1, []string{"eu"}), usGrant.Items[0].ID)
 	require.ErrorIs(t, err, verification.ErrNotFound, "a tag-scoped admin does not see other clients' grants")
-	_, err = b.svc.Grant(b.ctx, usGrant.Items[0].ID, nil)
+	_, err = b.svc.Grant(b.ctx, verification.SystemActor(), usGrant.Items[0].ID)
 	require.NoError(t, err)
-	_, err = b.svc.Grant(b.ctx, 9999, nil)
+	_, err = b.svc.Grant(b.ctx, verification.SystemActor(), 9999)
 	require.ErrorIs(t, err, verification.ErrNotFound)
 
 	for _, f := range []verification.GrantFilter{{Limit: -1}, {Limit: verification.MaxListLimit + 1}, {Offset: -1}, {ClientID: -3}} {
-		_, err := b.svc.Grants(b.ctx, f)
+		_, err := b.svc.Grants(b.ctx, verification.SystemActor(), f)
 		require.ErrorIs(t, err, verification.ErrInvalid, fmt.Sprintf("%+v", f))
 	}
 }
@@ -430,7 +436,7 @@ func TestConcurrentReviewsGrantOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = b.svc.Review(b.ctx, verification.ReviewParams{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Approve, AdminID: int64(i + 1)})
+			_, errs[i] = b.svc.Review(b.ctx, verification.AdminActor(int64(i+1), nil), verification.ReviewParams{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Approve})
 		}()
 	}
 	wg.Wait()
@@ -443,7 +449,7 @@ func TestConcurrentReviewsGrantOnce(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, ok)
-	page, err := b.svc.Grants(b.ctx, verification.GrantFilter{ClientID: sub.ID})
+	page, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{ClientID: sub.ID})
 	require.NoError(t, err)
 	assert.Equal(t, 2, page.Total, "created + exactly one promotion")
 }
@@ -479,7 +485,7 @@ func TestTransitionIsAtomicAndInternalErrorsAreOpaque(t *testing.T) {
 	require.NoError(t, err)
 	_, err = bad.Answer(ctx, sub.ID, "emailCode", raw(`"123456"`))
 	require.NoError(t, err)
-	_, err = bad.SetRequirement(ctx, verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "emailCode"})
+	_, err = bad.SetRequirement(ctx, verification.HostActor(), verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "emailCode"})
 	require.ErrorIs(t, err, verification.ErrInternal)
 	var e *verification.Error
 	require.ErrorAs(t, err, &e)
@@ -491,7 +497,7 @@ func TestTransitionIsAtomicAndInternalErrorsAreOpaque(t *testing.T) {
 		"emailCode": levels.Pending, "AMLD5Questions": levels.Missing, "idDocument": levels.Missing, "verificationFlag": levels.Missing,
 	})
 	verificationtest.RequireLevel(t, good, sub.ID, 1)
-	reviews, err := good.Reviews(ctx, sub.ID)
+	reviews, err := good.Reviews(ctx, verification.SystemActor(), sub.ID)
 	require.NoError(t, err)
 	assert.Empty(t, reviews)
 }

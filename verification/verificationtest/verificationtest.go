@@ -143,7 +143,7 @@ func RequireStatus(t testing.TB, svc *verification.Service, subjectID int64, wan
 // RequireLevel asserts the subject's current level is the level with ID levelID.
 func RequireLevel(t testing.TB, svc *verification.Service, subjectID int64, levelID int) {
 	t.Helper()
-	sub, err := svc.Subject(context.Background(), subjectID)
+	sub, err := svc.Subject(context.Background(), verification.SystemActor(), subjectID)
 	require.NoError(t, err)
 	require.Equal(t, levelID, sub.Level, "level of subject %d", subjectID)
 }
