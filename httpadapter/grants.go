@@ -3,7 +3,6 @@ package httpadapter
 import (
 	"time"
 
-	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/verification"
 )
 
@@ -44,23 +43,23 @@ type grantJSON struct {
 
 func toGrantJSON(g verification.Grant) grantJSON {
 	out := grantJSON{
-		ID: g.ID, ClientID: g.ClientID,
+		ID: g.ID, ClientID: g.SubjectID,
 		CurrentLevel: levelRef(g.Level),
 		Reason:       reasonJSON{g.Reason},
-		CreateTime:   formatV2(g.CreateTime),
+		CreateTime:   formatV2(g.CreatedAt),
 	}
 	if g.Previous != nil {
 		p := levelRef(*g.Previous)
 		out.PreviousLevel = &p
 	}
-	if g.UserID != 0 {
-		u := g.UserID
+	if g.AdminID != 0 {
+		u := g.AdminID
 		out.UserID = &u
 	}
 	return out
 }
 
-func levelRef(l levels.Level) levelJSON { return levelJSON{l.ID, l.Name} }
+func levelRef(l verification.LevelRef) levelJSON { return levelJSON{l.ID, l.Name} }
 
 // listJSON is seeds 001/004's {"total": n, "data": [...]}.
 type listJSON[T any] struct {
@@ -133,7 +132,7 @@ func (a *Adapter) serveVerifications(c *call) error {
 	}
 	f := verification.GrantFilter{Limit: lp.limit, Offset: lp.offset, Desc: lp.desc}
 	if v, ok := q[paramClientID]; ok {
-		if f.ClientID, err = parseID(paramClientID, v); err != nil {
+		if f.SubjectID, err = parseID(paramClientID, v); err != nil {
 			return err
 		}
 	}

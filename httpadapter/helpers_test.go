@@ -319,7 +319,7 @@ func (b *testBundle) draftWizard(id int64) (uuid string, front, back string) {
 	b.answerAMLD5(id)
 	step, err := b.svc.InitWizard(b.ctx, id)
 	require.NoError(b.t, err)
-	require.Equal(b.t, verification.StepContinue, step.Code)
+	require.Equal(b.t, verification.StageDocuments, step.Stage)
 	return step.UUID, b.upload(id, "passport", "front"), b.upload(id, "passport", "back")
 }
 
@@ -329,7 +329,7 @@ func (b *testBundle) submittedApplication(id int64) verification.Application {
 	uuid, front, back := b.draftWizard(id)
 	step, err := b.svc.RunWizard(b.ctx, verification.RunWizardParams{SubjectID: id, UUID: uuid, DocumentType: 2, Files: []string{front, back}})
 	require.NoError(b.t, err)
-	require.Equal(b.t, verification.StepDone, step.Code)
+	require.Equal(b.t, verification.StageDone, step.Stage)
 	require.Equal(b.t, verification.ApplicationSubmitted, step.Application.Status)
 	return step.Application
 }
@@ -349,7 +349,7 @@ func (b *testBundle) idSession(id int64, at time.Time) verification.IDSession {
 // grants returns the subject's grants, oldest first.
 func (b *testBundle) grants(id int64) []verification.Grant {
 	b.t.Helper()
-	page, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{ClientID: id, Limit: 100})
+	page, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{SubjectID: id, Limit: 100})
 	require.NoError(b.t, err)
 	return page.Items
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -533,4 +534,41 @@ func TestDeletedSubjectOnIdentityRoutes(t *testing.T) {
 	require.JSONEq(t, `{"error":"invalid_token"}`, string(r.body))
 	r = b.get("/api/v1/me/natural-person/id-verification", keyAgent)
 	require.Equal(t, 401, r.status)
+}
+
+// TestWizardStagesAndCodes: the wizard's wire vocabulary (workflow class
+// names, 200/202) comes from the adapter's options; empty fields keep the
+// defaults.
+func TestWizardStagesAndCodes(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{adapter: func(o *Options) {
+		o.WizardStages = WizardStages{Documents: "docs", Done: "finished"}
+		o.WizardCodes = WizardCodes{Continue: 100}
+	}})
+	wizard := func(token string) (workflow string, code float64) {
+		t.Helper()
+		// Not through b.get: openapi.json documents the default codes.
+		hr := httptest.NewRequest("GET", b.prefix+"/api/v2/my/verifications/wizard", nil)
+		hr.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		b.h.ServeHTTP(rec, hr)
+		require.Equal(t, 200, rec.Code, rec.Body.String())
+		var out map[string]any
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
+		return out["workflow"].(string), out["code"].(float64)
+	}
+	workflow, code := wizard(tokOther)
+	require.Equal(t, DefaultWizardStages.Answers, workflow, "an empty stage name takes the default")
+	require.EqualValues(t, 100, code)
+
+	uuid, front, back := b.draftWizard(b.owner.ID)
+	workflow, code = wizard(tokOwner)
+	require.Equal(t, "docs", workflow)
+	require.EqualValues(t, 100, code)
+
+	_, err := b.svc.RunWizard(b.ctx, verification.RunWizardParams{SubjectID: b.owner.ID, UUID: uuid, DocumentType: 2, Files: []string{front, back}})
+	require.NoError(t, err)
+	workflow, code = wizard(tokOwner)
+	require.Equal(t, "finished", workflow)
+	require.EqualValues(t, DefaultWizardCodes.Done, code, "a zero code takes the default")
 }

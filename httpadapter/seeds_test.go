@@ -170,7 +170,7 @@ type seedGrantStore struct {
 
 func newSeedGrantStore() *seedGrantStore {
 	day := time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC)
-	l0, l1 := levels.Level{ID: 1, Name: "Level 0"}, levels.Level{ID: 2, Name: "Level 1"}
+	l0, l1 := verification.LevelRef{ID: 1, Name: "Level 0"}, verification.LevelRef{ID: 2, Name: "Level 1"}
 	return &seedGrantStore{
 		Store: memory.New(),
 		subjects: map[int64]verification.Subject{
@@ -178,9 +178,9 @@ func newSeedGrantStore() *seedGrantStore {
 			222: {ID: 222, Identifier: strings.Repeat("b", 36), Tags: []string{"eu"}, Level: 2, CreatedAt: day},
 		},
 		grants: []verification.Grant{
-			{ID: 18, ClientID: 17, Level: l0, Reason: "created", UserID: 11, CreateTime: day},
-			{ID: 186, ClientID: 222, Level: l0, Reason: "created", UserID: 1, CreateTime: day},
-			{ID: 75, ClientID: 222, Level: l1, Previous: &l0, Reason: "Application: 838", UserID: 1, CreateTime: day},
+			{ID: 18, SubjectID: 17, Level: l0, Reason: "created", AdminID: 11, CreatedAt: day},
+			{ID: 186, SubjectID: 222, Level: l0, Reason: "created", AdminID: 1, CreatedAt: day},
+			{ID: 75, SubjectID: 222, Level: l1, Previous: &l0, Reason: "Application: 838", AdminID: 1, CreatedAt: day},
 		},
 	}
 }
@@ -204,10 +204,10 @@ func (s *seedGrantStore) GetGrant(ctx context.Context, id int64) (verification.G
 func (s *seedGrantStore) ListGrants(ctx context.Context, f verification.GrantFilter) (verification.GrantPage, error) {
 	var match []verification.Grant
 	for _, g := range s.grants {
-		if f.ClientID != 0 && g.ClientID != f.ClientID {
+		if f.SubjectID != 0 && g.SubjectID != f.SubjectID {
 			continue
 		}
-		if f.Tags != nil && !s.subjects[g.ClientID].HasAnyTag(f.Tags) {
+		if f.Tags != nil && !s.subjects[g.SubjectID].HasAnyTag(f.Tags) {
 			continue
 		}
 		match = append(match, g)
@@ -288,7 +288,7 @@ func TestSeed001Wizard(t *testing.T) {
 	init := r.object(t)
 	require.EqualValues(t, 200, init["code"])
 	require.Equal(t, false, init["done"])
-	require.Equal(t, verification.DefaultStages.Documents, init["workflow"])
+	require.Equal(t, DefaultWizardStages.Documents, init["workflow"])
 	uuid := init["uuid"].(string)
 	require.Equal(t, map[string]any{"types": []any{map[string]any{"id": 2.0, "description": "Passport", "enabled": true, "example": "", "group": map[string]any{}}}}, init["data"])
 
@@ -306,11 +306,11 @@ func TestSeed001Wizard(t *testing.T) {
 	r = b.do(req{method: "POST", path: "/api/v2/my/verifications", token: tokOwner, body: []byte(run), ctype: "application/x-www-form-urlencoded"})
 	require.Equal(t, 200, r.status, string(r.body))
 	golden(t, "001_wizard_run.json", r.body)
-	require.JSONEq(t, fmt.Sprintf(`{"code":202,"data":{"types":["passport"]},"done":true,"uuid":%q,"workflow":%q}`, uuid, verification.DefaultStages.Done), string(r.body))
+	require.JSONEq(t, fmt.Sprintf(`{"code":202,"data":{"types":["passport"]},"done":true,"uuid":%q,"workflow":%q}`, uuid, DefaultWizardStages.Done), string(r.body))
 
 	// The wizard is now done: initialising again reports it, without data.
 	r = b.get("/api/v2/my/verifications/wizard", tokOwner)
-	require.JSONEq(t, fmt.Sprintf(`{"code":202,"data":null,"done":true,"uuid":%q,"workflow":%q}`, uuid, verification.DefaultStages.Done), string(r.body))
+	require.JSONEq(t, fmt.Sprintf(`{"code":202,"data":null,"done":true,"uuid":%q,"workflow":%q}`, uuid, DefaultWizardStages.Done), string(r.body))
 
 	// The seed's own request (its file paths and uuid exist nowhere here)
 	// gets a documented 404 naming the uuid.

@@ -18,7 +18,7 @@ func TestActorVisibility(t *testing.T) {
 	eu := verificationtest.CreateSubject(t, b.svc, "eu")
 	us := verificationtest.CreateSubject(t, b.svc, "us")
 	euFile := verificationtest.Upload(t, b.svc, eu.ID, "passport", "front")
-	euGrants, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{ClientID: eu.ID, Limit: 1})
+	euGrants, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{SubjectID: eu.ID, Limit: 1})
 	require.NoError(t, err)
 	euGrant := euGrants.Items[0]
 
@@ -61,7 +61,7 @@ func TestActorVisibility(t *testing.T) {
 				require.ErrorIs(t, err, verification.ErrNotFound)
 			}
 
-			page, err := b.svc.Grants(b.ctx, tc.actor, verification.GrantFilter{ClientID: eu.ID, Limit: 10})
+			page, err := b.svc.Grants(b.ctx, tc.actor, verification.GrantFilter{SubjectID: eu.ID, Limit: 10})
 			require.NoError(t, err)
 			assert.Equal(t, map[bool]int{true: 1, false: 0}[tc.sees], page.Total)
 		})

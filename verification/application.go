@@ -11,59 +11,31 @@ import (
 	"github.com/openkyc/kyc/levels"
 )
 
-// WizardStages names the workflow stages the wizard reports (seed 001's
-// "workflow"). Hosts whose clients expect other names set them in Options.
-type WizardStages struct {
-	// Documents: the next step uploads a document (code 200, data = the
-	// accepted document types).
-	Documents string
-	// Answers: no document is missing but other requirements still need
-	// answers (code 200, data null); the client answers them, then calls
-	// the wizard again.
-	Answers string
-	// Done: nothing is left; the application is submitted for review (or
-	// the subject is fully verified) (code 202, done true).
-	Done string
-}
+// WizardStage is where a subject's wizard stands: what its next step asks
+// for. How a stage is named on the wire (seed 001's "workflow" class names
+// and its 200/202 codes) is the HTTP adapter's business.
+type WizardStage string
 
-// DefaultStages are the stage names used when Options.Stages leaves them
-// empty; Done matches seed 001's example.
-var DefaultStages = WizardStages{
-	Documents: `B2B\TCA\Wizards\Workflow\DocumentsWorkflow`,
-	Answers:   `B2B\TCA\Wizards\Workflow\AnswersWorkflow`,
-	Done:      `B2B\TCA\Wizards\Workflow\TerminateWorkflow`,
-}
-
-func (w WizardStages) withDefaults() WizardStages {
-	if w.Documents == "" {
-		w.Documents = DefaultStages.Documents
-	}
-	if w.Answers == "" {
-		w.Answers = DefaultStages.Answers
-	}
-	if w.Done == "" {
-		w.Done = DefaultStages.Done
-	}
-	return w
-}
-
-// Wizard step codes (seed 001).
+// The wizard's stages.
 const (
-	// StepContinue: another step follows.
-	StepContinue = 200
-	// StepDone: the final step; nothing is left to do.
-	StepDone = 202
+	// StageDocuments: the next step uploads a document (WizardStep.Types
+	// lists the accepted document types).
+	StageDocuments WizardStage = "documents"
+	// StageAnswers: no document is missing but other requirements still
+	// need answers; the client answers them, then calls the wizard again.
+	StageAnswers WizardStage = "answers"
+	// StageDone: nothing is left; the application is submitted for review
+	// (or the subject is fully verified).
+	StageDone WizardStage = "done"
 )
 
 // WizardStep is where a subject's wizard stands (seed 001).
 type WizardStep struct {
-	// Code is StepContinue or StepDone.
-	Code int
+	// Stage is what the next step asks for (StageDone when nothing is left).
+	Stage WizardStage
 	// UUID identifies the wizard (its application); empty for a fully
 	// verified subject that never needed one.
-	UUID     string
-	Workflow string
-	Done     bool
+	UUID string
 	// Requirement is the document requirement the next step answers.
 	Requirement string
 	// Types lists the document types the next step accepts (nil when done
@@ -73,9 +45,12 @@ type WizardStep struct {
 	Application Application
 }
 
+// Done reports whether nothing is left to do (Stage is StageDone).
+func (w WizardStep) Done() bool { return w.Stage == StageDone }
+
 // InitWizard starts, or resumes, the subject's application for the level
 // above its current one and reports the next step. A subject with nothing
-// outstanding gets StepDone at once; so does one whose application already
+// outstanding gets StageDone at once; so does one whose application already
 // awaits review. An application whose steps are all done is submitted here.
 func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, error) {
 	var step WizardStep
@@ -114,7 +89,7 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, 
 				return err
 			}
 			if !ok || s.ladder.Evaluate(st, 0).Verified() {
-				step = WizardStep{Code: StepDone, Workflow: s.stages.Done, Done: true}
+				step = WizardStep{Stage: StageDone}
 				return nil
 			}
 			app = Application{UUID: s.newID(), SubjectID: sub.ID, Level: next.ID, Status: ApplicationDraft, CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
@@ -181,7 +156,7 @@ func (s *Service) expire(ctx context.Context, tx Store, app Application, now tim
 func (s *Service) advance(ctx context.Context, tx Store, sub *Subject, app *Application, now time.Time) (WizardStep, error) {
 	step := WizardStep{UUID: app.UUID, Application: *app}
 	if app.Status != ApplicationDraft {
-		step.Code, step.Workflow, step.Done = StepDone, s.stages.Done, true
+		step.Stage = StageDone
 		return step, nil
 	}
 	_, full, err := states(ctx, tx, sub.ID)
@@ -200,7 +175,7 @@ func (s *Service) advance(ctx context.Context, tx Store, sub *Subject, app *Appl
 		case st.Status == levels.Approved || st.Status == levels.Pending:
 			continue
 		case req.Kind == levels.Document:
-			step.Code, step.Workflow, step.Requirement = StepContinue, s.stages.Documents, req.Name
+			step.Stage, step.Requirement = StageDocuments, req.Name
 			for _, t := range req.AcceptedTypes() {
 				if t.Enabled {
 					step.Types = append(step.Types, t)
@@ -212,7 +187,7 @@ func (s *Service) advance(ctx context.Context, tx Store, sub *Subject, app *Appl
 		}
 	}
 	if answersMissing {
-		step.Code, step.Workflow = StepContinue, s.stages.Answers
+		step.Stage = StageAnswers
 		return step, nil
 	}
 	app.Status, app.SubmittedAt = ApplicationSubmitted, now
@@ -223,7 +198,7 @@ func (s *Service) advance(ctx context.Context, tx Store, sub *Subject, app *Appl
 		return step, err
 	}
 	step.Application = *app
-	step.Code, step.Workflow, step.Done = StepDone, s.stages.Done, true
+	step.Stage = StageDone
 	return step, nil
 }
 
@@ -241,7 +216,7 @@ type RunWizardParams struct {
 
 // RunWizard records the documents of the wizard's current step (answering
 // its document requirement) and returns the next step; after the last step
-// the application is submitted for review (StepDone). Repeating the step
+// the application is submitted for review (StageDone). Repeating the step
 // just recorded (same type and files) changes nothing and returns the same
 // answer, so a retried or duplicated request records one step. A wizard of
 // another subject, or an unknown one, is ErrNotFound; a finished one, or one
@@ -308,7 +283,7 @@ func (s *Service) RunWizard(ctx context.Context, p RunWizardParams) (WizardStep,
 			// has just submitted the draft; returning the error rolls that
 			// back too, so the call changes nothing and a duplicate of it
 			// gets the same answer (InitWizard submits).
-			if cur.Done {
+			if cur.Done() {
 				return newErr(ErrConflict, "no document is expected: every step is done; call the wizard again to submit")
 			}
 			return newErr(ErrConflict, "no document is expected; answer the remaining requirements")

@@ -22,6 +22,7 @@ import (
 
 	"github.com/openkyc/kyc/verification"
 	"github.com/openkyc/kyc/verification/verificationtest"
+	"github.com/openkyc/kyc/webhooks"
 )
 
 // Generous waits, fast polls: the dispatcher runs on a loaded 2-core CI box.
@@ -160,7 +161,7 @@ type hookReceiver struct {
 	t      *testing.T
 	srv    *httptest.Server
 	secret string
-	decide func(p verification.WebhookPayload, attempt int) hookAction
+	decide func(p webhooks.Payload, attempt int) hookAction
 	stop   chan struct{}
 
 	mu       sync.Mutex
@@ -170,9 +171,9 @@ type hookReceiver struct {
 	badSigs  int
 }
 
-func newHookReceiver(t *testing.T, decide func(p verification.WebhookPayload, attempt int) hookAction) *hookReceiver {
+func newHookReceiver(t *testing.T, decide func(p webhooks.Payload, attempt int) hookAction) *hookReceiver {
 	t.Helper()
-	r := &hookReceiver{t: t, secret: verification.NewWebhookSecret(), decide: decide, stop: make(chan struct{}), attempts: map[string]int{}, acks: map[string]int{}}
+	r := &hookReceiver{t: t, secret: webhooks.NewSecret(), decide: decide, stop: make(chan struct{}), attempts: map[string]int{}, acks: map[string]int{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)
 	t.Cleanup(func() { close(r.stop) }) // runs first: ends hanging handlers
@@ -189,14 +190,14 @@ func (r *hookReceiver) serve(w http.ResponseWriter, req *http.Request) {
 	if err != nil {
 		return
 	}
-	if err := verification.VerifyWebhook([]string{r.secret}, req.Header, body, time.Now()); err != nil {
+	if err := webhooks.Verify([]string{r.secret}, req.Header, body, time.Now()); err != nil {
 		r.mu.Lock()
 		r.badSigs++
 		r.mu.Unlock()
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	var p verification.WebhookPayload
+	var p webhooks.Payload
 	if err := json.Unmarshal(body, &p); err != nil {
 		r.mu.Lock()
 		r.badSigs++
@@ -233,7 +234,7 @@ func (r *hookReceiver) serve(w http.ResponseWriter, req *http.Request) {
 // sink returns a webhook Sink named name that posts to the receiver.
 func (r *hookReceiver) sink(name string) verification.Sink {
 	r.t.Helper()
-	w, err := verification.NewWebhook(name, r.srv.URL+"/hooks?token=test", verification.WebhookOptions{Secrets: []string{r.secret}})
+	w, err := webhooks.New(name, r.srv.URL+"/hooks?token=test", webhooks.Options{Secrets: []string{r.secret}})
 	require.NoError(r.t, err)
 	return w
 }
@@ -444,7 +445,7 @@ func TestDispatcherOrderPerSubjectWithFlakyReceivers(t *testing.T) {
 		return rng.Float64()
 	}
 	var hookHangs, subHangs atomic.Int32
-	flaky := newHookReceiver(t, func(verification.WebhookPayload, int) hookAction {
+	flaky := newHookReceiver(t, func(webhooks.Payload, int) hookAction {
 		switch x := roll(); {
 		case x < 0.05 && hookHangs.Add(1) <= 3: // beyond the 500 ms timeout
 			return hookHang
@@ -494,7 +495,7 @@ func TestDispatcherRestartDeliversNoneTwice(t *testing.T) {
 	svc, _ := verificationtest.NewService(t, verificationtest.SeedLadder(t))
 	// A healthy but not instant receiver, so that requests are in flight
 	// when a dispatcher stops.
-	hook := newHookReceiver(t, func(verification.WebhookPayload, int) hookAction {
+	hook := newHookReceiver(t, func(webhooks.Payload, int) hookAction {
 		time.Sleep(5 * time.Millisecond)
 		return hookAccept
 	})
@@ -634,7 +635,7 @@ func TestDispatcherDeadLetters(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	var healed atomic.Bool
-	hook := newHookReceiver(t, func(p verification.WebhookPayload, _ int) hookAction {
+	hook := newHookReceiver(t, func(p webhooks.Payload, _ int) hookAction {
 		if p.Type == verification.EventSubjectCreated && !healed.Load() {
 			return hookFail
 		}
@@ -705,7 +706,7 @@ func TestDispatcherSlowEndpointDoesNotBlockOtherSubjects(t *testing.T) {
 	ctx := context.Background()
 	release := make(chan struct{})
 	var slowSubject atomic.Int64
-	hook := newHookReceiver(t, func(p verification.WebhookPayload, _ int) hookAction {
+	hook := newHookReceiver(t, func(p webhooks.Payload, _ int) hookAction {
 		if p.SubjectID != slowSubject.Load() {
 			return hookAccept
 		}
@@ -939,13 +940,13 @@ func BenchmarkDispatch(b *testing.B) {
 	const subjects = 64
 	data := json.RawMessage(`{"grantId":838,"level":2,"previousLevel":1,"reason":"Application: 838"}`)
 	occurred := verificationtest.Start
-	body, err := json.Marshal(verification.WebhookPayload{ID: "ev-000001", Type: verification.EventLevelGranted, SubjectID: 1, OccurredAt: occurred, Data: data})
+	body, err := json.Marshal(webhooks.Payload{ID: "ev-000001", Type: verification.EventLevelGranted, SubjectID: 1, OccurredAt: occurred, Data: data})
 	require.NoError(b, err)
 
 	b.Run("dispatcher", func(b *testing.B) {
 		svc, _ := verificationtest.NewService(b, verificationtest.SeedLadder(b))
 		store := svc.Store()
-		hook, err := verification.NewWebhook("bench", srv.URL, verification.WebhookOptions{Secrets: []string{verification.NewWebhookSecret()}})
+		hook, err := webhooks.New("bench", srv.URL, webhooks.Options{Secrets: []string{webhooks.NewSecret()}})
 		require.NoError(b, err)
 		d, err := verification.NewDispatcher(store, verification.DispatcherOptions{Sinks: []verification.Sink{hook}, PollInterval: 5 * time.Millisecond, Timeout: 10 * time.Second})
 		require.NoError(b, err)

@@ -370,7 +370,7 @@ func TestReviewFilePerSide(t *testing.T) {
 	front, back := b.passport(t, sub.ID)
 	done, err := b.svc.RunWizard(b.ctx, verification.RunWizardParams{SubjectID: sub.ID, UUID: step.UUID, DocumentType: 2, Files: []string{front.ID, back.ID}})
 	require.NoError(t, err)
-	require.Equal(t, verification.StepDone, done.Code)
+	require.Equal(t, verification.StageDone, done.Stage)
 
 	b.clock.Advance(time.Hour)
 	got := b.reviewFile(t, front.ID, verification.Approve, "")
@@ -388,10 +388,10 @@ func TestReviewFilePerSide(t *testing.T) {
 	assert.Equal(t, levels.Approved, b.state(t, sub.ID, "idDocument").Status)
 	verificationtest.RequireLevel(t, b.svc, sub.ID, 3)
 	verificationtest.RequireStatus(t, b.svc, sub.ID, nil)
-	page, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{ClientID: sub.ID, Limit: 1, Desc: true})
+	page, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{SubjectID: sub.ID, Limit: 1, Desc: true})
 	require.NoError(t, err)
 	assert.Equal(t, "Review: idDocument", page.Items[0].Reason)
-	assert.Equal(t, int64(8), page.Items[0].UserID)
+	assert.Equal(t, int64(8), page.Items[0].AdminID)
 
 	sess, err := b.svc.LatestIDSession(b.ctx, sub.ID)
 	require.NoError(t, err)
@@ -414,7 +414,7 @@ func TestReviewFilePerSide(t *testing.T) {
 	// The application is still submitted; approving it grants nothing new.
 	_, err = b.svc.DecideApplication(b.ctx, verification.AdminActor(8, nil), verification.DecideApplicationParams{ApplicationID: done.Application.ID, Decision: verification.Approve})
 	require.NoError(t, err)
-	page, err = b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{ClientID: sub.ID})
+	page, err = b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{SubjectID: sub.ID})
 	require.NoError(t, err)
 	assert.Equal(t, 3, page.Total)
 	sessions, err := b.svc.Store().ListIDSessions(b.ctx, sub.ID)
@@ -741,7 +741,7 @@ func requireErased(t *testing.T, svc *verification.Service, id int64, audit subj
 	assert.Equal(t, svc.Now(), sub.RedactedAt)
 	assert.Equal(t, audit.Subject.Level, sub.Level)
 
-	grants, err := st.ListGrants(ctx, verification.GrantFilter{ClientID: id})
+	grants, err := st.ListGrants(ctx, verification.GrantFilter{SubjectID: id})
 	require.NoError(t, err)
 	assert.Equal(t, audit.Grants, grants.Total, "grants stay")
 	got, err := st.ListReviews(ctx, id)

@@ -69,7 +69,7 @@ func (s *Service) Grants(ctx context.Context, actor Actor, f GrantFilter) (Grant
 		return GrantPage{}, s.fail("Grants", invalid("limit", "must be between 0 and %d", MaxListLimit))
 	case f.Offset < 0:
 		return GrantPage{}, s.fail("Grants", invalid("offset", "must not be negative"))
-	case f.ClientID < 0:
+	case f.SubjectID < 0:
 		return GrantPage{}, s.fail("Grants", invalid("clientId", "must be a positive integer"))
 	}
 	f.Tags = nil
@@ -79,10 +79,10 @@ func (s *Service) Grants(ctx context.Context, actor Actor, f GrantFilter) (Grant
 		if _, err := s.subject(ctx, actor, own, "Grants"); err != nil {
 			return GrantPage{}, err
 		}
-		if f.ClientID != 0 && f.ClientID != own {
+		if f.SubjectID != 0 && f.SubjectID != own {
 			return GrantPage{Items: []Grant{}}, nil
 		}
-		f.ClientID = own
+		f.SubjectID = own
 	case actor.scoped():
 		f.Tags = slices.Clone(actor.Tags)
 		if f.Tags == nil {
@@ -118,11 +118,11 @@ func (s *Service) Grant(ctx context.Context, actor Actor, id int64) (Grant, erro
 	if err != nil {
 		return Grant{}, s.fail("Grant", err)
 	}
-	if actor.Kind == ActorUser && g.ClientID != actor.SubjectID() {
+	if actor.Kind == ActorUser && g.SubjectID != actor.SubjectID() {
 		return Grant{}, s.fail("Grant", newErr(ErrNotFound, "grant %d not found", id))
 	}
 	if actor.scoped() {
-		sub, err := s.store.GetSubject(ctx, g.ClientID)
+		sub, err := s.store.GetSubject(ctx, g.SubjectID)
 		if err != nil {
 			return Grant{}, s.fail("Grant", err)
 		}

@@ -489,7 +489,7 @@ func (w *world) check(t *rapid.T) {
 		}
 
 		// Grants are recorded transitions.
-		page, err := st.ListGrants(w.ctx, verification.GrantFilter{ClientID: id, Limit: verification.MaxListLimit})
+		page, err := st.ListGrants(w.ctx, verification.GrantFilter{SubjectID: id, Limit: verification.MaxListLimit})
 		require.NoError(t, err)
 		require.NotEmpty(t, page.Items)
 		for i, g := range page.Items {
@@ -506,7 +506,7 @@ func (w *world) check(t *rapid.T) {
 			if g.Level.ID == prev.Level.ID {
 				t.Fatalf("subject %d: grant %d does not change the level", id, g.ID)
 			}
-			if g.CreateTime.Before(prev.CreateTime) {
+			if g.CreatedAt.Before(prev.CreatedAt) {
 				t.Fatalf("subject %d: grant %d is older than the grant before it", id, g.ID)
 			}
 		}

@@ -304,7 +304,7 @@ func (s *Service) settle(ctx context.Context, tx Store, sub *Subject, st *Requir
 	if err := s.settleFiles(ctx, tx, *st, v, now); err != nil {
 		return err
 	}
-	rv := &Review{SubjectID: sub.ID, Requirement: v.requirement, Decision: v.decision, Reason: v.reason, Final: v.final, AdminID: v.adminID, CreateTime: now}
+	rv := &Review{SubjectID: sub.ID, Requirement: v.requirement, Decision: v.decision, Reason: v.reason, Final: v.final, AdminID: v.adminID, CreatedAt: now}
 	if err := tx.AddReview(ctx, rv); err != nil {
 		return err
 	}

@@ -30,9 +30,6 @@ type Options struct {
 	Logger *zerolog.Logger
 	// ApplicationTTL is how long an application stays open; 0 means 24h.
 	ApplicationTTL time.Duration
-	// Stages names the wizard's workflow stages; empty fields take the
-	// defaults of DefaultStages.
-	Stages WizardStages
 
 	// Blobs stores uploaded document bytes; nil disables uploads
 	// (Upload answers ErrForbidden).
@@ -72,7 +69,6 @@ type Service struct {
 	newID  func() string
 	log    zerolog.Logger
 	ttl    time.Duration
-	stages WizardStages
 
 	blobs          documents.BlobStore
 	maxFileSize    int64
@@ -106,7 +102,6 @@ func New(ladder *levels.Ladder, store Store, opts Options) (*Service, error) {
 	if s.ttl < 0 {
 		return nil, invalid("ApplicationTTL", "must not be negative")
 	}
-	s.stages = opts.Stages.withDefaults()
 	s.blobs, s.maxFileSize, s.allowed = opts.Blobs, opts.MaxFileSize, opts.AllowedContent
 	if s.maxFileSize == 0 {
 		s.maxFileSize = documents.DefaultMaxFileSize
@@ -248,13 +243,13 @@ func (s *Service) promote(ctx context.Context, tx Store, sub *Subject, now time.
 
 // addGrant records the subject's move to lvl and updates its current level.
 func (s *Service) addGrant(ctx context.Context, tx Store, sub *Subject, lvl levels.Level, now time.Time, why grantArgs) (Grant, error) {
-	g := &Grant{ClientID: sub.ID, Level: levels.Level{ID: lvl.ID, Name: lvl.Name}, Reason: why.reason, UserID: why.userID, CreateTime: now}
+	g := &Grant{SubjectID: sub.ID, Level: levelRef(lvl), Reason: why.reason, AdminID: why.userID, CreatedAt: now}
 	if sub.Level != 0 {
-		prev, ok := s.ladder.Level(sub.Level)
-		if !ok {
-			prev = levels.Level{ID: sub.Level, Name: fmt.Sprintf("Level #%d", sub.Level)}
+		prev := LevelRef{ID: sub.Level, Name: fmt.Sprintf("Level #%d", sub.Level)}
+		if l, ok := s.ladder.Level(sub.Level); ok {
+			prev = levelRef(l)
 		}
-		g.Previous = &levels.Level{ID: prev.ID, Name: prev.Name}
+		g.Previous = &prev
 	}
 	if err := tx.AddGrant(ctx, g); err != nil {
 		return Grant{}, err

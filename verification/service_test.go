@@ -53,15 +53,15 @@ func TestNewSubjectStartsAtFirstLevel(t *testing.T) {
 	assert.Positive(t, sub.ID)
 	assert.Equal(t, []string{"eu", "vip"}, sub.Tags)
 	verificationtest.RequireLevel(t, b.svc, sub.ID, 1)
-	page, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{ClientID: sub.ID, Limit: 10})
+	page, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{SubjectID: sub.ID, Limit: 10})
 	require.NoError(t, err)
 	require.Equal(t, 1, page.Total)
 	g := page.Items[0]
 	assert.Equal(t, verification.ReasonCreated, g.Reason)
 	assert.Nil(t, g.Previous)
-	assert.Zero(t, g.UserID)
-	assert.Equal(t, levels.Level{ID: 1, Name: "Level 0"}, g.Level)
-	assert.Equal(t, verificationtest.Start, g.CreateTime)
+	assert.Zero(t, g.AdminID)
+	assert.Equal(t, verification.LevelRef{ID: 1, Name: "Level 0"}, g.Level)
+	assert.Equal(t, verificationtest.Start, g.CreatedAt)
 	verificationtest.RequireEvents(t, b.svc, sub.ID, verification.EventSubjectCreated, verification.EventLevelGranted)
 }
 
@@ -266,18 +266,18 @@ func TestWholePathToTopLevel(t *testing.T) {
 	verificationtest.RequireStatus(t, b.svc, sub.ID, nil)
 	verificationtest.RequireLevel(t, b.svc, sub.ID, 3)
 
-	page, err := b.svc.Grants(ctx, verification.SystemActor(), verification.GrantFilter{ClientID: sub.ID, Limit: 10, Desc: true})
+	page, err := b.svc.Grants(ctx, verification.SystemActor(), verification.GrantFilter{SubjectID: sub.ID, Limit: 10, Desc: true})
 	require.NoError(t, err)
 	require.Equal(t, 3, page.Total)
 	top := page.Items[0]
-	assert.Equal(t, levels.Level{ID: 3, Name: "Level 2"}, top.Level)
-	assert.Equal(t, &levels.Level{ID: 2, Name: "Level 1"}, top.Previous)
+	assert.Equal(t, verification.LevelRef{ID: 3, Name: "Level 2"}, top.Level)
+	assert.Equal(t, &verification.LevelRef{ID: 2, Name: "Level 1"}, top.Previous)
 	assert.Equal(t, "documents ok", top.Reason)
-	assert.Equal(t, int64(9), top.UserID)
+	assert.Equal(t, int64(9), top.AdminID)
 	mid := page.Items[1]
 	assert.Equal(t, "Review: emailCode", mid.Reason)
-	assert.Zero(t, mid.UserID, "the host's own code check has no admin")
-	assert.Equal(t, verificationtest.Start.Add(2*time.Minute), mid.CreateTime)
+	assert.Zero(t, mid.AdminID, "the host's own code check has no admin")
+	assert.Equal(t, verificationtest.Start.Add(2*time.Minute), mid.CreatedAt)
 
 	reviews, err := b.svc.Reviews(ctx, verification.SystemActor(), sub.ID)
 	require.NoError(t, err)
@@ -366,7 +366,7 @@ func TestGrantLevelManualAndHistoryListing(t *testing.T) {
 	g, err := b.svc.GrantLevel(b.ctx, verification.AdminActor(4, nil), verification.GrantLevelParams{SubjectID: eu.ID, Level: 3, Reason: "manual KYC"})
 	require.NoError(t, err)
 	assert.Equal(t, "manual KYC", g.Reason)
-	assert.Equal(t, &levels.Level{ID: 1, Name: "Level 0"}, g.Previous)
+	assert.Equal(t, &verification.LevelRef{ID: 1, Name: "Level 0"}, g.Previous)
 	_, err = b.svc.GrantLevel(b.ctx, verification.AdminActor(4, nil), verification.GrantLevelParams{SubjectID: eu.ID, Level: 2, Reason: "downgrade after audit"})
 	require.NoError(t, err)
 	verificationtest.RequireLevel(t, b.svc, eu.ID, 2)
@@ -391,20 +391,20 @@ func TestGrantLevelManualAndHistoryListing(t *testing.T) {
 	assert.Equal(t, 4, all.Total)
 	for i := 1; i < len(all.Items); i++ {
 		assert.Less(t, all.Items[i-1].ID, all.Items[i].ID)
-		assert.False(t, all.Items[i].CreateTime.Before(all.Items[i-1].CreateTime), "grant order is createTime order")
+		assert.False(t, all.Items[i].CreatedAt.Before(all.Items[i-1].CreatedAt), "grant order is createTime order")
 	}
 	scoped, err := b.svc.Grants(b.ctx, verification.AdminActor(1, []string{"eu"}), verification.GrantFilter{Limit: 100, Tags: []string{"ignored"}})
 	require.NoError(t, err)
 	assert.Equal(t, 3, scoped.Total)
 	for _, g := range scoped.Items {
-		assert.Equal(t, eu.ID, g.ClientID)
+		assert.Equal(t, eu.ID, g.SubjectID)
 	}
-	hidden, err := b.svc.Grants(b.ctx, verification.AdminActor(1, []string{"eu"}), verification.GrantFilter{Limit: 100, ClientID: us.ID})
+	hidden, err := b.svc.Grants(b.ctx, verification.AdminActor(1, []string{"eu"}), verification.GrantFilter{Limit: 100, SubjectID: us.ID})
 	require.NoError(t, err)
 	assert.Zero(t, hidden.Total)
 	assert.NotNil(t, hidden.Items)
 
-	usGrant, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{ClientID: us.ID, Limit: 1})
+	usGrant, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{SubjectID: us.ID, Limit: 1})
 	require.NoError(t, err)
 	_, err = b.svc.Grant(b.ctx, verification.AdminActor(1, []string{"eu"}), usGrant.Items[0].ID)
 	require.ErrorIs(t, err, verification.ErrNotFound, "a tag-scoped admin does not see other clients' grants")
@@ -413,7 +413,7 @@ func TestGrantLevelManualAndHistoryListing(t *testing.T) {
 	_, err = b.svc.Grant(b.ctx, verification.SystemActor(), 9999)
 	require.ErrorIs(t, err, verification.ErrNotFound)
 
-	for _, f := range []verification.GrantFilter{{Limit: -1}, {Limit: verification.MaxListLimit + 1}, {Offset: -1}, {ClientID: -3}} {
+	for _, f := range []verification.GrantFilter{{Limit: -1}, {Limit: verification.MaxListLimit + 1}, {Offset: -1}, {SubjectID: -3}} {
 		_, err := b.svc.Grants(b.ctx, verification.SystemActor(), f)
 		require.ErrorIs(t, err, verification.ErrInvalid, fmt.Sprintf("%+v", f))
 	}
@@ -449,7 +449,7 @@ func TestConcurrentReviewsGrantOnce(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, ok)
-	page, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{ClientID: sub.ID})
+	page, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{SubjectID: sub.ID})
 	require.NoError(t, err)
 	assert.Equal(t, 2, page.Total, "created + exactly one promotion")
 }

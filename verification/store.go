@@ -165,8 +165,8 @@ type EventStore interface {
 
 // GrantFilter selects grants for ListGrants.
 type GrantFilter struct {
-	// ClientID, when non-zero, keeps only that subject's grants.
-	ClientID int64
+	// SubjectID, when non-zero, keeps only that subject's grants.
+	SubjectID int64
 	// Tags, when non-nil, keeps only grants of subjects currently carrying
 	// at least one of these tags (an empty non-nil slice matches nothing).
 	Tags []string

@@ -344,15 +344,12 @@ func (s *Store) ListReviews(ctx context.Context, subjectID int64) ([]verificatio
 
 // ---- grants
 
-// cloneGrant copies g, keeping only the ID and Name of its levels (a grant
-// records which level, not the ladder's rules at the time).
+// cloneGrant copies g (its Previous pointer included).
 func cloneGrant(g verification.Grant) verification.Grant {
 	if g.Previous != nil {
 		p := *g.Previous
-		p.Requirements = nil
 		g.Previous = &p
 	}
-	g.Level.Requirements = nil
 	return g
 }
 
@@ -364,8 +361,8 @@ func (s *Store) AddGrant(ctx context.Context, g *verification.Grant) error {
 	}
 	defer unlock()
 	r := s.root
-	if _, ok := r.subjects[g.ClientID]; !ok {
-		return notFound("subject", g.ClientID)
+	if _, ok := r.subjects[g.SubjectID]; !ok {
+		return notFound("subject", g.SubjectID)
 	}
 	g.ID = int64(len(r.grants)) + 1
 	r.grants = append(r.grants, cloneGrant(*g))
@@ -401,10 +398,10 @@ func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (ver
 		if f.Desc {
 			g = r.grants[n-1-i]
 		}
-		if f.ClientID != 0 && g.ClientID != f.ClientID {
+		if f.SubjectID != 0 && g.SubjectID != f.SubjectID {
 			continue
 		}
-		if f.Tags != nil && !r.subjects[g.ClientID].HasAnyTag(f.Tags) {
+		if f.Tags != nil && !r.subjects[g.SubjectID].HasAnyTag(f.Tags) {
 			continue
 		}
 		if page.Total >= f.Offset && len(page.Items) < f.Limit {

@@ -141,7 +141,7 @@ func TestCrashDurability(t *testing.T) {
 		require.Equal(t, a.Identifier, sub.Identifier)
 		g, err := s.GetGrant(ctx, a.Grant)
 		require.NoError(t, err, "acknowledged grant %d lost", a.Grant)
-		require.Equal(t, a.Subject, g.ClientID)
+		require.Equal(t, a.Subject, g.SubjectID)
 		st, err := s.GetRequirementState(ctx, a.Subject, "isBusiness")
 		require.NoError(t, err, "acknowledged answer of subject %d lost", a.Subject)
 		require.JSONEq(t, "true", string(st.Answer))

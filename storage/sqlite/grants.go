@@ -10,7 +10,6 @@ import (
 
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/verification"
 )
 
@@ -21,14 +20,14 @@ func scanGrant(row scanner) (verification.Grant, error) {
 		prevName   sql.NullString
 		createTime int64
 	)
-	err := row.Scan(&g.ID, &g.ClientID, &g.Level.ID, &g.Level.Name, &prevID, &prevName, &g.Reason, &g.UserID, &createTime)
+	err := row.Scan(&g.ID, &g.SubjectID, &g.Level.ID, &g.Level.Name, &prevID, &prevName, &g.Reason, &g.AdminID, &createTime)
 	if err != nil {
 		return verification.Grant{}, err
 	}
 	if prevID.Valid {
-		g.Previous = &levels.Level{ID: int(prevID.Int64), Name: prevName.String}
+		g.Previous = &verification.LevelRef{ID: int(prevID.Int64), Name: prevName.String}
 	}
-	g.CreateTime = fromMicros(createTime)
+	g.CreatedAt = fromMicros(createTime)
 	return g, nil
 }
 
@@ -42,10 +41,10 @@ func (s *Store) AddGrant(ctx context.Context, g *verification.Grant) error {
 	}
 	var id int64
 	err := s.write(ctx, func(tx *Store) error {
-		err := tx.conn(ctx).queryRow(stGrantInsert, g.ClientID,
-			g.Level.ID, g.Level.Name, prevID, prevName, g.Reason, g.UserID, micros(g.CreateTime)).Scan(&id)
+		err := tx.conn(ctx).queryRow(stGrantInsert, g.SubjectID,
+			g.Level.ID, g.Level.Name, prevID, prevName, g.Reason, g.AdminID, micros(g.CreatedAt)).Scan(&id)
 		if errCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
-			return notFound("subject", g.ClientID)
+			return notFound("subject", g.SubjectID)
 		}
 		return s.c.mapErr(ctx, "add grant", err)
 	})
@@ -79,9 +78,9 @@ func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (ver
 		var err error
 		switch {
 		case f.Tags != nil:
-			page, err = s.listTagged(ctx, cn, dedupTags(f.Tags), f.ClientID, limit, offset, f.Desc)
-		case f.ClientID != 0:
-			page, err = s.listClient(ctx, cn, f.ClientID, limit, offset, f.Desc)
+			page, err = s.listTagged(ctx, cn, dedupTags(f.Tags), f.SubjectID, limit, offset, f.Desc)
+		case f.SubjectID != 0:
+			page, err = s.listClient(ctx, cn, f.SubjectID, limit, offset, f.Desc)
 		default:
 			page, err = s.listAll(ctx, cn, limit, offset, f.Desc)
 		}

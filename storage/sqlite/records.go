@@ -119,7 +119,7 @@ func scanReview(row scanner) (verification.Review, error) {
 		return r, err
 	}
 	r.Final = final != 0
-	r.CreateTime = fromMicros(createTime)
+	r.CreatedAt = fromMicros(createTime)
 	return r, nil
 }
 
@@ -128,7 +128,7 @@ func (s *Store) AddReview(ctx context.Context, r *verification.Review) error {
 	var id int64
 	err := s.write(ctx, func(tx *Store) error {
 		res, err := tx.conn(ctx).exec(stReviewInsert, r.SubjectID, r.Requirement, string(r.Decision),
-			r.Reason, boolInt(r.Final), r.AdminID, micros(r.CreateTime))
+			r.Reason, boolInt(r.Final), r.AdminID, micros(r.CreatedAt))
 		if err == nil {
 			id, err = res.LastInsertId()
 		}
