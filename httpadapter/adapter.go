@@ -210,7 +210,6 @@ type Adapter struct {
 	ttl    time.Duration
 	tmo    time.Duration
 	now    func() time.Time
-	idem   verification.IdempotencyStore
 	oapi   bool
 	stages WizardStages
 	codes  WizardCodes
@@ -267,7 +266,6 @@ func New(svc *verification.Service, opts Options) (*Adapter, error) {
 	if a.now == nil {
 		a.now = svc.Now
 	}
-	a.idem, _ = svc.Store().(verification.IdempotencyStore)
 	return a, nil
 }
 

@@ -112,12 +112,12 @@ func (a *Adapter) serveApplications(c *call) error {
 			return err
 		}
 	}
-	apps, total, err := a.svc.Applications(c.r.Context(), c.admin(), f)
+	page, err := a.svc.Applications(c.r.Context(), c.admin(), f)
 	if err != nil {
 		return err
 	}
-	out := listJSON[applicationJSON]{Total: total, Data: make([]applicationJSON, 0, len(apps))}
-	for _, app := range apps {
+	out := listJSON[applicationJSON]{Total: page.Total, Data: make([]applicationJSON, 0, len(page.Items))}
+	for _, app := range page.Items {
 		out.Data = append(out.Data, a.applicationJSON(app))
 	}
 	c.json(200, out)

@@ -113,7 +113,7 @@ func FuzzMultipart(f *testing.F) {
 	f.Add("", []byte("garbage"))
 	b := setup(f, setupOpts{adapter: func(o *Options) { o.MaxUploadBytes = 16 << 10 }})
 	count := func(t *testing.T) int {
-		list, err := b.svc.Store().ListFiles(b.ctx, verification.FileFilter{SubjectID: b.owner.ID})
+		list, err := b.store.ListFiles(b.ctx, verification.FileFilter{SubjectID: b.owner.ID})
 		require.NoError(t, err)
 		return len(list)
 	}

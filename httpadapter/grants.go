@@ -67,7 +67,7 @@ type listJSON[T any] struct {
 	Data  []T `json:"data"`
 }
 
-func grantList(page verification.GrantPage) listJSON[grantJSON] {
+func grantList(page verification.Page[verification.Grant]) listJSON[grantJSON] {
 	out := listJSON[grantJSON]{Total: page.Total, Data: make([]grantJSON, 0, len(page.Items))}
 	for _, g := range page.Items {
 		out.Data = append(out.Data, toGrantJSON(g))

@@ -75,6 +75,7 @@ type testBundle struct {
 	t       testing.TB
 	ctx     context.Context
 	svc     *verification.Service
+	store   verification.Store
 	clock   *verificationtest.Clock
 	auth    *StaticAuthenticator
 	signer  *documents.Signer
@@ -127,7 +128,7 @@ func setup(t testing.TB, so ...setupOpts) *testBundle {
 	}
 	svc, err := verification.New(verificationtest.SeedLadder(t), store, vo)
 	require.NoError(t, err)
-	b := &testBundle{t: t, ctx: context.Background(), svc: svc, clock: clock, logs: &syncBuffer{}}
+	b := &testBundle{t: t, ctx: context.Background(), svc: svc, store: store, clock: clock, logs: &syncBuffer{}}
 	b.owner = verificationtest.CreateSubject(t, svc, "eu")
 	b.other = verificationtest.CreateSubject(t, svc, "us")
 	b.auth, err = NewStaticAuthenticator(map[string]StaticToken{

@@ -35,7 +35,7 @@ func TestIdempotentReplay(t *testing.T) {
 	require.Equal(t, first.body, again.body)
 	require.Equal(t, "true", again.header.Get(HeaderIdempotentReplayed))
 	require.Equal(t, "application/json", again.header.Get("Content-Type"))
-	st, err := b.svc.Store().GetRequirementState(b.ctx, b.owner.ID, "nationality")
+	st, err := b.store.GetRequirementState(b.ctx, b.owner.ID, "nationality")
 	require.NoError(t, err)
 	require.Equal(t, 1, st.Attempts, "the replay did not run the request again")
 
@@ -72,7 +72,7 @@ func TestIdempotencyKeepsRefusals(t *testing.T) {
 func TestIdempotencyInProgressAndTTL(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	store := b.svc.Store().(verification.IdempotencyStore)
+	store := b.store
 	path := "/api/v2/user/requirements/emailCode"
 	body := `{"answer":"123456"}`
 	// A request still running holds the key.
@@ -139,18 +139,6 @@ func TestIdempotencyReleasesOnServerError(t *testing.T) {
 	require.Empty(t, r.header.Get(HeaderIdempotentReplayed))
 }
 
-// noIdemStore hides the memory store's idempotency capability.
-type noIdemStore struct{ verification.Store }
-
-func TestIdempotencyWithoutCapability(t *testing.T) {
-	t.Parallel()
-	b := setup(t, setupOpts{store: noIdemStore{memory.New()}})
-	require.Nil(t, b.adapter.idem)
-	path := "/api/v2/user/requirements/nationality"
-	require.Equal(t, 200, b.postKey(path, tokOwner, "k", `{"answer":"NL"}`).status)
-	requireV2Error(t, b.postKey(path, tokOwner, "k", `{"answer":"NL"}`), 409, verification.CodeConflict)
-}
-
 func TestIdempotentUpload(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -165,7 +153,7 @@ func TestIdempotentUpload(t *testing.T) {
 	require.Equal(t, 201, again.status)
 	require.Equal(t, first.body, again.body)
 	require.Equal(t, "true", again.header.Get(HeaderIdempotentReplayed))
-	list, err := b.svc.Store().ListFiles(b.ctx, verification.FileFilter{SubjectID: b.owner.ID})
+	list, err := b.store.ListFiles(b.ctx, verification.FileFilter{SubjectID: b.owner.ID})
 	require.NoError(t, err)
 	require.Len(t, list, 1, "one file stored")
 	// Other bytes under the same key are refused.
@@ -177,7 +165,7 @@ func TestIdempotentUpload(t *testing.T) {
 	require.Equal(t, "true", upload("u2", []byte("GIF89a......")).header.Get(HeaderIdempotentReplayed))
 	// While the first upload runs, a duplicate is refused.
 	now := b.clock.Now()
-	_, err = b.svc.Store().(verification.IdempotencyStore).ReserveIdempotency(b.ctx, verification.IdempotencyRecord{
+	_, err = b.store.ReserveIdempotency(b.ctx, verification.IdempotencyRecord{
 		Scope: fmt.Sprintf("subject:%d|%s", b.owner.ID, RouteUpload), Key: "u3", RequestHash: placeholderFingerprint(), CreatedAt: now, ExpiresAt: now.Add(time.Hour),
 	})
 	require.NoError(t, err)

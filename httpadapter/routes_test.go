@@ -260,7 +260,7 @@ func TestUploadRoute(t *testing.T) {
 	require.Equal(t, "front", f.Side)
 
 	files := func() int {
-		list, err := b.svc.Store().ListFiles(b.ctx, verification.FileFilter{SubjectID: b.owner.ID})
+		list, err := b.store.ListFiles(b.ctx, verification.FileFilter{SubjectID: b.owner.ID})
 		require.NoError(t, err)
 		return len(list)
 	}

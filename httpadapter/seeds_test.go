@@ -201,7 +201,7 @@ func (s *seedGrantStore) GetGrant(ctx context.Context, id int64) (verification.G
 	return verification.Grant{}, verification.ErrNotFound
 }
 
-func (s *seedGrantStore) ListGrants(ctx context.Context, f verification.GrantFilter) (verification.GrantPage, error) {
+func (s *seedGrantStore) ListGrants(ctx context.Context, f verification.GrantFilter) (verification.Page[verification.Grant], error) {
 	var match []verification.Grant
 	for _, g := range s.grants {
 		if f.SubjectID != 0 && g.SubjectID != f.SubjectID {
@@ -215,7 +215,7 @@ func (s *seedGrantStore) ListGrants(ctx context.Context, f verification.GrantFil
 	if f.Desc {
 		slices.Reverse(match)
 	}
-	page := verification.GrantPage{Total: len(match), Items: []verification.Grant{}}
+	page := verification.Page[verification.Grant]{Total: len(match), Items: []verification.Grant{}}
 	for i := f.Offset; i < len(match) && len(page.Items) < f.Limit; i++ {
 		page.Items = append(page.Items, match[i])
 	}

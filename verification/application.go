@@ -109,11 +109,11 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, 
 // openApplication returns the subject's open application that has not
 // expired by now.
 func (s *Service) openApplication(ctx context.Context, tx Store, subjectID int64, now time.Time) (Application, bool, error) {
-	apps, _, err := tx.ListApplications(ctx, ApplicationFilter{SubjectID: subjectID, Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, Limit: 10, Desc: true})
+	apps, err := tx.ListApplications(ctx, ApplicationFilter{SubjectID: subjectID, Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, Limit: 10, Desc: true})
 	if err != nil {
 		return Application{}, false, err
 	}
-	for _, a := range apps {
+	for _, a := range apps.Items {
 		if a.ExpiresAt.After(now) {
 			return a, true, nil
 		}
@@ -124,13 +124,13 @@ func (s *Service) openApplication(ctx context.Context, tx Store, subjectID int64
 // expireStale expires the subject's open applications whose ExpiresAt is
 // not after now (inside tx, the subject locked).
 func (s *Service) expireStale(ctx context.Context, tx Store, subjectID int64, now time.Time) error {
-	stale, _, err := tx.ListApplications(ctx, ApplicationFilter{
+	stale, err := tx.ListApplications(ctx, ApplicationFilter{
 		SubjectID: subjectID, Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, ExpiresBefore: now.Add(time.Microsecond), Limit: MaxListLimit,
 	})
 	if err != nil {
 		return err
 	}
-	for _, app := range stale {
+	for _, app := range stale.Items {
 		if err := s.expire(ctx, tx, app, now); err != nil {
 			return err
 		}
@@ -374,44 +374,44 @@ func (s *Service) PendingRequest(ctx context.Context, subjectID int64) (PendingR
 // only the applications of subjects carrying one of them, and a
 // f.SubjectID it may not see (or of a deleted subject) lists as empty; a
 // user lists only its own.
-func (s *Service) Applications(ctx context.Context, actor Actor, f ApplicationFilter) ([]Application, int, error) {
+func (s *Service) Applications(ctx context.Context, actor Actor, f ApplicationFilter) (Page[Application], error) {
 	if err := actor.may("Applications", readers...); err != nil {
-		return nil, 0, s.fail("Applications", err)
+		return Page[Application]{}, s.fail("Applications", err)
 	}
 	switch {
 	case f.Limit < 0 || f.Limit > MaxListLimit:
-		return nil, 0, s.fail("Applications", invalid("limit", "must be between 0 and %d", MaxListLimit))
+		return Page[Application]{}, s.fail("Applications", invalid("limit", "must be between 0 and %d", MaxListLimit))
 	case f.Offset < 0:
-		return nil, 0, s.fail("Applications", invalid("offset", "must not be negative"))
+		return Page[Application]{}, s.fail("Applications", invalid("offset", "must not be negative"))
 	case f.SubjectID < 0:
-		return nil, 0, s.fail("Applications", invalid("clientId", "must be a positive integer"))
+		return Page[Application]{}, s.fail("Applications", invalid("clientId", "must be a positive integer"))
 	}
 	f.Tags = nil
 	switch {
 	case actor.Kind == ActorUser:
 		if f.SubjectID != 0 && f.SubjectID != actor.SubjectID() {
-			return []Application{}, 0, nil
+			return Page[Application]{Items: []Application{}}, nil
 		}
 		f.SubjectID = actor.SubjectID()
 	case actor.scoped():
 		if f.SubjectID != 0 {
 			if _, err := s.subject(ctx, actor, f.SubjectID, "Applications"); err != nil {
 				if errors.Is(err, ErrDeleted) {
-					return []Application{}, 0, nil
+					return Page[Application]{Items: []Application{}}, nil
 				}
-				return nil, 0, err
+				return Page[Application]{}, err
 			}
 		}
 		f.Tags = append([]string{}, actor.Tags...)
 	}
-	apps, total, err := s.store.ListApplications(ctx, f)
+	page, err := s.store.ListApplications(ctx, f)
 	if err != nil {
-		return nil, 0, s.fail("Applications", err)
+		return Page[Application]{}, s.fail("Applications", err)
 	}
-	if apps == nil {
-		apps = []Application{}
+	if page.Items == nil {
+		page.Items = []Application{}
 	}
-	return apps, total, nil
+	return page, nil
 }
 
 // Application returns one application as actor sees it: one of a subject
@@ -576,16 +576,16 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 	now := s.Now()
 	n := 0
 	for {
-		due, _, err := s.store.ListApplications(ctx, ApplicationFilter{
+		due, err := s.store.ListApplications(ctx, ApplicationFilter{
 			Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, ExpiresBefore: now.Add(time.Microsecond), Limit: 100,
 		})
 		if err != nil {
 			return n, s.fail("ExpireDue", err)
 		}
-		if len(due) == 0 {
+		if len(due.Items) == 0 {
 			return n, nil
 		}
-		for _, a := range due {
+		for _, a := range due.Items {
 			expired := false
 			err := s.inTx(ctx, "ExpireDue", func(ctx context.Context, tx Store) error {
 				if _, err := tx.LockSubject(ctx, a.SubjectID); err != nil {

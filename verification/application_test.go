@@ -90,21 +90,22 @@ func (b *appBundle) answerAMLD5(t *testing.T, id int64) {
 
 func (b *appBundle) applications(t *testing.T, id int64) []verification.Application {
 	t.Helper()
-	apps, _, err := b.svc.Applications(b.ctx, verification.SystemActor(), verification.ApplicationFilter{SubjectID: id, Limit: 100})
+	pg92, err := b.svc.Applications(b.ctx, verification.SystemActor(), verification.ApplicationFilter{SubjectID: id, Limit: 100})
+	apps := pg92.Items
 	require.NoError(t, err)
 	return apps
 }
 
 func (b *appBundle) state(t *testing.T, id int64, name string) verification.RequirementState {
 	t.Helper()
-	st, err := b.svc.Store().GetRequirementState(b.ctx, id, name)
+	st, err := verificationtest.StoreOf(b.svc).GetRequirementState(b.ctx, id, name)
 	require.NoError(t, err)
 	return st
 }
 
 func (b *appBundle) file(t *testing.T, id string) verification.File {
 	t.Helper()
-	f, err := b.svc.Store().GetFile(b.ctx, id)
+	f, err := verificationtest.StoreOf(b.svc).GetFile(b.ctx, id)
 	require.NoError(t, err)
 	return f
 }
@@ -112,7 +113,7 @@ func (b *appBundle) file(t *testing.T, id string) verification.File {
 // countEvents counts the subject's outbox events of type typ.
 func countEvents(t *testing.T, svc *verification.Service, subjectID int64, typ verification.EventType) int {
 	t.Helper()
-	evs, err := svc.Store().ListEvents(context.Background(), verification.EventFilter{SubjectID: subjectID})
+	evs, err := verificationtest.StoreOf(svc).ListEvents(context.Background(), verification.EventFilter{SubjectID: subjectID})
 	require.NoError(t, err)
 	n := 0
 	for _, e := range evs {
@@ -141,11 +142,16 @@ type testingT interface {
 
 func snapshot(t testingT, svc *verification.Service, id int64) subjectSnapshot {
 	t.Helper()
+	return snapshotStore(t, verificationtest.StoreOf(svc), id)
+}
+
+func snapshotStore(t testingT, st verification.Store, id int64) subjectSnapshot {
+	t.Helper()
 	ctx := context.Background()
-	st := svc.Store()
 	sub, err := st.GetSubject(ctx, id)
 	require.NoError(t, err)
-	apps, _, err := st.ListApplications(ctx, verification.ApplicationFilter{SubjectID: id, Limit: 1000})
+	pg147, err := st.ListApplications(ctx, verification.ApplicationFilter{SubjectID: id, Limit: 1000})
+	apps := pg147.Items
 	require.NoError(t, err)
 	states, err := st.ListRequirementStates(ctx, id)
 	require.NoError(t, err)
@@ -843,7 +849,8 @@ func TestExpireDueManyApplications(t *testing.T) {
 	n, err := b.svc.ExpireDue(b.ctx)
 	require.NoError(t, err)
 	assert.Equal(t, subjects, n)
-	_, total, err := b.svc.Applications(b.ctx, verification.SystemActor(), verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationExpired}})
+	pg845, err := b.svc.Applications(b.ctx, verification.SystemActor(), verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationExpired}})
+	total := pg845.Total
 	require.NoError(t, err)
 	assert.Equal(t, subjects, total)
 }
@@ -970,7 +977,7 @@ func TestDecideApplicationRefusals(t *testing.T) {
 	markedSub := verificationtest.CreateSubject(t, b.svc)
 	marked := b.submitLevel1(t, markedSub.ID)
 	b.clock.Advance(48 * time.Hour)
-	require.NoError(t, b.svc.Store().InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+	require.NoError(t, verificationtest.StoreOf(b.svc).InTx(ctx, func(ctx context.Context, tx verification.Store) error {
 		a, err := tx.GetApplication(ctx, marked.ID)
 		if err != nil {
 			return err
@@ -1144,7 +1151,7 @@ func TestInitWizardSupersedesDraftBelowTheSubjectsLevel(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, first.UUID, next.UUID, "a new application for the next level")
 	require.Equal(t, 3, next.Application.Level)
-	old, err := svc.Store().GetApplicationByUUID(ctx, first.UUID)
+	old, err := verificationtest.StoreOf(svc).GetApplicationByUUID(ctx, first.UUID)
 	require.NoError(t, err)
 	require.Equal(t, verification.ApplicationExpired, old.Status)
 }

@@ -45,7 +45,7 @@ func dspOptions(sinks ...verification.Sink) verification.DispatcherOptions {
 
 func newDispatcher(t *testing.T, svc *verification.Service, opts verification.DispatcherOptions) *verification.Dispatcher {
 	t.Helper()
-	d, err := verification.NewDispatcher(svc.Store(), opts)
+	d, err := verification.NewDispatcher(verificationtest.StoreOf(svc), opts)
 	require.NoError(t, err)
 	return d
 }
@@ -75,9 +75,7 @@ func startDispatcher(t *testing.T, d *verification.Dispatcher) (stop func()) {
 
 func outboxOf(t *testing.T, svc *verification.Service) verification.OutboxStore {
 	t.Helper()
-	ob, ok := svc.Store().(verification.OutboxStore)
-	require.True(t, ok, "the memory store implements OutboxStore")
-	return ob
+	return verificationtest.StoreOf(svc)
 }
 
 // dspActivity walks a new subject through the Level 1 transitions (and one
@@ -313,7 +311,7 @@ func (r *subRecorder) accepted() map[string]int {
 // eventsAfter returns the committed events with a Seq above after.
 func eventsAfter(t *testing.T, svc *verification.Service, after int64) []verification.Event {
 	t.Helper()
-	evs, err := svc.Store().ListEvents(context.Background(), verification.EventFilter{AfterSeq: after})
+	evs, err := verificationtest.StoreOf(svc).ListEvents(context.Background(), verification.EventFilter{AfterSeq: after})
 	require.NoError(t, err)
 	return evs
 }
@@ -379,10 +377,12 @@ func requireNoPending(t *testing.T, svc *verification.Service, wantDelivered int
 	t.Helper()
 	ob := outboxOf(t, svc)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		_, pending, err := ob.ListDeliveries(context.Background(), verification.DeliveryFilter{Status: verification.DeliveryPending})
+		pg381, err := ob.ListDeliveries(context.Background(), verification.DeliveryFilter{Status: verification.DeliveryPending})
+		pending := pg381.Total
 		assert.NoError(c, err)
 		assert.Zero(c, pending, "pending deliveries")
-		_, delivered, err := ob.ListDeliveries(context.Background(), verification.DeliveryFilter{Status: verification.DeliveryDelivered})
+		pg384, err := ob.ListDeliveries(context.Background(), verification.DeliveryFilter{Status: verification.DeliveryDelivered})
+		delivered := pg384.Total
 		assert.NoError(c, err)
 		assert.Equal(c, wantDelivered, delivered, "delivered deliveries")
 	}, dspWait, dspTick)
@@ -404,7 +404,7 @@ func TestDispatcherDeliversEveryCommittedEvent(t *testing.T) {
 	dspActivities(t, svc, subjects)
 	// A transaction that adds an event and then fails leaves nothing behind.
 	boom := errors.New("boom")
-	err := svc.Store().InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+	err := verificationtest.StoreOf(svc).InTx(ctx, func(ctx context.Context, tx verification.Store) error {
 		e := verification.Event{ID: "rolled-back", SubjectID: early.ID, Type: verification.EventSubjectDeleted, Data: json.RawMessage(`{}`), OccurredAt: verificationtest.Start}
 		if err := tx.AddEvent(ctx, &e); err != nil {
 			return err
@@ -483,7 +483,8 @@ func TestDispatcherOrderPerSubjectWithFlakyReceivers(t *testing.T) {
 	}
 	requireOnce(t, evs, "healthy-hook", healthy)
 	requireNoPending(t, svc, 3*len(evs))
-	dead, total, err := d.DeadLetters(context.Background(), "", 10, 0)
+	pg485, err := d.DeadLetters(context.Background(), "", 10, 0)
+	dead, total := pg485.Items, pg485.Total
 	require.NoError(t, err)
 	require.Zero(t, total, "dead letters: %v", dead)
 	t.Logf("flaky webhook: %d calls for %d events; flaky subscriber: %d calls", len(flaky.seen()), len(evs), len(flakySub.seen()))
@@ -516,7 +517,8 @@ func TestDispatcherRestartDeliversNoneTwice(t *testing.T) {
 	// No dispatcher running: events wait in the outbox.
 	before := lastSeq(t, svc)
 	dspActivities(t, svc, 3)
-	_, pending, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryPending})
+	pg518, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryPending})
+	pending := pg518.Total
 	require.NoError(t, err)
 	require.Equal(t, 2*len(eventsAfter(t, svc, before)), pending, "deliveries wait for a dispatcher")
 
@@ -587,7 +589,8 @@ func TestDispatcherKilledMidDelivery(t *testing.T) {
 
 	evs := eventsAfter(t, svc, 0)
 	require.Equal(t, evs[0].ID, blocked, "the subject's first event was in flight")
-	got, _, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{EventID: blocked, Limit: 10})
+	pg589, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{EventID: blocked, Limit: 10})
+	got := pg589.Items
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	require.Equal(t, verification.DeliveryPending, got[0].Status)
@@ -621,7 +624,8 @@ func TestDispatcherResumesAfterAnExpiredLease(t *testing.T) {
 	evs := eventsAfter(t, svc, 0)
 	waitAccepted(t, evs, map[string]sinkLog{"mailer": rec})
 	requireNoPending(t, svc, len(evs))
-	got, _, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{EventID: claimed[0].Event.ID, Limit: 10})
+	pg623, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{EventID: claimed[0].Event.ID, Limit: 10})
+	got := pg623.Items
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	require.Equal(t, verification.DeliveryDelivered, got[0].Status)
@@ -655,7 +659,8 @@ func TestDispatcherDeadLetters(t *testing.T) {
 
 	// The later event is not blocked forever by the dead one.
 	waitAccepted(t, evs[1:], map[string]sinkLog{"crm": hook})
-	dead, total, err := d.DeadLetters(ctx, "", 10, 0)
+	pg657, err := d.DeadLetters(ctx, "", 10, 0)
+	dead, total := pg657.Items, pg657.Total
 	require.NoError(t, err)
 	require.Equal(t, 1, total)
 	require.Len(t, dead, 1)
@@ -670,13 +675,16 @@ func TestDispatcherDeadLetters(t *testing.T) {
 	require.Equal(t, 3, hook.attemptsOf(created.ID), "MaxAttempts calls, then no more")
 	require.Equal(t, []seenEvent{{created.ID, sub.ID}, {created.ID, sub.ID}, {created.ID, sub.ID}, {granted.ID, sub.ID}}, hook.seen())
 
-	_, total, err = d.DeadLetters(ctx, "crm", 10, 0)
+	pg672, err := d.DeadLetters(ctx, "crm", 10, 0)
+	total = pg672.Total
 	require.NoError(t, err)
 	require.Equal(t, 1, total, "dead letters of the sink")
-	_, total, err = d.DeadLetters(ctx, "other", 10, 0)
+	pg675, err := d.DeadLetters(ctx, "other", 10, 0)
+	total = pg675.Total
 	require.NoError(t, err)
 	require.Zero(t, total, "dead letters of another sink")
-	page, total, err := d.DeadLetters(ctx, "", 0, 0)
+	pg678, err := d.DeadLetters(ctx, "", 0, 0)
+	page, total := pg678.Items, pg678.Total
 	require.NoError(t, err)
 	require.Equal(t, 1, total)
 	require.Empty(t, page, "limit 0 returns the total only")
@@ -691,11 +699,13 @@ func TestDispatcherDeadLetters(t *testing.T) {
 	require.NoError(t, d.Replay(ctx, created.ID, "crm"))
 	waitAccepted(t, evs, map[string]sinkLog{"crm": hook})
 	requireOnce(t, evs, "crm", hook)
-	_, total, err = d.DeadLetters(ctx, "", 10, 0)
+	pg693, err := d.DeadLetters(ctx, "", 10, 0)
+	total = pg693.Total
 	require.NoError(t, err)
 	require.Zero(t, total, "no dead letter after the replay")
 	require.Eventually(t, func() bool {
-		got, _, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{EventID: created.ID, Sink: "crm", Limit: 1})
+		pg697, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{EventID: created.ID, Sink: "crm", Limit: 1})
+		got := pg697.Items
 		return err == nil && len(got) == 1 && got[0].Status == verification.DeliveryDelivered && got[0].Attempts == 1 && got[0].LastError == ""
 	}, dspWait, dspTick, "a replayed delivery starts with fresh attempts")
 	require.ErrorIs(t, d.Replay(ctx, created.ID, "crm"), verification.ErrConflict, "replaying it again")
@@ -776,10 +786,12 @@ func TestDispatcherRetriesAPanickingSubscriber(t *testing.T) {
 	sub := verificationtest.CreateSubject(t, svc)
 	ob := outboxOf(t, svc)
 	require.Eventually(t, func() bool {
-		got, _, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{SubjectID: sub.ID, Limit: 1})
+		pg778, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{SubjectID: sub.ID, Limit: 1})
+		got := pg778.Items
 		return err == nil && len(got) == 1 && got[0].Attempts >= 2 && got[0].Status == verification.DeliveryPending
 	}, dspWait, dspTick, "the panicking subscriber is retried")
-	got, _, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{SubjectID: sub.ID, Limit: 1})
+	pg781, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{SubjectID: sub.ID, Limit: 1})
+	got := pg781.Items
 	require.NoError(t, err)
 	require.Contains(t, got[0].LastError, "panicked")
 	require.Contains(t, got[0].LastError, "subscriber bug")
@@ -813,7 +825,8 @@ func TestDispatchOnceRecordsAValidLastError(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, n, "one delivery per subject at a time")
 	require.EqualValues(t, 1, calls.Load())
-	got, _, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{SubjectID: sub.ID, Limit: 10})
+	pg815, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{SubjectID: sub.ID, Limit: 10})
+	got := pg815.Items
 	require.NoError(t, err)
 	require.Len(t, got, 2)
 	first := got[0]
@@ -829,7 +842,8 @@ func TestDispatchOnceRecordsAValidLastError(t *testing.T) {
 		_, err := d.DispatchOnce(ctx)
 		return err == nil && calls.Load() == 2
 	}, dspWait, dspTick, "retried once the backoff passed")
-	dead, total, err := d.DeadLetters(ctx, "mailer", 10, 0)
+	pg831, err := d.DeadLetters(ctx, "mailer", 10, 0)
+	dead, total := pg831.Items, pg831.Total
 	require.NoError(t, err)
 	require.Equal(t, 1, total)
 	require.Equal(t, 2, dead[0].Attempts)
@@ -857,7 +871,7 @@ func TestNewDispatcherValidation(t *testing.T) {
 		{"default timeout over lease", verification.DispatcherOptions{Sinks: []verification.Sink{a}, Lease: 10 * time.Second}, false},
 	}
 	for _, tt := range tests {
-		d, err := verification.NewDispatcher(svc.Store(), tt.opts)
+		d, err := verification.NewDispatcher(verificationtest.StoreOf(svc), tt.opts)
 		if tt.ok {
 			require.NoError(t, err, tt.name)
 			require.NotNil(t, d, tt.name)
@@ -865,9 +879,8 @@ func TestNewDispatcherValidation(t *testing.T) {
 		}
 		require.ErrorIs(t, err, verification.ErrInvalid, tt.name)
 	}
-	// A store without the OutboxStore capability.
-	_, err := verification.NewDispatcher(struct{ verification.Store }{svc.Store()}, verification.DispatcherOptions{Sinks: []verification.Sink{a}})
-	require.ErrorIs(t, err, verification.ErrInvalid, "a store without OutboxStore")
+	_, err := verification.NewDispatcher(nil, verification.DispatcherOptions{Sinks: []verification.Sink{a}})
+	require.ErrorIs(t, err, verification.ErrInvalid, "a nil store")
 }
 
 func TestServiceOnEventsWakesTheDispatcher(t *testing.T) {
@@ -882,7 +895,7 @@ func TestServiceOnEventsWakesTheDispatcher(t *testing.T) {
 	svc, _ := verificationtest.NewService(t, verificationtest.SeedLadder(t), verification.Options{OnEventsFunc: func() {
 		calls.Add(1)
 		if s := svcRef.Load(); s != nil {
-			evs, err := s.Store().ListEvents(context.Background(), verification.EventFilter{})
+			evs, err := verificationtest.StoreOf(s).ListEvents(context.Background(), verification.EventFilter{})
 			if err == nil {
 				visible.Store(int64(len(evs)))
 			}
@@ -945,7 +958,7 @@ func BenchmarkDispatch(b *testing.B) {
 
 	b.Run("dispatcher", func(b *testing.B) {
 		svc, _ := verificationtest.NewService(b, verificationtest.SeedLadder(b))
-		store := svc.Store()
+		store := verificationtest.StoreOf(svc)
 		hook, err := webhooks.New("bench", srv.URL, webhooks.Options{Secrets: []string{webhooks.NewSecret()}})
 		require.NoError(b, err)
 		d, err := verification.NewDispatcher(store, verification.DispatcherOptions{Sinks: []verification.Sink{hook}, PollInterval: 5 * time.Millisecond, Timeout: 10 * time.Second})

@@ -204,7 +204,7 @@ func TestUploadConcurrentWithSubmission(t *testing.T) {
 	}
 	b.answerPassport(t, sub.ID, front, back)
 	wg.Wait()
-	files, err := b.svc.Store().ListFiles(b.ctx, verification.FileFilter{SubjectID: sub.ID})
+	files, err := verificationtest.StoreOf(b.svc).ListFiles(b.ctx, verification.FileFilter{SubjectID: sub.ID})
 	require.NoError(t, err)
 	ok := 0
 	for _, err := range errs {
@@ -229,7 +229,7 @@ func TestUploadOversize(t *testing.T) {
 		require.ErrorAs(t, err, &e)
 		assert.Equal(t, "file", e.Field)
 		assert.Empty(t, blobFiles(t, b.dir), "no blob (nor temporary file) left behind")
-		files, err := b.svc.Store().ListFiles(b.ctx, verification.FileFilter{SubjectID: sub.ID})
+		files, err := verificationtest.StoreOf(b.svc).ListFiles(b.ctx, verification.FileFilter{SubjectID: sub.ID})
 		require.NoError(t, err)
 		assert.Empty(t, files, "no File record")
 	}
@@ -265,7 +265,7 @@ func TestUploadRefusesContent(t *testing.T) {
 		assert.Equal(t, "file", e.Field, tc.name)
 	}
 	assert.Empty(t, blobFiles(t, b.dir))
-	files, err := b.svc.Store().ListFiles(b.ctx, verification.FileFilter{SubjectID: sub.ID})
+	files, err := verificationtest.StoreOf(b.svc).ListFiles(b.ctx, verification.FileFilter{SubjectID: sub.ID})
 	require.NoError(t, err)
 	assert.Empty(t, files)
 }
@@ -417,7 +417,7 @@ func TestReviewFilePerSide(t *testing.T) {
 	page, err = b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{SubjectID: sub.ID})
 	require.NoError(t, err)
 	assert.Equal(t, 3, page.Total)
-	sessions, err := b.svc.Store().ListIDSessions(b.ctx, sub.ID)
+	sessions, err := verificationtest.StoreOf(b.svc).ListIDSessions(b.ctx, sub.ID)
 	require.NoError(t, err)
 	assert.Len(t, sessions, 1, "one manual session per approval")
 }
@@ -559,14 +559,14 @@ func TestIdentityRequirementsOption(t *testing.T) {
 
 			_, err = svc.ReviewFile(ctx, verification.AdminActor(1, nil), verification.ReviewFileParams{FileID: bill.ID, Decision: verification.Approve})
 			require.NoError(t, err)
-			sessions, err := svc.Store().ListIDSessions(ctx, sub.ID)
+			sessions, err := verificationtest.StoreOf(svc).ListIDSessions(ctx, sub.ID)
 			require.NoError(t, err)
 			assert.Len(t, sessions, tc.sessions["proofOfAddress"])
 
 			clock.Advance(time.Minute)
 			_, err = svc.Review(ctx, verification.AdminActor(1, nil), verification.ReviewParams{SubjectID: sub.ID, Requirement: "idDocument", Decision: verification.Approve})
 			require.NoError(t, err)
-			sessions, err = svc.Store().ListIDSessions(ctx, sub.ID)
+			sessions, err = verificationtest.StoreOf(svc).ListIDSessions(ctx, sub.ID)
 			require.NoError(t, err)
 			assert.Len(t, sessions, tc.sessions["idDocument"])
 			if tc.sessions["idDocument"] > tc.sessions["proofOfAddress"] {
@@ -668,7 +668,7 @@ func TestRecordIDSession(t *testing.T) {
 	count := func() int {
 		n := 0
 		for _, id := range []int64{sub.ID, other.ID, gone.ID} {
-			list, err := b.svc.Store().ListIDSessions(ctx, id)
+			list, err := verificationtest.StoreOf(b.svc).ListIDSessions(ctx, id)
 			require.NoError(t, err)
 			n += len(list)
 		}
@@ -713,7 +713,7 @@ func (b *docBundle) eraseFixture(t *testing.T) verification.Subject {
 func requireErased(t *testing.T, svc *verification.Service, id int64, audit subjectSnapshot, reviews []verification.Review) {
 	t.Helper()
 	ctx := context.Background()
-	st := svc.Store()
+	st := verificationtest.StoreOf(svc)
 	files, err := st.ListFiles(ctx, verification.FileFilter{SubjectID: id})
 	require.NoError(t, err)
 	assert.Empty(t, files, "no File records")
@@ -747,7 +747,8 @@ func requireErased(t *testing.T, svc *verification.Service, id int64, audit subj
 	got, err := st.ListReviews(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, reviews, got, "review decisions stay")
-	apps, _, err := st.ListApplications(ctx, verification.ApplicationFilter{SubjectID: id, Limit: 100})
+	pg749, err := st.ListApplications(ctx, verification.ApplicationFilter{SubjectID: id, Limit: 100})
+	apps := pg749.Items
 	require.NoError(t, err)
 	assert.Len(t, apps, len(audit.Apps), "applications stay")
 	assert.Equal(t, 1, countEvents(t, svc, id, verification.EventSubjectErased))
@@ -820,7 +821,7 @@ func TestEraseDeletedAndUnknownSubjects(t *testing.T) {
 	b := docSetup(t)
 	sub := b.eraseFixture(t)
 	audit := snapshot(t, b.svc, sub.ID)
-	reviews, err := b.svc.Store().ListReviews(b.ctx, sub.ID)
+	reviews, err := verificationtest.StoreOf(b.svc).ListReviews(b.ctx, sub.ID)
 	require.NoError(t, err)
 	require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), sub.ID))
 	audit.Subject.Level = snapshot(t, b.svc, sub.ID).Subject.Level
@@ -860,7 +861,7 @@ func TestEraseCatchesUploadDuringErasure(t *testing.T) {
 	require.NoError(t, b.svc.Erase(b.ctx, verification.SystemActor(), sub.ID))
 	require.NotEmpty(t, late.ID, "the hook ran")
 	assert.Empty(t, blobFiles(t, b.dir), "a file uploaded during the erasure is erased too")
-	files, err := b.svc.Store().ListFiles(b.ctx, verification.FileFilter{SubjectID: sub.ID})
+	files, err := verificationtest.StoreOf(b.svc).ListFiles(b.ctx, verification.FileFilter{SubjectID: sub.ID})
 	require.NoError(t, err)
 	assert.Empty(t, files)
 }
@@ -903,7 +904,7 @@ func TestEraseSealedStoreDestroysDataKey(t *testing.T) {
 
 	// A backup copy of one of Alice's blobs, taken before the erasure.
 	audit := snapshot(t, b.svc, alice.ID)
-	reviews, err := b.svc.Store().ListReviews(b.ctx, alice.ID)
+	reviews, err := verificationtest.StoreOf(b.svc).ListReviews(b.ctx, alice.ID)
 	require.NoError(t, err)
 	aliceKey := audit.Files[0].BlobKey
 	backup, err := os.ReadFile(filepath.Join(dir, aliceKey))
@@ -957,7 +958,7 @@ func TestApplyRetention(t *testing.T) {
 	b.clock.Advance(29 * day)               // now: day 31
 
 	oldMeta := b.file(t, oldFront.ID)
-	reviews, err := b.svc.Store().ListReviews(ctx, oldSub.ID)
+	reviews, err := verificationtest.StoreOf(b.svc).ListReviews(ctx, oldSub.ID)
 	require.NoError(t, err)
 	require.Len(t, blobFiles(t, b.dir), 9)
 
@@ -976,7 +977,7 @@ func TestApplyRetention(t *testing.T) {
 		assert.Equal(t, f.Size, meta.Size)
 	}
 	assert.Equal(t, oldMeta.DecidedAt, b.file(t, oldFront.ID).DecidedAt)
-	got, err := b.svc.Store().ListReviews(ctx, oldSub.ID)
+	got, err := verificationtest.StoreOf(b.svc).ListReviews(ctx, oldSub.ID)
 	require.NoError(t, err)
 	assert.Equal(t, reviews, got, "decisions kept")
 	assert.Equal(t, levels.Approved, b.state(t, oldSub.ID, "idDocument").Status)
@@ -1043,10 +1044,10 @@ func TestSetRequirementReplacingADocumentFreesTheOldSides(t *testing.T) {
 	value := json.RawMessage(fmt.Sprintf(`{"type":"passport","files":{"front":%q,"back":%q}}`, front2.ID, back2.ID))
 	_, err := b.svc.SetRequirement(b.ctx, verification.AdminActor(1, nil), verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "idDocument", Value: value, Status: levels.Pending})
 	require.NoError(t, err)
-	old, err := b.svc.Store().GetFile(b.ctx, front.ID)
+	old, err := verificationtest.StoreOf(b.svc).GetFile(b.ctx, front.ID)
 	require.NoError(t, err)
 	require.Equal(t, levels.Rejected, old.Status, "the replaced answer's files are no longer pending")
-	cur, err := b.svc.Store().GetFile(b.ctx, front2.ID)
+	cur, err := verificationtest.StoreOf(b.svc).GetFile(b.ctx, front2.ID)
 	require.NoError(t, err)
 	require.Equal(t, levels.Pending, cur.Status)
 }

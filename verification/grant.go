@@ -60,27 +60,27 @@ func (s *Service) GrantLevel(ctx context.Context, actor Actor, p GrantLevelParam
 // subjects carrying one of them (deleted subjects included: grants are
 // audit history); a user lists only its own, and its subject must be live
 // (ER709 otherwise).
-func (s *Service) Grants(ctx context.Context, actor Actor, f GrantFilter) (GrantPage, error) {
+func (s *Service) Grants(ctx context.Context, actor Actor, f GrantFilter) (Page[Grant], error) {
 	if err := actor.may("Grants", readers...); err != nil {
-		return GrantPage{}, s.fail("Grants", err)
+		return Page[Grant]{}, s.fail("Grants", err)
 	}
 	switch {
 	case f.Limit < 0 || f.Limit > MaxListLimit:
-		return GrantPage{}, s.fail("Grants", invalid("limit", "must be between 0 and %d", MaxListLimit))
+		return Page[Grant]{}, s.fail("Grants", invalid("limit", "must be between 0 and %d", MaxListLimit))
 	case f.Offset < 0:
-		return GrantPage{}, s.fail("Grants", invalid("offset", "must not be negative"))
+		return Page[Grant]{}, s.fail("Grants", invalid("offset", "must not be negative"))
 	case f.SubjectID < 0:
-		return GrantPage{}, s.fail("Grants", invalid("clientId", "must be a positive integer"))
+		return Page[Grant]{}, s.fail("Grants", invalid("clientId", "must be a positive integer"))
 	}
 	f.Tags = nil
 	switch {
 	case actor.Kind == ActorUser:
 		own := actor.SubjectID()
 		if _, err := s.subject(ctx, actor, own, "Grants"); err != nil {
-			return GrantPage{}, err
+			return Page[Grant]{}, err
 		}
 		if f.SubjectID != 0 && f.SubjectID != own {
-			return GrantPage{Items: []Grant{}}, nil
+			return Page[Grant]{Items: []Grant{}}, nil
 		}
 		f.SubjectID = own
 	case actor.scoped():
@@ -91,7 +91,7 @@ func (s *Service) Grants(ctx context.Context, actor Actor, f GrantFilter) (Grant
 	}
 	page, err := s.store.ListGrants(ctx, f)
 	if err != nil {
-		return GrantPage{}, s.fail("Grants", err)
+		return Page[Grant]{}, s.fail("Grants", err)
 	}
 	if page.Items == nil {
 		page.Items = []Grant{}

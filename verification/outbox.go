@@ -5,9 +5,8 @@ import (
 	"time"
 )
 
-// OutboxStore is the optional capability (detected by type assertion) that
-// the Dispatcher needs: per-sink delivery state for every event of the
-// outbox. Every store of this module implements it; storagetest checks it.
+// OutboxStore is the part of Store the Dispatcher needs: per-sink delivery
+// state for every event of the outbox.
 //
 // A sink is a named destination (an in-process subscriber or a webhook
 // endpoint). Once a sink is registered, every event added afterwards gets a
@@ -29,9 +28,10 @@ type OutboxStore interface {
 	// NextAttemptAt, LeaseUntil, DeliveredAt, LastError) of the delivery
 	// matched by (Event.ID, Sink), or returns ErrNotFound.
 	UpdateDelivery(ctx context.Context, d Delivery) error
-	// ListDeliveries returns the deliveries matching f in Seq order (then
-	// sink name) and the total matching f.
-	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, int, error)
+	// ListDeliveries returns one page of the deliveries matching f in Seq
+	// order (then sink name) and the total matching f, with ListGrants'
+	// paging rules.
+	ListDeliveries(ctx context.Context, f DeliveryFilter) (Page[Delivery], error)
 }
 
 // DeliveryStatus is where a delivery stands.

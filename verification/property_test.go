@@ -82,6 +82,7 @@ var expectedKinds = []error{
 // operations produced so far (to pick existing or random ones).
 type world struct {
 	svc      *verification.Service
+	store    verification.Store
 	clock    *verificationtest.Clock
 	ladder   *levels.Ladder
 	ctx      context.Context
@@ -145,7 +146,7 @@ func (w *world) decision(t *rapid.T) (verification.Decision, string) {
 // rarely with an invalid answer or a requirement the subject may not answer.
 func (w *world) answer(t *rapid.T) {
 	id := w.subject(t)
-	sub, err := w.svc.Store().GetSubject(w.ctx, id)
+	sub, err := w.store.GetSubject(w.ctx, id)
 	require.NoError(t, err)
 	target := w.ladder.Top().ID
 	if next, ok := w.ladder.Next(sub.Level); ok {
@@ -231,7 +232,8 @@ func (w *world) initWizard(t *rapid.T) {
 // when it has no unsubmitted pair); rarely anything else.
 func (w *world) runWizardParams(t *rapid.T) verification.RunWizardParams {
 	p := verification.RunWizardParams{SubjectID: w.subject(t), UUID: "no-such-wizard", DocumentType: 2}
-	drafts, _, err := w.svc.Store().ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationDraft}, Limit: verification.MaxListLimit})
+	pg233, err := w.store.ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationDraft}, Limit: verification.MaxListLimit})
+	drafts := pg233.Items
 	require.NoError(t, err)
 	var docDrafts []verification.Application // drafts for the top level: a documents step
 	for _, a := range drafts {
@@ -284,7 +286,7 @@ func (w *world) runWizardParams(t *rapid.T) verification.RunWizardParams {
 // are both unsubmitted.
 func (w *world) hasFresh(t *rapid.T, subjectID int64) bool {
 	for _, side := range []string{"front", "back"} {
-		files, err := w.svc.Store().ListFiles(w.ctx, verification.FileFilter{SubjectID: subjectID, DocumentType: "passport", Side: side})
+		files, err := w.store.ListFiles(w.ctx, verification.FileFilter{SubjectID: subjectID, DocumentType: "passport", Side: side})
 		require.NoError(t, err)
 		if len(files) == 0 || files[len(files)-1].Status != levels.Missing {
 			return false
@@ -298,13 +300,13 @@ func (w *world) runWizard(t *rapid.T) {
 	first, err := w.svc.RunWizard(w.ctx, p)
 	w.expect(t, "RunWizard", err)
 	// A retried request gets the same answer and records nothing more.
-	before := snapshot(t, w.svc, p.SubjectID)
+	before := snapshotStore(t, w.store, p.SubjectID)
 	again, err2 := w.svc.RunWizard(w.ctx, p)
 	w.expect(t, "RunWizard repeat", err2)
 	if !sameOutcome(first, err, again, err2) {
 		t.Fatalf("RunWizard repeat differs: first %+v, %v; repeat %+v, %v", first, err, again, err2)
 	}
-	if after := snapshot(t, w.svc, p.SubjectID); !reflect.DeepEqual(before, after) {
+	if after := snapshotStore(t, w.store, p.SubjectID); !reflect.DeepEqual(before, after) {
 		t.Fatalf("RunWizard repeat changed state:\nbefore %+v\nafter  %+v", before, after)
 	}
 }
@@ -340,7 +342,7 @@ func (w *world) review(t *rapid.T) {
 	id := w.subject(t)
 	p := verification.ReviewParams{SubjectID: id, Requirement: "isBusiness", Decision: d, Reason: reason}
 	// Mostly a pending requirement of the subject.
-	states, err := w.svc.Store().ListRequirementStates(w.ctx, id)
+	states, err := w.store.ListRequirementStates(w.ctx, id)
 	require.NoError(t, err)
 	var pending []string
 	for _, s := range states {
@@ -361,7 +363,7 @@ func (w *world) review(t *rapid.T) {
 func (w *world) reviewFile(t *rapid.T) {
 	d, reason := w.decision(t)
 	id := "no-such-file"
-	pending, err := w.svc.Store().ListFiles(w.ctx, verification.FileFilter{Status: levels.Pending})
+	pending, err := w.store.ListFiles(w.ctx, verification.FileFilter{Status: levels.Pending})
 	require.NoError(t, err)
 	switch {
 	case len(pending) > 0 && !rarely(t, "notPendingFile"):
@@ -375,7 +377,8 @@ func (w *world) reviewFile(t *rapid.T) {
 
 func (w *world) decideApplication(t *rapid.T) {
 	id := int64(9999)
-	submitted, _, err := w.svc.Store().ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationSubmitted}, Limit: verification.MaxListLimit})
+	pg377, err := w.store.ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationSubmitted}, Limit: verification.MaxListLimit})
+	submitted := pg377.Items
 	require.NoError(t, err)
 	switch {
 	case len(submitted) > 0 && !rarely(t, "notSubmitted"):
@@ -392,12 +395,12 @@ func (w *world) decideApplication(t *rapid.T) {
 	// An approved application leaves every requirement the subject answers
 	// up to its level approved, and the subject at least at that level.
 	for _, req := range w.ladder.RequirementsUpTo(app.Level) {
-		st, err := w.svc.Store().GetRequirementState(w.ctx, app.SubjectID, req.Name)
+		st, err := w.store.GetRequirementState(w.ctx, app.SubjectID, req.Name)
 		if req.AnsweredByUser() && (err != nil || st.Status != levels.Approved) {
 			t.Fatalf("application %d approved with requirement %s %s (%v)", app.ID, req.Name, st.Status, err)
 		}
 	}
-	sub, err := w.svc.Store().GetSubject(w.ctx, app.SubjectID)
+	sub, err := w.store.GetSubject(w.ctx, app.SubjectID)
 	require.NoError(t, err)
 	if w.ladder.Position(sub.Level) < w.ladder.Position(app.Level) {
 		t.Fatalf("application %d for level %d approved, subject at level %d", app.ID, app.Level, sub.Level)
@@ -412,7 +415,8 @@ func (w *world) expireDue(t *rapid.T) {
 	_, err := w.svc.ExpireDue(w.ctx)
 	w.expect(t, "ExpireDue", err)
 	now := w.svc.Now()
-	open, _, err := w.svc.Store().ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationDraft, verification.ApplicationSubmitted}, Limit: verification.MaxListLimit})
+	pg414, err := w.store.ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationDraft, verification.ApplicationSubmitted}, Limit: verification.MaxListLimit})
+	open := pg414.Items
 	require.NoError(t, err)
 	for _, a := range open {
 		if !a.ExpiresAt.After(now) {
@@ -444,14 +448,15 @@ func (w *world) setFlag(t *rapid.T) {
 
 // check asserts the invariants over everything in the store.
 func (w *world) check(t *rapid.T) {
-	st := w.svc.Store()
+	st := w.store
 	now := w.svc.Now()
 	for _, id := range w.subjects {
 		sub, err := st.GetSubject(w.ctx, id)
 		require.NoError(t, err)
 
 		// At most one open application, and PendingRequest agrees with it.
-		apps, _, err := st.ListApplications(w.ctx, verification.ApplicationFilter{SubjectID: id, Limit: verification.MaxListLimit})
+		pg453, err := st.ListApplications(w.ctx, verification.ApplicationFilter{SubjectID: id, Limit: verification.MaxListLimit})
+		apps := pg453.Items
 		require.NoError(t, err)
 		var open []verification.Application
 		expired := 0
@@ -572,11 +577,12 @@ func TestPropertyApplicationsInvariants(t *testing.T) {
 	ladder := verificationtest.SeedLadder(t)
 	rapid.Check(t, func(t *rapid.T) {
 		clock := verificationtest.NewClock(verificationtest.Start)
-		svc, err := verification.New(ladder, memory.New(), verification.Options{
+		store := memory.New()
+		svc, err := verification.New(ladder, store, verification.Options{
 			NowFunc: clock.Now, NewIDFunc: verificationtest.SequentialIDs("p"), Blobs: &memBlobs{blobs: map[string][]byte{}},
 		})
 		require.NoError(t, err)
-		w := &world{svc: svc, clock: clock, ladder: ladder, ctx: context.Background()}
+		w := &world{svc: svc, store: store, clock: clock, ladder: ladder, ctx: context.Background()}
 		for range rapid.IntRange(2, 3).Draw(t, "subjects") {
 			sub, err := svc.CreateSubject(w.ctx, verification.CreateSubjectParams{Identifier: verificationtest.Identifier()})
 			require.NoError(t, err)

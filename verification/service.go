@@ -133,9 +133,6 @@ func New(ladder *levels.Ladder, store Store, opts Options) (*Service, error) {
 // Ladder returns the Service's ladder.
 func (s *Service) Ladder() *levels.Ladder { return s.ladder }
 
-// Store returns the Service's store (for adapters that read directly).
-func (s *Service) Store() Store { return s.store }
-
 // Now returns the Service clock's current time, in UTC at microsecond
 // precision (the precision every store keeps).
 func (s *Service) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }

@@ -567,7 +567,7 @@ func TestDefaultIDsAreUniqueAndTimeOrdered(t *testing.T) {
 		clock.Advance(time.Millisecond)
 		sub, err := svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: verificationtest.Identifier()})
 		require.NoError(t, err)
-		evs, err := svc.Store().ListEvents(ctx, verification.EventFilter{SubjectID: sub.ID})
+		evs, err := svc.Events(ctx, verification.SystemActor(), verification.EventFilter{SubjectID: sub.ID})
 		require.NoError(t, err)
 		for _, e := range evs {
 			require.Len(t, e.ID, 32)

@@ -384,14 +384,14 @@ func (s *Store) GetGrant(ctx context.Context, id int64) (verification.Grant, err
 }
 
 // ListGrants implements verification.GrantStore.
-func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (verification.GrantPage, error) {
+func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (verification.Page[verification.Grant], error) {
 	unlock, err := s.begin(ctx, false)
 	if err != nil {
-		return verification.GrantPage{}, err
+		return verification.Page[verification.Grant]{}, err
 	}
 	defer unlock()
 	r := s.root
-	page := verification.GrantPage{Items: []verification.Grant{}}
+	page := verification.Page[verification.Grant]{Items: []verification.Grant{}}
 	n := len(r.grants)
 	for i := 0; i < n; i++ {
 		g := r.grants[i]
@@ -498,10 +498,10 @@ func (s *Store) UpdateApplication(ctx context.Context, a verification.Applicatio
 }
 
 // ListApplications implements verification.ApplicationStore.
-func (s *Store) ListApplications(ctx context.Context, f verification.ApplicationFilter) ([]verification.Application, int, error) {
+func (s *Store) ListApplications(ctx context.Context, f verification.ApplicationFilter) (verification.Page[verification.Application], error) {
 	unlock, err := s.begin(ctx, false)
 	if err != nil {
-		return nil, 0, err
+		return verification.Page[verification.Application]{}, err
 	}
 	defer unlock()
 	ids := make([]int64, 0, len(s.root.apps))
@@ -533,7 +533,7 @@ func (s *Store) ListApplications(ctx context.Context, f verification.Application
 		}
 		total++
 	}
-	return out, total, nil
+	return verification.Page[verification.Application]{Total: total, Items: out}, nil
 }
 
 // ---- files

@@ -246,11 +246,11 @@ func grantListing(f verification.GrantFilter) (string, []any) {
 // ListGrants implements verification.GrantStore. A page costs the same at
 // any offset; see the comment at the top of this file for how, and for what
 // the cost of a tag-scoped page depends on.
-func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (verification.GrantPage, error) {
+func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (verification.Page[verification.Grant], error) {
 	if err := s.begin(ctx); err != nil {
-		return verification.GrantPage{}, err
+		return verification.Page[verification.Grant]{}, err
 	}
-	page := verification.GrantPage{Items: []verification.Grant{}}
+	page := verification.Page[verification.Grant]{Items: []verification.Grant{}}
 	if f.Tags != nil && len(f.Tags) == 0 {
 		return page, nil
 	}
@@ -263,7 +263,7 @@ func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (ver
 	q, args := grantListing(f)
 	rows, err := s.q.Query(ctx, s.sql(q), args...)
 	if err != nil {
-		return verification.GrantPage{}, fail(ctx, "list grants", err)
+		return verification.Page[verification.Grant]{}, fail(ctx, "list grants", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -272,7 +272,7 @@ func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (ver
 			r grantRow
 		)
 		if err := rows.Scan(append([]any{&n}, r.dest()...)...); err != nil {
-			return verification.GrantPage{}, fail(ctx, "list grants", err)
+			return verification.Page[verification.Grant]{}, fail(ctx, "list grants", err)
 		}
 		page.Total = int(n)
 		if r.id != nil {
@@ -280,7 +280,7 @@ func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (ver
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return verification.GrantPage{}, fail(ctx, "list grants", err)
+		return verification.Page[verification.Grant]{}, fail(ctx, "list grants", err)
 	}
 	return page, nil
 }

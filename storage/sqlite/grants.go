@@ -71,8 +71,8 @@ func (s *Store) GetGrant(ctx context.Context, id int64) (verification.Grant, err
 // one snapshot. The global and per-client listings cost two index seeks
 // whatever the offset; a listing by tags a walk over small per-tag-set count
 // tables and at most 1023 index entries (see the package documentation).
-func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (verification.GrantPage, error) {
-	page := verification.GrantPage{Items: []verification.Grant{}}
+func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (verification.Page[verification.Grant], error) {
+	page := verification.Page[verification.Grant]{Items: []verification.Grant{}}
 	limit, offset := max(f.Limit, 0), max(f.Offset, 0)
 	err := s.snapshot(ctx, "list grants", func(cn conn) error {
 		var err error
@@ -87,7 +87,7 @@ func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (ver
 		return err
 	})
 	if err != nil {
-		return verification.GrantPage{}, err
+		return verification.Page[verification.Grant]{}, err
 	}
 	if page.Items == nil {
 		page.Items = []verification.Grant{}
@@ -107,12 +107,12 @@ func dedupTags(tags []string) []string {
 
 // listAll pages through every grant: IDs are 1..total, so offset k is the
 // seek id > k (ascending) or id <= total-k (descending).
-func (s *Store) listAll(ctx context.Context, cn conn, limit, offset int, desc bool) (verification.GrantPage, error) {
+func (s *Store) listAll(ctx context.Context, cn conn, limit, offset int, desc bool) (verification.Page[verification.Grant], error) {
 	var total int64
 	if err := cn.queryRow(stGrantTotal).Scan(&total); err != nil {
-		return verification.GrantPage{}, s.c.mapErr(ctx, "count grants", err)
+		return verification.Page[verification.Grant]{}, s.c.mapErr(ctx, "count grants", err)
 	}
-	page := verification.GrantPage{Total: int(total)}
+	page := verification.Page[verification.Grant]{Total: int(total)}
 	if limit == 0 || int64(offset) >= total {
 		return page, nil
 	}
@@ -126,12 +126,12 @@ func (s *Store) listAll(ctx context.Context, cn conn, limit, offset int, desc bo
 }
 
 // listClient pages through one client's grants by client_seq (1..total).
-func (s *Store) listClient(ctx context.Context, cn conn, client int64, limit, offset int, desc bool) (verification.GrantPage, error) {
+func (s *Store) listClient(ctx context.Context, cn conn, client int64, limit, offset int, desc bool) (verification.Page[verification.Grant], error) {
 	var total int64
 	if err := cn.queryRow(stClientTotal, client).Scan(&total); err != nil {
-		return verification.GrantPage{}, s.c.mapErr(ctx, "count grants", err)
+		return verification.Page[verification.Grant]{}, s.c.mapErr(ctx, "count grants", err)
 	}
-	page := verification.GrantPage{Total: int(total)}
+	page := verification.Page[verification.Grant]{Total: int(total)}
 	if limit == 0 || int64(offset) >= total {
 		return page, nil
 	}
@@ -146,13 +146,13 @@ func (s *Store) listClient(ctx context.Context, cn conn, client int64, limit, of
 
 // listTagged pages through the grants of subjects currently carrying any of
 // tags (and, with a client, that client's grants if it carries one).
-func (s *Store) listTagged(ctx context.Context, cn conn, tags []string, client int64, limit, offset int, desc bool) (verification.GrantPage, error) {
+func (s *Store) listTagged(ctx context.Context, cn conn, tags []string, client int64, limit, offset int, desc bool) (verification.Page[verification.Grant], error) {
 	if len(tags) == 0 {
-		return verification.GrantPage{}, nil // an empty tag list matches nothing
+		return verification.Page[verification.Grant]{}, nil // an empty tag list matches nothing
 	}
 	sets, err := s.tagsetsOf(ctx, cn, tags)
 	if err != nil || len(sets) == 0 {
-		return verification.GrantPage{}, err
+		return verification.Page[verification.Grant]{}, err
 	}
 	if client == 0 {
 		return s.listTagsets(ctx, cn, sets, limit, offset, desc)
@@ -160,10 +160,10 @@ func (s *Store) listTagged(ctx context.Context, cn conn, tags []string, client i
 	var set sql.NullInt64
 	err = cn.queryRow(stSubjectTagset, client).Scan(&set)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && (!set.Valid || !slices.Contains(sets, set.Int64)) {
-		return verification.GrantPage{}, nil
+		return verification.Page[verification.Grant]{}, nil
 	}
 	if err != nil {
-		return verification.GrantPage{}, s.c.mapErr(ctx, "read subject tags", err)
+		return verification.Page[verification.Grant]{}, s.c.mapErr(ctx, "read subject tags", err)
 	}
 	return s.listClient(ctx, cn, client, limit, offset, desc)
 }
@@ -234,16 +234,16 @@ func (s *Store) counts(ctx context.Context, cn conn, kind inKind, sets []int64, 
 // matching grants: the superblock counts give the total and the superblock
 // holding each end, that superblock's block counts the block, and one range
 // query over those blocks the rows.
-func (s *Store) listTagsets(ctx context.Context, cn conn, sets []int64, limit, offset int, desc bool) (verification.GrantPage, error) {
+func (s *Store) listTagsets(ctx context.Context, cn conn, sets []int64, limit, offset int, desc bool) (verification.Page[verification.Grant], error) {
 	supers, err := s.counts(ctx, cn, inSupers, sets, 0, math.MaxInt64)
 	if err != nil {
-		return verification.GrantPage{}, err
+		return verification.Page[verification.Grant]{}, err
 	}
 	var total int64
 	for _, u := range supers {
 		total += u.n
 	}
-	page := verification.GrantPage{Total: int(total)}
+	page := verification.Page[verification.Grant]{Total: int(total)}
 	if limit == 0 || int64(offset) >= total {
 		return page, nil
 	}

@@ -216,7 +216,7 @@ func TestClosedStore(t *testing.T) {
 		"AddGrant":      func() error { g := newGrant(sub.ID, 1); return s.AddGrant(ctx, &g) },
 		"ListEvents":    func() error { _, err := s.ListEvents(ctx, verification.EventFilter{}); return err },
 		"ListApplications": func() error {
-			_, _, err := s.ListApplications(ctx, verification.ApplicationFilter{Limit: 1})
+			_, err := s.ListApplications(ctx, verification.ApplicationFilter{Limit: 1})
 			return err
 		},
 		"ListFiles":     func() error { _, err := s.ListFiles(ctx, verification.FileFilter{}); return err },
@@ -527,7 +527,7 @@ func TestConcurrentReadersAndWriters(t *testing.T) {
 		go func() {
 			var err error
 			for i := 0; i < 50 && err == nil; i++ {
-				var page verification.GrantPage
+				var page verification.Page[verification.Grant]
 				page, err = s.ListGrants(ctx, verification.GrantFilter{Limit: 5, Tags: []string{"eu"}, Desc: true})
 				if err == nil && len(page.Items) > 0 && page.Items[0].ID != int64(page.Total) {
 					err = fmt.Errorf("inconsistent snapshot: total %d, newest %d", page.Total, page.Items[0].ID)

@@ -454,7 +454,7 @@ type snapshot struct {
 	Subjects   []verification.Subject
 	States     [][]verification.RequirementState
 	Reviews    [][]verification.Review
-	Grants     verification.GrantPage
+	Grants     verification.Page[verification.Grant]
 	Apps       []verification.Application
 	AppsTotal  int
 	Files      []verification.File
@@ -489,7 +489,8 @@ func takeSnapshot(t *testing.T, s verification.Store, w world) snapshot {
 	require.NoError(t, err)
 	page.Items = orNil(page.Items)
 	snap.Grants = page
-	apps, total, err := s.ListApplications(ctx, verification.ApplicationFilter{Limit: 1000})
+	pg491, err := s.ListApplications(ctx, verification.ApplicationFilter{Limit: 1000})
+	apps, total := pg491.Items, pg491.Total
 	require.NoError(t, err)
 	for i := range apps {
 		apps[i] = normApp(apps[i])
