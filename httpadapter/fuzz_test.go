@@ -50,7 +50,7 @@ func FuzzQuery(f *testing.F) {
 			p := asProblem(err)
 			require.Contains(t, []problemKind{pUnknownParam, pInvalidParam}, p.kind)
 			require.NotEmpty(t, p.param)
-			require.Equal(t, 400, renderV2(p).status)
+			require.Equal(t, 400, familyV2.render(p).status)
 		} else {
 			lp, err := parseList(q)
 			if err == nil {

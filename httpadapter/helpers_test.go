@@ -268,7 +268,7 @@ func requireV2Error(t *testing.T, r resp, status int, code verification.Code) ma
 	e, ok := errs[string(code)].(map[string]any)
 	require.True(t, ok, "want %s, got %s", code, r.body)
 	require.Equal(t, string(code), e["code"])
-	require.Equal(t, code.Entry().Solution, e["solution"])
+	require.Equal(t, entry(code).Solution, e["solution"])
 	return e
 }
 
@@ -276,7 +276,7 @@ func requireV2Error(t *testing.T, r resp, status int, code verification.Code) ma
 func requireCatalogText(t *testing.T, r resp, status int, code verification.Code) {
 	t.Helper()
 	e := requireV2Error(t, r, status, code)
-	require.Equal(t, code.Entry().Message, e["message"])
+	require.Equal(t, entry(code).Message, e["message"])
 }
 
 // errorMessage returns the message of a v2 error body.

@@ -263,7 +263,7 @@ func TestAdminWithEmptyTagsSeesNothing(t *testing.T) {
 	r := b.get("/api/v2/verifications", tokAdminNone)
 	require.Equal(t, 200, r.status)
 	require.JSONEq(t, `{"total":0,"data":[]}`, string(r.body))
-	requireV2Error(t, b.get(fmt.Sprintf("/api/v2/verifications/%d", b.grants(b.owner.ID)[0].ID), tokAdminNone), 404, verification.CodeNotFound)
+	requireV2Error(t, b.get(fmt.Sprintf("/api/v2/verifications/%d", b.grants(b.owner.ID)[0].ID), tokAdminNone), 404, CodeNotFound)
 	r = b.get("/api/v2/verifications", tokAdmin)
 	require.EqualValues(t, 2, r.object(t)["total"], "an admin without tags sees everyone")
 }

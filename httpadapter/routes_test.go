@@ -20,7 +20,7 @@ import (
 // requireParam asserts a 400 ER710 naming param.
 func requireParam(t *testing.T, r resp, param string) {
 	t.Helper()
-	msg := errorMessage(t, r, verification.CodeInvalidRequest)
+	msg := errorMessage(t, r, CodeInvalidRequest)
 	require.Equal(t, 400, r.status, string(r.body))
 	require.Contains(t, msg, fmt.Sprintf("%q", param), string(r.body))
 }
@@ -110,14 +110,14 @@ func TestDetailRoutes(t *testing.T) {
 	// Another client's grant and an absent grant get the very same answer.
 	r1 := b.get(fmt.Sprintf("/api/v2/my/verifications/%d", other.ID), tokOwner)
 	r2 := b.get("/api/v2/my/verifications/424242", tokOwner)
-	requireV2Error(t, r1, 404, verification.CodeNotFound)
+	requireV2Error(t, r1, 404, CodeNotFound)
 	require.Equal(t, r2.body, r1.body)
 	requireParam(t, b.get(fmt.Sprintf("/api/v2/my/verifications/%d?x=1", own.ID), tokOwner), "x")
 	// Admin detail, tag-scoped.
 	require.Equal(t, 200, b.get(fmt.Sprintf("/api/v2/verifications/%d", other.ID), tokAdminUS).status)
 	r1 = b.get(fmt.Sprintf("/api/v2/verifications/%d", own.ID), tokAdminUS)
 	r2 = b.get("/api/v2/verifications/424242", tokAdminUS)
-	requireV2Error(t, r1, 404, verification.CodeNotFound)
+	requireV2Error(t, r1, 404, CodeNotFound)
 	require.Equal(t, r2.body, r1.body)
 }
 
@@ -142,7 +142,7 @@ func TestAnswerRoute(t *testing.T) {
 	r = post("emailCode", `{"answer":"123456"}`)
 	require.JSONEq(t, `{"name":"emailCode","type":"string","status":"pending","attempts":1}`, string(r.body))
 
-	requireV2Error(t, post("unknown", `{"answer":true}`), 404, verification.CodeNotFound)
+	requireV2Error(t, post("unknown", `{"answer":true}`), 404, CodeNotFound)
 	requireParam(t, post("isBusiness", `{"answer":"yes"}`), "answer")
 	requireParam(t, post("isBusiness", `{}`), "answer")
 	requireParam(t, post("isBusiness", `{"answer":null}`), "answer")
@@ -155,11 +155,11 @@ func TestAnswerRoute(t *testing.T) {
 	requireParam(t, b.do(req{method: "POST", path: "/api/v2/user/requirements/isBusiness", token: tokOwner, body: []byte(`{"answer":true}`), ctype: "text/plain"}), "Content-Type")
 	// Host-set requirements are not the user's to answer.
 	r = post("verificationFlag", `{"answer":true}`)
-	requireV2Error(t, r, 403, verification.CodeForbidden)
-	require.Contains(t, errorMessage(t, r, verification.CodeForbidden), "set by the host")
+	requireV2Error(t, r, 403, CodeForbidden)
+	require.Contains(t, errorMessage(t, r, CodeForbidden), "set by the host")
 	// Conflicts: already approved, awaiting review.
-	requireV2Error(t, post("nationality", `{"answer":"DE"}`), 409, verification.CodeConflict)
-	requireV2Error(t, post("emailCode", `{"answer":"123456"}`), 409, verification.CodeConflict)
+	requireV2Error(t, post("nationality", `{"answer":"DE"}`), 409, CodeConflict)
+	requireV2Error(t, post("emailCode", `{"answer":"123456"}`), 409, CodeConflict)
 	// Attempts: rejected nine times, then no more.
 	for i := 0; i < 8; i++ {
 		_, err := b.svc.Review(b.ctx, verification.AdminActor(7, nil), verification.ReviewParams{SubjectID: b.owner.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: "wrong code"})
@@ -168,14 +168,14 @@ func TestAnswerRoute(t *testing.T) {
 	}
 	_, err := b.svc.Review(b.ctx, verification.AdminActor(7, nil), verification.ReviewParams{SubjectID: b.owner.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: "wrong code"})
 	require.NoError(t, err)
-	requireV2Error(t, post("emailCode", `{"answer":"123456"}`), 409, verification.CodeAttemptsExhausted)
+	requireV2Error(t, post("emailCode", `{"answer":"123456"}`), 409, CodeAttemptsExhausted)
 	// Final rejection.
 	_, err = b.svc.SetRequirement(b.ctx, verification.AdminActor(7, nil), verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: "isBusiness", Status: levels.Rejected, Reason: "no", Final: true})
 	require.NoError(t, err)
-	requireV2Error(t, post("isBusiness", `{"answer":true}`), 409, verification.CodeAttemptsExhausted)
+	requireV2Error(t, post("isBusiness", `{"answer":true}`), 409, CodeAttemptsExhausted)
 	// Body size.
 	big := `{"answer":"` + strings.Repeat("a", int(DefaultMaxBodyBytes)) + `"}`
-	requireV2Error(t, post("isBusiness", big), 413, verification.CodeTooLarge)
+	requireV2Error(t, post("isBusiness", big), 413, CodeTooLarge)
 }
 
 func TestRunWizardRoute(t *testing.T) {
@@ -208,20 +208,20 @@ func TestRunWizardRoute(t *testing.T) {
 	requireParam(t, run(body(9, []string{front, back}, uuid)), "documents.type")
 	requireParam(t, run(body(2, []string{front}, uuid)), "documents.files")
 	r := run(body(2, []string{front, back}, "no-such-wizard"))
-	requireV2Error(t, r, 404, verification.CodeNotFound)
+	requireV2Error(t, r, 404, CodeNotFound)
 	otherFile := b.upload(b.other.ID, "passport", "front")
 	r = run(body(2, []string{otherFile, back}, uuid))
-	requireV2Error(t, r, 404, verification.CodeNotFound)
+	requireV2Error(t, r, 404, CodeNotFound)
 	require.NotContains(t, string(r.body), otherFile)
 	// The other user cannot run the owner's wizard.
-	requireV2Error(t, b.post("/api/v2/my/verifications", tokOther, body(2, []string{front, back}, uuid)), 404, verification.CodeNotFound)
+	requireV2Error(t, b.post("/api/v2/my/verifications", tokOther, body(2, []string{front, back}, uuid)), 404, CodeNotFound)
 	// Success, then a repeat of the same step is harmless, another step conflicts.
 	r = run(body(2, []string{front, back}, uuid))
 	require.Equal(t, 200, r.status, string(r.body))
 	require.EqualValues(t, 202, r.object(t)["code"])
 	require.Equal(t, 200, run(body(2, []string{front, back}, uuid)).status)
 	f2, b2 := b.upload(b.owner.ID, "selfie", "face"), b.upload(b.owner.ID, "selfie", "face")
-	requireV2Error(t, run(body(2, []string{f2, b2}, uuid)), 409, verification.CodeConflict)
+	requireV2Error(t, run(body(2, []string{f2, b2}, uuid)), 409, CodeConflict)
 }
 
 func TestRunWizardExpired(t *testing.T) {
@@ -230,7 +230,7 @@ func TestRunWizardExpired(t *testing.T) {
 	uuid, front, back := b.draftWizard(b.owner.ID)
 	b.clock.Advance(verification.DefaultApplicationTTL + time.Second)
 	r := b.post("/api/v2/my/verifications", tokOwner, fmt.Sprintf(`{"data":{"documents":{"type":2,"files":[%q,%q]},"uuid":%q}}`, front, back, uuid))
-	requireV2Error(t, r, 410, verification.CodeExpired)
+	requireV2Error(t, r, 410, CodeExpired)
 }
 
 func TestWizardFinalRejection(t *testing.T) {
@@ -239,7 +239,7 @@ func TestWizardFinalRejection(t *testing.T) {
 	b.reachLevel1(b.owner.ID)
 	_, err := b.svc.SetRequirement(b.ctx, verification.AdminActor(7, nil), verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: "AMLD5Questions", Status: levels.Rejected, Reason: "no", Final: true})
 	require.NoError(t, err)
-	requireV2Error(t, b.get("/api/v2/my/verifications/wizard", tokOwner), 409, verification.CodeAttemptsExhausted)
+	requireV2Error(t, b.get("/api/v2/my/verifications/wizard", tokOwner), 409, CodeAttemptsExhausted)
 }
 
 func TestUploadRoute(t *testing.T) {
@@ -273,9 +273,9 @@ func TestUploadRoute(t *testing.T) {
 	requireParam(t, up([][2]string{{FieldDocumentType, strings.Repeat("p", 65)}, {FieldSide, "front"}}, pngBytes), "documentType")
 	requireParam(t, up([][2]string{{FieldDocumentType, "visa"}, {FieldSide, "front"}}, pngBytes), "documentType")
 	requireParam(t, up([][2]string{{FieldDocumentType, "passport"}, {FieldSide, "left"}}, pngBytes), "side")
-	requireV2Error(t, up(ok, []byte("GIF89a not allowed")), 415, verification.CodeUnsupportedMedia)
-	requireV2Error(t, up(ok, []byte{}), 415, verification.CodeUnsupportedMedia)
-	requireV2Error(t, up(ok, append(append([]byte{}, pngBytes...), bytes.Repeat([]byte{1}, 8<<10)...)), 413, verification.CodeTooLarge)
+	requireV2Error(t, up(ok, []byte("GIF89a not allowed")), 415, CodeUnsupportedMedia)
+	requireV2Error(t, up(ok, []byte{}), 415, CodeUnsupportedMedia)
+	requireV2Error(t, up(ok, append(append([]byte{}, pngBytes...), bytes.Repeat([]byte{1}, 8<<10)...)), 413, CodeTooLarge)
 
 	// The file part must come last: a trailing part refuses the upload.
 	var buf bytes.Buffer
@@ -308,7 +308,7 @@ func TestUploadWithoutBlobStore(t *testing.T) {
 	b := setup(t, setupOpts{svc: func(o *verification.Options) { o.Blobs = nil }})
 	body, ct := multipartBody(t, [][2]string{{FieldDocumentType, "passport"}, {FieldSide, "front"}}, pngBytes)
 	r := b.do(req{method: "POST", path: "/api/v2/my/verifications/files", token: tokOwner, body: body, ctype: ct})
-	requireV2Error(t, r, 403, verification.CodeForbidden)
+	requireV2Error(t, r, 403, CodeForbidden)
 }
 
 func TestSignedFileRoute(t *testing.T) {
@@ -367,9 +367,9 @@ func TestAdminFileRoute(t *testing.T) {
 	require.Equal(t, pngBytes, r.body)
 	r1 := b.get("/api/v2/files/"+id, tokAdminUS)
 	r2 := b.get("/api/v2/files/nope", tokAdminUS)
-	requireV2Error(t, r1, 404, verification.CodeNotFound)
+	requireV2Error(t, r1, 404, CodeNotFound)
 	require.Equal(t, r2.body, r1.body)
-	requireV2Error(t, b.get("/api/v2/files/a%3Ab", tokAdmin), 404, verification.CodeNotFound)
+	requireV2Error(t, b.get("/api/v2/files/a%3Ab", tokAdmin), 404, CodeNotFound)
 	requireParam(t, b.get("/api/v2/files/"+id+"?x=1", tokAdmin), "x")
 }
 
@@ -423,16 +423,16 @@ func TestApplicationsRoutes(t *testing.T) {
 	requireParam(t, decide(app.ID, tokAdmin, `{"decision":"rejected"}`), "reason")
 	requireParam(t, decide(app.ID, tokAdmin, `{"decision":"rejected","reason":"`+strings.Repeat("r", 501)+`"}`), "reason")
 	requireParam(t, b.post("/api/v2/applications/x/decision", tokAdmin, `{"decision":"approved"}`), "applicationId")
-	requireV2Error(t, decide(424242, tokAdmin, `{"decision":"approved"}`), 404, verification.CodeNotFound)
+	requireV2Error(t, decide(424242, tokAdmin, `{"decision":"approved"}`), 404, CodeNotFound)
 	r1 := decide(app.ID, tokAdminUS, `{"decision":"approved"}`)
-	requireV2Error(t, r1, 404, verification.CodeNotFound)
+	requireV2Error(t, r1, 404, CodeNotFound)
 	require.Equal(t, decide(424242, tokAdminUS, `{"decision":"approved"}`).body, r1.body)
 	r = decide(app.ID, tokAdminEU, `{"decision":"approved"}`)
 	require.Equal(t, 200, r.status, string(r.body))
 	m = r.object(t)
 	require.Equal(t, "approved", m["status"])
 	require.EqualValues(t, 8, m["decidedBy"])
-	requireV2Error(t, decide(app.ID, tokAdmin, `{"decision":"approved"}`), 409, verification.CodeConflict)
+	requireV2Error(t, decide(app.ID, tokAdmin, `{"decision":"approved"}`), 409, CodeConflict)
 	// The grant it made, as the user sees it.
 	r = b.get("/api/v2/my/verifications?limit=1", tokOwner)
 	g := r.object(t)["data"].([]any)[0].(map[string]any)
@@ -446,7 +446,7 @@ func TestDecideExpiredApplication(t *testing.T) {
 	app := b.submittedApplication(b.owner.ID)
 	b.clock.Advance(verification.DefaultApplicationTTL + time.Second)
 	r := b.post(fmt.Sprintf("/api/v2/applications/%d/decision", app.ID), tokAdmin, `{"decision":"approved"}`)
-	requireV2Error(t, r, 410, verification.CodeExpired)
+	requireV2Error(t, r, 410, CodeExpired)
 }
 
 func TestRequirementAdminRoutes(t *testing.T) {
@@ -468,7 +468,7 @@ func TestRequirementAdminRoutes(t *testing.T) {
 	requireParam(t, set(b.owner.ID, "isBusiness", tokAdmin, `{"value":"yes"}`), "answer")
 	requireParam(t, set(b.owner.ID, "isBusiness", tokAdmin, `{"value":true,"x":1}`), "x")
 	requireParam(t, b.post("/api/v2/clients/abc/requirements/isBusiness", tokAdmin, `{}`), "clientId")
-	requireV2Error(t, set(b.owner.ID, "nope", tokAdmin, `{}`), 404, verification.CodeNotFound)
+	requireV2Error(t, set(b.owner.ID, "nope", tokAdmin, `{}`), 404, CodeNotFound)
 	// Unknown, deleted and invisible clients look the same.
 	r1 := set(424242, "isBusiness", tokAdminUS, `{"value":true}`)
 	r2 := set(b.owner.ID, "isBusiness", tokAdminUS, `{"value":true}`)
@@ -484,8 +484,8 @@ func TestRequirementAdminRoutes(t *testing.T) {
 	r = review(b.owner.ID, "emailCode", tokAdminEU, `{"decision":"approved"}`)
 	require.Equal(t, 200, r.status, string(r.body))
 	require.Equal(t, "approved", r.object(t)["status"])
-	requireV2Error(t, review(b.owner.ID, "emailCode", tokAdminEU, `{"decision":"approved"}`), 409, verification.CodeConflict)
-	requireV2Error(t, review(b.owner.ID, "nope", tokAdminEU, `{"decision":"approved"}`), 404, verification.CodeNotFound)
+	requireV2Error(t, review(b.owner.ID, "emailCode", tokAdminEU, `{"decision":"approved"}`), 409, CodeConflict)
+	requireV2Error(t, review(b.owner.ID, "nope", tokAdminEU, `{"decision":"approved"}`), 404, CodeNotFound)
 }
 
 func TestOpenAPIRoute(t *testing.T) {
@@ -507,7 +507,7 @@ func TestRequestTimeout(t *testing.T) {
 	time.Sleep(time.Millisecond)
 	r := b.get("/api/v2/user/verification-status", tokOwner)
 	require.Equal(t, 503, r.status, string(r.body))
-	requireV2Error(t, r, 503, verification.CodeGeneral)
+	requireV2Error(t, r, 503, CodeGeneral)
 }
 
 func TestStoreUnavailable(t *testing.T) {
@@ -515,7 +515,7 @@ func TestStoreUnavailable(t *testing.T) {
 	ms := memory.New()
 	b := setup(t, setupOpts{store: ms})
 	require.NoError(t, ms.Close())
-	requireCatalogText(t, b.get("/api/v2/user/verification-status", tokOwner), 503, verification.CodeGeneral)
+	requireCatalogText(t, b.get("/api/v2/user/verification-status", tokOwner), 503, CodeGeneral)
 	r := b.get("/external/api/v1/me/pending_verification_request", tokOwner)
 	require.Equal(t, 503, r.status)
 	require.Equal(t, "service_unavailable", r.object(t)["error"])

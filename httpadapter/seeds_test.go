@@ -147,7 +147,7 @@ func TestSeed000ErrorCatalog(t *testing.T) {
 	// ER706 (identifier already in use) belongs to subject creation, which
 	// hosts do through the Service: no route answers it, but its rendering
 	// is the catalog's.
-	out := renderV2(newProblem(pIdentifierInUse))
+	out := familyV2.render(newProblem(pIdentifierInUse))
 	require.Equal(t, http.StatusConflict, out.status)
 	b, err := json.Marshal(out.body)
 	require.NoError(t, err)
@@ -245,7 +245,7 @@ func TestSeed001History(t *testing.T) {
 
 	// Grant 18 belongs to client 17: for client 222 it does not exist.
 	r = b.get("/api/v2/my/verifications/18", "tok-222")
-	requireV2Error(t, r, 404, verification.CodeNotFound)
+	requireV2Error(t, r, 404, CodeNotFound)
 	absent := b.get("/api/v2/my/verifications/999", "tok-222")
 	require.Equal(t, string(absent.body), string(r.body))
 }
@@ -269,7 +269,7 @@ func TestSeed004History(t *testing.T) {
 	r = b.get("/api/v2/verifications?filter[clientId]=222", tokAdminUS)
 	require.Equal(t, 200, r.status)
 	require.JSONEq(t, `{"total":0,"data":[]}`, string(r.body))
-	requireV2Error(t, b.get("/api/v2/verifications/18", tokAdminUS), 404, verification.CodeNotFound)
+	requireV2Error(t, b.get("/api/v2/verifications/18", tokAdminUS), 404, CodeNotFound)
 	r = b.get("/api/v2/verifications?sort_order=asc", tokAdminEU)
 	require.Equal(t, 200, r.status)
 	require.EqualValues(t, 3, r.object(t)["total"])
@@ -315,7 +315,7 @@ func TestSeed001Wizard(t *testing.T) {
 	// The seed's own request (its file paths and uuid exist nowhere here)
 	// gets a documented 404 naming the uuid.
 	r = b.do(req{method: "POST", path: "/api/v2/my/verifications", token: tokOwner, body: seedFile(t, "001_wizard_run_request.json"), ctype: "application/x-www-form-urlencoded"})
-	require.Contains(t, errorMessage(t, r, verification.CodeNotFound), `"uuid"`)
+	require.Contains(t, errorMessage(t, r, CodeNotFound), `"uuid"`)
 	require.Equal(t, 404, r.status)
 }
 
