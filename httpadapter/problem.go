@@ -228,7 +228,7 @@ var problems = [numProblems]problemRow{
 			return fmt.Sprintf("%s (%q).", strings.TrimSuffix(e.Message, "."), p.param)
 		},
 		external: extNotFound, naturalPerson: wording{status: http.StatusNotFound, text: "not_found"},
-		from:     []source{{err: verification.ErrNotFound}}},
+		from: []source{{err: verification.ErrNotFound}}},
 	pConflict: {name: "conflict", codes: one(CodeConflict), status: http.StatusConflict, v2Detail: true,
 		from: []source{{err: verification.ErrConflict}, {err: verification.ErrLegalHold}}},
 	pIdentifierInUse: {name: "identifier_in_use", codes: one(verification.CodeIdentifierInUse), status: http.StatusConflict},
