@@ -164,8 +164,8 @@ func (b *testBundle) subjectMarkers(id int64) []string {
 	for _, f := range files {
 		out = append(out, f.ID)
 	}
-	pg166, err := b.store.ListApplications(b.ctx, verification.ApplicationFilter{SubjectID: id, Limit: 100})
-	apps := pg166.Items
+	page, err := b.store.ListApplications(b.ctx, verification.ApplicationFilter{SubjectID: id, Limit: 100})
+	apps := page.Items
 	require.NoError(b.t, err)
 	for _, a := range apps {
 		out = append(out, a.UUID)

@@ -63,7 +63,7 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, 
 		// An application past its expiry that ExpireDue has not reached yet
 		// is expired here, so the new one does not inherit its pending
 		// answers (which ExpireDue would later reset under it).
-		if err := s.expireStale(ctx, tx, sub.ID, now); err != nil {
+		if err := s.expireStale(ctx, tx, &sub, now); err != nil {
 			return err
 		}
 		app, found, err := s.openApplication(ctx, tx, sub.ID, now)
@@ -77,7 +77,7 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, 
 			if err := tx.UpdateApplication(ctx, app); err != nil {
 				return err
 			}
-			if err := s.emit(ctx, tx, sub.ID, EventApplicationExpired, now, map[string]any{"applicationId": app.ID, "level": app.Level, "reason": "superseded"}); err != nil {
+			if err := s.emit(ctx, tx, &sub, now, &ApplicationExpiredPayload{ApplicationID: app.ID, Level: app.Level, Reason: ExpiredSuperseded}); err != nil {
 				return err
 			}
 			found = false
@@ -96,7 +96,7 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, 
 			if err := tx.CreateApplication(ctx, &app); err != nil {
 				return err
 			}
-			if err := s.emit(ctx, tx, sub.ID, EventApplicationStarted, now, map[string]any{"applicationId": app.ID, "level": app.Level}); err != nil {
+			if err := s.emit(ctx, tx, &sub, now, &ApplicationStartedPayload{ApplicationID: app.ID, Level: app.Level}); err != nil {
 				return err
 			}
 		}
@@ -123,15 +123,15 @@ func (s *Service) openApplication(ctx context.Context, tx Store, subjectID int64
 
 // expireStale expires the subject's open applications whose ExpiresAt is
 // not after now (inside tx, the subject locked).
-func (s *Service) expireStale(ctx context.Context, tx Store, subjectID int64, now time.Time) error {
+func (s *Service) expireStale(ctx context.Context, tx Store, sub *Subject, now time.Time) error {
 	stale, err := tx.ListApplications(ctx, ApplicationFilter{
-		SubjectID: subjectID, Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, ExpiresBefore: now.Add(time.Microsecond), Limit: MaxListLimit,
+		SubjectID: sub.ID, Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, ExpiresBefore: now.Add(time.Microsecond), Limit: MaxListLimit,
 	})
 	if err != nil {
 		return err
 	}
 	for _, app := range stale.Items {
-		if err := s.expire(ctx, tx, app, now); err != nil {
+		if err := s.expire(ctx, tx, sub, app, now); err != nil {
 			return err
 		}
 	}
@@ -139,8 +139,9 @@ func (s *Service) expireStale(ctx context.Context, tx Store, subjectID int64, no
 }
 
 // expire marks an open application expired, turns the requirements it left
-// pending back into missing ones and emits application.expired.
-func (s *Service) expire(ctx context.Context, tx Store, app Application, now time.Time) error {
+// pending back into missing ones and emits application.expired (inside tx,
+// sub locked).
+func (s *Service) expire(ctx context.Context, tx Store, sub *Subject, app Application, now time.Time) error {
 	app.Status = ApplicationExpired
 	if err := tx.UpdateApplication(ctx, app); err != nil {
 		return err
@@ -148,7 +149,7 @@ func (s *Service) expire(ctx context.Context, tx Store, app Application, now tim
 	if err := s.reopenPending(ctx, tx, app.SubjectID, app.Level, now); err != nil {
 		return err
 	}
-	return s.emit(ctx, tx, app.SubjectID, EventApplicationExpired, now, map[string]any{"applicationId": app.ID, "level": app.Level})
+	return s.emit(ctx, tx, sub, now, &ApplicationExpiredPayload{ApplicationID: app.ID, Level: app.Level, Reason: ExpiredTTL})
 }
 
 // advance computes the application's next step; a draft with nothing left
@@ -194,7 +195,7 @@ func (s *Service) advance(ctx context.Context, tx Store, sub *Subject, app *Appl
 	if err := tx.UpdateApplication(ctx, *app); err != nil {
 		return step, err
 	}
-	if err := s.emit(ctx, tx, sub.ID, EventApplicationSubmitted, now, map[string]any{"applicationId": app.ID, "level": app.Level}); err != nil {
+	if err := s.emit(ctx, tx, sub, now, &ApplicationSubmittedPayload{ApplicationID: app.ID, Level: app.Level}); err != nil {
 		return step, err
 	}
 	step.Application = *app
@@ -535,14 +536,15 @@ func (s *Service) DecideApplication(ctx context.Context, actor Actor, p DecideAp
 			}
 		}
 		app.Status, app.DecidedAt, app.DecidedBy, app.Reason = ApplicationApproved, now, adminID, ""
-		typ := EventApplicationApproved
+		var ev Payload = &ApplicationApprovedPayload{ApplicationID: app.ID, Level: app.Level, AdminID: adminID}
 		if p.Decision == Reject {
-			app.Status, app.Reason, typ = ApplicationRejected, p.Reason, EventApplicationRejected
+			app.Status, app.Reason = ApplicationRejected, p.Reason
+			ev = &ApplicationRejectedPayload{ApplicationID: app.ID, Level: app.Level, Reason: app.Reason, AdminID: adminID}
 		}
 		if err := tx.UpdateApplication(ctx, app); err != nil {
 			return err
 		}
-		if err := s.emit(ctx, tx, sub.ID, typ, now, map[string]any{"applicationId": app.ID, "level": app.Level, "reason": app.Reason}); err != nil {
+		if err := s.emit(ctx, tx, &sub, now, ev); err != nil {
 			return err
 		}
 		if p.Decision == Reject {
@@ -588,7 +590,8 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 		for _, a := range due.Items {
 			expired := false
 			err := s.inTx(ctx, "ExpireDue", func(ctx context.Context, tx Store) error {
-				if _, err := tx.LockSubject(ctx, a.SubjectID); err != nil {
+				sub, err := tx.LockSubject(ctx, a.SubjectID)
+				if err != nil {
 					return err
 				}
 				app, err := tx.GetApplication(ctx, a.ID)
@@ -599,7 +602,7 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 					return nil // expired or decided meanwhile
 				}
 				expired = true
-				return s.expire(ctx, tx, app, now)
+				return s.expire(ctx, tx, &sub, app, now)
 			})
 			if err != nil {
 				return n, err

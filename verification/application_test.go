@@ -90,8 +90,8 @@ func (b *appBundle) answerAMLD5(t *testing.T, id int64) {
 
 func (b *appBundle) applications(t *testing.T, id int64) []verification.Application {
 	t.Helper()
-	pg92, err := b.svc.Applications(b.ctx, verification.SystemActor(), verification.ApplicationFilter{SubjectID: id, Limit: 100})
-	apps := pg92.Items
+	page, err := b.svc.Applications(b.ctx, verification.SystemActor(), verification.ApplicationFilter{SubjectID: id, Limit: 100})
+	apps := page.Items
 	require.NoError(t, err)
 	return apps
 }
@@ -150,8 +150,8 @@ func snapshotStore(t testingT, st verification.Store, id int64) subjectSnapshot 
 	ctx := context.Background()
 	sub, err := st.GetSubject(ctx, id)
 	require.NoError(t, err)
-	pg147, err := st.ListApplications(ctx, verification.ApplicationFilter{SubjectID: id, Limit: 1000})
-	apps := pg147.Items
+	page, err := st.ListApplications(ctx, verification.ApplicationFilter{SubjectID: id, Limit: 1000})
+	apps := page.Items
 	require.NoError(t, err)
 	states, err := st.ListRequirementStates(ctx, id)
 	require.NoError(t, err)
@@ -849,8 +849,8 @@ func TestExpireDueManyApplications(t *testing.T) {
 	n, err := b.svc.ExpireDue(b.ctx)
 	require.NoError(t, err)
 	assert.Equal(t, subjects, n)
-	pg845, err := b.svc.Applications(b.ctx, verification.SystemActor(), verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationExpired}})
-	total := pg845.Total
+	page, err := b.svc.Applications(b.ctx, verification.SystemActor(), verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationExpired}})
+	total := page.Total
 	require.NoError(t, err)
 	assert.Equal(t, subjects, total)
 }

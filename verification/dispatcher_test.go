@@ -377,12 +377,12 @@ func requireNoPending(t *testing.T, svc *verification.Service, wantDelivered int
 	t.Helper()
 	ob := outboxOf(t, svc)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		pg381, err := ob.ListDeliveries(context.Background(), verification.DeliveryFilter{Status: verification.DeliveryPending})
-		pending := pg381.Total
+		page, err := ob.ListDeliveries(context.Background(), verification.DeliveryFilter{Status: verification.DeliveryPending})
+		pending := page.Total
 		assert.NoError(c, err)
 		assert.Zero(c, pending, "pending deliveries")
-		pg384, err := ob.ListDeliveries(context.Background(), verification.DeliveryFilter{Status: verification.DeliveryDelivered})
-		delivered := pg384.Total
+		page, err = ob.ListDeliveries(context.Background(), verification.DeliveryFilter{Status: verification.DeliveryDelivered})
+		delivered := page.Total
 		assert.NoError(c, err)
 		assert.Equal(c, wantDelivered, delivered, "delivered deliveries")
 	}, dspWait, dspTick)
@@ -483,8 +483,8 @@ func TestDispatcherOrderPerSubjectWithFlakyReceivers(t *testing.T) {
 	}
 	requireOnce(t, evs, "healthy-hook", healthy)
 	requireNoPending(t, svc, 3*len(evs))
-	pg485, err := d.DeadLetters(context.Background(), "", 10, 0)
-	dead, total := pg485.Items, pg485.Total
+	page, err := d.DeadLetters(context.Background(), "", 10, 0)
+	dead, total := page.Items, page.Total
 	require.NoError(t, err)
 	require.Zero(t, total, "dead letters: %v", dead)
 	t.Logf("flaky webhook: %d calls for %d events; flaky subscriber: %d calls", len(flaky.seen()), len(evs), len(flakySub.seen()))
@@ -517,8 +517,8 @@ func TestDispatcherRestartDeliversNoneTwice(t *testing.T) {
 	// No dispatcher running: events wait in the outbox.
 	before := lastSeq(t, svc)
 	dspActivities(t, svc, 3)
-	pg518, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryPending})
-	pending := pg518.Total
+	page, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryPending})
+	pending := page.Total
 	require.NoError(t, err)
 	require.Equal(t, 2*len(eventsAfter(t, svc, before)), pending, "deliveries wait for a dispatcher")
 
@@ -589,8 +589,8 @@ func TestDispatcherKilledMidDelivery(t *testing.T) {
 
 	evs := eventsAfter(t, svc, 0)
 	require.Equal(t, evs[0].ID, blocked, "the subject's first event was in flight")
-	pg589, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{EventID: blocked, Limit: 10})
-	got := pg589.Items
+	page, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{EventID: blocked, Limit: 10})
+	got := page.Items
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	require.Equal(t, verification.DeliveryPending, got[0].Status)
@@ -624,8 +624,8 @@ func TestDispatcherResumesAfterAnExpiredLease(t *testing.T) {
 	evs := eventsAfter(t, svc, 0)
 	waitAccepted(t, evs, map[string]sinkLog{"mailer": rec})
 	requireNoPending(t, svc, len(evs))
-	pg623, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{EventID: claimed[0].Event.ID, Limit: 10})
-	got := pg623.Items
+	page, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{EventID: claimed[0].Event.ID, Limit: 10})
+	got := page.Items
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	require.Equal(t, verification.DeliveryDelivered, got[0].Status)
@@ -659,8 +659,8 @@ func TestDispatcherDeadLetters(t *testing.T) {
 
 	// The later event is not blocked forever by the dead one.
 	waitAccepted(t, evs[1:], map[string]sinkLog{"crm": hook})
-	pg657, err := d.DeadLetters(ctx, "", 10, 0)
-	dead, total := pg657.Items, pg657.Total
+	page, err := d.DeadLetters(ctx, "", 10, 0)
+	dead, total := page.Items, page.Total
 	require.NoError(t, err)
 	require.Equal(t, 1, total)
 	require.Len(t, dead, 1)
@@ -675,19 +675,16 @@ func TestDispatcherDeadLetters(t *testing.T) {
 	require.Equal(t, 3, hook.attemptsOf(created.ID), "MaxAttempts calls, then no more")
 	require.Equal(t, []seenEvent{{created.ID, sub.ID}, {created.ID, sub.ID}, {created.ID, sub.ID}, {granted.ID, sub.ID}}, hook.seen())
 
-	pg672, err := d.DeadLetters(ctx, "crm", 10, 0)
-	total = pg672.Total
+	page, err = d.DeadLetters(ctx, "crm", 10, 0)
 	require.NoError(t, err)
-	require.Equal(t, 1, total, "dead letters of the sink")
-	pg675, err := d.DeadLetters(ctx, "other", 10, 0)
-	total = pg675.Total
+	require.Equal(t, 1, page.Total, "dead letters of the sink")
+	page, err = d.DeadLetters(ctx, "other", 10, 0)
 	require.NoError(t, err)
-	require.Zero(t, total, "dead letters of another sink")
-	pg678, err := d.DeadLetters(ctx, "", 0, 0)
-	page, total := pg678.Items, pg678.Total
+	require.Zero(t, page.Total, "dead letters of another sink")
+	page, err = d.DeadLetters(ctx, "", 0, 0)
 	require.NoError(t, err)
-	require.Equal(t, 1, total)
-	require.Empty(t, page, "limit 0 returns the total only")
+	require.Equal(t, 1, page.Total)
+	require.Empty(t, page.Items, "limit 0 returns the total only")
 
 	require.ErrorIs(t, d.Replay(ctx, granted.ID, "crm"), verification.ErrConflict, "replaying a delivered event")
 	require.ErrorIs(t, d.Replay(ctx, "no-such-event", "crm"), verification.ErrNotFound)
@@ -699,13 +696,13 @@ func TestDispatcherDeadLetters(t *testing.T) {
 	require.NoError(t, d.Replay(ctx, created.ID, "crm"))
 	waitAccepted(t, evs, map[string]sinkLog{"crm": hook})
 	requireOnce(t, evs, "crm", hook)
-	pg693, err := d.DeadLetters(ctx, "", 10, 0)
-	total = pg693.Total
+	page, err = d.DeadLetters(ctx, "", 10, 0)
+	total = page.Total
 	require.NoError(t, err)
 	require.Zero(t, total, "no dead letter after the replay")
 	require.Eventually(t, func() bool {
-		pg697, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{EventID: created.ID, Sink: "crm", Limit: 1})
-		got := pg697.Items
+		page, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{EventID: created.ID, Sink: "crm", Limit: 1})
+		got := page.Items
 		return err == nil && len(got) == 1 && got[0].Status == verification.DeliveryDelivered && got[0].Attempts == 1 && got[0].LastError == ""
 	}, dspWait, dspTick, "a replayed delivery starts with fresh attempts")
 	require.ErrorIs(t, d.Replay(ctx, created.ID, "crm"), verification.ErrConflict, "replaying it again")
@@ -786,12 +783,12 @@ func TestDispatcherRetriesAPanickingSubscriber(t *testing.T) {
 	sub := verificationtest.CreateSubject(t, svc)
 	ob := outboxOf(t, svc)
 	require.Eventually(t, func() bool {
-		pg778, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{SubjectID: sub.ID, Limit: 1})
-		got := pg778.Items
+		page, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{SubjectID: sub.ID, Limit: 1})
+		got := page.Items
 		return err == nil && len(got) == 1 && got[0].Attempts >= 2 && got[0].Status == verification.DeliveryPending
 	}, dspWait, dspTick, "the panicking subscriber is retried")
-	pg781, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{SubjectID: sub.ID, Limit: 1})
-	got := pg781.Items
+	page, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{SubjectID: sub.ID, Limit: 1})
+	got := page.Items
 	require.NoError(t, err)
 	require.Contains(t, got[0].LastError, "panicked")
 	require.Contains(t, got[0].LastError, "subscriber bug")
@@ -825,8 +822,8 @@ func TestDispatchOnceRecordsAValidLastError(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, n, "one delivery per subject at a time")
 	require.EqualValues(t, 1, calls.Load())
-	pg815, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{SubjectID: sub.ID, Limit: 10})
-	got := pg815.Items
+	page, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{SubjectID: sub.ID, Limit: 10})
+	got := page.Items
 	require.NoError(t, err)
 	require.Len(t, got, 2)
 	first := got[0]
@@ -842,8 +839,8 @@ func TestDispatchOnceRecordsAValidLastError(t *testing.T) {
 		_, err := d.DispatchOnce(ctx)
 		return err == nil && calls.Load() == 2
 	}, dspWait, dspTick, "retried once the backoff passed")
-	pg831, err := d.DeadLetters(ctx, "mailer", 10, 0)
-	dead, total := pg831.Items, pg831.Total
+	page, err = d.DeadLetters(ctx, "mailer", 10, 0)
+	dead, total := page.Items, page.Total
 	require.NoError(t, err)
 	require.Equal(t, 1, total)
 	require.Equal(t, 2, dead[0].Attempts)

@@ -539,7 +539,7 @@ func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files
 	if err := tx.UpdateSubject(ctx, sub); err != nil {
 		return err
 	}
-	return s.emit(ctx, tx, sub.ID, EventSubjectErased, now, map[string]any{"clientId": sub.ID})
+	return s.emit(ctx, tx, &sub, now, &SubjectErasedPayload{})
 }
 
 // RetentionReport says what ApplyRetention did.

@@ -747,8 +747,8 @@ func requireErased(t *testing.T, svc *verification.Service, id int64, audit subj
 	got, err := st.ListReviews(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, reviews, got, "review decisions stay")
-	pg749, err := st.ListApplications(ctx, verification.ApplicationFilter{SubjectID: id, Limit: 100})
-	apps := pg749.Items
+	page, err := st.ListApplications(ctx, verification.ApplicationFilter{SubjectID: id, Limit: 100})
+	apps := page.Items
 	require.NoError(t, err)
 	assert.Len(t, apps, len(audit.Apps), "applications stay")
 	assert.Equal(t, 1, countEvents(t, svc, id, verification.EventSubjectErased))

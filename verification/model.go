@@ -24,8 +24,13 @@ type Subject struct {
 	LegalHold bool
 	// RedactedAt is when the subject's personal data was erased; zero if not.
 	RedactedAt time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// EventSeq is the SubjectSeq of the subject's latest event (0 before
+	// any): the Service numbers each subject's events from it.
+	EventSeq int64
+	// CreatedAt is when the subject was created.
+	CreatedAt time.Time
+	// UpdatedAt is when the subject last changed.
+	UpdatedAt time.Time
 }
 
 // Deleted reports whether the subject has been deleted.

@@ -232,8 +232,8 @@ func (w *world) initWizard(t *rapid.T) {
 // when it has no unsubmitted pair); rarely anything else.
 func (w *world) runWizardParams(t *rapid.T) verification.RunWizardParams {
 	p := verification.RunWizardParams{SubjectID: w.subject(t), UUID: "no-such-wizard", DocumentType: 2}
-	pg233, err := w.store.ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationDraft}, Limit: verification.MaxListLimit})
-	drafts := pg233.Items
+	page, err := w.store.ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationDraft}, Limit: verification.MaxListLimit})
+	drafts := page.Items
 	require.NoError(t, err)
 	var docDrafts []verification.Application // drafts for the top level: a documents step
 	for _, a := range drafts {
@@ -377,8 +377,8 @@ func (w *world) reviewFile(t *rapid.T) {
 
 func (w *world) decideApplication(t *rapid.T) {
 	id := int64(9999)
-	pg377, err := w.store.ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationSubmitted}, Limit: verification.MaxListLimit})
-	submitted := pg377.Items
+	page, err := w.store.ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationSubmitted}, Limit: verification.MaxListLimit})
+	submitted := page.Items
 	require.NoError(t, err)
 	switch {
 	case len(submitted) > 0 && !rarely(t, "notSubmitted"):
@@ -415,8 +415,8 @@ func (w *world) expireDue(t *rapid.T) {
 	_, err := w.svc.ExpireDue(w.ctx)
 	w.expect(t, "ExpireDue", err)
 	now := w.svc.Now()
-	pg414, err := w.store.ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationDraft, verification.ApplicationSubmitted}, Limit: verification.MaxListLimit})
-	open := pg414.Items
+	page, err := w.store.ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationDraft, verification.ApplicationSubmitted}, Limit: verification.MaxListLimit})
+	open := page.Items
 	require.NoError(t, err)
 	for _, a := range open {
 		if !a.ExpiresAt.After(now) {
@@ -455,12 +455,11 @@ func (w *world) check(t *rapid.T) {
 		require.NoError(t, err)
 
 		// At most one open application, and PendingRequest agrees with it.
-		pg453, err := st.ListApplications(w.ctx, verification.ApplicationFilter{SubjectID: id, Limit: verification.MaxListLimit})
-		apps := pg453.Items
+		apps, err := st.ListApplications(w.ctx, verification.ApplicationFilter{SubjectID: id, Limit: verification.MaxListLimit})
 		require.NoError(t, err)
 		var open []verification.Application
 		expired := 0
-		for _, a := range apps {
+		for _, a := range apps.Items {
 			if a.Status.Open() && a.ExpiresAt.After(now) {
 				open = append(open, a)
 			}

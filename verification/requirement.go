@@ -123,13 +123,13 @@ func (s *Service) answerTx(ctx context.Context, tx Store, sub *Subject, req *lev
 	if err := tx.PutRequirementState(ctx, st); err != nil {
 		return st, err
 	}
-	if err := s.emit(ctx, tx, sub.ID, EventRequirementSubmitted, now, map[string]any{"requirement": name, "status": st.Status}); err != nil {
+	if err := s.emit(ctx, tx, sub, now, &RequirementSubmittedPayload{Requirement: name, Status: st.Status}); err != nil {
 		return st, err
 	}
 	if st.Status != levels.Approved {
 		return st, nil
 	}
-	if err := s.emit(ctx, tx, sub.ID, EventRequirementApproved, now, map[string]any{"requirement": name}); err != nil {
+	if err := s.emit(ctx, tx, sub, now, &RequirementApprovedPayload{Requirement: name}); err != nil {
 		return st, err
 	}
 	return st, s.promote(ctx, tx, sub, now, grantArgs{reason: ReasonRequirements})
@@ -309,9 +309,9 @@ func (s *Service) settle(ctx context.Context, tx Store, sub *Subject, st *Requir
 		return err
 	}
 	if v.decision == Reject {
-		return s.emit(ctx, tx, sub.ID, EventRequirementRejected, now, map[string]any{"requirement": v.requirement, "reason": v.reason, "final": v.final})
+		return s.emit(ctx, tx, sub, now, &RequirementRejectedPayload{Requirement: v.requirement, ReviewID: rv.ID, Reason: v.reason, Final: v.final})
 	}
-	return s.emit(ctx, tx, sub.ID, EventRequirementApproved, now, map[string]any{"requirement": v.requirement, "reviewId": rv.ID})
+	return s.emit(ctx, tx, sub, now, &RequirementApprovedPayload{Requirement: v.requirement, ReviewID: rv.ID})
 }
 
 // jsonAnswer encodes an answer value in its JSON form.
@@ -395,7 +395,7 @@ func (s *Service) SetRequirement(ctx context.Context, actor Actor, p SetRequirem
 			if err := tx.PutRequirementState(ctx, st); err != nil {
 				return err
 			}
-			return s.emit(ctx, tx, sub.ID, EventRequirementSubmitted, st.UpdatedAt, map[string]any{"requirement": p.Requirement, "status": st.Status})
+			return s.emit(ctx, tx, &sub, st.UpdatedAt, &RequirementSubmittedPayload{Requirement: p.Requirement, Status: st.Status})
 		}
 		d := Approve
 		if p.Status == levels.Rejected {
@@ -441,7 +441,7 @@ func (s *Service) ResetRequirement(ctx context.Context, actor Actor, subjectID i
 		if err := tx.PutRequirementState(ctx, st); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, sub.ID, EventRequirementReset, now, map[string]any{"requirement": name, "adminId": adminID})
+		return s.emit(ctx, tx, &sub, now, &RequirementResetPayload{Requirement: name, AdminID: adminID})
 	})
 	return st, err
 }

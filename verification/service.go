@@ -177,13 +177,23 @@ func kindName(err error) string {
 	return err.Error()
 }
 
-// emit adds an event to the outbox inside tx.
-func (s *Service) emit(ctx context.Context, tx Store, subjectID int64, typ EventType, at time.Time, data any) error {
-	b, err := json.Marshal(data)
+// emit adds the event carrying p about sub to the outbox inside tx (sub
+// locked by it): it numbers the event with the subject's next SubjectSeq
+// and stores the new count on the subject, in the same transaction. Every
+// event of the Service goes through here, so each event type has the one
+// payload struct its EventType names.
+func (s *Service) emit(ctx context.Context, tx Store, sub *Subject, at time.Time, p Payload) error {
+	sub.EventSeq++
+	h := p.header()
+	h.Version, h.SubjectID, h.SubjectSeq = PayloadVersion, sub.ID, sub.EventSeq
+	b, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
-	return tx.AddEvent(ctx, &Event{ID: s.newID(), SubjectID: subjectID, Type: typ, Data: b, OccurredAt: at})
+	if err := tx.AddEvent(ctx, &Event{ID: s.newID(), SubjectID: sub.ID, Type: p.EventType(), Data: b, OccurredAt: at}); err != nil {
+		return err
+	}
+	return tx.UpdateSubject(ctx, *sub)
 }
 
 // lockLive locks the subject inside tx and refuses deleted subjects.
@@ -253,12 +263,10 @@ func (s *Service) addGrant(ctx context.Context, tx Store, sub *Subject, lvl leve
 	}
 	sub.Level = lvl.ID
 	sub.UpdatedAt = now
-	if err := tx.UpdateSubject(ctx, *sub); err != nil {
-		return Grant{}, err
-	}
-	ev := map[string]any{"grantId": g.ID, "level": lvl.ID, "reason": why.reason}
+	ev := &LevelGrantedPayload{GrantID: g.ID, Level: lvl.ID, Reason: why.reason, AdminID: why.userID}
 	if g.Previous != nil {
-		ev["previousLevel"] = g.Previous.ID
+		ev.PreviousLevel = g.Previous.ID
 	}
-	return *g, s.emit(ctx, tx, sub.ID, EventLevelGranted, now, ev)
+	// emit stores the subject, its new level included.
+	return *g, s.emit(ctx, tx, sub, now, ev)
 }

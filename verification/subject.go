@@ -86,7 +86,7 @@ func (s *Service) CreateSubject(ctx context.Context, p CreateSubjectParams) (Sub
 			}
 			return err
 		}
-		if err := s.emit(ctx, tx, sub.ID, EventSubjectCreated, now, map[string]any{"clientId": sub.ID}); err != nil {
+		if err := s.emit(ctx, tx, &sub, now, &SubjectCreatedPayload{}); err != nil {
 			return err
 		}
 		_, err := s.addGrant(ctx, tx, &sub, s.ladder.First(), now, grantArgs{reason: ReasonCreated})
@@ -216,9 +216,7 @@ func (s *Service) DeleteSubject(ctx context.Context, actor Actor, id int64) erro
 		now := s.Now()
 		sub.DeletedAt = now
 		sub.UpdatedAt = now
-		if err := tx.UpdateSubject(ctx, sub); err != nil {
-			return err
-		}
-		return s.emit(ctx, tx, sub.ID, EventSubjectDeleted, now, map[string]any{"clientId": sub.ID})
+		// emit stores the subject, marked deleted.
+		return s.emit(ctx, tx, &sub, now, &SubjectDeletedPayload{})
 	})
 }

@@ -187,12 +187,12 @@ func TestDispatchersShareWorkAcrossPools(t *testing.T) {
 	require.Positive(t, log.by["replica-0"], "both dispatchers share the work")
 	require.Positive(t, log.by["replica-1"], "both dispatchers share the work")
 	log.mu.Unlock()
-	pg189, err := stores[0].ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryPending})
-	pending := pg189.Total
+	page, err := stores[0].ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryPending})
+	pending := page.Total
 	require.NoError(t, err)
 	require.Zero(t, pending)
-	pg192, err := stores[1].ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryDelivered, Limit: 1000})
-	got, delivered := pg192.Items, pg192.Total
+	page, err = stores[1].ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryDelivered, Limit: 1000})
+	got, delivered := page.Items, page.Total
 	require.NoError(t, err)
 	require.Equal(t, len(ids), delivered)
 	for _, d := range got {

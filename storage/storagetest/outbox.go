@@ -30,8 +30,8 @@ func RunOutbox(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		require.NoError(t, ob.RegisterSink(ctx, "audit"))
 		require.NoError(t, ob.RegisterSink(ctx, "crm"))
 		e := addOutboxEvent(t, s, alice.ID, "ev-1", 0)
-		pg32, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Limit: 100})
-		got, total := pg32.Items, pg32.Total
+		page, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Limit: 100})
+		got, total := page.Items, page.Total
 		require.NoError(t, err)
 		require.Equal(t, 2, total, "one delivery per registered sink, however often it was registered")
 		require.Equal(t, []string{"ev-1/audit", "ev-1/crm"}, deliveryKeys(got), "ListDeliveries orders by Seq, then sink name")
@@ -50,8 +50,8 @@ func RunOutbox(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		e2 := addOutboxEvent(t, s, bob.ID, "ev-2", 1)
 		require.NoError(t, ob.RegisterSink(ctx, "audit"))
 		e3 := addOutboxEvent(t, s, alice.ID, "ev-3", 2)
-		pg51, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Limit: 100})
-		got, total := pg51.Items, pg51.Total
+		page, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Limit: 100})
+		got, total := page.Items, page.Total
 		require.NoError(t, err)
 		require.Equal(t, 3, total)
 		require.Equal(t, []string{"ev-2/crm", "ev-3/audit", "ev-3/crm"}, deliveryKeys(got),
@@ -247,12 +247,12 @@ func RunOutbox(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		for sub, got := range order {
 			require.True(t, sort.SliceIsSorted(got, func(i, j int) bool { return got[i] < got[j] }), "subject %d: claimed out of Seq order: %v", sub, got)
 		}
-		pg247, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryPending})
-		pending := pg247.Total
+		page, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryPending})
+		pending := page.Total
 		require.NoError(t, err)
 		require.Zero(t, pending)
-		pg250, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryDelivered})
-		delivered := pg250.Total
+		page, err = ob.ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryDelivered})
+		delivered := page.Total
 		require.NoError(t, err)
 		require.Equal(t, events, delivered)
 	})
@@ -367,8 +367,8 @@ func RunOutbox(t *testing.T, newStore func(t *testing.T) verification.Store) {
 				}
 			}
 			what := fmt.Sprintf("ListDeliveries(%+v) (alice is %d, bob %d)", f, alice.ID, bob.ID)
-			pg365, err := ob.ListDeliveries(ctx, f)
-			got, gotTotal := pg365.Items, pg365.Total
+			page, err := ob.ListDeliveries(ctx, f)
+			got, gotTotal := page.Items, page.Total
 			require.NoError(t, err, what)
 			require.Equal(t, total, gotTotal, "%s: the total matching the filters, whatever Limit and Offset", what)
 			require.Equal(t, want, deliveryKeys(got), "%s: Seq then sink order; Limit 0 returns only the total", what)
@@ -383,8 +383,8 @@ func RunOutbox(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		}
 
 		// Returned values are copies.
-		pg380, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{EventID: "ev-1", Sink: "crm", Limit: 1})
-		got := pg380.Items
+		page, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{EventID: "ev-1", Sink: "crm", Limit: 1})
+		got := page.Items
 		require.NoError(t, err)
 		require.Len(t, got, 1)
 		for i := range got[0].Event.Data {
@@ -406,8 +406,8 @@ func RunOutbox(t *testing.T, newStore func(t *testing.T) verification.Store) {
 			return errBoom
 		})
 		require.ErrorIs(t, err, errBoom)
-		pg402, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Limit: 100})
-		got, total := pg402.Items, pg402.Total
+		page, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Limit: 100})
+		got, total := page.Items, page.Total
 		require.NoError(t, err)
 		require.Zero(t, total, "an event rolled back must leave no delivery (got %v)", deliveryKeys(got))
 		requireClaims(t, ob, at(10), at(20), nil, "nothing to claim after a rollback")
@@ -458,8 +458,8 @@ func addOutboxEvent(t *testing.T, s verification.Store, subjectID int64, id stri
 // listOne returns the delivery of event id to sink.
 func listOne(t *testing.T, ob verification.OutboxStore, id, sink string) verification.Delivery {
 	t.Helper()
-	pg456, err := ob.ListDeliveries(t.Context(), verification.DeliveryFilter{EventID: id, Sink: sink, Limit: 10})
-	got, total := pg456.Items, pg456.Total
+	page, err := ob.ListDeliveries(t.Context(), verification.DeliveryFilter{EventID: id, Sink: sink, Limit: 10})
+	got, total := page.Items, page.Total
 	require.NoError(t, err)
 	require.Equal(t, 1, total, "deliveries of %s to %s", id, sink)
 	require.Len(t, got, 1, "deliveries of %s to %s", id, sink)

@@ -489,13 +489,12 @@ func takeSnapshot(t *testing.T, s verification.Store, w world) snapshot {
 	require.NoError(t, err)
 	page.Items = orNil(page.Items)
 	snap.Grants = page
-	pg491, err := s.ListApplications(ctx, verification.ApplicationFilter{Limit: 1000})
-	apps, total := pg491.Items, pg491.Total
+	apps, err := s.ListApplications(ctx, verification.ApplicationFilter{Limit: 1000})
 	require.NoError(t, err)
-	for i := range apps {
-		apps[i] = normApp(apps[i])
+	for i := range apps.Items {
+		apps.Items[i] = normApp(apps.Items[i])
 	}
-	snap.Apps, snap.AppsTotal = orNil(apps), total
+	snap.Apps, snap.AppsTotal = orNil(apps.Items), apps.Total
 	files, err := s.ListFiles(ctx, verification.FileFilter{})
 	require.NoError(t, err)
 	snap.Files = orNil(files)
