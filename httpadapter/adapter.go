@@ -86,6 +86,72 @@ const (
 	DefaultAgentIDVerificationScope = "agent:person.id_verification.read"
 )
 
+// WizardStages names seed 001's "workflow" values, one per
+// verification.WizardStage. Hosts whose clients expect other class names
+// set them in Options.
+type WizardStages struct {
+	// Documents names verification.StageDocuments: the next step uploads a
+	// document (data lists the accepted document types).
+	Documents string
+	// Answers names verification.StageAnswers: other requirements still
+	// need answers (data null).
+	Answers string
+	// Done names verification.StageDone: nothing is left (done true).
+	Done string
+}
+
+// DefaultWizardStages are the stage names used when Options.WizardStages
+// leaves them empty; Done matches seed 001's example.
+var DefaultWizardStages = WizardStages{
+	Documents: `B2B\TCA\Wizards\Workflow\DocumentsWorkflow`,
+	Answers:   `B2B\TCA\Wizards\Workflow\AnswersWorkflow`,
+	Done:      `B2B\TCA\Wizards\Workflow\TerminateWorkflow`,
+}
+
+func (w WizardStages) withDefaults() WizardStages {
+	if w.Documents == "" {
+		w.Documents = DefaultWizardStages.Documents
+	}
+	if w.Answers == "" {
+		w.Answers = DefaultWizardStages.Answers
+	}
+	if w.Done == "" {
+		w.Done = DefaultWizardStages.Done
+	}
+	return w
+}
+
+// name returns the wire name of a stage.
+func (w WizardStages) name(st verification.WizardStage) string {
+	switch st {
+	case verification.StageDocuments:
+		return w.Documents
+	case verification.StageAnswers:
+		return w.Answers
+	}
+	return w.Done
+}
+
+// WizardCodes are seed 001's wizard "code" values.
+type WizardCodes struct {
+	// Continue is the code while steps remain; default 200.
+	Continue int
+	// Done is the code of the final step; default 202.
+	Done int
+}
+
+// DefaultWizardCodes are seed 001's codes: 200 while steps remain, 202 at
+// the final step.
+var DefaultWizardCodes = WizardCodes{Continue: 200, Done: 202}
+
+// code returns the wire code of a step.
+func (w WizardCodes) code(step verification.WizardStep) int {
+	if step.Done() {
+		return w.Done
+	}
+	return w.Continue
+}
+
 // Defaults of Options.
 const (
 	DefaultMaxBodyBytes   int64 = 64 << 10
@@ -122,6 +188,12 @@ type Options struct {
 	NowFunc func() time.Time
 	// ServeOpenAPI registers RouteOpenAPI with the public routes.
 	ServeOpenAPI bool
+	// WizardStages names the wizard's workflow stages; empty fields take
+	// DefaultWizardStages.
+	WizardStages WizardStages
+	// WizardCodes are the wizard's codes; zero fields take
+	// DefaultWizardCodes.
+	WizardCodes WizardCodes
 }
 
 // Adapter serves the documented routes over a verification.Service. It is
@@ -139,8 +211,9 @@ type Adapter struct {
 	ttl    time.Duration
 	tmo    time.Duration
 	now    func() time.Time
-	idem   verification.IdempotencyStore
 	oapi   bool
+	stages WizardStages
+	codes  WizardCodes
 
 	// fallbacks answer what no route takes on each ServeMux (fallback.go).
 	fbMu      sync.Mutex
@@ -166,6 +239,13 @@ func New(svc *verification.Service, opts Options) (*Adapter, error) {
 		svc: svc, auth: opts.Authenticator, log: zerolog.Nop(), signer: opts.Signer, base: base,
 		maxB: opts.MaxBodyBytes, maxU: opts.MaxUploadBytes, scopes: opts.Scopes, ttl: opts.IdempotencyTTL,
 		tmo: opts.RequestTimeout, now: opts.NowFunc, oapi: opts.ServeOpenAPI,
+		stages: opts.WizardStages.withDefaults(), codes: opts.WizardCodes,
+	}
+	if a.codes.Continue == 0 {
+		a.codes.Continue = DefaultWizardCodes.Continue
+	}
+	if a.codes.Done == 0 {
+		a.codes.Done = DefaultWizardCodes.Done
 	}
 	if opts.Logger != nil {
 		a.log = *opts.Logger
@@ -191,7 +271,6 @@ func New(svc *verification.Service, opts Options) (*Adapter, error) {
 	if a.now == nil {
 		a.now = svc.Now
 	}
-	a.idem, _ = svc.Store().(verification.IdempotencyStore)
 	return a, nil
 }
 

@@ -90,9 +90,8 @@ func parseStatuses(v string) ([]verification.ApplicationStatus, error) {
 }
 
 // serveApplications: extension (admin), list applications, e.g. the review
-// queue with filter[status]=submitted. A tag-scoped admin sees only the
-// applications of clients carrying one of its tags, in items and total; a
-// filter[clientId] outside its tags lists as empty.
+// queue with filter[status]=submitted, as the Service scopes them for the
+// admin.
 func (a *Adapter) serveApplications(c *call) error {
 	q, err := parseQuery(c.r.URL.RawQuery, applicationParamNames...)
 	if err != nil {
@@ -113,23 +112,12 @@ func (a *Adapter) serveApplications(c *call) error {
 			return err
 		}
 	}
-	f.Tags = adminTags(c.principal)
-	if f.Tags != nil && f.SubjectID != 0 {
-		c.subjectID = f.SubjectID
-		if _, err := a.clientFor(c); err != nil {
-			if asProblem(err).kind == pSubjectDeleted {
-				c.json(200, listJSON[applicationJSON]{Total: 0, Data: []applicationJSON{}})
-				return nil
-			}
-			return err
-		}
-	}
-	apps, total, err := a.svc.Applications(c.r.Context(), f)
+	page, err := a.svc.Applications(c.r.Context(), c.admin(), f)
 	if err != nil {
 		return err
 	}
-	out := listJSON[applicationJSON]{Total: total, Data: make([]applicationJSON, 0, len(apps))}
-	for _, app := range apps {
+	out := listJSON[applicationJSON]{Total: page.Total, Data: make([]applicationJSON, 0, len(page.Items))}
+	for _, app := range page.Items {
 		out.Data = append(out.Data, a.applicationJSON(app))
 	}
 	c.json(200, out)
@@ -144,8 +132,8 @@ type decisionBody struct {
 }
 
 // serveDecideApplication: extension (admin), approve or reject a submitted
-// application. An application of a client outside the admin's tags is 404
-// like an absent one.
+// application. One the admin may not see is 404 like an absent one: it is
+// looked up before the Idempotency-Key is reserved.
 func (a *Adapter) serveDecideApplication(c *call) error {
 	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
 		return err
@@ -162,22 +150,12 @@ func (a *Adapter) serveDecideApplication(c *call) error {
 	if err := decodeJSON(raw, &body); err != nil {
 		return err
 	}
-	app, err := a.svc.Application(c.r.Context(), aid)
-	if err != nil {
+	if _, err := a.svc.Application(c.r.Context(), c.admin(), aid); err != nil {
 		return err
 	}
-	if tags := adminTags(c.principal); tags != nil {
-		sub, err := a.svc.Subject(c.r.Context(), app.SubjectID)
-		if err != nil && asProblem(err).kind != pSubjectDeleted {
-			return err
-		}
-		if err != nil || !sub.HasAnyTag(tags) {
-			return newProblem(pNotFound)
-		}
-	}
 	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
-		app, err := a.svc.DecideApplication(c.r.Context(), verification.DecideApplicationParams{
-			ApplicationID: aid, Decision: verification.Decision(body.Decision), Reason: body.Reason, AdminID: c.principal.AdminID,
+		app, err := a.svc.DecideApplication(c.r.Context(), c.admin(), verification.DecideApplicationParams{
+			ApplicationID: aid, Decision: verification.Decision(body.Decision), Reason: body.Reason,
 		})
 		if err != nil {
 			return err

@@ -132,9 +132,9 @@ func TestContextAuthenticator(t *testing.T) {
 	rec := serve(host(&Principal{Kind: User, SubjectID: b.owner.ID}, nil))
 	require.Equal(t, 200, rec.Code, rec.Body.String())
 	rec = serve(host(nil, nil))
-	requireCatalogText(t, resp{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}, 401, verification.CodeUserTokenNotFound)
+	requireCatalogText(t, resp{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}, 401, CodeUserTokenNotFound)
 	rec = serve(host(nil, ErrCredentialsExpired))
-	requireCatalogText(t, resp{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}, 401, verification.CodeUserTokenExpired)
+	requireCatalogText(t, resp{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}, 401, CodeUserTokenExpired)
 
 	p, ok := PrincipalFromContext(WithPrincipal(context.Background(), Principal{Kind: Admin, AdminID: 3}))
 	require.True(t, ok)
@@ -183,20 +183,20 @@ func TestUserIdentifierRules(t *testing.T) {
 	}
 	// A user token may name its own user.
 	require.Equal(t, 200, with(tokOwner, b.owner.Identifier).status)
-	requireCatalogText(t, with(tokOwner, b.other.Identifier), 403, verification.CodeIdentifierNotTokenUser)
-	requireCatalogText(t, with(tokOwner, verificationtest.Identifier()), 403, verification.CodeIdentifierNotTokenUser)
+	requireCatalogText(t, with(tokOwner, b.other.Identifier), 403, CodeIdentifierNotTokenUser)
+	requireCatalogText(t, with(tokOwner, verificationtest.Identifier()), 403, CodeIdentifierNotTokenUser)
 	requireCatalogText(t, with(tokOwner, "short"), 400, verification.CodeIdentifierMalformed)
 	requireCatalogText(t, with(tokOwner, b.owner.Identifier, b.owner.Identifier), 400, verification.CodeIdentifierMalformed)
 	// An API key needs exactly one well-formed, linked, live identifier.
 	require.Equal(t, 200, with(keyAPI, b.owner.Identifier).status)
-	requireCatalogText(t, with(keyAPI), 400, verification.CodeIdentifierMissing)
-	requireCatalogText(t, with(keyAPI, "  "), 400, verification.CodeIdentifierMissing)
+	requireCatalogText(t, with(keyAPI), 400, CodeIdentifierMissing)
+	requireCatalogText(t, with(keyAPI, "  "), 400, CodeIdentifierMissing)
 	requireCatalogText(t, with(keyAPI, b.owner.Identifier+"!"), 400, verification.CodeIdentifierMalformed)
 	requireCatalogText(t, with(keyAPI, b.owner.Identifier, b.other.Identifier), 400, verification.CodeIdentifierMalformed)
 	requireCatalogText(t, with(keyAPI, verificationtest.Identifier()), 404, verification.CodeIdentifierNotLinked)
-	requireCatalogText(t, with("sk-unknown", b.owner.Identifier), 401, verification.CodeAPIKeyInvalid)
+	requireCatalogText(t, with("sk-unknown", b.owner.Identifier), 401, CodeAPIKeyInvalid)
 	// A deleted user: ER709 for the key and for the user's own token.
-	require.NoError(t, b.svc.DeleteSubject(b.ctx, b.owner.ID))
+	require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), b.owner.ID))
 	requireCatalogText(t, with(keyAPI, b.owner.Identifier), 404, verification.CodeUserDeleted)
 	requireCatalogText(t, with(tokOwner), 404, verification.CodeUserDeleted)
 	requireCatalogText(t, with(tokOwner, b.owner.Identifier), 404, verification.CodeUserDeleted)
@@ -206,9 +206,9 @@ func TestUserIdentifierRules(t *testing.T) {
 	r := b.do(req{method: "GET", path: path, header: map[string]string{HeaderAPIKey: keyAPI, HeaderUserIdentifier: b.other.Identifier}})
 	require.Equal(t, 200, r.status)
 	r = b.do(req{method: "GET", path: path, header: map[string]string{HeaderAPIKey: "sk-wrong", HeaderUserIdentifier: b.other.Identifier}})
-	requireCatalogText(t, r, 401, verification.CodeAPIKeyInvalid)
+	requireCatalogText(t, r, 401, CodeAPIKeyInvalid)
 	r = b.do(req{method: "GET", path: path + "?access_token=" + tokOther, token: tokOther})
-	requireCatalogText(t, r, 400, verification.CodeMultipleAuthMethods)
+	requireCatalogText(t, r, 400, CodeMultipleAuthMethods)
 }
 
 func TestWrongPrincipalKinds(t *testing.T) {
@@ -216,18 +216,18 @@ func TestWrongPrincipalKinds(t *testing.T) {
 	b := setup(t)
 	for _, tok := range []string{keyAgent, tokAdmin} {
 		r := b.get("/api/v2/user/verification-status", tok)
-		requireV2Error(t, r, 403, verification.CodeForbidden)
+		requireV2Error(t, r, 403, CodeForbidden)
 	}
 	for _, tok := range []string{tokOwner, keyAgent} {
-		requireV2Error(t, b.get("/api/v2/verifications", tok), 403, verification.CodeForbidden)
+		requireV2Error(t, b.get("/api/v2/verifications", tok), 403, CodeForbidden)
 	}
 	r := b.do(req{method: "GET", path: "/api/v2/verifications", token: keyAPI, header: map[string]string{HeaderUserIdentifier: b.owner.Identifier}})
-	requireV2Error(t, r, 403, verification.CodeForbidden)
+	requireV2Error(t, r, 403, CodeForbidden)
 	// An agent key that the authenticator does not know is "another token".
-	requireCatalogText(t, b.get("/api/v2/user/verification-status", "ak-unknown"), 401, verification.CodeTokenInvalid)
+	requireCatalogText(t, b.get("/api/v2/user/verification-status", "ak-unknown"), 401, CodeTokenInvalid)
 
 	// An Authenticator returning an incomplete principal is a host bug: 500.
 	b.adapter.auth = AuthenticatorFunc(func(*http.Request) (Principal, error) { return Principal{Kind: User}, nil })
-	requireCatalogText(t, b.get("/api/v2/user/verification-status", tokOwner), 500, verification.CodeGeneral)
+	requireCatalogText(t, b.get("/api/v2/user/verification-status", tokOwner), 500, CodeGeneral)
 	require.Contains(t, b.logs.String(), "invalid principal")
 }

@@ -42,7 +42,7 @@ func BenchmarkStatusRoute(b *testing.B) {
 	// The state of seed 000's example.
 	_, err = svc.Answer(ctx, sub.ID, "emailCode", json.RawMessage(`"123456"`))
 	require.NoError(b, err)
-	_, err = svc.SetRequirement(ctx, verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "verificationFlag", Status: levels.Pending})
+	_, err = svc.SetRequirement(ctx, verification.HostActor(), verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "verificationFlag", Status: levels.Pending})
 	require.NoError(b, err)
 	auth, err := NewStaticAuthenticator(map[string]StaticToken{"bench-token": {Principal: Principal{Kind: User, SubjectID: sub.ID}}}, nil)
 	require.NoError(b, err)
@@ -86,7 +86,7 @@ func BenchmarkStatusRoute(b *testing.B) {
 	require.NoError(b, err)
 	_, err = msvc.Answer(ctx, msub.ID, "emailCode", json.RawMessage(`"123456"`))
 	require.NoError(b, err)
-	_, err = msvc.SetRequirement(ctx, verification.SetRequirementParams{SubjectID: msub.ID, Requirement: "verificationFlag", Status: levels.Pending})
+	_, err = msvc.SetRequirement(ctx, verification.HostActor(), verification.SetRequirementParams{SubjectID: msub.ID, Requirement: "verificationFlag", Status: levels.Pending})
 	require.NoError(b, err)
 	mauth, err := NewStaticAuthenticator(map[string]StaticToken{"bench-token": {Principal: Principal{Kind: User, SubjectID: msub.ID}}}, nil)
 	require.NoError(b, err)

@@ -50,7 +50,7 @@ func FuzzQuery(f *testing.F) {
 			p := asProblem(err)
 			require.Contains(t, []problemKind{pUnknownParam, pInvalidParam}, p.kind)
 			require.NotEmpty(t, p.param)
-			require.Equal(t, 400, renderV2(p).status)
+			require.Equal(t, 400, familyV2.render(p).status)
 		} else {
 			lp, err := parseList(q)
 			if err == nil {
@@ -113,7 +113,7 @@ func FuzzMultipart(f *testing.F) {
 	f.Add("", []byte("garbage"))
 	b := setup(f, setupOpts{adapter: func(o *Options) { o.MaxUploadBytes = 16 << 10 }})
 	count := func(t *testing.T) int {
-		list, err := b.svc.Store().ListFiles(b.ctx, verification.FileFilter{SubjectID: b.owner.ID})
+		list, err := b.store.ListFiles(b.ctx, verification.FileFilter{SubjectID: b.owner.ID})
 		require.NoError(t, err)
 		return len(list)
 	}

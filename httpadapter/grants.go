@@ -3,7 +3,6 @@ package httpadapter
 import (
 	"time"
 
-	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/verification"
 )
 
@@ -44,23 +43,23 @@ type grantJSON struct {
 
 func toGrantJSON(g verification.Grant) grantJSON {
 	out := grantJSON{
-		ID: g.ID, ClientID: g.ClientID,
+		ID: g.ID, ClientID: g.SubjectID,
 		CurrentLevel: levelRef(g.Level),
 		Reason:       reasonJSON{g.Reason},
-		CreateTime:   formatV2(g.CreateTime),
+		CreateTime:   formatV2(g.CreatedAt),
 	}
 	if g.Previous != nil {
 		p := levelRef(*g.Previous)
 		out.PreviousLevel = &p
 	}
-	if g.UserID != 0 {
-		u := g.UserID
+	if g.AdminID != 0 {
+		u := g.AdminID
 		out.UserID = &u
 	}
 	return out
 }
 
-func levelRef(l levels.Level) levelJSON { return levelJSON{l.ID, l.Name} }
+func levelRef(l verification.LevelRef) levelJSON { return levelJSON{l.ID, l.Name} }
 
 // listJSON is seeds 001/004's {"total": n, "data": [...]}.
 type listJSON[T any] struct {
@@ -68,7 +67,7 @@ type listJSON[T any] struct {
 	Data  []T `json:"data"`
 }
 
-func grantList(page verification.GrantPage) listJSON[grantJSON] {
+func grantList(page verification.Page[verification.Grant]) listJSON[grantJSON] {
 	out := listJSON[grantJSON]{Total: page.Total, Data: make([]grantJSON, 0, len(page.Items))}
 	for _, g := range page.Items {
 		out.Data = append(out.Data, toGrantJSON(g))
@@ -90,10 +89,7 @@ func (a *Adapter) serveMyVerifications(c *call) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.svc.Subject(c.r.Context(), id); err != nil {
-		return err
-	}
-	page, err := a.svc.Grants(c.r.Context(), verification.GrantFilter{ClientID: id, Limit: lp.limit, Offset: lp.offset, Desc: lp.desc})
+	page, err := a.svc.Grants(c.r.Context(), verification.UserActor(id), verification.GrantFilter{Limit: lp.limit, Offset: lp.offset, Desc: lp.desc})
 	if err != nil {
 		return err
 	}
@@ -115,22 +111,16 @@ func (a *Adapter) serveMyVerification(c *call) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.svc.Subject(c.r.Context(), id); err != nil {
-		return err
-	}
-	g, err := a.svc.Grant(c.r.Context(), gid, nil)
+	g, err := a.svc.Grant(c.r.Context(), verification.UserActor(id), gid)
 	if err != nil {
 		return err
-	}
-	if g.ClientID != id {
-		return newProblem(pNotFound)
 	}
 	c.json(200, listJSON[grantJSON]{Total: 1, Data: []grantJSON{toGrantJSON(g)}})
 	return nil
 }
 
 // serveVerifications: seed 004's history of every client's grants, for
-// admins; filter[clientId] is intersected with the admin's tags.
+// admins; the Service scopes it (and filter[clientId]) by the admin's tags.
 func (a *Adapter) serveVerifications(c *call) error {
 	q, err := parseQuery(c.r.URL.RawQuery, adminListParamNames...)
 	if err != nil {
@@ -140,13 +130,13 @@ func (a *Adapter) serveVerifications(c *call) error {
 	if err != nil {
 		return err
 	}
-	f := verification.GrantFilter{Tags: adminTags(c.principal), Limit: lp.limit, Offset: lp.offset, Desc: lp.desc}
+	f := verification.GrantFilter{Limit: lp.limit, Offset: lp.offset, Desc: lp.desc}
 	if v, ok := q[paramClientID]; ok {
-		if f.ClientID, err = parseID(paramClientID, v); err != nil {
+		if f.SubjectID, err = parseID(paramClientID, v); err != nil {
 			return err
 		}
 	}
-	page, err := a.svc.Grants(c.r.Context(), f)
+	page, err := a.svc.Grants(c.r.Context(), c.admin(), f)
 	if err != nil {
 		return err
 	}
@@ -163,19 +153,10 @@ func (a *Adapter) serveVerification(c *call) error {
 	if err != nil {
 		return err
 	}
-	g, err := a.svc.Grant(c.r.Context(), gid, adminTags(c.principal))
+	g, err := a.svc.Grant(c.r.Context(), c.admin(), gid)
 	if err != nil {
 		return err
 	}
 	c.json(200, listJSON[grantJSON]{Total: 1, Data: []grantJSON{toGrantJSON(g)}})
 	return nil
-}
-
-// adminTags copies the admin's tags, keeping nil (sees all) distinct from
-// empty (sees none).
-func adminTags(p Principal) []string {
-	if p.AdminTags == nil {
-		return nil
-	}
-	return append([]string{}, p.AdminTags...)
 }

@@ -75,6 +75,7 @@ type testBundle struct {
 	t       testing.TB
 	ctx     context.Context
 	svc     *verification.Service
+	store   verification.Store
 	clock   *verificationtest.Clock
 	auth    *StaticAuthenticator
 	signer  *documents.Signer
@@ -127,7 +128,7 @@ func setup(t testing.TB, so ...setupOpts) *testBundle {
 	}
 	svc, err := verification.New(verificationtest.SeedLadder(t), store, vo)
 	require.NoError(t, err)
-	b := &testBundle{t: t, ctx: context.Background(), svc: svc, clock: clock, logs: &syncBuffer{}}
+	b := &testBundle{t: t, ctx: context.Background(), svc: svc, store: store, clock: clock, logs: &syncBuffer{}}
 	b.owner = verificationtest.CreateSubject(t, svc, "eu")
 	b.other = verificationtest.CreateSubject(t, svc, "us")
 	b.auth, err = NewStaticAuthenticator(map[string]StaticToken{
@@ -267,7 +268,7 @@ func requireV2Error(t *testing.T, r resp, status int, code verification.Code) ma
 	e, ok := errs[string(code)].(map[string]any)
 	require.True(t, ok, "want %s, got %s", code, r.body)
 	require.Equal(t, string(code), e["code"])
-	require.Equal(t, code.Entry().Solution, e["solution"])
+	require.Equal(t, entry(code).Solution, e["solution"])
 	return e
 }
 
@@ -275,7 +276,7 @@ func requireV2Error(t *testing.T, r resp, status int, code verification.Code) ma
 func requireCatalogText(t *testing.T, r resp, status int, code verification.Code) {
 	t.Helper()
 	e := requireV2Error(t, r, status, code)
-	require.Equal(t, code.Entry().Message, e["message"])
+	require.Equal(t, entry(code).Message, e["message"])
 }
 
 // errorMessage returns the message of a v2 error body.
@@ -292,7 +293,7 @@ func (b *testBundle) reachLevel1(id int64) {
 		_, err := b.svc.Answer(b.ctx, id, name, json.RawMessage(answer))
 		require.NoError(b.t, err)
 	}
-	_, err := b.svc.Review(b.ctx, verification.ReviewParams{SubjectID: id, Requirement: "emailCode", Decision: verification.Approve, AdminID: 7})
+	_, err := b.svc.Review(b.ctx, verification.AdminActor(7, nil), verification.ReviewParams{SubjectID: id, Requirement: "emailCode", Decision: verification.Approve})
 	require.NoError(b.t, err)
 }
 
@@ -319,7 +320,7 @@ func (b *testBundle) draftWizard(id int64) (uuid string, front, back string) {
 	b.answerAMLD5(id)
 	step, err := b.svc.InitWizard(b.ctx, id)
 	require.NoError(b.t, err)
-	require.Equal(b.t, verification.StepContinue, step.Code)
+	require.Equal(b.t, verification.StageDocuments, step.Stage)
 	return step.UUID, b.upload(id, "passport", "front"), b.upload(id, "passport", "back")
 }
 
@@ -329,7 +330,7 @@ func (b *testBundle) submittedApplication(id int64) verification.Application {
 	uuid, front, back := b.draftWizard(id)
 	step, err := b.svc.RunWizard(b.ctx, verification.RunWizardParams{SubjectID: id, UUID: uuid, DocumentType: 2, Files: []string{front, back}})
 	require.NoError(b.t, err)
-	require.Equal(b.t, verification.StepDone, step.Code)
+	require.Equal(b.t, verification.StageDone, step.Stage)
 	require.Equal(b.t, verification.ApplicationSubmitted, step.Application.Status)
 	return step.Application
 }
@@ -339,7 +340,7 @@ func (b *testBundle) idSession(id int64, at time.Time) verification.IDSession {
 	b.t.Helper()
 	front, back := b.upload(id, "passport", "front"), b.upload(id, "passport", "back")
 	face := b.upload(id, verification.SelfieType, verification.SelfieSide)
-	s, err := b.svc.RecordIDSession(b.ctx, verification.RecordIDSessionParams{
+	s, err := b.svc.RecordIDSession(b.ctx, verification.SystemActor(), verification.RecordIDSessionParams{
 		SubjectID: id, Provider: "veriff", FrontFileID: front, BackFileID: back, FaceFileID: face, At: at,
 	})
 	require.NoError(b.t, err)
@@ -349,7 +350,7 @@ func (b *testBundle) idSession(id int64, at time.Time) verification.IDSession {
 // grants returns the subject's grants, oldest first.
 func (b *testBundle) grants(id int64) []verification.Grant {
 	b.t.Helper()
-	page, err := b.svc.Grants(b.ctx, verification.GrantFilter{ClientID: id, Limit: 100})
+	page, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{SubjectID: id, Limit: 100})
 	require.NoError(b.t, err)
 	return page.Items
 }

@@ -112,40 +112,34 @@ func (e *idemConflict) Error() string { return "httpadapter: idempotency key in 
 // reservation is a reserved Idempotency-Key whose response is pending.
 type reservation struct {
 	c   *call
-	st  verification.IdempotencyStore
 	ctx context.Context
 	rec verification.IdempotencyRecord
 }
 
 // reserve reserves the request's Idempotency-Key for fingerprint fp. It
-// returns a nil reservation when the request has no key or the store keeps
-// no records, and an *idemConflict when the key is already in use. Call it
-// after authentication and validation, with the subject resolved: it
-// writes to the store.
+// returns a nil reservation when the request has no key, and an
+// *idemConflict when the key is already in use. Call it after
+// authentication and validation, with the subject resolved: it writes to
+// the store.
 func (c *call) reserve(fp string) (*reservation, error) {
 	key, err := idempotencyKey(c.r)
 	if err != nil {
 		return nil, err
 	}
-	st := c.a.idem
 	if key == "" {
-		return nil, nil
-	}
-	if st == nil {
-		c.a.log.Debug().Str("route", c.pattern).Msg("httpadapter: store keeps no idempotency records; Idempotency-Key ignored")
 		return nil, nil
 	}
 	ctx := context.WithoutCancel(c.r.Context())
 	now := c.a.now().UTC()
 	rec := verification.IdempotencyRecord{Scope: c.idemScope(), Key: key, RequestHash: fp, CreatedAt: now, ExpiresAt: now.Add(c.a.ttl)}
-	old, err := st.ReserveIdempotency(ctx, rec)
+	old, err := c.a.svc.ReserveIdempotency(ctx, rec)
 	if errors.Is(err, verification.ErrConflict) {
 		return nil, &idemConflict{old}
 	}
 	if err != nil {
 		return nil, internalProblem(err)
 	}
-	return &reservation{c: c, st: st, ctx: ctx, rec: rec}, nil
+	return &reservation{c: c, ctx: ctx, rec: rec}, nil
 }
 
 // replayOrRefuse answers a request whose key is in use: refused while the
@@ -186,7 +180,7 @@ func (res *reservation) run(fn func() error, finalFP func() (string, bool)) erro
 		c.w = outer
 		if !done {
 			// A panic: let the next request with this key run.
-			_ = res.st.ReleaseIdempotency(res.ctx, res.rec.Scope, res.rec.Key)
+			_ = res.c.a.svc.ReleaseIdempotency(res.ctx, res.rec.Scope, res.rec.Key)
 		}
 	}()
 	if err := fn(); err != nil {
@@ -204,7 +198,7 @@ func (res *reservation) run(fn func() error, finalFP func() (string, bool)) erro
 		keep = ok
 	}
 	if !keep {
-		if err := res.st.ReleaseIdempotency(res.ctx, rec.Scope, rec.Key); err != nil {
+		if err := res.c.a.svc.ReleaseIdempotency(res.ctx, rec.Scope, rec.Key); err != nil {
 			c.a.log.Error().Err(err).Str("route", c.pattern).Msg("httpadapter: releasing an idempotency key")
 		}
 		return nil
@@ -212,42 +206,15 @@ func (res *reservation) run(fn func() error, finalFP func() (string, bool)) erro
 	rec.Status, rec.ContentType, rec.Body = cw.status, cw.Header().Get("Content-Type"), cw.buf.Bytes()
 	var err error
 	if rec.RequestHash == res.rec.RequestHash {
-		err = res.st.CompleteIdempotency(res.ctx, rec)
+		err = res.c.a.svc.CompleteIdempotency(res.ctx, rec)
 	} else {
-		err = res.rekey(rec)
+		err = res.c.a.svc.RekeyIdempotency(res.ctx, rec)
 	}
 	if err != nil {
 		c.a.log.Error().Err(err).Str("route", c.pattern).Msg("httpadapter: keeping an idempotent response")
-		_ = res.st.ReleaseIdempotency(res.ctx, rec.Scope, rec.Key)
+		_ = res.c.a.svc.ReleaseIdempotency(res.ctx, rec.Scope, rec.Key)
 	}
 	return nil
-}
-
-// rekey replaces the placeholder reservation by rec (its real fingerprint
-// and response): in one transaction when the transaction's store keeps
-// idempotency records too, otherwise in three steps.
-func (res *reservation) rekey(rec verification.IdempotencyRecord) error {
-	steps := func(ctx context.Context, st verification.IdempotencyStore) error {
-		if err := st.ReleaseIdempotency(ctx, rec.Scope, rec.Key); err != nil {
-			return err
-		}
-		if _, err := st.ReserveIdempotency(ctx, rec); err != nil {
-			return err
-		}
-		return st.CompleteIdempotency(ctx, rec)
-	}
-	errNoTx := errors.New("no idempotency records in transactions")
-	err := res.c.a.svc.Store().InTx(res.ctx, func(ctx context.Context, tx verification.Store) error {
-		st, ok := tx.(verification.IdempotencyStore)
-		if !ok {
-			return errNoTx
-		}
-		return steps(ctx, st)
-	})
-	if errors.Is(err, errNoTx) {
-		return steps(res.ctx, res.st)
-	}
-	return err
 }
 
 // placeholderFingerprint reserves a key before the request's fingerprint

@@ -88,7 +88,7 @@ func (a *Adapter) serveIDVerification(c *call) error {
 			continue
 		}
 		// A purged or erased image has no URL.
-		if _, err := a.svc.File(c.r.Context(), c.subjectID, f.id); err != nil {
+		if _, err := a.svc.File(c.r.Context(), verification.UserActor(c.subjectID), f.id); err != nil {
 			if errors.Is(err, verification.ErrNotFound) {
 				continue
 			}

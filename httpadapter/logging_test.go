@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -150,7 +151,7 @@ func TestPanicRecoveryInEveryDialect(t *testing.T) {
 // status and a well-formed body in every dialect.
 func TestDialectsRenderEveryProblem(t *testing.T) {
 	t.Parallel()
-	for k := problemKind(0); int(k) < len(problemNames); k++ {
+	for k := problemKind(0); k < numProblems; k++ {
 		for _, f := range []family{familyV2, familyExternal, familyNaturalPerson} {
 			for _, cred := range []credClass{credUserToken, credToken, credAPIKey} {
 				p := &problem{kind: k, cred: cred, param: "p", detail: "is wrong", scope: "s"}
@@ -161,25 +162,59 @@ func TestDialectsRenderEveryProblem(t *testing.T) {
 				require.NoError(t, err)
 				require.NotContains(t, string(b), `""`, "%s in family %d renders an empty text: %s", k, f, b)
 				if f == familyV2 {
-					code := v2Code(p)
-					switch k {
-					case pUnavailable:
-						require.Equal(t, 503, out.status, "%s", k)
-					case pMethodNotAllowed:
-						require.Equal(t, 405, out.status, "%s", k)
-					default:
-						require.Equal(t, v2Status(code), out.status, "%s", k)
-					}
-					if code.Entry().Code != code && k != pInternal {
-						t.Fatalf("%s has no catalog entry", code)
-					}
+					code := problems[k].codes[cred]
+					require.Equal(t, code, entry(code).Code, "%s renders %s, which has no catalog entry", k, code)
+					require.Contains(t, string(b), `"`+string(code)+`"`, "%s", k)
 				}
 			}
 		}
 		require.NotContains(t, k.String(), "problem(")
 	}
 	require.Equal(t, fmt.Sprintf("problem(%d)", 200), problemKind(200).String())
-	require.Equal(t, verification.CodeGeneral, v2Code(&problem{kind: 200}))
+	require.Equal(t, CodeGeneral, entry("ER123").Code, "an unknown code renders as ER999")
+}
+
+// TestCatalog: one entry per code, every entry with a message and a
+// solution, seed 000's 17 codes plus the nine extensions, and the core's
+// codes among them.
+func TestCatalog(t *testing.T) {
+	t.Parallel()
+	all := Catalog()
+	require.Len(t, all, 17+9)
+	for i, e := range all {
+		if i > 0 {
+			require.Less(t, all[i-1].Code, e.Code, "codes are unique and in order")
+		}
+		require.NotEmpty(t, e.Message, e.Code)
+		require.NotEmpty(t, e.Solution, e.Code)
+	}
+	for _, e := range verification.Catalog {
+		require.Equal(t, e, entry(e.Code), "the core's entry %s is rendered as the core defines it", e.Code)
+	}
+}
+
+// TestCatalogMatchesSeed000: seed 000's codes carry its exact texts.
+func TestCatalogMatchesSeed000(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("testdata/catalog_seed000.json")
+	require.NoError(t, err)
+	var seed struct {
+		Errors map[verification.Code]verification.CatalogEntry `json:"errors"`
+	}
+	require.NoError(t, json.Unmarshal(b, &seed))
+	n := 0
+	for _, e := range Catalog() {
+		want, ok := seed.Errors[e.Code]
+		if !ok {
+			require.GreaterOrEqual(t, e.Code, CodeInvalidRequest, "%s is not in seed 000: it must be an extension", e.Code)
+			require.LessOrEqual(t, e.Code, CodeIdempotencyReuse)
+			continue
+		}
+		n++
+		require.Equal(t, want.Message, e.Message, e.Code)
+		require.Equal(t, want.Solution, e.Solution, e.Code)
+	}
+	require.Equal(t, len(seed.Errors), n, "every code of seed 000 is in the catalog")
 }
 
 func TestAppendOutstandingMatchesEncodingJSON(t *testing.T) {

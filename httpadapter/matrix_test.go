@@ -156,20 +156,21 @@ func matrixRows() []matrixRow {
 // fixed-width, so none is a substring of another).
 func (b *testBundle) subjectMarkers(id int64) []string {
 	b.t.Helper()
-	sub, err := b.svc.Store().GetSubject(b.ctx, id)
+	sub, err := b.store.GetSubject(b.ctx, id)
 	require.NoError(b.t, err)
 	out := []string{sub.Identifier}
-	files, err := b.svc.Store().ListFiles(b.ctx, verification.FileFilter{SubjectID: id})
+	files, err := b.store.ListFiles(b.ctx, verification.FileFilter{SubjectID: id})
 	require.NoError(b.t, err)
 	for _, f := range files {
 		out = append(out, f.ID)
 	}
-	apps, _, err := b.svc.Store().ListApplications(b.ctx, verification.ApplicationFilter{SubjectID: id, Limit: 100})
+	page, err := b.store.ListApplications(b.ctx, verification.ApplicationFilter{SubjectID: id, Limit: 100})
+	apps := page.Items
 	require.NoError(b.t, err)
 	for _, a := range apps {
 		out = append(out, a.UUID)
 	}
-	sessions, err := b.svc.Store().ListIDSessions(b.ctx, id)
+	sessions, err := b.store.ListIDSessions(b.ctx, id)
 	require.NoError(b.t, err)
 	for _, s := range sessions {
 		out = append(out, s.ID)
@@ -262,7 +263,7 @@ func TestAdminWithEmptyTagsSeesNothing(t *testing.T) {
 	r := b.get("/api/v2/verifications", tokAdminNone)
 	require.Equal(t, 200, r.status)
 	require.JSONEq(t, `{"total":0,"data":[]}`, string(r.body))
-	requireV2Error(t, b.get(fmt.Sprintf("/api/v2/verifications/%d", b.grants(b.owner.ID)[0].ID), tokAdminNone), 404, verification.CodeNotFound)
+	requireV2Error(t, b.get(fmt.Sprintf("/api/v2/verifications/%d", b.grants(b.owner.ID)[0].ID), tokAdminNone), 404, CodeNotFound)
 	r = b.get("/api/v2/verifications", tokAdmin)
 	require.EqualValues(t, 2, r.object(t)["total"], "an admin without tags sees everyone")
 }

@@ -11,8 +11,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/require"
-
-	"github.com/openkyc/kyc/verification"
 )
 
 // recordingRouter records the patterns Register passes.
@@ -193,6 +191,6 @@ func TestNewValidatesOptions(t *testing.T) {
 	require.Equal(t, DefaultMaxBodyBytes, a.maxB)
 	require.Equal(t, DefaultIdempotencyTTL, a.ttl)
 	require.Equal(t, Scopes{DefaultPendingRequestScope, DefaultIDVerificationScope, DefaultAgentIDVerificationScope}, a.scopes)
-	require.NotNil(t, a.idem, "the memory store keeps idempotency records")
-	var _ verification.IdempotencyStore = a.idem
+	require.Equal(t, DefaultWizardStages, a.stages)
+	require.Equal(t, DefaultWizardCodes, a.codes)
 }

@@ -54,7 +54,7 @@ func TestUploadCapsWhatComesBeforeTheFile(t *testing.T) {
 		adapter: func(o *Options) { o.MaxUploadBytes = 16 << 20 },
 	})
 	files := func() int {
-		list, err := b.svc.Store().ListFiles(b.ctx, verification.FileFilter{SubjectID: b.owner.ID})
+		list, err := b.store.ListFiles(b.ctx, verification.FileFilter{SubjectID: b.owner.ID})
 		require.NoError(t, err)
 		return len(list)
 	}
@@ -89,7 +89,7 @@ func TestUploadCapsWhatComesBeforeTheFile(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := send(tc.body)
-			e := requireV2Error(t, r, http.StatusRequestEntityTooLarge, verification.CodeTooLarge)
+			e := requireV2Error(t, r, http.StatusRequestEntityTooLarge, CodeTooLarge)
 			require.NotContains(t, e["message"], "aaaa")
 		})
 	}

@@ -43,12 +43,12 @@ func TestNonObjectBodiesAreRefused(t *testing.T) {
 	subjects := []int64{b.owner.ID, b.other.ID, pending.ID}
 	// snapshot is every record a refused request could have written.
 	snapshot := func() (int, [][]verification.Grant, [][]verification.RequirementState) {
-		evs, err := b.svc.Store().ListEvents(b.ctx, verification.EventFilter{})
+		evs, err := b.store.ListEvents(b.ctx, verification.EventFilter{})
 		require.NoError(t, err)
 		var grants [][]verification.Grant
 		var states [][]verification.RequirementState
 		for _, id := range subjects {
-			st, err := b.svc.Store().ListRequirementStates(b.ctx, id)
+			st, err := b.store.ListRequirementStates(b.ctx, id)
 			require.NoError(t, err)
 			grants, states = append(grants, b.grants(id)), append(states, st)
 		}
@@ -64,7 +64,7 @@ func TestNonObjectBodiesAreRefused(t *testing.T) {
 				r := b.post(call.path, call.token, body)
 				require.Equal(t, rt.family, familyV2, "the JSON routes are all in the v2 dialect")
 				requireParam(t, r, "body")
-				require.Contains(t, errorMessage(t, r, verification.CodeInvalidRequest), "JSON object", string(r.body))
+				require.Contains(t, errorMessage(t, r, CodeInvalidRequest), "JSON object", string(r.body))
 			})
 		}
 	}
@@ -72,9 +72,9 @@ func TestNonObjectBodiesAreRefused(t *testing.T) {
 	require.Equal(t, events, gotEvents, "refused bodies emit no event")
 	require.Equal(t, grants, gotGrants, "refused bodies grant no level")
 	require.Equal(t, states, gotStates, "refused bodies change no requirement")
-	_, err = b.svc.Store().GetRequirementState(b.ctx, b.owner.ID, "verificationFlag")
+	_, err = b.store.GetRequirementState(b.ctx, b.owner.ID, "verificationFlag")
 	require.ErrorIs(t, err, verification.ErrNotFound, "verificationFlag was never set")
-	got, err := b.svc.Application(b.ctx, app.ID)
+	got, err := b.svc.Application(b.ctx, verification.HostActor(), app.ID)
 	require.NoError(t, err)
 	require.Equal(t, app.Status, got.Status, "refused bodies decide no application")
 }

@@ -235,7 +235,7 @@ func (c *call) actor() (int64, error) {
 		case !verification.ValidIdentifier(ident):
 			return 0, newProblem(pIdentifierMalformed)
 		}
-		sub, err := c.a.svc.SubjectByIdentifier(c.r.Context(), ident)
+		sub, err := c.a.svc.SubjectByIdentifier(c.r.Context(), verification.HostActor(), ident)
 		if err != nil {
 			return 0, err
 		}
@@ -249,7 +249,7 @@ func (c *call) actor() (int64, error) {
 		if many || !verification.ValidIdentifier(ident) {
 			return 0, newProblem(pIdentifierMalformed)
 		}
-		sub, err := c.a.svc.Subject(c.r.Context(), c.subjectID)
+		sub, err := c.a.svc.Subject(c.r.Context(), verification.UserActor(c.subjectID), c.subjectID)
 		if err != nil {
 			return 0, err
 		}
@@ -258,6 +258,12 @@ func (c *call) actor() (int64, error) {
 		}
 	}
 	return c.subjectID, nil
+}
+
+// admin is the Actor of an admin route: the principal's admin id and tags.
+// The Service decides from it what the admin may see and change.
+func (c *call) admin() verification.Actor {
+	return verification.AdminActor(c.principal.AdminID, c.principal.AdminTags)
 }
 
 // identifierHeader returns the X-User-Identifier value and whether it was

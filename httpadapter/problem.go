@@ -47,29 +47,8 @@ const (
 	// pMethodNotAllowed: a route has the path, not the method (405);
 	// detail lists the allowed methods.
 	pMethodNotAllowed
+	numProblems
 )
-
-var problemNames = [...]string{
-	pInternal: "internal", pUnavailable: "unavailable", pNoCredentials: "no_credentials",
-	pCredentialsExpired: "credentials_expired", pCredentialsInvalid: "credentials_invalid",
-	pMultipleMethods: "multiple_methods", pIdentifierMissing: "identifier_missing",
-	pIdentifierMalformed: "identifier_malformed", pIdentifierNotLinked: "identifier_not_linked",
-	pIdentifierNotTokenUser: "identifier_not_token_user", pSubjectDeleted: "subject_deleted",
-	pForbidden: "forbidden", pMissingScope: "missing_scope", pUnknownParam: "unknown_parameter",
-	pInvalidParam: "invalid_parameter", pNotFound: "not_found", pConflict: "conflict",
-	pIdentifierInUse: "identifier_in_use", pPendingDocument: "pending_document",
-	pAttemptsExhausted: "attempts_exhausted", pExpired: "expired", pTooLarge: "too_large",
-	pUnsupportedMedia: "unsupported_media", pIdempotencyReuse: "idempotency_reuse",
-	pIdempotencyInProgress: "idempotency_in_progress", pBadSignature: "bad_signature",
-	pExpiredSignature: "expired_signature", pNoRoute: "no_route", pMethodNotAllowed: "method_not_allowed",
-}
-
-func (k problemKind) String() string {
-	if int(k) < len(problemNames) {
-		return problemNames[k]
-	}
-	return fmt.Sprintf("problem(%d)", uint8(k))
-}
 
 // credClass says which seed 000 codes an authentication failure gets.
 type credClass uint8
@@ -110,6 +89,13 @@ func (p *problem) Error() string {
 	return s
 }
 
+func (k problemKind) String() string {
+	if k < numProblems {
+		return problems[k].name
+	}
+	return fmt.Sprintf("problem(%d)", uint8(k))
+}
+
 func newProblem(k problemKind) *problem { return &problem{kind: k} }
 
 func internalProblem(cause error) *problem { return &problem{kind: pInternal, cause: cause} }
@@ -123,74 +109,225 @@ func unknownParam(param string) *problem {
 	return &problem{kind: pUnknownParam, param: param, detail: "is not a parameter of this route"}
 }
 
+// wording is how one dialect answers one kind: a status and a text, fixed
+// or made from the problem. A zero wording falls back to the /api/v2
+// status, named generically (genericName).
+type wording struct {
+	status int
+	text   string
+	textf  func(p *problem) string
+}
+
+func (w wording) say(p *problem) string {
+	if w.textf != nil {
+		return w.textf(p)
+	}
+	return w.text
+}
+
+// problemRow is one kind in every dialect: the one table the three
+// renderers read.
+type problemRow struct {
+	// name is the kind as logged.
+	name string
+	// codes are the /api/v2 catalog code by credClass (one code for the
+	// kinds that are not authentication failures).
+	codes [3]verification.Code
+	// status is the /api/v2 status.
+	status int
+	// v2 overrides the catalog message; v2Detail appends the problem's
+	// detail to it as a sentence.
+	v2       func(p *problem, e verification.CatalogEntry) string
+	v2Detail bool
+	// external is seed 002's {"error", "message"}; naturalPerson is seed
+	// 003's {"error"}.
+	external, naturalPerson wording
+	// from lists the core errors that are this kind, with the detail the
+	// problem shows ("" keeps the error's message for the kinds whose
+	// wording uses one).
+	from []source
+}
+
+// source is a core error and the detail shown for it.
+type source struct {
+	err    error
+	detail string
+}
+
+func one(c verification.Code) [3]verification.Code { return [3]verification.Code{c, c, c} }
+
+func fixed(text string) func(*problem, verification.CatalogEntry) string {
+	return func(*problem, verification.CatalogEntry) string { return text }
+}
+
+var (
+	extForbidden = wording{http.StatusForbidden, "forbidden", func(*problem) string { return "These credentials may not use this endpoint." }}
+	extNotFound  = wording{http.StatusNotFound, "not_found", func(*problem) string { return "The account could not be found." }}
+	extInvalid   = wording{http.StatusBadRequest, "invalid_parameter", func(p *problem) string {
+		return fmt.Sprintf("Invalid parameter %q: %s.", p.param, p.detail)
+	}}
+	npInvalid = wording{status: http.StatusBadRequest, textf: func(p *problem) string { return "invalid_parameter: " + p.param }}
+	v2Request = func(p *problem, _ verification.CatalogEntry) string {
+		return fmt.Sprintf("Invalid request: %q %s.", p.param, p.detail)
+	}
+)
+
+// problems is the one table of every kind in every dialect (statuses are
+// listed in doc.go). External wordings keep their name in text and their
+// message in textf.
+var problems = [numProblems]problemRow{
+	pInternal: {name: "internal", codes: one(CodeGeneral), status: http.StatusInternalServerError,
+		external:      wording{http.StatusInternalServerError, "internal_server_error", func(*problem) string { return "Something unexpected happened server side." }},
+		naturalPerson: wording{status: http.StatusInternalServerError, text: "Internal server error"}},
+	pUnavailable: {name: "unavailable", codes: one(CodeGeneral), status: http.StatusServiceUnavailable,
+		external:      wording{http.StatusServiceUnavailable, "service_unavailable", func(*problem) string { return "The service is unavailable, retry later." }},
+		naturalPerson: wording{status: http.StatusServiceUnavailable, text: "Service unavailable"},
+		from:          []source{{err: verification.ErrClosed}, {err: context.Canceled}, {err: context.DeadlineExceeded}}},
+	pNoCredentials: {name: "no_credentials", codes: [3]verification.Code{CodeUserTokenNotFound, CodeTokenNotFound, CodeAPIKeyNotFound}, status: http.StatusUnauthorized,
+		external:      wording{http.StatusUnauthorized, "missing_token", func(*problem) string { return "An access token is required." }},
+		naturalPerson: wording{status: http.StatusUnauthorized, text: "missing_token"}},
+	pCredentialsExpired: {name: "credentials_expired", codes: [3]verification.Code{CodeUserTokenExpired, CodeTokenExpired, CodeAPIKeyInvalid}, status: http.StatusUnauthorized,
+		external:      wording{http.StatusUnauthorized, "invalid_token", func(*problem) string { return "The access token has expired." }},
+		naturalPerson: wording{status: http.StatusUnauthorized, text: "invalid_token"}},
+	pCredentialsInvalid: {name: "credentials_invalid", codes: [3]verification.Code{CodeUserTokenInvalid, CodeTokenInvalid, CodeAPIKeyInvalid}, status: http.StatusUnauthorized,
+		external:      wording{http.StatusUnauthorized, "invalid_token", func(*problem) string { return "The access token is invalid." }},
+		naturalPerson: wording{status: http.StatusUnauthorized, text: "invalid_token"}},
+	pMultipleMethods: {name: "multiple_methods", codes: one(CodeMultipleAuthMethods), status: http.StatusBadRequest,
+		external:      wording{http.StatusBadRequest, "invalid_request", func(*problem) string { return "Use exactly one authorization method." }},
+		naturalPerson: wording{status: http.StatusUnauthorized, text: "invalid_token"}},
+	pIdentifierMissing: {name: "identifier_missing", codes: one(CodeIdentifierMissing), status: http.StatusBadRequest,
+		external: extInvalid, naturalPerson: npInvalid},
+	pIdentifierMalformed: {name: "identifier_malformed", codes: one(verification.CodeIdentifierMalformed), status: http.StatusBadRequest,
+		external: extInvalid, naturalPerson: npInvalid},
+	pIdentifierNotLinked: {name: "identifier_not_linked", codes: one(verification.CodeIdentifierNotLinked), status: http.StatusNotFound,
+		external: extNotFound, naturalPerson: wording{status: http.StatusNotFound, text: "not_found"}},
+	pIdentifierNotTokenUser: {name: "identifier_not_token_user", codes: one(CodeIdentifierNotTokenUser), status: http.StatusForbidden,
+		external: extForbidden, naturalPerson: wording{status: http.StatusForbidden, text: "Insufficient permissions"}},
+	pSubjectDeleted: {name: "subject_deleted", codes: one(verification.CodeUserDeleted), status: http.StatusNotFound,
+		external: extNotFound, naturalPerson: wording{status: http.StatusUnauthorized, text: "invalid_token"},
+		from: []source{{err: verification.ErrDeleted}}},
+	pForbidden: {name: "forbidden", codes: one(CodeForbidden), status: http.StatusForbidden, v2Detail: true,
+		external: extForbidden, naturalPerson: wording{status: http.StatusForbidden, text: "Insufficient permissions"},
+		from: []source{{err: verification.ErrForbidden}}},
+	pMissingScope: {name: "missing_scope", codes: one(CodeForbidden), status: http.StatusForbidden,
+		v2: func(p *problem, _ verification.CatalogEntry) string {
+			return fmt.Sprintf("The credentials lack the scope %q.", p.scope)
+		},
+		external: wording{http.StatusForbidden, "insufficient_scope", func(p *problem) string {
+			return fmt.Sprintf("The access token lacks the scope %s.", p.scope)
+		}},
+		naturalPerson: wording{status: http.StatusForbidden, textf: func(p *problem) string { return "missing_scopes: " + p.scope }}},
+	pUnknownParam: {name: "unknown_parameter", codes: one(CodeInvalidRequest), status: http.StatusBadRequest, v2: v2Request,
+		external: wording{http.StatusBadRequest, "unknown_parameter", func(p *problem) string {
+			return fmt.Sprintf("Unknown parameter %q: this endpoint takes no parameters.", p.param)
+		}},
+		naturalPerson: wording{status: http.StatusBadRequest, textf: func(p *problem) string { return "unknown_parameter: " + p.param }}},
+	pInvalidParam: {name: "invalid_parameter", codes: one(CodeInvalidRequest), status: http.StatusBadRequest, v2: v2Request,
+		external: extInvalid, naturalPerson: npInvalid,
+		from: []source{{err: verification.ErrInvalid}}},
+	pNotFound: {name: "not_found", codes: one(CodeNotFound), status: http.StatusNotFound,
+		v2: func(p *problem, e verification.CatalogEntry) string {
+			if p.param == "" {
+				return e.Message
+			}
+			return fmt.Sprintf("%s (%q).", strings.TrimSuffix(e.Message, "."), p.param)
+		},
+		external: extNotFound, naturalPerson: wording{status: http.StatusNotFound, text: "not_found"},
+		from: []source{{err: verification.ErrNotFound}}},
+	pConflict: {name: "conflict", codes: one(CodeConflict), status: http.StatusConflict, v2Detail: true,
+		from: []source{{err: verification.ErrConflict}, {err: verification.ErrLegalHold}}},
+	pIdentifierInUse: {name: "identifier_in_use", codes: one(verification.CodeIdentifierInUse), status: http.StatusConflict},
+	pPendingDocument: {name: "pending_document", codes: one(verification.CodePendingDocument), status: http.StatusConflict,
+		from: []source{{err: verification.ErrPendingDocument}}},
+	pAttemptsExhausted: {name: "attempts_exhausted", codes: one(CodeAttemptsExhausted), status: http.StatusConflict, v2Detail: true,
+		from: []source{{err: verification.ErrAttemptsExhausted}, {err: verification.ErrRejectedFinal}}},
+	pExpired: {name: "expired", codes: one(CodeExpired), status: http.StatusGone,
+		from: []source{{err: verification.ErrExpired}}},
+	pTooLarge: {name: "too_large", codes: one(CodeTooLarge), status: http.StatusRequestEntityTooLarge, v2Detail: true,
+		from: []source{{verification.ErrTooLarge, "the file is larger than the upload limit"}, {documents.ErrTooLarge, "the file is larger than the upload limit"}}},
+	pUnsupportedMedia: {name: "unsupported_media", codes: one(CodeUnsupportedMedia), status: http.StatusUnsupportedMediaType, v2Detail: true,
+		from: []source{{documents.ErrEmpty, "the file is empty"}, {verification.ErrUnsupportedMedia, "the file content is not an accepted type"}, {documents.ErrUnsupportedContent, "the file content is not an accepted type"}}},
+	pIdempotencyReuse:      {name: "idempotency_reuse", codes: one(CodeIdempotencyReuse), status: http.StatusConflict},
+	pIdempotencyInProgress: {name: "idempotency_in_progress", codes: one(CodeConflict), status: http.StatusConflict, v2: fixed("A request with this Idempotency-Key is still being processed.")},
+	pBadSignature: {name: "bad_signature", codes: one(CodeForbidden), status: http.StatusForbidden, v2: fixed("The signed URL is invalid."),
+		external: extForbidden, naturalPerson: wording{status: http.StatusForbidden, text: "invalid_signature"}},
+	pExpiredSignature: {name: "expired_signature", codes: one(CodeForbidden), status: http.StatusForbidden, v2: fixed("The signed URL has expired."),
+		external: extForbidden, naturalPerson: wording{status: http.StatusForbidden, text: "expired_signature"}},
+	pNoRoute: {name: "no_route", codes: one(CodeNotFound), status: http.StatusNotFound,
+		external:      wording{http.StatusNotFound, "not_found", func(*problem) string { return "No endpoint has this path." }},
+		naturalPerson: wording{status: http.StatusNotFound, text: "not_found"}},
+	pMethodNotAllowed: {name: "method_not_allowed", codes: one(CodeInvalidRequest), status: http.StatusMethodNotAllowed,
+		v2: func(p *problem, _ verification.CatalogEntry) string {
+			return fmt.Sprintf("Invalid request: the method must be one of %s.", p.detail)
+		},
+		external: wording{http.StatusMethodNotAllowed, "method_not_allowed", func(p *problem) string {
+			return fmt.Sprintf("This endpoint takes %s only.", p.detail)
+		}},
+		naturalPerson: wording{status: http.StatusMethodNotAllowed, text: "method_not_allowed"}},
+}
+
+// byCode finds the kind of a core error's catalog code.
+var byCode = func() map[verification.Code]problemKind {
+	m := map[verification.Code]problemKind{}
+	for _, e := range verification.Catalog {
+		for k, row := range problems {
+			if row.codes[0] == e.Code {
+				m[e.Code] = problemKind(k)
+			}
+		}
+		if _, ok := m[e.Code]; !ok {
+			panic("httpadapter: no problem kind renders " + string(e.Code))
+		}
+	}
+	return m
+}()
+
 // asProblem turns any error into a problem: problems pass through, errors
-// of the verification and documents packages are classified by kind,
-// anything else is internal.
+// of the verification and documents packages are classified by the table
+// (their catalog code, else their kind), anything else is internal.
 func asProblem(err error) *problem {
 	var p *problem
 	if errors.As(err, &p) {
 		return p
 	}
 	var ve *verification.Error
-	hasVE := errors.As(err, &ve)
-	if hasVE && ve.Code != "" {
-		switch ve.Code {
-		case verification.CodeIdentifierMalformed:
-			return newProblem(pIdentifierMalformed)
-		case verification.CodeIdentifierNotLinked:
-			return newProblem(pIdentifierNotLinked)
-		case verification.CodeIdentifierInUse:
-			return newProblem(pIdentifierInUse)
-		case verification.CodePendingDocument:
-			return newProblem(pPendingDocument)
-		case verification.CodeUserDeleted:
-			return newProblem(pSubjectDeleted)
+	msg, field := "", ""
+	if errors.As(err, &ve) {
+		if k, ok := byCode[ve.Code]; ok {
+			return newProblem(k)
 		}
-	}
-	msg := ""
-	field := ""
-	if hasVE {
 		msg, field = ve.Message, ve.Field
 	}
-	switch {
-	case errors.Is(err, verification.ErrTooLarge), errors.Is(err, documents.ErrTooLarge):
-		return &problem{kind: pTooLarge, detail: "the file is larger than the upload limit"}
-	case errors.Is(err, documents.ErrEmpty):
-		return &problem{kind: pUnsupportedMedia, detail: "the file is empty"}
-	case errors.Is(err, verification.ErrUnsupportedMedia), errors.Is(err, documents.ErrUnsupportedContent):
-		return &problem{kind: pUnsupportedMedia, detail: "the file content is not an accepted type"}
-	case errors.Is(err, verification.ErrInvalid):
-		if field == "" {
-			field = "request"
+	for k, row := range problems {
+		for _, src := range row.from {
+			if !errors.Is(err, src.err) {
+				continue
+			}
+			p := &problem{kind: problemKind(k), detail: src.detail}
+			switch p.kind {
+			case pUnavailable:
+				p.cause = err
+			case pInvalidParam:
+				p.param, p.detail = orDefault(field, "request"), orDefault(msg, "is invalid")
+			case pNotFound:
+				// Name what was not found, never echo the Service's
+				// message (it may quote ids).
+				p.param = field
+			case pForbidden, pConflict, pAttemptsExhausted:
+				p.detail = msg
+			}
+			return p
 		}
-		if msg == "" {
-			msg = "is invalid"
-		}
-		return &problem{kind: pInvalidParam, param: field, detail: msg}
-	case errors.Is(err, verification.ErrDeleted):
-		return newProblem(pSubjectDeleted)
-	case errors.Is(err, verification.ErrNotFound):
-		if field != "" {
-			// Name what was not found, never echo the Service's message
-			// (it may quote ids).
-			return &problem{kind: pNotFound, param: field}
-		}
-		return newProblem(pNotFound)
-	case errors.Is(err, verification.ErrPendingDocument):
-		return newProblem(pPendingDocument)
-	case errors.Is(err, verification.ErrAttemptsExhausted), errors.Is(err, verification.ErrRejectedFinal):
-		return &problem{kind: pAttemptsExhausted, detail: msg}
-	case errors.Is(err, verification.ErrExpired):
-		return newProblem(pExpired)
-	case errors.Is(err, verification.ErrConflict), errors.Is(err, verification.ErrLegalHold):
-		return &problem{kind: pConflict, detail: msg}
-	case errors.Is(err, verification.ErrForbidden):
-		return &problem{kind: pForbidden, detail: msg}
-	case errors.Is(err, verification.ErrClosed),
-		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &problem{kind: pUnavailable, cause: err}
 	}
 	return internalProblem(err)
+}
+
+// orDefault returns s, or def when s is empty.
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // family is a route family: the dialect its responses use.
@@ -211,15 +348,33 @@ type rendered struct {
 	body   any
 }
 
-// render words p in the family's dialect.
+// render words p in the family's dialect, from the problems table.
 func (f family) render(p *problem) rendered {
+	row := problems[p.kind]
 	switch f {
 	case familyExternal:
-		return renderExternal(p)
+		w := row.external
+		if w.status == 0 {
+			return rendered{row.status, externalError{genericName(row.status), sentence(http.StatusText(row.status))}}
+		}
+		return rendered{w.status, externalError{w.text, w.say(p)}}
 	case familyNaturalPerson:
-		return renderNaturalPerson(p)
+		w := row.naturalPerson
+		if w.status == 0 {
+			return rendered{row.status, naturalPersonError{genericName(row.status)}}
+		}
+		return rendered{w.status, naturalPersonError{w.say(p)}}
 	}
-	return renderV2(p)
+	code := row.codes[p.cred]
+	e := entry(code)
+	msg := e.Message
+	switch {
+	case row.v2 != nil:
+		msg = row.v2(p, e)
+	case row.v2Detail && p.detail != "":
+		msg = e.Message + " " + sentence(p.detail)
+	}
+	return rendered{row.status, map[string]map[string]v2Error{"errors": {string(code): {code, msg, e.Solution}}}}
 }
 
 // v2Error is one entry of seed 000's {"errors": {...}} object.
@@ -229,126 +384,16 @@ type v2Error struct {
 	Solution string            `json:"solution"`
 }
 
-// v2Status maps a catalog code to its HTTP status (documented in doc.go).
-func v2Status(c verification.Code) int {
-	switch c {
-	case verification.CodeUserTokenNotFound, verification.CodeUserTokenExpired, verification.CodeUserTokenInvalid,
-		verification.CodeTokenInvalid, verification.CodeTokenExpired, verification.CodeTokenNotFound,
-		verification.CodeAPIKeyInvalid, verification.CodeAPIKeyNotFound:
-		return http.StatusUnauthorized
-	case verification.CodeMultipleAuthMethods, verification.CodeIdentifierMissing, verification.CodeIdentifierMalformed,
-		verification.CodeInvalidRequest:
-		return http.StatusBadRequest
-	case verification.CodeIdentifierNotTokenUser, verification.CodeForbidden:
-		return http.StatusForbidden
-	case verification.CodeIdentifierNotLinked, verification.CodeUserDeleted, verification.CodeNotFound:
-		return http.StatusNotFound
-	case verification.CodeIdentifierInUse, verification.CodePendingDocument, verification.CodeConflict,
-		verification.CodeAttemptsExhausted, verification.CodeIdempotencyReuse:
-		return http.StatusConflict
-	case verification.CodeExpired:
-		return http.StatusGone
-	case verification.CodeTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case verification.CodeUnsupportedMedia:
-		return http.StatusUnsupportedMediaType
-	}
-	return http.StatusInternalServerError
+// externalError is seed 002's named error: the name in "error", a
+// human-readable "message" (Payway's convention: every error has one).
+type externalError struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
 }
 
-// v2Code picks the catalog code of p.
-func v2Code(p *problem) verification.Code {
-	byCred := func(user, token, key verification.Code) verification.Code {
-		switch p.cred {
-		case credAPIKey:
-			return key
-		case credToken:
-			return token
-		}
-		return user
-	}
-	switch p.kind {
-	case pNoCredentials:
-		return byCred(verification.CodeUserTokenNotFound, verification.CodeTokenNotFound, verification.CodeAPIKeyNotFound)
-	case pCredentialsExpired:
-		return byCred(verification.CodeUserTokenExpired, verification.CodeTokenExpired, verification.CodeAPIKeyInvalid)
-	case pCredentialsInvalid:
-		return byCred(verification.CodeUserTokenInvalid, verification.CodeTokenInvalid, verification.CodeAPIKeyInvalid)
-	case pMultipleMethods:
-		return verification.CodeMultipleAuthMethods
-	case pIdentifierMissing:
-		return verification.CodeIdentifierMissing
-	case pIdentifierMalformed:
-		return verification.CodeIdentifierMalformed
-	case pIdentifierNotLinked:
-		return verification.CodeIdentifierNotLinked
-	case pIdentifierNotTokenUser:
-		return verification.CodeIdentifierNotTokenUser
-	case pSubjectDeleted:
-		return verification.CodeUserDeleted
-	case pForbidden, pMissingScope, pBadSignature, pExpiredSignature:
-		return verification.CodeForbidden
-	case pUnknownParam, pInvalidParam, pMethodNotAllowed:
-		return verification.CodeInvalidRequest
-	case pNotFound, pNoRoute:
-		return verification.CodeNotFound
-	case pConflict, pIdempotencyInProgress:
-		return verification.CodeConflict
-	case pIdentifierInUse:
-		return verification.CodeIdentifierInUse
-	case pPendingDocument:
-		return verification.CodePendingDocument
-	case pAttemptsExhausted:
-		return verification.CodeAttemptsExhausted
-	case pExpired:
-		return verification.CodeExpired
-	case pTooLarge:
-		return verification.CodeTooLarge
-	case pUnsupportedMedia:
-		return verification.CodeUnsupportedMedia
-	case pIdempotencyReuse:
-		return verification.CodeIdempotencyReuse
-	}
-	return verification.CodeGeneral
-}
-
-// renderV2 answers seed 000's {"errors": {"ERxxx": {code, message,
-// solution}}}. Catalog codes keep their exact texts; extension codes name
-// the parameter and the reason in the message.
-func renderV2(p *problem) rendered {
-	code := v2Code(p)
-	e := code.Entry()
-	msg := e.Message
-	switch p.kind {
-	case pUnknownParam, pInvalidParam:
-		msg = fmt.Sprintf("Invalid request: %q %s.", p.param, p.detail)
-	case pMethodNotAllowed:
-		msg = fmt.Sprintf("Invalid request: the method must be one of %s.", p.detail)
-	case pMissingScope:
-		msg = fmt.Sprintf("The credentials lack the scope %q.", p.scope)
-	case pNotFound:
-		if p.param != "" {
-			msg = fmt.Sprintf("%s (%q).", strings.TrimSuffix(e.Message, "."), p.param)
-		}
-	case pConflict, pForbidden, pAttemptsExhausted, pTooLarge, pUnsupportedMedia:
-		if p.detail != "" {
-			msg = e.Message + " " + sentence(p.detail)
-		}
-	case pIdempotencyInProgress:
-		msg = "A request with this Idempotency-Key is still being processed."
-	case pBadSignature:
-		msg = "The signed URL is invalid."
-	case pExpiredSignature:
-		msg = "The signed URL has expired."
-	}
-	status := v2Status(code)
-	switch p.kind {
-	case pUnavailable:
-		status = http.StatusServiceUnavailable
-	case pMethodNotAllowed:
-		status = http.StatusMethodNotAllowed
-	}
-	return rendered{status, map[string]map[string]v2Error{"errors": {string(code): {code, msg, e.Solution}}}}
+// naturalPersonError is seed 003's {"error": "..."}.
+type naturalPersonError struct {
+	Error string `json:"error"`
 }
 
 // sentence capitalises s and ends it with a period.
@@ -363,47 +408,6 @@ func sentence(s string) string {
 		s += "."
 	}
 	return s
-}
-
-// externalError is seed 002's named error: the name in "error", a
-// human-readable "message" (Payway's convention: every error has one).
-type externalError struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
-}
-
-func renderExternal(p *problem) rendered {
-	e := func(status int, name, msg string) rendered { return rendered{status, externalError{name, msg}} }
-	switch p.kind {
-	case pNoCredentials:
-		return e(http.StatusUnauthorized, "missing_token", "An access token is required.")
-	case pCredentialsExpired:
-		return e(http.StatusUnauthorized, "invalid_token", "The access token has expired.")
-	case pCredentialsInvalid:
-		return e(http.StatusUnauthorized, "invalid_token", "The access token is invalid.")
-	case pMultipleMethods:
-		return e(http.StatusBadRequest, "invalid_request", "Use exactly one authorization method.")
-	case pMissingScope:
-		return e(http.StatusForbidden, "insufficient_scope", fmt.Sprintf("The access token lacks the scope %s.", p.scope))
-	case pForbidden, pIdentifierNotTokenUser, pBadSignature, pExpiredSignature:
-		return e(http.StatusForbidden, "forbidden", "These credentials may not use this endpoint.")
-	case pUnknownParam:
-		return e(http.StatusBadRequest, "unknown_parameter", fmt.Sprintf("Unknown parameter %q: this endpoint takes no parameters.", p.param))
-	case pInvalidParam, pIdentifierMissing, pIdentifierMalformed:
-		return e(http.StatusBadRequest, "invalid_parameter", fmt.Sprintf("Invalid parameter %q: %s.", p.param, p.detail))
-	case pNotFound, pSubjectDeleted, pIdentifierNotLinked:
-		return e(http.StatusNotFound, "not_found", "The account could not be found.")
-	case pUnavailable:
-		return e(http.StatusServiceUnavailable, "service_unavailable", "The service is unavailable, retry later.")
-	case pInternal:
-		return e(http.StatusInternalServerError, "internal_server_error", "Something unexpected happened server side.")
-	case pNoRoute:
-		return e(http.StatusNotFound, "not_found", "No endpoint has this path.")
-	case pMethodNotAllowed:
-		return e(http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("This endpoint takes %s only.", p.detail))
-	}
-	r := renderV2(p)
-	return e(r.status, genericName(r.status), sentence(http.StatusText(r.status)))
 }
 
 // genericName names a status for the dialects whose documents list no
@@ -426,43 +430,4 @@ func genericName(status int) string {
 		return "invalid_request"
 	}
 	return "internal_server_error"
-}
-
-// naturalPersonError is seed 003's {"error": "..."}.
-type naturalPersonError struct {
-	Error string `json:"error"`
-}
-
-func renderNaturalPerson(p *problem) rendered {
-	e := func(status int, text string) rendered { return rendered{status, naturalPersonError{text}} }
-	switch p.kind {
-	case pNoCredentials:
-		return e(http.StatusUnauthorized, "missing_token")
-	case pCredentialsExpired, pCredentialsInvalid, pMultipleMethods, pSubjectDeleted:
-		return e(http.StatusUnauthorized, "invalid_token")
-	case pMissingScope:
-		return e(http.StatusForbidden, "missing_scopes: "+p.scope)
-	case pForbidden, pIdentifierNotTokenUser:
-		return e(http.StatusForbidden, "Insufficient permissions")
-	case pBadSignature:
-		return e(http.StatusForbidden, "invalid_signature")
-	case pExpiredSignature:
-		return e(http.StatusForbidden, "expired_signature")
-	case pUnknownParam:
-		return e(http.StatusBadRequest, "unknown_parameter: "+p.param)
-	case pInvalidParam, pIdentifierMissing, pIdentifierMalformed:
-		return e(http.StatusBadRequest, "invalid_parameter: "+p.param)
-	case pNotFound, pIdentifierNotLinked:
-		return e(http.StatusNotFound, "not_found")
-	case pUnavailable:
-		return e(http.StatusServiceUnavailable, "Service unavailable")
-	case pInternal:
-		return e(http.StatusInternalServerError, "Internal server error")
-	case pNoRoute:
-		return e(http.StatusNotFound, "not_found")
-	case pMethodNotAllowed:
-		return e(http.StatusMethodNotAllowed, "method_not_allowed")
-	}
-	r := renderV2(p)
-	return e(r.status, genericName(r.status))
 }

@@ -113,19 +113,6 @@ func (a *Adapter) serveAnswer(c *call) error {
 	})
 }
 
-// clientFor resolves the {clientId} of an admin route: a client the admin
-// may not see (its tags) answers exactly as an unknown one (ER709).
-func (a *Adapter) clientFor(c *call) (verification.Subject, error) {
-	sub, err := a.svc.Subject(c.r.Context(), c.subjectID)
-	if err != nil {
-		return sub, err
-	}
-	if tags := adminTags(c.principal); tags != nil && !sub.HasAnyTag(tags) {
-		return verification.Subject{}, newProblem(pSubjectDeleted)
-	}
-	return sub, nil
-}
-
 // setRequirementBody is RouteSetRequirement's body.
 type setRequirementBody struct {
 	// Value, when present, becomes the requirement's answer (e.g. true).
@@ -147,9 +134,9 @@ func (a *Adapter) serveSetRequirement(c *call) error {
 		return err
 	}
 	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
-		st, err := a.svc.SetRequirement(c.r.Context(), verification.SetRequirementParams{
+		st, err := a.svc.SetRequirement(c.r.Context(), c.admin(), verification.SetRequirementParams{
 			SubjectID: cid, Requirement: name, Value: nullToNil(body.Value), Status: levels.Status(body.Status),
-			Reason: body.Reason, Final: body.Final, AdminID: c.principal.AdminID,
+			Reason: body.Reason, Final: body.Final,
 		})
 		if err != nil {
 			return err
@@ -176,9 +163,9 @@ func (a *Adapter) serveReviewRequirement(c *call) error {
 		return err
 	}
 	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
-		st, err := a.svc.Review(c.r.Context(), verification.ReviewParams{
+		st, err := a.svc.Review(c.r.Context(), c.admin(), verification.ReviewParams{
 			SubjectID: cid, Requirement: name, Decision: verification.Decision(body.Decision),
-			Reason: body.Reason, Final: body.Final, AdminID: c.principal.AdminID,
+			Reason: body.Reason, Final: body.Final,
 		})
 		if err != nil {
 			return err
@@ -190,7 +177,8 @@ func (a *Adapter) serveReviewRequirement(c *call) error {
 
 // clientRequirementRequest is the common front of the admin routes on
 // /clients/{clientId}/requirements/{name}: no query parameters, valid path
-// values, a decoded body, and a client the admin may see.
+// values, a decoded body, and a client the Service lets the admin see
+// (looked up before the Idempotency-Key is reserved).
 func (a *Adapter) clientRequirementRequest(c *call, body any) (clientID int64, name string, raw []byte, err error) {
 	if _, err = parseQuery(c.r.URL.RawQuery); err != nil {
 		return 0, "", nil, err
@@ -208,7 +196,7 @@ func (a *Adapter) clientRequirementRequest(c *call, body any) (clientID int64, n
 		return 0, "", nil, err
 	}
 	c.subjectID = clientID
-	if _, err = a.clientFor(c); err != nil {
+	if _, err = a.svc.Subject(c.r.Context(), c.admin(), clientID); err != nil {
 		return 0, "", nil, err
 	}
 	return clientID, name, raw, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -19,7 +20,7 @@ import (
 // requireParam asserts a 400 ER710 naming param.
 func requireParam(t *testing.T, r resp, param string) {
 	t.Helper()
-	msg := errorMessage(t, r, verification.CodeInvalidRequest)
+	msg := errorMessage(t, r, CodeInvalidRequest)
 	require.Equal(t, 400, r.status, string(r.body))
 	require.Contains(t, msg, fmt.Sprintf("%q", param), string(r.body))
 }
@@ -30,7 +31,7 @@ func TestListParameters(t *testing.T) {
 	b.reachLevel1(b.owner.ID)
 	b.answerAMLD5(b.owner.ID)
 	for _, name := range []string{"verificationFlag"} {
-		_, err := b.svc.SetRequirement(b.ctx, verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: name, Value: json.RawMessage(`true`), AdminID: 7})
+		_, err := b.svc.SetRequirement(b.ctx, verification.AdminActor(7, nil), verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: name, Value: json.RawMessage(`true`)})
 		require.NoError(t, err)
 	}
 	// The owner has 2 grants: created (Level 0) then Level 1.
@@ -109,14 +110,14 @@ func TestDetailRoutes(t *testing.T) {
 	// Another client's grant and an absent grant get the very same answer.
 	r1 := b.get(fmt.Sprintf("/api/v2/my/verifications/%d", other.ID), tokOwner)
 	r2 := b.get("/api/v2/my/verifications/424242", tokOwner)
-	requireV2Error(t, r1, 404, verification.CodeNotFound)
+	requireV2Error(t, r1, 404, CodeNotFound)
 	require.Equal(t, r2.body, r1.body)
 	requireParam(t, b.get(fmt.Sprintf("/api/v2/my/verifications/%d?x=1", own.ID), tokOwner), "x")
 	// Admin detail, tag-scoped.
 	require.Equal(t, 200, b.get(fmt.Sprintf("/api/v2/verifications/%d", other.ID), tokAdminUS).status)
 	r1 = b.get(fmt.Sprintf("/api/v2/verifications/%d", own.ID), tokAdminUS)
 	r2 = b.get("/api/v2/verifications/424242", tokAdminUS)
-	requireV2Error(t, r1, 404, verification.CodeNotFound)
+	requireV2Error(t, r1, 404, CodeNotFound)
 	require.Equal(t, r2.body, r1.body)
 }
 
@@ -124,7 +125,7 @@ func TestStatusRouteErrors(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	requireParam(t, b.get("/api/v2/user/verification-status?target=2", tokOwner), "target")
-	require.NoError(t, b.svc.DeleteSubject(b.ctx, b.owner.ID))
+	require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), b.owner.ID))
 	requireCatalogText(t, b.get("/api/v2/user/verification-status", tokOwner), 404, verification.CodeUserDeleted)
 	requireCatalogText(t, b.get("/api/v2/my/verifications", tokOwner), 404, verification.CodeUserDeleted)
 	requireCatalogText(t, b.get("/api/v2/my/verifications/1", tokOwner), 404, verification.CodeUserDeleted)
@@ -141,7 +142,7 @@ func TestAnswerRoute(t *testing.T) {
 	r = post("emailCode", `{"answer":"123456"}`)
 	require.JSONEq(t, `{"name":"emailCode","type":"string","status":"pending","attempts":1}`, string(r.body))
 
-	requireV2Error(t, post("unknown", `{"answer":true}`), 404, verification.CodeNotFound)
+	requireV2Error(t, post("unknown", `{"answer":true}`), 404, CodeNotFound)
 	requireParam(t, post("isBusiness", `{"answer":"yes"}`), "answer")
 	requireParam(t, post("isBusiness", `{}`), "answer")
 	requireParam(t, post("isBusiness", `{"answer":null}`), "answer")
@@ -154,27 +155,27 @@ func TestAnswerRoute(t *testing.T) {
 	requireParam(t, b.do(req{method: "POST", path: "/api/v2/user/requirements/isBusiness", token: tokOwner, body: []byte(`{"answer":true}`), ctype: "text/plain"}), "Content-Type")
 	// Host-set requirements are not the user's to answer.
 	r = post("verificationFlag", `{"answer":true}`)
-	requireV2Error(t, r, 403, verification.CodeForbidden)
-	require.Contains(t, errorMessage(t, r, verification.CodeForbidden), "set by the host")
+	requireV2Error(t, r, 403, CodeForbidden)
+	require.Contains(t, errorMessage(t, r, CodeForbidden), "set by the host")
 	// Conflicts: already approved, awaiting review.
-	requireV2Error(t, post("nationality", `{"answer":"DE"}`), 409, verification.CodeConflict)
-	requireV2Error(t, post("emailCode", `{"answer":"123456"}`), 409, verification.CodeConflict)
+	requireV2Error(t, post("nationality", `{"answer":"DE"}`), 409, CodeConflict)
+	requireV2Error(t, post("emailCode", `{"answer":"123456"}`), 409, CodeConflict)
 	// Attempts: rejected nine times, then no more.
 	for i := 0; i < 8; i++ {
-		_, err := b.svc.Review(b.ctx, verification.ReviewParams{SubjectID: b.owner.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: "wrong code", AdminID: 7})
+		_, err := b.svc.Review(b.ctx, verification.AdminActor(7, nil), verification.ReviewParams{SubjectID: b.owner.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: "wrong code"})
 		require.NoError(t, err)
 		require.Equal(t, 200, post("emailCode", `{"answer":"123456"}`).status)
 	}
-	_, err := b.svc.Review(b.ctx, verification.ReviewParams{SubjectID: b.owner.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: "wrong code", AdminID: 7})
+	_, err := b.svc.Review(b.ctx, verification.AdminActor(7, nil), verification.ReviewParams{SubjectID: b.owner.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: "wrong code"})
 	require.NoError(t, err)
-	requireV2Error(t, post("emailCode", `{"answer":"123456"}`), 409, verification.CodeAttemptsExhausted)
+	requireV2Error(t, post("emailCode", `{"answer":"123456"}`), 409, CodeAttemptsExhausted)
 	// Final rejection.
-	_, err = b.svc.SetRequirement(b.ctx, verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: "isBusiness", Status: levels.Rejected, Reason: "no", Final: true, AdminID: 7})
+	_, err = b.svc.SetRequirement(b.ctx, verification.AdminActor(7, nil), verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: "isBusiness", Status: levels.Rejected, Reason: "no", Final: true})
 	require.NoError(t, err)
-	requireV2Error(t, post("isBusiness", `{"answer":true}`), 409, verification.CodeAttemptsExhausted)
+	requireV2Error(t, post("isBusiness", `{"answer":true}`), 409, CodeAttemptsExhausted)
 	// Body size.
 	big := `{"answer":"` + strings.Repeat("a", int(DefaultMaxBodyBytes)) + `"}`
-	requireV2Error(t, post("isBusiness", big), 413, verification.CodeTooLarge)
+	requireV2Error(t, post("isBusiness", big), 413, CodeTooLarge)
 }
 
 func TestRunWizardRoute(t *testing.T) {
@@ -207,20 +208,20 @@ func TestRunWizardRoute(t *testing.T) {
 	requireParam(t, run(body(9, []string{front, back}, uuid)), "documents.type")
 	requireParam(t, run(body(2, []string{front}, uuid)), "documents.files")
 	r := run(body(2, []string{front, back}, "no-such-wizard"))
-	requireV2Error(t, r, 404, verification.CodeNotFound)
+	requireV2Error(t, r, 404, CodeNotFound)
 	otherFile := b.upload(b.other.ID, "passport", "front")
 	r = run(body(2, []string{otherFile, back}, uuid))
-	requireV2Error(t, r, 404, verification.CodeNotFound)
+	requireV2Error(t, r, 404, CodeNotFound)
 	require.NotContains(t, string(r.body), otherFile)
 	// The other user cannot run the owner's wizard.
-	requireV2Error(t, b.post("/api/v2/my/verifications", tokOther, body(2, []string{front, back}, uuid)), 404, verification.CodeNotFound)
+	requireV2Error(t, b.post("/api/v2/my/verifications", tokOther, body(2, []string{front, back}, uuid)), 404, CodeNotFound)
 	// Success, then a repeat of the same step is harmless, another step conflicts.
 	r = run(body(2, []string{front, back}, uuid))
 	require.Equal(t, 200, r.status, string(r.body))
 	require.EqualValues(t, 202, r.object(t)["code"])
 	require.Equal(t, 200, run(body(2, []string{front, back}, uuid)).status)
 	f2, b2 := b.upload(b.owner.ID, "selfie", "face"), b.upload(b.owner.ID, "selfie", "face")
-	requireV2Error(t, run(body(2, []string{f2, b2}, uuid)), 409, verification.CodeConflict)
+	requireV2Error(t, run(body(2, []string{f2, b2}, uuid)), 409, CodeConflict)
 }
 
 func TestRunWizardExpired(t *testing.T) {
@@ -229,16 +230,16 @@ func TestRunWizardExpired(t *testing.T) {
 	uuid, front, back := b.draftWizard(b.owner.ID)
 	b.clock.Advance(verification.DefaultApplicationTTL + time.Second)
 	r := b.post("/api/v2/my/verifications", tokOwner, fmt.Sprintf(`{"data":{"documents":{"type":2,"files":[%q,%q]},"uuid":%q}}`, front, back, uuid))
-	requireV2Error(t, r, 410, verification.CodeExpired)
+	requireV2Error(t, r, 410, CodeExpired)
 }
 
 func TestWizardFinalRejection(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.reachLevel1(b.owner.ID)
-	_, err := b.svc.SetRequirement(b.ctx, verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: "AMLD5Questions", Status: levels.Rejected, Reason: "no", Final: true, AdminID: 7})
+	_, err := b.svc.SetRequirement(b.ctx, verification.AdminActor(7, nil), verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: "AMLD5Questions", Status: levels.Rejected, Reason: "no", Final: true})
 	require.NoError(t, err)
-	requireV2Error(t, b.get("/api/v2/my/verifications/wizard", tokOwner), 409, verification.CodeAttemptsExhausted)
+	requireV2Error(t, b.get("/api/v2/my/verifications/wizard", tokOwner), 409, CodeAttemptsExhausted)
 }
 
 func TestUploadRoute(t *testing.T) {
@@ -254,12 +255,12 @@ func TestUploadRoute(t *testing.T) {
 	m := r.object(t)
 	require.Equal(t, "image/png", m["contentType"])
 	require.EqualValues(t, len(pngBytes), m["size"])
-	f, err := b.svc.File(b.ctx, b.owner.ID, m["id"].(string))
+	f, err := b.svc.File(b.ctx, verification.UserActor(b.owner.ID), m["id"].(string))
 	require.NoError(t, err)
 	require.Equal(t, "front", f.Side)
 
 	files := func() int {
-		list, err := b.svc.Store().ListFiles(b.ctx, verification.FileFilter{SubjectID: b.owner.ID})
+		list, err := b.store.ListFiles(b.ctx, verification.FileFilter{SubjectID: b.owner.ID})
 		require.NoError(t, err)
 		return len(list)
 	}
@@ -272,9 +273,9 @@ func TestUploadRoute(t *testing.T) {
 	requireParam(t, up([][2]string{{FieldDocumentType, strings.Repeat("p", 65)}, {FieldSide, "front"}}, pngBytes), "documentType")
 	requireParam(t, up([][2]string{{FieldDocumentType, "visa"}, {FieldSide, "front"}}, pngBytes), "documentType")
 	requireParam(t, up([][2]string{{FieldDocumentType, "passport"}, {FieldSide, "left"}}, pngBytes), "side")
-	requireV2Error(t, up(ok, []byte("GIF89a not allowed")), 415, verification.CodeUnsupportedMedia)
-	requireV2Error(t, up(ok, []byte{}), 415, verification.CodeUnsupportedMedia)
-	requireV2Error(t, up(ok, append(append([]byte{}, pngBytes...), bytes.Repeat([]byte{1}, 8<<10)...)), 413, verification.CodeTooLarge)
+	requireV2Error(t, up(ok, []byte("GIF89a not allowed")), 415, CodeUnsupportedMedia)
+	requireV2Error(t, up(ok, []byte{}), 415, CodeUnsupportedMedia)
+	requireV2Error(t, up(ok, append(append([]byte{}, pngBytes...), bytes.Repeat([]byte{1}, 8<<10)...)), 413, CodeTooLarge)
 
 	// The file part must come last: a trailing part refuses the upload.
 	var buf bytes.Buffer
@@ -307,7 +308,7 @@ func TestUploadWithoutBlobStore(t *testing.T) {
 	b := setup(t, setupOpts{svc: func(o *verification.Options) { o.Blobs = nil }})
 	body, ct := multipartBody(t, [][2]string{{FieldDocumentType, "passport"}, {FieldSide, "front"}}, pngBytes)
 	r := b.do(req{method: "POST", path: "/api/v2/my/verifications/files", token: tokOwner, body: body, ctype: ct})
-	requireV2Error(t, r, 403, verification.CodeForbidden)
+	requireV2Error(t, r, 403, CodeForbidden)
 }
 
 func TestSignedFileRoute(t *testing.T) {
@@ -353,7 +354,7 @@ func TestSignedFileRoute(t *testing.T) {
 	requireNP(get(signed), 403, `{"error":"expired_signature"}`)
 	// An erased subject's files are gone.
 	b.clock.Advance(-time.Hour)
-	require.NoError(t, b.svc.Erase(b.ctx, b.owner.ID))
+	require.NoError(t, b.svc.Erase(b.ctx, verification.SystemActor(), b.owner.ID))
 	requireNP(get(signed), 404, `{"error":"not_found"}`)
 }
 
@@ -366,9 +367,9 @@ func TestAdminFileRoute(t *testing.T) {
 	require.Equal(t, pngBytes, r.body)
 	r1 := b.get("/api/v2/files/"+id, tokAdminUS)
 	r2 := b.get("/api/v2/files/nope", tokAdminUS)
-	requireV2Error(t, r1, 404, verification.CodeNotFound)
+	requireV2Error(t, r1, 404, CodeNotFound)
 	require.Equal(t, r2.body, r1.body)
-	requireV2Error(t, b.get("/api/v2/files/a%3Ab", tokAdmin), 404, verification.CodeNotFound)
+	requireV2Error(t, b.get("/api/v2/files/a%3Ab", tokAdmin), 404, CodeNotFound)
 	requireParam(t, b.get("/api/v2/files/"+id+"?x=1", tokAdmin), "x")
 }
 
@@ -422,16 +423,16 @@ func TestApplicationsRoutes(t *testing.T) {
 	requireParam(t, decide(app.ID, tokAdmin, `{"decision":"rejected"}`), "reason")
 	requireParam(t, decide(app.ID, tokAdmin, `{"decision":"rejected","reason":"`+strings.Repeat("r", 501)+`"}`), "reason")
 	requireParam(t, b.post("/api/v2/applications/x/decision", tokAdmin, `{"decision":"approved"}`), "applicationId")
-	requireV2Error(t, decide(424242, tokAdmin, `{"decision":"approved"}`), 404, verification.CodeNotFound)
+	requireV2Error(t, decide(424242, tokAdmin, `{"decision":"approved"}`), 404, CodeNotFound)
 	r1 := decide(app.ID, tokAdminUS, `{"decision":"approved"}`)
-	requireV2Error(t, r1, 404, verification.CodeNotFound)
+	requireV2Error(t, r1, 404, CodeNotFound)
 	require.Equal(t, decide(424242, tokAdminUS, `{"decision":"approved"}`).body, r1.body)
 	r = decide(app.ID, tokAdminEU, `{"decision":"approved"}`)
 	require.Equal(t, 200, r.status, string(r.body))
 	m = r.object(t)
 	require.Equal(t, "approved", m["status"])
 	require.EqualValues(t, 8, m["decidedBy"])
-	requireV2Error(t, decide(app.ID, tokAdmin, `{"decision":"approved"}`), 409, verification.CodeConflict)
+	requireV2Error(t, decide(app.ID, tokAdmin, `{"decision":"approved"}`), 409, CodeConflict)
 	// The grant it made, as the user sees it.
 	r = b.get("/api/v2/my/verifications?limit=1", tokOwner)
 	g := r.object(t)["data"].([]any)[0].(map[string]any)
@@ -445,7 +446,7 @@ func TestDecideExpiredApplication(t *testing.T) {
 	app := b.submittedApplication(b.owner.ID)
 	b.clock.Advance(verification.DefaultApplicationTTL + time.Second)
 	r := b.post(fmt.Sprintf("/api/v2/applications/%d/decision", app.ID), tokAdmin, `{"decision":"approved"}`)
-	requireV2Error(t, r, 410, verification.CodeExpired)
+	requireV2Error(t, r, 410, CodeExpired)
 }
 
 func TestRequirementAdminRoutes(t *testing.T) {
@@ -467,7 +468,7 @@ func TestRequirementAdminRoutes(t *testing.T) {
 	requireParam(t, set(b.owner.ID, "isBusiness", tokAdmin, `{"value":"yes"}`), "answer")
 	requireParam(t, set(b.owner.ID, "isBusiness", tokAdmin, `{"value":true,"x":1}`), "x")
 	requireParam(t, b.post("/api/v2/clients/abc/requirements/isBusiness", tokAdmin, `{}`), "clientId")
-	requireV2Error(t, set(b.owner.ID, "nope", tokAdmin, `{}`), 404, verification.CodeNotFound)
+	requireV2Error(t, set(b.owner.ID, "nope", tokAdmin, `{}`), 404, CodeNotFound)
 	// Unknown, deleted and invisible clients look the same.
 	r1 := set(424242, "isBusiness", tokAdminUS, `{"value":true}`)
 	r2 := set(b.owner.ID, "isBusiness", tokAdminUS, `{"value":true}`)
@@ -483,8 +484,8 @@ func TestRequirementAdminRoutes(t *testing.T) {
 	r = review(b.owner.ID, "emailCode", tokAdminEU, `{"decision":"approved"}`)
 	require.Equal(t, 200, r.status, string(r.body))
 	require.Equal(t, "approved", r.object(t)["status"])
-	requireV2Error(t, review(b.owner.ID, "emailCode", tokAdminEU, `{"decision":"approved"}`), 409, verification.CodeConflict)
-	requireV2Error(t, review(b.owner.ID, "nope", tokAdminEU, `{"decision":"approved"}`), 404, verification.CodeNotFound)
+	requireV2Error(t, review(b.owner.ID, "emailCode", tokAdminEU, `{"decision":"approved"}`), 409, CodeConflict)
+	requireV2Error(t, review(b.owner.ID, "nope", tokAdminEU, `{"decision":"approved"}`), 404, CodeNotFound)
 }
 
 func TestOpenAPIRoute(t *testing.T) {
@@ -506,7 +507,7 @@ func TestRequestTimeout(t *testing.T) {
 	time.Sleep(time.Millisecond)
 	r := b.get("/api/v2/user/verification-status", tokOwner)
 	require.Equal(t, 503, r.status, string(r.body))
-	requireV2Error(t, r, 503, verification.CodeGeneral)
+	requireV2Error(t, r, 503, CodeGeneral)
 }
 
 func TestStoreUnavailable(t *testing.T) {
@@ -514,7 +515,7 @@ func TestStoreUnavailable(t *testing.T) {
 	ms := memory.New()
 	b := setup(t, setupOpts{store: ms})
 	require.NoError(t, ms.Close())
-	requireCatalogText(t, b.get("/api/v2/user/verification-status", tokOwner), 503, verification.CodeGeneral)
+	requireCatalogText(t, b.get("/api/v2/user/verification-status", tokOwner), 503, CodeGeneral)
 	r := b.get("/external/api/v1/me/pending_verification_request", tokOwner)
 	require.Equal(t, 503, r.status)
 	require.Equal(t, "service_unavailable", r.object(t)["error"])
@@ -527,10 +528,47 @@ func TestDeletedSubjectOnIdentityRoutes(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.idSession(b.owner.ID, b.clock.Now())
-	require.NoError(t, b.svc.DeleteSubject(b.ctx, b.owner.ID))
+	require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), b.owner.ID))
 	r := b.get("/api/v1/me/natural-person/id-verification", tokOwner)
 	require.Equal(t, 401, r.status)
 	require.JSONEq(t, `{"error":"invalid_token"}`, string(r.body))
 	r = b.get("/api/v1/me/natural-person/id-verification", keyAgent)
 	require.Equal(t, 401, r.status)
+}
+
+// TestWizardStagesAndCodes: the wizard's wire vocabulary (workflow class
+// names, 200/202) comes from the adapter's options; empty fields keep the
+// defaults.
+func TestWizardStagesAndCodes(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{adapter: func(o *Options) {
+		o.WizardStages = WizardStages{Documents: "docs", Done: "finished"}
+		o.WizardCodes = WizardCodes{Continue: 100}
+	}})
+	wizard := func(token string) (workflow string, code float64) {
+		t.Helper()
+		// Not through b.get: openapi.json documents the default codes.
+		hr := httptest.NewRequest("GET", b.prefix+"/api/v2/my/verifications/wizard", nil)
+		hr.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		b.h.ServeHTTP(rec, hr)
+		require.Equal(t, 200, rec.Code, rec.Body.String())
+		var out map[string]any
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
+		return out["workflow"].(string), out["code"].(float64)
+	}
+	workflow, code := wizard(tokOther)
+	require.Equal(t, DefaultWizardStages.Answers, workflow, "an empty stage name takes the default")
+	require.EqualValues(t, 100, code)
+
+	uuid, front, back := b.draftWizard(b.owner.ID)
+	workflow, code = wizard(tokOwner)
+	require.Equal(t, "docs", workflow)
+	require.EqualValues(t, 100, code)
+
+	_, err := b.svc.RunWizard(b.ctx, verification.RunWizardParams{SubjectID: b.owner.ID, UUID: uuid, DocumentType: 2, Files: []string{front, back}})
+	require.NoError(t, err)
+	workflow, code = wizard(tokOwner)
+	require.Equal(t, "finished", workflow)
+	require.EqualValues(t, DefaultWizardCodes.Done, code, "a zero code takes the default")
 }

@@ -45,7 +45,7 @@ func TestSeed000Status(t *testing.T) {
 	// verificationFlag pending with the host; everything else missing.
 	_, err := b.svc.Answer(b.ctx, b.owner.ID, "emailCode", json.RawMessage(`"123456"`))
 	require.NoError(t, err)
-	_, err = b.svc.SetRequirement(b.ctx, verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: "verificationFlag", Status: levels.Pending})
+	_, err = b.svc.SetRequirement(b.ctx, verification.HostActor(), verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: "verificationFlag", Status: levels.Pending})
 	require.NoError(t, err)
 	r := b.get("/api/v2/user/verification-status", tokOwner)
 	require.Equal(t, 200, r.status)
@@ -69,7 +69,7 @@ func TestSeed000FullyVerifiedIsEmptyArray(t *testing.T) {
 			front, back := b.upload(b.owner.ID, "passport", "front"), b.upload(b.owner.ID, "passport", "back")
 			val = fmt.Sprintf(`{"type":"passport","files":{"front":%q,"back":%q}}`, front, back)
 		}
-		_, err := b.svc.SetRequirement(b.ctx, verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: name, Value: json.RawMessage(val), AdminID: 7})
+		_, err := b.svc.SetRequirement(b.ctx, verification.AdminActor(7, nil), verification.SetRequirementParams{SubjectID: b.owner.ID, Requirement: name, Value: json.RawMessage(val)})
 		require.NoError(t, err)
 	}
 	r := b.get("/api/v2/user/verification-status", tokOwner)
@@ -111,7 +111,7 @@ func TestSeed000ErrorCatalog(t *testing.T) {
 			return b.do(req{method: "POST", path: "/api/v2/my/verifications/files", token: tokOwner, body: body, ctype: ct})
 		}},
 		"ER709": {404, func(b *testBundle) resp {
-			require.NoError(b.t, b.svc.DeleteSubject(b.ctx, b.other.ID))
+			require.NoError(b.t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), b.other.ID))
 			return b.do(req{method: "GET", path: status, token: keyAPI, header: ident(b.other.Identifier)})
 		}},
 		"ER800": {401, func(b *testBundle) resp { return b.get(admin, "not-a-token") }},
@@ -147,7 +147,7 @@ func TestSeed000ErrorCatalog(t *testing.T) {
 	// ER706 (identifier already in use) belongs to subject creation, which
 	// hosts do through the Service: no route answers it, but its rendering
 	// is the catalog's.
-	out := renderV2(newProblem(pIdentifierInUse))
+	out := familyV2.render(newProblem(pIdentifierInUse))
 	require.Equal(t, http.StatusConflict, out.status)
 	b, err := json.Marshal(out.body)
 	require.NoError(t, err)
@@ -170,7 +170,7 @@ type seedGrantStore struct {
 
 func newSeedGrantStore() *seedGrantStore {
 	day := time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC)
-	l0, l1 := levels.Level{ID: 1, Name: "Level 0"}, levels.Level{ID: 2, Name: "Level 1"}
+	l0, l1 := verification.LevelRef{ID: 1, Name: "Level 0"}, verification.LevelRef{ID: 2, Name: "Level 1"}
 	return &seedGrantStore{
 		Store: memory.New(),
 		subjects: map[int64]verification.Subject{
@@ -178,9 +178,9 @@ func newSeedGrantStore() *seedGrantStore {
 			222: {ID: 222, Identifier: strings.Repeat("b", 36), Tags: []string{"eu"}, Level: 2, CreatedAt: day},
 		},
 		grants: []verification.Grant{
-			{ID: 18, ClientID: 17, Level: l0, Reason: "created", UserID: 11, CreateTime: day},
-			{ID: 186, ClientID: 222, Level: l0, Reason: "created", UserID: 1, CreateTime: day},
-			{ID: 75, ClientID: 222, Level: l1, Previous: &l0, Reason: "Application: 838", UserID: 1, CreateTime: day},
+			{ID: 18, SubjectID: 17, Level: l0, Reason: "created", AdminID: 11, CreatedAt: day},
+			{ID: 186, SubjectID: 222, Level: l0, Reason: "created", AdminID: 1, CreatedAt: day},
+			{ID: 75, SubjectID: 222, Level: l1, Previous: &l0, Reason: "Application: 838", AdminID: 1, CreatedAt: day},
 		},
 	}
 }
@@ -201,13 +201,13 @@ func (s *seedGrantStore) GetGrant(ctx context.Context, id int64) (verification.G
 	return verification.Grant{}, verification.ErrNotFound
 }
 
-func (s *seedGrantStore) ListGrants(ctx context.Context, f verification.GrantFilter) (verification.GrantPage, error) {
+func (s *seedGrantStore) ListGrants(ctx context.Context, f verification.GrantFilter) (verification.Page[verification.Grant], error) {
 	var match []verification.Grant
 	for _, g := range s.grants {
-		if f.ClientID != 0 && g.ClientID != f.ClientID {
+		if f.SubjectID != 0 && g.SubjectID != f.SubjectID {
 			continue
 		}
-		if f.Tags != nil && !s.subjects[g.ClientID].HasAnyTag(f.Tags) {
+		if f.Tags != nil && !s.subjects[g.SubjectID].HasAnyTag(f.Tags) {
 			continue
 		}
 		match = append(match, g)
@@ -215,7 +215,7 @@ func (s *seedGrantStore) ListGrants(ctx context.Context, f verification.GrantFil
 	if f.Desc {
 		slices.Reverse(match)
 	}
-	page := verification.GrantPage{Total: len(match), Items: []verification.Grant{}}
+	page := verification.Page[verification.Grant]{Total: len(match), Items: []verification.Grant{}}
 	for i := f.Offset; i < len(match) && len(page.Items) < f.Limit; i++ {
 		page.Items = append(page.Items, match[i])
 	}
@@ -245,7 +245,7 @@ func TestSeed001History(t *testing.T) {
 
 	// Grant 18 belongs to client 17: for client 222 it does not exist.
 	r = b.get("/api/v2/my/verifications/18", "tok-222")
-	requireV2Error(t, r, 404, verification.CodeNotFound)
+	requireV2Error(t, r, 404, CodeNotFound)
 	absent := b.get("/api/v2/my/verifications/999", "tok-222")
 	require.Equal(t, string(absent.body), string(r.body))
 }
@@ -269,7 +269,7 @@ func TestSeed004History(t *testing.T) {
 	r = b.get("/api/v2/verifications?filter[clientId]=222", tokAdminUS)
 	require.Equal(t, 200, r.status)
 	require.JSONEq(t, `{"total":0,"data":[]}`, string(r.body))
-	requireV2Error(t, b.get("/api/v2/verifications/18", tokAdminUS), 404, verification.CodeNotFound)
+	requireV2Error(t, b.get("/api/v2/verifications/18", tokAdminUS), 404, CodeNotFound)
 	r = b.get("/api/v2/verifications?sort_order=asc", tokAdminEU)
 	require.Equal(t, 200, r.status)
 	require.EqualValues(t, 3, r.object(t)["total"])
@@ -288,7 +288,7 @@ func TestSeed001Wizard(t *testing.T) {
 	init := r.object(t)
 	require.EqualValues(t, 200, init["code"])
 	require.Equal(t, false, init["done"])
-	require.Equal(t, verification.DefaultStages.Documents, init["workflow"])
+	require.Equal(t, DefaultWizardStages.Documents, init["workflow"])
 	uuid := init["uuid"].(string)
 	require.Equal(t, map[string]any{"types": []any{map[string]any{"id": 2.0, "description": "Passport", "enabled": true, "example": "", "group": map[string]any{}}}}, init["data"])
 
@@ -306,16 +306,16 @@ func TestSeed001Wizard(t *testing.T) {
 	r = b.do(req{method: "POST", path: "/api/v2/my/verifications", token: tokOwner, body: []byte(run), ctype: "application/x-www-form-urlencoded"})
 	require.Equal(t, 200, r.status, string(r.body))
 	golden(t, "001_wizard_run.json", r.body)
-	require.JSONEq(t, fmt.Sprintf(`{"code":202,"data":{"types":["passport"]},"done":true,"uuid":%q,"workflow":%q}`, uuid, verification.DefaultStages.Done), string(r.body))
+	require.JSONEq(t, fmt.Sprintf(`{"code":202,"data":{"types":["passport"]},"done":true,"uuid":%q,"workflow":%q}`, uuid, DefaultWizardStages.Done), string(r.body))
 
 	// The wizard is now done: initialising again reports it, without data.
 	r = b.get("/api/v2/my/verifications/wizard", tokOwner)
-	require.JSONEq(t, fmt.Sprintf(`{"code":202,"data":null,"done":true,"uuid":%q,"workflow":%q}`, uuid, verification.DefaultStages.Done), string(r.body))
+	require.JSONEq(t, fmt.Sprintf(`{"code":202,"data":null,"done":true,"uuid":%q,"workflow":%q}`, uuid, DefaultWizardStages.Done), string(r.body))
 
 	// The seed's own request (its file paths and uuid exist nowhere here)
 	// gets a documented 404 naming the uuid.
 	r = b.do(req{method: "POST", path: "/api/v2/my/verifications", token: tokOwner, body: seedFile(t, "001_wizard_run_request.json"), ctype: "application/x-www-form-urlencoded"})
-	require.Contains(t, errorMessage(t, r, verification.CodeNotFound), `"uuid"`)
+	require.Contains(t, errorMessage(t, r, CodeNotFound), `"uuid"`)
 	require.Equal(t, 404, r.status)
 }
 
@@ -358,7 +358,7 @@ func TestSeed002PendingRequest(t *testing.T) {
 	require.JSONEq(t, string(seedFile(t, "002_pending.json")), normalize(t, r))
 	golden(t, "002_pending.json", r.body)
 
-	_, err = b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve, AdminID: 7})
+	_, err = b.svc.DecideApplication(b.ctx, verification.AdminActor(7, nil), verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve})
 	require.NoError(t, err)
 	r = b.get(path, tokOwner)
 	require.JSONEq(t, string(seedFile(t, "002_verified.json")), normalize(t, r))
@@ -378,7 +378,7 @@ func TestSeed002PendingRequest(t *testing.T) {
 	requireExternal(b.get(path, tokOwnerExpired), 401, "invalid_token")
 	requireExternal(b.get(path, tokOwnerNoScope), 403, "insufficient_scope")
 	requireExternal(b.get(path, keyAPI), 403, "forbidden")
-	require.NoError(t, b.svc.DeleteSubject(b.ctx, b.owner.ID))
+	require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), b.owner.ID))
 	requireExternal(b.get(path, tokOwner), 404, "not_found")
 	// The access token may come as a query parameter (RFC 6750): it is an
 	// authentication method, not an unknown parameter.

@@ -36,7 +36,7 @@ func requireDialect(t *testing.T, f family, r resp, status int, what string) {
 		require.Len(t, errs, 1, "%s: %s", what, r.body)
 		for code, e := range errs {
 			require.Equal(t, code, e.Code, what)
-			require.Equal(t, code.Entry().Solution, e.Solution, what)
+			require.Equal(t, entry(code).Solution, e.Solution, what)
 			require.NotEmpty(t, e.Message, what)
 		}
 	case familyExternal:

@@ -59,7 +59,7 @@ func (a *Adapter) serveWizard(c *call) error {
 	if err != nil {
 		return err
 	}
-	out := wizardJSON[wizardTypes]{Code: step.Code, Done: step.Done, UUID: step.UUID, Workflow: step.Workflow}
+	out := wizardJSON[wizardTypes]{Code: a.codes.code(step), Done: step.Done(), UUID: step.UUID, Workflow: a.stages.name(step.Stage)}
 	if len(step.Types) > 0 {
 		d := wizardTypes{Types: make([]documentTypeJSON, 0, len(step.Types))}
 		for _, t := range step.Types {
@@ -125,7 +125,7 @@ func (a *Adapter) serveRunWizard(c *call) error {
 				d.Types = append(d.Types, t.Name)
 			}
 		}
-		c.json(200, wizardJSON[wizardSubmitted]{Code: step.Code, Data: &d, Done: step.Done, UUID: step.UUID, Workflow: step.Workflow})
+		c.json(200, wizardJSON[wizardSubmitted]{Code: a.codes.code(step), Data: &d, Done: step.Done(), UUID: step.UUID, Workflow: a.stages.name(step.Stage)})
 		return nil
 	})
 }

@@ -14,9 +14,19 @@
 //
 //  1. Implement verification.Store: SubjectStore, RequirementStore,
 //     ReviewStore, GrantStore, ApplicationStore, FileStore, IDSessionStore,
-//     EventStore and InTx. The contract of every method is in its doc
-//     comment in verification/store.go. Add a compile-time check,
+//     EventStore, OutboxStore, IdempotencyStore and InTx. The contract of
+//     every method is in its doc comment in verification/store.go and
+//     verification/outbox.go. Add a compile-time check,
 //     var _ verification.Store = (*Store)(nil).
+//
+//     The outbox's delivery state and the Idempotency-Key records are part
+//     of Store, not optional capabilities: the Dispatcher and the HTTP
+//     adapter need them, every store of this module has them, and the
+//     suite checks them, so a store that passes storagetest.Run serves
+//     every feature and the suite skips nothing. The only optional extra
+//     is verification.Checkpointer (moving deleted data out of a
+//     write-ahead log), detected by type assertion; implement it if your
+//     database keeps one.
 //
 //  2. Never read the clock. Every timestamp (CreatedAt, DecidedAt, the
 //     ExpiresBefore and DecidedBefore cut-offs, ...) is in the arguments;
@@ -77,7 +87,10 @@
 //     conflicts instead (SERIALIZABLE) must retry the whole fn itself; fn
 //     then runs more than once, so prefer locks.
 //
-//  8. Filter on current data. ListGrants with Tags keeps the grants of
+//  8. Page the same way everywhere. ListGrants, ListApplications and
+//     ListDeliveries return a verification.Page[T]{Total, Items}: Total
+//     counts every match, Items the page. Every filter names the subject
+//     SubjectID. Filter on current data. ListGrants with Tags keeps the grants of
 //     subjects that carry at least one of the tags now (after any
 //     UpdateSubject), counts each grant once even when its subject carries
 //     several of the tags (EXISTS, not a JOIN that multiplies rows), and an

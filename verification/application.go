@@ -11,59 +11,31 @@ import (
 	"github.com/openkyc/kyc/levels"
 )
 
-// WizardStages names the workflow stages the wizard reports (seed 001's
-// "workflow"). Hosts whose clients expect other names set them in Options.
-type WizardStages struct {
-	// Documents: the next step uploads a document (code 200, data = the
-	// accepted document types).
-	Documents string
-	// Answers: no document is missing but other requirements still need
-	// answers (code 200, data null); the client answers them, then calls
-	// the wizard again.
-	Answers string
-	// Done: nothing is left; the application is submitted for review (or
-	// the subject is fully verified) (code 202, done true).
-	Done string
-}
+// WizardStage is where a subject's wizard stands: what its next step asks
+// for. How a stage is named on the wire (seed 001's "workflow" class names
+// and its 200/202 codes) is the HTTP adapter's business.
+type WizardStage string
 
-// DefaultStages are the stage names used when Options.Stages leaves them
-// empty; Done matches seed 001's example.
-var DefaultStages = WizardStages{
-	Documents: `B2B\TCA\Wizards\Workflow\DocumentsWorkflow`,
-	Answers:   `B2B\TCA\Wizards\Workflow\AnswersWorkflow`,
-	Done:      `B2B\TCA\Wizards\Workflow\TerminateWorkflow`,
-}
-
-func (w WizardStages) withDefaults() WizardStages {
-	if w.Documents == "" {
-		w.Documents = DefaultStages.Documents
-	}
-	if w.Answers == "" {
-		w.Answers = DefaultStages.Answers
-	}
-	if w.Done == "" {
-		w.Done = DefaultStages.Done
-	}
-	return w
-}
-
-// Wizard step codes (seed 001).
+// The wizard's stages.
 const (
-	// StepContinue: another step follows.
-	StepContinue = 200
-	// StepDone: the final step; nothing is left to do.
-	StepDone = 202
+	// StageDocuments: the next step uploads a document (WizardStep.Types
+	// lists the accepted document types).
+	StageDocuments WizardStage = "documents"
+	// StageAnswers: no document is missing but other requirements still
+	// need answers; the client answers them, then calls the wizard again.
+	StageAnswers WizardStage = "answers"
+	// StageDone: nothing is left; the application is submitted for review
+	// (or the subject is fully verified).
+	StageDone WizardStage = "done"
 )
 
 // WizardStep is where a subject's wizard stands (seed 001).
 type WizardStep struct {
-	// Code is StepContinue or StepDone.
-	Code int
+	// Stage is what the next step asks for (StageDone when nothing is left).
+	Stage WizardStage
 	// UUID identifies the wizard (its application); empty for a fully
 	// verified subject that never needed one.
-	UUID     string
-	Workflow string
-	Done     bool
+	UUID string
 	// Requirement is the document requirement the next step answers.
 	Requirement string
 	// Types lists the document types the next step accepts (nil when done
@@ -73,9 +45,12 @@ type WizardStep struct {
 	Application Application
 }
 
+// Done reports whether nothing is left to do (Stage is StageDone).
+func (w WizardStep) Done() bool { return w.Stage == StageDone }
+
 // InitWizard starts, or resumes, the subject's application for the level
 // above its current one and reports the next step. A subject with nothing
-// outstanding gets StepDone at once; so does one whose application already
+// outstanding gets StageDone at once; so does one whose application already
 // awaits review. An application whose steps are all done is submitted here.
 func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, error) {
 	var step WizardStep
@@ -88,7 +63,7 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, 
 		// An application past its expiry that ExpireDue has not reached yet
 		// is expired here, so the new one does not inherit its pending
 		// answers (which ExpireDue would later reset under it).
-		if err := s.expireStale(ctx, tx, sub.ID, now); err != nil {
+		if err := s.expireStale(ctx, tx, &sub, now); err != nil {
 			return err
 		}
 		app, found, err := s.openApplication(ctx, tx, sub.ID, now)
@@ -102,7 +77,7 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, 
 			if err := tx.UpdateApplication(ctx, app); err != nil {
 				return err
 			}
-			if err := s.emit(ctx, tx, sub.ID, EventApplicationExpired, now, map[string]any{"applicationId": app.ID, "level": app.Level, "reason": "superseded"}); err != nil {
+			if err := s.emit(ctx, tx, &sub, now, &ApplicationExpiredPayload{ApplicationID: app.ID, Level: app.Level, Reason: ExpiredSuperseded}); err != nil {
 				return err
 			}
 			found = false
@@ -114,14 +89,14 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, 
 				return err
 			}
 			if !ok || s.ladder.Evaluate(st, 0).Verified() {
-				step = WizardStep{Code: StepDone, Workflow: s.stages.Done, Done: true}
+				step = WizardStep{Stage: StageDone}
 				return nil
 			}
 			app = Application{UUID: s.newID(), SubjectID: sub.ID, Level: next.ID, Status: ApplicationDraft, CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
 			if err := tx.CreateApplication(ctx, &app); err != nil {
 				return err
 			}
-			if err := s.emit(ctx, tx, sub.ID, EventApplicationStarted, now, map[string]any{"applicationId": app.ID, "level": app.Level}); err != nil {
+			if err := s.emit(ctx, tx, &sub, now, &ApplicationStartedPayload{ApplicationID: app.ID, Level: app.Level}); err != nil {
 				return err
 			}
 		}
@@ -134,11 +109,11 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, 
 // openApplication returns the subject's open application that has not
 // expired by now.
 func (s *Service) openApplication(ctx context.Context, tx Store, subjectID int64, now time.Time) (Application, bool, error) {
-	apps, _, err := tx.ListApplications(ctx, ApplicationFilter{SubjectID: subjectID, Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, Limit: 10, Desc: true})
+	apps, err := tx.ListApplications(ctx, ApplicationFilter{SubjectID: subjectID, Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, Limit: 10, Desc: true})
 	if err != nil {
 		return Application{}, false, err
 	}
-	for _, a := range apps {
+	for _, a := range apps.Items {
 		if a.ExpiresAt.After(now) {
 			return a, true, nil
 		}
@@ -148,15 +123,15 @@ func (s *Service) openApplication(ctx context.Context, tx Store, subjectID int64
 
 // expireStale expires the subject's open applications whose ExpiresAt is
 // not after now (inside tx, the subject locked).
-func (s *Service) expireStale(ctx context.Context, tx Store, subjectID int64, now time.Time) error {
-	stale, _, err := tx.ListApplications(ctx, ApplicationFilter{
-		SubjectID: subjectID, Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, ExpiresBefore: now.Add(time.Microsecond), Limit: MaxListLimit,
+func (s *Service) expireStale(ctx context.Context, tx Store, sub *Subject, now time.Time) error {
+	stale, err := tx.ListApplications(ctx, ApplicationFilter{
+		SubjectID: sub.ID, Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, ExpiresBefore: now.Add(time.Microsecond), Limit: MaxListLimit,
 	})
 	if err != nil {
 		return err
 	}
-	for _, app := range stale {
-		if err := s.expire(ctx, tx, app, now); err != nil {
+	for _, app := range stale.Items {
+		if err := s.expire(ctx, tx, sub, app, now); err != nil {
 			return err
 		}
 	}
@@ -164,8 +139,9 @@ func (s *Service) expireStale(ctx context.Context, tx Store, subjectID int64, no
 }
 
 // expire marks an open application expired, turns the requirements it left
-// pending back into missing ones and emits application.expired.
-func (s *Service) expire(ctx context.Context, tx Store, app Application, now time.Time) error {
+// pending back into missing ones and emits application.expired (inside tx,
+// sub locked).
+func (s *Service) expire(ctx context.Context, tx Store, sub *Subject, app Application, now time.Time) error {
 	app.Status = ApplicationExpired
 	if err := tx.UpdateApplication(ctx, app); err != nil {
 		return err
@@ -173,7 +149,7 @@ func (s *Service) expire(ctx context.Context, tx Store, app Application, now tim
 	if err := s.reopenPending(ctx, tx, app.SubjectID, app.Level, now); err != nil {
 		return err
 	}
-	return s.emit(ctx, tx, app.SubjectID, EventApplicationExpired, now, map[string]any{"applicationId": app.ID, "level": app.Level})
+	return s.emit(ctx, tx, sub, now, &ApplicationExpiredPayload{ApplicationID: app.ID, Level: app.Level, Reason: ExpiredTTL})
 }
 
 // advance computes the application's next step; a draft with nothing left
@@ -181,7 +157,7 @@ func (s *Service) expire(ctx context.Context, tx Store, app Application, now tim
 func (s *Service) advance(ctx context.Context, tx Store, sub *Subject, app *Application, now time.Time) (WizardStep, error) {
 	step := WizardStep{UUID: app.UUID, Application: *app}
 	if app.Status != ApplicationDraft {
-		step.Code, step.Workflow, step.Done = StepDone, s.stages.Done, true
+		step.Stage = StageDone
 		return step, nil
 	}
 	_, full, err := states(ctx, tx, sub.ID)
@@ -200,7 +176,7 @@ func (s *Service) advance(ctx context.Context, tx Store, sub *Subject, app *Appl
 		case st.Status == levels.Approved || st.Status == levels.Pending:
 			continue
 		case req.Kind == levels.Document:
-			step.Code, step.Workflow, step.Requirement = StepContinue, s.stages.Documents, req.Name
+			step.Stage, step.Requirement = StageDocuments, req.Name
 			for _, t := range req.AcceptedTypes() {
 				if t.Enabled {
 					step.Types = append(step.Types, t)
@@ -212,18 +188,18 @@ func (s *Service) advance(ctx context.Context, tx Store, sub *Subject, app *Appl
 		}
 	}
 	if answersMissing {
-		step.Code, step.Workflow = StepContinue, s.stages.Answers
+		step.Stage = StageAnswers
 		return step, nil
 	}
 	app.Status, app.SubmittedAt = ApplicationSubmitted, now
 	if err := tx.UpdateApplication(ctx, *app); err != nil {
 		return step, err
 	}
-	if err := s.emit(ctx, tx, sub.ID, EventApplicationSubmitted, now, map[string]any{"applicationId": app.ID, "level": app.Level}); err != nil {
+	if err := s.emit(ctx, tx, sub, now, &ApplicationSubmittedPayload{ApplicationID: app.ID, Level: app.Level}); err != nil {
 		return step, err
 	}
 	step.Application = *app
-	step.Code, step.Workflow, step.Done = StepDone, s.stages.Done, true
+	step.Stage = StageDone
 	return step, nil
 }
 
@@ -241,7 +217,7 @@ type RunWizardParams struct {
 
 // RunWizard records the documents of the wizard's current step (answering
 // its document requirement) and returns the next step; after the last step
-// the application is submitted for review (StepDone). Repeating the step
+// the application is submitted for review (StageDone). Repeating the step
 // just recorded (same type and files) changes nothing and returns the same
 // answer, so a retried or duplicated request records one step. A wizard of
 // another subject, or an unknown one, is ErrNotFound; a finished one, or one
@@ -308,7 +284,7 @@ func (s *Service) RunWizard(ctx context.Context, p RunWizardParams) (WizardStep,
 			// has just submitted the draft; returning the error rolls that
 			// back too, so the call changes nothing and a duplicate of it
 			// gets the same answer (InitWizard submits).
-			if cur.Done {
+			if cur.Done() {
 				return newErr(ErrConflict, "no document is expected: every step is done; call the wizard again to submit")
 			}
 			return newErr(ErrConflict, "no document is expected; answer the remaining requirements")
@@ -374,7 +350,7 @@ type PendingRequest struct {
 // request. An application past its expiry is never reported pending, even
 // before ExpireDue has run.
 func (s *Service) PendingRequest(ctx context.Context, subjectID int64) (PendingRequest, error) {
-	sub, err := s.Subject(ctx, subjectID)
+	sub, err := s.subject(ctx, SystemActor(), subjectID, "PendingRequest")
 	if err != nil {
 		return PendingRequest{}, err
 	}
@@ -394,31 +370,86 @@ func (s *Service) PendingRequest(ctx context.Context, subjectID int64) (PendingR
 	return pr, nil
 }
 
-// Applications lists applications matching f (for reviewers).
-func (s *Service) Applications(ctx context.Context, f ApplicationFilter) ([]Application, int, error) {
+// Applications lists applications matching f (for reviewers) as actor sees
+// them. The Service sets f.Tags from the actor: an admin with tags lists
+// only the applications of subjects carrying one of them, and a
+// f.SubjectID it may not see (or of a deleted subject) lists as empty; a
+// user lists only its own.
+func (s *Service) Applications(ctx context.Context, actor Actor, f ApplicationFilter) (Page[Application], error) {
+	if err := actor.may("Applications", readers...); err != nil {
+		return Page[Application]{}, s.fail("Applications", err)
+	}
 	switch {
 	case f.Limit < 0 || f.Limit > MaxListLimit:
-		return nil, 0, s.fail("Applications", invalid("limit", "must be between 0 and %d", MaxListLimit))
+		return Page[Application]{}, s.fail("Applications", invalid("limit", "must be between 0 and %d", MaxListLimit))
 	case f.Offset < 0:
-		return nil, 0, s.fail("Applications", invalid("offset", "must not be negative"))
+		return Page[Application]{}, s.fail("Applications", invalid("offset", "must not be negative"))
+	case f.SubjectID < 0:
+		return Page[Application]{}, s.fail("Applications", invalid("clientId", "must be a positive integer"))
 	}
-	apps, total, err := s.store.ListApplications(ctx, f)
+	f.Tags = nil
+	switch {
+	case actor.Kind == ActorUser:
+		if f.SubjectID != 0 && f.SubjectID != actor.SubjectID() {
+			return Page[Application]{Items: []Application{}}, nil
+		}
+		f.SubjectID = actor.SubjectID()
+	case actor.scoped():
+		if f.SubjectID != 0 {
+			if _, err := s.subject(ctx, actor, f.SubjectID, "Applications"); err != nil {
+				if errors.Is(err, ErrDeleted) {
+					return Page[Application]{Items: []Application{}}, nil
+				}
+				return Page[Application]{}, err
+			}
+		}
+		f.Tags = append([]string{}, actor.Tags...)
+	}
+	page, err := s.store.ListApplications(ctx, f)
 	if err != nil {
-		return nil, 0, s.fail("Applications", err)
+		return Page[Application]{}, s.fail("Applications", err)
 	}
-	if apps == nil {
-		apps = []Application{}
+	if page.Items == nil {
+		page.Items = []Application{}
 	}
-	return apps, total, nil
+	return page, nil
 }
 
-// Application returns one application.
-func (s *Service) Application(ctx context.Context, id int64) (Application, error) {
+// Application returns one application as actor sees it: one of a subject
+// the actor may not see (for an admin with tags, also of a deleted subject)
+// is ErrNotFound, exactly as an absent one.
+func (s *Service) Application(ctx context.Context, actor Actor, id int64) (Application, error) {
+	if err := actor.may("Application", readers...); err != nil {
+		return Application{}, s.fail("Application", err)
+	}
 	if id <= 0 {
 		return Application{}, s.fail("Application", invalid("applicationId", "must be a positive integer"))
 	}
 	a, err := s.store.GetApplication(ctx, id)
-	return a, s.fail("Application", err)
+	if err != nil {
+		return Application{}, s.fail("Application", err)
+	}
+	if err := s.checkApplicationVisible(ctx, s.store, actor, a); err != nil {
+		return Application{}, s.fail("Application", err)
+	}
+	return a, nil
+}
+
+// checkApplicationVisible answers ErrNotFound when actor may not see a's
+// subject: another user's, or for an admin with tags, a subject without
+// them or deleted.
+func (s *Service) checkApplicationVisible(ctx context.Context, st SubjectStore, actor Actor, a Application) error {
+	switch {
+	case actor.Kind == ActorUser && a.SubjectID != actor.SubjectID():
+		return newErr(ErrNotFound, "application %d not found", a.ID)
+	case !actor.scoped():
+		return nil
+	}
+	sub, err := st.GetSubject(ctx, a.SubjectID)
+	if errors.Is(err, ErrNotFound) || err == nil && (sub.Deleted() || !actor.sees(sub)) {
+		return newErr(ErrNotFound, "application %d not found", a.ID)
+	}
+	return err
 }
 
 // DecideApplicationParams are the inputs of DecideApplication.
@@ -427,8 +458,6 @@ type DecideApplicationParams struct {
 	Decision      Decision
 	// Reason is required when rejecting; it reaches the subject.
 	Reason string
-	// AdminID is the reviewer (positive).
-	AdminID int64
 }
 
 // ReasonApplication is the reason of a grant made by approving an
@@ -442,9 +471,14 @@ func ReasonApplication(id int64) string { return fmt.Sprintf("Application: %d", 
 // is neither pending nor approved (rejected by a review since the
 // submission, say): reject the application then. Rejection rejects those
 // requirements with the reason, so the subject can answer again in a new
-// application.
-func (s *Service) DecideApplication(ctx context.Context, p DecideApplicationParams) (Application, error) {
-	err := checkDecision(p.Decision, p.Reason, p.AdminID)
+// application. The actor must be an admin; an application it may not see
+// (see Application) is ErrNotFound.
+func (s *Service) DecideApplication(ctx context.Context, actor Actor, p DecideApplicationParams) (Application, error) {
+	if err := actor.may("DecideApplication", reviewers...); err != nil {
+		return Application{}, s.fail("DecideApplication", err)
+	}
+	adminID := actor.AdminID()
+	err := checkDecision(p.Decision, p.Reason)
 	if p.ApplicationID <= 0 {
 		err = invalid("applicationId", "must be a positive integer")
 	}
@@ -455,6 +489,9 @@ func (s *Service) DecideApplication(ctx context.Context, p DecideApplicationPara
 	err = s.inTx(ctx, "DecideApplication", func(ctx context.Context, tx Store) error {
 		var err error
 		if app, err = tx.GetApplication(ctx, p.ApplicationID); err != nil {
+			return err
+		}
+		if err := s.checkApplicationVisible(ctx, tx, actor, app); err != nil {
 			return err
 		}
 		sub, err := lockLive(ctx, tx, app.SubjectID)
@@ -494,25 +531,26 @@ func (s *Service) DecideApplication(ctx context.Context, p DecideApplicationPara
 			if !ok || st.Status != levels.Pending {
 				continue
 			}
-			if err := s.settle(ctx, tx, &sub, &st, ReviewParams{SubjectID: sub.ID, Requirement: req.Name, Decision: p.Decision, Reason: reason, AdminID: p.AdminID}, now); err != nil {
+			if err := s.settle(ctx, tx, &sub, &st, verdict{requirement: req.Name, decision: p.Decision, reason: reason, adminID: adminID}, now); err != nil {
 				return err
 			}
 		}
-		app.Status, app.DecidedAt, app.DecidedBy, app.Reason = ApplicationApproved, now, p.AdminID, ""
-		typ := EventApplicationApproved
+		app.Status, app.DecidedAt, app.DecidedBy, app.Reason = ApplicationApproved, now, adminID, ""
+		var ev Payload = &ApplicationApprovedPayload{ApplicationID: app.ID, Level: app.Level, AdminID: adminID}
 		if p.Decision == Reject {
-			app.Status, app.Reason, typ = ApplicationRejected, p.Reason, EventApplicationRejected
+			app.Status, app.Reason = ApplicationRejected, p.Reason
+			ev = &ApplicationRejectedPayload{ApplicationID: app.ID, Level: app.Level, Reason: app.Reason, AdminID: adminID}
 		}
 		if err := tx.UpdateApplication(ctx, app); err != nil {
 			return err
 		}
-		if err := s.emit(ctx, tx, sub.ID, typ, now, map[string]any{"applicationId": app.ID, "level": app.Level, "reason": app.Reason}); err != nil {
+		if err := s.emit(ctx, tx, &sub, now, ev); err != nil {
 			return err
 		}
 		if p.Decision == Reject {
 			return nil
 		}
-		why := grantArgs{reason: ReasonApplication(app.ID), userID: p.AdminID}
+		why := grantArgs{reason: ReasonApplication(app.ID), userID: adminID}
 		if s.ladder.Position(sub.Level) < s.ladder.Position(app.Level) {
 			lvl, _ := s.ladder.Level(app.Level)
 			if _, err := s.addGrant(ctx, tx, &sub, lvl, now, why); err != nil {
@@ -540,19 +578,20 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 	now := s.Now()
 	n := 0
 	for {
-		due, _, err := s.store.ListApplications(ctx, ApplicationFilter{
+		due, err := s.store.ListApplications(ctx, ApplicationFilter{
 			Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, ExpiresBefore: now.Add(time.Microsecond), Limit: 100,
 		})
 		if err != nil {
 			return n, s.fail("ExpireDue", err)
 		}
-		if len(due) == 0 {
+		if len(due.Items) == 0 {
 			return n, nil
 		}
-		for _, a := range due {
+		for _, a := range due.Items {
 			expired := false
 			err := s.inTx(ctx, "ExpireDue", func(ctx context.Context, tx Store) error {
-				if _, err := tx.LockSubject(ctx, a.SubjectID); err != nil {
+				sub, err := tx.LockSubject(ctx, a.SubjectID)
+				if err != nil {
 					return err
 				}
 				app, err := tx.GetApplication(ctx, a.ID)
@@ -563,7 +602,7 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 					return nil // expired or decided meanwhile
 				}
 				expired = true
-				return s.expire(ctx, tx, app, now)
+				return s.expire(ctx, tx, &sub, app, now)
 			})
 			if err != nil {
 				return n, err

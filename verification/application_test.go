@@ -46,11 +46,11 @@ func (b *appBundle) submitLevel1(t *testing.T, id int64) verification.Applicatio
 	t.Helper()
 	step, err := b.svc.InitWizard(b.ctx, id)
 	require.NoError(t, err)
-	require.Equal(t, verification.StepContinue, step.Code)
+	require.NotEqual(t, verification.StageDone, step.Stage)
 	b.answerLevel1(t, id)
 	step, err = b.svc.InitWizard(b.ctx, id)
 	require.NoError(t, err)
-	require.Equal(t, verification.StepDone, step.Code)
+	require.Equal(t, verification.StageDone, step.Stage)
 	require.Equal(t, verification.ApplicationSubmitted, step.Application.Status)
 	return step.Application
 }
@@ -60,7 +60,7 @@ func (b *appBundle) submitLevel1(t *testing.T, id int64) verification.Applicatio
 func (b *appBundle) reachLevel1(t *testing.T, id int64) {
 	t.Helper()
 	app := b.submitLevel1(t, id)
-	_, err := b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve, AdminID: 1})
+	_, err := b.svc.DecideApplication(b.ctx, verification.AdminActor(1, nil), verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve})
 	require.NoError(t, err)
 	verificationtest.RequireLevel(t, b.svc, id, 2)
 }
@@ -72,7 +72,7 @@ func (b *appBundle) documentsStep(t *testing.T, id int64) verification.WizardSte
 	b.reachLevel1(t, id)
 	step, err := b.svc.InitWizard(b.ctx, id)
 	require.NoError(t, err)
-	require.Equal(t, verification.StepContinue, step.Code)
+	require.NotEqual(t, verification.StageDone, step.Stage)
 	require.Equal(t, "idDocument", step.Requirement)
 	return step
 }
@@ -90,21 +90,22 @@ func (b *appBundle) answerAMLD5(t *testing.T, id int64) {
 
 func (b *appBundle) applications(t *testing.T, id int64) []verification.Application {
 	t.Helper()
-	apps, _, err := b.svc.Applications(b.ctx, verification.ApplicationFilter{SubjectID: id, Limit: 100})
+	page, err := b.svc.Applications(b.ctx, verification.SystemActor(), verification.ApplicationFilter{SubjectID: id, Limit: 100})
+	apps := page.Items
 	require.NoError(t, err)
 	return apps
 }
 
 func (b *appBundle) state(t *testing.T, id int64, name string) verification.RequirementState {
 	t.Helper()
-	st, err := b.svc.Store().GetRequirementState(b.ctx, id, name)
+	st, err := verificationtest.StoreOf(b.svc).GetRequirementState(b.ctx, id, name)
 	require.NoError(t, err)
 	return st
 }
 
 func (b *appBundle) file(t *testing.T, id string) verification.File {
 	t.Helper()
-	f, err := b.svc.Store().GetFile(b.ctx, id)
+	f, err := verificationtest.StoreOf(b.svc).GetFile(b.ctx, id)
 	require.NoError(t, err)
 	return f
 }
@@ -112,7 +113,7 @@ func (b *appBundle) file(t *testing.T, id string) verification.File {
 // countEvents counts the subject's outbox events of type typ.
 func countEvents(t *testing.T, svc *verification.Service, subjectID int64, typ verification.EventType) int {
 	t.Helper()
-	evs, err := svc.Store().ListEvents(context.Background(), verification.EventFilter{SubjectID: subjectID})
+	evs, err := verificationtest.StoreOf(svc).ListEvents(context.Background(), verification.EventFilter{SubjectID: subjectID})
 	require.NoError(t, err)
 	n := 0
 	for _, e := range evs {
@@ -141,11 +142,16 @@ type testingT interface {
 
 func snapshot(t testingT, svc *verification.Service, id int64) subjectSnapshot {
 	t.Helper()
+	return snapshotStore(t, verificationtest.StoreOf(svc), id)
+}
+
+func snapshotStore(t testingT, st verification.Store, id int64) subjectSnapshot {
+	t.Helper()
 	ctx := context.Background()
-	st := svc.Store()
 	sub, err := st.GetSubject(ctx, id)
 	require.NoError(t, err)
-	apps, _, err := st.ListApplications(ctx, verification.ApplicationFilter{SubjectID: id, Limit: 1000})
+	page, err := st.ListApplications(ctx, verification.ApplicationFilter{SubjectID: id, Limit: 1000})
+	apps := page.Items
 	require.NoError(t, err)
 	states, err := st.ListRequirementStates(ctx, id)
 	require.NoError(t, err)
@@ -153,7 +159,7 @@ func snapshot(t testingT, svc *verification.Service, id int64) subjectSnapshot {
 	require.NoError(t, err)
 	evs, err := st.ListEvents(ctx, verification.EventFilter{SubjectID: id})
 	require.NoError(t, err)
-	grants, err := st.ListGrants(ctx, verification.GrantFilter{ClientID: id})
+	grants, err := st.ListGrants(ctx, verification.GrantFilter{SubjectID: id})
 	require.NoError(t, err)
 	return subjectSnapshot{Subject: sub, Apps: apps, States: states, Files: files, Events: len(evs), Grants: grants.Total}
 }
@@ -167,9 +173,9 @@ func TestWizardWalksSeedLadder(t *testing.T) {
 	// Level 0 -> Level 1: only answers are needed.
 	step, err := b.svc.InitWizard(ctx, sub.ID)
 	require.NoError(t, err)
-	assert.Equal(t, verification.StepContinue, step.Code)
-	assert.Equal(t, verification.DefaultStages.Answers, step.Workflow)
-	assert.False(t, step.Done)
+	assert.NotEqual(t, verification.StageDone, step.Stage)
+	assert.Equal(t, verification.StageAnswers, step.Stage)
+	assert.False(t, step.Done())
 	assert.Nil(t, step.Types)
 	assert.Empty(t, step.Requirement)
 	require.NotEmpty(t, step.UUID)
@@ -188,9 +194,9 @@ func TestWizardWalksSeedLadder(t *testing.T) {
 	b.answerLevel1(t, sub.ID)
 	step, err = b.svc.InitWizard(ctx, sub.ID)
 	require.NoError(t, err)
-	assert.Equal(t, verification.StepDone, step.Code)
-	assert.True(t, step.Done)
-	assert.Equal(t, verification.DefaultStages.Done, step.Workflow)
+	assert.Equal(t, verification.StageDone, step.Stage)
+	assert.True(t, step.Done())
+	assert.Equal(t, verification.StageDone, step.Stage)
 	assert.Equal(t, first, step.UUID, "the wizard resumes its application")
 	assert.Equal(t, verification.ApplicationSubmitted, step.Application.Status)
 	assert.Equal(t, verificationtest.Start.Add(time.Minute), step.Application.SubmittedAt)
@@ -204,21 +210,21 @@ func TestWizardWalksSeedLadder(t *testing.T) {
 	assert.Equal(t, sub.ID, pr.Subject.ID)
 
 	b.clock.Advance(time.Hour)
-	decided, err := b.svc.DecideApplication(ctx, verification.DecideApplicationParams{ApplicationID: app1.ID, Decision: verification.Approve, AdminID: 42})
+	decided, err := b.svc.DecideApplication(ctx, verification.AdminActor(42, nil), verification.DecideApplicationParams{ApplicationID: app1.ID, Decision: verification.Approve})
 	require.NoError(t, err)
 	assert.Equal(t, verification.ApplicationApproved, decided.Status)
 	assert.Equal(t, int64(42), decided.DecidedBy)
 	assert.Equal(t, b.svc.Now(), decided.DecidedAt)
 	verificationtest.RequireLevel(t, b.svc, sub.ID, 2)
-	page, err := b.svc.Grants(ctx, verification.GrantFilter{ClientID: sub.ID, Limit: 10, Desc: true})
+	page, err := b.svc.Grants(ctx, verification.SystemActor(), verification.GrantFilter{SubjectID: sub.ID, Limit: 10, Desc: true})
 	require.NoError(t, err)
 	require.Equal(t, 2, page.Total)
 	g := page.Items[0]
 	assert.Equal(t, fmt.Sprintf("Application: %d", app1.ID), g.Reason)
 	assert.Equal(t, verification.ReasonApplication(app1.ID), g.Reason)
-	assert.Equal(t, int64(42), g.UserID)
-	assert.Equal(t, levels.Level{ID: 2, Name: "Level 1"}, g.Level)
-	assert.Equal(t, &levels.Level{ID: 1, Name: "Level 0"}, g.Previous)
+	assert.Equal(t, int64(42), g.AdminID)
+	assert.Equal(t, verification.LevelRef{ID: 2, Name: "Level 1"}, g.Level)
+	assert.Equal(t, &verification.LevelRef{ID: 1, Name: "Level 0"}, g.Previous)
 	for _, name := range []string{"isBusiness", "nationality", "emailCode"} {
 		assert.Equal(t, levels.Approved, b.state(t, sub.ID, name).Status, name)
 	}
@@ -229,8 +235,8 @@ func TestWizardWalksSeedLadder(t *testing.T) {
 	// Level 1 -> Level 2: a documents step.
 	step, err = b.svc.InitWizard(ctx, sub.ID)
 	require.NoError(t, err)
-	assert.Equal(t, verification.StepContinue, step.Code)
-	assert.Equal(t, verification.DefaultStages.Documents, step.Workflow)
+	assert.NotEqual(t, verification.StageDone, step.Stage)
+	assert.Equal(t, verification.StageDocuments, step.Stage)
 	assert.Equal(t, "idDocument", step.Requirement)
 	assert.NotEqual(t, first, step.UUID, "a new application for the next level")
 	assert.Equal(t, 3, step.Application.Level)
@@ -247,8 +253,8 @@ func TestWizardWalksSeedLadder(t *testing.T) {
 	b.clock.Advance(time.Minute)
 	step, err = b.svc.RunWizard(ctx, verification.RunWizardParams{SubjectID: sub.ID, UUID: second, DocumentType: 2, Files: []string{front.ID, back.ID}})
 	require.NoError(t, err)
-	assert.Equal(t, verification.StepDone, step.Code, "verificationFlag is host-set and not needed to submit")
-	assert.True(t, step.Done)
+	assert.Equal(t, verification.StageDone, step.Stage, "verificationFlag is host-set and not needed to submit")
+	assert.True(t, step.Done())
 	assert.Equal(t, second, step.UUID)
 	assert.Nil(t, step.Types)
 	app2 := step.Application
@@ -260,17 +266,17 @@ func TestWizardWalksSeedLadder(t *testing.T) {
 	assert.JSONEq(t, fmt.Sprintf(`{"type":"passport","files":{"front":%q,"back":%q}}`, front.ID, back.ID), string(b.state(t, sub.ID, "idDocument").Answer))
 	verificationtest.RequireStatus(t, b.svc, sub.ID, map[string]levels.Status{"idDocument": levels.Pending, "verificationFlag": levels.Missing})
 
-	decided, err = b.svc.DecideApplication(ctx, verification.DecideApplicationParams{ApplicationID: app2.ID, Decision: verification.Approve, AdminID: 7})
+	decided, err = b.svc.DecideApplication(ctx, verification.AdminActor(7, nil), verification.DecideApplicationParams{ApplicationID: app2.ID, Decision: verification.Approve})
 	require.NoError(t, err)
 	assert.Equal(t, verification.ApplicationApproved, decided.Status)
 	verificationtest.RequireLevel(t, b.svc, sub.ID, 3)
-	page, err = b.svc.Grants(ctx, verification.GrantFilter{ClientID: sub.ID, Limit: 10, Desc: true})
+	page, err = b.svc.Grants(ctx, verification.SystemActor(), verification.GrantFilter{SubjectID: sub.ID, Limit: 10, Desc: true})
 	require.NoError(t, err)
 	require.Equal(t, 3, page.Total)
-	assert.Equal(t, levels.Level{ID: 3, Name: "Level 2"}, page.Items[0].Level)
-	assert.Equal(t, &levels.Level{ID: 2, Name: "Level 1"}, page.Items[0].Previous)
+	assert.Equal(t, verification.LevelRef{ID: 3, Name: "Level 2"}, page.Items[0].Level)
+	assert.Equal(t, &verification.LevelRef{ID: 2, Name: "Level 1"}, page.Items[0].Previous)
 	assert.Equal(t, verification.ReasonApplication(app2.ID), page.Items[0].Reason)
-	assert.Equal(t, int64(7), page.Items[0].UserID)
+	assert.Equal(t, int64(7), page.Items[0].AdminID)
 	assert.Equal(t, levels.Approved, b.file(t, front.ID).Status)
 	assert.Equal(t, levels.Approved, b.file(t, back.ID).Status)
 	sess, err := b.svc.LatestIDSession(ctx, sub.ID)
@@ -282,10 +288,10 @@ func TestWizardWalksSeedLadder(t *testing.T) {
 	// Nothing is left: 202 at once, without an application.
 	step, err = b.svc.InitWizard(ctx, sub.ID)
 	require.NoError(t, err)
-	assert.Equal(t, verification.StepDone, step.Code)
-	assert.True(t, step.Done)
+	assert.Equal(t, verification.StageDone, step.Stage)
+	assert.True(t, step.Done())
 	assert.Empty(t, step.UUID)
-	assert.Equal(t, verification.DefaultStages.Done, step.Workflow)
+	assert.Equal(t, verification.StageDone, step.Stage)
 	assert.Zero(t, step.Application)
 	pr, err = b.svc.PendingRequest(ctx, sub.ID)
 	require.NoError(t, err)
@@ -312,8 +318,8 @@ func TestWizardDocumentsBeforeAnswers(t *testing.T) {
 	front, back := b.passport(t, sub.ID)
 	next, err := b.svc.RunWizard(b.ctx, verification.RunWizardParams{SubjectID: sub.ID, UUID: step.UUID, DocumentType: 2, Files: []string{front.ID, back.ID}})
 	require.NoError(t, err)
-	assert.Equal(t, verification.StepContinue, next.Code, "AMLD5Questions is still unanswered")
-	assert.Equal(t, verification.DefaultStages.Answers, next.Workflow)
+	assert.NotEqual(t, verification.StageDone, next.Stage, "AMLD5Questions is still unanswered")
+	assert.Equal(t, verification.StageAnswers, next.Stage)
 	assert.Nil(t, next.Types)
 	assert.Equal(t, verification.ApplicationDraft, next.Application.Status)
 	require.Len(t, next.Application.Steps, 1)
@@ -321,28 +327,10 @@ func TestWizardDocumentsBeforeAnswers(t *testing.T) {
 	b.answerAMLD5(t, sub.ID)
 	done, err := b.svc.InitWizard(b.ctx, sub.ID)
 	require.NoError(t, err)
-	assert.Equal(t, verification.StepDone, done.Code)
+	assert.Equal(t, verification.StageDone, done.Stage)
 	assert.Equal(t, step.UUID, done.UUID)
 	assert.Equal(t, verification.ApplicationSubmitted, done.Application.Status)
 	assert.Len(t, done.Application.Steps, 1)
-}
-
-func TestWizardCustomStages(t *testing.T) {
-	t.Parallel()
-	b := appSetup(t, verification.Options{Stages: verification.WizardStages{Answers: "answers", Done: "done"}})
-	sub := verificationtest.CreateSubject(t, b.svc)
-	step, err := b.svc.InitWizard(b.ctx, sub.ID)
-	require.NoError(t, err)
-	assert.Equal(t, "answers", step.Workflow)
-	b.answerLevel1(t, sub.ID)
-	step, err = b.svc.InitWizard(b.ctx, sub.ID)
-	require.NoError(t, err)
-	assert.Equal(t, "done", step.Workflow)
-	_, err = b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: step.Application.ID, Decision: verification.Approve, AdminID: 1})
-	require.NoError(t, err)
-	step, err = b.svc.InitWizard(b.ctx, sub.ID)
-	require.NoError(t, err)
-	assert.Equal(t, verification.DefaultStages.Documents, step.Workflow, "an empty stage name takes the default")
 }
 
 func TestInitWizardResumes(t *testing.T) {
@@ -399,7 +387,7 @@ func TestInitWizardRefusals(t *testing.T) {
 		t.Parallel()
 		sub := verificationtest.CreateSubject(t, b.svc)
 		b.answerLevel1(t, sub.ID)
-		_, err := b.svc.Review(b.ctx, verification.ReviewParams{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: "fraud", Final: true, AdminID: 1})
+		_, err := b.svc.Review(b.ctx, verification.AdminActor(1, nil), verification.ReviewParams{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: "fraud", Final: true})
 		require.NoError(t, err)
 		before := snapshot(t, b.svc, sub.ID)
 		_, err = b.svc.InitWizard(b.ctx, sub.ID)
@@ -409,7 +397,7 @@ func TestInitWizardRefusals(t *testing.T) {
 	t.Run("deleted subject", func(t *testing.T) {
 		t.Parallel()
 		sub := verificationtest.CreateSubject(t, b.svc)
-		require.NoError(t, b.svc.DeleteSubject(b.ctx, sub.ID))
+		require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), sub.ID))
 		_, err := b.svc.InitWizard(b.ctx, sub.ID)
 		require.ErrorIs(t, err, verification.ErrDeleted)
 		assert.Empty(t, b.applications(t, sub.ID))
@@ -426,11 +414,11 @@ func TestInitWizardAtTopLevelByAdminGrant(t *testing.T) {
 	t.Parallel()
 	b := appSetup(t)
 	sub := verificationtest.CreateSubject(t, b.svc)
-	_, err := b.svc.GrantLevel(b.ctx, verification.GrantLevelParams{SubjectID: sub.ID, Level: 3, Reason: "manual KYC", AdminID: 1})
+	_, err := b.svc.GrantLevel(b.ctx, verification.AdminActor(1, nil), verification.GrantLevelParams{SubjectID: sub.ID, Level: 3, Reason: "manual KYC"})
 	require.NoError(t, err)
 	step, err := b.svc.InitWizard(b.ctx, sub.ID)
 	require.NoError(t, err)
-	assert.Equal(t, verification.StepDone, step.Code)
+	assert.Equal(t, verification.StageDone, step.Stage)
 	assert.Empty(t, step.UUID)
 	assert.Empty(t, b.applications(t, sub.ID))
 	pr, err := b.svc.PendingRequest(b.ctx, sub.ID)
@@ -498,7 +486,7 @@ func TestRunWizardRefusalsChangeNothing(t *testing.T) {
 	b.answerAMLD5(t, sub.ID)
 	done, err := b.svc.RunWizard(b.ctx, run(step.UUID, 2, front.ID, back.ID))
 	require.NoError(t, err)
-	assert.Equal(t, verification.StepDone, done.Code)
+	assert.Equal(t, verification.StageDone, done.Stage)
 }
 
 func TestRunWizardOnDeletedSubject(t *testing.T) {
@@ -507,7 +495,7 @@ func TestRunWizardOnDeletedSubject(t *testing.T) {
 	sub := verificationtest.CreateSubject(t, b.svc)
 	step := b.documentsStep(t, sub.ID)
 	front, back := b.passport(t, sub.ID)
-	require.NoError(t, b.svc.DeleteSubject(b.ctx, sub.ID))
+	require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), sub.ID))
 	before := snapshot(t, b.svc, sub.ID)
 	_, err := b.svc.RunWizard(b.ctx, verification.RunWizardParams{SubjectID: sub.ID, UUID: step.UUID, DocumentType: 2, Files: []string{front.ID, back.ID}})
 	require.ErrorIs(t, err, verification.ErrDeleted)
@@ -536,7 +524,7 @@ func TestRunWizardFinishedIsConflict(t *testing.T) {
 	b.answerAMLD5(t, sub.ID)
 	done, err := b.svc.RunWizard(b.ctx, verification.RunWizardParams{SubjectID: sub.ID, UUID: step.UUID, DocumentType: 2, Files: []string{front.ID, back.ID}})
 	require.NoError(t, err)
-	require.Equal(t, verification.StepDone, done.Code)
+	require.Equal(t, verification.StageDone, done.Stage)
 
 	check := func(t *testing.T) {
 		t.Helper()
@@ -551,7 +539,7 @@ func TestRunWizardFinishedIsConflict(t *testing.T) {
 	_, err = b.svc.Upload(b.ctx, verification.UploadParams{SubjectID: sub.ID, DocumentType: "passport", Side: "front", Body: jpegReader(64)})
 	require.ErrorIs(t, err, verification.ErrPendingDocument)
 
-	_, err = b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: done.Application.ID, Decision: verification.Reject, Reason: "glare", AdminID: 1})
+	_, err = b.svc.DecideApplication(b.ctx, verification.AdminActor(1, nil), verification.DecideApplicationParams{ApplicationID: done.Application.ID, Decision: verification.Reject, Reason: "glare"})
 	require.NoError(t, err)
 	check(t)
 	verificationtest.RequireLevel(t, b.svc, sub.ID, 2)
@@ -571,11 +559,11 @@ func TestDecideApplicationApproveNeedsOpenAnswers(t *testing.T) {
 		spoil func(t *testing.T, id int64)
 	}{
 		{"rejected by a review since", func(t *testing.T, id int64) {
-			_, err := b.svc.Review(b.ctx, verification.ReviewParams{SubjectID: id, Requirement: "emailCode", Decision: verification.Reject, Reason: "wrong code", AdminID: 2})
+			_, err := b.svc.Review(b.ctx, verification.AdminActor(2, nil), verification.ReviewParams{SubjectID: id, Requirement: "emailCode", Decision: verification.Reject, Reason: "wrong code"})
 			require.NoError(t, err)
 		}},
 		{"reset since", func(t *testing.T, id int64) {
-			_, err := b.svc.ResetRequirement(b.ctx, id, "nationality", 2, true)
+			_, err := b.svc.ResetRequirement(b.ctx, verification.AdminActor(2, nil), id, "nationality", true)
 			require.NoError(t, err)
 		}},
 	}
@@ -586,10 +574,10 @@ func TestDecideApplicationApproveNeedsOpenAnswers(t *testing.T) {
 			app := b.submitLevel1(t, sub.ID)
 			tc.spoil(t, sub.ID)
 			before := snapshot(t, b.svc, sub.ID)
-			_, err := b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve, AdminID: 3})
+			_, err := b.svc.DecideApplication(b.ctx, verification.AdminActor(3, nil), verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve})
 			require.ErrorIs(t, err, verification.ErrConflict)
 			assert.Equal(t, before, snapshot(t, b.svc, sub.ID), "no level is granted")
-			got, err := b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Reject, Reason: "answers changed", AdminID: 3})
+			got, err := b.svc.DecideApplication(b.ctx, verification.AdminActor(3, nil), verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Reject, Reason: "answers changed"})
 			require.NoError(t, err)
 			assert.Equal(t, verification.ApplicationRejected, got.Status)
 			verificationtest.RequireLevel(t, b.svc, sub.ID, 1)
@@ -689,10 +677,10 @@ func TestRunWizardConcurrentDuplicatesRecordOneStep(t *testing.T) {
 			assert.Equal(t, levels.Pending, st.Status)
 			assert.Equal(t, submittedBefore+1, countEvents(t, b.svc, sub.ID, verification.EventRequirementSubmitted), "one idDocument submission")
 			if answered {
-				assert.Equal(t, verification.StepDone, steps[0].Code)
+				assert.Equal(t, verification.StageDone, steps[0].Stage)
 				assert.Equal(t, 2, countEvents(t, b.svc, sub.ID, verification.EventApplicationSubmitted))
 			} else {
-				assert.Equal(t, verification.StepContinue, steps[0].Code)
+				assert.NotEqual(t, verification.StageDone, steps[0].Stage)
 			}
 		})
 	}
@@ -718,7 +706,7 @@ func TestRunWizardSequentialRepeat(t *testing.T) {
 	b.answerAMLD5(t, sub.ID)
 	done, err := b.svc.RunWizard(b.ctx, p)
 	require.NoError(t, err)
-	assert.Equal(t, verification.StepDone, done.Code)
+	assert.Equal(t, verification.StageDone, done.Stage)
 	require.Len(t, done.Application.Steps, 1)
 	assert.Equal(t, first.Application.Steps[0], done.Application.Steps[0], "the step keeps its first recording")
 	// And repeating the final step returns the same final answer.
@@ -757,7 +745,7 @@ func TestApplicationTTL(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, verification.PendingStatusNoRequest, pr.Status)
 			assert.Zero(t, pr.Application)
-			stored, err := b.svc.Application(b.ctx, app.ID)
+			stored, err := b.svc.Application(b.ctx, verification.SystemActor(), app.ID)
 			require.NoError(t, err)
 			assert.Equal(t, verification.ApplicationSubmitted, stored.Status, "ExpireDue has not run yet")
 		})
@@ -802,7 +790,7 @@ func TestExpireDue(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 4, n)
 	for _, app := range submitted {
-		got, err := b.svc.Application(ctx, app.ID)
+		got, err := b.svc.Application(ctx, verification.SystemActor(), app.ID)
 		require.NoError(t, err)
 		assert.Equal(t, verification.ApplicationExpired, got.Status)
 		assert.Equal(t, 1, countEvents(t, b.svc, app.SubjectID, verification.EventApplicationExpired))
@@ -815,7 +803,7 @@ func TestExpireDue(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, verification.PendingStatusNoRequest, pr.Status)
 	}
-	docApp, err := b.svc.Application(ctx, docStep.Application.ID)
+	docApp, err := b.svc.Application(ctx, verification.SystemActor(), docStep.Application.ID)
 	require.NoError(t, err)
 	assert.Equal(t, verification.ApplicationExpired, docApp.Status)
 	assert.Equal(t, levels.Missing, b.state(t, docSub.ID, "idDocument").Status)
@@ -828,7 +816,7 @@ func TestExpireDue(t *testing.T) {
 	// The sides are free again.
 	verificationtest.Upload(t, b.svc, docSub.ID, "passport", "front")
 
-	got, err := b.svc.Application(ctx, lateApp.ID)
+	got, err := b.svc.Application(ctx, verification.SystemActor(), lateApp.ID)
 	require.NoError(t, err)
 	assert.Equal(t, verification.ApplicationSubmitted, got.Status)
 	assert.Zero(t, countEvents(t, b.svc, late.ID, verification.EventApplicationExpired))
@@ -844,8 +832,8 @@ func TestExpireDue(t *testing.T) {
 	step, err := b.svc.InitWizard(ctx, submitted[0].SubjectID)
 	require.NoError(t, err)
 	assert.NotEqual(t, submitted[0].UUID, step.UUID)
-	assert.Equal(t, verification.StepContinue, step.Code)
-	assert.Equal(t, verification.DefaultStages.Answers, step.Workflow)
+	assert.NotEqual(t, verification.StageDone, step.Stage)
+	assert.Equal(t, verification.StageAnswers, step.Stage)
 }
 
 func TestExpireDueManyApplications(t *testing.T) {
@@ -861,7 +849,8 @@ func TestExpireDueManyApplications(t *testing.T) {
 	n, err := b.svc.ExpireDue(b.ctx)
 	require.NoError(t, err)
 	assert.Equal(t, subjects, n)
-	_, total, err := b.svc.Applications(b.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationExpired}})
+	page, err := b.svc.Applications(b.ctx, verification.SystemActor(), verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationExpired}})
+	total := page.Total
 	require.NoError(t, err)
 	assert.Equal(t, subjects, total)
 }
@@ -879,9 +868,9 @@ func TestInitWizardExpiresStaleApplication(t *testing.T) {
 	step, err := b.svc.InitWizard(b.ctx, sub.ID)
 	require.NoError(t, err)
 	assert.NotEqual(t, old.UUID, step.UUID)
-	assert.Equal(t, verification.StepContinue, step.Code, "the expired emailCode answer must be given again")
-	assert.Equal(t, verification.DefaultStages.Answers, step.Workflow)
-	stale, err := b.svc.Application(b.ctx, old.ID)
+	assert.NotEqual(t, verification.StageDone, step.Stage, "the expired emailCode answer must be given again")
+	assert.Equal(t, verification.StageAnswers, step.Stage)
+	stale, err := b.svc.Application(b.ctx, verification.SystemActor(), old.ID)
 	require.NoError(t, err)
 	assert.Equal(t, verification.ApplicationExpired, stale.Status)
 	assert.Equal(t, 1, countEvents(t, b.svc, sub.ID, verification.EventApplicationExpired))
@@ -896,8 +885,8 @@ func TestInitWizardExpiresStaleApplication(t *testing.T) {
 	require.NoError(t, err)
 	step, err = b.svc.InitWizard(b.ctx, sub.ID)
 	require.NoError(t, err)
-	require.Equal(t, verification.StepDone, step.Code)
-	_, err = b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: step.Application.ID, Decision: verification.Approve, AdminID: 1})
+	require.Equal(t, verification.StageDone, step.Stage)
+	_, err = b.svc.DecideApplication(b.ctx, verification.AdminActor(1, nil), verification.DecideApplicationParams{ApplicationID: step.Application.ID, Decision: verification.Approve})
 	require.NoError(t, err)
 	verificationtest.RequireLevel(t, b.svc, sub.ID, 2)
 	assert.Equal(t, levels.Approved, b.state(t, sub.ID, "emailCode").Status)
@@ -914,13 +903,13 @@ func TestDecideApplicationReject(t *testing.T) {
 	require.NoError(t, err)
 
 	b.clock.Advance(time.Hour)
-	app, err := b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: done.Application.ID, Decision: verification.Reject, Reason: "photo unreadable", AdminID: 5})
+	app, err := b.svc.DecideApplication(b.ctx, verification.AdminActor(5, nil), verification.DecideApplicationParams{ApplicationID: done.Application.ID, Decision: verification.Reject, Reason: "photo unreadable"})
 	require.NoError(t, err)
 	assert.Equal(t, verification.ApplicationRejected, app.Status)
 	assert.Equal(t, "photo unreadable", app.Reason)
 	assert.Equal(t, int64(5), app.DecidedBy)
 	assert.Equal(t, b.svc.Now(), app.DecidedAt)
-	stored, err := b.svc.Application(b.ctx, app.ID)
+	stored, err := b.svc.Application(b.ctx, verification.SystemActor(), app.ID)
 	require.NoError(t, err)
 	assert.Equal(t, app, stored)
 
@@ -937,7 +926,7 @@ func TestDecideApplicationReject(t *testing.T) {
 	verificationtest.RequireLevel(t, b.svc, sub.ID, 2)
 	assert.Equal(t, 1, countEvents(t, b.svc, sub.ID, verification.EventApplicationRejected))
 	assert.Equal(t, 1, countEvents(t, b.svc, sub.ID, verification.EventRequirementRejected))
-	reviews, err := b.svc.Reviews(b.ctx, sub.ID)
+	reviews, err := b.svc.Reviews(b.ctx, verification.SystemActor(), sub.ID)
 	require.NoError(t, err)
 	last := reviews[len(reviews)-1]
 	assert.Equal(t, verification.Reject, last.Decision)
@@ -955,7 +944,7 @@ func TestDecideApplicationReject(t *testing.T) {
 	f2, b2 := b.passport(t, sub.ID)
 	again, err := b.svc.RunWizard(b.ctx, verification.RunWizardParams{SubjectID: sub.ID, UUID: retry.UUID, DocumentType: 2, Files: []string{f2.ID, b2.ID}})
 	require.NoError(t, err)
-	assert.Equal(t, verification.StepDone, again.Code)
+	assert.Equal(t, verification.StageDone, again.Stage)
 	assert.Equal(t, 2, b.state(t, sub.ID, "idDocument").Attempts)
 }
 
@@ -970,12 +959,12 @@ func TestDecideApplicationRefusals(t *testing.T) {
 
 	decidedSub := verificationtest.CreateSubject(t, b.svc)
 	decided := b.submitLevel1(t, decidedSub.ID)
-	_, err = b.svc.DecideApplication(ctx, verification.DecideApplicationParams{ApplicationID: decided.ID, Decision: verification.Approve, AdminID: 1})
+	_, err = b.svc.DecideApplication(ctx, verification.AdminActor(1, nil), verification.DecideApplicationParams{ApplicationID: decided.ID, Decision: verification.Approve})
 	require.NoError(t, err)
 
 	rejectedSub := verificationtest.CreateSubject(t, b.svc)
 	rejected := b.submitLevel1(t, rejectedSub.ID)
-	_, err = b.svc.DecideApplication(ctx, verification.DecideApplicationParams{ApplicationID: rejected.ID, Decision: verification.Reject, Reason: "no", AdminID: 1})
+	_, err = b.svc.DecideApplication(ctx, verification.AdminActor(1, nil), verification.DecideApplicationParams{ApplicationID: rejected.ID, Decision: verification.Reject, Reason: "no"})
 	require.NoError(t, err)
 
 	openSub := verificationtest.CreateSubject(t, b.svc)
@@ -988,7 +977,7 @@ func TestDecideApplicationRefusals(t *testing.T) {
 	markedSub := verificationtest.CreateSubject(t, b.svc)
 	marked := b.submitLevel1(t, markedSub.ID)
 	b.clock.Advance(48 * time.Hour)
-	require.NoError(t, b.svc.Store().InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+	require.NoError(t, verificationtest.StoreOf(b.svc).InTx(ctx, func(ctx context.Context, tx verification.Store) error {
 		a, err := tx.GetApplication(ctx, marked.ID)
 		if err != nil {
 			return err
@@ -999,10 +988,10 @@ func TestDecideApplicationRefusals(t *testing.T) {
 
 	deletedSub := verificationtest.CreateSubject(t, b.svc)
 	deleted := b.submitLevel1(t, deletedSub.ID)
-	require.NoError(t, b.svc.DeleteSubject(ctx, deletedSub.ID))
+	require.NoError(t, b.svc.DeleteSubject(ctx, verification.SystemActor(), deletedSub.ID))
 
 	approve := func(id int64) verification.DecideApplicationParams {
-		return verification.DecideApplicationParams{ApplicationID: id, Decision: verification.Approve, AdminID: 3}
+		return verification.DecideApplicationParams{ApplicationID: id, Decision: verification.Approve}
 	}
 	tests := []struct {
 		name    string
@@ -1010,24 +999,30 @@ func TestDecideApplicationRefusals(t *testing.T) {
 		subject int64
 		kind    error
 		field   string
+		actor   verification.Actor // zero: an admin without tags
 	}{
-		{"draft", approve(draft.Application.ID), draftSub.ID, verification.ErrConflict, ""},
-		{"already approved", approve(decided.ID), decidedSub.ID, verification.ErrConflict, ""},
-		{"already rejected", verification.DecideApplicationParams{ApplicationID: rejected.ID, Decision: verification.Reject, Reason: "again", AdminID: 3}, rejectedSub.ID, verification.ErrConflict, ""},
-		{"past ExpiresAt", approve(expired.ID), expiredSub.ID, verification.ErrExpired, ""},
-		{"marked expired", approve(marked.ID), markedSub.ID, verification.ErrExpired, ""},
-		{"deleted subject", approve(deleted.ID), deletedSub.ID, verification.ErrDeleted, ""},
-		{"unknown id", approve(9999), openSub.ID, verification.ErrNotFound, ""},
-		{"reject without reason", verification.DecideApplicationParams{ApplicationID: open.ID, Decision: verification.Reject, AdminID: 3}, openSub.ID, verification.ErrInvalid, "reason"},
-		{"bad decision", verification.DecideApplicationParams{ApplicationID: open.ID, Decision: "maybe", AdminID: 3}, openSub.ID, verification.ErrInvalid, "decision"},
-		{"no admin", verification.DecideApplicationParams{ApplicationID: open.ID, Decision: verification.Approve}, openSub.ID, verification.ErrInvalid, "adminId"},
-		{"zero id", approve(0), openSub.ID, verification.ErrInvalid, "applicationId"},
-		{"long reason", verification.DecideApplicationParams{ApplicationID: open.ID, Decision: verification.Reject, Reason: string(make([]byte, verification.MaxReasonLen+1)), AdminID: 3}, openSub.ID, verification.ErrInvalid, "reason"},
+		{"draft", approve(draft.Application.ID), draftSub.ID, verification.ErrConflict, "", verification.Actor{}},
+		{"already approved", approve(decided.ID), decidedSub.ID, verification.ErrConflict, "", verification.Actor{}},
+		{"already rejected", verification.DecideApplicationParams{ApplicationID: rejected.ID, Decision: verification.Reject, Reason: "again"}, rejectedSub.ID, verification.ErrConflict, "", verification.Actor{}},
+		{"past ExpiresAt", approve(expired.ID), expiredSub.ID, verification.ErrExpired, "", verification.Actor{}},
+		{"marked expired", approve(marked.ID), markedSub.ID, verification.ErrExpired, "", verification.Actor{}},
+		{"deleted subject", approve(deleted.ID), deletedSub.ID, verification.ErrDeleted, "", verification.Actor{}},
+		{"unknown id", approve(9999), openSub.ID, verification.ErrNotFound, "", verification.Actor{}},
+		{"reject without reason", verification.DecideApplicationParams{ApplicationID: open.ID, Decision: verification.Reject}, openSub.ID, verification.ErrInvalid, "reason", verification.Actor{}},
+		{"bad decision", verification.DecideApplicationParams{ApplicationID: open.ID, Decision: "maybe"}, openSub.ID, verification.ErrInvalid, "decision", verification.Actor{}},
+		{"zero id", approve(0), openSub.ID, verification.ErrInvalid, "applicationId", verification.Actor{}},
+		{"long reason", verification.DecideApplicationParams{ApplicationID: open.ID, Decision: verification.Reject, Reason: string(make([]byte, verification.MaxReasonLen+1))}, openSub.ID, verification.ErrInvalid, "reason", verification.Actor{}},
+		{"not an admin", approve(open.ID), openSub.ID, verification.ErrForbidden, "", verification.HostActor()},
+		{"subject outside the admin's tags", approve(open.ID), openSub.ID, verification.ErrNotFound, "", verification.AdminActor(3, []string{"nowhere"})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := snapshot(t, b.svc, tc.subject)
-			_, err := b.svc.DecideApplication(ctx, tc.p)
+			actor := verification.AdminActor(3, nil)
+			if tc.actor.Kind != "" {
+				actor = tc.actor
+			}
+			_, err := b.svc.DecideApplication(ctx, actor, tc.p)
 			require.ErrorIs(t, err, tc.kind)
 			if tc.field != "" {
 				var e *verification.Error
@@ -1039,7 +1034,7 @@ func TestDecideApplicationRefusals(t *testing.T) {
 	}
 
 	// The open one can still be decided.
-	_, err = b.svc.DecideApplication(ctx, approve(open.ID))
+	_, err = b.svc.DecideApplication(ctx, verification.AdminActor(3, nil), approve(open.ID))
 	require.NoError(t, err)
 }
 
@@ -1048,11 +1043,11 @@ func TestDecideApplicationWhenAlreadyAtLevel(t *testing.T) {
 	b := appSetup(t)
 	sub := verificationtest.CreateSubject(t, b.svc)
 	app := b.submitLevel1(t, sub.ID)
-	_, err := b.svc.GrantLevel(b.ctx, verification.GrantLevelParams{SubjectID: sub.ID, Level: 2, Reason: "manual", AdminID: 9})
+	_, err := b.svc.GrantLevel(b.ctx, verification.AdminActor(9, nil), verification.GrantLevelParams{SubjectID: sub.ID, Level: 2, Reason: "manual"})
 	require.NoError(t, err)
-	_, err = b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve, AdminID: 3})
+	_, err = b.svc.DecideApplication(b.ctx, verification.AdminActor(3, nil), verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve})
 	require.NoError(t, err)
-	page, err := b.svc.Grants(b.ctx, verification.GrantFilter{ClientID: sub.ID, Limit: 10})
+	page, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{SubjectID: sub.ID, Limit: 10})
 	require.NoError(t, err)
 	assert.Equal(t, 2, page.Total, "no second grant of the same level")
 	assert.Equal(t, levels.Approved, b.state(t, sub.ID, "emailCode").Status)
@@ -1067,11 +1062,11 @@ func TestConcurrentDecideApplication(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range errs {
 		wg.Go(func() {
-			d := verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve, AdminID: int64(i + 1)}
+			d := verification.DecideApplicationParams{ApplicationID: app.ID, Decision: verification.Approve}
 			if i%2 == 1 {
 				d.Decision, d.Reason = verification.Reject, "no"
 			}
-			_, errs[i] = b.svc.DecideApplication(b.ctx, d)
+			_, errs[i] = b.svc.DecideApplication(b.ctx, verification.AdminActor(int64(i+1), nil), d)
 		})
 	}
 	wg.Wait()
@@ -1108,7 +1103,7 @@ func TestRunWizardOnCompleteDraftChangesNothing(t *testing.T) {
 	}
 	done, err := b.svc.InitWizard(b.ctx, sub.ID)
 	require.NoError(t, err)
-	assert.Equal(t, verification.StepDone, done.Code)
+	assert.Equal(t, verification.StageDone, done.Stage)
 	assert.Equal(t, step.UUID, done.UUID)
 	assert.Empty(t, done.Application.Steps)
 }
@@ -1130,7 +1125,7 @@ func TestWizardOffersEnabledTypesOnly(t *testing.T) {
 	sub := verificationtest.CreateSubject(t, svc)
 	step, err := svc.InitWizard(ctx, sub.ID)
 	require.NoError(t, err)
-	assert.Equal(t, verification.DefaultStages.Documents, step.Workflow)
+	assert.Equal(t, verification.StageDocuments, step.Stage)
 	require.Len(t, step.Types, 1)
 	assert.Equal(t, "passport", step.Types[0].Name)
 
@@ -1148,15 +1143,15 @@ func TestInitWizardSupersedesDraftBelowTheSubjectsLevel(t *testing.T) {
 	sub := verificationtest.CreateSubject(t, svc)
 	first, err := svc.InitWizard(ctx, sub.ID)
 	require.NoError(t, err)
-	require.Equal(t, verification.StepContinue, first.Code, "Level 1 answers are missing: a draft")
-	_, err = svc.GrantLevel(ctx, verification.GrantLevelParams{SubjectID: sub.ID, Level: 2, Reason: "manual", AdminID: 1})
+	require.NotEqual(t, verification.StageDone, first.Stage, "Level 1 answers are missing: a draft")
+	_, err = svc.GrantLevel(ctx, verification.AdminActor(1, nil), verification.GrantLevelParams{SubjectID: sub.ID, Level: 2, Reason: "manual"})
 	require.NoError(t, err)
 
 	next, err := svc.InitWizard(ctx, sub.ID)
 	require.NoError(t, err)
 	require.NotEqual(t, first.UUID, next.UUID, "a new application for the next level")
 	require.Equal(t, 3, next.Application.Level)
-	old, err := svc.Store().GetApplicationByUUID(ctx, first.UUID)
+	old, err := verificationtest.StoreOf(svc).GetApplicationByUUID(ctx, first.UUID)
 	require.NoError(t, err)
 	require.Equal(t, verification.ApplicationExpired, old.Status)
 }

@@ -64,14 +64,12 @@ type Dispatcher struct {
 	regged bool
 }
 
-// NewDispatcher returns a Dispatcher over store, which must implement
-// OutboxStore (every store of this module does).
+// NewDispatcher returns a Dispatcher over store's outbox.
 func NewDispatcher(store Store, opts DispatcherOptions) (*Dispatcher, error) {
-	ob, ok := store.(OutboxStore)
-	if !ok {
-		return nil, invalid("store", "%T does not implement verification.OutboxStore", store)
+	if store == nil {
+		return nil, invalid("store", "is required")
 	}
-	d := &Dispatcher{store: ob, sinks: map[string]Sink{}, now: opts.NowFunc, log: zerolog.Nop(), wake: make(chan struct{}, 1)}
+	d := &Dispatcher{store: store, sinks: map[string]Sink{}, now: opts.NowFunc, log: zerolog.Nop(), wake: make(chan struct{}, 1)}
 	for _, s := range opts.Sinks {
 		if s == nil || s.Name() == "" {
 			return nil, invalid("sinks", "every sink needs a name")
@@ -351,7 +349,7 @@ func truncate(s string, n int) string {
 }
 
 // DeadLetters lists dead-lettered deliveries (optionally of one sink).
-func (d *Dispatcher) DeadLetters(ctx context.Context, sink string, limit, offset int) ([]Delivery, int, error) {
+func (d *Dispatcher) DeadLetters(ctx context.Context, sink string, limit, offset int) (Page[Delivery], error) {
 	return d.store.ListDeliveries(ctx, DeliveryFilter{Sink: sink, Status: DeliveryDead, Limit: limit, Offset: offset})
 }
 
@@ -363,14 +361,14 @@ func (d *Dispatcher) Replay(ctx context.Context, eventID, sink string) error {
 		// An empty sink would not filter: Replay would pick any sink's delivery.
 		return invalid("sink", "the event id and the sink name are required")
 	}
-	list, _, err := d.store.ListDeliveries(ctx, DeliveryFilter{EventID: eventID, Sink: sink, Limit: 1})
+	list, err := d.store.ListDeliveries(ctx, DeliveryFilter{EventID: eventID, Sink: sink, Limit: 1})
 	if err != nil {
 		return err
 	}
-	if len(list) == 0 {
+	if len(list.Items) == 0 {
 		return newErr(ErrNotFound, "no delivery of event %s to %s", eventID, sink)
 	}
-	dl := list[0]
+	dl := list.Items[0]
 	if dl.Status != DeliveryDead {
 		return newErr(ErrConflict, "delivery is %s, not dead", dl.Status)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/openkyc/kyc/verification"
 	"github.com/openkyc/kyc/verification/verificationtest"
+	"github.com/openkyc/kyc/webhooks"
 )
 
 // Generous waits, fast polls: the dispatcher runs on a loaded 2-core CI box.
@@ -44,7 +45,7 @@ func dspOptions(sinks ...verification.Sink) verification.DispatcherOptions {
 
 func newDispatcher(t *testing.T, svc *verification.Service, opts verification.DispatcherOptions) *verification.Dispatcher {
 	t.Helper()
-	d, err := verification.NewDispatcher(svc.Store(), opts)
+	d, err := verification.NewDispatcher(verificationtest.StoreOf(svc), opts)
 	require.NoError(t, err)
 	return d
 }
@@ -74,9 +75,7 @@ func startDispatcher(t *testing.T, d *verification.Dispatcher) (stop func()) {
 
 func outboxOf(t *testing.T, svc *verification.Service) verification.OutboxStore {
 	t.Helper()
-	ob, ok := svc.Store().(verification.OutboxStore)
-	require.True(t, ok, "the memory store implements OutboxStore")
-	return ob
+	return verificationtest.StoreOf(svc)
 }
 
 // dspActivity walks a new subject through the Level 1 transitions (and one
@@ -98,10 +97,10 @@ func dspActivity(ctx context.Context, svc *verification.Service) (int64, error) 
 	if _, err := svc.Answer(ctx, id, "emailCode", json.RawMessage(`"654321"`)); !errors.Is(err, verification.ErrConflict) {
 		return id, fmt.Errorf("a second emailCode answer must be refused with ErrConflict, got %v", err)
 	}
-	if _, err := svc.Review(ctx, verification.ReviewParams{SubjectID: id, Requirement: "emailCode", Decision: verification.Approve, AdminID: 7}); err != nil {
+	if _, err := svc.Review(ctx, verification.AdminActor(7, nil), verification.ReviewParams{SubjectID: id, Requirement: "emailCode", Decision: verification.Approve}); err != nil {
 		return id, fmt.Errorf("review: %w", err)
 	}
-	if _, err := svc.GrantLevel(ctx, verification.GrantLevelParams{SubjectID: id, Level: 1, Reason: "manual downgrade", AdminID: 7}); err != nil {
+	if _, err := svc.GrantLevel(ctx, verification.AdminActor(7, nil), verification.GrantLevelParams{SubjectID: id, Level: 1, Reason: "manual downgrade"}); err != nil {
 		return id, fmt.Errorf("grant: %w", err)
 	}
 	return id, nil
@@ -160,7 +159,7 @@ type hookReceiver struct {
 	t      *testing.T
 	srv    *httptest.Server
 	secret string
-	decide func(p verification.WebhookPayload, attempt int) hookAction
+	decide func(p webhooks.Payload, attempt int) hookAction
 	stop   chan struct{}
 
 	mu       sync.Mutex
@@ -170,9 +169,9 @@ type hookReceiver struct {
 	badSigs  int
 }
 
-func newHookReceiver(t *testing.T, decide func(p verification.WebhookPayload, attempt int) hookAction) *hookReceiver {
+func newHookReceiver(t *testing.T, decide func(p webhooks.Payload, attempt int) hookAction) *hookReceiver {
 	t.Helper()
-	r := &hookReceiver{t: t, secret: verification.NewWebhookSecret(), decide: decide, stop: make(chan struct{}), attempts: map[string]int{}, acks: map[string]int{}}
+	r := &hookReceiver{t: t, secret: webhooks.NewSecret(), decide: decide, stop: make(chan struct{}), attempts: map[string]int{}, acks: map[string]int{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)
 	t.Cleanup(func() { close(r.stop) }) // runs first: ends hanging handlers
@@ -189,14 +188,14 @@ func (r *hookReceiver) serve(w http.ResponseWriter, req *http.Request) {
 	if err != nil {
 		return
 	}
-	if err := verification.VerifyWebhook([]string{r.secret}, req.Header, body, time.Now()); err != nil {
+	if err := webhooks.Verify([]string{r.secret}, req.Header, body, time.Now()); err != nil {
 		r.mu.Lock()
 		r.badSigs++
 		r.mu.Unlock()
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	var p verification.WebhookPayload
+	var p webhooks.Payload
 	if err := json.Unmarshal(body, &p); err != nil {
 		r.mu.Lock()
 		r.badSigs++
@@ -233,7 +232,7 @@ func (r *hookReceiver) serve(w http.ResponseWriter, req *http.Request) {
 // sink returns a webhook Sink named name that posts to the receiver.
 func (r *hookReceiver) sink(name string) verification.Sink {
 	r.t.Helper()
-	w, err := verification.NewWebhook(name, r.srv.URL+"/hooks?token=test", verification.WebhookOptions{Secrets: []string{r.secret}})
+	w, err := webhooks.New(name, r.srv.URL+"/hooks?token=test", webhooks.Options{Secrets: []string{r.secret}})
 	require.NoError(r.t, err)
 	return w
 }
@@ -312,7 +311,7 @@ func (r *subRecorder) accepted() map[string]int {
 // eventsAfter returns the committed events with a Seq above after.
 func eventsAfter(t *testing.T, svc *verification.Service, after int64) []verification.Event {
 	t.Helper()
-	evs, err := svc.Store().ListEvents(context.Background(), verification.EventFilter{AfterSeq: after})
+	evs, err := verificationtest.StoreOf(svc).ListEvents(context.Background(), verification.EventFilter{AfterSeq: after})
 	require.NoError(t, err)
 	return evs
 }
@@ -378,10 +377,12 @@ func requireNoPending(t *testing.T, svc *verification.Service, wantDelivered int
 	t.Helper()
 	ob := outboxOf(t, svc)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		_, pending, err := ob.ListDeliveries(context.Background(), verification.DeliveryFilter{Status: verification.DeliveryPending})
+		page, err := ob.ListDeliveries(context.Background(), verification.DeliveryFilter{Status: verification.DeliveryPending})
+		pending := page.Total
 		assert.NoError(c, err)
 		assert.Zero(c, pending, "pending deliveries")
-		_, delivered, err := ob.ListDeliveries(context.Background(), verification.DeliveryFilter{Status: verification.DeliveryDelivered})
+		page, err = ob.ListDeliveries(context.Background(), verification.DeliveryFilter{Status: verification.DeliveryDelivered})
+		delivered := page.Total
 		assert.NoError(c, err)
 		assert.Equal(c, wantDelivered, delivered, "delivered deliveries")
 	}, dspWait, dspTick)
@@ -403,7 +404,7 @@ func TestDispatcherDeliversEveryCommittedEvent(t *testing.T) {
 	dspActivities(t, svc, subjects)
 	// A transaction that adds an event and then fails leaves nothing behind.
 	boom := errors.New("boom")
-	err := svc.Store().InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+	err := verificationtest.StoreOf(svc).InTx(ctx, func(ctx context.Context, tx verification.Store) error {
 		e := verification.Event{ID: "rolled-back", SubjectID: early.ID, Type: verification.EventSubjectDeleted, Data: json.RawMessage(`{}`), OccurredAt: verificationtest.Start}
 		if err := tx.AddEvent(ctx, &e); err != nil {
 			return err
@@ -412,7 +413,7 @@ func TestDispatcherDeliversEveryCommittedEvent(t *testing.T) {
 	})
 	require.ErrorIs(t, err, boom)
 	// A refused transition emits nothing either.
-	_, err = svc.GrantLevel(ctx, verification.GrantLevelParams{SubjectID: early.ID, Level: 1, Reason: "same level", AdminID: 7})
+	_, err = svc.GrantLevel(ctx, verification.AdminActor(7, nil), verification.GrantLevelParams{SubjectID: early.ID, Level: 1, Reason: "same level"})
 	require.ErrorIs(t, err, verification.ErrConflict)
 
 	evs := eventsAfter(t, svc, registered)
@@ -444,7 +445,7 @@ func TestDispatcherOrderPerSubjectWithFlakyReceivers(t *testing.T) {
 		return rng.Float64()
 	}
 	var hookHangs, subHangs atomic.Int32
-	flaky := newHookReceiver(t, func(verification.WebhookPayload, int) hookAction {
+	flaky := newHookReceiver(t, func(webhooks.Payload, int) hookAction {
 		switch x := roll(); {
 		case x < 0.05 && hookHangs.Add(1) <= 3: // beyond the 500 ms timeout
 			return hookHang
@@ -482,7 +483,8 @@ func TestDispatcherOrderPerSubjectWithFlakyReceivers(t *testing.T) {
 	}
 	requireOnce(t, evs, "healthy-hook", healthy)
 	requireNoPending(t, svc, 3*len(evs))
-	dead, total, err := d.DeadLetters(context.Background(), "", 10, 0)
+	page, err := d.DeadLetters(context.Background(), "", 10, 0)
+	dead, total := page.Items, page.Total
 	require.NoError(t, err)
 	require.Zero(t, total, "dead letters: %v", dead)
 	t.Logf("flaky webhook: %d calls for %d events; flaky subscriber: %d calls", len(flaky.seen()), len(evs), len(flakySub.seen()))
@@ -494,7 +496,7 @@ func TestDispatcherRestartDeliversNoneTwice(t *testing.T) {
 	svc, _ := verificationtest.NewService(t, verificationtest.SeedLadder(t))
 	// A healthy but not instant receiver, so that requests are in flight
 	// when a dispatcher stops.
-	hook := newHookReceiver(t, func(verification.WebhookPayload, int) hookAction {
+	hook := newHookReceiver(t, func(webhooks.Payload, int) hookAction {
 		time.Sleep(5 * time.Millisecond)
 		return hookAccept
 	})
@@ -515,7 +517,8 @@ func TestDispatcherRestartDeliversNoneTwice(t *testing.T) {
 	// No dispatcher running: events wait in the outbox.
 	before := lastSeq(t, svc)
 	dspActivities(t, svc, 3)
-	_, pending, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryPending})
+	page, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryPending})
+	pending := page.Total
 	require.NoError(t, err)
 	require.Equal(t, 2*len(eventsAfter(t, svc, before)), pending, "deliveries wait for a dispatcher")
 
@@ -586,7 +589,8 @@ func TestDispatcherKilledMidDelivery(t *testing.T) {
 
 	evs := eventsAfter(t, svc, 0)
 	require.Equal(t, evs[0].ID, blocked, "the subject's first event was in flight")
-	got, _, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{EventID: blocked, Limit: 10})
+	page, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{EventID: blocked, Limit: 10})
+	got := page.Items
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	require.Equal(t, verification.DeliveryPending, got[0].Status)
@@ -620,7 +624,8 @@ func TestDispatcherResumesAfterAnExpiredLease(t *testing.T) {
 	evs := eventsAfter(t, svc, 0)
 	waitAccepted(t, evs, map[string]sinkLog{"mailer": rec})
 	requireNoPending(t, svc, len(evs))
-	got, _, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{EventID: claimed[0].Event.ID, Limit: 10})
+	page, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{EventID: claimed[0].Event.ID, Limit: 10})
+	got := page.Items
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	require.Equal(t, verification.DeliveryDelivered, got[0].Status)
@@ -634,7 +639,7 @@ func TestDispatcherDeadLetters(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	var healed atomic.Bool
-	hook := newHookReceiver(t, func(p verification.WebhookPayload, _ int) hookAction {
+	hook := newHookReceiver(t, func(p webhooks.Payload, _ int) hookAction {
 		if p.Type == verification.EventSubjectCreated && !healed.Load() {
 			return hookFail
 		}
@@ -654,7 +659,8 @@ func TestDispatcherDeadLetters(t *testing.T) {
 
 	// The later event is not blocked forever by the dead one.
 	waitAccepted(t, evs[1:], map[string]sinkLog{"crm": hook})
-	dead, total, err := d.DeadLetters(ctx, "", 10, 0)
+	page, err := d.DeadLetters(ctx, "", 10, 0)
+	dead, total := page.Items, page.Total
 	require.NoError(t, err)
 	require.Equal(t, 1, total)
 	require.Len(t, dead, 1)
@@ -669,16 +675,16 @@ func TestDispatcherDeadLetters(t *testing.T) {
 	require.Equal(t, 3, hook.attemptsOf(created.ID), "MaxAttempts calls, then no more")
 	require.Equal(t, []seenEvent{{created.ID, sub.ID}, {created.ID, sub.ID}, {created.ID, sub.ID}, {granted.ID, sub.ID}}, hook.seen())
 
-	_, total, err = d.DeadLetters(ctx, "crm", 10, 0)
+	page, err = d.DeadLetters(ctx, "crm", 10, 0)
 	require.NoError(t, err)
-	require.Equal(t, 1, total, "dead letters of the sink")
-	_, total, err = d.DeadLetters(ctx, "other", 10, 0)
+	require.Equal(t, 1, page.Total, "dead letters of the sink")
+	page, err = d.DeadLetters(ctx, "other", 10, 0)
 	require.NoError(t, err)
-	require.Zero(t, total, "dead letters of another sink")
-	page, total, err := d.DeadLetters(ctx, "", 0, 0)
+	require.Zero(t, page.Total, "dead letters of another sink")
+	page, err = d.DeadLetters(ctx, "", 0, 0)
 	require.NoError(t, err)
-	require.Equal(t, 1, total)
-	require.Empty(t, page, "limit 0 returns the total only")
+	require.Equal(t, 1, page.Total)
+	require.Empty(t, page.Items, "limit 0 returns the total only")
 
 	require.ErrorIs(t, d.Replay(ctx, granted.ID, "crm"), verification.ErrConflict, "replaying a delivered event")
 	require.ErrorIs(t, d.Replay(ctx, "no-such-event", "crm"), verification.ErrNotFound)
@@ -690,11 +696,13 @@ func TestDispatcherDeadLetters(t *testing.T) {
 	require.NoError(t, d.Replay(ctx, created.ID, "crm"))
 	waitAccepted(t, evs, map[string]sinkLog{"crm": hook})
 	requireOnce(t, evs, "crm", hook)
-	_, total, err = d.DeadLetters(ctx, "", 10, 0)
+	page, err = d.DeadLetters(ctx, "", 10, 0)
+	total = page.Total
 	require.NoError(t, err)
 	require.Zero(t, total, "no dead letter after the replay")
 	require.Eventually(t, func() bool {
-		got, _, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{EventID: created.ID, Sink: "crm", Limit: 1})
+		page, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{EventID: created.ID, Sink: "crm", Limit: 1})
+		got := page.Items
 		return err == nil && len(got) == 1 && got[0].Status == verification.DeliveryDelivered && got[0].Attempts == 1 && got[0].LastError == ""
 	}, dspWait, dspTick, "a replayed delivery starts with fresh attempts")
 	require.ErrorIs(t, d.Replay(ctx, created.ID, "crm"), verification.ErrConflict, "replaying it again")
@@ -705,7 +713,7 @@ func TestDispatcherSlowEndpointDoesNotBlockOtherSubjects(t *testing.T) {
 	ctx := context.Background()
 	release := make(chan struct{})
 	var slowSubject atomic.Int64
-	hook := newHookReceiver(t, func(p verification.WebhookPayload, _ int) hookAction {
+	hook := newHookReceiver(t, func(p webhooks.Payload, _ int) hookAction {
 		if p.SubjectID != slowSubject.Load() {
 			return hookAccept
 		}
@@ -775,10 +783,12 @@ func TestDispatcherRetriesAPanickingSubscriber(t *testing.T) {
 	sub := verificationtest.CreateSubject(t, svc)
 	ob := outboxOf(t, svc)
 	require.Eventually(t, func() bool {
-		got, _, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{SubjectID: sub.ID, Limit: 1})
+		page, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{SubjectID: sub.ID, Limit: 1})
+		got := page.Items
 		return err == nil && len(got) == 1 && got[0].Attempts >= 2 && got[0].Status == verification.DeliveryPending
 	}, dspWait, dspTick, "the panicking subscriber is retried")
-	got, _, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{SubjectID: sub.ID, Limit: 1})
+	page, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{SubjectID: sub.ID, Limit: 1})
+	got := page.Items
 	require.NoError(t, err)
 	require.Contains(t, got[0].LastError, "panicked")
 	require.Contains(t, got[0].LastError, "subscriber bug")
@@ -812,7 +822,8 @@ func TestDispatchOnceRecordsAValidLastError(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, n, "one delivery per subject at a time")
 	require.EqualValues(t, 1, calls.Load())
-	got, _, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{SubjectID: sub.ID, Limit: 10})
+	page, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{SubjectID: sub.ID, Limit: 10})
+	got := page.Items
 	require.NoError(t, err)
 	require.Len(t, got, 2)
 	first := got[0]
@@ -828,7 +839,8 @@ func TestDispatchOnceRecordsAValidLastError(t *testing.T) {
 		_, err := d.DispatchOnce(ctx)
 		return err == nil && calls.Load() == 2
 	}, dspWait, dspTick, "retried once the backoff passed")
-	dead, total, err := d.DeadLetters(ctx, "mailer", 10, 0)
+	page, err = d.DeadLetters(ctx, "mailer", 10, 0)
+	dead, total := page.Items, page.Total
 	require.NoError(t, err)
 	require.Equal(t, 1, total)
 	require.Equal(t, 2, dead[0].Attempts)
@@ -856,7 +868,7 @@ func TestNewDispatcherValidation(t *testing.T) {
 		{"default timeout over lease", verification.DispatcherOptions{Sinks: []verification.Sink{a}, Lease: 10 * time.Second}, false},
 	}
 	for _, tt := range tests {
-		d, err := verification.NewDispatcher(svc.Store(), tt.opts)
+		d, err := verification.NewDispatcher(verificationtest.StoreOf(svc), tt.opts)
 		if tt.ok {
 			require.NoError(t, err, tt.name)
 			require.NotNil(t, d, tt.name)
@@ -864,9 +876,8 @@ func TestNewDispatcherValidation(t *testing.T) {
 		}
 		require.ErrorIs(t, err, verification.ErrInvalid, tt.name)
 	}
-	// A store without the OutboxStore capability.
-	_, err := verification.NewDispatcher(struct{ verification.Store }{svc.Store()}, verification.DispatcherOptions{Sinks: []verification.Sink{a}})
-	require.ErrorIs(t, err, verification.ErrInvalid, "a store without OutboxStore")
+	_, err := verification.NewDispatcher(nil, verification.DispatcherOptions{Sinks: []verification.Sink{a}})
+	require.ErrorIs(t, err, verification.ErrInvalid, "a nil store")
 }
 
 func TestServiceOnEventsWakesTheDispatcher(t *testing.T) {
@@ -881,7 +892,7 @@ func TestServiceOnEventsWakesTheDispatcher(t *testing.T) {
 	svc, _ := verificationtest.NewService(t, verificationtest.SeedLadder(t), verification.Options{OnEventsFunc: func() {
 		calls.Add(1)
 		if s := svcRef.Load(); s != nil {
-			evs, err := s.Store().ListEvents(context.Background(), verification.EventFilter{})
+			evs, err := verificationtest.StoreOf(s).ListEvents(context.Background(), verification.EventFilter{})
 			if err == nil {
 				visible.Store(int64(len(evs)))
 			}
@@ -939,13 +950,13 @@ func BenchmarkDispatch(b *testing.B) {
 	const subjects = 64
 	data := json.RawMessage(`{"grantId":838,"level":2,"previousLevel":1,"reason":"Application: 838"}`)
 	occurred := verificationtest.Start
-	body, err := json.Marshal(verification.WebhookPayload{ID: "ev-000001", Type: verification.EventLevelGranted, SubjectID: 1, OccurredAt: occurred, Data: data})
+	body, err := json.Marshal(webhooks.Payload{ID: "ev-000001", Type: verification.EventLevelGranted, SubjectID: 1, OccurredAt: occurred, Data: data})
 	require.NoError(b, err)
 
 	b.Run("dispatcher", func(b *testing.B) {
 		svc, _ := verificationtest.NewService(b, verificationtest.SeedLadder(b))
-		store := svc.Store()
-		hook, err := verification.NewWebhook("bench", srv.URL, verification.WebhookOptions{Secrets: []string{verification.NewWebhookSecret()}})
+		store := verificationtest.StoreOf(svc)
+		hook, err := webhooks.New("bench", srv.URL, webhooks.Options{Secrets: []string{webhooks.NewSecret()}})
 		require.NoError(b, err)
 		d, err := verification.NewDispatcher(store, verification.DispatcherOptions{Sinks: []verification.Sink{hook}, PollInterval: 5 * time.Millisecond, Timeout: 10 * time.Second})
 		require.NoError(b, err)

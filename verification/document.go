@@ -44,7 +44,7 @@ func (s *Service) Upload(ctx context.Context, p UploadParams) (File, error) {
 	if err := s.checkUploadParams(p); err != nil {
 		return File{}, s.fail("Upload", err)
 	}
-	if _, err := s.Subject(ctx, p.SubjectID); err != nil {
+	if _, err := s.subject(ctx, SystemActor(), p.SubjectID, "Upload"); err != nil {
 		return File{}, err
 	}
 	if err := s.checkNoPendingSide(ctx, s.store, p); err != nil {
@@ -128,26 +128,36 @@ func blobErr(err error) error {
 	return err
 }
 
-// File returns a file's metadata. With subjectID > 0 a file of another
-// subject is ErrNotFound, exactly like an absent one.
-func (s *Service) File(ctx context.Context, subjectID int64, fileID string) (File, error) {
+// File returns a file's metadata as actor sees it. An absent, purged or
+// erased file, a file of another subject for a user, and for an admin a
+// file of a deleted subject or of one it may not see, are all ErrNotFound,
+// so a caller cannot tell another subject's file ids from unknown ones.
+func (s *Service) File(ctx context.Context, actor Actor, fileID string) (File, error) {
+	if err := actor.may("File", readers...); err != nil {
+		return File{}, s.fail("File", err)
+	}
 	if fileID == "" {
 		return File{}, s.fail("File", invalid("fileId", "is required"))
 	}
 	f, err := s.store.GetFile(ctx, fileID)
-	// An absent, foreign or purged file gets one and the same error, so a
-	// caller cannot tell another subject's file ids from unknown ones.
-	if errors.Is(err, ErrNotFound) || err == nil && (subjectID > 0 && f.SubjectID != subjectID || f.BlobKey == "") {
+	if err == nil && actor.Kind == ActorAdmin {
+		var sub Subject
+		sub, err = s.store.GetSubject(ctx, f.SubjectID)
+		if err == nil && (sub.Deleted() || !actor.sees(sub)) {
+			err = ErrNotFound
+		}
+	}
+	if errors.Is(err, ErrNotFound) || err == nil && (actor.Kind == ActorUser && f.SubjectID != actor.SubjectID() || f.BlobKey == "") {
 		return File{}, s.fail("File", newErr(ErrNotFound, "file not found"))
 	}
 	return f, s.fail("File", err)
 }
 
 // OpenFile returns a file's metadata and a reader of its bytes (the caller
-// closes it). Purged or erased files are ErrNotFound. Authorisation is the
-// caller's job (the HTTP adapter serves files through signed URLs).
-func (s *Service) OpenFile(ctx context.Context, fileID string) (File, io.ReadCloser, error) {
-	f, err := s.File(ctx, 0, fileID)
+// closes it), as File decides what actor may see. The HTTP adapter serves
+// signed URLs as the system actor: the signature is the authorisation.
+func (s *Service) OpenFile(ctx context.Context, actor Actor, fileID string) (File, io.ReadCloser, error) {
+	f, err := s.File(ctx, actor, fileID)
 	if err != nil {
 		return File{}, nil, err
 	}
@@ -163,18 +173,25 @@ func (s *Service) OpenFile(ctx context.Context, fileID string) (File, io.ReadClo
 
 // ReviewFileParams are the inputs of ReviewFile.
 type ReviewFileParams struct {
-	FileID   string
+	// FileID is the file (one side of a submitted document) to decide.
+	FileID string
+	// Decision approves or rejects the side.
 	Decision Decision
-	Reason   string
-	AdminID  int64
+	// Reason explains a rejection (required then); it reaches the subject.
+	Reason string
 }
 
 // ReviewFile decides one side of a submitted document. A rejected side
 // rejects its requirement (the subject may upload again, with the reason);
 // once every side of the answer is approved the requirement is approved (and
 // may grant a level). Deciding a file that is not pending is ErrConflict.
-func (s *Service) ReviewFile(ctx context.Context, p ReviewFileParams) (File, error) {
-	err := checkDecision(p.Decision, p.Reason, p.AdminID)
+// The actor must be an admin; a file of a subject it may not see answers
+// ER709.
+func (s *Service) ReviewFile(ctx context.Context, actor Actor, p ReviewFileParams) (File, error) {
+	if err := actor.may("ReviewFile", reviewers...); err != nil {
+		return File{}, s.fail("ReviewFile", err)
+	}
+	err := checkDecision(p.Decision, p.Reason)
 	if p.FileID == "" {
 		err = invalid("fileId", "is required")
 	}
@@ -187,7 +204,7 @@ func (s *Service) ReviewFile(ctx context.Context, p ReviewFileParams) (File, err
 		if f, err = tx.GetFile(ctx, p.FileID); err != nil {
 			return err
 		}
-		sub, err := lockLive(ctx, tx, f.SubjectID)
+		sub, err := lockVisible(ctx, tx, actor, f.SubjectID)
 		if err != nil {
 			return err
 		}
@@ -203,7 +220,7 @@ func (s *Service) ReviewFile(ctx context.Context, p ReviewFileParams) (File, err
 		}
 		now := s.Now()
 		if p.Decision == Reject {
-			rp := ReviewParams{SubjectID: sub.ID, Requirement: req.Name, Decision: Reject, Reason: p.Reason, AdminID: p.AdminID}
+			rp := verdict{requirement: req.Name, decision: Reject, reason: p.Reason, adminID: actor.AdminID()}
 			return s.decide(ctx, tx, &sub, &st, rp)
 		}
 		f.Status, f.Reason, f.DecidedAt = levels.Approved, "", now
@@ -219,7 +236,7 @@ func (s *Service) ReviewFile(ctx context.Context, p ReviewFileParams) (File, err
 				return nil // other sides still await review
 			}
 		}
-		rp := ReviewParams{SubjectID: sub.ID, Requirement: req.Name, Decision: Approve, Reason: p.Reason, AdminID: p.AdminID}
+		rp := verdict{requirement: req.Name, decision: Approve, reason: p.Reason, adminID: actor.AdminID()}
 		return s.decide(ctx, tx, &sub, &st, rp)
 	})
 	if err != nil {
@@ -257,7 +274,7 @@ func (s *Service) requirementOfFile(ctx context.Context, tx Store, f File) (*lev
 // settleFiles applies a requirement decision to the files of its document
 // answer and, for an approved identity document, records a "manual"
 // identity-verification session.
-func (s *Service) settleFiles(ctx context.Context, tx Store, st RequirementState, p ReviewParams, now time.Time) error {
+func (s *Service) settleFiles(ctx context.Context, tx Store, st RequirementState, v verdict, now time.Time) error {
 	req, ok := s.ladder.Requirement(st.Name)
 	if !ok || req.Kind != levels.Document || len(st.Answer) == 0 {
 		return nil
@@ -274,18 +291,18 @@ func (s *Service) settleFiles(ctx context.Context, tx Store, st RequirementState
 		if err != nil {
 			return err
 		}
-		if f.Status == levels.Approved && p.Decision == Approve {
+		if f.Status == levels.Approved && v.decision == Approve {
 			continue
 		}
-		f.Status, f.Reason, f.DecidedAt = levels.Status(p.Decision), p.Reason, now
-		if p.Decision == Approve {
+		f.Status, f.Reason, f.DecidedAt = levels.Status(v.decision), v.reason, now
+		if v.decision == Approve {
 			f.Reason = ""
 		}
 		if err := tx.UpdateFile(ctx, f); err != nil {
 			return err
 		}
 	}
-	if p.Decision != Approve || s.identityReqs != nil && !s.identityReqs[st.Name] {
+	if v.decision != Approve || s.identityReqs != nil && !s.identityReqs[st.Name] {
 		return nil
 	}
 	sess := IDSession{ID: s.newID(), SubjectID: st.SubjectID, Provider: ProviderManual, Status: IDSessionApproved, CreatedAt: now,
@@ -316,8 +333,12 @@ type RecordIDSessionParams struct {
 }
 
 // RecordIDSession records an identity check an external provider reported
-// to the host (seed 003).
-func (s *Service) RecordIDSession(ctx context.Context, p RecordIDSessionParams) (IDSession, error) {
+// to the host (seed 003). The actor is the host, the system, the provider
+// or an admin; users may not record their own checks.
+func (s *Service) RecordIDSession(ctx context.Context, actor Actor, p RecordIDSessionParams) (IDSession, error) {
+	if err := actor.may("RecordIDSession", setters...); err != nil {
+		return IDSession{}, s.fail("RecordIDSession", err)
+	}
 	if p.Status == "" {
 		p.Status = IDSessionApproved
 	}
@@ -342,7 +363,7 @@ func (s *Service) RecordIDSession(ctx context.Context, p RecordIDSessionParams) 
 	sess := IDSession{ID: s.newID(), SubjectID: p.SubjectID, Provider: p.Provider, Status: p.Status, CreatedAt: at,
 		FrontFileID: p.FrontFileID, BackFileID: p.BackFileID, FaceFileID: p.FaceFileID}
 	err = s.inTx(ctx, "RecordIDSession", func(ctx context.Context, tx Store) error {
-		if _, err := lockLive(ctx, tx, p.SubjectID); err != nil {
+		if _, err := lockVisible(ctx, tx, actor, p.SubjectID); err != nil {
 			return err
 		}
 		for field, id := range map[string]string{"frontFileId": p.FrontFileID, "backFileId": p.BackFileID, "faceFileId": p.FaceFileID} {
@@ -367,7 +388,7 @@ func (s *Service) RecordIDSession(ctx context.Context, p RecordIDSessionParams) 
 // LatestIDSession returns the subject's most recent approved
 // identity-verification session, or ErrNotFound when it has none.
 func (s *Service) LatestIDSession(ctx context.Context, subjectID int64) (IDSession, error) {
-	if _, err := s.Subject(ctx, subjectID); err != nil {
+	if _, err := s.subject(ctx, SystemActor(), subjectID, "LatestIDSession"); err != nil {
 		return IDSession{}, err
 	}
 	list, err := s.store.ListIDSessions(ctx, subjectID)
@@ -388,8 +409,12 @@ func (s *Service) LatestIDSession(ctx context.Context, subjectID int64) (IDSessi
 // sessions. The audit facts stay: grants, review decisions, timestamps and
 // the subject row, marked with RedactedAt. A subject under legal hold is
 // refused with ErrLegalHold. Erase may be repeated; deleted subjects can be
-// erased.
-func (s *Service) Erase(ctx context.Context, subjectID int64) error {
+// erased. The actor is an admin, the host or the system; a subject it may
+// not see is ErrNotFound.
+func (s *Service) Erase(ctx context.Context, actor Actor, subjectID int64) error {
+	if err := actor.may("Erase", managers...); err != nil {
+		return s.fail("Erase", err)
+	}
 	// Bytes first, records second: if removing the records fails, a retry
 	// finds them again, and no personal data outlives a successful call. A
 	// file uploaded while the bytes are being deleted is found by the
@@ -397,7 +422,7 @@ func (s *Service) Erase(ctx context.Context, subjectID int64) error {
 	// delete its bytes too.
 	const maxRounds = 4
 	for range maxRounds {
-		deleted, err := s.eraseBlobs(ctx, subjectID)
+		deleted, err := s.eraseBlobs(ctx, actor, subjectID)
 		if err != nil {
 			return err
 		}
@@ -434,13 +459,16 @@ func (s *Service) Erase(ctx context.Context, subjectID int64) error {
 
 // eraseBlobs deletes the bytes of every file of the subject (and its data
 // key, with an OwnerEraser) and returns the blob keys it deleted.
-func (s *Service) eraseBlobs(ctx context.Context, subjectID int64) (map[string]bool, error) {
+func (s *Service) eraseBlobs(ctx context.Context, actor Actor, subjectID int64) (map[string]bool, error) {
 	deleted := map[string]bool{}
 	var keys []string
 	err := s.inTx(ctx, "Erase", func(ctx context.Context, tx Store) error {
 		sub, err := tx.LockSubject(ctx, subjectID)
 		if err != nil {
 			return err
+		}
+		if !actor.sees(sub) {
+			return newErr(ErrNotFound, "subject %d not found", subjectID)
 		}
 		if sub.LegalHold {
 			return newErr(ErrLegalHold, "subject %d is under legal hold", sub.ID)
@@ -511,7 +539,7 @@ func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files
 	if err := tx.UpdateSubject(ctx, sub); err != nil {
 		return err
 	}
-	return s.emit(ctx, tx, sub.ID, EventSubjectErased, now, map[string]any{"clientId": sub.ID})
+	return s.emit(ctx, tx, &sub, now, &SubjectErasedPayload{})
 }
 
 // RetentionReport says what ApplyRetention did.

@@ -82,14 +82,14 @@ func (b *docBundle) answerPassport(t *testing.T, id int64, front, back verificat
 
 func (b *docBundle) reviewFile(t *testing.T, id string, d verification.Decision, reason string) verification.File {
 	t.Helper()
-	f, err := b.svc.ReviewFile(b.ctx, verification.ReviewFileParams{FileID: id, Decision: d, Reason: reason, AdminID: 8})
+	f, err := b.svc.ReviewFile(b.ctx, verification.AdminActor(8, nil), verification.ReviewFileParams{FileID: id, Decision: d, Reason: reason})
 	require.NoError(t, err)
 	return f
 }
 
 func readAll(t *testing.T, svc *verification.Service, id string) []byte {
 	t.Helper()
-	_, rc, err := svc.OpenFile(context.Background(), id)
+	_, rc, err := svc.OpenFile(context.Background(), verification.SystemActor(), id)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, rc.Close()) }()
 	got, err := io.ReadAll(rc)
@@ -118,7 +118,7 @@ func TestUploadStoresFile(t *testing.T) {
 	assert.NotContains(t, f.BlobKey, "front", "blob names are generated")
 	assert.Len(t, blobFiles(t, b.dir), 1)
 
-	got, err := b.svc.File(b.ctx, sub.ID, f.ID)
+	got, err := b.svc.File(b.ctx, verification.UserActor(sub.ID), f.ID)
 	require.NoError(t, err)
 	assert.Equal(t, f, got)
 	assert.Equal(t, body, readAll(t, b.svc, f.ID), "OpenFile returns the exact bytes")
@@ -204,7 +204,7 @@ func TestUploadConcurrentWithSubmission(t *testing.T) {
 	}
 	b.answerPassport(t, sub.ID, front, back)
 	wg.Wait()
-	files, err := b.svc.Store().ListFiles(b.ctx, verification.FileFilter{SubjectID: sub.ID})
+	files, err := verificationtest.StoreOf(b.svc).ListFiles(b.ctx, verification.FileFilter{SubjectID: sub.ID})
 	require.NoError(t, err)
 	ok := 0
 	for _, err := range errs {
@@ -229,7 +229,7 @@ func TestUploadOversize(t *testing.T) {
 		require.ErrorAs(t, err, &e)
 		assert.Equal(t, "file", e.Field)
 		assert.Empty(t, blobFiles(t, b.dir), "no blob (nor temporary file) left behind")
-		files, err := b.svc.Store().ListFiles(b.ctx, verification.FileFilter{SubjectID: sub.ID})
+		files, err := verificationtest.StoreOf(b.svc).ListFiles(b.ctx, verification.FileFilter{SubjectID: sub.ID})
 		require.NoError(t, err)
 		assert.Empty(t, files, "no File record")
 	}
@@ -265,7 +265,7 @@ func TestUploadRefusesContent(t *testing.T) {
 		assert.Equal(t, "file", e.Field, tc.name)
 	}
 	assert.Empty(t, blobFiles(t, b.dir))
-	files, err := b.svc.Store().ListFiles(b.ctx, verification.FileFilter{SubjectID: sub.ID})
+	files, err := verificationtest.StoreOf(b.svc).ListFiles(b.ctx, verification.FileFilter{SubjectID: sub.ID})
 	require.NoError(t, err)
 	assert.Empty(t, files)
 }
@@ -275,7 +275,7 @@ func TestUploadRefusesParams(t *testing.T) {
 	b := docSetup(t)
 	sub := verificationtest.CreateSubject(t, b.svc)
 	gone := verificationtest.CreateSubject(t, b.svc)
-	require.NoError(t, b.svc.DeleteSubject(b.ctx, gone.ID))
+	require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), gone.ID))
 	body := func() io.Reader { return jpegReader(128) }
 	tests := []struct {
 		name  string
@@ -314,12 +314,12 @@ func TestUploadDisabledWithoutBlobs(t *testing.T) {
 	sub := verificationtest.CreateSubject(t, svc)
 	_, err = svc.Upload(ctx, verification.UploadParams{SubjectID: sub.ID, DocumentType: "passport", Side: "front", Body: jpegReader(64)})
 	require.ErrorIs(t, err, verification.ErrForbidden)
-	_, _, err = svc.OpenFile(ctx, "anything")
+	_, _, err = svc.OpenFile(ctx, verification.SystemActor(), "anything")
 	require.ErrorIs(t, err, verification.ErrNotFound)
 	rep, err := svc.ApplyRetention(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, rep)
-	require.NoError(t, svc.Erase(ctx, sub.ID), "erasure works without a blob store")
+	require.NoError(t, svc.Erase(ctx, verification.SystemActor(), sub.ID), "erasure works without a blob store")
 }
 
 func TestFileAccessIsOwnersOnly(t *testing.T) {
@@ -329,24 +329,24 @@ func TestFileAccessIsOwnersOnly(t *testing.T) {
 	bob := verificationtest.CreateSubject(t, b.svc)
 	f := verificationtest.Upload(t, b.svc, alice.ID, "passport", "front")
 
-	_, err := b.svc.File(b.ctx, bob.ID, f.ID)
+	_, err := b.svc.File(b.ctx, verification.UserActor(bob.ID), f.ID)
 	require.ErrorIs(t, err, verification.ErrNotFound, "another subject's file looks absent")
 	var foreign *verification.Error
 	require.ErrorAs(t, err, &foreign)
-	_, err = b.svc.File(b.ctx, bob.ID, "id-424242")
+	_, err = b.svc.File(b.ctx, verification.UserActor(bob.ID), "id-424242")
 	var absent *verification.Error
 	require.ErrorAs(t, err, &absent)
 	assert.Equal(t, absent.Message, foreign.Message)
 
-	got, err := b.svc.File(b.ctx, alice.ID, f.ID)
+	got, err := b.svc.File(b.ctx, verification.UserActor(alice.ID), f.ID)
 	require.NoError(t, err)
 	assert.Equal(t, f, got)
-	got, err = b.svc.File(b.ctx, 0, f.ID)
+	got, err = b.svc.File(b.ctx, verification.SystemActor(), f.ID)
 	require.NoError(t, err, "subject 0: a reviewer's lookup")
 	assert.Equal(t, f, got)
-	_, err = b.svc.File(b.ctx, alice.ID, "")
+	_, err = b.svc.File(b.ctx, verification.UserActor(alice.ID), "")
 	require.ErrorIs(t, err, verification.ErrInvalid)
-	_, _, err = b.svc.OpenFile(b.ctx, "id-424242")
+	_, _, err = b.svc.OpenFile(b.ctx, verification.SystemActor(), "id-424242")
 	require.ErrorIs(t, err, verification.ErrNotFound)
 	assert.Equal(t, verificationtest.JPEG(1024), readAll(t, b.svc, f.ID))
 
@@ -354,7 +354,7 @@ func TestFileAccessIsOwnersOnly(t *testing.T) {
 	bobBack := verificationtest.Upload(t, b.svc, bob.ID, "passport", "back")
 	_, err = b.svc.Answer(b.ctx, bob.ID, "idDocument", raw(fmt.Sprintf(`{"type":"passport","files":{"front":%q,"back":%q}}`, f.ID, bobBack.ID)))
 	require.ErrorIs(t, err, verification.ErrNotFound)
-	_, err = b.svc.RecordIDSession(b.ctx, verification.RecordIDSessionParams{SubjectID: bob.ID, Provider: "veriff", FrontFileID: f.ID})
+	_, err = b.svc.RecordIDSession(b.ctx, verification.SystemActor(), verification.RecordIDSessionParams{SubjectID: bob.ID, Provider: "veriff", FrontFileID: f.ID})
 	require.ErrorIs(t, err, verification.ErrNotFound)
 	assert.Equal(t, levels.Missing, b.file(t, f.ID).Status)
 }
@@ -365,12 +365,12 @@ func TestReviewFilePerSide(t *testing.T) {
 	sub := verificationtest.CreateSubject(t, b.svc)
 	step := b.documentsStep(t, sub.ID)
 	b.answerAMLD5(t, sub.ID)
-	_, err := b.svc.SetRequirement(b.ctx, verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "verificationFlag", Value: raw(`true`), AdminID: 2})
+	_, err := b.svc.SetRequirement(b.ctx, verification.AdminActor(2, nil), verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "verificationFlag", Value: raw(`true`)})
 	require.NoError(t, err)
 	front, back := b.passport(t, sub.ID)
 	done, err := b.svc.RunWizard(b.ctx, verification.RunWizardParams{SubjectID: sub.ID, UUID: step.UUID, DocumentType: 2, Files: []string{front.ID, back.ID}})
 	require.NoError(t, err)
-	require.Equal(t, verification.StepDone, done.Code)
+	require.Equal(t, verification.StageDone, done.Stage)
 
 	b.clock.Advance(time.Hour)
 	got := b.reviewFile(t, front.ID, verification.Approve, "")
@@ -388,10 +388,10 @@ func TestReviewFilePerSide(t *testing.T) {
 	assert.Equal(t, levels.Approved, b.state(t, sub.ID, "idDocument").Status)
 	verificationtest.RequireLevel(t, b.svc, sub.ID, 3)
 	verificationtest.RequireStatus(t, b.svc, sub.ID, nil)
-	page, err := b.svc.Grants(b.ctx, verification.GrantFilter{ClientID: sub.ID, Limit: 1, Desc: true})
+	page, err := b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{SubjectID: sub.ID, Limit: 1, Desc: true})
 	require.NoError(t, err)
 	assert.Equal(t, "Review: idDocument", page.Items[0].Reason)
-	assert.Equal(t, int64(8), page.Items[0].UserID)
+	assert.Equal(t, int64(8), page.Items[0].AdminID)
 
 	sess, err := b.svc.LatestIDSession(b.ctx, sub.ID)
 	require.NoError(t, err)
@@ -406,18 +406,18 @@ func TestReviewFilePerSide(t *testing.T) {
 	// Deciding a decided side is a conflict.
 	before := snapshot(t, b.svc, sub.ID)
 	for _, d := range []verification.Decision{verification.Approve, verification.Reject} {
-		_, err = b.svc.ReviewFile(b.ctx, verification.ReviewFileParams{FileID: back.ID, Decision: d, Reason: "x", AdminID: 8})
+		_, err = b.svc.ReviewFile(b.ctx, verification.AdminActor(8, nil), verification.ReviewFileParams{FileID: back.ID, Decision: d, Reason: "x"})
 		require.ErrorIs(t, err, verification.ErrConflict)
 	}
 	assert.Equal(t, before, snapshot(t, b.svc, sub.ID))
 
 	// The application is still submitted; approving it grants nothing new.
-	_, err = b.svc.DecideApplication(b.ctx, verification.DecideApplicationParams{ApplicationID: done.Application.ID, Decision: verification.Approve, AdminID: 8})
+	_, err = b.svc.DecideApplication(b.ctx, verification.AdminActor(8, nil), verification.DecideApplicationParams{ApplicationID: done.Application.ID, Decision: verification.Approve})
 	require.NoError(t, err)
-	page, err = b.svc.Grants(b.ctx, verification.GrantFilter{ClientID: sub.ID})
+	page, err = b.svc.Grants(b.ctx, verification.SystemActor(), verification.GrantFilter{SubjectID: sub.ID})
 	require.NoError(t, err)
 	assert.Equal(t, 3, page.Total)
-	sessions, err := b.svc.Store().ListIDSessions(b.ctx, sub.ID)
+	sessions, err := verificationtest.StoreOf(b.svc).ListIDSessions(b.ctx, sub.ID)
 	require.NoError(t, err)
 	assert.Len(t, sessions, 1, "one manual session per approval")
 }
@@ -440,7 +440,7 @@ func TestReviewFileRejectOneSide(t *testing.T) {
 	assert.Equal(t, levels.Rejected, b.file(t, front.ID).Status, "the whole document is sent back")
 	_, err := b.svc.LatestIDSession(b.ctx, sub.ID)
 	require.ErrorIs(t, err, verification.ErrNotFound, "no session for a rejected document")
-	reviews, err := b.svc.Reviews(b.ctx, sub.ID)
+	reviews, err := b.svc.Reviews(b.ctx, verification.SystemActor(), sub.ID)
 	require.NoError(t, err)
 	require.Len(t, reviews, 1)
 	assert.Equal(t, verification.Reject, reviews[0].Decision)
@@ -467,7 +467,7 @@ func TestReviewFileRefusals(t *testing.T) {
 	selfie := verificationtest.Upload(t, b.svc, sub.ID, verification.SelfieType, verification.SelfieSide)
 
 	approve := func(id string) verification.ReviewFileParams {
-		return verification.ReviewFileParams{FileID: id, Decision: verification.Approve, AdminID: 1}
+		return verification.ReviewFileParams{FileID: id, Decision: verification.Approve}
 	}
 	tests := []struct {
 		name  string
@@ -479,14 +479,15 @@ func TestReviewFileRefusals(t *testing.T) {
 		{"selfie", approve(selfie.ID), verification.ErrConflict, ""},
 		{"unknown", approve("id-31337"), verification.ErrNotFound, ""},
 		{"no file id", approve(""), verification.ErrInvalid, "fileId"},
-		{"no admin", verification.ReviewFileParams{FileID: front.ID, Decision: verification.Approve}, verification.ErrInvalid, "adminId"},
-		{"bad decision", verification.ReviewFileParams{FileID: front.ID, Decision: "perhaps", AdminID: 1}, verification.ErrInvalid, "decision"},
-		{"reject without reason", verification.ReviewFileParams{FileID: front.ID, Decision: verification.Reject, AdminID: 1}, verification.ErrInvalid, "reason"},
-		{"long reason", verification.ReviewFileParams{FileID: front.ID, Decision: verification.Reject, Reason: strings.Repeat("x", verification.MaxReasonLen+1), AdminID: 1}, verification.ErrInvalid, "reason"},
+		{"bad decision", verification.ReviewFileParams{FileID: front.ID, Decision: "perhaps"}, verification.ErrInvalid, "decision"},
+		{"reject without reason", verification.ReviewFileParams{FileID: front.ID, Decision: verification.Reject}, verification.ErrInvalid, "reason"},
+		{"long reason", verification.ReviewFileParams{FileID: front.ID, Decision: verification.Reject, Reason: strings.Repeat("x", verification.MaxReasonLen+1)}, verification.ErrInvalid, "reason"},
 	}
 	before := snapshot(t, b.svc, sub.ID)
+	_, err := b.svc.ReviewFile(b.ctx, verification.HostActor(), approve(front.ID))
+	require.ErrorIs(t, err, verification.ErrForbidden, "ReviewFile needs an admin actor")
 	for _, tc := range tests {
-		_, err := b.svc.ReviewFile(b.ctx, tc.p)
+		_, err := b.svc.ReviewFile(b.ctx, verification.AdminActor(1, nil), tc.p)
 		require.ErrorIs(t, err, tc.kind, tc.name)
 		if tc.field != "" {
 			var e *verification.Error
@@ -497,17 +498,17 @@ func TestReviewFileRefusals(t *testing.T) {
 	}
 
 	// A file whose requirement was decided as a whole is not pending any more.
-	_, err := b.svc.Review(b.ctx, verification.ReviewParams{SubjectID: sub.ID, Requirement: "idDocument", Decision: verification.Approve, AdminID: 1})
+	_, err = b.svc.Review(b.ctx, verification.AdminActor(1, nil), verification.ReviewParams{SubjectID: sub.ID, Requirement: "idDocument", Decision: verification.Approve})
 	require.NoError(t, err)
-	_, err = b.svc.ReviewFile(b.ctx, approve(front.ID))
+	_, err = b.svc.ReviewFile(b.ctx, verification.AdminActor(1, nil), approve(front.ID))
 	require.ErrorIs(t, err, verification.ErrConflict)
 
 	// Files of a deleted subject cannot be reviewed.
 	gone := verificationtest.CreateSubject(t, b.svc)
 	gf, gb := b.passport(t, gone.ID)
 	b.answerPassport(t, gone.ID, gf, gb)
-	require.NoError(t, b.svc.DeleteSubject(b.ctx, gone.ID))
-	_, err = b.svc.ReviewFile(b.ctx, approve(gf.ID))
+	require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), gone.ID))
+	_, err = b.svc.ReviewFile(b.ctx, verification.AdminActor(1, nil), approve(gf.ID))
 	require.ErrorIs(t, err, verification.ErrDeleted)
 }
 
@@ -556,16 +557,16 @@ func TestIdentityRequirementsOption(t *testing.T) {
 			_, err = svc.Answer(ctx, sub.ID, "proofOfAddress", raw(fmt.Sprintf(`{"type":"utilityBill","files":{"front":%q}}`, bill.ID)))
 			require.NoError(t, err)
 
-			_, err = svc.ReviewFile(ctx, verification.ReviewFileParams{FileID: bill.ID, Decision: verification.Approve, AdminID: 1})
+			_, err = svc.ReviewFile(ctx, verification.AdminActor(1, nil), verification.ReviewFileParams{FileID: bill.ID, Decision: verification.Approve})
 			require.NoError(t, err)
-			sessions, err := svc.Store().ListIDSessions(ctx, sub.ID)
+			sessions, err := verificationtest.StoreOf(svc).ListIDSessions(ctx, sub.ID)
 			require.NoError(t, err)
 			assert.Len(t, sessions, tc.sessions["proofOfAddress"])
 
 			clock.Advance(time.Minute)
-			_, err = svc.Review(ctx, verification.ReviewParams{SubjectID: sub.ID, Requirement: "idDocument", Decision: verification.Approve, AdminID: 1})
+			_, err = svc.Review(ctx, verification.AdminActor(1, nil), verification.ReviewParams{SubjectID: sub.ID, Requirement: "idDocument", Decision: verification.Approve})
 			require.NoError(t, err)
-			sessions, err = svc.Store().ListIDSessions(ctx, sub.ID)
+			sessions, err = verificationtest.StoreOf(svc).ListIDSessions(ctx, sub.ID)
 			require.NoError(t, err)
 			assert.Len(t, sessions, tc.sessions["idDocument"])
 			if tc.sessions["idDocument"] > tc.sessions["proofOfAddress"] {
@@ -605,7 +606,7 @@ func TestRecordIDSession(t *testing.T) {
 	face := verificationtest.Upload(t, b.svc, sub.ID, verification.SelfieType, verification.SelfieSide)
 	b.clock.Advance(time.Hour)
 	at := b.svc.Now().Add(-30 * time.Minute)
-	first, err := b.svc.RecordIDSession(ctx, verification.RecordIDSessionParams{SubjectID: sub.ID, Provider: "veriff", FrontFileID: front.ID, BackFileID: back.ID, FaceFileID: face.ID, At: at})
+	first, err := b.svc.RecordIDSession(ctx, verification.SystemActor(), verification.RecordIDSessionParams{SubjectID: sub.ID, Provider: "veriff", FrontFileID: front.ID, BackFileID: back.ID, FaceFileID: face.ID, At: at})
 	require.NoError(t, err)
 	assert.NotEmpty(t, first.ID)
 	assert.Equal(t, "veriff", first.Provider)
@@ -617,7 +618,7 @@ func TestRecordIDSession(t *testing.T) {
 
 	// A newer declined session is not returned.
 	b.clock.Advance(time.Minute)
-	declined, err := b.svc.RecordIDSession(ctx, verification.RecordIDSessionParams{SubjectID: sub.ID, Provider: "veriff", Status: "declined", FrontFileID: front.ID})
+	declined, err := b.svc.RecordIDSession(ctx, verification.SystemActor(), verification.RecordIDSessionParams{SubjectID: sub.ID, Provider: "veriff", Status: "declined", FrontFileID: front.ID})
 	require.NoError(t, err)
 	assert.Equal(t, b.svc.Now(), declined.CreatedAt, "zero At means now")
 	latest, err = b.svc.LatestIDSession(ctx, sub.ID)
@@ -625,9 +626,9 @@ func TestRecordIDSession(t *testing.T) {
 	assert.Equal(t, first.ID, latest.ID)
 
 	// A newer approved one wins; an older one reported late does not.
-	second, err := b.svc.RecordIDSession(ctx, verification.RecordIDSessionParams{SubjectID: sub.ID, Provider: "veriff", FrontFileID: front.ID, FaceFileID: face.ID})
+	second, err := b.svc.RecordIDSession(ctx, verification.SystemActor(), verification.RecordIDSessionParams{SubjectID: sub.ID, Provider: "veriff", FrontFileID: front.ID, FaceFileID: face.ID})
 	require.NoError(t, err)
-	_, err = b.svc.RecordIDSession(ctx, verification.RecordIDSessionParams{SubjectID: sub.ID, Provider: "onfido", FrontFileID: front.ID, At: at.Add(-time.Hour)})
+	_, err = b.svc.RecordIDSession(ctx, verification.SystemActor(), verification.RecordIDSessionParams{SubjectID: sub.ID, Provider: "onfido", FrontFileID: front.ID, At: at.Add(-time.Hour)})
 	require.NoError(t, err)
 	latest, err = b.svc.LatestIDSession(ctx, sub.ID)
 	require.NoError(t, err)
@@ -637,14 +638,14 @@ func TestRecordIDSession(t *testing.T) {
 	// Only approved sessions count: a subject with declined ones only has none.
 	other := verificationtest.CreateSubject(t, b.svc)
 	otherFront := verificationtest.Upload(t, b.svc, other.ID, "passport", "front")
-	_, err = b.svc.RecordIDSession(ctx, verification.RecordIDSessionParams{SubjectID: other.ID, Provider: "veriff", Status: "declined", FrontFileID: otherFront.ID})
+	_, err = b.svc.RecordIDSession(ctx, verification.SystemActor(), verification.RecordIDSessionParams{SubjectID: other.ID, Provider: "veriff", Status: "declined", FrontFileID: otherFront.ID})
 	require.NoError(t, err)
 	_, err = b.svc.LatestIDSession(ctx, other.ID)
 	require.ErrorIs(t, err, verification.ErrNotFound)
 
 	gone := verificationtest.CreateSubject(t, b.svc)
 	goneFront := verificationtest.Upload(t, b.svc, gone.ID, "passport", "front")
-	require.NoError(t, b.svc.DeleteSubject(ctx, gone.ID))
+	require.NoError(t, b.svc.DeleteSubject(ctx, verification.SystemActor(), gone.ID))
 
 	long := strings.Repeat("p", 65)
 	tests := []struct {
@@ -667,7 +668,7 @@ func TestRecordIDSession(t *testing.T) {
 	count := func() int {
 		n := 0
 		for _, id := range []int64{sub.ID, other.ID, gone.ID} {
-			list, err := b.svc.Store().ListIDSessions(ctx, id)
+			list, err := verificationtest.StoreOf(b.svc).ListIDSessions(ctx, id)
 			require.NoError(t, err)
 			n += len(list)
 		}
@@ -675,7 +676,7 @@ func TestRecordIDSession(t *testing.T) {
 	}
 	n := count()
 	for _, tc := range tests {
-		_, err := b.svc.RecordIDSession(ctx, tc.p)
+		_, err := b.svc.RecordIDSession(ctx, verification.SystemActor(), tc.p)
 		require.ErrorIs(t, err, tc.kind, tc.name)
 		if tc.field != "" {
 			var e *verification.Error
@@ -701,7 +702,7 @@ func (b *docBundle) eraseFixture(t *testing.T) verification.Subject {
 	b.reviewFile(t, front.ID, verification.Approve, "")
 	b.reviewFile(t, back.ID, verification.Approve, "")
 	face := verificationtest.Upload(t, b.svc, sub.ID, verification.SelfieType, verification.SelfieSide)
-	_, err = b.svc.RecordIDSession(b.ctx, verification.RecordIDSessionParams{SubjectID: sub.ID, Provider: "veriff", FrontFileID: front.ID, BackFileID: back.ID, FaceFileID: face.ID})
+	_, err = b.svc.RecordIDSession(b.ctx, verification.SystemActor(), verification.RecordIDSessionParams{SubjectID: sub.ID, Provider: "veriff", FrontFileID: front.ID, BackFileID: back.ID, FaceFileID: face.ID})
 	require.NoError(t, err)
 	verificationtest.Upload(t, b.svc, sub.ID, "passport", "front") // a spare, never submitted
 	return sub
@@ -712,7 +713,7 @@ func (b *docBundle) eraseFixture(t *testing.T) verification.Subject {
 func requireErased(t *testing.T, svc *verification.Service, id int64, audit subjectSnapshot, reviews []verification.Review) {
 	t.Helper()
 	ctx := context.Background()
-	st := svc.Store()
+	st := verificationtest.StoreOf(svc)
 	files, err := st.ListFiles(ctx, verification.FileFilter{SubjectID: id})
 	require.NoError(t, err)
 	assert.Empty(t, files, "no File records")
@@ -740,13 +741,14 @@ func requireErased(t *testing.T, svc *verification.Service, id int64, audit subj
 	assert.Equal(t, svc.Now(), sub.RedactedAt)
 	assert.Equal(t, audit.Subject.Level, sub.Level)
 
-	grants, err := st.ListGrants(ctx, verification.GrantFilter{ClientID: id})
+	grants, err := st.ListGrants(ctx, verification.GrantFilter{SubjectID: id})
 	require.NoError(t, err)
 	assert.Equal(t, audit.Grants, grants.Total, "grants stay")
 	got, err := st.ListReviews(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, reviews, got, "review decisions stay")
-	apps, _, err := st.ListApplications(ctx, verification.ApplicationFilter{SubjectID: id, Limit: 100})
+	page, err := st.ListApplications(ctx, verification.ApplicationFilter{SubjectID: id, Limit: 100})
+	apps := page.Items
 	require.NoError(t, err)
 	assert.Len(t, apps, len(audit.Apps), "applications stay")
 	assert.Equal(t, 1, countEvents(t, svc, id, verification.EventSubjectErased))
@@ -759,7 +761,7 @@ func TestErase(t *testing.T) {
 	files := blobFiles(t, b.dir)
 	require.Len(t, files, 4)
 	audit := snapshot(t, b.svc, sub.ID)
-	reviews, err := b.svc.Reviews(b.ctx, sub.ID)
+	reviews, err := b.svc.Reviews(b.ctx, verification.SystemActor(), sub.ID)
 	require.NoError(t, err)
 	require.NotEmpty(t, reviews)
 	fileIDs := make([]string, len(audit.Files))
@@ -768,14 +770,14 @@ func TestErase(t *testing.T) {
 	}
 
 	b.clock.Advance(time.Hour)
-	require.NoError(t, b.svc.Erase(b.ctx, sub.ID))
+	require.NoError(t, b.svc.Erase(b.ctx, verification.SystemActor(), sub.ID))
 	requireErased(t, b.svc, sub.ID, audit, reviews)
 	assert.Empty(t, blobFiles(t, b.dir), "the blob directory holds nothing of the subject")
 	for _, id := range fileIDs {
-		_, _, err := b.svc.OpenFile(b.ctx, id)
+		_, _, err := b.svc.OpenFile(b.ctx, verification.SystemActor(), id)
 		require.ErrorIs(t, err, verification.ErrNotFound)
 	}
-	got, err := b.svc.Subject(b.ctx, sub.ID)
+	got, err := b.svc.Subject(b.ctx, verification.SystemActor(), sub.ID)
 	require.NoError(t, err, "an erased subject still exists")
 	assert.Equal(t, b.svc.Now(), got.RedactedAt)
 	verificationtest.RequireLevel(t, b.svc, sub.ID, 2)
@@ -785,8 +787,8 @@ func TestErase(t *testing.T) {
 	assert.Empty(t, sess.FrontFileID)
 
 	// Erase may be repeated.
-	require.NoError(t, b.svc.Erase(b.ctx, sub.ID))
-	_, err = b.svc.RequirementStates(b.ctx, sub.ID)
+	require.NoError(t, b.svc.Erase(b.ctx, verification.SystemActor(), sub.ID))
+	_, err = b.svc.RequirementStates(b.ctx, verification.SystemActor(), sub.ID)
 	require.NoError(t, err)
 }
 
@@ -794,23 +796,23 @@ func TestEraseLegalHold(t *testing.T) {
 	t.Parallel()
 	b := docSetup(t)
 	sub := b.eraseFixture(t)
-	_, err := b.svc.SetLegalHold(b.ctx, sub.ID, true)
+	_, err := b.svc.SetLegalHold(b.ctx, verification.SystemActor(), sub.ID, true)
 	require.NoError(t, err)
 	files := blobFiles(t, b.dir)
 	before := snapshot(t, b.svc, sub.ID)
-	err = b.svc.Erase(b.ctx, sub.ID)
+	err = b.svc.Erase(b.ctx, verification.SystemActor(), sub.ID)
 	require.ErrorIs(t, err, verification.ErrLegalHold)
 	assert.Equal(t, before, snapshot(t, b.svc, sub.ID), "nothing deleted")
 	assert.Equal(t, files, blobFiles(t, b.dir))
 	for _, f := range before.Files {
-		_, rc, err := b.svc.OpenFile(b.ctx, f.ID)
+		_, rc, err := b.svc.OpenFile(b.ctx, verification.SystemActor(), f.ID)
 		require.NoError(t, err)
 		require.NoError(t, rc.Close())
 	}
 
-	_, err = b.svc.SetLegalHold(b.ctx, sub.ID, false)
+	_, err = b.svc.SetLegalHold(b.ctx, verification.SystemActor(), sub.ID, false)
 	require.NoError(t, err)
-	require.NoError(t, b.svc.Erase(b.ctx, sub.ID))
+	require.NoError(t, b.svc.Erase(b.ctx, verification.SystemActor(), sub.ID))
 	assert.Empty(t, blobFiles(t, b.dir))
 }
 
@@ -819,15 +821,15 @@ func TestEraseDeletedAndUnknownSubjects(t *testing.T) {
 	b := docSetup(t)
 	sub := b.eraseFixture(t)
 	audit := snapshot(t, b.svc, sub.ID)
-	reviews, err := b.svc.Store().ListReviews(b.ctx, sub.ID)
+	reviews, err := verificationtest.StoreOf(b.svc).ListReviews(b.ctx, sub.ID)
 	require.NoError(t, err)
-	require.NoError(t, b.svc.DeleteSubject(b.ctx, sub.ID))
+	require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), sub.ID))
 	audit.Subject.Level = snapshot(t, b.svc, sub.ID).Subject.Level
-	require.NoError(t, b.svc.Erase(b.ctx, sub.ID), "deleted subjects can be erased")
+	require.NoError(t, b.svc.Erase(b.ctx, verification.SystemActor(), sub.ID), "deleted subjects can be erased")
 	requireErased(t, b.svc, sub.ID, audit, reviews)
 	assert.Empty(t, blobFiles(t, b.dir))
 
-	require.ErrorIs(t, b.svc.Erase(b.ctx, 987654), verification.ErrNotFound)
+	require.ErrorIs(t, b.svc.Erase(b.ctx, verification.SystemActor(), 987654), verification.ErrNotFound)
 }
 
 // raceBlobs runs hook once, on the first Delete, before deleting: it lets a
@@ -856,10 +858,10 @@ func TestEraseCatchesUploadDuringErasure(t *testing.T) {
 	var late verification.File
 	blobs.hook = func() { late = verificationtest.Upload(t, b.svc, sub.ID, "passport", "back") }
 
-	require.NoError(t, b.svc.Erase(b.ctx, sub.ID))
+	require.NoError(t, b.svc.Erase(b.ctx, verification.SystemActor(), sub.ID))
 	require.NotEmpty(t, late.ID, "the hook ran")
 	assert.Empty(t, blobFiles(t, b.dir), "a file uploaded during the erasure is erased too")
-	files, err := b.svc.Store().ListFiles(b.ctx, verification.FileFilter{SubjectID: sub.ID})
+	files, err := verificationtest.StoreOf(b.svc).ListFiles(b.ctx, verification.FileFilter{SubjectID: sub.ID})
 	require.NoError(t, err)
 	assert.Empty(t, files)
 }
@@ -902,7 +904,7 @@ func TestEraseSealedStoreDestroysDataKey(t *testing.T) {
 
 	// A backup copy of one of Alice's blobs, taken before the erasure.
 	audit := snapshot(t, b.svc, alice.ID)
-	reviews, err := b.svc.Store().ListReviews(b.ctx, alice.ID)
+	reviews, err := verificationtest.StoreOf(b.svc).ListReviews(b.ctx, alice.ID)
 	require.NoError(t, err)
 	aliceKey := audit.Files[0].BlobKey
 	backup, err := os.ReadFile(filepath.Join(dir, aliceKey))
@@ -910,7 +912,7 @@ func TestEraseSealedStoreDestroysDataKey(t *testing.T) {
 	_, err = keys.GetDataKey(b.ctx, ownerKey(alice.ID))
 	require.NoError(t, err, "Alice has a data key before the erasure")
 
-	require.NoError(t, b.svc.Erase(b.ctx, alice.ID))
+	require.NoError(t, b.svc.Erase(b.ctx, verification.SystemActor(), alice.ID))
 	requireErased(t, b.svc, alice.ID, audit, reviews)
 	_, err = keys.GetDataKey(b.ctx, ownerKey(alice.ID))
 	require.ErrorIs(t, err, documents.ErrKeyNotFound, "crypto-erasure: the data key is gone")
@@ -938,13 +940,13 @@ func TestApplyRetention(t *testing.T) {
 		sub := verificationtest.CreateSubject(t, b.svc)
 		front, back := b.passport(t, sub.ID)
 		b.answerPassport(t, sub.ID, front, back)
-		_, err := b.svc.Review(ctx, verification.ReviewParams{SubjectID: sub.ID, Requirement: "idDocument", Decision: verification.Approve, AdminID: 1})
+		_, err := b.svc.Review(ctx, verification.AdminActor(1, nil), verification.ReviewParams{SubjectID: sub.ID, Requirement: "idDocument", Decision: verification.Approve})
 		require.NoError(t, err)
 		return sub, front, back
 	}
 	oldSub, oldFront, oldBack := decided() // decided at day 0
 	heldSub, heldFront, heldBack := decided()
-	_, err := b.svc.SetLegalHold(ctx, heldSub.ID, true)
+	_, err := b.svc.SetLegalHold(ctx, verification.SystemActor(), heldSub.ID, true)
 	require.NoError(t, err)
 	undecidedSub := verificationtest.CreateSubject(t, b.svc)
 	pendingFront, pendingBack := b.passport(t, undecidedSub.ID)
@@ -956,7 +958,7 @@ func TestApplyRetention(t *testing.T) {
 	b.clock.Advance(29 * day)               // now: day 31
 
 	oldMeta := b.file(t, oldFront.ID)
-	reviews, err := b.svc.Store().ListReviews(ctx, oldSub.ID)
+	reviews, err := verificationtest.StoreOf(b.svc).ListReviews(ctx, oldSub.ID)
 	require.NoError(t, err)
 	require.Len(t, blobFiles(t, b.dir), 9)
 
@@ -966,7 +968,7 @@ func TestApplyRetention(t *testing.T) {
 	assert.Len(t, blobFiles(t, b.dir), 7)
 
 	for _, f := range []verification.File{oldFront, oldBack} {
-		_, _, err := b.svc.OpenFile(ctx, f.ID)
+		_, _, err := b.svc.OpenFile(ctx, verification.SystemActor(), f.ID)
 		require.ErrorIs(t, err, verification.ErrNotFound, "image purged")
 		meta := b.file(t, f.ID)
 		assert.Empty(t, meta.BlobKey)
@@ -975,7 +977,7 @@ func TestApplyRetention(t *testing.T) {
 		assert.Equal(t, f.Size, meta.Size)
 	}
 	assert.Equal(t, oldMeta.DecidedAt, b.file(t, oldFront.ID).DecidedAt)
-	got, err := b.svc.Store().ListReviews(ctx, oldSub.ID)
+	got, err := verificationtest.StoreOf(b.svc).ListReviews(ctx, oldSub.ID)
 	require.NoError(t, err)
 	assert.Equal(t, reviews, got, "decisions kept")
 	assert.Equal(t, levels.Approved, b.state(t, oldSub.ID, "idDocument").Status)
@@ -991,7 +993,7 @@ func TestApplyRetention(t *testing.T) {
 
 	// Lifting the hold lets the next run purge; two days later the
 	// recent ones go too.
-	_, err = b.svc.SetLegalHold(ctx, heldSub.ID, false)
+	_, err = b.svc.SetLegalHold(ctx, verification.SystemActor(), heldSub.ID, false)
 	require.NoError(t, err)
 	b.clock.Advance(2 * day)
 	rep, err = b.svc.ApplyRetention(ctx)
@@ -1000,7 +1002,7 @@ func TestApplyRetention(t *testing.T) {
 	assert.Len(t, blobFiles(t, b.dir), 3, "only undecided images are left")
 
 	// A purged subject can still be erased.
-	require.NoError(t, b.svc.Erase(ctx, oldSub.ID))
+	require.NoError(t, b.svc.Erase(ctx, verification.SystemActor(), oldSub.ID))
 }
 
 func TestApplyRetentionDisabled(t *testing.T) {
@@ -1009,7 +1011,7 @@ func TestApplyRetentionDisabled(t *testing.T) {
 	sub := verificationtest.CreateSubject(t, b.svc)
 	front, back := b.passport(t, sub.ID)
 	b.answerPassport(t, sub.ID, front, back)
-	_, err := b.svc.Review(b.ctx, verification.ReviewParams{SubjectID: sub.ID, Requirement: "idDocument", Decision: verification.Reject, Reason: "x", AdminID: 1})
+	_, err := b.svc.Review(b.ctx, verification.AdminActor(1, nil), verification.ReviewParams{SubjectID: sub.ID, Requirement: "idDocument", Decision: verification.Reject, Reason: "x"})
 	require.NoError(t, err)
 	b.clock.Advance(10 * 365 * 24 * time.Hour)
 	rep, err := b.svc.ApplyRetention(b.ctx)
@@ -1026,7 +1028,7 @@ func TestResetRequirementFreesPendingFiles(t *testing.T) {
 	sub := verificationtest.CreateSubject(t, b.svc)
 	front, back := b.passport(t, sub.ID)
 	b.answerPassport(t, sub.ID, front, back)
-	_, err := b.svc.ResetRequirement(b.ctx, sub.ID, "idDocument", 1, false)
+	_, err := b.svc.ResetRequirement(b.ctx, verification.AdminActor(1, nil), sub.ID, "idDocument", false)
 	require.NoError(t, err)
 	_, err = b.svc.Upload(b.ctx, verification.UploadParams{SubjectID: sub.ID, DocumentType: "passport", Side: "front", Body: jpegReader(64)})
 	require.NoError(t, err, "after a reset the subject can upload again")
@@ -1040,12 +1042,12 @@ func TestSetRequirementReplacingADocumentFreesTheOldSides(t *testing.T) {
 	front2, back2 := b.passport(t, sub.ID) // before the answer below makes the sides pending
 	b.answerPassport(t, sub.ID, front, back)
 	value := json.RawMessage(fmt.Sprintf(`{"type":"passport","files":{"front":%q,"back":%q}}`, front2.ID, back2.ID))
-	_, err := b.svc.SetRequirement(b.ctx, verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "idDocument", Value: value, Status: levels.Pending, AdminID: 1})
+	_, err := b.svc.SetRequirement(b.ctx, verification.AdminActor(1, nil), verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "idDocument", Value: value, Status: levels.Pending})
 	require.NoError(t, err)
-	old, err := b.svc.Store().GetFile(b.ctx, front.ID)
+	old, err := verificationtest.StoreOf(b.svc).GetFile(b.ctx, front.ID)
 	require.NoError(t, err)
 	require.Equal(t, levels.Rejected, old.Status, "the replaced answer's files are no longer pending")
-	cur, err := b.svc.Store().GetFile(b.ctx, front2.ID)
+	cur, err := verificationtest.StoreOf(b.svc).GetFile(b.ctx, front2.ID)
 	require.NoError(t, err)
 	require.Equal(t, levels.Pending, cur.Status)
 }

@@ -89,9 +89,13 @@ func invalid(field, format string, args ...any) *Error {
 	return &Error{Kind: ErrInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
+// coded returns the error of a catalog code (see Catalog).
 func coded(c Code) *Error {
-	e := c.Entry()
-	return &Error{Kind: c.kind(), Code: c, Message: e.Message}
+	e, ok := c.Entry()
+	if !ok {
+		panic("verification: unknown catalog code " + string(c))
+	}
+	return &Error{Kind: e.Kind, Code: c, Message: e.Message}
 }
 
 // internal wraps an unexpected error (a store failure) so it matches
@@ -105,9 +109,8 @@ func internal(err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	for _, k := range []error{ErrNotFound, ErrConflict, ErrInvalid, ErrForbidden, ErrDeleted,
-		ErrPendingDocument, ErrAttemptsExhausted, ErrRejectedFinal, ErrExpired, ErrLegalHold, ErrTooLarge, ErrUnsupportedMedia, ErrClosed} {
-		if errors.Is(err, k) {
+	for _, k := range Kinds {
+		if k != ErrInternal && errors.Is(err, k) {
 			return &Error{Kind: k, Message: k.Error(), cause: err}
 		}
 	}

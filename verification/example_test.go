@@ -41,8 +41,8 @@ func ExampleNew() {
 	}
 
 	// The host checked the code it mailed: approve it.
-	_, _ = svc.SetRequirement(ctx, verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "emailCode"})
-	page, _ := svc.Grants(ctx, verification.GrantFilter{ClientID: sub.ID, Limit: 10})
+	_, _ = svc.SetRequirement(ctx, verification.HostActor(), verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "emailCode"})
+	page, _ := svc.Grants(ctx, verification.SystemActor(), verification.GrantFilter{SubjectID: sub.ID, Limit: 10})
 	for _, g := range page.Items {
 		fmt.Printf("%s (%s)\n", g.Level.Name, g.Reason)
 	}

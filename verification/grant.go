@@ -1,22 +1,28 @@
 package verification
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // GrantLevelParams are the inputs of GrantLevel.
 type GrantLevelParams struct {
+	// SubjectID is the subject to move.
 	SubjectID int64
 	// Level is the ID of the level to move the subject to (up or down).
 	Level int
 	// Reason is recorded on the grant; required.
 	Reason string
-	// AdminID is the admin granting it; required (positive).
-	AdminID int64
 }
 
 // GrantLevel moves a subject to any level of the ladder, up or down, as an
 // admin's decision recorded with its reason. Granting the current level is
-// ErrConflict (nothing would change).
-func (s *Service) GrantLevel(ctx context.Context, p GrantLevelParams) (Grant, error) {
+// ErrConflict (nothing would change). The actor must be an admin; a subject
+// it may not see answers ER709.
+func (s *Service) GrantLevel(ctx context.Context, actor Actor, p GrantLevelParams) (Grant, error) {
+	if err := actor.may("GrantLevel", reviewers...); err != nil {
+		return Grant{}, s.fail("GrantLevel", err)
+	}
 	lvl, ok := s.ladder.Level(p.Level)
 	var err error
 	switch {
@@ -28,42 +34,64 @@ func (s *Service) GrantLevel(ctx context.Context, p GrantLevelParams) (Grant, er
 		err = invalid("reason", "is required")
 	case len(p.Reason) > MaxReasonLen:
 		err = invalid("reason", "must be at most %d characters", MaxReasonLen)
-	case p.AdminID <= 0:
-		err = invalid("adminId", "must be a positive integer")
 	}
 	if err != nil {
 		return Grant{}, s.fail("GrantLevel", err)
 	}
 	var g Grant
 	err = s.inTx(ctx, "GrantLevel", func(ctx context.Context, tx Store) error {
-		sub, err := lockLive(ctx, tx, p.SubjectID)
+		sub, err := lockVisible(ctx, tx, actor, p.SubjectID)
 		if err != nil {
 			return err
 		}
 		if sub.Level == lvl.ID {
 			return newErr(ErrConflict, "subject is already at level %d", lvl.ID)
 		}
-		g, err = s.addGrant(ctx, tx, &sub, lvl, s.Now(), grantArgs{reason: p.Reason, userID: p.AdminID})
+		g, err = s.addGrant(ctx, tx, &sub, lvl, s.Now(), grantArgs{reason: p.Reason, userID: actor.AdminID()})
 		return err
 	})
 	return g, err
 }
 
-// Grants lists grants matching f (see GrantFilter): the history of level
-// changes, in grant order (which is createTime order). Limit must be 0 to
-// MaxListLimit and Offset non-negative.
-func (s *Service) Grants(ctx context.Context, f GrantFilter) (GrantPage, error) {
+// Grants lists grants matching f (see GrantFilter) as actor sees them: the
+// history of level changes, in grant order (which is createTime order).
+// Limit must be 0 to MaxListLimit and Offset non-negative. The Service sets
+// f.Tags from the actor: an admin with tags lists only the grants of
+// subjects carrying one of them (deleted subjects included: grants are
+// audit history); a user lists only its own, and its subject must be live
+// (ER709 otherwise).
+func (s *Service) Grants(ctx context.Context, actor Actor, f GrantFilter) (Page[Grant], error) {
+	if err := actor.may("Grants", readers...); err != nil {
+		return Page[Grant]{}, s.fail("Grants", err)
+	}
 	switch {
 	case f.Limit < 0 || f.Limit > MaxListLimit:
-		return GrantPage{}, s.fail("Grants", invalid("limit", "must be between 0 and %d", MaxListLimit))
+		return Page[Grant]{}, s.fail("Grants", invalid("limit", "must be between 0 and %d", MaxListLimit))
 	case f.Offset < 0:
-		return GrantPage{}, s.fail("Grants", invalid("offset", "must not be negative"))
-	case f.ClientID < 0:
-		return GrantPage{}, s.fail("Grants", invalid("clientId", "must be a positive integer"))
+		return Page[Grant]{}, s.fail("Grants", invalid("offset", "must not be negative"))
+	case f.SubjectID < 0:
+		return Page[Grant]{}, s.fail("Grants", invalid("clientId", "must be a positive integer"))
+	}
+	f.Tags = nil
+	switch {
+	case actor.Kind == ActorUser:
+		own := actor.SubjectID()
+		if _, err := s.subject(ctx, actor, own, "Grants"); err != nil {
+			return Page[Grant]{}, err
+		}
+		if f.SubjectID != 0 && f.SubjectID != own {
+			return Page[Grant]{Items: []Grant{}}, nil
+		}
+		f.SubjectID = own
+	case actor.scoped():
+		f.Tags = slices.Clone(actor.Tags)
+		if f.Tags == nil {
+			f.Tags = []string{}
+		}
 	}
 	page, err := s.store.ListGrants(ctx, f)
 	if err != nil {
-		return GrantPage{}, s.fail("Grants", err)
+		return Page[Grant]{}, s.fail("Grants", err)
 	}
 	if page.Items == nil {
 		page.Items = []Grant{}
@@ -71,10 +99,18 @@ func (s *Service) Grants(ctx context.Context, f GrantFilter) (GrantPage, error) 
 	return page, nil
 }
 
-// Grant returns one grant. When tags is non-nil the grant is visible only if
-// its subject carries one of them (a tag-scoped admin); otherwise ErrNotFound,
-// exactly as for an absent grant.
-func (s *Service) Grant(ctx context.Context, id int64, tags []string) (Grant, error) {
+// Grant returns one grant as actor sees it: a grant of a subject the actor
+// may not see is ErrNotFound, exactly as an absent one. A user's own
+// subject must be live (ER709 otherwise).
+func (s *Service) Grant(ctx context.Context, actor Actor, id int64) (Grant, error) {
+	if err := actor.may("Grant", readers...); err != nil {
+		return Grant{}, s.fail("Grant", err)
+	}
+	if actor.Kind == ActorUser {
+		if _, err := s.subject(ctx, actor, actor.SubjectID(), "Grant"); err != nil {
+			return Grant{}, err
+		}
+	}
 	if id <= 0 {
 		return Grant{}, s.fail("Grant", invalid("verificationId", "must be a positive integer"))
 	}
@@ -82,12 +118,15 @@ func (s *Service) Grant(ctx context.Context, id int64, tags []string) (Grant, er
 	if err != nil {
 		return Grant{}, s.fail("Grant", err)
 	}
-	if tags != nil {
-		sub, err := s.store.GetSubject(ctx, g.ClientID)
+	if actor.Kind == ActorUser && g.SubjectID != actor.SubjectID() {
+		return Grant{}, s.fail("Grant", newErr(ErrNotFound, "grant %d not found", id))
+	}
+	if actor.scoped() {
+		sub, err := s.store.GetSubject(ctx, g.SubjectID)
 		if err != nil {
 			return Grant{}, s.fail("Grant", err)
 		}
-		if !sub.HasAnyTag(tags) {
+		if !actor.sees(sub) {
 			return Grant{}, s.fail("Grant", newErr(ErrNotFound, "grant %d not found", id))
 		}
 	}

@@ -9,7 +9,8 @@ import (
 )
 
 // TestImportDirection keeps the core free of adapters: verification must not
-// depend on the HTTP adapter, any concrete store or a database driver.
+// depend on the HTTP adapter, the webhooks sender, any concrete store, a
+// database driver or net/http (wire vocabulary lives in the adapters).
 func TestImportDirection(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("go"); err != nil {
@@ -20,6 +21,8 @@ func TestImportDirection(t *testing.T) {
 	for _, dep := range strings.Fields(string(out)) {
 		for _, banned := range []string{
 			"github.com/openkyc/kyc/httpadapter",
+			"github.com/openkyc/kyc/webhooks",
+			"net/http",
 			"github.com/openkyc/kyc/storage",
 			"modernc.org/sqlite",
 			"github.com/jackc/pgx",

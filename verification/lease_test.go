@@ -124,7 +124,8 @@ func TestDispatcherStaleLeaseHolderIsFenced(t *testing.T) {
 			close(paused.resume)
 			require.NoError(t, <-aDone)
 
-			got, _, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{Limit: 10})
+			gotPage, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{Limit: 10})
+			got := gotPage.Items
 			require.NoError(t, err)
 			require.Len(t, got, 2)
 			for _, d := range got {

@@ -24,8 +24,13 @@ type Subject struct {
 	LegalHold bool
 	// RedactedAt is when the subject's personal data was erased; zero if not.
 	RedactedAt time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// EventSeq is the SubjectSeq of the subject's latest event (0 before
+	// any): the Service numbers each subject's events from it.
+	EventSeq int64
+	// CreatedAt is when the subject was created.
+	CreatedAt time.Time
+	// UpdatedAt is when the subject last changed.
+	UpdatedAt time.Time
 }
 
 // Deleted reports whether the subject has been deleted.
@@ -79,23 +84,41 @@ type Review struct {
 	Reason      string
 	Final       bool
 	// AdminID is the reviewer (0 when the host decided without an admin).
-	AdminID    int64
-	CreateTime time.Time
+	AdminID   int64
+	CreatedAt time.Time
 }
 
-// Grant is an append-only record of a subject's level change (seeds 001, 004).
+// Grant is an append-only record of a subject's level change (seeds 001,
+// 004). Grants are never updated or deleted.
 type Grant struct {
-	ID       int64
-	ClientID int64
-	Level    levels.Level
-	// Previous is nil for the subject's first grant.
-	Previous *levels.Level
+	// ID is assigned by the store (positive, increasing in insertion order).
+	ID int64
+	// SubjectID is the subject whose level changed.
+	SubjectID int64
+	// Level is the level the subject moved to.
+	Level LevelRef
+	// Previous is the level it left; nil for the subject's first grant.
+	Previous *LevelRef
 	// Reason is "created", "Application: <id>", or an admin's or reviewer's reason.
 	Reason string
-	// UserID is the admin who caused the grant; 0 when automatic.
-	UserID     int64
-	CreateTime time.Time
+	// AdminID is the admin who caused the grant; 0 when automatic.
+	AdminID int64
+	// CreatedAt is when the grant was made.
+	CreatedAt time.Time
 }
+
+// LevelRef names a level by its ID and Name, as a grant records it: a
+// plain reference, without the level's requirements (which may change
+// after the grant).
+type LevelRef struct {
+	// ID is the level's ID in the ladder.
+	ID int
+	// Name is the level's name when the grant was made ("Level 1").
+	Name string
+}
+
+// levelRef returns the reference of a ladder level.
+func levelRef(l levels.Level) LevelRef { return LevelRef{ID: l.ID, Name: l.Name} }
 
 // ApplicationStatus is where an application is in its lifecycle.
 type ApplicationStatus string

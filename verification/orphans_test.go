@@ -68,7 +68,7 @@ func TestSweepOrphans(t *testing.T) {
 	require.FileExists(t, filepath.Join(dir, fresh.Key), "an unreferenced blob within the grace period is kept")
 	require.FileExists(t, filepath.Join(dir, ".upload-young"), "a recent temporary file is kept")
 	require.NoFileExists(t, filepath.Join(dir, ".upload-old"))
-	_, rc, err := svc.OpenFile(ctx, kept.ID)
+	_, rc, err := svc.OpenFile(ctx, verification.HostActor(), kept.ID)
 	require.NoError(t, err, "the referenced file still opens")
 	require.NoError(t, rc.Close())
 

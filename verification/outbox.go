@@ -5,9 +5,8 @@ import (
 	"time"
 )
 
-// OutboxStore is the optional capability (detected by type assertion) that
-// the Dispatcher needs: per-sink delivery state for every event of the
-// outbox. Every store of this module implements it; storagetest checks it.
+// OutboxStore is the part of Store the Dispatcher needs: per-sink delivery
+// state for every event of the outbox.
 //
 // A sink is a named destination (an in-process subscriber or a webhook
 // endpoint). Once a sink is registered, every event added afterwards gets a
@@ -36,9 +35,10 @@ type OutboxStore interface {
 	// running behind) thus cannot overwrite the outcome of the one that
 	// took over, nor release a lease it no longer holds.
 	UpdateDelivery(ctx context.Context, d Delivery) error
-	// ListDeliveries returns the deliveries matching f in Seq order (then
-	// sink name) and the total matching f.
-	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, int, error)
+	// ListDeliveries returns one page of the deliveries matching f in Seq
+	// order (then sink name) and the total matching f, with ListGrants'
+	// paging rules.
+	ListDeliveries(ctx context.Context, f DeliveryFilter) (Page[Delivery], error)
 }
 
 // DeliveryStatus is where a delivery stands.

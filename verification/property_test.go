@@ -82,6 +82,7 @@ var expectedKinds = []error{
 // operations produced so far (to pick existing or random ones).
 type world struct {
 	svc      *verification.Service
+	store    verification.Store
 	clock    *verificationtest.Clock
 	ladder   *levels.Ladder
 	ctx      context.Context
@@ -145,7 +146,7 @@ func (w *world) decision(t *rapid.T) (verification.Decision, string) {
 // rarely with an invalid answer or a requirement the subject may not answer.
 func (w *world) answer(t *rapid.T) {
 	id := w.subject(t)
-	sub, err := w.svc.Store().GetSubject(w.ctx, id)
+	sub, err := w.store.GetSubject(w.ctx, id)
 	require.NoError(t, err)
 	target := w.ladder.Top().ID
 	if next, ok := w.ladder.Next(sub.Level); ok {
@@ -214,7 +215,7 @@ func (w *world) initWizard(t *rapid.T) {
 		return
 	}
 	if step.UUID == "" {
-		sub, err := w.svc.Subject(w.ctx, id)
+		sub, err := w.svc.Subject(w.ctx, verification.SystemActor(), id)
 		require.NoError(t, err)
 		res, err := w.svc.Status(w.ctx, id, 0)
 		require.NoError(t, err)
@@ -231,7 +232,8 @@ func (w *world) initWizard(t *rapid.T) {
 // when it has no unsubmitted pair); rarely anything else.
 func (w *world) runWizardParams(t *rapid.T) verification.RunWizardParams {
 	p := verification.RunWizardParams{SubjectID: w.subject(t), UUID: "no-such-wizard", DocumentType: 2}
-	drafts, _, err := w.svc.Store().ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationDraft}, Limit: verification.MaxListLimit})
+	page, err := w.store.ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationDraft}, Limit: verification.MaxListLimit})
+	drafts := page.Items
 	require.NoError(t, err)
 	var docDrafts []verification.Application // drafts for the top level: a documents step
 	for _, a := range drafts {
@@ -284,7 +286,7 @@ func (w *world) runWizardParams(t *rapid.T) verification.RunWizardParams {
 // are both unsubmitted.
 func (w *world) hasFresh(t *rapid.T, subjectID int64) bool {
 	for _, side := range []string{"front", "back"} {
-		files, err := w.svc.Store().ListFiles(w.ctx, verification.FileFilter{SubjectID: subjectID, DocumentType: "passport", Side: side})
+		files, err := w.store.ListFiles(w.ctx, verification.FileFilter{SubjectID: subjectID, DocumentType: "passport", Side: side})
 		require.NoError(t, err)
 		if len(files) == 0 || files[len(files)-1].Status != levels.Missing {
 			return false
@@ -298,13 +300,13 @@ func (w *world) runWizard(t *rapid.T) {
 	first, err := w.svc.RunWizard(w.ctx, p)
 	w.expect(t, "RunWizard", err)
 	// A retried request gets the same answer and records nothing more.
-	before := snapshot(t, w.svc, p.SubjectID)
+	before := snapshotStore(t, w.store, p.SubjectID)
 	again, err2 := w.svc.RunWizard(w.ctx, p)
 	w.expect(t, "RunWizard repeat", err2)
 	if !sameOutcome(first, err, again, err2) {
 		t.Fatalf("RunWizard repeat differs: first %+v, %v; repeat %+v, %v", first, err, again, err2)
 	}
-	if after := snapshot(t, w.svc, p.SubjectID); !reflect.DeepEqual(before, after) {
+	if after := snapshotStore(t, w.store, p.SubjectID); !reflect.DeepEqual(before, after) {
 		t.Fatalf("RunWizard repeat changed state:\nbefore %+v\nafter  %+v", before, after)
 	}
 }
@@ -338,9 +340,9 @@ func sameOutcome(a verification.WizardStep, errA error, b verification.WizardSte
 func (w *world) review(t *rapid.T) {
 	d, reason := w.decision(t)
 	id := w.subject(t)
-	p := verification.ReviewParams{SubjectID: id, Requirement: "isBusiness", Decision: d, Reason: reason, AdminID: 11}
+	p := verification.ReviewParams{SubjectID: id, Requirement: "isBusiness", Decision: d, Reason: reason}
 	// Mostly a pending requirement of the subject.
-	states, err := w.svc.Store().ListRequirementStates(w.ctx, id)
+	states, err := w.store.ListRequirementStates(w.ctx, id)
 	require.NoError(t, err)
 	var pending []string
 	for _, s := range states {
@@ -354,14 +356,14 @@ func (w *world) review(t *rapid.T) {
 	if d == verification.Reject {
 		p.Final = rarely(t, "final")
 	}
-	_, err = w.svc.Review(w.ctx, p)
+	_, err = w.svc.Review(w.ctx, verification.AdminActor(11, nil), p)
 	w.expect(t, "Review", err)
 }
 
 func (w *world) reviewFile(t *rapid.T) {
 	d, reason := w.decision(t)
 	id := "no-such-file"
-	pending, err := w.svc.Store().ListFiles(w.ctx, verification.FileFilter{Status: levels.Pending})
+	pending, err := w.store.ListFiles(w.ctx, verification.FileFilter{Status: levels.Pending})
 	require.NoError(t, err)
 	switch {
 	case len(pending) > 0 && !rarely(t, "notPendingFile"):
@@ -369,13 +371,14 @@ func (w *world) reviewFile(t *rapid.T) {
 	case len(w.files) > 0 && !rarely(t, "unknownFile"):
 		id = rapid.SampledFrom(w.files).Draw(t, "file").ID
 	}
-	_, err = w.svc.ReviewFile(w.ctx, verification.ReviewFileParams{FileID: id, Decision: d, Reason: reason, AdminID: 12})
+	_, err = w.svc.ReviewFile(w.ctx, verification.AdminActor(12, nil), verification.ReviewFileParams{FileID: id, Decision: d, Reason: reason})
 	w.expect(t, "ReviewFile", err)
 }
 
 func (w *world) decideApplication(t *rapid.T) {
 	id := int64(9999)
-	submitted, _, err := w.svc.Store().ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationSubmitted}, Limit: verification.MaxListLimit})
+	page, err := w.store.ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationSubmitted}, Limit: verification.MaxListLimit})
+	submitted := page.Items
 	require.NoError(t, err)
 	switch {
 	case len(submitted) > 0 && !rarely(t, "notSubmitted"):
@@ -384,7 +387,7 @@ func (w *world) decideApplication(t *rapid.T) {
 		id = rapid.SampledFrom(w.wizards).Draw(t, "application").ID
 	}
 	d, reason := w.decision(t)
-	app, err := w.svc.DecideApplication(w.ctx, verification.DecideApplicationParams{ApplicationID: id, Decision: d, Reason: reason, AdminID: 13})
+	app, err := w.svc.DecideApplication(w.ctx, verification.AdminActor(13, nil), verification.DecideApplicationParams{ApplicationID: id, Decision: d, Reason: reason})
 	w.expect(t, "DecideApplication", err)
 	if err != nil || d != verification.Approve {
 		return
@@ -392,12 +395,12 @@ func (w *world) decideApplication(t *rapid.T) {
 	// An approved application leaves every requirement the subject answers
 	// up to its level approved, and the subject at least at that level.
 	for _, req := range w.ladder.RequirementsUpTo(app.Level) {
-		st, err := w.svc.Store().GetRequirementState(w.ctx, app.SubjectID, req.Name)
+		st, err := w.store.GetRequirementState(w.ctx, app.SubjectID, req.Name)
 		if req.AnsweredByUser() && (err != nil || st.Status != levels.Approved) {
 			t.Fatalf("application %d approved with requirement %s %s (%v)", app.ID, req.Name, st.Status, err)
 		}
 	}
-	sub, err := w.svc.Store().GetSubject(w.ctx, app.SubjectID)
+	sub, err := w.store.GetSubject(w.ctx, app.SubjectID)
 	require.NoError(t, err)
 	if w.ladder.Position(sub.Level) < w.ladder.Position(app.Level) {
 		t.Fatalf("application %d for level %d approved, subject at level %d", app.ID, app.Level, sub.Level)
@@ -412,7 +415,8 @@ func (w *world) expireDue(t *rapid.T) {
 	_, err := w.svc.ExpireDue(w.ctx)
 	w.expect(t, "ExpireDue", err)
 	now := w.svc.Now()
-	open, _, err := w.svc.Store().ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationDraft, verification.ApplicationSubmitted}, Limit: verification.MaxListLimit})
+	page, err := w.store.ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationDraft, verification.ApplicationSubmitted}, Limit: verification.MaxListLimit})
+	open := page.Items
 	require.NoError(t, err)
 	for _, a := range open {
 		if !a.ExpiresAt.After(now) {
@@ -428,34 +432,34 @@ func (w *world) expireDue(t *rapid.T) {
 
 func (w *world) grantLevel(t *rapid.T) {
 	level := rapid.SampledFrom([]int{1, 2, 3}).Draw(t, "level")
-	_, err := w.svc.GrantLevel(w.ctx, verification.GrantLevelParams{SubjectID: w.subject(t), Level: level, Reason: "admin decision", AdminID: 14})
+	_, err := w.svc.GrantLevel(w.ctx, verification.AdminActor(14, nil), verification.GrantLevelParams{SubjectID: w.subject(t), Level: level, Reason: "admin decision"})
 	w.expect(t, "GrantLevel", err)
 }
 
 func (w *world) setFlag(t *rapid.T) {
-	p := verification.SetRequirementParams{SubjectID: w.subject(t), Requirement: "verificationFlag", Value: raw(`true`), AdminID: 15}
+	p := verification.SetRequirementParams{SubjectID: w.subject(t), Requirement: "verificationFlag", Value: raw(`true`)}
 	p.Status = rapid.SampledFrom([]levels.Status{levels.Approved, levels.Approved, levels.Pending, levels.Rejected}).Draw(t, "status")
 	if p.Status == levels.Rejected {
 		p.Reason = "flagged"
 	}
-	_, err := w.svc.SetRequirement(w.ctx, p)
+	_, err := w.svc.SetRequirement(w.ctx, verification.AdminActor(15, nil), p)
 	w.expect(t, "SetRequirement", err)
 }
 
 // check asserts the invariants over everything in the store.
 func (w *world) check(t *rapid.T) {
-	st := w.svc.Store()
+	st := w.store
 	now := w.svc.Now()
 	for _, id := range w.subjects {
 		sub, err := st.GetSubject(w.ctx, id)
 		require.NoError(t, err)
 
 		// At most one open application, and PendingRequest agrees with it.
-		apps, _, err := st.ListApplications(w.ctx, verification.ApplicationFilter{SubjectID: id, Limit: verification.MaxListLimit})
+		apps, err := st.ListApplications(w.ctx, verification.ApplicationFilter{SubjectID: id, Limit: verification.MaxListLimit})
 		require.NoError(t, err)
 		var open []verification.Application
 		expired := 0
-		for _, a := range apps {
+		for _, a := range apps.Items {
 			if a.Status.Open() && a.ExpiresAt.After(now) {
 				open = append(open, a)
 			}
@@ -489,7 +493,7 @@ func (w *world) check(t *rapid.T) {
 		}
 
 		// Grants are recorded transitions.
-		page, err := st.ListGrants(w.ctx, verification.GrantFilter{ClientID: id, Limit: verification.MaxListLimit})
+		page, err := st.ListGrants(w.ctx, verification.GrantFilter{SubjectID: id, Limit: verification.MaxListLimit})
 		require.NoError(t, err)
 		require.NotEmpty(t, page.Items)
 		for i, g := range page.Items {
@@ -506,7 +510,7 @@ func (w *world) check(t *rapid.T) {
 			if g.Level.ID == prev.Level.ID {
 				t.Fatalf("subject %d: grant %d does not change the level", id, g.ID)
 			}
-			if g.CreateTime.Before(prev.CreateTime) {
+			if g.CreatedAt.Before(prev.CreatedAt) {
 				t.Fatalf("subject %d: grant %d is older than the grant before it", id, g.ID)
 			}
 		}
@@ -572,11 +576,12 @@ func TestPropertyApplicationsInvariants(t *testing.T) {
 	ladder := verificationtest.SeedLadder(t)
 	rapid.Check(t, func(t *rapid.T) {
 		clock := verificationtest.NewClock(verificationtest.Start)
-		svc, err := verification.New(ladder, memory.New(), verification.Options{
+		store := memory.New()
+		svc, err := verification.New(ladder, store, verification.Options{
 			NowFunc: clock.Now, NewIDFunc: verificationtest.SequentialIDs("p"), Blobs: &memBlobs{blobs: map[string][]byte{}},
 		})
 		require.NoError(t, err)
-		w := &world{svc: svc, clock: clock, ladder: ladder, ctx: context.Background()}
+		w := &world{svc: svc, store: store, clock: clock, ladder: ladder, ctx: context.Background()}
 		for range rapid.IntRange(2, 3).Draw(t, "subjects") {
 			sub, err := svc.CreateSubject(w.ctx, verification.CreateSubjectParams{Identifier: verificationtest.Identifier()})
 			require.NoError(t, err)

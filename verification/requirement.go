@@ -35,7 +35,7 @@ func (s *Service) Status(ctx context.Context, subjectID int64, target int) (leve
 			return levels.Result{}, s.fail("Status", invalid("target", "unknown level %d", target))
 		}
 	}
-	if _, err := s.Subject(ctx, subjectID); err != nil {
+	if _, err := s.subject(ctx, SystemActor(), subjectID, "Status"); err != nil {
 		return levels.Result{}, err
 	}
 	st, _, err := states(ctx, s.store, subjectID)
@@ -45,9 +45,10 @@ func (s *Service) Status(ctx context.Context, subjectID int64, target int) (leve
 	return s.ladder.Evaluate(st, target), nil
 }
 
-// RequirementStates returns the subject's stored states, ordered by name.
-func (s *Service) RequirementStates(ctx context.Context, subjectID int64) ([]RequirementState, error) {
-	if _, err := s.Subject(ctx, subjectID); err != nil {
+// RequirementStates returns the subject's stored states, ordered by name,
+// as actor sees the subject (ER709 when it may not).
+func (s *Service) RequirementStates(ctx context.Context, actor Actor, subjectID int64) ([]RequirementState, error) {
+	if _, err := s.Subject(ctx, actor, subjectID); err != nil {
 		return nil, err
 	}
 	list, err := s.store.ListRequirementStates(ctx, subjectID)
@@ -122,13 +123,13 @@ func (s *Service) answerTx(ctx context.Context, tx Store, sub *Subject, req *lev
 	if err := tx.PutRequirementState(ctx, st); err != nil {
 		return st, err
 	}
-	if err := s.emit(ctx, tx, sub.ID, EventRequirementSubmitted, now, map[string]any{"requirement": name, "status": st.Status}); err != nil {
+	if err := s.emit(ctx, tx, sub, now, &RequirementSubmittedPayload{Requirement: name, Status: st.Status}); err != nil {
 		return st, err
 	}
 	if st.Status != levels.Approved {
 		return st, nil
 	}
-	if err := s.emit(ctx, tx, sub.ID, EventRequirementApproved, now, map[string]any{"requirement": name}); err != nil {
+	if err := s.emit(ctx, tx, sub, now, &RequirementApprovedPayload{Requirement: name}); err != nil {
 		return st, err
 	}
 	return st, s.promote(ctx, tx, sub, now, grantArgs{reason: ReasonRequirements})
@@ -205,8 +206,6 @@ type ReviewParams struct {
 	// Final makes a rejection final: the subject may not answer again until
 	// an admin resets the requirement. Without it the subject may retry.
 	Final bool
-	// AdminID is the reviewer; required (positive).
-	AdminID int64
 }
 
 func (p ReviewParams) validate() error {
@@ -216,15 +215,24 @@ func (p ReviewParams) validate() error {
 	case p.Decision == Approve && p.Final:
 		return invalid("final", "applies to rejections only")
 	}
-	return checkDecision(p.Decision, p.Reason, p.AdminID)
+	return checkDecision(p.Decision, p.Reason)
 }
 
-// checkDecision validates the parts every review decision shares: a
-// reviewer, approve or reject, and a reason for a rejection.
-func checkDecision(d Decision, reason string, adminID int64) error {
+// verdict is a decision on one requirement as the Service applies it: by a
+// reviewer (adminID), by an application's decision, or set by the host
+// (adminID 0).
+type verdict struct {
+	requirement string
+	decision    Decision
+	reason      string
+	final       bool
+	adminID     int64
+}
+
+// checkDecision validates the parts every review decision shares: approve
+// or reject, and a reason for a rejection.
+func checkDecision(d Decision, reason string) error {
 	switch {
-	case adminID <= 0:
-		return invalid("adminId", "must be a positive integer")
 	case d != Approve && d != Reject:
 		return invalid("decision", "must be %q or %q", Approve, Reject)
 	case d == Reject && reason == "":
@@ -238,8 +246,12 @@ func checkDecision(d Decision, reason string, adminID int64) error {
 // Review decides a pending requirement: approval counts it (and may grant a
 // level, recorded with the reviewer as userId), rejection sends it back to
 // the subject with the reason. The decision is kept as a Review record.
-// Deciding a requirement that is not pending is ErrConflict.
-func (s *Service) Review(ctx context.Context, p ReviewParams) (RequirementState, error) {
+// Deciding a requirement that is not pending is ErrConflict. The actor must
+// be an admin; a subject it may not see answers ER709.
+func (s *Service) Review(ctx context.Context, actor Actor, p ReviewParams) (RequirementState, error) {
+	if err := actor.may("Review", reviewers...); err != nil {
+		return RequirementState{}, s.fail("Review", err)
+	}
 	if err := p.validate(); err != nil {
 		return RequirementState{}, s.fail("Review", err)
 	}
@@ -248,7 +260,7 @@ func (s *Service) Review(ctx context.Context, p ReviewParams) (RequirementState,
 	}
 	var st RequirementState
 	err := s.inTx(ctx, "Review", func(ctx context.Context, tx Store) error {
-		sub, err := lockLive(ctx, tx, p.SubjectID)
+		sub, err := lockVisible(ctx, tx, actor, p.SubjectID)
 		if err != nil {
 			return err
 		}
@@ -258,48 +270,48 @@ func (s *Service) Review(ctx context.Context, p ReviewParams) (RequirementState,
 		if st.Status != levels.Pending {
 			return newErr(ErrConflict, "requirement %s is %s, not pending review", p.Requirement, st.Status)
 		}
-		return s.decide(ctx, tx, &sub, &st, p)
+		return s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: p.Decision, reason: p.Reason, final: p.Final, adminID: actor.AdminID()})
 	})
 	return st, err
 }
 
 // decide applies a review decision to st (locked by the caller's tx) and
 // grants any level the approval earns.
-func (s *Service) decide(ctx context.Context, tx Store, sub *Subject, st *RequirementState, p ReviewParams) error {
+func (s *Service) decide(ctx context.Context, tx Store, sub *Subject, st *RequirementState, v verdict) error {
 	now := s.Now()
-	if err := s.settle(ctx, tx, sub, st, p, now); err != nil || p.Decision != Approve {
+	if err := s.settle(ctx, tx, sub, st, v, now); err != nil || v.decision != Approve {
 		return err
 	}
-	reason := p.Reason
+	reason := v.reason
 	if reason == "" {
-		reason = "Review: " + p.Requirement
+		reason = "Review: " + v.requirement
 	}
-	return s.promote(ctx, tx, sub, now, grantArgs{reason: reason, userID: p.AdminID})
+	return s.promote(ctx, tx, sub, now, grantArgs{reason: reason, userID: v.adminID})
 }
 
 // settle records a review decision: the requirement's new state, its
 // document files, the Review audit record and the event. It grants nothing.
-func (s *Service) settle(ctx context.Context, tx Store, sub *Subject, st *RequirementState, p ReviewParams, now time.Time) error {
+func (s *Service) settle(ctx context.Context, tx Store, sub *Subject, st *RequirementState, v verdict, now time.Time) error {
 	st.UpdatedAt = now
-	if p.Decision == Approve {
+	if v.decision == Approve {
 		st.Status, st.Reason, st.Final = levels.Approved, "", false
 	} else {
-		st.Status, st.Reason, st.Final = levels.Rejected, p.Reason, p.Final
+		st.Status, st.Reason, st.Final = levels.Rejected, v.reason, v.final
 	}
 	if err := tx.PutRequirementState(ctx, *st); err != nil {
 		return err
 	}
-	if err := s.settleFiles(ctx, tx, *st, p, now); err != nil {
+	if err := s.settleFiles(ctx, tx, *st, v, now); err != nil {
 		return err
 	}
-	rv := &Review{SubjectID: sub.ID, Requirement: p.Requirement, Decision: p.Decision, Reason: p.Reason, Final: p.Final, AdminID: p.AdminID, CreateTime: now}
+	rv := &Review{SubjectID: sub.ID, Requirement: v.requirement, Decision: v.decision, Reason: v.reason, Final: v.final, AdminID: v.adminID, CreatedAt: now}
 	if err := tx.AddReview(ctx, rv); err != nil {
 		return err
 	}
-	if p.Decision == Reject {
-		return s.emit(ctx, tx, sub.ID, EventRequirementRejected, now, map[string]any{"requirement": p.Requirement, "reason": p.Reason, "final": p.Final})
+	if v.decision == Reject {
+		return s.emit(ctx, tx, sub, now, &RequirementRejectedPayload{Requirement: v.requirement, ReviewID: rv.ID, Reason: v.reason, Final: v.final})
 	}
-	return s.emit(ctx, tx, sub.ID, EventRequirementApproved, now, map[string]any{"requirement": p.Requirement, "reviewId": rv.ID})
+	return s.emit(ctx, tx, sub, now, &RequirementApprovedPayload{Requirement: v.requirement, ReviewID: rv.ID})
 }
 
 // jsonAnswer encodes an answer value in its JSON form.
@@ -320,15 +332,17 @@ type SetRequirementParams struct {
 	Status levels.Status
 	Reason string
 	Final  bool
-	// AdminID is the admin acting, or 0 for the host's own systems (an email
-	// code check, say).
-	AdminID int64
 }
 
 // SetRequirement lets the host or a reviewer set a requirement directly:
 // a host-set one such as verificationFlag, or a code the host checked itself
 // such as emailCode. Approval may grant a level. It ignores the attempt cap.
-func (s *Service) SetRequirement(ctx context.Context, p SetRequirementParams) (RequirementState, error) {
+// The actor is an admin (recorded as the reviewer), the host, the system or
+// a provider; a subject it may not see answers ER709.
+func (s *Service) SetRequirement(ctx context.Context, actor Actor, p SetRequirementParams) (RequirementState, error) {
+	if err := actor.may("SetRequirement", setters...); err != nil {
+		return RequirementState{}, s.fail("SetRequirement", err)
+	}
 	req, err := s.requirement("requirement", p.Requirement)
 	if err != nil {
 		return RequirementState{}, s.fail("SetRequirement", err)
@@ -339,8 +353,6 @@ func (s *Service) SetRequirement(ctx context.Context, p SetRequirementParams) (R
 	switch {
 	case p.SubjectID <= 0:
 		err = invalid("subjectId", "must be a positive integer")
-	case p.AdminID < 0:
-		err = invalid("adminId", "must not be negative")
 	case p.Status != levels.Approved && p.Status != levels.Pending && p.Status != levels.Rejected:
 		err = invalid("status", "must be approved, pending or rejected")
 	case p.Status == levels.Rejected && p.Reason == "":
@@ -359,7 +371,7 @@ func (s *Service) SetRequirement(ctx context.Context, p SetRequirementParams) (R
 	}
 	var st RequirementState
 	err = s.inTx(ctx, "SetRequirement", func(ctx context.Context, tx Store) error {
-		sub, err := lockLive(ctx, tx, p.SubjectID)
+		sub, err := lockVisible(ctx, tx, actor, p.SubjectID)
 		if err != nil {
 			return err
 		}
@@ -383,13 +395,13 @@ func (s *Service) SetRequirement(ctx context.Context, p SetRequirementParams) (R
 			if err := tx.PutRequirementState(ctx, st); err != nil {
 				return err
 			}
-			return s.emit(ctx, tx, sub.ID, EventRequirementSubmitted, st.UpdatedAt, map[string]any{"requirement": p.Requirement, "status": st.Status})
+			return s.emit(ctx, tx, &sub, st.UpdatedAt, &RequirementSubmittedPayload{Requirement: p.Requirement, Status: st.Status})
 		}
 		d := Approve
 		if p.Status == levels.Rejected {
 			d = Reject
 		}
-		return s.decide(ctx, tx, &sub, &st, ReviewParams{SubjectID: sub.ID, Requirement: p.Requirement, Decision: d, Reason: p.Reason, Final: p.Final, AdminID: p.AdminID})
+		return s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: d, reason: p.Reason, final: p.Final, adminID: actor.AdminID()})
 	})
 	return st, err
 }
@@ -397,17 +409,19 @@ func (s *Service) SetRequirement(ctx context.Context, p SetRequirementParams) (R
 // ResetRequirement lets an admin reopen a requirement: its attempts go back
 // to zero, a final rejection is lifted and the requirement becomes missing
 // (its answer is dropped). An approved requirement stays approved unless
-// reopen is true. The subject's level is not lowered (see GrantLevel).
-func (s *Service) ResetRequirement(ctx context.Context, subjectID int64, name string, adminID int64, reopen bool) (RequirementState, error) {
+// reopen is true. The subject's level is not lowered (see GrantLevel). The
+// actor must be an admin.
+func (s *Service) ResetRequirement(ctx context.Context, actor Actor, subjectID int64, name string, reopen bool) (RequirementState, error) {
+	if err := actor.may("ResetRequirement", reviewers...); err != nil {
+		return RequirementState{}, s.fail("ResetRequirement", err)
+	}
 	if _, err := s.requirement("requirement", name); err != nil {
 		return RequirementState{}, s.fail("ResetRequirement", err)
 	}
-	if adminID <= 0 {
-		return RequirementState{}, s.fail("ResetRequirement", invalid("adminId", "must be a positive integer"))
-	}
+	adminID := actor.AdminID()
 	var st RequirementState
 	err := s.inTx(ctx, "ResetRequirement", func(ctx context.Context, tx Store) error {
-		sub, err := lockLive(ctx, tx, subjectID)
+		sub, err := lockVisible(ctx, tx, actor, subjectID)
 		if err != nil {
 			return err
 		}
@@ -427,14 +441,15 @@ func (s *Service) ResetRequirement(ctx context.Context, subjectID int64, name st
 		if err := tx.PutRequirementState(ctx, st); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, sub.ID, EventRequirementReset, now, map[string]any{"requirement": name, "adminId": adminID})
+		return s.emit(ctx, tx, &sub, now, &RequirementResetPayload{Requirement: name, AdminID: adminID})
 	})
 	return st, err
 }
 
-// Reviews returns the subject's review decisions, oldest first.
-func (s *Service) Reviews(ctx context.Context, subjectID int64) ([]Review, error) {
-	if _, err := s.Subject(ctx, subjectID); err != nil {
+// Reviews returns the subject's review decisions, oldest first, as actor
+// sees the subject.
+func (s *Service) Reviews(ctx context.Context, actor Actor, subjectID int64) ([]Review, error) {
+	if _, err := s.Subject(ctx, actor, subjectID); err != nil {
 		return nil, err
 	}
 	list, err := s.store.ListReviews(ctx, subjectID)

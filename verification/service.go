@@ -30,9 +30,6 @@ type Options struct {
 	Logger *zerolog.Logger
 	// ApplicationTTL is how long an application stays open; 0 means 24h.
 	ApplicationTTL time.Duration
-	// Stages names the wizard's workflow stages; empty fields take the
-	// defaults of DefaultStages.
-	Stages WizardStages
 
 	// Blobs stores uploaded document bytes; nil disables uploads
 	// (Upload answers ErrForbidden).
@@ -72,7 +69,6 @@ type Service struct {
 	newID  func() string
 	log    zerolog.Logger
 	ttl    time.Duration
-	stages WizardStages
 
 	blobs          documents.BlobStore
 	maxFileSize    int64
@@ -106,7 +102,6 @@ func New(ladder *levels.Ladder, store Store, opts Options) (*Service, error) {
 	if s.ttl < 0 {
 		return nil, invalid("ApplicationTTL", "must not be negative")
 	}
-	s.stages = opts.Stages.withDefaults()
 	s.blobs, s.maxFileSize, s.allowed = opts.Blobs, opts.MaxFileSize, opts.AllowedContent
 	if s.maxFileSize == 0 {
 		s.maxFileSize = documents.DefaultMaxFileSize
@@ -137,9 +132,6 @@ func New(ladder *levels.Ladder, store Store, opts Options) (*Service, error) {
 
 // Ladder returns the Service's ladder.
 func (s *Service) Ladder() *levels.Ladder { return s.ladder }
-
-// Store returns the Service's store (for adapters that read directly).
-func (s *Service) Store() Store { return s.store }
 
 // Now returns the Service clock's current time, in UTC at microsecond
 // precision (the precision every store keeps).
@@ -185,13 +177,23 @@ func kindName(err error) string {
 	return err.Error()
 }
 
-// emit adds an event to the outbox inside tx.
-func (s *Service) emit(ctx context.Context, tx Store, subjectID int64, typ EventType, at time.Time, data any) error {
-	b, err := json.Marshal(data)
+// emit adds the event carrying p about sub to the outbox inside tx (sub
+// locked by it): it numbers the event with the subject's next SubjectSeq
+// and stores the new count on the subject, in the same transaction. Every
+// event of the Service goes through here, so each event type has the one
+// payload struct its EventType names.
+func (s *Service) emit(ctx context.Context, tx Store, sub *Subject, at time.Time, p Payload) error {
+	sub.EventSeq++
+	h := p.header()
+	h.Version, h.SubjectID, h.SubjectSeq = PayloadVersion, sub.ID, sub.EventSeq
+	b, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
-	return tx.AddEvent(ctx, &Event{ID: s.newID(), SubjectID: subjectID, Type: typ, Data: b, OccurredAt: at})
+	if err := tx.AddEvent(ctx, &Event{ID: s.newID(), SubjectID: sub.ID, Type: p.EventType(), Data: b, OccurredAt: at}); err != nil {
+		return err
+	}
+	return tx.UpdateSubject(ctx, *sub)
 }
 
 // lockLive locks the subject inside tx and refuses deleted subjects.
@@ -248,25 +250,23 @@ func (s *Service) promote(ctx context.Context, tx Store, sub *Subject, now time.
 
 // addGrant records the subject's move to lvl and updates its current level.
 func (s *Service) addGrant(ctx context.Context, tx Store, sub *Subject, lvl levels.Level, now time.Time, why grantArgs) (Grant, error) {
-	g := &Grant{ClientID: sub.ID, Level: levels.Level{ID: lvl.ID, Name: lvl.Name}, Reason: why.reason, UserID: why.userID, CreateTime: now}
+	g := &Grant{SubjectID: sub.ID, Level: levelRef(lvl), Reason: why.reason, AdminID: why.userID, CreatedAt: now}
 	if sub.Level != 0 {
-		prev, ok := s.ladder.Level(sub.Level)
-		if !ok {
-			prev = levels.Level{ID: sub.Level, Name: fmt.Sprintf("Level #%d", sub.Level)}
+		prev := LevelRef{ID: sub.Level, Name: fmt.Sprintf("Level #%d", sub.Level)}
+		if l, ok := s.ladder.Level(sub.Level); ok {
+			prev = levelRef(l)
 		}
-		g.Previous = &levels.Level{ID: prev.ID, Name: prev.Name}
+		g.Previous = &prev
 	}
 	if err := tx.AddGrant(ctx, g); err != nil {
 		return Grant{}, err
 	}
 	sub.Level = lvl.ID
 	sub.UpdatedAt = now
-	if err := tx.UpdateSubject(ctx, *sub); err != nil {
-		return Grant{}, err
-	}
-	ev := map[string]any{"grantId": g.ID, "level": lvl.ID, "reason": why.reason}
+	ev := &LevelGrantedPayload{GrantID: g.ID, Level: lvl.ID, Reason: why.reason, AdminID: why.userID}
 	if g.Previous != nil {
-		ev["previousLevel"] = g.Previous.ID
+		ev.PreviousLevel = g.Previous.ID
 	}
-	return *g, s.emit(ctx, tx, sub.ID, EventLevelGranted, now, ev)
+	// emit stores the subject, its new level included.
+	return *g, s.emit(ctx, tx, sub, now, ev)
 }

@@ -9,8 +9,14 @@ import (
 )
 
 // Store is everything the Service persists: one small interface per
-// aggregate plus one transaction boundary. storage/storagetest is the
-// executable contract; run it against any implementation.
+// aggregate plus one transaction boundary. The outbox's delivery state
+// (OutboxStore, which the Dispatcher needs) and the Idempotency-Key records
+// (IdempotencyStore, which the HTTP adapter needs) are part of it: every
+// store of this module implements them and storage/storagetest checks them,
+// so a Store that passes the suite serves every feature. Optional extras
+// that some stores cannot offer (Checkpointer) are separate interfaces,
+// detected by type assertion. storage/storagetest is the executable
+// contract; run it against any implementation.
 //
 // General rules for every method:
 //   - Values passed in and returned are copies: neither is retained.
@@ -32,6 +38,8 @@ type Store interface {
 	FileStore
 	IDSessionStore
 	EventStore
+	OutboxStore
+	IdempotencyStore
 
 	// InTx runs fn in one transaction and passes it a Store bound to that
 	// transaction. If fn returns an error, every write made through tx is
@@ -101,7 +109,7 @@ type GrantStore interface {
 	// number matching f. Items are in ID order (ascending, or descending
 	// with f.Desc); an offset past the end gives no items and the full total;
 	// Limit 0 gives no items and the total.
-	ListGrants(ctx context.Context, f GrantFilter) (GrantPage, error)
+	ListGrants(ctx context.Context, f GrantFilter) (Page[Grant], error)
 }
 
 // ApplicationStore persists applications (attempts to reach a level).
@@ -117,9 +125,10 @@ type ApplicationStore interface {
 	// (every field but ID, UUID, SubjectID and CreatedAt), or returns
 	// ErrNotFound.
 	UpdateApplication(ctx context.Context, a Application) error
-	// ListApplications returns the applications matching f in ID order
-	// (ascending, or descending with f.Desc) and the total matching f.
-	ListApplications(ctx context.Context, f ApplicationFilter) ([]Application, int, error)
+	// ListApplications returns one page of the applications matching f in
+	// ID order (ascending, or descending with f.Desc) and the total
+	// matching f, with ListGrants' paging rules.
+	ListApplications(ctx context.Context, f ApplicationFilter) (Page[Application], error)
 }
 
 // FileStore persists the metadata of uploaded files (the bytes live in a
@@ -165,8 +174,8 @@ type EventStore interface {
 
 // GrantFilter selects grants for ListGrants.
 type GrantFilter struct {
-	// ClientID, when non-zero, keeps only that subject's grants.
-	ClientID int64
+	// SubjectID, when non-zero, keeps only that subject's grants.
+	SubjectID int64
 	// Tags, when non-nil, keeps only grants of subjects currently carrying
 	// at least one of these tags (an empty non-nil slice matches nothing).
 	Tags []string
@@ -178,10 +187,14 @@ type GrantFilter struct {
 	Desc bool
 }
 
-// GrantPage is one page of grants and the total number matching the filter.
-type GrantPage struct {
+// Page is one page of a list and the total number of items matching the
+// list's filter (ignoring Limit and Offset). Every list that pages (with a
+// Limit and an Offset) returns one.
+type Page[T any] struct {
+	// Total counts every item matching the filter.
 	Total int
-	Items []Grant
+	// Items are the page's items, in the list's order.
+	Items []T
 }
 
 // ApplicationFilter selects applications for ListApplications.
@@ -259,9 +272,8 @@ const (
 	EventApplicationExpired   EventType = "application.expired"
 )
 
-// IdempotencyStore is an optional capability (detected by type assertion)
-// that keeps POST responses for replay under an Idempotency-Key, as Stripe
-// does. Every store of this module implements it.
+// IdempotencyStore keeps POST responses for replay under an
+// Idempotency-Key, as Stripe does (part of Store).
 type IdempotencyStore interface {
 	// ReserveIdempotency inserts rec (with Status 0: in progress) unless a
 	// record for (Scope, Key) exists whose ExpiresAt is after rec.CreatedAt,

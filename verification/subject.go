@@ -86,7 +86,7 @@ func (s *Service) CreateSubject(ctx context.Context, p CreateSubjectParams) (Sub
 			}
 			return err
 		}
-		if err := s.emit(ctx, tx, sub.ID, EventSubjectCreated, now, map[string]any{"clientId": sub.ID}); err != nil {
+		if err := s.emit(ctx, tx, &sub, now, &SubjectCreatedPayload{}); err != nil {
 			return err
 		}
 		_, err := s.addGrant(ctx, tx, &sub, s.ladder.First(), now, grantArgs{reason: ReasonCreated})
@@ -101,32 +101,45 @@ func (s *Service) CreateSubject(ctx context.Context, p CreateSubjectParams) (Sub
 // ReasonCreated is the reason of every subject's first grant (seed 001).
 const ReasonCreated = "created"
 
-// Subject returns the subject with the given ID; a deleted or unknown one
-// answers ER709.
-func (s *Service) Subject(ctx context.Context, id int64) (Subject, error) {
+// Subject returns the subject with the given ID as actor sees it: a
+// deleted or unknown one, or one the actor may not see, answers ER709.
+func (s *Service) Subject(ctx context.Context, actor Actor, id int64) (Subject, error) {
+	if err := actor.may("Subject", readers...); err != nil {
+		return Subject{}, s.fail("Subject", err)
+	}
+	return s.subject(ctx, actor, id, "Subject")
+}
+
+// subject reads a live subject the actor may see (ER709 otherwise).
+func (s *Service) subject(ctx context.Context, actor Actor, id int64, op string) (Subject, error) {
 	if id <= 0 {
-		return Subject{}, s.fail("Subject", invalid("clientId", "must be a positive integer"))
+		return Subject{}, s.fail(op, invalid("clientId", "must be a positive integer"))
 	}
 	sub, err := s.store.GetSubject(ctx, id)
-	return s.live(sub, err, "Subject")
+	return s.live(actor, sub, err, op)
 }
 
 // SubjectByIdentifier returns the subject with the given external
-// identifier: ER707 if malformed, ER705 if no subject has it, ER709 if it
-// was deleted.
-func (s *Service) SubjectByIdentifier(ctx context.Context, identifier string) (Subject, error) {
+// identifier as actor sees it: ER707 if malformed, ER705 if no subject has
+// it (or the actor may not see it), ER709 if it was deleted.
+func (s *Service) SubjectByIdentifier(ctx context.Context, actor Actor, identifier string) (Subject, error) {
+	if err := actor.may("SubjectByIdentifier", readers...); err != nil {
+		return Subject{}, s.fail("SubjectByIdentifier", err)
+	}
 	if !ValidIdentifier(identifier) {
 		return Subject{}, s.fail("SubjectByIdentifier", coded(CodeIdentifierMalformed))
 	}
 	sub, err := s.store.GetSubjectByIdentifier(ctx, identifier)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotFound) || err == nil && !actor.sees(sub) {
 		return Subject{}, s.fail("SubjectByIdentifier", coded(CodeIdentifierNotLinked))
 	}
-	return s.live(sub, err, "SubjectByIdentifier")
+	return s.live(actor, sub, err, "SubjectByIdentifier")
 }
 
-func (s *Service) live(sub Subject, err error, op string) (Subject, error) {
-	if errors.Is(err, ErrNotFound) || err == nil && sub.Deleted() {
+// live turns a subject read into the answer for actor: ER709 when it is
+// absent, deleted or invisible to the actor.
+func (s *Service) live(actor Actor, sub Subject, err error, op string) (Subject, error) {
+	if errors.Is(err, ErrNotFound) || err == nil && (sub.Deleted() || !actor.sees(sub)) {
 		return Subject{}, s.fail(op, coded(CodeUserDeleted))
 	}
 	if err != nil {
@@ -135,8 +148,21 @@ func (s *Service) live(sub Subject, err error, op string) (Subject, error) {
 	return sub, nil
 }
 
+// lockVisible locks a live subject the actor may see inside tx (ER709
+// otherwise).
+func lockVisible(ctx context.Context, tx Store, actor Actor, id int64) (Subject, error) {
+	sub, err := lockLive(ctx, tx, id)
+	if err == nil && !actor.sees(sub) {
+		return Subject{}, coded(CodeUserDeleted)
+	}
+	return sub, err
+}
+
 // SetTags replaces the subject's tags.
-func (s *Service) SetTags(ctx context.Context, id int64, tags []string) (Subject, error) {
+func (s *Service) SetTags(ctx context.Context, actor Actor, id int64, tags []string) (Subject, error) {
+	if err := actor.may("SetTags", managers...); err != nil {
+		return Subject{}, s.fail("SetTags", err)
+	}
 	norm, err := normalizeTags(tags)
 	if err != nil {
 		return Subject{}, s.fail("SetTags", err)
@@ -144,7 +170,7 @@ func (s *Service) SetTags(ctx context.Context, id int64, tags []string) (Subject
 	var sub Subject
 	err = s.inTx(ctx, "SetTags", func(ctx context.Context, tx Store) error {
 		var err error
-		if sub, err = lockLive(ctx, tx, id); err != nil {
+		if sub, err = lockVisible(ctx, tx, actor, id); err != nil {
 			return err
 		}
 		sub.Tags = norm
@@ -154,13 +180,20 @@ func (s *Service) SetTags(ctx context.Context, id int64, tags []string) (Subject
 	return sub, err
 }
 
-// SetLegalHold places or lifts a legal hold on the subject.
-func (s *Service) SetLegalHold(ctx context.Context, id int64, hold bool) (Subject, error) {
+// SetLegalHold places or lifts a legal hold on the subject (deleted
+// subjects included: a hold outlives the account).
+func (s *Service) SetLegalHold(ctx context.Context, actor Actor, id int64, hold bool) (Subject, error) {
+	if err := actor.may("SetLegalHold", managers...); err != nil {
+		return Subject{}, s.fail("SetLegalHold", err)
+	}
 	var sub Subject
 	err := s.inTx(ctx, "SetLegalHold", func(ctx context.Context, tx Store) error {
 		var err error
 		if sub, err = tx.LockSubject(ctx, id); err != nil {
 			return err
+		}
+		if !actor.sees(sub) {
+			return newErr(ErrNotFound, "subject %d not found", id)
 		}
 		sub.LegalHold = hold
 		sub.UpdatedAt = s.Now()
@@ -171,18 +204,19 @@ func (s *Service) SetLegalHold(ctx context.Context, id int64, hold bool) (Subjec
 
 // DeleteSubject marks the subject deleted: later calls about it answer
 // ER709. Its history (grants, reviews) stays for audit.
-func (s *Service) DeleteSubject(ctx context.Context, id int64) error {
+func (s *Service) DeleteSubject(ctx context.Context, actor Actor, id int64) error {
+	if err := actor.may("DeleteSubject", managers...); err != nil {
+		return s.fail("DeleteSubject", err)
+	}
 	return s.inTx(ctx, "DeleteSubject", func(ctx context.Context, tx Store) error {
-		sub, err := lockLive(ctx, tx, id)
+		sub, err := lockVisible(ctx, tx, actor, id)
 		if err != nil {
 			return err
 		}
 		now := s.Now()
 		sub.DeletedAt = now
 		sub.UpdatedAt = now
-		if err := tx.UpdateSubject(ctx, sub); err != nil {
-			return err
-		}
-		return s.emit(ctx, tx, sub.ID, EventSubjectDeleted, now, map[string]any{"clientId": sub.ID})
+		// emit stores the subject, marked deleted.
+		return s.emit(ctx, tx, &sub, now, &SubjectDeletedPayload{})
 	})
 }

@@ -297,7 +297,7 @@ func (a *app) clientID(ctx context.Context, u hostUser) (int64, error) {
 		return id, nil
 	}
 	ident := subjectIdentifier(u.ID)
-	sub, err := a.svc.SubjectByIdentifier(ctx, ident)
+	sub, err := a.svc.SubjectByIdentifier(ctx, verification.SystemActor(), ident)
 	if errors.Is(err, verification.ErrNotFound) {
 		var tags []string
 		if u.Region != "" {
@@ -306,7 +306,7 @@ func (a *app) clientID(ctx context.Context, u hostUser) (int64, error) {
 		sub, err = a.svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: ident, Tags: tags})
 		if err != nil {
 			// A concurrent first login may have created it (ER706).
-			if again, err2 := a.svc.SubjectByIdentifier(ctx, ident); err2 == nil {
+			if again, err2 := a.svc.SubjectByIdentifier(ctx, verification.SystemActor(), ident); err2 == nil {
 				sub, err = again, nil
 			}
 		}

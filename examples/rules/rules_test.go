@@ -85,7 +85,7 @@ func TestFlowWithTheEngine(t *testing.T) {
 
 	step, err := svc.InitWizard(ctx, sub.ID)
 	require.NoError(t, err)
-	require.True(t, step.Done, "nothing left to upload for Level 1: the application is submitted")
+	require.True(t, step.Done(), "nothing left to upload for Level 1: the application is submitted")
 
 	clock.Advance(25 * time.Hour) // past the 24-hour TTL
 	n, err := svc.ExpireDue(ctx)

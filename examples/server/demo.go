@@ -55,7 +55,7 @@ func seedDemo(ctx context.Context, svc *verification.Service) (demoSubjects, err
 	if err := answerLevel1(ctx, svc, id); err != nil {
 		return d, err
 	}
-	if _, err := svc.SetRequirement(ctx, verification.SetRequirementParams{SubjectID: id, Requirement: "emailCode"}); err != nil {
+	if _, err := svc.SetRequirement(ctx, verification.HostActor(), verification.SetRequirementParams{SubjectID: id, Requirement: "emailCode"}); err != nil {
 		return d, fmt.Errorf("demo email code: %w", err)
 	}
 	if _, err := svc.Answer(ctx, id, "AMLD5Questions", json.RawMessage(`{"Question1":"answer1","Question2":"answer2"}`)); err != nil {
@@ -77,16 +77,16 @@ func seedDemo(ctx context.Context, svc *verification.Service) (demoSubjects, err
 	if _, err := svc.Answer(ctx, id, "idDocument", json.RawMessage(answer)); err != nil {
 		return d, fmt.Errorf("demo id document: %w", err)
 	}
-	if _, err := svc.SetRequirement(ctx, verification.SetRequirementParams{SubjectID: id, Requirement: "verificationFlag", Value: json.RawMessage(`true`), AdminID: demoAdminID}); err != nil {
+	if _, err := svc.SetRequirement(ctx, verification.AdminActor(demoAdminID, nil), verification.SetRequirementParams{SubjectID: id, Requirement: "verificationFlag", Value: json.RawMessage(`true`)}); err != nil {
 		return d, fmt.Errorf("demo verification flag: %w", err)
 	}
-	if _, err := svc.Review(ctx, verification.ReviewParams{SubjectID: id, Requirement: "idDocument", Decision: verification.Approve, Reason: "demo documents approved", AdminID: demoAdminID}); err != nil {
+	if _, err := svc.Review(ctx, verification.AdminActor(demoAdminID, nil), verification.ReviewParams{SubjectID: id, Requirement: "idDocument", Decision: verification.Approve, Reason: "demo documents approved"}); err != nil {
 		return d, fmt.Errorf("demo review: %w", err)
 	}
-	if _, err := svc.RecordIDSession(ctx, verification.RecordIDSessionParams{SubjectID: id, Provider: "veriff", FrontFileID: front.ID, BackFileID: back.ID, FaceFileID: face.ID}); err != nil {
+	if _, err := svc.RecordIDSession(ctx, verification.SystemActor(), verification.RecordIDSessionParams{SubjectID: id, Provider: "veriff", FrontFileID: front.ID, BackFileID: back.ID, FaceFileID: face.ID}); err != nil {
 		return d, fmt.Errorf("demo identity session: %w", err)
 	}
-	d.Verified, err = svc.Subject(ctx, id)
+	d.Verified, err = svc.Subject(ctx, verification.SystemActor(), id)
 	return d, err
 }
 

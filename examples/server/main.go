@@ -45,6 +45,7 @@ import (
 	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/storage/sqlite"
 	"github.com/openkyc/kyc/verification"
+	"github.com/openkyc/kyc/webhooks"
 )
 
 //go:embed ladder.json
@@ -158,13 +159,13 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 		return nil
 	})}
 	if cfg.webhook != "" {
-		whSecret := verification.NewWebhookSecret()
-		wh, err := verification.NewWebhook("webhook", cfg.webhook, verification.WebhookOptions{Secrets: []string{whSecret}})
+		whSecret := webhooks.NewSecret()
+		wh, err := webhooks.New("webhook", cfg.webhook, webhooks.Options{Secrets: []string{whSecret}})
 		if err != nil {
 			return err
 		}
 		sinks = append(sinks, wh)
-		fmt.Fprintf(stdout, "webhook secret (verify with verification.VerifyWebhook or any Standard Webhooks library): %s\n", whSecret)
+		fmt.Fprintf(stdout, "webhook secret (verify with webhooks.Verify or any Standard Webhooks library): %s\n", whSecret)
 	}
 	dispatcher, err = verification.NewDispatcher(store, verification.DispatcherOptions{Sinks: sinks, Logger: &log})
 	if err != nil {

@@ -344,15 +344,12 @@ func (s *Store) ListReviews(ctx context.Context, subjectID int64) ([]verificatio
 
 // ---- grants
 
-// cloneGrant copies g, keeping only the ID and Name of its levels (a grant
-// records which level, not the ladder's rules at the time).
+// cloneGrant copies g (its Previous pointer included).
 func cloneGrant(g verification.Grant) verification.Grant {
 	if g.Previous != nil {
 		p := *g.Previous
-		p.Requirements = nil
 		g.Previous = &p
 	}
-	g.Level.Requirements = nil
 	return g
 }
 
@@ -364,8 +361,8 @@ func (s *Store) AddGrant(ctx context.Context, g *verification.Grant) error {
 	}
 	defer unlock()
 	r := s.root
-	if _, ok := r.subjects[g.ClientID]; !ok {
-		return notFound("subject", g.ClientID)
+	if _, ok := r.subjects[g.SubjectID]; !ok {
+		return notFound("subject", g.SubjectID)
 	}
 	g.ID = int64(len(r.grants)) + 1
 	r.grants = append(r.grants, cloneGrant(*g))
@@ -387,24 +384,24 @@ func (s *Store) GetGrant(ctx context.Context, id int64) (verification.Grant, err
 }
 
 // ListGrants implements verification.GrantStore.
-func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (verification.GrantPage, error) {
+func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (verification.Page[verification.Grant], error) {
 	unlock, err := s.begin(ctx, false)
 	if err != nil {
-		return verification.GrantPage{}, err
+		return verification.Page[verification.Grant]{}, err
 	}
 	defer unlock()
 	r := s.root
-	page := verification.GrantPage{Items: []verification.Grant{}}
+	page := verification.Page[verification.Grant]{Items: []verification.Grant{}}
 	n := len(r.grants)
 	for i := 0; i < n; i++ {
 		g := r.grants[i]
 		if f.Desc {
 			g = r.grants[n-1-i]
 		}
-		if f.ClientID != 0 && g.ClientID != f.ClientID {
+		if f.SubjectID != 0 && g.SubjectID != f.SubjectID {
 			continue
 		}
-		if f.Tags != nil && !r.subjects[g.ClientID].HasAnyTag(f.Tags) {
+		if f.Tags != nil && !r.subjects[g.SubjectID].HasAnyTag(f.Tags) {
 			continue
 		}
 		if page.Total >= f.Offset && len(page.Items) < f.Limit {
@@ -501,10 +498,10 @@ func (s *Store) UpdateApplication(ctx context.Context, a verification.Applicatio
 }
 
 // ListApplications implements verification.ApplicationStore.
-func (s *Store) ListApplications(ctx context.Context, f verification.ApplicationFilter) ([]verification.Application, int, error) {
+func (s *Store) ListApplications(ctx context.Context, f verification.ApplicationFilter) (verification.Page[verification.Application], error) {
 	unlock, err := s.begin(ctx, false)
 	if err != nil {
-		return nil, 0, err
+		return verification.Page[verification.Application]{}, err
 	}
 	defer unlock()
 	ids := make([]int64, 0, len(s.root.apps))
@@ -536,7 +533,7 @@ func (s *Store) ListApplications(ctx context.Context, f verification.Application
 		}
 		total++
 	}
-	return out, total, nil
+	return verification.Page[verification.Application]{Total: total, Items: out}, nil
 }
 
 // ---- files

@@ -167,10 +167,10 @@ func leaseLost(d verification.Delivery) error {
 }
 
 // ListDeliveries implements verification.OutboxStore.
-func (s *Store) ListDeliveries(ctx context.Context, f verification.DeliveryFilter) ([]verification.Delivery, int, error) {
+func (s *Store) ListDeliveries(ctx context.Context, f verification.DeliveryFilter) (verification.Page[verification.Delivery], error) {
 	unlock, err := s.begin(ctx, false)
 	if err != nil {
-		return nil, 0, err
+		return verification.Page[verification.Delivery]{}, err
 	}
 	defer unlock()
 	out := []verification.Delivery{}
@@ -190,5 +190,5 @@ func (s *Store) ListDeliveries(ctx context.Context, f verification.DeliveryFilte
 		}
 		total++
 	}
-	return out, total, nil
+	return verification.Page[verification.Delivery]{Total: total, Items: out}, nil
 }

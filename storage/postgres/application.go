@@ -207,9 +207,9 @@ func (c *conds) where() string {
 
 // ListApplications implements verification.ApplicationStore. Total and page
 // come from one statement, so they agree.
-func (s *Store) ListApplications(ctx context.Context, f verification.ApplicationFilter) ([]verification.Application, int, error) {
+func (s *Store) ListApplications(ctx context.Context, f verification.ApplicationFilter) (verification.Page[verification.Application], error) {
 	if err := s.begin(ctx); err != nil {
-		return nil, 0, err
+		return verification.Page[verification.Application]{}, err
 	}
 	var c conds
 	if f.SubjectID != 0 {
@@ -242,7 +242,7 @@ func (s *Store) ListApplications(ctx context.Context, f verification.Application
 			 ORDER BY id `+order+` LIMIT `+lim+` OFFSET `+off+`) a ON true
 		 ORDER BY a.id `+order), c.args...)
 	if err != nil {
-		return nil, 0, fail(ctx, "list applications", err)
+		return verification.Page[verification.Application]{}, fail(ctx, "list applications", err)
 	}
 	defer rows.Close()
 	out := []verification.Application{}
@@ -253,7 +253,7 @@ func (s *Store) ListApplications(ctx context.Context, f verification.Application
 			r appRow
 		)
 		if err := rows.Scan(append([]any{&n}, r.dest()...)...); err != nil {
-			return nil, 0, fail(ctx, "list applications", err)
+			return verification.Page[verification.Application]{}, fail(ctx, "list applications", err)
 		}
 		total = int(n)
 		if r.id == nil {
@@ -261,12 +261,12 @@ func (s *Store) ListApplications(ctx context.Context, f verification.Application
 		}
 		a, err := r.app()
 		if err != nil {
-			return nil, 0, err
+			return verification.Page[verification.Application]{}, err
 		}
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fail(ctx, "list applications", err)
+		return verification.Page[verification.Application]{}, fail(ctx, "list applications", err)
 	}
-	return out, total, nil
+	return verification.Page[verification.Application]{Total: total, Items: out}, nil
 }

@@ -40,12 +40,12 @@ func TestTransitionsAcrossTwoPools(t *testing.T) {
 					if err != nil {
 						return err
 					}
-					prev := levels.Level{ID: cur.Level, Name: fmt.Sprint("L", cur.Level)}
+					prev := verification.LevelRef{ID: cur.Level, Name: fmt.Sprint("L", cur.Level)}
 					cur.Level++
 					if err := tx.UpdateSubject(ctx, cur); err != nil {
 						return err
 					}
-					g := verification.Grant{ClientID: cur.ID, Level: levels.Level{ID: cur.Level, Name: fmt.Sprint("L", cur.Level)}, Previous: &prev, Reason: fmt.Sprintf("worker %d #%d", w, i)}
+					g := verification.Grant{SubjectID: cur.ID, Level: verification.LevelRef{ID: cur.Level, Name: fmt.Sprint("L", cur.Level)}, Previous: &prev, Reason: fmt.Sprintf("worker %d #%d", w, i)}
 					return tx.AddGrant(ctx, &g)
 				})
 				if err != nil {
@@ -65,14 +65,14 @@ func TestTransitionsAcrossTwoPools(t *testing.T) {
 	got, err := stores[1].GetSubject(ctx, sub.ID)
 	require.NoError(t, err)
 	require.Equal(t, workers*perWorker, got.Level, "lost updates")
-	for _, f := range []verification.GrantFilter{{}, {ClientID: sub.ID}} {
+	for _, f := range []verification.GrantFilter{{}, {SubjectID: sub.ID}} {
 		f.Limit = verification.MaxListLimit
 		page, err := stores[0].ListGrants(ctx, f)
 		require.NoError(t, err)
 		require.Equal(t, workers*perWorker, page.Total)
 	}
 	for off := 0; off < workers*perWorker; off += verification.MaxListLimit {
-		page, err := stores[0].ListGrants(ctx, verification.GrantFilter{ClientID: sub.ID, Offset: off, Limit: verification.MaxListLimit})
+		page, err := stores[0].ListGrants(ctx, verification.GrantFilter{SubjectID: sub.ID, Offset: off, Limit: verification.MaxListLimit})
 		require.NoError(t, err)
 		for i, g := range page.Items {
 			k := off + i + 1
@@ -111,11 +111,11 @@ func TestConcurrentReviewsAcrossTwoServices(t *testing.T) {
 
 		// Even rounds: both approve. Odd rounds: one approves, one rejects.
 		decisions := []verification.ReviewParams{
-			{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Approve, AdminID: 1},
-			{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Approve, AdminID: 2},
+			{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Approve},
+			{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Approve},
 		}
 		if round%2 == 1 {
-			decisions[1] = verification.ReviewParams{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: "wrong code", AdminID: 2}
+			decisions[1] = verification.ReviewParams{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: "wrong code"}
 		}
 		errs := make([]error, 2)
 		start := make(chan struct{})
@@ -123,7 +123,7 @@ func TestConcurrentReviewsAcrossTwoServices(t *testing.T) {
 		for i := range 2 {
 			wg.Go(func() {
 				<-start
-				_, errs[i] = svcs[i].Review(ctx, decisions[i])
+				_, errs[i] = svcs[i].Review(ctx, verification.AdminActor(int64(i+1), nil), decisions[i])
 			})
 		}
 		close(start)
@@ -141,12 +141,12 @@ func TestConcurrentReviewsAcrossTwoServices(t *testing.T) {
 		require.NotEqual(t, -1, winner, "round %d: no decision succeeded: %v", round, errs)
 		approved := decisions[winner].Decision == verification.Approve
 
-		reviews, err := svcs[0].Reviews(ctx, sub.ID)
+		reviews, err := svcs[0].Reviews(ctx, verification.SystemActor(), sub.ID)
 		require.NoError(t, err)
 		require.Len(t, reviews, 1, "round %d", round)
-		page, err := svcs[1].Grants(ctx, verification.GrantFilter{ClientID: sub.ID, Limit: 10})
+		page, err := svcs[1].Grants(ctx, verification.SystemActor(), verification.GrantFilter{SubjectID: sub.ID, Limit: 10})
 		require.NoError(t, err)
-		events, err := svcs[0].Store().ListEvents(ctx, verification.EventFilter{SubjectID: sub.ID})
+		events, err := svcs[0].Events(ctx, verification.SystemActor(), verification.EventFilter{SubjectID: sub.ID})
 		require.NoError(t, err)
 		count := map[verification.EventType]int{}
 		for _, e := range events {
@@ -154,7 +154,7 @@ func TestConcurrentReviewsAcrossTwoServices(t *testing.T) {
 		}
 		if approved {
 			require.Equal(t, 2, page.Total, "round %d: the created grant and one review grant", round)
-			require.Equal(t, decisions[winner].AdminID, page.Items[1].UserID)
+			require.Equal(t, int64(winner+1), page.Items[1].AdminID)
 			require.Equal(t, 1, count[verification.EventRequirementApproved], "round %d", round)
 			require.Equal(t, 2, count[verification.EventLevelGranted], "round %d", round)
 			require.Zero(t, count[verification.EventRequirementRejected], "round %d", round)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgtype"
 
-	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/verification"
 )
 
@@ -84,9 +83,9 @@ func (s *Store) AddGrant(ctx context.Context, g *verification.Grant) error {
 		INSERT INTO {{schema}}.grants (id, client_id, client_seq, level_id, level_name, prev_level_id, prev_level_name, reason, user_id, created_at)
 		SELECT n.value, $1, c.grant_count, $2, $3, $4, $5, $6, $7, $8 FROM c, n
 		RETURNING id`),
-		g.ClientID, g.Level.ID, g.Level.Name, prevID, prevName, g.Reason, g.UserID, tsIn(g.CreateTime)).Scan(&id)
+		g.SubjectID, g.Level.ID, g.Level.Name, prevID, prevName, g.Reason, g.AdminID, tsIn(g.CreatedAt)).Scan(&id)
 	if noRows(err) {
-		return notFound("subject", g.ClientID)
+		return notFound("subject", g.SubjectID)
 	}
 	if err != nil {
 		return fail(ctx, "add grant", err)
@@ -110,10 +109,10 @@ func (r *grantRow) dest() []any {
 }
 
 func (r *grantRow) grant() verification.Grant {
-	g := verification.Grant{ID: *r.id, ClientID: *r.clientID, Level: levels.Level{ID: *r.levelID, Name: *r.levelName},
-		Reason: *r.reason, UserID: *r.userID, CreateTime: tsOut(r.created)}
+	g := verification.Grant{ID: *r.id, SubjectID: *r.clientID, Level: verification.LevelRef{ID: *r.levelID, Name: *r.levelName},
+		Reason: *r.reason, AdminID: *r.userID, CreatedAt: tsOut(r.created)}
 	if r.prevID != nil {
-		g.Previous = &levels.Level{ID: *r.prevID}
+		g.Previous = &verification.LevelRef{ID: *r.prevID}
 		if r.prevName != nil {
 			g.Previous.Name = *r.prevName
 		}
@@ -223,12 +222,12 @@ func grantListing(f verification.GrantFilter) (string, []any) {
 	// Clamped so that offset+limit cannot overflow a bigint.
 	off, lim := min(int64(f.Offset), 1<<61), min(int64(f.Limit), 1<<61)
 	switch {
-	case f.ClientID != 0:
+	case f.SubjectID != 0:
 		q := listClientAsc
 		if f.Desc {
 			q = listClientDesc
 		}
-		return q, []any{off, lim, f.ClientID, f.Tags}
+		return q, []any{off, lim, f.SubjectID, f.Tags}
 	case f.Tags != nil:
 		q := listTagsAsc
 		if f.Desc {
@@ -247,11 +246,11 @@ func grantListing(f verification.GrantFilter) (string, []any) {
 // ListGrants implements verification.GrantStore. A page costs the same at
 // any offset; see the comment at the top of this file for how, and for what
 // the cost of a tag-scoped page depends on.
-func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (verification.GrantPage, error) {
+func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (verification.Page[verification.Grant], error) {
 	if err := s.begin(ctx); err != nil {
-		return verification.GrantPage{}, err
+		return verification.Page[verification.Grant]{}, err
 	}
-	page := verification.GrantPage{Items: []verification.Grant{}}
+	page := verification.Page[verification.Grant]{Items: []verification.Grant{}}
 	if f.Tags != nil && len(f.Tags) == 0 {
 		return page, nil
 	}
@@ -264,7 +263,7 @@ func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (ver
 	q, args := grantListing(f)
 	rows, err := s.q.Query(ctx, s.sql(q), args...)
 	if err != nil {
-		return verification.GrantPage{}, fail(ctx, "list grants", err)
+		return verification.Page[verification.Grant]{}, fail(ctx, "list grants", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -273,7 +272,7 @@ func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (ver
 			r grantRow
 		)
 		if err := rows.Scan(append([]any{&n}, r.dest()...)...); err != nil {
-			return verification.GrantPage{}, fail(ctx, "list grants", err)
+			return verification.Page[verification.Grant]{}, fail(ctx, "list grants", err)
 		}
 		page.Total = int(n)
 		if r.id != nil {
@@ -281,7 +280,7 @@ func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (ver
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return verification.GrantPage{}, fail(ctx, "list grants", err)
+		return verification.Page[verification.Grant]{}, fail(ctx, "list grants", err)
 	}
 	return page, nil
 }

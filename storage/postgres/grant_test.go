@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/verification"
 )
 
@@ -22,7 +21,7 @@ func TestGrantsAppendOnly(t *testing.T) {
 	s := openStore(t)
 	ctx := ctxTimeout(t)
 	sub := newSubject(t, s, "alice")
-	g := verification.Grant{ClientID: sub.ID, Level: levels.Level{ID: 1, Name: "Level 0"}, Reason: "created"}
+	g := verification.Grant{SubjectID: sub.ID, Level: verification.LevelRef{ID: 1, Name: "Level 0"}, Reason: "created"}
 	require.NoError(t, s.AddGrant(ctx, &g))
 
 	for _, sql := range []string{
@@ -66,7 +65,7 @@ func TestListGrantsMatchesModel(t *testing.T) {
 	var grants []verification.Grant
 	for i := range 150 {
 		sub := subs[rng.IntN(len(subs))]
-		g := verification.Grant{ClientID: sub.ID, Level: levels.Level{ID: i%3 + 1, Name: "L"}, Reason: fmt.Sprint("r", i)}
+		g := verification.Grant{SubjectID: sub.ID, Level: verification.LevelRef{ID: i%3 + 1, Name: "L"}, Reason: fmt.Sprint("r", i)}
 		switch rng.IntN(3) {
 		case 0:
 			require.NoError(t, s.AddGrant(ctx, &g))
@@ -105,10 +104,10 @@ func TestListGrantsMatchesModel(t *testing.T) {
 	model := func(f verification.GrantFilter) (int, []int64) {
 		ids := []int64{}
 		for _, g := range grants {
-			if f.ClientID != 0 && g.ClientID != f.ClientID {
+			if f.SubjectID != 0 && g.SubjectID != f.SubjectID {
 				continue
 			}
-			if f.Tags != nil && !(verification.Subject{Tags: tagsOf[g.ClientID]}).HasAnyTag(f.Tags) {
+			if f.Tags != nil && !(verification.Subject{Tags: tagsOf[g.SubjectID]}).HasAnyTag(f.Tags) {
 				continue
 			}
 			ids = append(ids, g.ID)
@@ -123,9 +122,9 @@ func TestListGrantsMatchesModel(t *testing.T) {
 
 	filters := []verification.GrantFilter{{}, {Tags: []string{}}, {Tags: []string{"eu"}}, {Tags: []string{"us", "vip"}}, {Tags: []string{"none"}}}
 	for _, sub := range subs[:5] {
-		filters = append(filters, verification.GrantFilter{ClientID: sub.ID}, verification.GrantFilter{ClientID: sub.ID, Tags: []string{"eu"}})
+		filters = append(filters, verification.GrantFilter{SubjectID: sub.ID}, verification.GrantFilter{SubjectID: sub.ID, Tags: []string{"eu"}})
 	}
-	filters = append(filters, verification.GrantFilter{ClientID: 9999})
+	filters = append(filters, verification.GrantFilter{SubjectID: 9999})
 	for _, base := range filters {
 		for _, desc := range []bool{false, true} {
 			for _, off := range []int{0, 1, 7, 40, 99, 200, math.MaxInt} {
@@ -142,7 +141,7 @@ func TestListGrantsMatchesModel(t *testing.T) {
 		}
 	}
 	// Items carry every field.
-	page, err := s.ListGrants(ctx, verification.GrantFilter{ClientID: grants[0].ClientID, Limit: 1})
+	page, err := s.ListGrants(ctx, verification.GrantFilter{SubjectID: grants[0].SubjectID, Limit: 1})
 	require.NoError(t, err)
 	require.Equal(t, grants[0], page.Items[0])
 }
@@ -200,8 +199,8 @@ func TestListGrantsUsesIndexes(t *testing.T) {
 
 	cases := []verification.GrantFilter{
 		{Limit: 50}, {Limit: 50, Offset: 90_000}, {Limit: 50, Desc: true}, {Limit: 50, Offset: 90_000, Desc: true},
-		{ClientID: 7, Limit: 50}, {ClientID: 7, Limit: 50, Offset: 150}, {ClientID: 7, Limit: 50, Offset: 150, Desc: true},
-		{ClientID: 7, Tags: []string{"t7"}, Limit: 50, Offset: 100},
+		{SubjectID: 7, Limit: 50}, {SubjectID: 7, Limit: 50, Offset: 150}, {SubjectID: 7, Limit: 50, Offset: 150, Desc: true},
+		{SubjectID: 7, Tags: []string{"t7"}, Limit: 50, Offset: 100},
 		{Tags: []string{"t3"}, Limit: 50}, {Tags: []string{"t3"}, Limit: 50, Desc: true},
 		{Tags: []string{"t3"}, Limit: 50, Offset: 9_000}, {Tags: []string{"t3", "t4"}, Limit: 50, Offset: 9_000, Desc: true},
 	}
@@ -281,7 +280,7 @@ func TestListGrantsTagBucketsMatchOracle(t *testing.T) {
 		require.NoError(t, s.UpdateSubject(ctx, sub))
 	}
 	for i := range 40 {
-		g := verification.Grant{ClientID: int64(i%12 + 1), Level: levels.Level{ID: 2, Name: "L"}, Reason: "more"}
+		g := verification.Grant{SubjectID: int64(i%12 + 1), Level: verification.LevelRef{ID: 2, Name: "L"}, Reason: "more"}
 		require.NoError(t, s.AddGrant(ctx, &g))
 	}
 

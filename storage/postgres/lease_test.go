@@ -94,7 +94,8 @@ func TestDispatchersWithSkewedClocksKeepOrder(t *testing.T) {
 	)
 	watched.Go(func() {
 		for watchCtx.Err() == nil {
-			got, _, err := stores["A"].ListDeliveries(watchCtx, verification.DeliveryFilter{Limit: subjects * perSubject})
+			gotPage, err := stores["A"].ListDeliveries(watchCtx, verification.DeliveryFilter{Limit: subjects * perSubject})
+			got := gotPage.Items
 			if err != nil {
 				continue
 			}
@@ -143,7 +144,8 @@ func TestDispatchersWithSkewedClocksKeepOrder(t *testing.T) {
 	}
 
 	require.Eventually(t, func() bool {
-		_, n, err := stores["B"].ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryDelivered})
+		nPage, err := stores["B"].ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryDelivered})
+		n := nPage.Total
 		return err == nil && n == len(ids)
 	}, 20*time.Second, 10*time.Millisecond, "every delivery recorded delivered")
 	time.Sleep(100 * time.Millisecond) // let any stale outcome land
@@ -167,7 +169,8 @@ func TestDispatchersWithSkewedClocksKeepOrder(t *testing.T) {
 			require.LessOrEqual(t, seqs[i-1], seqs[i], "subject %d: the receiver saw an event after a later one: %v", sub, seqs)
 		}
 	}
-	got, total, err := stores["A"].ListDeliveries(ctx, verification.DeliveryFilter{Limit: len(ids)})
+	page, err := stores["A"].ListDeliveries(ctx, verification.DeliveryFilter{Limit: len(ids)})
+	got, total := page.Items, page.Total
 	require.NoError(t, err)
 	require.Equal(t, len(ids), total)
 	for _, d := range got {

@@ -153,9 +153,9 @@ func (s *Store) UpdateDelivery(ctx context.Context, d verification.Delivery) err
 
 // ListDeliveries implements verification.OutboxStore. Total and page come
 // from one statement, so they agree.
-func (s *Store) ListDeliveries(ctx context.Context, f verification.DeliveryFilter) ([]verification.Delivery, int, error) {
+func (s *Store) ListDeliveries(ctx context.Context, f verification.DeliveryFilter) (verification.Page[verification.Delivery], error) {
 	if err := s.begin(ctx); err != nil {
-		return nil, 0, err
+		return verification.Page[verification.Delivery]{}, err
 	}
 	var c conds
 	if f.Sink != "" {
@@ -181,7 +181,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f verification.DeliveryFilte
 			 ORDER BY d.event_seq, d.sink LIMIT `+lim+` OFFSET `+off+`) l ON true
 		 ORDER BY l.event_seq, l.sink`), c.args...)
 	if err != nil {
-		return nil, 0, fail(ctx, "list deliveries", err)
+		return verification.Page[verification.Delivery]{}, fail(ctx, "list deliveries", err)
 	}
 	defer rows.Close()
 	out := []verification.Delivery{}
@@ -192,7 +192,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f verification.DeliveryFilte
 			r deliveryRow
 		)
 		if err := rows.Scan(append([]any{&n}, r.dest()...)...); err != nil {
-			return nil, 0, fail(ctx, "list deliveries", err)
+			return verification.Page[verification.Delivery]{}, fail(ctx, "list deliveries", err)
 		}
 		total = int(n)
 		if r.seq == nil {
@@ -201,7 +201,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f verification.DeliveryFilte
 		out = append(out, r.delivery())
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fail(ctx, "list deliveries", err)
+		return verification.Page[verification.Delivery]{}, fail(ctx, "list deliveries", err)
 	}
-	return out, total, nil
+	return verification.Page[verification.Delivery]{Total: total, Items: out}, nil
 }

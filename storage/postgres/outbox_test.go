@@ -187,10 +187,12 @@ func TestDispatchersShareWorkAcrossPools(t *testing.T) {
 	require.Positive(t, log.by["replica-0"], "both dispatchers share the work")
 	require.Positive(t, log.by["replica-1"], "both dispatchers share the work")
 	log.mu.Unlock()
-	_, pending, err := stores[0].ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryPending})
+	page, err := stores[0].ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryPending})
+	pending := page.Total
 	require.NoError(t, err)
 	require.Zero(t, pending)
-	got, delivered, err := stores[1].ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryDelivered, Limit: 1000})
+	page, err = stores[1].ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryDelivered, Limit: 1000})
+	got, delivered := page.Items, page.Total
 	require.NoError(t, err)
 	require.Equal(t, len(ids), delivered)
 	for _, d := range got {
@@ -263,7 +265,7 @@ func TestClaimSkipsLockedDeliveries(t *testing.T) {
 	require.NoError(t, emit(ctx, a, bob.ID, "ev-2", now))
 
 	err := a.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
-		got, err := tx.(verification.OutboxStore).ClaimDeliveries(ctx, now, now.Add(time.Minute), 1)
+		got, err := tx.ClaimDeliveries(ctx, now, now.Add(time.Minute), 1)
 		require.NoError(t, err)
 		require.Equal(t, []string{"ev-1/audit"}, keysOf(got))
 		// ev-1 is locked by this uncommitted claim: b skips it, without waiting.

@@ -19,7 +19,7 @@ func (s *Store) AddReview(ctx context.Context, r *verification.Review) error {
 		INSERT INTO {{schema}}.reviews (subject_id, requirement, decision, reason, final, admin_id, create_time)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		RETURNING id`),
-		r.SubjectID, r.Requirement, r.Decision, r.Reason, r.Final, r.AdminID, tsIn(r.CreateTime)).Scan(&id)
+		r.SubjectID, r.Requirement, r.Decision, r.Reason, r.Final, r.AdminID, tsIn(r.CreatedAt)).Scan(&id)
 	if err != nil {
 		return fail(ctx, "add review", err)
 	}
@@ -44,7 +44,7 @@ func (s *Store) ListReviews(ctx context.Context, subjectID int64) ([]verificatio
 			at pgtype.Timestamptz
 		)
 		err := row.Scan(&r.ID, &r.SubjectID, &r.Requirement, &r.Decision, &r.Reason, &r.Final, &r.AdminID, &at)
-		r.CreateTime = tsOut(at)
+		r.CreatedAt = tsOut(at)
 		return r, err
 	})
 	return out, fail(ctx, "list reviews", err)

@@ -207,7 +207,7 @@ func TestErrorsNeverLeakDriverErrors(t *testing.T) {
 	var pgErr *pgconn.PgError
 	require.False(t, errors.As(err, &pgErr), "a conflict carries no driver error")
 
-	err = s.AddGrant(ctx, &verification.Grant{ClientID: 999, Level: levels.Level{ID: 1, Name: "L"}})
+	err = s.AddGrant(ctx, &verification.Grant{SubjectID: 999, Level: verification.LevelRef{ID: 1, Name: "L"}})
 	require.ErrorIs(t, err, verification.ErrNotFound)
 	err = s.CreateFile(ctx, verification.File{ID: "f", SubjectID: 999})
 	require.ErrorIs(t, err, verification.ErrNotFound)
@@ -215,7 +215,7 @@ func TestErrorsNeverLeakDriverErrors(t *testing.T) {
 	require.ErrorIs(t, s.CreateFile(ctx, verification.File{ID: "f", SubjectID: 999}), verification.ErrConflict)
 
 	// A grant refused for an unknown subject leaves no gap in the ids.
-	g := verification.Grant{ClientID: alice.ID, Level: levels.Level{ID: 1, Name: "L"}}
+	g := verification.Grant{SubjectID: alice.ID, Level: verification.LevelRef{ID: 1, Name: "L"}}
 	require.NoError(t, s.AddGrant(ctx, &g))
 	require.EqualValues(t, 1, g.ID)
 
@@ -320,7 +320,7 @@ func TestInTx(t *testing.T) {
 			used = tx
 			return tx.InTx(ctx, func(ctx context.Context, inner verification.Store) error {
 				require.Same(t, tx, inner)
-				g := verification.Grant{ClientID: sub.ID, Level: levels.Level{ID: 1, Name: "L"}}
+				g := verification.Grant{SubjectID: sub.ID, Level: verification.LevelRef{ID: 1, Name: "L"}}
 				require.NoError(t, inner.AddGrant(ctx, &g))
 				return errInner
 			})
@@ -337,14 +337,14 @@ func TestInTx(t *testing.T) {
 		sub := newSubject(t, s, "gap")
 		var first verification.Grant
 		_ = s.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
-			first = verification.Grant{ClientID: sub.ID, Level: levels.Level{ID: 1, Name: "L"}}
+			first = verification.Grant{SubjectID: sub.ID, Level: verification.LevelRef{ID: 1, Name: "L"}}
 			require.NoError(t, tx.AddGrant(ctx, &first))
 			return errors.New("roll back")
 		})
-		g := verification.Grant{ClientID: sub.ID, Level: levels.Level{ID: 1, Name: "L"}}
+		g := verification.Grant{SubjectID: sub.ID, Level: verification.LevelRef{ID: 1, Name: "L"}}
 		require.NoError(t, s.AddGrant(ctx, &g))
 		require.Equal(t, first.ID, g.ID, "a rolled-back grant's id is handed out again")
-		page, err := s.ListGrants(ctx, verification.GrantFilter{ClientID: sub.ID, Limit: 10})
+		page, err := s.ListGrants(ctx, verification.GrantFilter{SubjectID: sub.ID, Limit: 10})
 		require.NoError(t, err)
 		require.Equal(t, 1, page.Total)
 	})

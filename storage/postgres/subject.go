@@ -9,14 +9,14 @@ import (
 	"github.com/openkyc/kyc/verification"
 )
 
-const subjectCols = `id, identifier, tags, level, deleted_at, legal_hold, redacted_at, created_at, updated_at`
+const subjectCols = `id, identifier, tags, level, deleted_at, legal_hold, redacted_at, event_seq, created_at, updated_at`
 
 func scanSubject(row pgx.Row) (verification.Subject, error) {
 	var (
 		s                                  verification.Subject
 		deleted, redacted, created, update pgtype.Timestamptz
 	)
-	err := row.Scan(&s.ID, &s.Identifier, &s.Tags, &s.Level, &deleted, &s.LegalHold, &redacted, &created, &update)
+	err := row.Scan(&s.ID, &s.Identifier, &s.Tags, &s.Level, &deleted, &s.LegalHold, &redacted, &s.EventSeq, &created, &update)
 	s.DeletedAt, s.RedactedAt, s.CreatedAt, s.UpdatedAt = tsOut(deleted), tsOut(redacted), tsOut(created), tsOut(update)
 	return s, err
 }
@@ -30,11 +30,11 @@ func (s *Store) CreateSubject(ctx context.Context, sub *verification.Subject) er
 	}
 	var id int64
 	err := s.q.QueryRow(ctx, s.sql(`
-		INSERT INTO {{schema}}.subjects (identifier, tags, level, deleted_at, legal_hold, redacted_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		INSERT INTO {{schema}}.subjects (identifier, tags, level, deleted_at, legal_hold, redacted_at, event_seq, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (identifier) DO NOTHING
 		RETURNING id`),
-		sub.Identifier, sub.Tags, sub.Level, tsIn(sub.DeletedAt), sub.LegalHold, tsIn(sub.RedactedAt),
+		sub.Identifier, sub.Tags, sub.Level, tsIn(sub.DeletedAt), sub.LegalHold, tsIn(sub.RedactedAt), sub.EventSeq,
 		tsIn(sub.CreatedAt), tsIn(sub.UpdatedAt)).Scan(&id)
 	if noRows(err) {
 		return conflict("subject identifier", "")
@@ -99,9 +99,9 @@ func (s *Store) UpdateSubject(ctx context.Context, sub verification.Subject) err
 	}
 	tag, err := s.q.Exec(ctx, s.sql(`
 		UPDATE {{schema}}.subjects
-		   SET tags = $2, level = $3, deleted_at = $4, legal_hold = $5, redacted_at = $6, updated_at = $7
+		   SET tags = $2, level = $3, deleted_at = $4, legal_hold = $5, redacted_at = $6, event_seq = $7, updated_at = $8
 		 WHERE id = $1`),
-		sub.ID, sub.Tags, sub.Level, tsIn(sub.DeletedAt), sub.LegalHold, tsIn(sub.RedactedAt), tsIn(sub.UpdatedAt))
+		sub.ID, sub.Tags, sub.Level, tsIn(sub.DeletedAt), sub.LegalHold, tsIn(sub.RedactedAt), sub.EventSeq, tsIn(sub.UpdatedAt))
 	if err != nil {
 		return fail(ctx, "update subject", err)
 	}

@@ -196,9 +196,9 @@ func naiveGrantIDs(b *testing.B, db *sql.DB, f verification.GrantFilter) []int64
 	b.Helper()
 	q := `SELECT g.id FROM grants g JOIN subjects s ON s.id = g.client_id WHERE 1 = 1`
 	var args []any
-	if f.ClientID != 0 {
+	if f.SubjectID != 0 {
 		q += ` AND g.client_id = ?`
-		args = append(args, f.ClientID)
+		args = append(args, f.SubjectID)
 	}
 	if f.Tags != nil {
 		q += ` AND s.tagset_id IN (SELECT tagset_id FROM tagset_tags WHERE tag IN (?` + strings.Repeat(", ?", len(f.Tags)-1) + `))`
@@ -245,7 +245,7 @@ func BenchmarkListGrants(b *testing.B) {
 		deep int
 	}{
 		{"all", verification.GrantFilter{}, 900_000},
-		{"client", verification.GrantFilter{ClientID: 1}, 90_000},
+		{"client", verification.GrantFilter{SubjectID: 1}, 90_000},
 		{"tag", verification.GrantFilter{Tags: []string{"eu"}}, 400_000},
 		{"two-tags", verification.GrantFilter{Tags: []string{"eu", "vip"}}, 400_000},
 	}

@@ -173,7 +173,7 @@ func TestCrashDurability(t *testing.T) {
 		require.Equal(t, a.Identifier, sub.Identifier)
 		g, err := s.GetGrant(ctx, a.Grant)
 		require.NoError(t, err, "acknowledged grant %d lost", a.Grant)
-		require.Equal(t, a.Subject, g.ClientID)
+		require.Equal(t, a.Subject, g.SubjectID)
 		st, err := s.GetRequirementState(ctx, a.Subject, "isBusiness")
 		require.NoError(t, err, "acknowledged answer of subject %d lost", a.Subject)
 		require.JSONEq(t, "true", string(st.Answer))
@@ -221,7 +221,7 @@ func TestCrashDurability(t *testing.T) {
 
 	// Every acknowledged upload, and every recorded file, kept its bytes.
 	for _, u := range ups {
-		f, rc, err := svc.OpenFile(ctx, u.File)
+		f, rc, err := svc.OpenFile(ctx, verification.HostActor(), u.File)
 		require.NoError(t, err, "acknowledged upload %s lost", u.File)
 		h := sha256.New()
 		_, err = io.Copy(h, rc)
@@ -234,7 +234,7 @@ func TestCrashDurability(t *testing.T) {
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(files), len(ups))
 	for _, f := range files {
-		_, rc, err := svc.OpenFile(ctx, f.ID)
+		_, rc, err := svc.OpenFile(ctx, verification.HostActor(), f.ID)
 		require.NoError(t, err, "the blob of recorded file %s is gone", f.ID)
 		require.NoError(t, rc.Close())
 	}

@@ -53,9 +53,9 @@ func TestEraseLeavesNoPlaintext(t *testing.T) {
 	}
 	require.True(t, grep(), "the answer must be on disk before erasure (else this test proves nothing)")
 
-	require.NoError(t, svc.Erase(ctx, sub.ID))
+	require.NoError(t, svc.Erase(ctx, verification.SystemActor(), sub.ID))
 	require.False(t, grep(), "erased answer still readable in the database or WAL")
-	states, err := svc.RequirementStates(ctx, sub.ID)
+	states, err := svc.RequirementStates(ctx, verification.SystemActor(), sub.ID)
 	require.NoError(t, err)
 	require.Len(t, states, 1)
 	require.Empty(t, states[0].Answer)

@@ -10,7 +10,6 @@ import (
 
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/verification"
 )
 
@@ -21,14 +20,14 @@ func scanGrant(row scanner) (verification.Grant, error) {
 		prevName   sql.NullString
 		createTime int64
 	)
-	err := row.Scan(&g.ID, &g.ClientID, &g.Level.ID, &g.Level.Name, &prevID, &prevName, &g.Reason, &g.UserID, &createTime)
+	err := row.Scan(&g.ID, &g.SubjectID, &g.Level.ID, &g.Level.Name, &prevID, &prevName, &g.Reason, &g.AdminID, &createTime)
 	if err != nil {
 		return verification.Grant{}, err
 	}
 	if prevID.Valid {
-		g.Previous = &levels.Level{ID: int(prevID.Int64), Name: prevName.String}
+		g.Previous = &verification.LevelRef{ID: int(prevID.Int64), Name: prevName.String}
 	}
-	g.CreateTime = fromMicros(createTime)
+	g.CreatedAt = fromMicros(createTime)
 	return g, nil
 }
 
@@ -42,10 +41,10 @@ func (s *Store) AddGrant(ctx context.Context, g *verification.Grant) error {
 	}
 	var id int64
 	err := s.write(ctx, func(tx *Store) error {
-		err := tx.conn(ctx).queryRow(stGrantInsert, g.ClientID,
-			g.Level.ID, g.Level.Name, prevID, prevName, g.Reason, g.UserID, micros(g.CreateTime)).Scan(&id)
+		err := tx.conn(ctx).queryRow(stGrantInsert, g.SubjectID,
+			g.Level.ID, g.Level.Name, prevID, prevName, g.Reason, g.AdminID, micros(g.CreatedAt)).Scan(&id)
 		if errCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
-			return notFound("subject", g.ClientID)
+			return notFound("subject", g.SubjectID)
 		}
 		return s.c.mapErr(ctx, "add grant", err)
 	})
@@ -72,23 +71,23 @@ func (s *Store) GetGrant(ctx context.Context, id int64) (verification.Grant, err
 // one snapshot. The global and per-client listings cost two index seeks
 // whatever the offset; a listing by tags a walk over small per-tag-set count
 // tables and at most 1023 index entries (see the package documentation).
-func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (verification.GrantPage, error) {
-	page := verification.GrantPage{Items: []verification.Grant{}}
+func (s *Store) ListGrants(ctx context.Context, f verification.GrantFilter) (verification.Page[verification.Grant], error) {
+	page := verification.Page[verification.Grant]{Items: []verification.Grant{}}
 	limit, offset := max(f.Limit, 0), max(f.Offset, 0)
 	err := s.snapshot(ctx, "list grants", func(cn conn) error {
 		var err error
 		switch {
 		case f.Tags != nil:
-			page, err = s.listTagged(ctx, cn, dedupTags(f.Tags), f.ClientID, limit, offset, f.Desc)
-		case f.ClientID != 0:
-			page, err = s.listClient(ctx, cn, f.ClientID, limit, offset, f.Desc)
+			page, err = s.listTagged(ctx, cn, dedupTags(f.Tags), f.SubjectID, limit, offset, f.Desc)
+		case f.SubjectID != 0:
+			page, err = s.listClient(ctx, cn, f.SubjectID, limit, offset, f.Desc)
 		default:
 			page, err = s.listAll(ctx, cn, limit, offset, f.Desc)
 		}
 		return err
 	})
 	if err != nil {
-		return verification.GrantPage{}, err
+		return verification.Page[verification.Grant]{}, err
 	}
 	if page.Items == nil {
 		page.Items = []verification.Grant{}
@@ -108,12 +107,12 @@ func dedupTags(tags []string) []string {
 
 // listAll pages through every grant: IDs are 1..total, so offset k is the
 // seek id > k (ascending) or id <= total-k (descending).
-func (s *Store) listAll(ctx context.Context, cn conn, limit, offset int, desc bool) (verification.GrantPage, error) {
+func (s *Store) listAll(ctx context.Context, cn conn, limit, offset int, desc bool) (verification.Page[verification.Grant], error) {
 	var total int64
 	if err := cn.queryRow(stGrantTotal).Scan(&total); err != nil {
-		return verification.GrantPage{}, s.c.mapErr(ctx, "count grants", err)
+		return verification.Page[verification.Grant]{}, s.c.mapErr(ctx, "count grants", err)
 	}
-	page := verification.GrantPage{Total: int(total)}
+	page := verification.Page[verification.Grant]{Total: int(total)}
 	if limit == 0 || int64(offset) >= total {
 		return page, nil
 	}
@@ -127,12 +126,12 @@ func (s *Store) listAll(ctx context.Context, cn conn, limit, offset int, desc bo
 }
 
 // listClient pages through one client's grants by client_seq (1..total).
-func (s *Store) listClient(ctx context.Context, cn conn, client int64, limit, offset int, desc bool) (verification.GrantPage, error) {
+func (s *Store) listClient(ctx context.Context, cn conn, client int64, limit, offset int, desc bool) (verification.Page[verification.Grant], error) {
 	var total int64
 	if err := cn.queryRow(stClientTotal, client).Scan(&total); err != nil {
-		return verification.GrantPage{}, s.c.mapErr(ctx, "count grants", err)
+		return verification.Page[verification.Grant]{}, s.c.mapErr(ctx, "count grants", err)
 	}
-	page := verification.GrantPage{Total: int(total)}
+	page := verification.Page[verification.Grant]{Total: int(total)}
 	if limit == 0 || int64(offset) >= total {
 		return page, nil
 	}
@@ -147,13 +146,13 @@ func (s *Store) listClient(ctx context.Context, cn conn, client int64, limit, of
 
 // listTagged pages through the grants of subjects currently carrying any of
 // tags (and, with a client, that client's grants if it carries one).
-func (s *Store) listTagged(ctx context.Context, cn conn, tags []string, client int64, limit, offset int, desc bool) (verification.GrantPage, error) {
+func (s *Store) listTagged(ctx context.Context, cn conn, tags []string, client int64, limit, offset int, desc bool) (verification.Page[verification.Grant], error) {
 	if len(tags) == 0 {
-		return verification.GrantPage{}, nil // an empty tag list matches nothing
+		return verification.Page[verification.Grant]{}, nil // an empty tag list matches nothing
 	}
 	sets, err := s.tagsetsOf(ctx, cn, tags)
 	if err != nil || len(sets) == 0 {
-		return verification.GrantPage{}, err
+		return verification.Page[verification.Grant]{}, err
 	}
 	if client == 0 {
 		return s.listTagsets(ctx, cn, sets, limit, offset, desc)
@@ -161,10 +160,10 @@ func (s *Store) listTagged(ctx context.Context, cn conn, tags []string, client i
 	var set sql.NullInt64
 	err = cn.queryRow(stSubjectTagset, client).Scan(&set)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && (!set.Valid || !slices.Contains(sets, set.Int64)) {
-		return verification.GrantPage{}, nil
+		return verification.Page[verification.Grant]{}, nil
 	}
 	if err != nil {
-		return verification.GrantPage{}, s.c.mapErr(ctx, "read subject tags", err)
+		return verification.Page[verification.Grant]{}, s.c.mapErr(ctx, "read subject tags", err)
 	}
 	return s.listClient(ctx, cn, client, limit, offset, desc)
 }
@@ -235,16 +234,16 @@ func (s *Store) counts(ctx context.Context, cn conn, kind inKind, sets []int64, 
 // matching grants: the superblock counts give the total and the superblock
 // holding each end, that superblock's block counts the block, and one range
 // query over those blocks the rows.
-func (s *Store) listTagsets(ctx context.Context, cn conn, sets []int64, limit, offset int, desc bool) (verification.GrantPage, error) {
+func (s *Store) listTagsets(ctx context.Context, cn conn, sets []int64, limit, offset int, desc bool) (verification.Page[verification.Grant], error) {
 	supers, err := s.counts(ctx, cn, inSupers, sets, 0, math.MaxInt64)
 	if err != nil {
-		return verification.GrantPage{}, err
+		return verification.Page[verification.Grant]{}, err
 	}
 	var total int64
 	for _, u := range supers {
 		total += u.n
 	}
-	page := verification.GrantPage{Total: int(total)}
+	page := verification.Page[verification.Grant]{Total: int(total)}
 	if limit == 0 || int64(offset) >= total {
 		return page, nil
 	}

@@ -127,7 +127,7 @@ func (s *Store) UpdateDelivery(ctx context.Context, d verification.Delivery) err
 
 // ListDeliveries implements verification.OutboxStore. Deep offsets are
 // plain OFFSET scans (the list serves operators: dead letters, one event).
-func (s *Store) ListDeliveries(ctx context.Context, f verification.DeliveryFilter) ([]verification.Delivery, int, error) {
+func (s *Store) ListDeliveries(ctx context.Context, f verification.DeliveryFilter) (verification.Page[verification.Delivery], error) {
 	var where []string
 	var args []any
 	add := func(cond string, arg any) { where, args = append(where, cond), append(args, arg) }
@@ -166,7 +166,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f verification.DeliveryFilte
 		return err
 	})
 	if err != nil {
-		return nil, 0, err
+		return verification.Page[verification.Delivery]{}, err
 	}
-	return out, total, nil
+	return verification.Page[verification.Delivery]{Total: total, Items: out}, nil
 }

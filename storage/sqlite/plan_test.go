@@ -10,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/verification"
 )
 
@@ -129,9 +128,9 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 			subs = append(subs, sub)
 		}
 		for i := range 1500 {
-			g := verification.Grant{ClientID: subs[i%len(subs)].ID, Level: levels.Level{ID: 1, Name: "Level 1"}, Reason: "created"}
+			g := verification.Grant{SubjectID: subs[i%len(subs)].ID, Level: verification.LevelRef{ID: 1, Name: "Level 1"}, Reason: "created"}
 			if i%2 == 0 {
-				g.ClientID = subs[0].ID
+				g.SubjectID = subs[0].ID
 			}
 			if err := tx.AddGrant(ctx, &g); err != nil {
 				return err

@@ -119,7 +119,7 @@ func scanReview(row scanner) (verification.Review, error) {
 		return r, err
 	}
 	r.Final = final != 0
-	r.CreateTime = fromMicros(createTime)
+	r.CreatedAt = fromMicros(createTime)
 	return r, nil
 }
 
@@ -128,7 +128,7 @@ func (s *Store) AddReview(ctx context.Context, r *verification.Review) error {
 	var id int64
 	err := s.write(ctx, func(tx *Store) error {
 		res, err := tx.conn(ctx).exec(stReviewInsert, r.SubjectID, r.Requirement, string(r.Decision),
-			r.Reason, boolInt(r.Final), r.AdminID, micros(r.CreateTime))
+			r.Reason, boolInt(r.Final), r.AdminID, micros(r.CreatedAt))
 		if err == nil {
 			id, err = res.LastInsertId()
 		}
@@ -269,7 +269,7 @@ func (s *Store) UpdateApplication(ctx context.Context, a verification.Applicatio
 // ListApplications implements verification.ApplicationStore. The subject and
 // status filters use indexes; deep offsets are plain OFFSET scans (the lists
 // are per subject, or the expiry sweep's first page).
-func (s *Store) ListApplications(ctx context.Context, f verification.ApplicationFilter) ([]verification.Application, int, error) {
+func (s *Store) ListApplications(ctx context.Context, f verification.ApplicationFilter) (verification.Page[verification.Application], error) {
 	var where []string
 	var args []any
 	if f.SubjectID != 0 {
@@ -321,9 +321,9 @@ func (s *Store) ListApplications(ctx context.Context, f verification.Application
 		return err
 	})
 	if err != nil {
-		return nil, 0, err
+		return verification.Page[verification.Application]{}, err
 	}
-	return out, total, nil
+	return verification.Page[verification.Application]{Total: total, Items: out}, nil
 }
 
 // ---- files

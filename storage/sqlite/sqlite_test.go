@@ -55,7 +55,7 @@ func newSubject(t testing.TB, s verification.Store, name string, tags ...string)
 }
 
 func newGrant(clientID int64, lvl int) verification.Grant {
-	return verification.Grant{ClientID: clientID, Level: levels.Level{ID: lvl, Name: fmt.Sprintf("Level %d", lvl)}, Reason: "created", CreateTime: base}
+	return verification.Grant{SubjectID: clientID, Level: verification.LevelRef{ID: lvl, Name: fmt.Sprintf("Level %d", lvl)}, Reason: "created", CreatedAt: base}
 }
 
 func TestConformance(t *testing.T) {
@@ -220,7 +220,7 @@ func TestClosedStore(t *testing.T) {
 		"AddGrant":      func() error { g := newGrant(sub.ID, 1); return s.AddGrant(ctx, &g) },
 		"ListEvents":    func() error { _, err := s.ListEvents(ctx, verification.EventFilter{}); return err },
 		"ListApplications": func() error {
-			_, _, err := s.ListApplications(ctx, verification.ApplicationFilter{Limit: 1})
+			_, err := s.ListApplications(ctx, verification.ApplicationFilter{Limit: 1})
 			return err
 		},
 		"ListFiles":     func() error { _, err := s.ListFiles(ctx, verification.FileFilter{}); return err },
@@ -298,8 +298,8 @@ func TestGrantIDsStayDenseAcrossRollbacks(t *testing.T) {
 	}{
 		{verification.GrantFilter{Limit: 2, Offset: 4}, []int64{5, 6}},
 		{verification.GrantFilter{Limit: 2, Offset: 4, Desc: true}, []int64{2, 1}},
-		{verification.GrantFilter{ClientID: b.ID, Limit: 2, Offset: 1}, []int64{4, 6}},
-		{verification.GrantFilter{ClientID: b.ID, Limit: 2, Offset: 1, Desc: true}, []int64{4, 2}},
+		{verification.GrantFilter{SubjectID: b.ID, Limit: 2, Offset: 1}, []int64{4, 6}},
+		{verification.GrantFilter{SubjectID: b.ID, Limit: 2, Offset: 1, Desc: true}, []int64{4, 2}},
 		{verification.GrantFilter{Tags: []string{"eu"}, Limit: 2, Offset: 3}, []int64{4, 5}},
 	} {
 		page, err := s.ListGrants(ctx, tt.f)
@@ -389,9 +389,9 @@ func TestListGrantsMatchesMemory(t *testing.T) {
 		f := verification.GrantFilter{Limit: rng.IntN(40), Desc: rng.IntN(2) == 0}
 		switch rng.IntN(4) {
 		case 0:
-			f.ClientID = subjects[rng.IntN(len(subjects))].ID
+			f.SubjectID = subjects[rng.IntN(len(subjects))].ID
 		case 1:
-			f.ClientID = subjects[0].ID
+			f.SubjectID = subjects[0].ID
 		}
 		switch rng.IntN(4) {
 		case 0:
@@ -531,7 +531,7 @@ func TestConcurrentReadersAndWriters(t *testing.T) {
 		go func() {
 			var err error
 			for i := 0; i < 50 && err == nil; i++ {
-				var page verification.GrantPage
+				var page verification.Page[verification.Grant]
 				page, err = s.ListGrants(ctx, verification.GrantFilter{Limit: 5, Tags: []string{"eu"}, Desc: true})
 				if err == nil && len(page.Items) > 0 && page.Items[0].ID != int64(page.Total) {
 					err = fmt.Errorf("inconsistent snapshot: total %d, newest %d", page.Total, page.Items[0].ID)

@@ -55,7 +55,7 @@ const (
 )
 
 const (
-	subjectCols = `id, identifier, tags, level, deleted_at, legal_hold, redacted_at, created_at, updated_at`
+	subjectCols = `id, identifier, tags, level, deleted_at, legal_hold, redacted_at, event_seq, created_at, updated_at`
 	stateCols   = `subject_id, name, status, answer, reason, final, attempts, updated_at`
 	reviewCols  = `id, subject_id, requirement, decision, reason, final, admin_id, create_time`
 	grantCols   = `g.id, g.client_id, g.level_id, g.level_name, g.prev_level_id, g.prev_level_name, g.reason, g.user_id, g.create_time`
@@ -75,14 +75,14 @@ const (
 
 var stmtSQL = [numStmts]string{
 	stSubjectInsert: `INSERT INTO {{prefix}}subjects
-		(identifier, tags, tagset_id, level, deleted_at, legal_hold, redacted_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(identifier, tags, tagset_id, level, deleted_at, legal_hold, redacted_at, event_seq, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	stSubjectGet:          `SELECT ` + subjectCols + ` FROM {{prefix}}subjects WHERE id = ?`,
 	stSubjectByIdentifier: `SELECT ` + subjectCols + ` FROM {{prefix}}subjects WHERE identifier = ?`,
 	// Everything but the tags, returning the stored tags: UpdateSubject
 	// touches the tags (and the tag index) only when they changed.
 	stSubjectUpdate: `UPDATE {{prefix}}subjects
-		SET level = ?, deleted_at = ?, legal_hold = ?, redacted_at = ?, updated_at = ?
+		SET level = ?, deleted_at = ?, legal_hold = ?, redacted_at = ?, event_seq = ?, updated_at = ?
 		WHERE id = ? RETURNING tags`,
 	stSubjectSetTags:  `UPDATE {{prefix}}subjects SET tags = ?, tagset_id = ? WHERE id = ?`,
 	stSubjectTagset:   `SELECT tagset_id FROM {{prefix}}subjects WHERE id = ?`,

@@ -30,7 +30,7 @@ func scanSubject(row scanner) (verification.Subject, error) {
 		hold                                        int64
 		deletedAt, redactedAt, createdAt, updatedAt int64
 	)
-	err := row.Scan(&sub.ID, &sub.Identifier, &tags, &sub.Level, &deletedAt, &hold, &redactedAt, &createdAt, &updatedAt)
+	err := row.Scan(&sub.ID, &sub.Identifier, &tags, &sub.Level, &deletedAt, &hold, &redactedAt, &sub.EventSeq, &createdAt, &updatedAt)
 	if err != nil {
 		return verification.Subject{}, err
 	}
@@ -105,7 +105,7 @@ func (s *Store) CreateSubject(ctx context.Context, sub *verification.Subject) er
 			return err
 		}
 		res, err := cn.exec(stSubjectInsert, sub.Identifier, tags, tagset, sub.Level,
-			micros(sub.DeletedAt), boolInt(sub.LegalHold), micros(sub.RedactedAt), micros(sub.CreatedAt), micros(sub.UpdatedAt))
+			micros(sub.DeletedAt), boolInt(sub.LegalHold), micros(sub.RedactedAt), sub.EventSeq, micros(sub.CreatedAt), micros(sub.UpdatedAt))
 		if err == nil {
 			id, err = res.LastInsertId()
 		}
@@ -163,7 +163,7 @@ func (s *Store) UpdateSubject(ctx context.Context, sub verification.Subject) err
 		cn := tx.conn(ctx)
 		var stored sql.NullString
 		err := cn.queryRow(stSubjectUpdate, sub.Level, micros(sub.DeletedAt), boolInt(sub.LegalHold),
-			micros(sub.RedactedAt), micros(sub.UpdatedAt), sub.ID).Scan(&stored)
+			micros(sub.RedactedAt), sub.EventSeq, micros(sub.UpdatedAt), sub.ID).Scan(&stored)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("subject", sub.ID)
 		}

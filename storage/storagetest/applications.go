@@ -75,7 +75,8 @@ func RunApplications(t *testing.T, newStore func(t *testing.T) verification.Stor
 		got, err := s.GetApplicationByUUID(ctx, uuid(1))
 		require.NoError(t, err)
 		requireApp(t, first, got, "the first application after a conflicting create")
-		_, total, err := s.ListApplications(ctx, verification.ApplicationFilter{})
+		page, err := s.ListApplications(ctx, verification.ApplicationFilter{})
+		total := page.Total
 		require.NoError(t, err)
 		require.Equal(t, 1, total, "a conflicting CreateApplication must not insert anything")
 	})
@@ -99,7 +100,8 @@ func RunApplications(t *testing.T, newStore func(t *testing.T) verification.Stor
 		require.ErrorIs(t, s.UpdateApplication(ctx, ghost), verification.ErrNotFound, "UpdateApplication of an unknown ID")
 		_, err := s.GetApplication(ctx, ghost.ID)
 		require.ErrorIs(t, err, verification.ErrNotFound, "UpdateApplication of an unknown ID must not create it")
-		_, total, err := s.ListApplications(ctx, verification.ApplicationFilter{})
+		page, err := s.ListApplications(ctx, verification.ApplicationFilter{})
+		total := page.Total
 		require.NoError(t, err)
 		require.Equal(t, 1, total, "UpdateApplication of an unknown ID must not create it")
 	})
@@ -133,7 +135,8 @@ func RunApplications(t *testing.T, newStore func(t *testing.T) verification.Stor
 		requireApp(t, want, got, "GetApplicationByUUID after UpdateApplication")
 		_, err = s.GetApplicationByUUID(ctx, uuid(2))
 		require.ErrorIs(t, err, verification.ErrNotFound, "UpdateApplication must not change the UUID")
-		list, total, err := s.ListApplications(ctx, verification.ApplicationFilter{SubjectID: bob.ID, Limit: 10})
+		page, err := s.ListApplications(ctx, verification.ApplicationFilter{SubjectID: bob.ID, Limit: 10})
+		list, total := page.Items, page.Total
 		require.NoError(t, err)
 		require.Zero(t, total, "UpdateApplication must not move the application to another subject")
 		require.Empty(t, list)
@@ -167,7 +170,8 @@ func RunApplications(t *testing.T, newStore func(t *testing.T) verification.Stor
 
 		got.Steps[0].Files[1] = "changed-after-get"
 		got.Steps[0].Requirement = "changed-after-get"
-		list, _, err := s.ListApplications(ctx, verification.ApplicationFilter{Limit: 10})
+		page, err := s.ListApplications(ctx, verification.ApplicationFilter{Limit: 10})
+		list := page.Items
 		require.NoError(t, err)
 		require.Len(t, list, 1)
 		require.Equal(t, "idDocument", list[0].Steps[0].Requirement, "GetApplication must return a copy of Steps")
@@ -239,7 +243,8 @@ func RunApplications(t *testing.T, newStore func(t *testing.T) verification.Stor
 		} {
 			what := fmt.Sprintf("ListApplications(%s)", describeAppFilter(f, alice.ID, bob.ID))
 			wantTotal, want := expectApps(all, f)
-			got, total, err := s.ListApplications(ctx, f)
+			page, err := s.ListApplications(ctx, f)
+			got, total := page.Items, page.Total
 			require.NoError(t, err, what)
 			require.Equal(t, wantTotal, total, "%s: total", what)
 			require.Equal(t, appIDs(want), appIDs(got), "%s: the IDs of the items (ExpiresBefore is strict: an application expiring at the cut-off does not match)", what)
@@ -263,7 +268,8 @@ func RunApplications(t *testing.T, newStore func(t *testing.T) verification.Stor
 		list := func(f verification.ApplicationFilter) []int64 {
 			t.Helper()
 			f.Limit = 100
-			got, total, err := s.ListApplications(ctx, f)
+			page, err := s.ListApplications(ctx, f)
+			got, total := page.Items, page.Total
 			require.NoError(t, err)
 			require.Len(t, got, total, "total must count the tag-filtered applications (%+v)", f)
 			return appIDs(got)
@@ -304,7 +310,7 @@ func RunApplications(t *testing.T, newStore func(t *testing.T) verification.Stor
 		require.ErrorIs(t, err, context.Canceled, "GetApplication with a cancelled context")
 		_, err = s.GetApplicationByUUID(dead, a.UUID)
 		require.ErrorIs(t, err, context.Canceled, "GetApplicationByUUID with a cancelled context")
-		_, _, err = s.ListApplications(dead, verification.ApplicationFilter{Limit: 10})
+		_, err = s.ListApplications(dead, verification.ApplicationFilter{Limit: 10})
 		require.ErrorIs(t, err, context.Canceled, "ListApplications with a cancelled context")
 	})
 }

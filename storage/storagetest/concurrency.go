@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/verification"
 )
 
@@ -88,7 +87,7 @@ func RunConcurrency(t *testing.T, newStore func(t *testing.T) verification.Store
 		require.NoError(t, err)
 		require.Equal(t, total, got.Level,
 			"%d transactions each did LockSubject, Level+1, UpdateSubject: a final level below %d means LockSubject did not serialise them (lost updates)", total, total)
-		page, err := s.ListGrants(ctx, verification.GrantFilter{ClientID: sub.ID, Limit: 2 * total})
+		page, err := s.ListGrants(ctx, verification.GrantFilter{SubjectID: sub.ID, Limit: 2 * total})
 		require.NoError(t, err)
 		require.Equal(t, total, page.Total, "every committed transaction added exactly one grant")
 		require.Len(t, page.Items, total)
@@ -138,7 +137,7 @@ func RunConcurrency(t *testing.T, newStore func(t *testing.T) verification.Store
 			got, err := s.GetSubject(ctx, sub.ID)
 			require.NoError(t, err)
 			require.Equal(t, perSubject, got.Level, "worker %d's subject: one level per transaction", w)
-			page, err := s.ListGrants(ctx, verification.GrantFilter{ClientID: sub.ID, Limit: 0})
+			page, err := s.ListGrants(ctx, verification.GrantFilter{SubjectID: sub.ID, Limit: 0})
 			require.NoError(t, err)
 			require.Equal(t, perSubject, page.Total, "worker %d's subject: one grant per transaction", w)
 			events, err := s.ListEvents(ctx, verification.EventFilter{SubjectID: sub.ID})
@@ -274,13 +273,13 @@ func incrementLevel(ctx context.Context, tx verification.Store, subjectID int64,
 		return fmt.Errorf("LockSubject: %w", err)
 	}
 	g := verification.Grant{
-		ClientID:   subjectID,
-		Level:      levels.Level{ID: cur.Level + 1, Name: levelName(cur.Level + 1)},
-		Reason:     reason,
-		CreateTime: at(cur.Level + 1),
+		SubjectID: subjectID,
+		Level:     verification.LevelRef{ID: cur.Level + 1, Name: levelName(cur.Level + 1)},
+		Reason:    reason,
+		CreatedAt: at(cur.Level + 1),
 	}
 	if cur.Level > 0 {
-		g.Previous = &levels.Level{ID: cur.Level, Name: levelName(cur.Level)}
+		g.Previous = &verification.LevelRef{ID: cur.Level, Name: levelName(cur.Level)}
 	}
 	if err := tx.AddGrant(ctx, &g); err != nil {
 		return fmt.Errorf("AddGrant: %w", err)
@@ -289,7 +288,7 @@ func incrementLevel(ctx context.Context, tx verification.Store, subjectID int64,
 	// work would: without the lock, they now read the same level.
 	runtime.Gosched()
 	cur.Level++
-	cur.UpdatedAt = g.CreateTime
+	cur.UpdatedAt = g.CreatedAt
 	if err := tx.UpdateSubject(ctx, cur); err != nil {
 		return fmt.Errorf("UpdateSubject: %w", err)
 	}

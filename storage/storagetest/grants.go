@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/verification"
 )
 
@@ -21,10 +20,10 @@ func RunGrants(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		alice := newSubject(t, s, "alice")
 		bob := newSubject(t, s, "bob")
 		want := []verification.Grant{
-			{ClientID: alice.ID, Level: levels.Level{ID: 1, Name: "Level 1"}, Reason: "created", CreateTime: at(0)},
-			{ClientID: bob.ID, Level: levels.Level{ID: 1, Name: "Level 1"}, Reason: "created", CreateTime: at(1)},
-			{ClientID: alice.ID, Level: levels.Level{ID: 3, Name: "Level 3"}, Previous: &levels.Level{ID: 1, Name: "Level 1"}, Reason: "Application: 838", CreateTime: at(2)},
-			{ClientID: alice.ID, Level: levels.Level{ID: 2, Name: "Level 2"}, Previous: &levels.Level{ID: 3, Name: "Level 3"}, Reason: "manual downgrade: documents expired", UserID: 11, CreateTime: at(2)},
+			{SubjectID: alice.ID, Level: verification.LevelRef{ID: 1, Name: "Level 1"}, Reason: "created", CreatedAt: at(0)},
+			{SubjectID: bob.ID, Level: verification.LevelRef{ID: 1, Name: "Level 1"}, Reason: "created", CreatedAt: at(1)},
+			{SubjectID: alice.ID, Level: verification.LevelRef{ID: 3, Name: "Level 3"}, Previous: &verification.LevelRef{ID: 1, Name: "Level 1"}, Reason: "Application: 838", CreatedAt: at(2)},
+			{SubjectID: alice.ID, Level: verification.LevelRef{ID: 2, Name: "Level 2"}, Previous: &verification.LevelRef{ID: 3, Name: "Level 3"}, Reason: "manual downgrade: documents expired", AdminID: 11, CreatedAt: at(2)},
 		}
 		var prev int64
 		for i := range want {
@@ -41,31 +40,14 @@ func RunGrants(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		got, err := s.GetGrant(ctx, want[0].ID)
 		require.NoError(t, err)
 		require.Nil(t, got.Previous, "a grant added without a previous level must come back with Previous nil")
-		require.Zero(t, got.UserID, "an automatic grant (UserID 0) must come back with UserID 0")
-	})
-
-	test(t, newStore, "StoresOnlyLevelIDAndName", func(t *testing.T, s verification.Store) {
-		ctx := t.Context()
-		sub := newSubject(t, s, "alice")
-		reqs := []levels.Requirement{{Name: "emailCode", Kind: levels.String}}
-		g := verification.Grant{
-			ClientID:   sub.ID,
-			Level:      levels.Level{ID: 2, Name: "Level 2", Requirements: reqs},
-			Previous:   &levels.Level{ID: 1, Name: "Level 1", Requirements: reqs},
-			Reason:     "created",
-			CreateTime: at(0),
-		}
-		require.NoError(t, s.AddGrant(ctx, &g))
-		got, err := s.GetGrant(ctx, g.ID)
-		require.NoError(t, err)
-		requireGrant(t, g, got, "a grant whose levels carry requirements")
+		require.Zero(t, got.AdminID, "an automatic grant (AdminID 0) must come back with AdminID 0")
 	})
 
 	test(t, newStore, "ReturnsCopies", func(t *testing.T, s verification.Store) {
 		ctx := t.Context()
 		sub := newSubject(t, s, "alice")
-		prev := &levels.Level{ID: 1, Name: "Level 1"}
-		g := verification.Grant{ClientID: sub.ID, Level: levels.Level{ID: 2, Name: "Level 2"}, Previous: prev, Reason: "created", CreateTime: at(0)}
+		prev := &verification.LevelRef{ID: 1, Name: "Level 1"}
+		g := verification.Grant{SubjectID: sub.ID, Level: verification.LevelRef{ID: 2, Name: "Level 2"}, Previous: prev, Reason: "created", CreatedAt: at(0)}
 		require.NoError(t, s.AddGrant(ctx, &g))
 		prev.Name = "changed-after-add"
 		got, err := s.GetGrant(ctx, g.ID)
@@ -111,16 +93,16 @@ func RunGrants(t *testing.T, newStore func(t *testing.T) verification.Store) {
 			{Limit: 5, Offset: 10},
 			{Limit: 5, Offset: 11},
 			{Limit: 5, Offset: 1000, Desc: true},
-			// ClientID.
-			{ClientID: a, Limit: 100},
-			{ClientID: a, Limit: 100, Desc: true},
-			{ClientID: a, Limit: 2, Offset: 1},
-			{ClientID: a, Limit: 2, Offset: 1, Desc: true},
-			{ClientID: a, Limit: 0},
-			{ClientID: a, Limit: 5, Offset: 4},
-			{ClientID: b, Limit: 100},
-			{ClientID: c + 1000, Limit: 100},
-			{ClientID: c + 1000, Limit: 0},
+			// SubjectID.
+			{SubjectID: a, Limit: 100},
+			{SubjectID: a, Limit: 100, Desc: true},
+			{SubjectID: a, Limit: 2, Offset: 1},
+			{SubjectID: a, Limit: 2, Offset: 1, Desc: true},
+			{SubjectID: a, Limit: 0},
+			{SubjectID: a, Limit: 5, Offset: 4},
+			{SubjectID: b, Limit: 100},
+			{SubjectID: c + 1000, Limit: 100},
+			{SubjectID: c + 1000, Limit: 0},
 			// Tags.
 			{Tags: []string{"eu"}, Limit: 100},
 			{Tags: []string{"eu", "vip"}, Limit: 100},
@@ -131,11 +113,11 @@ func RunGrants(t *testing.T, newStore func(t *testing.T) verification.Store) {
 			{Tags: []string{"nobody"}, Limit: 100},
 			{Tags: []string{}, Limit: 100},
 			{Tags: []string{}, Limit: 0},
-			// ClientID and Tags together.
-			{ClientID: a, Tags: []string{"eu"}, Limit: 100},
-			{ClientID: a, Tags: []string{"eu"}, Limit: 1, Offset: 1, Desc: true},
-			{ClientID: b, Tags: []string{"eu"}, Limit: 100},
-			{ClientID: c, Tags: []string{"eu", "us", "vip"}, Limit: 100},
+			// SubjectID and Tags together.
+			{SubjectID: a, Tags: []string{"eu"}, Limit: 100},
+			{SubjectID: a, Tags: []string{"eu"}, Limit: 1, Offset: 1, Desc: true},
+			{SubjectID: b, Tags: []string{"eu"}, Limit: 100},
+			{SubjectID: c, Tags: []string{"eu", "us", "vip"}, Limit: 100},
 		}
 		for _, f := range filters {
 			fx.check(t, s, f)
@@ -145,8 +127,8 @@ func RunGrants(t *testing.T, newStore func(t *testing.T) verification.Store) {
 	test(t, newStore, "ListGrantsPaging", func(t *testing.T, s verification.Store) {
 		ctx := t.Context()
 		fx := seedGrants(t, s)
-		for _, base := range []verification.GrantFilter{{}, {Desc: true}, {ClientID: fx.a.ID}, {Tags: []string{"eu", "us"}, Desc: true}} {
-			wantTotal, want := fx.expect(verification.GrantFilter{ClientID: base.ClientID, Tags: base.Tags, Desc: base.Desc, Limit: 1000})
+		for _, base := range []verification.GrantFilter{{}, {Desc: true}, {SubjectID: fx.a.ID}, {Tags: []string{"eu", "us"}, Desc: true}} {
+			wantTotal, want := fx.expect(verification.GrantFilter{SubjectID: base.SubjectID, Tags: base.Tags, Desc: base.Desc, Limit: 1000})
 			for _, limit := range []int{1, 3, 4, 100} {
 				var all []verification.Grant
 				f := base
@@ -179,8 +161,8 @@ func RunGrants(t *testing.T, newStore func(t *testing.T) verification.Store) {
 			{Tags: []string{"eu"}, Limit: 100},
 			{Tags: []string{"vip"}, Limit: 100},
 			{Tags: []string{"us", "eu"}, Limit: 100, Desc: true},
-			{ClientID: fx.a.ID, Tags: []string{"eu", "vip"}, Limit: 100},
-			{ClientID: fx.c.ID, Tags: []string{"eu"}, Limit: 100},
+			{SubjectID: fx.a.ID, Tags: []string{"eu", "vip"}, Limit: 100},
+			{SubjectID: fx.c.ID, Tags: []string{"eu"}, Limit: 100},
 		} {
 			fx.check(t, s, f)
 		}
@@ -191,7 +173,7 @@ func RunGrants(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		sub := newSubject(t, s, "alice")
 		g := addGrant(t, s, sub.ID, 0, 1, 0)
 		dead := cancelledContext(t)
-		ng := verification.Grant{ClientID: sub.ID, Level: levels.Level{ID: 2, Name: "Level 2"}, Previous: &levels.Level{ID: 1, Name: "Level 1"}, Reason: "created", CreateTime: at(1)}
+		ng := verification.Grant{SubjectID: sub.ID, Level: verification.LevelRef{ID: 2, Name: "Level 2"}, Previous: &verification.LevelRef{ID: 1, Name: "Level 1"}, Reason: "created", CreatedAt: at(1)}
 		require.ErrorIs(t, s.AddGrant(dead, &ng), context.Canceled, "AddGrant with a cancelled context")
 		page, err := s.ListGrants(ctx, verification.GrantFilter{Limit: 10})
 		require.NoError(t, err)
@@ -232,10 +214,10 @@ func seedGrants(t *testing.T, s verification.Store) *grantFixture {
 func (fx *grantFixture) expect(f verification.GrantFilter) (int, []verification.Grant) {
 	var match []verification.Grant
 	for _, g := range fx.all {
-		if f.ClientID != 0 && g.ClientID != f.ClientID {
+		if f.SubjectID != 0 && g.SubjectID != f.SubjectID {
 			continue
 		}
-		if f.Tags != nil && !fx.subjects[g.ClientID].HasAnyTag(f.Tags) {
+		if f.Tags != nil && !fx.subjects[g.SubjectID].HasAnyTag(f.Tags) {
 			continue
 		}
 		match = append(match, g)
@@ -263,8 +245,8 @@ func (fx *grantFixture) check(t *testing.T, s verification.Store, f verification
 }
 
 func (fx *grantFixture) describe(f verification.GrantFilter) string {
-	client := fmt.Sprint(f.ClientID)
-	switch f.ClientID {
+	client := fmt.Sprint(f.SubjectID)
+	switch f.SubjectID {
 	case fx.a.ID:
 		client += " (alice: 4 grants)"
 	case fx.b.ID:
@@ -279,6 +261,6 @@ func (fx *grantFixture) describe(f verification.GrantFilter) string {
 	if f.Tags != nil {
 		tags = fmt.Sprintf("%q", f.Tags)
 	}
-	return fmt.Sprintf("ClientID: %s, Tags: %s, Limit: %d, Offset: %d, Desc: %v; tags now alice %q, bob %q, carol %q",
+	return fmt.Sprintf("SubjectID: %s, Tags: %s, Limit: %d, Offset: %d, Desc: %v; tags now alice %q, bob %q, carol %q",
 		client, tags, f.Limit, f.Offset, f.Desc, fx.subjects[fx.a.ID].Tags, fx.subjects[fx.b.ID].Tags, fx.subjects[fx.c.ID].Tags)
 }

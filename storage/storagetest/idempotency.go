@@ -21,11 +21,7 @@ func RunIdempotency(t *testing.T, newStore func(t *testing.T) verification.Store
 	t.Helper()
 	idem := func(t *testing.T, s verification.Store) verification.IdempotencyStore {
 		t.Helper()
-		is, ok := s.(verification.IdempotencyStore)
-		if !ok {
-			t.Fatalf("storagetest: %T does not implement verification.IdempotencyStore", s)
-		}
-		return is
+		return s // IdempotencyStore is part of verification.Store
 	}
 
 	test(t, newStore, "IdempotencyLifecycle", func(t *testing.T, s verification.Store) {
@@ -155,7 +151,7 @@ func RunIdempotency(t *testing.T, newStore func(t *testing.T) verification.Store
 		// Rolled back with the transaction, like every write.
 		errRollback := errors.New("roll back")
 		err = s.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
-			n, err := tx.(verification.IdempotencyStore).DeleteExpiredIdempotency(ctx, at(1000), 10)
+			n, err := tx.DeleteExpiredIdempotency(ctx, at(1000), 10)
 			require.NoError(t, err)
 			require.Equal(t, 3, n)
 			return errRollback
@@ -173,7 +169,7 @@ func RunIdempotency(t *testing.T, newStore func(t *testing.T) verification.Store
 
 		errRollback := errors.New("roll back")
 		err = s.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
-			txi := tx.(verification.IdempotencyStore)
+			txi := verification.IdempotencyStore(tx)
 			_, err := txi.ReserveIdempotency(ctx, idemRec("s", "new", "h", 0, 60))
 			require.NoError(t, err)
 			old, err := txi.ReserveIdempotency(ctx, idemRec("s", "held", "other", 1, 61))

@@ -30,7 +30,8 @@ func RunOutbox(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		require.NoError(t, ob.RegisterSink(ctx, "audit"))
 		require.NoError(t, ob.RegisterSink(ctx, "crm"))
 		e := addOutboxEvent(t, s, alice.ID, "ev-1", 0)
-		got, total, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Limit: 100})
+		page, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Limit: 100})
+		got, total := page.Items, page.Total
 		require.NoError(t, err)
 		require.Equal(t, 2, total, "one delivery per registered sink, however often it was registered")
 		require.Equal(t, []string{"ev-1/audit", "ev-1/crm"}, deliveryKeys(got), "ListDeliveries orders by Seq, then sink name")
@@ -49,7 +50,8 @@ func RunOutbox(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		e2 := addOutboxEvent(t, s, bob.ID, "ev-2", 1)
 		require.NoError(t, ob.RegisterSink(ctx, "audit"))
 		e3 := addOutboxEvent(t, s, alice.ID, "ev-3", 2)
-		got, total, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Limit: 100})
+		page, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Limit: 100})
+		got, total := page.Items, page.Total
 		require.NoError(t, err)
 		require.Equal(t, 3, total)
 		require.Equal(t, []string{"ev-2/crm", "ev-3/audit", "ev-3/crm"}, deliveryKeys(got),
@@ -298,10 +300,12 @@ func RunOutbox(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		for sub, got := range order {
 			require.True(t, sort.SliceIsSorted(got, func(i, j int) bool { return got[i] < got[j] }), "subject %d: claimed out of Seq order: %v", sub, got)
 		}
-		_, pending, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryPending})
+		page, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryPending})
+		pending := page.Total
 		require.NoError(t, err)
 		require.Zero(t, pending)
-		_, delivered, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryDelivered})
+		page, err = ob.ListDeliveries(ctx, verification.DeliveryFilter{Status: verification.DeliveryDelivered})
+		delivered := page.Total
 		require.NoError(t, err)
 		require.Equal(t, events, delivered)
 	})
@@ -416,7 +420,8 @@ func RunOutbox(t *testing.T, newStore func(t *testing.T) verification.Store) {
 				}
 			}
 			what := fmt.Sprintf("ListDeliveries(%+v) (alice is %d, bob %d)", f, alice.ID, bob.ID)
-			got, gotTotal, err := ob.ListDeliveries(ctx, f)
+			page, err := ob.ListDeliveries(ctx, f)
+			got, gotTotal := page.Items, page.Total
 			require.NoError(t, err, what)
 			require.Equal(t, total, gotTotal, "%s: the total matching the filters, whatever Limit and Offset", what)
 			require.Equal(t, want, deliveryKeys(got), "%s: Seq then sink order; Limit 0 returns only the total", what)
@@ -431,7 +436,8 @@ func RunOutbox(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		}
 
 		// Returned values are copies.
-		got, _, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{EventID: "ev-1", Sink: "crm", Limit: 1})
+		page, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{EventID: "ev-1", Sink: "crm", Limit: 1})
+		got := page.Items
 		require.NoError(t, err)
 		require.Len(t, got, 1)
 		for i := range got[0].Event.Data {
@@ -453,7 +459,8 @@ func RunOutbox(t *testing.T, newStore func(t *testing.T) verification.Store) {
 			return errBoom
 		})
 		require.ErrorIs(t, err, errBoom)
-		got, total, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Limit: 100})
+		page, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Limit: 100})
+		got, total := page.Items, page.Total
 		require.NoError(t, err)
 		require.Zero(t, total, "an event rolled back must leave no delivery (got %v)", deliveryKeys(got))
 		requireClaims(t, ob, at(10), at(20), nil, "nothing to claim after a rollback")
@@ -478,20 +485,17 @@ func RunOutbox(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		d := listOne(t, ob, "ev-1", "crm")
 		d.Status = verification.DeliveryDead
 		require.ErrorIs(t, ob.UpdateDelivery(dead, d), context.Canceled, "UpdateDelivery")
-		_, _, err = ob.ListDeliveries(dead, verification.DeliveryFilter{Limit: 10})
+		_, err = ob.ListDeliveries(dead, verification.DeliveryFilter{Limit: 10})
 		require.ErrorIs(t, err, context.Canceled, "ListDeliveries")
 		requireClaims(t, ob, at(1), at(10), []string{"ev-1/crm"}, "calls with a cancelled context must not write")
 	})
 }
 
-// requireOutbox returns s as an OutboxStore, or fails the test.
+// requireOutbox returns the outbox part of s (OutboxStore is part of
+// verification.Store), so that the outbox cases read as outbox calls.
 func requireOutbox(t *testing.T, s verification.Store) verification.OutboxStore {
 	t.Helper()
-	ob, ok := s.(verification.OutboxStore)
-	if !ok {
-		t.Fatalf("storagetest: %T does not implement verification.OutboxStore; every store must (the Dispatcher needs it)", s)
-	}
-	return ob
+	return s
 }
 
 // addOutboxEvent adds (and commits) newEvent(subjectID, id, minute).
@@ -507,7 +511,8 @@ func addOutboxEvent(t *testing.T, s verification.Store, subjectID int64, id stri
 // listOne returns the delivery of event id to sink.
 func listOne(t *testing.T, ob verification.OutboxStore, id, sink string) verification.Delivery {
 	t.Helper()
-	got, total, err := ob.ListDeliveries(t.Context(), verification.DeliveryFilter{EventID: id, Sink: sink, Limit: 10})
+	page, err := ob.ListDeliveries(t.Context(), verification.DeliveryFilter{EventID: id, Sink: sink, Limit: 10})
+	got, total := page.Items, page.Total
 	require.NoError(t, err)
 	require.Equal(t, 1, total, "deliveries of %s to %s", id, sink)
 	require.Len(t, got, 1, "deliveries of %s to %s", id, sink)

@@ -17,9 +17,9 @@ func RunReviews(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		ctx := t.Context()
 		sub := newSubject(t, s, "alice")
 		want := []verification.Review{
-			{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: "wrong code", Final: true, AdminID: 7, CreateTime: at(1)},
-			{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Approve, CreateTime: at(2)},
-			{SubjectID: sub.ID, Requirement: "idDocument", Decision: verification.Approve, AdminID: 9, CreateTime: at(2)},
+			{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: "wrong code", Final: true, AdminID: 7, CreatedAt: at(1)},
+			{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Approve, CreatedAt: at(2)},
+			{SubjectID: sub.ID, Requirement: "idDocument", Decision: verification.Approve, AdminID: 9, CreatedAt: at(2)},
 		}
 		var prev int64
 		for i := range want {
@@ -38,10 +38,10 @@ func RunReviews(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		alice := newSubject(t, s, "alice")
 		bob := newSubject(t, s, "bob")
 		var wantAlice, wantBob []verification.Review
-		// Interleave the two subjects; CreateTime goes backwards so that a
+		// Interleave the two subjects; CreatedAt goes backwards so that a
 		// store ordering by time instead of ID fails.
 		for i := range 6 {
-			r := verification.Review{SubjectID: alice.ID, Requirement: "emailCode", Decision: verification.Approve, AdminID: int64(i), CreateTime: at(100 - i)}
+			r := verification.Review{SubjectID: alice.ID, Requirement: "emailCode", Decision: verification.Approve, AdminID: int64(i), CreatedAt: at(100 - i)}
 			if i%2 == 1 {
 				r.SubjectID = bob.ID
 				r.Decision = verification.Reject
@@ -77,7 +77,7 @@ func RunReviews(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		ctx := t.Context()
 		sub := newSubject(t, s, "alice")
 		dead := cancelledContext(t)
-		r := verification.Review{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Approve, CreateTime: at(1)}
+		r := verification.Review{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Approve, CreatedAt: at(1)}
 		require.ErrorIs(t, s.AddReview(dead, &r), context.Canceled, "AddReview with a cancelled context")
 		got, err := s.ListReviews(ctx, sub.ID)
 		require.NoError(t, err)

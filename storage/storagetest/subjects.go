@@ -35,6 +35,7 @@ func RunSubjects(t *testing.T, newStore func(t *testing.T) verification.Store) {
 			DeletedAt:  at(30),
 			LegalHold:  true,
 			RedactedAt: at(40),
+			EventSeq:   17,
 			CreatedAt:  at(0),
 			UpdatedAt:  at(50),
 		}
@@ -140,6 +141,7 @@ func RunSubjects(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		upd.DeletedAt = at(10)
 		upd.LegalHold = true
 		upd.RedactedAt = at(11)
+		upd.EventSeq = 5
 		upd.UpdatedAt = at(12)
 		require.NoError(t, s.UpdateSubject(ctx, upd))
 		got, err := s.GetSubject(ctx, sub.ID)

@@ -188,7 +188,7 @@ func RunTransactions(t *testing.T, newStore func(t *testing.T) verification.Stor
 			if err := tx.CreateSubject(live, &carol); err != nil {
 				return err
 			}
-			g := verification.Grant{ClientID: w.alice.ID, Level: levels.Level{ID: 2, Name: "Level 2"}, Reason: "created", CreateTime: at(1)}
+			g := verification.Grant{SubjectID: w.alice.ID, Level: verification.LevelRef{ID: 2, Name: "Level 2"}, Reason: "created", CreatedAt: at(1)}
 			return tx.AddGrant(live, &g)
 		})
 		require.ErrorIs(t, err, context.Canceled, "InTx with a cancelled context must return an error matching context.Canceled")
@@ -204,7 +204,7 @@ func RunTransactions(t *testing.T, newStore func(t *testing.T) verification.Stor
 		err = s.InTx(cctx, func(ctx context.Context, tx verification.Store) error {
 			require.NoError(t, tx.CreateSubject(ctx, &carol))
 			cancel()
-			g := verification.Grant{ClientID: carol.ID, Level: levels.Level{ID: 1, Name: "Level 1"}, Reason: "created", CreateTime: at(1)}
+			g := verification.Grant{SubjectID: carol.ID, Level: verification.LevelRef{ID: 1, Name: "Level 1"}, Reason: "created", CreatedAt: at(1)}
 			err := tx.AddGrant(ctx, &g)
 			require.ErrorIs(t, err, context.Canceled, "AddGrant inside a transaction with a cancelled context")
 			return err
@@ -252,7 +252,7 @@ func seedWorld(t *testing.T, s verification.Store) world {
 	w := world{alice: newSubject(t, s, "alice", "eu"), bob: newSubject(t, s, "bob", "us")}
 	w.state = verification.RequirementState{SubjectID: w.alice.ID, Name: "emailCode", Status: levels.Pending, Answer: json.RawMessage(`"123456"`), Attempts: 1, UpdatedAt: at(1)}
 	require.NoError(t, s.PutRequirementState(ctx, w.state))
-	w.review = verification.Review{SubjectID: w.alice.ID, Requirement: "nationality", Decision: verification.Approve, AdminID: 3, CreateTime: at(1)}
+	w.review = verification.Review{SubjectID: w.alice.ID, Requirement: "nationality", Decision: verification.Approve, AdminID: 3, CreatedAt: at(1)}
 	require.NoError(t, s.AddReview(ctx, &w.review))
 	w.grant = addGrant(t, s, w.alice.ID, 0, 1, 1)
 	addGrant(t, s, w.bob.ID, 0, 1, 1)
@@ -308,7 +308,7 @@ func writeEverything(t *testing.T, ctx context.Context, tx verification.Store, w
 	wr.replaced.Status, wr.replaced.Answer, wr.replaced.UpdatedAt = levels.Approved, nil, at(2)
 	require.NoError(t, tx.PutRequirementState(ctx, wr.replaced), "PutRequirementState (replace) inside a transaction")
 
-	wr.review = verification.Review{SubjectID: w.alice.ID, Requirement: "emailCode", Decision: verification.Approve, CreateTime: at(2)}
+	wr.review = verification.Review{SubjectID: w.alice.ID, Requirement: "emailCode", Decision: verification.Approve, CreatedAt: at(2)}
 	require.NoError(t, tx.AddReview(ctx, &wr.review), "AddReview inside a transaction")
 
 	wr.grant = addGrant(t, tx, w.alice.ID, 1, 2, 2)
@@ -454,7 +454,7 @@ type snapshot struct {
 	Subjects   []verification.Subject
 	States     [][]verification.RequirementState
 	Reviews    [][]verification.Review
-	Grants     verification.GrantPage
+	Grants     verification.Page[verification.Grant]
 	Apps       []verification.Application
 	AppsTotal  int
 	Files      []verification.File
@@ -487,17 +487,14 @@ func takeSnapshot(t *testing.T, s verification.Store, w world) snapshot {
 	}
 	page, err := s.ListGrants(ctx, verification.GrantFilter{Limit: 1000})
 	require.NoError(t, err)
-	for i := range page.Items {
-		page.Items[i] = normGrant(page.Items[i])
-	}
 	page.Items = orNil(page.Items)
 	snap.Grants = page
-	apps, total, err := s.ListApplications(ctx, verification.ApplicationFilter{Limit: 1000})
+	apps, err := s.ListApplications(ctx, verification.ApplicationFilter{Limit: 1000})
 	require.NoError(t, err)
-	for i := range apps {
-		apps[i] = normApp(apps[i])
+	for i := range apps.Items {
+		apps.Items[i] = normApp(apps.Items[i])
 	}
-	snap.Apps, snap.AppsTotal = orNil(apps), total
+	snap.Apps, snap.AppsTotal = orNil(apps.Items), apps.Total
 	files, err := s.ListFiles(ctx, verification.FileFilter{})
 	require.NoError(t, err)
 	snap.Files = orNil(files)

@@ -90,6 +90,13 @@ func SeedLadder(t testing.TB) *levels.Ladder {
 // are replaced only when nil.
 func NewService(t testing.TB, ladder *levels.Ladder, opts ...verification.Options) (*verification.Service, *Clock) {
 	t.Helper()
+	return NewServiceOn(t, ladder, memory.New(), opts...)
+}
+
+// NewServiceOn is NewService over store, for tests that also read or
+// write the store directly (the Service gives no access to it).
+func NewServiceOn(t testing.TB, ladder *levels.Ladder, store verification.Store, opts ...verification.Options) (*verification.Service, *Clock) {
+	t.Helper()
 	var o verification.Options
 	if len(opts) > 0 {
 		o = opts[0]
@@ -106,9 +113,25 @@ func NewService(t testing.TB, ladder *levels.Ladder, opts ...verification.Option
 		require.NoError(t, err)
 		o.Blobs = blobs
 	}
-	svc, err := verification.New(ladder, memory.New(), o)
+	svc, err := verification.New(ladder, store, o)
 	require.NoError(t, err)
+	stores.Store(svc, store)
+	t.Cleanup(func() { stores.Delete(svc) })
 	return svc, clock
+}
+
+// stores remembers the store of every Service NewServiceOn made.
+var stores sync.Map // *verification.Service -> verification.Store
+
+// StoreOf returns the store of a Service made by NewService or
+// NewServiceOn, for tests that inspect or arrange what the Service does not
+// expose. It panics for any other Service.
+func StoreOf(svc *verification.Service) verification.Store {
+	st, ok := stores.Load(svc)
+	if !ok {
+		panic("verificationtest: StoreOf: the Service was not made by NewService or NewServiceOn")
+	}
+	return st.(verification.Store)
 }
 
 var identifiers atomic.Int64
@@ -143,7 +166,7 @@ func RequireStatus(t testing.TB, svc *verification.Service, subjectID int64, wan
 // RequireLevel asserts the subject's current level is the level with ID levelID.
 func RequireLevel(t testing.TB, svc *verification.Service, subjectID int64, levelID int) {
 	t.Helper()
-	sub, err := svc.Subject(context.Background(), subjectID)
+	sub, err := svc.Subject(context.Background(), verification.SystemActor(), subjectID)
 	require.NoError(t, err)
 	require.Equal(t, levelID, sub.Level, "level of subject %d", subjectID)
 }
@@ -151,7 +174,7 @@ func RequireLevel(t testing.TB, svc *verification.Service, subjectID int64, leve
 // RequireEvents asserts the subject's outbox events have exactly these types, in order.
 func RequireEvents(t testing.TB, svc *verification.Service, subjectID int64, want ...verification.EventType) {
 	t.Helper()
-	evs, err := svc.Store().ListEvents(context.Background(), verification.EventFilter{SubjectID: subjectID})
+	evs, err := svc.Events(context.Background(), verification.SystemActor(), verification.EventFilter{SubjectID: subjectID})
 	require.NoError(t, err)
 	got := make([]verification.EventType, len(evs))
 	for i, e := range evs {

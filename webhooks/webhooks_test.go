@@ -1,4 +1,4 @@
-package verification_test
+package webhooks_test
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openkyc/kyc/verification"
+	"github.com/openkyc/kyc/webhooks"
 )
 
 // whSecret and whOldSecret are fixed 32-byte secrets for the tests.
@@ -29,9 +30,9 @@ var (
 // whHeaders builds the three Standard Webhooks headers.
 func whHeaders(id string, ts int64, sig string) http.Header {
 	h := http.Header{}
-	h.Set(verification.HeaderWebhookID, id)
-	h.Set(verification.HeaderWebhookTimestamp, strconv.FormatInt(ts, 10))
-	h.Set(verification.HeaderWebhookSignature, sig)
+	h.Set(webhooks.HeaderID, id)
+	h.Set(webhooks.HeaderTimestamp, strconv.FormatInt(ts, 10))
+	h.Set(webhooks.HeaderSignature, sig)
 	return h
 }
 
@@ -66,10 +67,10 @@ func TestWebhookKnownAnswers(t *testing.T) {
 			t.Parallel()
 			require.Equal(t, v.want, hmacSig(t, v.secret, v.id, v.ts, []byte(v.body)), "the independent HMAC computation")
 			ts := time.Unix(v.ts, 0)
-			sig, err := verification.SignWebhook([]string{v.secret}, v.id, ts, []byte(v.body))
+			sig, err := webhooks.Sign([]string{v.secret}, v.id, ts, []byte(v.body))
 			require.NoError(t, err)
 			require.Equal(t, "v1,"+v.want, sig)
-			require.NoError(t, verification.VerifyWebhook([]string{v.secret}, whHeaders(v.id, v.ts, "v1,"+v.want), []byte(v.body), ts))
+			require.NoError(t, webhooks.Verify([]string{v.secret}, whHeaders(v.id, v.ts, "v1,"+v.want), []byte(v.body), ts))
 		})
 	}
 }
@@ -81,7 +82,7 @@ func TestVerifyWebhookVectors(t *testing.T) {
 	const id = "ev-1"
 	sigAt := func(secret string, ts int64, b []byte) string { return "v1," + hmacSig(t, secret, id, ts, b) }
 	valid := sigAt(whSecret, now.Unix(), body)
-	tol := int64(verification.WebhookTolerance / time.Second)
+	tol := int64(webhooks.Tolerance / time.Second)
 	without := func(name string) http.Header {
 		h := whHeaders(id, now.Unix(), valid)
 		h.Del(name)
@@ -95,39 +96,39 @@ func TestVerifyWebhookVectors(t *testing.T) {
 		want    error
 	}{
 		{"valid", []string{whSecret}, whHeaders(id, now.Unix(), valid), body, nil},
-		{"tampered body", []string{whSecret}, whHeaders(id, now.Unix(), valid), append([]byte(`{"x":1,`), body[1:]...), verification.ErrWebhookSignature},
-		{"one byte appended", []string{whSecret}, whHeaders(id, now.Unix(), valid), append(append([]byte(nil), body...), ' '), verification.ErrWebhookSignature},
-		{"tampered id", []string{whSecret}, whHeaders("ev-2", now.Unix(), valid), body, verification.ErrWebhookSignature},
-		{"wrong secret", []string{whOldSecret}, whHeaders(id, now.Unix(), valid), body, verification.ErrWebhookSignature},
-		{"stale: tolerance+1s old", []string{whSecret}, whHeaders(id, now.Unix()-tol-1, sigAt(whSecret, now.Unix()-tol-1, body)), body, verification.ErrWebhookTimestamp},
-		{"stale: tolerance+1s ahead", []string{whSecret}, whHeaders(id, now.Unix()+tol+1, sigAt(whSecret, now.Unix()+tol+1, body)), body, verification.ErrWebhookTimestamp},
+		{"tampered body", []string{whSecret}, whHeaders(id, now.Unix(), valid), append([]byte(`{"x":1,`), body[1:]...), webhooks.ErrSignature},
+		{"one byte appended", []string{whSecret}, whHeaders(id, now.Unix(), valid), append(append([]byte(nil), body...), ' '), webhooks.ErrSignature},
+		{"tampered id", []string{whSecret}, whHeaders("ev-2", now.Unix(), valid), body, webhooks.ErrSignature},
+		{"wrong secret", []string{whOldSecret}, whHeaders(id, now.Unix(), valid), body, webhooks.ErrSignature},
+		{"stale: tolerance+1s old", []string{whSecret}, whHeaders(id, now.Unix()-tol-1, sigAt(whSecret, now.Unix()-tol-1, body)), body, webhooks.ErrTimestamp},
+		{"stale: tolerance+1s ahead", []string{whSecret}, whHeaders(id, now.Unix()+tol+1, sigAt(whSecret, now.Unix()+tol+1, body)), body, webhooks.ErrTimestamp},
 		{"exactly tolerance old", []string{whSecret}, whHeaders(id, now.Unix()-tol, sigAt(whSecret, now.Unix()-tol, body)), body, nil},
 		{"exactly tolerance ahead", []string{whSecret}, whHeaders(id, now.Unix()+tol, sigAt(whSecret, now.Unix()+tol, body)), body, nil},
-		{"timestamp shifted, signature of the original", []string{whSecret}, whHeaders(id, now.Unix()+1, valid), body, verification.ErrWebhookSignature},
+		{"timestamp shifted, signature of the original", []string{whSecret}, whHeaders(id, now.Unix()+1, valid), body, webhooks.ErrSignature},
 		{"malformed timestamp", []string{whSecret}, func() http.Header {
 			h := whHeaders(id, now.Unix(), valid)
-			h.Set(verification.HeaderWebhookTimestamp, "2024-01-14T12:00:00Z")
+			h.Set(webhooks.HeaderTimestamp, "2024-01-14T12:00:00Z")
 			return h
-		}(), body, verification.ErrWebhookTimestamp},
-		{"missing webhook-id", []string{whSecret}, without(verification.HeaderWebhookID), body, verification.ErrWebhookMissingHeader},
-		{"missing webhook-timestamp", []string{whSecret}, without(verification.HeaderWebhookTimestamp), body, verification.ErrWebhookMissingHeader},
-		{"missing webhook-signature", []string{whSecret}, without(verification.HeaderWebhookSignature), body, verification.ErrWebhookMissingHeader},
-		{"no headers", []string{whSecret}, http.Header{}, body, verification.ErrWebhookMissingHeader},
+		}(), body, webhooks.ErrTimestamp},
+		{"missing webhook-id", []string{whSecret}, without(webhooks.HeaderID), body, webhooks.ErrMissingHeader},
+		{"missing webhook-timestamp", []string{whSecret}, without(webhooks.HeaderTimestamp), body, webhooks.ErrMissingHeader},
+		{"missing webhook-signature", []string{whSecret}, without(webhooks.HeaderSignature), body, webhooks.ErrMissingHeader},
+		{"no headers", []string{whSecret}, http.Header{}, body, webhooks.ErrMissingHeader},
 		{"two signatures, the second valid", []string{whSecret}, whHeaders(id, now.Unix(), sigAt(whOldSecret, now.Unix(), body)+" "+valid), body, nil},
 		{"two signatures, the first valid", []string{whSecret}, whHeaders(id, now.Unix(), valid+" "+sigAt(whOldSecret, now.Unix(), body)), body, nil},
-		{"two signatures, none valid", []string{whSecret}, whHeaders(id, now.Unix(), sigAt(whOldSecret, now.Unix(), body)+" v1,"+base64.StdEncoding.EncodeToString(make([]byte, 32))), body, verification.ErrWebhookSignature},
+		{"two signatures, none valid", []string{whSecret}, whHeaders(id, now.Unix(), sigAt(whOldSecret, now.Unix(), body)+" v1,"+base64.StdEncoding.EncodeToString(make([]byte, 32))), body, webhooks.ErrSignature},
 		{"two receiver secrets, the old one matches", []string{whSecret, whOldSecret}, whHeaders(id, now.Unix(), sigAt(whOldSecret, now.Unix(), body)), body, nil},
-		{"valid signature under v2 is ignored", []string{whSecret}, whHeaders(id, now.Unix(), "v2,"+strings.TrimPrefix(valid, "v1,")), body, verification.ErrWebhookSignature},
-		{"entry without a comma is ignored", []string{whSecret}, whHeaders(id, now.Unix(), "v1"+strings.TrimPrefix(valid, "v1,")), body, verification.ErrWebhookSignature},
+		{"valid signature under v2 is ignored", []string{whSecret}, whHeaders(id, now.Unix(), "v2,"+strings.TrimPrefix(valid, "v1,")), body, webhooks.ErrSignature},
+		{"entry without a comma is ignored", []string{whSecret}, whHeaders(id, now.Unix(), "v1"+strings.TrimPrefix(valid, "v1,")), body, webhooks.ErrSignature},
 		{"malformed entries before a valid one", []string{whSecret}, whHeaders(id, now.Unix(), "garbage v2,abc v1 "+valid), body, nil},
-		{"signature of an empty body", []string{whSecret}, whHeaders(id, now.Unix(), sigAt(whSecret, now.Unix(), nil)), body, verification.ErrWebhookSignature},
-		{"malformed receiver secret", []string{"whsec_short"}, whHeaders(id, now.Unix(), valid), body, verification.ErrWebhookSecret},
-		{"no receiver secret", nil, whHeaders(id, now.Unix(), valid), body, verification.ErrWebhookSecret},
+		{"signature of an empty body", []string{whSecret}, whHeaders(id, now.Unix(), sigAt(whSecret, now.Unix(), nil)), body, webhooks.ErrSignature},
+		{"malformed receiver secret", []string{"whsec_short"}, whHeaders(id, now.Unix(), valid), body, webhooks.ErrSecret},
+		{"no receiver secret", nil, whHeaders(id, now.Unix(), valid), body, webhooks.ErrSecret},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := verification.VerifyWebhook(tt.secrets, tt.h, tt.body, now)
+			err := webhooks.Verify(tt.secrets, tt.h, tt.body, now)
 			if tt.want == nil {
 				require.NoError(t, err)
 				return
@@ -141,17 +142,17 @@ func TestSignWebhookRotation(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1700000000, 0)
 	body := []byte(`{"hello":"world"}`)
-	sig, err := verification.SignWebhook([]string{whSecret, whOldSecret}, "ev-9", now, body)
+	sig, err := webhooks.Sign([]string{whSecret, whOldSecret}, "ev-9", now, body)
 	require.NoError(t, err)
 	parts := strings.Fields(sig)
 	require.Len(t, parts, 2, "one signature per secret, space-separated: %q", sig)
 	require.Equal(t, "v1,"+hmacSig(t, whSecret, "ev-9", now.Unix(), body), parts[0], "the new secret's signature first")
 	require.Equal(t, "v1,"+hmacSig(t, whOldSecret, "ev-9", now.Unix(), body), parts[1])
 	h := whHeaders("ev-9", now.Unix(), sig)
-	require.NoError(t, verification.VerifyWebhook([]string{whOldSecret}, h, body, now), "a receiver still on the old secret")
-	require.NoError(t, verification.VerifyWebhook([]string{whSecret}, h, body, now), "a receiver already on the new secret")
+	require.NoError(t, webhooks.Verify([]string{whOldSecret}, h, body, now), "a receiver still on the old secret")
+	require.NoError(t, webhooks.Verify([]string{whSecret}, h, body, now), "a receiver already on the new secret")
 	third := "whsec_" + base64.StdEncoding.EncodeToString([]byte("a third secret of 32 bytes!!!!!!"))
-	require.ErrorIs(t, verification.VerifyWebhook([]string{third}, h, body, now), verification.ErrWebhookSignature)
+	require.ErrorIs(t, webhooks.Verify([]string{third}, h, body, now), webhooks.ErrSignature)
 }
 
 func TestWebhookSecretsRefused(t *testing.T) {
@@ -168,43 +169,43 @@ func TestWebhookSecretsRefused(t *testing.T) {
 		"uppercase WHSEC": "WHSEC_" + b64(32),
 	}
 	for name, s := range bad {
-		_, err := verification.SignWebhook([]string{s}, "ev-1", time.Unix(0, 0), nil)
-		require.ErrorIs(t, err, verification.ErrWebhookSecret, "SignWebhook with %s", name)
-		_, err = verification.SignWebhook([]string{whSecret, s}, "ev-1", time.Unix(0, 0), nil)
-		require.ErrorIs(t, err, verification.ErrWebhookSecret, "SignWebhook with a good secret and %s", name)
-		_, err = verification.NewWebhook("hook", "https://example.com/hook", verification.WebhookOptions{Secrets: []string{s}})
-		require.ErrorIs(t, err, verification.ErrInvalid, "NewWebhook with %s", name)
-		_, err = verification.NewWebhook("hook", "https://example.com/hook", verification.WebhookOptions{Secrets: []string{whSecret, s}})
-		require.ErrorIs(t, err, verification.ErrInvalid, "NewWebhook with a good secret and %s", name)
+		_, err := webhooks.Sign([]string{s}, "ev-1", time.Unix(0, 0), nil)
+		require.ErrorIs(t, err, webhooks.ErrSecret, "SignWebhook with %s", name)
+		_, err = webhooks.Sign([]string{whSecret, s}, "ev-1", time.Unix(0, 0), nil)
+		require.ErrorIs(t, err, webhooks.ErrSecret, "SignWebhook with a good secret and %s", name)
+		_, err = webhooks.New("hook", "https://example.com/hook", webhooks.Options{Secrets: []string{s}})
+		require.ErrorIs(t, err, webhooks.ErrOptions, "NewWebhook with %s", name)
+		_, err = webhooks.New("hook", "https://example.com/hook", webhooks.Options{Secrets: []string{whSecret, s}})
+		require.ErrorIs(t, err, webhooks.ErrOptions, "NewWebhook with a good secret and %s", name)
 	}
-	_, err := verification.SignWebhook(nil, "ev-1", time.Unix(0, 0), nil)
-	require.ErrorIs(t, err, verification.ErrWebhookSecret, "SignWebhook without secrets")
-	_, err = verification.NewWebhook("hook", "https://example.com/hook", verification.WebhookOptions{})
-	require.ErrorIs(t, err, verification.ErrInvalid, "NewWebhook without secrets")
+	_, err := webhooks.Sign(nil, "ev-1", time.Unix(0, 0), nil)
+	require.ErrorIs(t, err, webhooks.ErrSecret, "SignWebhook without secrets")
+	_, err = webhooks.New("hook", "https://example.com/hook", webhooks.Options{})
+	require.ErrorIs(t, err, webhooks.ErrOptions, "NewWebhook without secrets")
 
-	_, err = verification.SignWebhook([]string{"whsec_" + b64(24)}, "ev-1", time.Unix(0, 0), nil)
+	_, err = webhooks.Sign([]string{"whsec_" + b64(24)}, "ev-1", time.Unix(0, 0), nil)
 	require.NoError(t, err, "24 bytes is the minimum")
-	fresh := verification.NewWebhookSecret()
+	fresh := webhooks.NewSecret()
 	require.True(t, strings.HasPrefix(fresh, "whsec_"), fresh)
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(fresh, "whsec_"))
 	require.NoError(t, err)
 	require.Len(t, key, 32)
-	require.NotEqual(t, fresh, verification.NewWebhookSecret(), "secrets are random")
-	_, err = verification.NewWebhook("hook", "https://example.com/hook", verification.WebhookOptions{Secrets: []string{fresh}})
+	require.NotEqual(t, fresh, webhooks.NewSecret(), "secrets are random")
+	_, err = webhooks.New("hook", "https://example.com/hook", webhooks.Options{Secrets: []string{fresh}})
 	require.NoError(t, err)
 }
 
 func TestNewWebhookValidation(t *testing.T) {
 	t.Parallel()
-	opts := verification.WebhookOptions{Secrets: []string{whSecret}}
+	opts := webhooks.Options{Secrets: []string{whSecret}}
 	for _, u := range []string{"", "example.com/hook", "ftp://example.com/hook", "http://", "https:///path", "http://exa mple.com/%zz?token=secret", "/relative"} {
-		_, err := verification.NewWebhook("hook", u, opts)
-		require.ErrorIs(t, err, verification.ErrInvalid, "NewWebhook(%q)", u)
+		_, err := webhooks.New("hook", u, opts)
+		require.ErrorIs(t, err, webhooks.ErrOptions, "NewWebhook(%q)", u)
 		require.NotContains(t, err.Error(), "token=secret", "the error must not repeat the URL")
 	}
-	_, err := verification.NewWebhook("", "https://example.com/hook", opts)
-	require.ErrorIs(t, err, verification.ErrInvalid, "a webhook needs a name")
-	w, err := verification.NewWebhook("hook", "http://127.0.0.1:9/hook?token=x", opts)
+	_, err := webhooks.New("", "https://example.com/hook", opts)
+	require.ErrorIs(t, err, webhooks.ErrOptions, "a webhook needs a name")
+	w, err := webhooks.New("hook", "http://127.0.0.1:9/hook?token=x", opts)
 	require.NoError(t, err)
 	require.Equal(t, "hook", w.Name())
 }
@@ -226,7 +227,7 @@ func TestWebhookDeliver(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	stamp := time.Date(2024, 1, 15, 9, 30, 0, 0, time.UTC)
-	w, err := verification.NewWebhook("crm", srv.URL+"/hooks/kyc?token=secret", verification.WebhookOptions{
+	w, err := webhooks.New("crm", srv.URL+"/hooks/kyc?token=secret", webhooks.Options{
 		Secrets: []string{whSecret, whOldSecret},
 		NowFunc: func() time.Time { return stamp },
 	})
@@ -241,9 +242,9 @@ func TestWebhookDeliver(t *testing.T) {
 	require.Equal(t, "ev-42", got.header.Get("webhook-id"), "webhook-id is the event id, stable across retries")
 	require.Equal(t, strconv.FormatInt(stamp.Unix(), 10), got.header.Get("webhook-timestamp"))
 	require.Len(t, strings.Fields(got.header.Get("webhook-signature")), 2, "one signature per secret")
-	require.NoError(t, verification.VerifyWebhook([]string{whSecret}, got.header, got.body, stamp.Add(time.Minute)))
-	require.NoError(t, verification.VerifyWebhook([]string{whOldSecret}, got.header, got.body, stamp.Add(-time.Minute)))
-	require.ErrorIs(t, verification.VerifyWebhook([]string{whSecret}, got.header, got.body, stamp.Add(6*time.Minute)), verification.ErrWebhookTimestamp)
+	require.NoError(t, webhooks.Verify([]string{whSecret}, got.header, got.body, stamp.Add(time.Minute)))
+	require.NoError(t, webhooks.Verify([]string{whOldSecret}, got.header, got.body, stamp.Add(-time.Minute)))
+	require.ErrorIs(t, webhooks.Verify([]string{whSecret}, got.header, got.body, stamp.Add(6*time.Minute)), webhooks.ErrTimestamp)
 
 	var body map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(got.body, &body))
@@ -257,10 +258,10 @@ func TestWebhookDeliver(t *testing.T) {
 	// An event without data still sends an object.
 	require.NoError(t, w.Deliver(t.Context(), verification.Event{ID: "ev-43", SubjectID: 11, Type: verification.EventSubjectDeleted, OccurredAt: occurred}))
 	got = <-reqs
-	var p verification.WebhookPayload
+	var p webhooks.Payload
 	require.NoError(t, json.Unmarshal(got.body, &p))
 	require.JSONEq(t, `{}`, string(p.Data))
-	require.NoError(t, verification.VerifyWebhook([]string{whSecret}, got.header, got.body, stamp))
+	require.NoError(t, webhooks.Verify([]string{whSecret}, got.header, got.body, stamp))
 }
 
 func keys(m map[string]json.RawMessage) []string {
@@ -299,14 +300,14 @@ func TestWebhookDeliverFailures(t *testing.T) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(stop) }) // runs first
 	e := verification.Event{ID: "ev-1", SubjectID: 1, Type: verification.EventSubjectCreated, OccurredAt: time.Now()}
-	hook := func(t *testing.T, url string, opts verification.WebhookOptions) *verification.Webhook {
+	hook := func(t *testing.T, url string, opts webhooks.Options) *webhooks.Endpoint {
 		t.Helper()
 		opts.Secrets = []string{whSecret}
-		w, err := verification.NewWebhook("crm", url, opts)
+		w, err := webhooks.New("crm", url, opts)
 		require.NoError(t, err)
 		return w
 	}
-	w := hook(t, srv.URL+"/hook?token=secret", verification.WebhookOptions{})
+	w := hook(t, srv.URL+"/hook?token=secret", webhooks.Options{})
 
 	for _, code := range []int{http.StatusOK, http.StatusCreated, http.StatusAccepted, http.StatusNoContent} {
 		mu.Lock()
@@ -326,13 +327,13 @@ func TestWebhookDeliverFailures(t *testing.T) {
 
 	// A hanging receiver: the per-request timeout (option, then context).
 	start := time.Now()
-	err := hook(t, srv.URL+"/hang?token=secret", verification.WebhookOptions{Timeout: 100 * time.Millisecond}).Deliver(t.Context(), e)
+	err := hook(t, srv.URL+"/hang?token=secret", webhooks.Options{Timeout: 100 * time.Millisecond}).Deliver(t.Context(), e)
 	require.Error(t, err)
 	require.Less(t, time.Since(start), 5*time.Second)
 	require.NotContains(t, err.Error(), "secret")
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
-	err = hook(t, srv.URL+"/hang?token=secret", verification.WebhookOptions{}).Deliver(ctx, e)
+	err = hook(t, srv.URL+"/hang?token=secret", webhooks.Options{}).Deliver(ctx, e)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.NotContains(t, err.Error(), "secret")
 
@@ -340,7 +341,7 @@ func TestWebhookDeliverFailures(t *testing.T) {
 	dead := httptest.NewServer(http.NotFoundHandler())
 	deadURL := dead.URL + "/hook?token=secret"
 	dead.Close()
-	err = hook(t, deadURL, verification.WebhookOptions{}).Deliver(t.Context(), e)
+	err = hook(t, deadURL, webhooks.Options{}).Deliver(t.Context(), e)
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "token", "the error must not repeat the URL's query")
 	require.NotContains(t, err.Error(), "secret", "the error must not repeat the URL's query")
