@@ -27,7 +27,9 @@ var (
 
 	// ErrBadAnswer is returned when the screener answered something that
 	// cannot be trusted: malformed JSON, a missing field, a score outside
-	// 0..1. Retrying rarely helps; the screener's operator must look.
+	// 0..1, or a status that says the request itself was refused (a 4xx
+	// from a misconfigured base URL). Retrying rarely helps; the screener's
+	// operator must look. Nothing of such an answer is used.
 	ErrBadAnswer = errors.New("screening: malformed answer from screener")
 )
 
