@@ -40,7 +40,8 @@
 // Load refuses the whole file on the first bad line with a *ParseError
 // (errors.Is(err, ErrMalformedList)) naming the line and the column: an
 // unknown, duplicate or missing column, a wrong number of fields, a broken
-// quote, an empty name or a name without letters, a date that is not
+// quote, an empty name or a name without letters, a name of more than
+// MaxNameWords words, more than MaxAliases aliases, a date that is not
 // YYYY-MM-DD, a country that is not two letters, a duplicate id, two rows
 // with the same derived id, or a file without entries. testdata/fictitious.csv
 // is a made-up example of twenty entries.
@@ -65,12 +66,17 @@
 // The name score compares words, not whole strings, so the order of the
 // words does not matter ("Quirós, José" is "José Quirós"):
 //
-//  1. Two words are compared only when they share a block key, a short
-//     Soundex-like code of their first letter and next two consonant sounds
-//     (Mohammed and Muhammad, Mikhail and Michail, Elena, Yelena and Jelena
-//     share one; Anna and Marek do not). Their similarity is then the
-//     Jaro-Winkler similarity of the normalised words; below 0.80 it counts
-//     as 0.
+//  1. Two words are compared only when they share a block key. Keys are
+//     short Soundex-like codes: the class of the first letter and of the
+//     next two consonant sounds, plus, for words with more consonants, the
+//     same with one of those two sounds left out, so that one consonant
+//     dropped, added or changed still meets the other spelling (Mohammed
+//     and Muhammad, Mikhail and Michail, Elena, Yelena and Jelena, Stulweis
+//     and Sulweis share a key; Anna and Marek, Quinn and Quill do not).
+//     Their similarity is then the Jaro-Winkler similarity of the
+//     normalised words; below 0.85 it counts as 0. A different first letter
+//     class (Karl and Carl are both class k; Tchaikovsky and Chaikovsky are
+//     not) is never compared: list such spellings as aliases.
 //  2. Each word of the name with fewer words (the screened name when both
 //     have as many) is paired with the most similar unused word of the
 //     other, longest words first. The name score is the mean of the pair
@@ -95,9 +101,9 @@
 //
 // # Scale
 //
-// The block key is also the index: a screen looks up the list words under
-// the key of each of its words, computes Jaro-Winkler only for those (and
-// not even for those whose length difference already rules out 0.80), and
+// The block keys are also the index: a screen looks up the list words under
+// the keys of each of its words, computes Jaro-Winkler only for those (and
+// not even for those whose length difference already rules out 0.85), and
 // scores only the names holding a matching word. Memory is the list and
 // its index, plus a pooled scratch buffer per concurrent screen; nothing
 // grows with the number of screens. BenchmarkScreen100kAgainst10k screens

@@ -32,11 +32,15 @@ const (
 	DefaultLimit = 10
 	// MaxQueryWords is the most words a screened name may have.
 	MaxQueryWords = 16
+	// MaxNameWords is the most words a name in a list file may have.
+	MaxNameWords = 16
+	// MaxAliases is the most aliases one row of a list file may have.
+	MaxAliases = 100
 )
 
 // Scoring constants; doc.go explains each.
 const (
-	tokenFloor             = 0.80 // a word pair scoring less counts as no match
+	tokenFloor             = 0.85 // a word pair scoring less counts as no match
 	singleWordFactor       = 0.85 // a one-word name against a longer one
 	extraWordPenalty       = 0.02 // per word of the longer name left unmatched
 	maxExtraWordPenalty    = 0.10
@@ -116,7 +120,7 @@ type List struct {
 	entries  []entry
 	variants []variant
 	vocab    []word
-	byKey    map[string][]uint32 // block key -> vocab ids
+	byKey    map[string][]uint32 // block key -> vocab ids, increasing
 
 	pool sync.Pool // *scratch
 }
@@ -145,7 +149,28 @@ type variant struct {
 type word struct {
 	text     string
 	runes    int
+	counts   letterCounts
 	postings []uint32 // ids of the variants holding the word
+}
+
+// letterCounts counts the letters a to z of a word, and in a last slot its
+// other bytes. The sum over slots of the smaller of two words' counts is at
+// least the number of runes the two words have in common, so it bounds
+// Jaro's matches from above.
+type letterCounts [27]uint8
+
+func countLetters(w string) letterCounts {
+	var c letterCounts
+	for i := 0; i < len(w); i++ {
+		slot := 26
+		if 'a' <= w[i] && w[i] <= 'z' {
+			slot = int(w[i] - 'a')
+		}
+		if c[slot] < 255 {
+			c[slot]++
+		}
+	}
+	return c
 }
 
 var jaroWinkler = metrics.NewJaroWinkler() // stateless: safe to share
@@ -303,6 +328,9 @@ func (b *builder) add(rec []string, c columns, line int) error {
 	if primary == "" {
 		return bad(c.name, "the name %q has no letters", name)
 	}
+	if len(tokens(primary)) > MaxNameWords {
+		return bad(c.name, "the name has more than %d words", MaxNameWords)
+	}
 	e := entry{}
 	if v := field(c.birthDate); v != "" {
 		if _, err := time.Parse(time.DateOnly, v); err != nil {
@@ -344,9 +372,15 @@ func (b *builder) add(rec []string, c columns, line int) error {
 		if alias == "" {
 			continue
 		}
+		if n > MaxAliases {
+			return bad(c.aliases, "more than %d aliases", MaxAliases)
+		}
 		norm := Normalize(alias)
 		if norm == "" {
 			return bad(c.aliases, "alias %d (%q) has no letters", n, alias)
+		}
+		if len(tokens(norm)) > MaxNameWords {
+			return bad(c.aliases, "alias %d has more than %d words", n, MaxNameWords)
 		}
 		if !slices.ContainsFunc(names, func(x named) bool { return x.normalized == norm }) {
 			names = append(names, named{alias, norm})
@@ -370,7 +404,7 @@ func (b *builder) add(rec []string, c columns, line int) error {
 			if !ok {
 				id = uint32(len(b.vocab))
 				b.vocabIDs[w] = id
-				b.vocab = append(b.vocab, word{text: w, runes: utf8.RuneCountInString(w)})
+				b.vocab = append(b.vocab, word{text: w, runes: utf8.RuneCountInString(w), counts: countLetters(w)})
 			}
 			if !slices.Contains(v.words, id) {
 				v.words = append(v.words, id)
@@ -406,17 +440,18 @@ func (b *builder) build(o Options) *List {
 	for id := range l.vocab {
 		w := &l.vocab[id]
 		w.postings = slices.Clip(w.postings)
-		key := blockKey(w.text)
-		l.byKey[key] = append(l.byKey[key], uint32(id))
+		for _, key := range blockKeys(w.text) {
+			l.byKey[key] = append(l.byKey[key], uint32(id))
+		}
 	}
 	for i := range l.variants {
 		v := &l.variants[i]
 		slices.SortStableFunc(v.words, func(a, b uint32) int { return l.vocab[b].runes - l.vocab[a].runes })
 		v.words = slices.Clip(v.words)
 	}
-	nv, ne := len(l.variants), len(l.entries)
+	nv, ne, nw := len(l.variants), len(l.entries), len(l.vocab)
 	l.pool.New = func() any {
-		return &scratch{seenVariant: make([]uint32, nv), seenEntry: make([]uint32, ne), best: make([]candidate, ne)}
+		return &scratch{seenVariant: make([]uint32, nv), seenEntry: make([]uint32, ne), best: make([]candidate, ne), seenWord: make([]uint32, nw)}
 	}
 	return l
 }
@@ -442,6 +477,8 @@ type scratch struct {
 	pass        uint32   // counts passes (forms of a screened name)
 	seenVariant []uint32 // == pass: variant already a candidate
 	seenEntry   []uint32 // == screen: best[entry] is set
+	word        uint32   // counts words of screened names
+	seenWord    []uint32 // == word: list word already compared with this one
 	best        []candidate
 	candidates  []uint32 // variant ids
 	entries     []uint32 // entry ids with a candidate
@@ -461,6 +498,7 @@ type candidate struct {
 type queryWord struct {
 	text    string
 	runes   int
+	counts  letterCounts
 	matches []wordMatch // sorted by id
 }
 
@@ -525,12 +563,20 @@ func (l *List) collect(s *scratch, words []string) {
 	for i, w := range words {
 		qw := &s.query[i]
 		qw.text, qw.runes = w, utf8.RuneCountInString(w)
-		for _, id := range l.byKey[blockKey(w)] {
-			if sim := wordSimilarity(w, qw.runes, &l.vocab[id]); sim >= tokenFloor {
-				qw.matches = append(qw.matches, wordMatch{id: id, sim: sim})
+		qw.counts = countLetters(w)
+		s.beginWord()
+		for _, key := range blockKeys(w) {
+			for _, id := range l.byKey[key] {
+				if s.seenWord[id] == s.word {
+					continue // under two keys of both words
+				}
+				s.seenWord[id] = s.word
+				if sim := wordSimilarity(qw, &l.vocab[id]); sim >= tokenFloor {
+					qw.matches = append(qw.matches, wordMatch{id: id, sim: sim})
+				}
 			}
 		}
-		// byKey lists ids in increasing order, so matches are sorted.
+		slices.SortFunc(qw.matches, func(a, b wordMatch) int { return int(a.id) - int(b.id) })
 		for _, m := range qw.matches {
 			for _, v := range l.vocab[m.id].postings {
 				if s.seenVariant[v] != s.pass {
@@ -572,6 +618,16 @@ func (s *scratch) beginScreen() {
 	s.entries = s.entries[:0]
 }
 
+// beginWord starts matching one word of a screened name: no list word has
+// been compared with it yet.
+func (s *scratch) beginWord() {
+	s.word++
+	if s.word == 0 {
+		clear(s.seenWord)
+		s.word = 1
+	}
+}
+
 // beginPass starts scoring one form of the screened name: no list name is
 // a candidate yet.
 func (s *scratch) beginPass(words int) {
@@ -595,16 +651,13 @@ func (s *scratch) beginPass(words int) {
 }
 
 // wordSimilarity is the Jaro-Winkler similarity of a query word and a list
-// word, computed only when an upper bound says it can reach tokenFloor.
-func wordSimilarity(a string, aRunes int, w *word) float64 {
+// word, computed only when cheap upper bounds say it can reach tokenFloor.
+func wordSimilarity(qw *queryWord, w *word) float64 {
+	a := qw.text
 	if a == w.text {
 		return 1
 	}
-	// Jaro is at most (m/|a| + m/|b| + 1)/3 with m matching runes, at most
-	// the shorter length; Winkler adds 0.1 x (1 - Jaro) per rune of common
-	// prefix, at most 4.
-	short, long := float64(min(aRunes, w.runes)), float64(max(aRunes, w.runes))
-	bound := (short/long + 2) / 3
+	// Winkler adds 0.1 x (1 - Jaro) per rune of common prefix, at most 4.
 	prefix, rest := 0, w.text
 	for _, r := range a {
 		c, size := utf8.DecodeRuneInString(rest)
@@ -614,14 +667,28 @@ func wordSimilarity(a string, aRunes int, w *word) float64 {
 		prefix++
 		rest = rest[size:]
 	}
-	if bound+0.1*float64(prefix)*(1-bound) < tokenFloor {
+	winkler := func(jaro float64) float64 { return jaro + 0.1*float64(prefix)*(1-jaro) }
+	// Jaro is (m/|a| + m/|b| + (m-t)/m)/3 with m matching runes: at most
+	// the shorter length, and at most the letters both words hold (see
+	// letterCounts).
+	la, lb := float64(qw.runes), float64(w.runes)
+	short := min(la, lb)
+	if winkler((short/la+short/lb+1)/3) < tokenFloor {
+		return 0
+	}
+	common := 0
+	for c := range qw.counts {
+		common += int(min(qw.counts[c], w.counts[c]))
+	}
+	m := min(float64(common), short)
+	if m == 0 || winkler((m/la+m/lb+1)/3) < tokenFloor {
 		return 0
 	}
 	return jaroWinkler.Compare(a, w.text)
 }
 
-// sim returns the similarity of query word i and list word id, 0 when they
-// were not compared (other block key) or fell below tokenFloor.
+// sim returns the similarity of the query word and list word id, 0 when
+// they were not compared (no common block key) or fell below tokenFloor.
 func (qw *queryWord) sim(id uint32) float64 {
 	i, ok := slices.BinarySearchFunc(qw.matches, id, func(m wordMatch, id uint32) int { return int(m.id) - int(id) })
 	if !ok {

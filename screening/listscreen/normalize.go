@@ -1,6 +1,7 @@
 package listscreen
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -131,37 +132,41 @@ func soundClass(r rune) byte {
 	return 0
 }
 
-// blockKey is the index key of a token: only tokens with the same key are
-// compared. It is a short Soundex-like code: the class of the first letter
-// (vowels, j and y share one, so Elena, Yelena and Jelena do; v and w share
-// one, so Vladimir and Wladimir do; h has its own) followed by the classes
-// of the next two consonant sounds, repeats collapsed, h skipped (so
-// Mikhail and Michail, Mohammed and Muhammad share a key). Tokens that
-// start with a digit or a letter outside a-z are keyed by their first two
-// runes (behind a '#', so they never share a key with a-z tokens).
-func blockKey(tok string) string {
+// blockKeys returns the index keys of a word: two words are compared only
+// when they share one. The keys are built from a Soundex-like skeleton of
+// the word: the class of its first letter (vowels, j and y share one, so
+// Elena, Yelena and Jelena do; v and w share one, so Vladimir and Wladimir
+// do; h has its own) followed by the classes of its consonant sounds,
+// repeats collapsed and h skipped (so Mikhail and Michail, Mohammed and
+// Muhammad have the same skeleton). The first key is the first letter and
+// the next two consonant sounds; when the word has more, two more keys
+// leave out the first or the second of those sounds, so that one consonant
+// dropped, added or changed in a word ("Stulweis" for "Sulweis") still
+// meets the other spelling. Words that start with a digit or a letter
+// outside a-z have one key: '#' and their first two runes.
+func blockKeys(tok string) []string {
 	first, size := utf8.DecodeRuneInString(tok)
 	if first > 'z' || first < 'a' {
 		if utf8.RuneCountInString(tok) <= 2 {
-			return "#" + tok
+			return []string{"#" + tok}
 		}
 		_, size2 := utf8.DecodeRuneInString(tok[size:])
-		return "#" + tok[:size+size2]
+		return []string{"#" + tok[:size+size2]}
 	}
-	var key [3]byte
+	var skel [keyLen + 1]byte
 	n := 1
 	var last byte
 	switch first {
 	case 'a', 'e', 'i', 'o', 'u', 'y', 'j':
-		key[0] = 'a'
+		skel[0] = 'a'
 	case 'h':
-		key[0] = 'h'
+		skel[0] = 'h'
 	default:
-		key[0] = soundClass(first)
-		last = key[0]
+		skel[0] = soundClass(first)
+		last = skel[0]
 	}
 	for _, r := range tok[size:] {
-		if n == len(key) {
+		if n == len(skel) {
 			break
 		}
 		c := soundClass(r)
@@ -171,10 +176,36 @@ func blockKey(tok string) string {
 		case c == 0:
 			last = 0 // a vowel separates repeats
 		case c != last:
-			key[n] = c
+			skel[n] = c
 			n++
 			last = c
 		}
 	}
-	return string(key[:n])
+	if n < 3 {
+		return []string{string(skel[:n])}
+	}
+	keys := []string{string(skel[:min(n, keyLen)])}
+	for drop := 1; drop < min(n, keyLen); drop++ {
+		var k [keyLen]byte
+		m := copy(k[:], skel[:drop])
+		m += copy(k[m:], skel[drop+1:n])
+		if key := string(k[:m]); !slices.Contains(keys, key) {
+			keys = append(keys, key)
+		}
+	}
+	return keys
+}
+
+// keyLen is the length of a block key: the first letter's class and the
+// next keyLen-1 consonant sounds.
+const keyLen = 4
+
+// shareKey reports whether two key sets meet.
+func shareKey(a, b []string) bool {
+	for _, k := range a {
+		if slices.Contains(b, k) {
+			return true
+		}
+	}
+	return false
 }

@@ -33,7 +33,7 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
-func TestBlockKey(t *testing.T) {
+func TestBlockKeys(t *testing.T) {
 	t.Parallel()
 	same := [][]string{
 		{"mohammed", "muhammad", "mohamed", "muhamad"},
@@ -44,27 +44,32 @@ func TestBlockKey(t *testing.T) {
 		{"peter", "pieter", "piotr", "pyotr", "petr"},
 		{"muller", "mueller"},
 		{"schmidt", "schmitt", "shmidt"},
-		{"kowalczyk", "kovalczyk"},
+		{"kowalczyk", "kovalczyk", "kowalzcyk"},
 		{"yusuf", "jusuf", "yousef"},
 		{"sergei", "sergey"},
 		{"dmitriy", "dmitry"},
 		{"gonzalez", "gonzales"},
+		{"sulweis", "stulweis"},     // a consonant dropped
+		{"haiban", "haibao"},        // the last one dropped
+		{"brankovic", "brankowicz"}, // and changed
+		{"griveindjind", "grieindjind"},
 	}
 	for _, group := range same {
 		for _, tok := range group[1:] {
-			assert.Equal(t, blockKey(group[0]), blockKey(tok), "%s and %s", group[0], tok)
+			assert.True(t, shareKey(blockKeys(group[0]), blockKeys(tok)), "%s %v and %s %v", group[0], blockKeys(group[0]), tok, blockKeys(tok))
 		}
 	}
 	different := [][2]string{
-		{"anna", "marek"}, {"hans", "maria"}, {"wei", "wen"}, {"popescu", "popovici"},
+		{"anna", "marek"}, {"hans", "maria"}, {"wei", "wen"}, {"quinn", "quill"}, {"tchaikovsky", "chaikovsky"}, {"korosfalvi", "kovacs"},
 	}
 	for _, p := range different {
-		assert.NotEqual(t, blockKey(p[0]), blockKey(p[1]), "%s and %s", p[0], p[1])
+		assert.False(t, shareKey(blockKeys(p[0]), blockKeys(p[1])), "%s %v and %s %v", p[0], blockKeys(p[0]), p[1], blockKeys(p[1]))
 	}
-	assert.Equal(t, "#зо", blockKey("зоя"))
-	assert.Equal(t, "#00", blockKey("007"))
-	assert.Equal(t, "#7", blockKey("7"))
-	assert.Equal(t, "2", blockKey("q"))
-	assert.Equal(t, "a", blockKey("a"))
-	assert.Equal(t, "h25", blockKey("hassan"))
+	assert.Equal(t, []string{"#зо"}, blockKeys("зоя"))
+	assert.Equal(t, []string{"#00"}, blockKeys("007"))
+	assert.Equal(t, []string{"#7"}, blockKeys("7"))
+	assert.Equal(t, []string{"2"}, blockKeys("q"))
+	assert.Equal(t, []string{"a"}, blockKeys("a"))
+	assert.Equal(t, []string{"h25", "h5", "h2"}, blockKeys("hassan"))
+	assert.Equal(t, []string{"2142", "2422", "2122"}, blockKeys("kowalczyk"))
 }
