@@ -68,9 +68,9 @@
 //
 //  1. Two words are compared only when they share a block key. Keys are
 //     short Soundex-like codes: the class of the first letter and of the
-//     next two consonant sounds, plus, for words with more consonants, the
-//     same with one of those two sounds left out, so that one consonant
-//     dropped, added or changed still meets the other spelling (Mohammed
+//     next three consonant sounds, plus the same with one of those sounds
+//     left out, so that one consonant dropped, added or changed still
+//     meets the other spelling (Mohammed
 //     and Muhammad, Mikhail and Michail, Elena, Yelena and Jelena, Stulweis
 //     and Sulweis share a key; Anna and Marek, Quinn and Quill do not).
 //     Their similarity is then the Jaro-Winkler similarity of the

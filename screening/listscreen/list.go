@@ -652,39 +652,47 @@ func (s *scratch) beginPass(words int) {
 
 // wordSimilarity is the Jaro-Winkler similarity of a query word and a list
 // word, computed only when cheap upper bounds say it can reach tokenFloor.
+//
+// Jaro is (m/|a| + m/|b| + (m-t)/m)/3 with m matching runes: at most the
+// shorter length and at most the letters both words hold (see
+// letterCounts); Winkler adds 0.1 x (1 - Jaro) per rune of common prefix,
+// at most 4.
 func wordSimilarity(qw *queryWord, w *word) float64 {
-	a := qw.text
-	if a == w.text {
+	if qw.text == w.text {
 		return 1
-	}
-	// Winkler adds 0.1 x (1 - Jaro) per rune of common prefix, at most 4.
-	prefix, rest := 0, w.text
-	for _, r := range a {
-		c, size := utf8.DecodeRuneInString(rest)
-		if prefix == 4 || size == 0 || c != r {
-			break
-		}
-		prefix++
-		rest = rest[size:]
-	}
-	winkler := func(jaro float64) float64 { return jaro + 0.1*float64(prefix)*(1-jaro) }
-	// Jaro is (m/|a| + m/|b| + (m-t)/m)/3 with m matching runes: at most
-	// the shorter length, and at most the letters both words hold (see
-	// letterCounts).
-	la, lb := float64(qw.runes), float64(w.runes)
-	short := min(la, lb)
-	if winkler((short/la+short/lb+1)/3) < tokenFloor {
-		return 0
 	}
 	common := 0
 	for c := range qw.counts {
 		common += int(min(qw.counts[c], w.counts[c]))
 	}
-	m := min(float64(common), short)
-	if m == 0 || winkler((m/la+m/lb+1)/3) < tokenFloor {
+	la, lb := float64(qw.runes), float64(w.runes)
+	m := min(float64(common), la, lb)
+	if m == 0 {
 		return 0
 	}
-	return jaroWinkler.Compare(a, w.text)
+	jaro := (m/la + m/lb + 1) / 3
+	if jaro+0.4*(1-jaro) < tokenFloor {
+		return 0 // not even with the longest prefix
+	}
+	if jaro+0.1*float64(commonPrefix(qw.text, w.text))*(1-jaro) < tokenFloor {
+		return 0
+	}
+	return jaroWinkler.Compare(qw.text, w.text)
+}
+
+// commonPrefix counts the runes a and b start with, up to 4.
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < 4 && a != "" && b != "" {
+		ra, sa := utf8.DecodeRuneInString(a)
+		rb, sb := utf8.DecodeRuneInString(b)
+		if ra != rb || sa != sb {
+			break
+		}
+		n++
+		a, b = a[sa:], b[sb:]
+	}
+	return n
 }
 
 // sim returns the similarity of the query word and list word id, 0 when

@@ -138,12 +138,13 @@ func soundClass(r rune) byte {
 // Elena, Yelena and Jelena do; v and w share one, so Vladimir and Wladimir
 // do; h has its own) followed by the classes of its consonant sounds,
 // repeats collapsed and h skipped (so Mikhail and Michail, Mohammed and
-// Muhammad have the same skeleton). The first key is the first letter and
-// the next two consonant sounds; when the word has more, two more keys
-// leave out the first or the second of those sounds, so that one consonant
-// dropped, added or changed in a word ("Stulweis" for "Sulweis") still
-// meets the other spelling. Words that start with a digit or a letter
-// outside a-z have one key: '#' and their first two runes.
+// Muhammad have the same skeleton). The first key is the first keyLen
+// codes of the skeleton; when it has three codes or more, further keys
+// leave out one of the codes after the first (the code after the key
+// moving in), so that one consonant dropped, added or changed in a word
+// ("Stulweis" for "Sulweis") still meets the other spelling. Words that
+// start with a digit or a letter outside a-z have one key: '#' and their
+// first two runes.
 func blockKeys(tok string) []string {
 	first, size := utf8.DecodeRuneInString(tok)
 	if first > 'z' || first < 'a' {
