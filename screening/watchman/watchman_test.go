@@ -240,13 +240,13 @@ func TestRetries(t *testing.T) {
 		{
 			name:     "timeout then success",
 			search:   []reply{{hang: true}, {file: "search_hits.json"}},
-			timeout:  100 * time.Millisecond,
+			timeout:  time.Second, // generous: the answered attempt must fit in it on a loaded machine
 			attempts: 2,
 		},
 		{
 			name:     "timeout every time",
 			search:   []reply{{hang: true}},
-			timeout:  50 * time.Millisecond,
+			timeout:  300 * time.Millisecond, // listinfo's answered attempt must fit in it too
 			retries:  1,
 			wantErr:  screening.ErrUnavailable,
 			attempts: 2,
@@ -381,11 +381,15 @@ func TestContextDeadlineWhileHanging(t *testing.T) {
 	t.Parallel()
 	f := newFake(t, map[string][]reply{"/v2/listinfo": okInfo, "/v2/search": {{hang: true}}})
 	c := f.client(t, watchman.Options{Timeout: time.Minute})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	_, err := c.Screen(ctx, subject)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Equal(t, 1, f.count("/v2/search"), "the caller's deadline is not retried")
+	assert.False(t, errors.Is(err, screening.ErrUnavailable))
+	// The deadline usually strikes while the search hangs, on a loaded
+	// machine sometimes during listinfo: either way nothing is retried.
+	assert.LessOrEqual(t, f.count("/v2/listinfo"), 1)
+	assert.LessOrEqual(t, f.count("/v2/search"), 1, "the caller's deadline is not retried")
 }
 
 func TestInvalidQueryMakesNoRequest(t *testing.T) {
