@@ -527,7 +527,12 @@ func (l *List) Screen(ctx context.Context, q screening.Query) (screening.Result,
 	}
 
 	s := l.pool.Get().(*scratch)
-	defer l.pool.Put(s)
+	defer func() {
+		for i := range s.query { // the pool should not keep the name
+			s.query[i].text = ""
+		}
+		l.pool.Put(s)
+	}()
 	s.beginScreen()
 	l.collect(s, words)
 	if glued := glue(words); glued != nil {
