@@ -284,6 +284,7 @@ func (c *Client) get(ctx context.Context, path string, params url.Values, out an
 // transientError marks a failure worth retrying.
 type transientError struct{ err error }
 
+// Error implements error.
 func (e *transientError) Error() string { return e.err.Error() }
 
 // attempt makes one request under its own timeout. A transientError means
@@ -361,6 +362,7 @@ type answer interface{ check() error }
 // badAnswer is a well-formed JSON answer of the wrong shape.
 type badAnswer struct{ msg string }
 
+// Error implements error.
 func (e *badAnswer) Error() string { return e.msg }
 
 // listInfo is the part of GET /v2/listinfo's answer this client reads.
