@@ -526,7 +526,14 @@ func (s *suite) eraseOwnerIsolation(t *testing.T) {
 	}
 }
 
+// largeMu serialises the large-object tests of every suite running in the
+// process (a package often runs the suite on two stores in parallel), so
+// that one's buffers do not count against the other's heap.
+var largeMu sync.Mutex
+
 func (s *suite) largeObject(t *testing.T) {
+	largeMu.Lock()
+	defer largeMu.Unlock()
 	st := s.newStore(t)
 	ctx := t.Context()
 	h := newHeapSampler()
