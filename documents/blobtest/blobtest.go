@@ -37,8 +37,9 @@
 //     returns nil: Delete is idempotent, so an erasure interrupted by a crash
 //     can simply be run again. Open of it returns documents.ErrBlobNotFound.
 //   - A 24 MiB object streams both ways without being held in memory: the
-//     heap grows by less than half the object while it is stored and read
-//     (the 2 MiB target is measured by Benchmark, not by a test).
+//     heap grows by less than three quarters of the object while it is
+//     stored and while it is read (the 2 MiB target is measured by
+//     Benchmark, not by a test).
 //   - Concurrent Puts, Opens and Deletes of many owners do not interfere.
 //   - With documents.OwnerEraser, EraseOwner makes every blob of the owner
 //     unreadable (ErrBlobNotFound or ErrErased), leaves other owners alone,
@@ -562,7 +563,10 @@ func (s *suite) largeObject(t *testing.T) {
 	require.Equal(t, int64(LargeSize), n)
 	require.Equal(t, blob.SHA256, hex.EncodeToString(got.Sum(nil)), "the large object reads back intact")
 
-	const bound = LargeSize / 2
+	// A store that buffers the object holds all of it at once; the slack
+	// is for other tests of the process and for the garbage of drivers that
+	// copy every row (the GC reclaims it, but only at its next cycle).
+	const bound = LargeSize * 3 / 4
 	require.Less(t, putRise, uint64(bound), "Put raised the heap by %d bytes for a %d-byte object: it must stream, not buffer", putRise, LargeSize)
 	require.Less(t, openRise, uint64(bound), "Open raised the heap by %d bytes for a %d-byte object: it must stream, not buffer", openRise, LargeSize)
 	t.Logf("heap rise for %d bytes: Put %d, Open %d", LargeSize, putRise, openRise)
