@@ -45,6 +45,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -242,6 +243,29 @@ func (s *Store) EraseOwner(ctx context.Context, owner string) error {
 		}
 		if err := s.client.RemoveObject(ctx, s.bucket, obj.Key, minio.RemoveObjectOptions{}); err != nil && !isNotFound(err) {
 			return s.err(ctx, "erase owner", err)
+		}
+	}
+	return nil
+}
+
+// ListBlobs calls fn with the key of every blob under the prefix and its
+// object's last-modified time, for an orphan sweep (the
+// documents.BlobLister capability). Objects whose names are not blob keys
+// are skipped. An error from fn stops the walk and is returned.
+func (s *Store) ListBlobs(ctx context.Context, fn func(key string, written time.Time) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("s3blob: list blobs: %w", err)
+	}
+	for obj := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return s.err(ctx, "list blobs", obj.Err)
+		}
+		key := strings.TrimPrefix(obj.Key, s.prefix)
+		if _, err := parseKey(key); err != nil {
+			continue
+		}
+		if err := fn(key, obj.LastModified.UTC()); err != nil {
+			return err
 		}
 	}
 	return nil

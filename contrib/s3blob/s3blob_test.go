@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -179,4 +181,28 @@ func BenchmarkBlobs(b *testing.B) {
 	b.Run("sealed", func(b *testing.B) {
 		blobtest.Benchmark(b, func(b *testing.B) documents.BlobStore { return sealed(b, newStore(b, "")) })
 	})
+}
+
+// TestListBlobs: every stored blob is listed once with a recent write time,
+// so that an orphan sweep (documents.BlobLister) can judge its age.
+func TestListBlobs(t *testing.T) {
+	t.Parallel()
+	st := newStore(t, "p/")
+	want := map[string]bool{}
+	for i := range 3 {
+		blob, err := st.Put(t.Context(), "s1", strings.NewReader(strings.Repeat("x", i+1)), 0)
+		require.NoError(t, err)
+		want[blob.Key] = true
+	}
+	got := map[string]bool{}
+	err := st.ListBlobs(t.Context(), func(key string, written time.Time) error {
+		require.False(t, got[key], "listed twice: %s", key)
+		got[key] = true
+		require.WithinDuration(t, time.Now(), written, time.Minute, "the write time of %s", key)
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	stop := errors.New("stop")
+	require.ErrorIs(t, st.ListBlobs(t.Context(), func(string, time.Time) error { return stop }), stop)
 }

@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"math"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -173,6 +174,37 @@ func (b *BlobStore) EraseOwner(ctx context.Context, owner string) error {
 	}
 	if _, err := b.s.db.pool.Exec(ctx, b.s.sql(`DELETE FROM {{schema}}.blobs WHERE owner = $1`), owner); err != nil {
 		return blobErr(ctx, "blob erase owner", err)
+	}
+	return nil
+}
+
+// ListBlobs calls fn with the key of every blob and the time its row was
+// committed (the server's clock), streaming the rows, for an orphan sweep
+// (the documents.BlobLister capability). An error from fn stops the walk
+// and is returned.
+func (b *BlobStore) ListBlobs(ctx context.Context, fn func(key string, written time.Time) error) error {
+	if err := b.s.begin(ctx); err != nil {
+		return fmt.Errorf("postgres: list blobs: %w", err)
+	}
+	rows, err := b.s.db.pool.Query(ctx, b.s.sql(`SELECT key, created_at FROM {{schema}}.blobs`))
+	if err != nil {
+		return blobErr(ctx, "list blobs", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			key string
+			at  time.Time
+		)
+		if err := rows.Scan(&key, &at); err != nil {
+			return blobErr(ctx, "list blobs", err)
+		}
+		if err := fn(key, at.UTC()); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return blobErr(ctx, "list blobs", err)
 	}
 	return nil
 }

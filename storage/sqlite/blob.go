@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/verification"
@@ -258,6 +259,37 @@ func (b *BlobStore) EraseOwner(ctx context.Context, owner string) error {
 		_, err := cn.q.ExecContext(cn.ctx, cn.sql(`DELETE FROM {{prefix}}blobs WHERE owner = ?`), owner)
 		return err
 	}))
+}
+
+// ListBlobs calls fn with the key of every blob and the time its row was
+// written, streaming the rows from one read connection, for an orphan sweep
+// (the documents.BlobLister capability); fn may use the store meanwhile. An
+// error from fn stops the walk and is returned.
+func (b *BlobStore) ListBlobs(ctx context.Context, fn func(key string, written time.Time) error) error {
+	if err := b.s.check(ctx); err != nil {
+		return fmt.Errorf("sqlite: list blobs: %w", err)
+	}
+	rows, err := b.s.c.reader.QueryContext(ctx, withPrefix(`SELECT key, created_at FROM {{prefix}}blobs`, b.s.c.prefix))
+	if err != nil {
+		return b.s.blobErr(ctx, "list blobs", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			key string
+			at  int64
+		)
+		if err := rows.Scan(&key, &at); err != nil {
+			return b.s.blobErr(ctx, "list blobs", err)
+		}
+		if err := fn(key, time.UnixMicro(at).UTC()); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return b.s.blobErr(ctx, "list blobs", err)
+	}
+	return nil
 }
 
 // EraseDocuments implements verification.DocumentEraser: in the current

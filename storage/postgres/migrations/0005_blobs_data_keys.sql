@@ -5,12 +5,16 @@
 -- blobs: one row per complete blob, written in the same transaction as its
 -- chunks (the foreign key of blob_chunks is checked at commit), so a blob is
 -- either whole or absent. owner is the documents.BlobStore owner key.
+-- created_at is the server's clock at the commit's statement, as a file's
+-- modification time is the file system's: what an orphan sweep compares
+-- with its grace period (ListBlobs).
 CREATE TABLE {{schema}}.blobs (
-    key    text COLLATE "C" PRIMARY KEY,
-    owner  text COLLATE "C" NOT NULL,
-    size   bigint NOT NULL,
-    sha256 text NOT NULL,
-    chunks integer NOT NULL
+    key        text COLLATE "C" PRIMARY KEY,
+    owner      text COLLATE "C" NOT NULL,
+    size       bigint NOT NULL,
+    sha256     text NOT NULL,
+    chunks     integer NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX blobs_owner_idx ON {{schema}}.blobs (owner);
 

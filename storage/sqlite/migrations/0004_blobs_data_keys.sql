@@ -9,12 +9,16 @@
 -- (foreign_keys is on for every connection of the store, and secure_delete
 -- zeroes the freed pages).
 
+-- created_at (unix microseconds) is the clock of the writing process, as a
+-- file's modification time is: what an orphan sweep compares with its grace
+-- period (ListBlobs).
 CREATE TABLE {{prefix}}blobs (
-    key    TEXT    NOT NULL PRIMARY KEY,
-    owner  TEXT    NOT NULL,
-    size   INTEGER NOT NULL,
-    sha256 TEXT    NOT NULL,
-    chunks INTEGER NOT NULL
+    key        TEXT    NOT NULL PRIMARY KEY,
+    owner      TEXT    NOT NULL,
+    size       INTEGER NOT NULL,
+    sha256     TEXT    NOT NULL,
+    chunks     INTEGER NOT NULL,
+    created_at INTEGER NOT NULL DEFAULT (CAST(unixepoch('subsec') * 1000000 AS INTEGER))
 ) STRICT;
 CREATE INDEX {{prefix}}blobs_owner ON {{prefix}}blobs (owner);
 
