@@ -13,25 +13,25 @@ import (
 	"github.com/openkyc/kyc/documents"
 )
 
-// Kind is what sort of answer a requirement takes (seed 000's "type").
-type Kind string
+// AnswerType is what sort of answer a requirement takes (seed 000's "type").
+type AnswerType string
 
 // The requirement kinds of seed 000.
 const (
 	// Boolean takes true or false.
-	Boolean Kind = "boolean"
+	Boolean AnswerType = "boolean"
 	// String takes a string checked by the requirement's validator/v10 Rule.
-	String Kind = "string"
+	String AnswerType = "string"
 	// Choice takes one of the values of its Choices (label -> value).
-	Choice Kind = "choice"
+	Choice AnswerType = "choice"
 	// Question takes one answer option for every one of its Questions.
-	Question Kind = "question"
+	Question AnswerType = "question"
 	// Document takes a document type and one uploaded file per side.
-	Document Kind = "document"
+	Document AnswerType = "document"
 )
 
 // Valid reports whether k is one of the five kinds.
-func (k Kind) Valid() bool {
+func (k AnswerType) Valid() bool {
 	switch k {
 	case Boolean, String, Choice, Question, Document:
 		return true
@@ -70,8 +70,8 @@ type QuestionItem struct {
 type Requirement struct {
 	// Name identifies the requirement, e.g. "nationality". Unique in a ladder.
 	Name string `json:"name"`
-	// Kind is the sort of answer it takes.
-	Kind Kind `json:"type"`
+	// Type is the sort of answer it takes.
+	Type AnswerType `json:"type"`
 	// Rule is a validator/v10 tag string for String requirements, e.g.
 	// "required,numeric,len=6". Empty means any non-empty string.
 	Rule string `json:"rule,omitempty"`
@@ -188,8 +188,8 @@ func (r *Requirement) prepare(f string, types []documents.Type, typeByName map[s
 	if r.Name == "" {
 		return fieldErr(f+".name", "is required")
 	}
-	if !r.Kind.Valid() {
-		return fieldErr(f+".type", fmt.Sprintf("unknown kind %q (want boolean, string, choice, question or document)", r.Kind))
+	if !r.Type.Valid() {
+		return fieldErr(f+".type", fmt.Sprintf("unknown kind %q (want boolean, string, choice, question or document)", r.Type))
 	}
 	switch r.SetBy {
 	case "", SetByUser, SetByHost:
@@ -199,20 +199,20 @@ func (r *Requirement) prepare(f string, types []documents.Type, typeByName map[s
 	if r.MaxAttempts < 0 {
 		return fieldErr(f+".maxAttempts", "must not be negative")
 	}
-	if r.Rule != "" && r.Kind != String {
+	if r.Rule != "" && r.Type != String {
 		return fieldErr(f+".rule", "is only allowed on string requirements")
 	}
-	if len(r.Choices) > 0 && r.Kind != Choice {
+	if len(r.Choices) > 0 && r.Type != Choice {
 		return fieldErr(f+".choices", "is only allowed on choice requirements")
 	}
-	if len(r.Questions) > 0 && r.Kind != Question {
+	if len(r.Questions) > 0 && r.Type != Question {
 		return fieldErr(f+".questions", "is only allowed on question requirements")
 	}
-	if len(r.DocumentTypes) > 0 && r.Kind != Document {
+	if len(r.DocumentTypes) > 0 && r.Type != Document {
 		return fieldErr(f+".documentTypes", "is only allowed on document requirements")
 	}
 	var data any
-	switch r.Kind {
+	switch r.Type {
 	case String:
 		if err := checkRule(r.Rule); err != nil {
 			return fieldErr(f+".rule", fmt.Sprintf("invalid validator rule %q: %v", r.Rule, err))
@@ -327,7 +327,7 @@ func (r *Requirement) Validate(answer json.RawMessage) error {
 	if len(answer) == 0 || bytes.Equal(answer, []byte("null")) {
 		return fieldErr("answer", "is required")
 	}
-	switch r.Kind {
+	switch r.Type {
 	case Boolean:
 		var b bool
 		if err := json.Unmarshal(answer, &b); err != nil {
@@ -388,7 +388,7 @@ func (r *Requirement) Validate(answer json.RawMessage) error {
 // Validate) and returns it. Errors are *FieldError values, as for Validate.
 func (r *Requirement) ParseDocument(answer json.RawMessage) (DocumentAnswer, error) {
 	var a DocumentAnswer
-	if r.Kind != Document {
+	if r.Type != Document {
 		return a, fieldErr("answer", "requirement "+r.Name+" is not a document requirement")
 	}
 	dec := json.NewDecoder(bytes.NewReader(answer))

@@ -125,7 +125,7 @@ func (s *Service) openApplication(ctx context.Context, tx Store, subjectID int64
 // not after now (inside tx, the subject locked).
 func (s *Service) expireStale(ctx context.Context, tx Store, sub *Subject, now time.Time) error {
 	stale, err := tx.ListApplications(ctx, ApplicationFilter{
-		SubjectID: sub.ID, Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, ExpiresBefore: now.Add(time.Microsecond), Limit: MaxListLimit,
+		SubjectID: sub.ID, Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, ExpiresBefore: now.Add(time.Microsecond), Limit: MaxPageSize,
 	})
 	if err != nil {
 		return err
@@ -175,7 +175,7 @@ func (s *Service) advance(ctx context.Context, tx Store, sub *Subject, app *Appl
 			return step, newErr(ErrRejectedFinal, "requirement %s was rejected with a final decision", req.Name)
 		case st.Status == levels.Approved || st.Status == levels.Pending:
 			continue
-		case req.Kind == levels.Document:
+		case req.Type == levels.Document:
 			step.Stage, step.Requirement = StageDocuments, req.Name
 			for _, t := range req.AcceptedTypes() {
 				if t.Enabled {
@@ -380,8 +380,8 @@ func (s *Service) Applications(ctx context.Context, actor Actor, f ApplicationFi
 		return Page[Application]{}, s.fail("Applications", err)
 	}
 	switch {
-	case f.Limit < 0 || f.Limit > MaxListLimit:
-		return Page[Application]{}, s.fail("Applications", invalid("limit", "must be between 0 and %d", MaxListLimit))
+	case f.Limit < 0 || f.Limit > MaxPageSize:
+		return Page[Application]{}, s.fail("Applications", invalid("limit", "must be between 0 and %d", MaxPageSize))
 	case f.Offset < 0:
 		return Page[Application]{}, s.fail("Applications", invalid("offset", "must not be negative"))
 	case f.SubjectID < 0:

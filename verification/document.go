@@ -119,11 +119,11 @@ func (s *Service) checkNoPendingSide(ctx context.Context, st FileStore, p Upload
 func blobErr(err error) error {
 	switch {
 	case errors.Is(err, documents.ErrTooLarge):
-		return &Error{Kind: ErrTooLarge, Field: "file", Message: "file is larger than the upload limit", cause: err}
+		return &Error{Sentinel: ErrTooLarge, Field: "file", Message: "file is larger than the upload limit", cause: err}
 	case errors.Is(err, documents.ErrUnsupportedContent), errors.Is(err, documents.ErrEmpty):
-		return &Error{Kind: ErrUnsupportedMedia, Field: "file", Message: "file content must be JPEG, PNG or PDF", cause: err}
+		return &Error{Sentinel: ErrUnsupportedMedia, Field: "file", Message: "file content must be JPEG, PNG or PDF", cause: err}
 	case errors.Is(err, documents.ErrBlobNotFound), errors.Is(err, documents.ErrErased):
-		return &Error{Kind: ErrNotFound, Message: "file not found", cause: err}
+		return &Error{Sentinel: ErrNotFound, Message: "file not found", cause: err}
 	}
 	return err
 }

@@ -17,8 +17,8 @@ func (s *Service) Events(ctx context.Context, actor Actor, f EventFilter) ([]Eve
 	switch {
 	case f.SubjectID < 0:
 		return nil, s.fail("Events", invalid("subjectId", "must be a positive integer"))
-	case f.Limit < 0 || f.Limit > MaxListLimit:
-		return nil, s.fail("Events", invalid("limit", "must be between 0 and %d", MaxListLimit))
+	case f.Limit < 0 || f.Limit > MaxPageSize:
+		return nil, s.fail("Events", invalid("limit", "must be between 0 and %d", MaxPageSize))
 	case actor.Kind == ActorUser:
 		if f.SubjectID != 0 && f.SubjectID != actor.SubjectID() {
 			return nil, s.fail("Events", coded(CodeUserDeleted))
@@ -292,7 +292,7 @@ func DecodePayload(e Event) (Payload, error) {
 		return nil, invalid("type", "unknown event type %q", e.Type)
 	}
 	if err := json.Unmarshal(e.Data, p); err != nil {
-		return nil, &Error{Kind: ErrInvalid, Field: "data", Message: "undecodable " + string(e.Type) + " payload", cause: err}
+		return nil, &Error{Sentinel: ErrInvalid, Field: "data", Message: "undecodable " + string(e.Type) + " payload", cause: err}
 	}
 	return p, nil
 }

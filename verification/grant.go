@@ -55,7 +55,7 @@ func (s *Service) GrantLevel(ctx context.Context, actor Actor, p GrantLevelParam
 
 // Grants lists grants matching f (see GrantFilter) as actor sees them: the
 // history of level changes, in grant order (which is createTime order).
-// Limit must be 0 to MaxListLimit and Offset non-negative. The Service sets
+// Limit must be 0 to MaxPageSize and Offset non-negative. The Service sets
 // f.Tags from the actor: an admin with tags lists only the grants of
 // subjects carrying one of them (deleted subjects included: grants are
 // audit history); a user lists only its own, and its subject must be live
@@ -65,8 +65,8 @@ func (s *Service) Grants(ctx context.Context, actor Actor, f GrantFilter) (Page[
 		return Page[Grant]{}, s.fail("Grants", err)
 	}
 	switch {
-	case f.Limit < 0 || f.Limit > MaxListLimit:
-		return Page[Grant]{}, s.fail("Grants", invalid("limit", "must be between 0 and %d", MaxListLimit))
+	case f.Limit < 0 || f.Limit > MaxPageSize:
+		return Page[Grant]{}, s.fail("Grants", invalid("limit", "must be between 0 and %d", MaxPageSize))
 	case f.Offset < 0:
 		return Page[Grant]{}, s.fail("Grants", invalid("offset", "must not be negative"))
 	case f.SubjectID < 0:

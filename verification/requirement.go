@@ -109,7 +109,7 @@ func (s *Service) answerTx(ctx context.Context, tx Store, sub *Subject, req *lev
 	if !req.Review {
 		st.Status = levels.Approved
 	}
-	if req.Kind == levels.Document {
+	if req.Type == levels.Document {
 		files, err := newAnswerFiles(req, answer)
 		if err != nil {
 			return st, err
@@ -154,9 +154,9 @@ func (s *Service) loadState(ctx context.Context, tx Store, subjectID int64, name
 func fromLevels(err error) error {
 	var fe *levels.FieldError
 	if errors.As(err, &fe) {
-		return &Error{Kind: ErrInvalid, Field: fe.Field, Message: fe.Reason}
+		return &Error{Sentinel: ErrInvalid, Field: fe.Field, Message: fe.Reason}
 	}
-	return &Error{Kind: ErrInvalid, Message: err.Error()}
+	return &Error{Sentinel: ErrInvalid, Message: err.Error()}
 }
 
 // ReviewParams are the inputs of Review.
@@ -353,7 +353,7 @@ func (s *Service) SetRequirement(ctx context.Context, actor Actor, p SetRequirem
 			return err
 		}
 		if p.Value != nil {
-			if req.Kind == levels.Document {
+			if req.Type == levels.Document {
 				// The answer it replaces no longer holds its sides.
 				if err := s.releaseAnswer(ctx, tx, st, "replaced", s.Now()); err != nil {
 					return err
