@@ -3,8 +3,49 @@ package verification
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/openkyc/kyc/levels"
+)
+
+// EventFilter selects events for ListEvents. Zero fields do not filter.
+type EventFilter struct {
+	SubjectID int64
+	AfterSeq  int64
+	Limit     int // 0 means no limit
+}
+
+// Event is a state change recorded in the outbox.
+type Event struct {
+	// ID is unique (from the Service's ID generator).
+	ID string
+	// Seq orders events; assigned by the store.
+	Seq       int64
+	SubjectID int64
+	Type      EventType
+	// Data is the event's JSON payload; it never holds answers or document bytes.
+	Data       json.RawMessage
+	OccurredAt time.Time
+}
+
+// EventType names what happened.
+type EventType string
+
+// The event types the Service emits.
+const (
+	EventSubjectCreated       EventType = "subject.created"
+	EventSubjectDeleted       EventType = "subject.deleted"
+	EventSubjectErased        EventType = "subject.erased"
+	EventRequirementSubmitted EventType = "requirement.submitted"
+	EventRequirementApproved  EventType = "requirement.approved"
+	EventRequirementRejected  EventType = "requirement.rejected"
+	EventRequirementReset     EventType = "requirement.reset"
+	EventLevelGranted         EventType = "level.granted"
+	EventApplicationStarted   EventType = "application.started"
+	EventApplicationSubmitted EventType = "application.submitted"
+	EventApplicationApproved  EventType = "application.approved"
+	EventApplicationRejected  EventType = "application.rejected"
+	EventApplicationExpired   EventType = "application.expired"
 )
 
 // Events returns the outbox events matching f, in Seq order, as actor sees

@@ -3,7 +3,42 @@ package verification
 import (
 	"context"
 	"slices"
+	"time"
+
+	"github.com/openkyc/kyc/levels"
 )
+
+// Grant is an append-only record of a subject's level change (seeds 001,
+// 004). Grants are never updated or deleted.
+type Grant struct {
+	// ID is assigned by the store (positive, increasing in insertion order).
+	ID int64
+	// SubjectID is the subject whose level changed.
+	SubjectID int64
+	// Level is the level the subject moved to.
+	Level LevelRef
+	// Previous is the level it left; nil for the subject's first grant.
+	Previous *LevelRef
+	// Reason is "created", "Application: <id>", or an admin's or reviewer's reason.
+	Reason string
+	// AdminID is the admin who caused the grant; 0 when automatic.
+	AdminID int64
+	// CreatedAt is when the grant was made.
+	CreatedAt time.Time
+}
+
+// LevelRef names a level by its ID and Name, as a grant records it: a
+// plain reference, without the level's requirements (which may change
+// after the grant).
+type LevelRef struct {
+	// ID is the level's ID in the ladder.
+	ID int
+	// Name is the level's name when the grant was made ("Level 1").
+	Name string
+}
+
+// levelRef returns the reference of a ladder level.
+func levelRef(l levels.Level) LevelRef { return LevelRef{ID: l.ID, Name: l.Name} }
 
 // GrantLevelParams are the inputs of GrantLevel.
 type GrantLevelParams struct {

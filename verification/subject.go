@@ -5,7 +5,49 @@ import (
 	"errors"
 	"sort"
 	"strings"
+	"time"
 )
+
+// Subject is a verified party: a client, account or user of the host.
+type Subject struct {
+	// ID is the internal id (seed 001's clientId), assigned by the store.
+	ID int64
+	// Identifier is the host's external identifier: 36-255 ASCII letters and
+	// digits, unique (catalog ER707 / ER706).
+	Identifier string
+	// Tags scope which admins see the subject (seed 004); sorted, unique.
+	Tags []string
+	// Level is the ID of the subject's current level (its latest grant).
+	Level int
+	// DeletedAt is when the subject was deleted; zero if it is not.
+	DeletedAt time.Time
+	// LegalHold blocks erasure and retention purges.
+	LegalHold bool
+	// RedactedAt is when the subject's personal data was erased; zero if not.
+	RedactedAt time.Time
+	// EventSeq is the SubjectSeq of the subject's latest event (0 before
+	// any): the Service numbers each subject's events from it.
+	EventSeq int64
+	// CreatedAt is when the subject was created.
+	CreatedAt time.Time
+	// UpdatedAt is when the subject last changed.
+	UpdatedAt time.Time
+}
+
+// Deleted reports whether the subject has been deleted.
+func (s Subject) Deleted() bool { return !s.DeletedAt.IsZero() }
+
+// HasAnyTag reports whether s carries at least one of tags.
+func (s Subject) HasAnyTag(tags []string) bool {
+	for _, t := range tags {
+		for _, st := range s.Tags {
+			if st == t {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // Identifier limits (catalog ER707).
 const (
