@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/go-playground/validator/v10"
@@ -355,7 +356,7 @@ func (r *Requirement) Validate(answer json.RawMessage) error {
 				return nil
 			}
 		}
-		return fieldErr("answer", fmt.Sprintf("must be one of %s", strings.Join(sortedValues(r.Choices), ", ")))
+		return fieldErr("answer", fmt.Sprintf("must be one of %s", strings.Join(slices.Sorted(maps.Values(r.Choices)), ", ")))
 	case Question:
 		var m map[string]string
 		if err := json.Unmarshal(answer, &m); err != nil {
@@ -366,7 +367,7 @@ func (r *Requirement) Validate(answer json.RawMessage) error {
 			if !ok {
 				return fieldErr("answer."+q.Key, "is required")
 			}
-			if !contains(q.AnswerOptions, a) {
+			if !slices.Contains(q.AnswerOptions, a) {
 				return fieldErr("answer."+q.Key, fmt.Sprintf("must be one of %s", strings.Join(q.AnswerOptions, ", ")))
 			}
 		}
@@ -426,30 +427,7 @@ func (r *Requirement) ParseDocument(answer json.RawMessage) (DocumentAnswer, err
 }
 
 func (r *Requirement) hasQuestion(k string) bool {
-	for _, q := range r.Questions {
-		if q.Key == k {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(xs []string, x string) bool {
-	for _, s := range xs {
-		if s == x {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedValues(m map[string]string) []string {
-	vs := make([]string, 0, len(m))
-	for _, v := range m {
-		vs = append(vs, v)
-	}
-	sort.Strings(vs)
-	return vs
+	return slices.ContainsFunc(r.Questions, func(q QuestionItem) bool { return q.Key == k })
 }
 
 // FieldError is a validation failure naming the field at fault, e.g.

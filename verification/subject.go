@@ -3,7 +3,7 @@ package verification
 import (
 	"context"
 	"errors"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -39,14 +39,7 @@ func (s Subject) Deleted() bool { return !s.DeletedAt.IsZero() }
 
 // HasAnyTag reports whether s carries at least one of tags.
 func (s Subject) HasAnyTag(tags []string) bool {
-	for _, t := range tags {
-		for _, st := range s.Tags {
-			if st == t {
-				return true
-			}
-		}
-	}
-	return false
+	return slices.ContainsFunc(tags, func(t string) bool { return slices.Contains(s.Tags, t) })
 }
 
 // Identifier limits (catalog ER707).
@@ -81,19 +74,14 @@ func normalizeTags(tags []string) ([]string, error) {
 	if len(tags) > MaxTags {
 		return nil, invalid("tags", "at most %d tags", MaxTags)
 	}
-	out := make([]string, 0, len(tags))
-	seen := map[string]bool{}
 	for _, t := range tags {
 		if t == "" || len(t) > MaxTagLen || strings.TrimSpace(t) != t {
 			return nil, invalid("tags", "each tag must be 1-%d characters without surrounding spaces", MaxTagLen)
 		}
-		if !seen[t] {
-			seen[t] = true
-			out = append(out, t)
-		}
 	}
-	sort.Strings(out)
-	return out, nil
+	out := append([]string{}, tags...)
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 // CreateSubjectParams are the inputs of CreateSubject.

@@ -1,8 +1,10 @@
 package memory
 
 import (
+	"cmp"
 	"context"
-	"sort"
+	"slices"
+	"strings"
 
 	"github.com/openkyc/kyc/verification"
 )
@@ -94,11 +96,8 @@ func (s *Store) ListFiles(ctx context.Context, f verification.FileFilter) ([]ver
 		}
 		out = append(out, fl)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-			return out[i].CreatedAt.Before(out[j].CreatedAt)
-		}
-		return out[i].ID < out[j].ID
+	slices.SortFunc(out, func(a, b verification.File) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
 	return out, nil
 }

@@ -2,7 +2,7 @@ package memory
 
 import (
 	"context"
-	"sort"
+	"slices"
 
 	"github.com/openkyc/kyc/verification"
 )
@@ -41,7 +41,7 @@ func (s *Store) ListIDSessions(ctx context.Context, subjectID int64) ([]verifica
 			out = append(out, x)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
+	slices.SortStableFunc(out, func(a, b verification.IDSession) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	return out, nil
 }
 

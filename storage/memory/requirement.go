@@ -3,7 +3,8 @@ package memory
 import (
 	"context"
 	"encoding/json"
-	"sort"
+	"slices"
+	"strings"
 
 	"github.com/openkyc/kyc/verification"
 )
@@ -14,10 +15,7 @@ func cloneState(st verification.RequirementState) verification.RequirementState 
 }
 
 func cloneRaw(b json.RawMessage) json.RawMessage {
-	if b == nil {
-		return nil
-	}
-	return append(json.RawMessage{}, b...)
+	return slices.Clone(b)
 }
 
 // ListRequirementStates implements verification.RequirementStore.
@@ -32,7 +30,7 @@ func (s *Store) ListRequirementStates(ctx context.Context, subjectID int64) ([]v
 	for _, st := range m {
 		out = append(out, cloneState(st))
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	slices.SortFunc(out, func(a, b verification.RequirementState) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 
