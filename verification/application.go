@@ -27,21 +27,29 @@ func (s ApplicationStatus) Open() bool { return s == ApplicationDraft || s == Ap
 
 // Application is one attempt by a subject to reach a level.
 type Application struct {
+	// ID is assigned by the store (positive, increasing).
 	ID int64
 	// UUID identifies the wizard walking through it (seed 001).
-	UUID      string
+	UUID string
+	// SubjectID is the subject applying.
 	SubjectID int64
 	// Level is the target level's ID.
-	Level  int
+	Level int
+	// Status is where the application is in its lifecycle.
 	Status ApplicationStatus
 	// Steps records the wizard steps done so far, in order.
 	Steps []Step
 	// Reason is the rejection reason.
-	Reason      string
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
+	Reason string
+	// CreatedAt is when the wizard started it.
+	CreatedAt time.Time
+	// ExpiresAt is when it expires if still open (CreatedAt +
+	// Options.ApplicationTTL).
+	ExpiresAt time.Time
+	// SubmittedAt is when it was submitted for review; zero before.
 	SubmittedAt time.Time
-	DecidedAt   time.Time
+	// DecidedAt is when it was approved or rejected; zero before.
+	DecidedAt time.Time
 	// DecidedBy is the admin who approved or rejected it (0 if none).
 	DecidedBy int64
 }
@@ -104,6 +112,7 @@ const (
 
 // PendingRequest is the answer of Service.PendingRequest (seed 002).
 type PendingRequest struct {
+	// Status is pending, verified or no_pending_request.
 	Status PendingStatus
 	// Verified: the subject is at the top of the ladder.
 	Verified bool
@@ -222,8 +231,10 @@ func (s *Service) checkApplicationVisible(ctx context.Context, st SubjectStore, 
 
 // DecideApplicationParams are the inputs of DecideApplication.
 type DecideApplicationParams struct {
+	// ApplicationID is the submitted application to decide.
 	ApplicationID int64
-	Decision      Decision
+	// Decision approves or rejects it.
+	Decision Decision
 	// Reason is required when rejecting; it reaches the subject.
 	Reason string
 }

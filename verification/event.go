@@ -10,9 +10,11 @@ import (
 
 // EventFilter selects events for ListEvents. Zero fields do not filter.
 type EventFilter struct {
+	// SubjectID, when non-zero, keeps only that subject's events.
 	SubjectID int64
-	AfterSeq  int64
-	Limit     int // 0 means no limit
+	// AfterSeq keeps only events with a higher Seq (a cursor).
+	AfterSeq int64
+	Limit    int // 0 means no limit
 }
 
 // Event is a state change recorded in the outbox.
@@ -20,11 +22,14 @@ type Event struct {
 	// ID is unique (from the Service's ID generator).
 	ID string
 	// Seq orders events; assigned by the store.
-	Seq       int64
+	Seq int64
+	// SubjectID is the subject the event is about.
 	SubjectID int64
-	Type      EventType
+	// Type names what happened; it decides Data's payload struct.
+	Type EventType
 	// Data is the event's JSON payload; it never holds answers or document bytes.
-	Data       json.RawMessage
+	Data json.RawMessage
+	// OccurredAt is when the change happened.
 	OccurredAt time.Time
 }
 

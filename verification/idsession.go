@@ -9,15 +9,22 @@ import (
 // IDSession is an identity-verification session (seed 003): the record of an
 // identity check by a provider ("veriff") or a reviewer ("manual").
 type IDSession struct {
-	ID        string
+	// ID is generated (a UUID by default); seed 003's id.
+	ID string
+	// SubjectID is the subject checked.
 	SubjectID int64
-	Provider  string
-	Status    string
+	// Provider names who ran the check (seed 003's type).
+	Provider string
+	// Status is the check's verdict (IDSessionApproved, or the provider's).
+	Status string
+	// CreatedAt is when the check happened (seed 003's date).
 	CreatedAt time.Time
 	// FrontFileID, BackFileID (may be empty) and FaceFileID name Files.
 	FrontFileID string
-	BackFileID  string
-	FaceFileID  string
+	// BackFileID names the document's back image; may be empty.
+	BackFileID string
+	// FaceFileID names the face image; may be empty.
+	FaceFileID string
 }
 
 // Identity-verification session providers and statuses.
@@ -30,6 +37,7 @@ const (
 
 // RecordIDSessionParams are the inputs of RecordIDSession.
 type RecordIDSessionParams struct {
+	// SubjectID is the subject checked.
 	SubjectID int64
 	// Provider names who ran the check, e.g. "veriff".
 	Provider string

@@ -49,13 +49,21 @@ const (
 
 // Delivery is the state of one event for one sink.
 type Delivery struct {
-	Event         Event
-	Sink          string
-	Status        DeliveryStatus
-	Attempts      int
+	// Event is the event to deliver.
+	Event Event
+	// Sink names the destination.
+	Sink string
+	// Status is pending, delivered or dead.
+	Status DeliveryStatus
+	// Attempts counts the failed attempts so far.
+	Attempts int
+	// NextAttemptAt is when a pending delivery is due (retries back off).
 	NextAttemptAt time.Time
-	LeaseUntil    time.Time
-	DeliveredAt   time.Time
+	// LeaseUntil is when the current claimer's lease ends; zero when
+	// unclaimed.
+	LeaseUntil time.Time
+	// DeliveredAt is when the sink accepted the event; zero before.
+	DeliveredAt time.Time
 	// LastError is the last failure, for operators (never sent to clients).
 	LastError string
 }
@@ -63,12 +71,17 @@ type Delivery struct {
 // DeliveryFilter selects deliveries for ListDeliveries. Zero fields do not
 // filter.
 type DeliveryFilter struct {
-	Sink      string
-	Status    DeliveryStatus
+	// Sink keeps only that sink's deliveries.
+	Sink string
+	// Status keeps only deliveries in that status.
+	Status DeliveryStatus
+	// SubjectID keeps only the deliveries of that subject's events.
 	SubjectID int64
-	EventID   string
+	// EventID keeps only the deliveries of that event.
+	EventID string
 	// Limit caps the items (0 returns only the total, as in the other
 	// list calls); Offset skips that many matching deliveries.
-	Limit  int
+	Limit int
+	// Offset skips that many matching deliveries.
 	Offset int
 }

@@ -11,9 +11,12 @@ import (
 
 // RequirementState is one subject's state for one requirement.
 type RequirementState struct {
+	// SubjectID and Name key the state.
 	SubjectID int64
-	Name      string
-	Status    levels.Status
+	// Name is the requirement's name in the ladder.
+	Name string
+	// Status is missing, pending, rejected or approved.
+	Status levels.Status
 	// Answer is the latest answer in its JSON form (nil when missing or
 	// erased).
 	Answer json.RawMessage
@@ -22,7 +25,8 @@ type RequirementState struct {
 	// Final marks a rejection the subject cannot retry.
 	Final bool
 	// Attempts counts the subject's answers since the last reset.
-	Attempts  int
+	Attempts int
+	// UpdatedAt is when the state last changed.
 	UpdatedAt time.Time
 }
 
@@ -184,7 +188,9 @@ func jsonAnswer(v any) (json.RawMessage, error) {
 
 // SetRequirementParams are the inputs of SetRequirement.
 type SetRequirementParams struct {
-	SubjectID   int64
+	// SubjectID is the subject whose requirement is set.
+	SubjectID int64
+	// Requirement names the requirement.
 	Requirement string
 	// Value, when set, becomes the requirement's answer (validated like a
 	// subject's answer), e.g. true for verificationFlag.
@@ -192,8 +198,10 @@ type SetRequirementParams struct {
 	// Status is what the requirement becomes: approved (default), pending,
 	// or rejected (with Reason).
 	Status levels.Status
+	// Reason explains a rejection (required then).
 	Reason string
-	Final  bool
+	// Final makes a rejection final (see ReviewParams.Final).
+	Final bool
 }
 
 // SetRequirement lets the host or a reviewer set a requirement directly:

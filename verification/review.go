@@ -19,22 +19,32 @@ const (
 // Review is the audit record of one review decision. Reviews are never
 // updated; erasure keeps them (they hold no personal data).
 type Review struct {
-	ID          int64
-	SubjectID   int64
+	// ID is assigned by the store (positive, increasing).
+	ID int64
+	// SubjectID is the subject reviewed.
+	SubjectID int64
+	// Requirement names the requirement decided.
 	Requirement string
-	Decision    Decision
-	Reason      string
-	Final       bool
+	// Decision is approved or rejected.
+	Decision Decision
+	// Reason is the decision's reason (required for a rejection).
+	Reason string
+	// Final marks a rejection the subject may not retry.
+	Final bool
 	// AdminID is the reviewer (0 when the host decided without an admin).
-	AdminID   int64
+	AdminID int64
+	// CreatedAt is when the decision was made.
 	CreatedAt time.Time
 }
 
 // ReviewParams are the inputs of Review.
 type ReviewParams struct {
-	SubjectID   int64
+	// SubjectID is the subject whose requirement is decided.
+	SubjectID int64
+	// Requirement names the pending requirement.
 	Requirement string
-	Decision    Decision
+	// Decision approves or rejects it.
+	Decision Decision
 	// Reason explains a rejection (required then); optional on approval,
 	// where it becomes the reason of any level grant it causes.
 	Reason string

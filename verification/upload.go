@@ -14,20 +14,29 @@ import (
 // File is an uploaded document image: its metadata and where its bytes are.
 type File struct {
 	// ID is generated; a subject refers to its files by it.
-	ID        string
+	ID string
+	// SubjectID is the subject who uploaded it.
 	SubjectID int64
 	// BlobKey locates the bytes in the documents.BlobStore ("" once erased).
-	BlobKey     string
+	BlobKey string
+	// ContentType is the content detected by magic bytes ("image/jpeg").
 	ContentType string
-	Size        int64
-	SHA256      string
+	// Size is the byte count.
+	Size int64
+	// SHA256 is the hex SHA-256 of the bytes.
+	SHA256 string
 	// DocumentType and Side say what the file shows (e.g. "passport", "front").
 	DocumentType string
-	Side         string
+	// Side is the side of the document type it shows.
+	Side string
 	// Status is pending until the side is reviewed.
-	Status    levels.Status
-	Reason    string
+	Status levels.Status
+	// Reason is the rejection's reason (or why it was released: "expired",
+	// "reset", "replaced").
+	Reason string
+	// CreatedAt is when it was uploaded.
 	CreatedAt time.Time
+	// DecidedAt is when it was approved or rejected; zero before.
 	DecidedAt time.Time
 }
 
@@ -40,11 +49,13 @@ const SelfieSide = "face"
 
 // UploadParams are the inputs of Upload.
 type UploadParams struct {
+	// SubjectID is the subject uploading.
 	SubjectID int64
 	// DocumentType and Side say what the file shows: a type of the ladder
 	// and one of its sides (or SelfieType / SelfieSide).
 	DocumentType string
-	Side         string
+	// Side is one of the document type's sides.
+	Side string
 	// Body is streamed to the BlobStore; it is never held in memory whole.
 	Body io.Reader
 }

@@ -50,10 +50,14 @@ func (w WizardStep) Done() bool { return w.Stage == StageDone }
 
 // Step is one recorded wizard step: the documents given for one requirement.
 type Step struct {
-	Requirement  string
+	// Requirement names the document requirement the step answered.
+	Requirement string
+	// DocumentType is the wire id of the document type given.
 	DocumentType int
-	Files        []string
-	At           time.Time
+	// Files are the file ids given, one per side in the type's side order.
+	Files []string
+	// At is when the step was recorded.
+	At time.Time
 }
 
 // InitWizard starts, or resumes, the subject's application for the level
@@ -167,6 +171,7 @@ func (s *Service) advance(ctx context.Context, tx Store, sub *Subject, app *Appl
 
 // RunWizardParams are the inputs of RunWizard (seed 001's POST body).
 type RunWizardParams struct {
+	// SubjectID is the subject walking the wizard.
 	SubjectID int64
 	// UUID is the wizard's uuid from InitWizard.
 	UUID string
