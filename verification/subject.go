@@ -3,9 +3,44 @@ package verification
 import (
 	"context"
 	"errors"
-	"sort"
+	"slices"
 	"strings"
+	"time"
 )
+
+// Subject is a verified party: a client, account or user of the host.
+type Subject struct {
+	// ID is the internal id (seed 001's clientId), assigned by the store.
+	ID int64
+	// Identifier is the host's external identifier: 36-255 ASCII letters and
+	// digits, unique (catalog ER707 / ER706).
+	Identifier string
+	// Tags scope which admins see the subject (seed 004); sorted, unique.
+	Tags []string
+	// Level is the ID of the subject's current level (its latest grant).
+	Level int
+	// DeletedAt is when the subject was deleted; zero if it is not.
+	DeletedAt time.Time
+	// LegalHold blocks erasure and retention purges.
+	LegalHold bool
+	// RedactedAt is when the subject's personal data was erased; zero if not.
+	RedactedAt time.Time
+	// EventSeq is the SubjectSeq of the subject's latest event (0 before
+	// any): the Service numbers each subject's events from it.
+	EventSeq int64
+	// CreatedAt is when the subject was created.
+	CreatedAt time.Time
+	// UpdatedAt is when the subject last changed.
+	UpdatedAt time.Time
+}
+
+// Deleted reports whether the subject has been deleted.
+func (s Subject) Deleted() bool { return !s.DeletedAt.IsZero() }
+
+// HasAnyTag reports whether s carries at least one of tags.
+func (s Subject) HasAnyTag(tags []string) bool {
+	return slices.ContainsFunc(tags, func(t string) bool { return slices.Contains(s.Tags, t) })
+}
 
 // Identifier limits (catalog ER707).
 const (
@@ -39,19 +74,14 @@ func normalizeTags(tags []string) ([]string, error) {
 	if len(tags) > MaxTags {
 		return nil, invalid("tags", "at most %d tags", MaxTags)
 	}
-	out := make([]string, 0, len(tags))
-	seen := map[string]bool{}
 	for _, t := range tags {
 		if t == "" || len(t) > MaxTagLen || strings.TrimSpace(t) != t {
 			return nil, invalid("tags", "each tag must be 1-%d characters without surrounding spaces", MaxTagLen)
 		}
-		if !seen[t] {
-			seen[t] = true
-			out = append(out, t)
-		}
 	}
-	sort.Strings(out)
-	return out, nil
+	out := append([]string{}, tags...)
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 // CreateSubjectParams are the inputs of CreateSubject.
@@ -96,6 +126,26 @@ func (s *Service) CreateSubject(ctx context.Context, p CreateSubjectParams) (Sub
 		return Subject{}, err
 	}
 	return sub, nil
+}
+
+// EnsureSubject returns the subject with the given external identifier,
+// creating it with tags at the ladder's first level when there is none:
+// the one call a host makes when a user logs in. It is safe for concurrent
+// callers, in one process or many: when two create the same identifier at
+// once, one insert wins and the other's ErrConflict turns into a read of
+// the winner, so both get the same subject and one subject.created event
+// is recorded. The tags of an existing subject are left as they are (see
+// SetTags). A malformed identifier answers ER707, a deleted subject ER709.
+func (s *Service) EnsureSubject(ctx context.Context, identifier string, tags []string) (Subject, error) {
+	sub, err := s.SubjectByIdentifier(ctx, HostActor(), identifier)
+	if !errors.Is(err, ErrNotFound) {
+		return sub, err
+	}
+	sub, err = s.CreateSubject(ctx, CreateSubjectParams{Identifier: identifier, Tags: tags})
+	if errors.Is(err, ErrConflict) {
+		return s.SubjectByIdentifier(ctx, HostActor(), identifier)
+	}
+	return sub, err
 }
 
 // ReasonCreated is the reason of every subject's first grant (seed 001).
