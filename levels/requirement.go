@@ -292,6 +292,10 @@ func (r *Requirement) prepare(f string, types []documents.Type, typeByName map[s
 			}
 			dd = append(dd, d)
 		}
+		if !anyEnabled(r.types) {
+			return fieldErr(f+".documentTypes", fmt.Sprintf("every accepted document type (%s) is disabled, so %s could never be answered: set \"enabled\": true on one of them",
+				strings.Join(r.DocumentTypes, ", "), r.Name))
+		}
 		data = dd
 	}
 	if data != nil {
@@ -423,6 +427,16 @@ func (r *Requirement) ParseDocument(answer json.RawMessage) (DocumentAnswer, err
 		}
 	}
 	return a, nil
+}
+
+// anyEnabled reports whether one of types can be uploaded.
+func anyEnabled(types []documents.Type) bool {
+	for _, t := range types {
+		if t.Enabled {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Requirement) hasQuestion(k string) bool {
