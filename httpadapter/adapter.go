@@ -287,14 +287,28 @@ func (a *Adapter) RegisterAdmin(r Router, prefix string) {
 	a.register(r, cleanPrefix(prefix), a.adminRoutes())
 }
 
-// Handler returns one http.Handler serving every route (public and admin)
-// under prefix on a private ServeMux, for hosts (gin, echo) that mount a
-// single handler without stripping the prefix. Unknown paths answer 404.
+// Handler returns one http.Handler serving the public routes (those
+// Register adds, never the admin ones) under prefix, for hosts (gin, echo)
+// that mount a single handler. It serves requests with their full path
+// ("/kyc/api/...": gin, echo, chi's Mount) and requests whose prefix a
+// router stripped (http.StripPrefix("/kyc", a.Handler("/kyc"))); signed
+// file URLs name the path the client used either way. Unknown paths answer
+// 404. Serve the admin routes with AdminHandler, on an internal listener or
+// behind the host's admin authentication.
 func (a *Adapter) Handler(prefix string) http.Handler {
+	p := cleanPrefix(prefix)
 	mux := http.NewServeMux()
-	a.Register(mux, prefix)
-	a.RegisterAdmin(mux, prefix)
-	return mux
+	a.register(mux, p, a.publicRoutes())
+	return &prefixHandler{prefix: p, mux: mux}
+}
+
+// AdminHandler returns one http.Handler serving the admin routes (those
+// RegisterAdmin adds) under prefix, mounted as Handler is.
+func (a *Adapter) AdminHandler(prefix string) http.Handler {
+	p := cleanPrefix(prefix)
+	mux := http.NewServeMux()
+	a.register(mux, p, a.adminRoutes())
+	return &prefixHandler{prefix: p, mux: mux}
 }
 
 func (a *Adapter) register(r Router, prefix string, rs []route) {

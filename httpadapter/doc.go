@@ -27,10 +27,19 @@
 //	a.Register(r, "/kyc")
 //	a.RegisterAdmin(r, "/kyc")
 //
-// Routers that mount one handler (gin, echo) use Handler, which serves every
-// route under the prefix on a private ServeMux; the prefix is not stripped:
+// Routers that mount one handler (gin, echo) use Handler, which serves the
+// public routes only, and AdminHandler, which serves the admin routes only,
+// each on a private ServeMux; the prefix is not stripped by them, and may
+// have been stripped in front of them:
 //
 //	g.Any("/kyc/*any", gin.WrapH(a.Handler("/kyc")))
+//	internal.Any("/kyc/*any", gin.WrapH(a.AdminHandler("/kyc")))
+//	mux.Handle("/kyc/", http.StripPrefix("/kyc", a.Handler("/kyc")))
+//
+// Behind http.StripPrefix (or any router that strips a prefix from
+// URL.Path and keeps RequestURI), the signed file URLs name the path the
+// client used and verify against it, whatever was stripped in front of the
+// registered prefix.
 //
 // The prefix may be "" (routes at the root). Register panics on an invalid
 // prefix, as http.ServeMux does on an invalid pattern.

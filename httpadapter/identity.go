@@ -94,14 +94,15 @@ func (a *Adapter) serveIDVerification(c *call) error {
 			}
 			return err
 		}
-		u := a.fileURL(c.prefix, f.id)
+		u := a.fileURL(c.mountPath(), f.id)
 		*f.dst = &u
 	}
 	c.json(200, out)
 	return nil
 }
 
-// fileURL signs the RouteFile URL of a file under prefix.
+// fileURL signs the RouteFile URL of a file under prefix (the mount path
+// as the client sees it).
 func (a *Adapter) fileURL(prefix, fileID string) string {
 	_, path := route{pattern: RouteFile}.split()
 	path = prefix + path[:len(path)-len("{fileId}")] + fileID
@@ -134,7 +135,7 @@ func (a *Adapter) verifySigned(c *call) error {
 	if method == "HEAD" {
 		method = "GET"
 	}
-	err = a.signer.Verify(method, c.r.URL.Path, q)
+	err = a.signer.Verify(method, c.clientPath(), q)
 	switch {
 	case err == nil:
 		return nil

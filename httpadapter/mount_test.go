@@ -29,7 +29,9 @@ func (r *recordingRouter) Handle(pattern string, h http.Handler) {
 }
 
 // TestMounts serves the same requests through a real net/http server on
-// *http.ServeMux, chi and Handler, under a prefix and under none. chi v5.1+
+// *http.ServeMux, chi, Handler and AdminHandler, and behind
+// http.StripPrefix, under a prefix and under none: signed file URLs keep
+// the path the client used and verify when fetched. chi v5.1+
 // accepts "METHOD /path" patterns in Handle (go-chi/chi#897) and sets
 // r.PathValue, so no adapter is needed for it.
 func TestMounts(t *testing.T) {
@@ -46,6 +48,10 @@ func TestMounts(t *testing.T) {
 		{"chi no prefix", setupOpts{router: "chi", noPrefix: true}, ""},
 		{"Handler prefix", setupOpts{router: "handler"}, testPrefix},
 		{"Handler no prefix", setupOpts{router: "handler", noPrefix: true}, ""},
+		{"StripPrefix of Handler", setupOpts{router: "strip"}, testPrefix},
+		{"StripPrefix of Handler deep prefix", setupOpts{router: "strip", prefix: "/internal/kyc"}, "/internal/kyc"},
+		{"StripPrefix of routes at the root", setupOpts{router: "strip-unregistered"}, testPrefix},
+		{"StripPrefix of routes at the root deep prefix", setupOpts{router: "strip-unregistered", prefix: "/internal/kyc"}, "/internal/kyc"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -195,4 +201,32 @@ func TestNewValidatesOptions(t *testing.T) {
 	require.Equal(t, Scopes{DefaultPendingRequestScope, DefaultIDVerificationScope, DefaultAgentIDVerificationScope}, a.scopes)
 	require.NotNil(t, a.idem, "the memory store keeps idempotency records")
 	var _ verification.IdempotencyStore = a.idem
+}
+
+// TestHandlerSeparatesAdminRoutes: Handler serves only the public routes,
+// AdminHandler only the admin ones, so a gin or echo host that mounts
+// Handler on its public router exposes no reviewer route. A route's own
+// answers are JSON; the router's "404 page not found" is not.
+func TestHandlerSeparatesAdminRoutes(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	pub, adm := b.adapter.Handler("/kyc"), b.adapter.AdminHandler("/kyc")
+	routed := func(h http.Handler, method, path, token string) bool {
+		r := httptest.NewRequest(method, "/kyc"+path, nil)
+		r.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json")
+	}
+	fill := strings.NewReplacer("{verificationId}", "1", "{applicationId}", "1", "{clientId}", "1", "{name}", "isBusiness", "{fileId}", "f1")
+	for _, rt := range b.adapter.adminRoutes() {
+		method, path := rt.split()
+		require.False(t, routed(pub, method, fill.Replace(path), tokAdmin), "Handler serves admin route %s", rt.pattern)
+		require.True(t, routed(adm, method, fill.Replace(path), tokAdmin), "AdminHandler lacks %s", rt.pattern)
+	}
+	for _, rt := range b.adapter.publicRoutes() {
+		method, path := rt.split()
+		require.True(t, routed(pub, method, fill.Replace(path), tokOwner), "Handler lacks %s", rt.pattern)
+		require.False(t, routed(adm, method, fill.Replace(path), tokOwner), "AdminHandler serves public route %s", rt.pattern)
+	}
 }
