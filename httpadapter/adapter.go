@@ -1,7 +1,9 @@
 package httpadapter
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"fmt"
 	"net/http"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/openkyc/kyc/documents"
+	"github.com/openkyc/kyc/internal/slogbridge"
 	"github.com/openkyc/kyc/verification"
 )
 
@@ -98,6 +101,19 @@ type Options struct {
 	// Logger receives the access log (Info), expected refusals (Debug) and
 	// internal failures with their cause (Error); nil means silent.
 	Logger *zerolog.Logger
+	// Slog, for hosts that log with log/slog, receives the same lines as
+	// Logger would, as slog records (message, level and fields). Set Logger
+	// or Slog, not both.
+	Slog *slog.Logger
+	// RequestIDHeader names the request header whose value (1-128 letters,
+	// digits or "-_.:") is the request id logged with every line and echoed
+	// in the answer; empty means HeaderRequestID ("X-Request-Id").
+	RequestIDHeader string
+	// RequestIDFunc, when set, returns the request id the host's middleware
+	// assigned (e.g. chi's middleware.GetReqID); a non-empty answer wins
+	// over the header. A request id stored with WithRequestID is used
+	// otherwise; without any, one is generated.
+	RequestIDFunc func(ctx context.Context) string
 	// Signer signs the file URLs of seed 003 and verifies them on
 	// RouteFile. Without it those routes are not registered.
 	Signer *documents.Signer
@@ -140,6 +156,9 @@ type Adapter struct {
 	now    func() time.Time
 	idem   verification.IdempotencyStore
 	oapi   bool
+	// reqIDHeader and reqIDFunc say where the host's request id comes from.
+	reqIDHeader string
+	reqIDFunc   func(ctx context.Context) string
 }
 
 // New returns an Adapter for svc. The Authenticator is required.
@@ -162,8 +181,20 @@ func New(svc *verification.Service, opts Options) (*Adapter, error) {
 		maxB: opts.MaxBodyBytes, maxU: opts.MaxUploadBytes, scopes: opts.Scopes, ttl: opts.IdempotencyTTL,
 		tmo: opts.RequestTimeout, now: opts.NowFunc, oapi: opts.ServeOpenAPI,
 	}
-	if opts.Logger != nil {
+	switch {
+	case opts.Logger != nil && opts.Slog != nil:
+		return nil, errors.New("httpadapter: set Options.Logger or Options.Slog, not both")
+	case opts.Logger != nil:
 		a.log = *opts.Logger
+	case opts.Slog != nil:
+		a.log = slogbridge.New(opts.Slog)
+	}
+	a.reqIDHeader, a.reqIDFunc = opts.RequestIDHeader, opts.RequestIDFunc
+	if a.reqIDHeader == "" {
+		a.reqIDHeader = HeaderRequestID
+	}
+	if !validHeaderName(a.reqIDHeader) {
+		return nil, fmt.Errorf("httpadapter: RequestIDHeader %q is not a header name", opts.RequestIDHeader)
 	}
 	if a.maxB == 0 {
 		a.maxB = DefaultMaxBodyBytes

@@ -230,11 +230,18 @@
 //
 // # Logging
 //
-// The adapter is silent unless Options.Logger is set. Each request logs one
+// The adapter is silent unless Options.Logger (zerolog) or Options.Slog
+// (log/slog: the same lines, as slog records) is set. Each request logs one
 // access line at Info (method, route pattern with the prefix, status, bytes,
-// duration, request id from X-Request-Id or generated, principal kind);
+// duration, request id, principal kind);
 // refusals log at Debug (route, status, problem kind); internal failures and
 // panics at Error with the cause or stack. Tokens, identifiers, paths with
 // their ids, query strings (signed URLs, access_token), bodies, answers and
 // file bytes are never logged.
+//
+// The request id is the host's when it has one: Options.RequestIDFunc
+// (e.g. chi's middleware.GetReqID) or a value stored with WithRequestID;
+// otherwise a well-formed value of the Options.RequestIDHeader header
+// (X-Request-Id by default); otherwise a generated one. Every log line of
+// the request carries it, and the answer echoes it in that header.
 package httpadapter
