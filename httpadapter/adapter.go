@@ -3,8 +3,8 @@ package httpadapter
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"

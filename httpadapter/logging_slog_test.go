@@ -77,7 +77,9 @@ func TestHostRequestID(t *testing.T) {
 		{"custom header", func(o *Options) { o.RequestIDHeader = "X-Correlation-Id" }, nil,
 			map[string]string{"X-Correlation-Id": "corr-7", "X-Request-Id": "ignored"}, "X-Correlation-Id", "corr-7"},
 		{"RequestIDFunc wins over the header", func(o *Options) { o.RequestIDFunc = fromHost },
-			func(ctx context.Context) context.Context { return context.WithValue(ctx, hostKey{}, "myhost/Ab3-000042") },
+			func(ctx context.Context) context.Context {
+				return context.WithValue(ctx, hostKey{}, "myhost/Ab3-000042")
+			},
 			map[string]string{"X-Request-Id": "from-client"}, "X-Request-Id", "myhost/Ab3-000042"},
 		{"RequestIDFunc empty: the header", func(o *Options) { o.RequestIDFunc = fromHost }, nil,
 			map[string]string{"X-Request-Id": "from-client"}, "X-Request-Id", "from-client"},
