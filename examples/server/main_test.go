@@ -86,7 +86,9 @@ func startServer(t *testing.T, args ...string) *server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{t: t, base: "http://" + addr, stdout: &syncBuffer{}}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"-addr", addr, "-log-level", "warn"}, args...), s.stdout, stderr) }()
+	go func() {
+		done <- run(ctx, append([]string{"-addr", addr, "-log-level", "warn"}, args...), s.stdout, stderr)
+	}()
 	s.stop = func() error {
 		cancel()
 		select {
