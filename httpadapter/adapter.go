@@ -20,34 +20,35 @@ import (
 // RegisterAdmin prepend it). Only {name} wildcards are used, so the same
 // patterns work on *http.ServeMux and chi.
 const (
-	// RouteVerificationStatus: seed 000.
+	// RouteVerificationStatus: the verification status (what the caller
+	// still has to provide).
 	RouteVerificationStatus = "GET /api/v2/user/verification-status"
-	// RouteMyVerifications: seed 001, the caller's grant history.
+	// RouteMyVerifications: verification history, the caller's grants.
 	RouteMyVerifications = "GET /api/v2/my/verifications"
-	// RouteMyVerification: seed 001, one of the caller's grants.
+	// RouteMyVerification: verification history, one of the caller's grants.
 	RouteMyVerification = "GET /api/v2/my/verifications/{verificationId}"
-	// RouteWizard: seed 001, initialise the verification wizard.
+	// RouteWizard: the wizard, initialise the verification wizard.
 	RouteWizard = "GET /api/v2/my/verifications/wizard"
-	// RouteRunWizard: seed 001, submit a wizard step.
+	// RouteRunWizard: the wizard, submit a wizard step.
 	RouteRunWizard = "POST /api/v2/my/verifications"
 	// RouteUpload: extension, multipart upload of a document file.
 	RouteUpload = "POST /api/v2/my/verifications/files"
 	// RouteAnswer: extension, answer a non-document requirement.
 	RouteAnswer = "POST /api/v2/user/requirements/{name}"
-	// RoutePendingRequest: seed 002.
+	// RoutePendingRequest: the pending verification request.
 	RoutePendingRequest = "GET /external/api/v1/me/pending_verification_request"
-	// RouteIDVerification: seed 003.
+	// RouteIDVerification: identity verification, the latest approved check.
 	RouteIDVerification = "GET /api/v1/me/natural-person/id-verification"
-	// RouteIDVerificationAlias: seed 003's compatibility alias.
+	// RouteIDVerificationAlias: identity verification's compatibility alias.
 	RouteIDVerificationAlias = "GET /api/v1/me/natural-person/id_verification"
 	// RouteFile: extension, a document file through a signed URL.
 	RouteFile = "GET /api/v1/files/{fileId}"
 	// RouteOpenAPI: the OpenAPI 3.1 description (Options.ServeOpenAPI).
 	RouteOpenAPI = "GET /openapi.json"
 
-	// RouteVerifications: seed 004, every client's grant history (admin).
+	// RouteVerifications: admin history, every client's grant history (admin).
 	RouteVerifications = "GET /api/v2/verifications"
-	// RouteVerification: seed 004, one grant (admin).
+	// RouteVerification: admin history, one grant (admin).
 	RouteVerification = "GET /api/v2/verifications/{verificationId}"
 	// RouteApplications: extension, list applications (admin).
 	RouteApplications = "GET /api/v2/applications"
@@ -70,18 +71,18 @@ type Router interface {
 
 // Scopes names the scopes the scope-checked routes require.
 type Scopes struct {
-	// PendingRequest is required on RoutePendingRequest (seed 002);
+	// PendingRequest is required on RoutePendingRequest (the pending request);
 	// default "/external/me/r".
 	PendingRequest string
 	// IDVerification is required of User tokens on RouteIDVerification
-	// (seed 003); default "eprospera:person.id_verification.read".
+	// (identity verification); default "eprospera:person.id_verification.read".
 	IDVerification string
 	// AgentIDVerification is required of agent keys on RouteIDVerification;
 	// default "agent:person.id_verification.read".
 	AgentIDVerification string
 }
 
-// Default scopes (seeds 002 and 003).
+// Default scopes (the pending request and identity verification routes).
 const (
 	DefaultPendingRequestScope      = "/external/me/r"
 	DefaultIDVerificationScope      = "eprospera:person.id_verification.read"
@@ -114,7 +115,7 @@ type Options struct {
 	// over the header. A request id stored with WithRequestID is used
 	// otherwise; without any, one is generated.
 	RequestIDFunc func(ctx context.Context) string
-	// Signer signs the file URLs of seed 003 and verifies them on
+	// Signer signs the image URLs of identity verification and verifies them on
 	// RouteFile. Without it those routes are not registered.
 	Signer *documents.Signer
 	// BaseURL ("https://kyc.example.com") is prepended to signed URLs;
@@ -228,14 +229,14 @@ const (
 	// authNone: anyone (the OpenAPI description).
 	authNone authRule = iota
 	// authActor: a User token acting for its subject, or an API key acting
-	// for the subject named by X-User-Identifier (seed 000).
+	// for the subject named by X-User-Identifier (the verification status API).
 	authActor
 	// authAdmin: an Admin principal.
 	authAdmin
-	// authPendingRequest: a User token with Scopes.PendingRequest (seed 002).
+	// authPendingRequest: a User token with Scopes.PendingRequest (the pending request).
 	authPendingRequest
 	// authIDVerification: a User token with Scopes.IDVerification or an
-	// agent key with Scopes.AgentIDVerification (seed 003).
+	// agent key with Scopes.AgentIDVerification (identity verification).
 	authIDVerification
 	// authSigned: no principal; the handler verifies a signed URL.
 	authSigned

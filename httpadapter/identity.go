@@ -9,9 +9,9 @@ import (
 	"github.com/openkyc/kyc/verification"
 )
 
-// pendingItem is seed 002's item. id, expires_at and created_at are present
+// pendingItem is the pending request's item. id, expires_at and created_at are present
 // only while a request is pending; id is the application's uuid (the
-// wizard's uuid of seed 001) and account_id the subject's external
+// wizard's uuid) and account_id the subject's external
 // identifier.
 type pendingItem struct {
 	ID        string `json:"id,omitempty"`
@@ -24,7 +24,7 @@ type pendingItem struct {
 
 func formatExternal(t time.Time) string { return t.UTC().Format(timeExternal) }
 
-// servePendingRequest: seed 002. The route takes no parameters.
+// servePendingRequest: the pending verification request. The route takes no parameters.
 func (a *Adapter) servePendingRequest(c *call) error {
 	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
 		return err
@@ -45,7 +45,7 @@ func (a *Adapter) servePendingRequest(c *call) error {
 	return nil
 }
 
-// idVerificationJSON is seed 003's body; every field is null when no
+// idVerificationJSON is identity verification's body; every field is null when no
 // approved session is on file.
 type idVerificationJSON struct {
 	ID        *string                 `json:"id"`
@@ -61,7 +61,7 @@ type idVerificationDocuments struct {
 	Face          *string `json:"face"`
 }
 
-// serveIDVerification: seed 003, the latest approved identity check with
+// serveIDVerification: identity verification, the latest approved identity check with
 // signed URLs (valid Signer.TTL, one hour by default) for its images.
 func (a *Adapter) serveIDVerification(c *call) error {
 	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {

@@ -202,8 +202,7 @@ func (c *call) authenticate() error {
 	return nil
 }
 
-// authProblem maps an Authenticator error to a problem, choosing the seed
-// 000 code family from what the request presented and the route.
+// authProblem maps an Authenticator error to a problem, choosing the ER7xx/ER8xx code family from what the request presented and the route.
 func (c *call) authProblem(err error) error {
 	var k problemKind
 	switch {

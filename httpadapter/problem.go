@@ -66,7 +66,7 @@ func (k problemKind) String() string {
 	return fmt.Sprintf("problem(%d)", uint8(k))
 }
 
-// credClass says which seed 000 codes an authentication failure gets.
+// credClass says which ER7xx/ER8xx codes an authentication failure gets.
 type credClass uint8
 
 const (
@@ -192,11 +192,12 @@ func asProblem(err error) *problem {
 type family uint8
 
 const (
-	// familyV2: seeds 000, 001 and 004 and the /api/v2 extensions.
+	// familyV2: the verification status, verification history, wizard and admin
+	// history routes and the /api/v2 extensions.
 	familyV2 family = iota
-	// familyExternal: seed 002 (/external/api/v1).
+	// familyExternal: the pending request (/external/api/v1).
 	familyExternal
-	// familyNaturalPerson: seed 003 and the signed file route (/api/v1).
+	// familyNaturalPerson: identity verification and the signed file route (/api/v1).
 	familyNaturalPerson
 )
 
@@ -217,7 +218,7 @@ func (f family) render(p *problem) rendered {
 	return renderV2(p)
 }
 
-// v2Error is one entry of seed 000's {"errors": {...}} object.
+// v2Error is one entry of the verification status API's {"errors": {...}} object.
 type v2Error struct {
 	Code     verification.Code `json:"code"`
 	Message  string            `json:"message"`
@@ -307,7 +308,7 @@ func v2Code(p *problem) verification.Code {
 	return verification.CodeGeneral
 }
 
-// renderV2 answers seed 000's {"errors": {"ERxxx": {code, message,
+// renderV2 answers the verification status API's {"errors": {"ERxxx": {code, message,
 // solution}}}. Catalog codes keep their exact texts; extension codes name
 // the parameter and the reason in the message.
 func renderV2(p *problem) rendered {
@@ -355,7 +356,7 @@ func sentence(s string) string {
 	return s
 }
 
-// externalError is seed 002's named error: the name in "error", a
+// externalError is the pending request's named error: the name in "error", a
 // human-readable "message" (Payway's convention: every error has one).
 type externalError struct {
 	Error   string `json:"error"`
@@ -414,7 +415,7 @@ func genericName(status int) string {
 	return "internal_server_error"
 }
 
-// naturalPersonError is seed 003's {"error": "..."}.
+// naturalPersonError is identity verification's {"error": "..."}.
 type naturalPersonError struct {
 	Error string `json:"error"`
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// List parameters (seeds 001 and 004).
+// List parameters (the verification history and admin history routes).
 const (
 	DefaultListLimit = 10
 	MaxListLimit     = 100
@@ -90,7 +90,7 @@ func parseID(name, v string) (int64, error) {
 	return parseInt(name, v, 1, 1<<63-1)
 }
 
-// listParams are the list parameters of seeds 001 and 004.
+// listParams are the list parameters of the verification history and admin history routes.
 type listParams struct {
 	limit, offset int
 	desc          bool

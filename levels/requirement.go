@@ -13,10 +13,10 @@ import (
 	"github.com/openkyc/kyc/documents"
 )
 
-// Kind is what sort of answer a requirement takes (seed 000's "type").
+// Kind is what sort of answer a requirement takes (the verification status API's "type").
 type Kind string
 
-// The requirement kinds of seed 000.
+// The requirement kinds (the verification status API's "type" values).
 const (
 	// Boolean takes true or false.
 	Boolean Kind = "boolean"
@@ -47,7 +47,7 @@ const (
 	// SetByUser requirements are answered by the subject (the default).
 	SetByUser Setter = "user"
 	// SetByHost requirements are set only by the host or a reviewer
-	// (seed 000's verificationFlag); a subject's answer is refused.
+	// (the verification status API's verificationFlag); a subject's answer is refused.
 	SetByHost Setter = "host"
 )
 
@@ -55,7 +55,7 @@ const (
 // requirement before an admin has to reset it (Veriff's default).
 const DefaultMaxAttempts = 9
 
-// QuestionItem is one question of a Question requirement (seed 000's data entries).
+// QuestionItem is one question of a Question requirement (the verification status API's data entries).
 type QuestionItem struct {
 	// Key identifies the question in an answer object, e.g. "Question1".
 	// Unique within its requirement.
@@ -95,7 +95,7 @@ type Requirement struct {
 	types []documents.Type
 }
 
-// Data returns the requirement's data in seed 000's wire shape: the choice
+// Data returns the requirement's data in the verification status API's wire shape: the choice
 // map, the question list, or the accepted document types with their sides;
 // nil for boolean and string requirements. The slice must not be modified.
 func (r *Requirement) Data() json.RawMessage { return r.data }
