@@ -237,6 +237,7 @@ func presentation(r *http.Request) presented {
 
 // StaticToken is one entry of a StaticAuthenticator's table.
 type StaticToken struct {
+	// Principal is who the token authenticates as.
 	Principal Principal
 	// ExpiresAt, when non-zero, is the instant from which the token answers
 	// ErrCredentialsExpired.
