@@ -20,7 +20,9 @@ import (
 // when r.RequestURI is absent or does not end with r.URL.Path, as after a
 // rewrite the adapter cannot follow).
 func strippedPrefix(r *http.Request) string {
-	if r.RequestURI == "" || r.RequestURI == "*" {
+	if r.RequestURI == "" || r.RequestURI == "*" || strings.HasPrefix(r.RequestURI, r.URL.Path) {
+		// No request line, or the path the client sent is this one (the
+		// fast path: no parse): nothing was stripped.
 		return ""
 	}
 	u, err := url.ParseRequestURI(r.RequestURI)
