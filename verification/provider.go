@@ -216,9 +216,8 @@ func (s *Service) ApplyProviderDecision(ctx context.Context, d providers.Decisio
 // applyDecisionTx is ApplyProviderDecision's transaction.
 func (s *Service) applyDecisionTx(ctx context.Context, tx Store, d providers.Decision) (ProviderReceipt, bool, error) {
 	now := s.Now()
-	dup, err := s.isDuplicate(ctx, tx, d)
-	if err != nil || dup {
-		return ProviderReceipt{Result: ProviderDuplicate}, false, err
+	if rec, dup, err := s.duplicate(ctx, tx, d); err != nil || dup {
+		return rec, false, err
 	}
 	subjectID, err := s.decisionSubject(ctx, tx, d)
 	if err != nil {
@@ -245,8 +244,8 @@ func (s *Service) applyDecisionTx(ctx context.Context, tx Store, d providers.Dec
 	}
 	// Under the subject's lock, a concurrent delivery of the same event has
 	// either committed (a duplicate now) or waits for this one.
-	if dup, err := s.isDuplicate(ctx, tx, d); err != nil || dup {
-		return ProviderReceipt{Result: ProviderDuplicate, SubjectID: sub.ID}, false, err
+	if rec, dup, err := s.duplicate(ctx, tx, d); err != nil || dup {
+		return rec, false, err
 	}
 	ps, err := tx.GetProviderSession(ctx, d.Provider, d.SessionID)
 	switch {
@@ -278,13 +277,25 @@ func (s *Service) applyDecisionTx(ctx context.Context, tx Store, d providers.Dec
 	return rec, queued, nil
 }
 
-// isDuplicate reports whether d's event is already recorded.
-func (s *Service) isDuplicate(ctx context.Context, tx Store, d providers.Decision) (bool, error) {
-	_, err := tx.GetProviderEvent(ctx, d.Provider, d.EventKey)
+// duplicate reports whether d's event is already recorded, with the
+// receipt of a duplicate.
+func (s *Service) duplicate(ctx context.Context, tx Store, d providers.Decision) (ProviderReceipt, bool, error) {
+	e, err := tx.GetProviderEvent(ctx, d.Provider, d.EventKey)
 	if errors.Is(err, ErrNotFound) {
-		return false, nil
+		return ProviderReceipt{}, false, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return ProviderReceipt{}, false, err
+	}
+	rec := ProviderReceipt{Result: ProviderDuplicate, SubjectID: e.SubjectID}
+	if e.SubjectID != 0 {
+		ps, err := tx.GetProviderSession(ctx, d.Provider, d.SessionID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return ProviderReceipt{}, false, err
+		}
+		rec.IDSessionID = ps.IDSessionID
+	}
+	return rec, true, nil
 }
 
 // decisionSubject finds the subject a decision is about: the one its
