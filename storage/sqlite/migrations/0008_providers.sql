@@ -1,4 +1,4 @@
--- 0007: what identity providers reported (verification.ProviderStore).
+-- 0008: what identity providers reported (verification.ProviderStore).
 --
 -- provider_events has one row per received decision, unique by (provider,
 -- event_key): the de-duplication of webhook redeliveries. subject_id is 0
