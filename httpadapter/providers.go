@@ -128,7 +128,7 @@ func (a *Adapter) serveStartProviderSession(c *call) error {
 		return err
 	}
 	actor := verification.UserActor(id)
-	if c.principal.Kind == APIKey {
+	if c.principal.Credential == APIKey {
 		actor = verification.HostActor()
 	}
 	sess, err := a.svc.StartProviderSession(c.r.Context(), actor, verification.StartProviderSessionParams{

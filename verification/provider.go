@@ -80,7 +80,7 @@ func (s *Service) setupProviders(list []ProviderConfig, attempts int, backoff ti
 		}
 		for _, r := range c.Requirements {
 			req, ok := s.ladder.Requirement(r)
-			if !ok || req.Kind != levels.Document {
+			if !ok || req.Type != levels.Document {
 				return invalid("Providers", "%s: %q is not a document requirement of the ladder", name, r)
 			}
 		}
@@ -481,13 +481,13 @@ func (s *Service) StartProviderSession(ctx context.Context, actor Actor, p Start
 	cancel()
 	switch {
 	case errors.Is(err, providers.ErrInvalidParams):
-		return providers.Session{}, s.fail(op, &Error{Kind: ErrInvalid, Field: "returnUrl", Message: "the provider refuses these parameters", cause: err})
+		return providers.Session{}, s.fail(op, &Error{Sentinel: ErrInvalid, Field: "returnUrl", Message: "the provider refuses these parameters", cause: err})
 	case err != nil && ctx.Err() != nil:
 		return providers.Session{}, s.fail(op, ctx.Err())
 	case err != nil:
-		return providers.Session{}, s.fail(op, &Error{Kind: ErrUnavailable, Message: "the identity provider is unavailable; try again later", cause: err})
+		return providers.Session{}, s.fail(op, &Error{Sentinel: ErrUnavailable, Message: "the identity provider is unavailable; try again later", cause: err})
 	case sess.ID == "" || len(sess.ID) > maxProviderID:
-		return providers.Session{}, s.fail(op, &Error{Kind: ErrUnavailable, Message: "the identity provider answered without a usable session"})
+		return providers.Session{}, s.fail(op, &Error{Sentinel: ErrUnavailable, Message: "the identity provider answered without a usable session"})
 	}
 	err = s.inTx(ctx, op, func(ctx context.Context, tx Store) error {
 		if _, err := lockLive(ctx, tx, sub.ID); err != nil {

@@ -172,7 +172,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 		return err
 	}
 	veriffConf := verification.ProviderConfig{Provider: veriffP}
-	if r, ok := ladder.Requirement("idDocument"); ok && r.Kind == levels.Document {
+	if r, ok := ladder.Requirement("idDocument"); ok && r.Type == levels.Document {
 		veriffConf.Requirements = []string{"idDocument"}
 	}
 
