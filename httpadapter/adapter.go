@@ -268,7 +268,7 @@ func New(svc *verification.Service, opts Options) (*Adapter, error) {
 		tmo: opts.RequestTimeout, now: opts.NowFunc, oapi: opts.ServeOpenAPI,
 		stages: opts.WizardStages.withDefaults(), codes: opts.WizardCodes,
 	}
-	pm, err := providerMap(opts.Providers)
+	pm, err := providerMap(svc, opts.Providers)
 	if err != nil {
 		return nil, err
 	}

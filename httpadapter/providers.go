@@ -149,8 +149,9 @@ func (a *Adapter) serveStartProviderSession(c *call) error {
 	return nil
 }
 
-// providerMap indexes the configured providers by name.
-func providerMap(list []providers.Provider) (map[string]providers.Provider, error) {
+// providerMap indexes the configured providers by name; each must be one
+// the Service applies decisions of (else every delivery would fail).
+func providerMap(svc *verification.Service, list []providers.Provider) (map[string]providers.Provider, error) {
 	m := map[string]providers.Provider{}
 	for _, p := range list {
 		if p == nil || p.Name() == "" {
@@ -158,6 +159,9 @@ func providerMap(list []providers.Provider) (map[string]providers.Provider, erro
 		}
 		if _, dup := m[p.Name()]; dup {
 			return nil, fmt.Errorf("httpadapter: duplicate provider %q in Options.Providers", p.Name())
+		}
+		if _, ok := svc.Provider(p.Name()); !ok {
+			return nil, fmt.Errorf("httpadapter: provider %q of Options.Providers is not in the Service's verification.Options.Providers", p.Name())
 		}
 		m[p.Name()] = p
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/openkyc/kyc/providers/fake"
 	"github.com/openkyc/kyc/storage/memory"
 	"github.com/openkyc/kyc/verification"
+	"github.com/openkyc/kyc/verification/verificationtest"
 )
 
 // delivery is a signed fake-provider webhook for decision d.
@@ -226,4 +227,17 @@ func TestStartProviderSessionRoute(t *testing.T) {
 	got = down.do(req{method: "POST", path: "/api/v2/my/verifications/provider-sessions", token: tokOwner, body: []byte(`{"provider":"fake"}`)})
 	require.Equal(t, 503, got.status, "%s", got.body)
 	require.Contains(t, string(got.body), fmt.Sprintf("%q", "ER999"))
+}
+
+func TestNewRefusesProvidersTheServiceLacks(t *testing.T) {
+	t.Parallel()
+	svc, _ := verificationtest.NewService(t, verificationtest.SeedLadder(t))
+	p, err := fake.New(fake.Config{Secret: fakeSecret, BaseURL: "https://fake.example/provider"})
+	require.NoError(t, err)
+	auth, err := NewStaticAuthenticator(map[string]StaticToken{}, nil)
+	require.NoError(t, err)
+	_, err = New(svc, Options{Authenticator: auth, Providers: []providers.Provider{p}})
+	require.ErrorContains(t, err, "not in the Service")
+	_, err = New(svc, Options{Authenticator: auth, Providers: []providers.Provider{nil}})
+	require.Error(t, err)
 }
