@@ -23,7 +23,11 @@ type ProviderConfig struct {
 	// decisions review: an approval approves them, a final decline rejects
 	// them for good, a resubmission request or an expiry rejects them with
 	// a retry, and started / submitted / review set them pending. Empty:
-	// the decisions only record identity-verification sessions.
+	// the decisions only record identity-verification sessions. The
+	// provider's decisions own these requirements: each follows the
+	// decision applied last, so a new session's progress (started) sets an
+	// approved requirement pending again until that session is decided;
+	// the level reached stays.
 	Requirements []string
 }
 
