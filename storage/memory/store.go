@@ -53,6 +53,10 @@ type root struct {
 
 	sinks      []string
 	deliveries map[deliveryKey]*verification.Delivery
+
+	providerEvents    []verification.ProviderEvent // providerEvents[i].ID == i+1
+	providerEventKeys map[providerKey]int64
+	providerSessions  map[providerKey]verification.ProviderSession
 }
 
 type txn struct {
@@ -72,6 +76,9 @@ func New() *Store {
 		eventIDs:   map[string]bool{},
 		idem:       map[idemKey]verification.IdempotencyRecord{},
 		deliveries: map[deliveryKey]*verification.Delivery{},
+
+		providerEventKeys: map[providerKey]int64{},
+		providerSessions:  map[providerKey]verification.ProviderSession{},
 	}}
 }
 
