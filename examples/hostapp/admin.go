@@ -61,7 +61,7 @@ func (a *app) recordIDVerification(w http.ResponseWriter, r *http.Request) {
 	if !decodeAdmin(w, r, &in) {
 		return
 	}
-	sess, err := a.svc.RecordIDSession(r.Context(), verification.RecordIDSessionParams{
+	sess, err := a.svc.RecordIDSession(r.Context(), verification.HostActor(), verification.RecordIDSessionParams{
 		SubjectID: in.ClientID, Provider: in.Provider,
 		FrontFileID: in.FrontFileID, BackFileID: in.BackFileID, FaceFileID: in.FaceFileID,
 	})
@@ -82,7 +82,7 @@ func (a *app) erase(w http.ResponseWriter, r *http.Request) {
 	if !decodeAdmin(w, r, &in) {
 		return
 	}
-	if err := a.svc.Erase(r.Context(), in.ClientID); err != nil {
+	if err := a.svc.Erase(r.Context(), verification.HostActor(), in.ClientID); err != nil {
 		a.adminError(w, err)
 		return
 	}
