@@ -56,6 +56,8 @@ type root struct {
 
 	sinks      []string
 	deliveries map[deliveryKey]*verification.Delivery
+
+	deletions map[string]verification.BlobDeletion
 }
 
 type txn struct {
@@ -75,6 +77,7 @@ func New() *Store {
 		eventIDs:   map[string]bool{},
 		idem:       map[idemKey]verification.IdempotencyRecord{},
 		deliveries: map[deliveryKey]*verification.Delivery{},
+		deletions:  map[string]verification.BlobDeletion{},
 	}}
 }
 
@@ -621,6 +624,7 @@ func (s *Store) ListFiles(ctx context.Context, f verification.FileFilter) ([]ver
 			f.Side != "" && fl.Side != f.Side,
 			f.Status != "" && fl.Status != f.Status,
 			!f.DecidedBefore.IsZero() && (fl.DecidedAt.IsZero() || !fl.DecidedAt.Before(f.DecidedBefore)),
+			!f.CreatedBefore.IsZero() && !fl.CreatedAt.Before(f.CreatedBefore),
 			f.BlobKeys != nil && !slices.Contains(f.BlobKeys, fl.BlobKey):
 			continue
 		}
