@@ -82,4 +82,3 @@ func (s *Service) sweepDeletions(ctx context.Context, subjectID int64) (int, err
 		}
 	}
 }
-
