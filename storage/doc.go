@@ -14,7 +14,8 @@
 //
 //  1. Implement verification.Store: SubjectStore, RequirementStore,
 //     ReviewStore, GrantStore, ApplicationStore, FileStore, IDSessionStore,
-//     EventStore, OutboxStore, IdempotencyStore and InTx. The contract of
+//     EventStore, OutboxStore, IdempotencyStore, BlobDeletionStore (the
+//     tombstones of bytes to delete after a commit) and InTx. The contract of
 //     every method is in its doc comment in verification/store.go and
 //     verification/outbox.go. Add a compile-time check,
 //     var _ verification.Store = (*Store)(nil).
