@@ -88,15 +88,22 @@ const (
 // MaintenanceOptions configure Service.Maintenance. The zero value runs
 // every built-in job at its default interval.
 type MaintenanceOptions struct {
-	// The intervals of the built-in jobs: 0 means the default (the
-	// Default...Interval constants), negative disables the job.
-	ApplicationExpiry  time.Duration
-	Retention          time.Duration
-	UploadExpiry       time.Duration
-	OrphanSweep        time.Duration
-	DeletionSweep      time.Duration
+	// ApplicationExpiry is the interval of the application-expiry job.
+	// For every interval below, 0 means the default (the Default...Interval
+	// constants) and negative disables the job.
+	ApplicationExpiry time.Duration
+	// Retention is the interval of the retention job.
+	Retention time.Duration
+	// UploadExpiry is the interval of the upload-expiry job.
+	UploadExpiry time.Duration
+	// OrphanSweep is the interval of the orphan-sweep job.
+	OrphanSweep time.Duration
+	// DeletionSweep is the interval of the deletion-sweep job.
+	DeletionSweep time.Duration
+	// IdempotencyPruning is the interval of the idempotency-pruning job.
 	IdempotencyPruning time.Duration
-	OutboxPruning      time.Duration
+	// OutboxPruning is the interval of the outbox-pruning job.
+	OutboxPruning time.Duration
 	// OrphanGrace is SweepOrphansParams.Grace; 0 means DefaultOrphanGrace.
 	OrphanGrace time.Duration
 	// DeliveredRetention is how long delivered deliveries are kept before
