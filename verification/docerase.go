@@ -20,14 +20,3 @@ type DocumentEraser interface {
 // document bytes in its documents.BlobStore (and its data key in a
 // documents.KeyStore): "s" followed by the subject's ID.
 func OwnerKey(subjectID int64) string { return owner(subjectID) }
-
-// documentEraser returns the DocumentEraser of a transaction-bound store,
-// looking through the Service's own transaction wrapper (txn), which would
-// otherwise hide the capability.
-func documentEraser(tx Store) (DocumentEraser, bool) {
-	if t, ok := tx.(*txn); ok {
-		tx = t.Store
-	}
-	d, ok := tx.(DocumentEraser)
-	return d, ok
-}

@@ -252,6 +252,16 @@ type txn struct {
 	counted map[int64]*Subject
 }
 
+// capability reports whether the store behind tx (unwrapping the
+// Service's txn) implements the optional capability T.
+func capability[T any](tx Store) (T, bool) {
+	if t, ok := tx.(*txn); ok {
+		tx = t.Store
+	}
+	c, ok := tx.(T)
+	return c, ok
+}
+
 // UpdateSubject writes sub; a write that carries the counter settles it.
 func (t *txn) UpdateSubject(ctx context.Context, sub Subject) error {
 	if err := t.Store.UpdateSubject(ctx, sub); err != nil {
