@@ -14,8 +14,9 @@
 //
 //  1. Implement verification.Store: SubjectStore, RequirementStore,
 //     ReviewStore, GrantStore, ApplicationStore, FileStore, IDSessionStore,
-//     EventStore, OutboxStore, IdempotencyStore, ProviderStore and InTx.
-//     The contract of every method is in its doc comment in
+//     EventStore, OutboxStore, IdempotencyStore, ProviderStore,
+//     BlobDeletionStore (the tombstones of bytes to delete after a commit)
+//     and InTx. The contract of every method is in its doc comment in
 //     verification/store.go, verification/outbox.go and
 //     verification/providerstore.go. Add a compile-time check,
 //     var _ verification.Store = (*Store)(nil).

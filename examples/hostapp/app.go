@@ -53,6 +53,14 @@ type config struct {
 	// oldest first, the last one current; every replica needs the same
 	// list. Empty means the images are stored unencrypted.
 	MasterKeys []documents.MasterKey
+	// IdentifierKey keys the digests that replace erased subjects'
+	// identifiers (verification.Options.IdentifierKey); every replica
+	// needs the same one. nil means a random key per start: erased
+	// subjects are then not linkable to their audit facts.
+	IdentifierKey []byte
+	// ImageRetention purges document images that long after their review
+	// (verification.Options.ImageRetention); 0 keeps them.
+	ImageRetention time.Duration
 	// SessionSecret is the HMAC-SHA256 key of session tokens; nil means a
 	// random key per start.
 	SessionSecret []byte
@@ -187,7 +195,12 @@ func newApp(ctx context.Context, cfg config) (http.Handler, func() error, error)
 	} else {
 		log.Warn().Msg("no master key (HOSTAPP_MASTER_KEYS): document images are stored unencrypted")
 	}
-	svc, err := verification.New(ladder, store, verification.Options{Logger: &log, Blobs: blobs, NowFunc: cfg.Now})
+	if len(cfg.IdentifierKey) == 0 {
+		log.Warn().Msg("no identifier key (HOSTAPP_IDENTIFIER_KEY): erased subjects will not be linkable to their audit facts")
+	}
+	svc, err := verification.New(ladder, store, verification.Options{
+		Logger: &log, Blobs: blobs, NowFunc: cfg.Now, IdentifierKey: cfg.IdentifierKey, ImageRetention: cfg.ImageRetention,
+	})
 	if err != nil {
 		return fail(err)
 	}
@@ -240,23 +253,17 @@ func newApp(ctx context.Context, cfg config) (http.Handler, func() error, error)
 	adapter.Register(mux, "/kyc")
 	adapter.RegisterAdmin(mux, "/kyc") // admin-only: the adapter answers ER713 to anyone else
 
-	// Step 3 (continued): the expiry sweep.
+	// Step 3 (continued): the maintenance runner. One Runner per replica
+	// is fine: every job is safe on several replicas at once.
+	runner, err := svc.Maintenance(verification.MaintenanceOptions{})
+	if err != nil {
+		return fail(err)
+	}
 	bg, stopBG := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			if _, err := svc.ExpireDue(bg); err != nil && bg.Err() == nil {
-				log.Error().Err(err).Msg("expiry sweep")
-			}
-			select {
-			case <-bg.Done():
-				return
-			case <-t.C:
-			}
-		}
+		_ = runner.Run(bg) // each job logs its failures and what it did
 	}()
 	cleanup := func() error {
 		stopBG()

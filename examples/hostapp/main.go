@@ -18,9 +18,10 @@
 //	curl -s 'localhost:8090/kyc/api/v2/verifications?limit=10' -H "Authorization: Bearer $ADMIN"
 //
 // Flags: -addr (default 127.0.0.1:8090), -data (default ./hostapp-data: the
-// SQLite database when DATABASE_URL is unset), -log-level, -url-signing-keys
-// and -master-keys (as the variables below; prefer the variables, since
-// flags show in ps). Environment:
+// SQLite database when DATABASE_URL is unset), -log-level, -image-retention
+// (e.g. 2160h; default 0 keeps images), -url-signing-keys and -master-keys
+// (as the variables below; prefer the variables, since flags show in ps).
+// Environment:
 //
 //   - DATABASE_URL: a postgres:// URL or key=value DSN; PostgreSQL instead of
 //     SQLite. HOSTAPP_DATABASE_SCHEMA: its schema (default "openkyc").
@@ -35,8 +36,13 @@
 //   - HOSTAPP_MASTER_KEYS: the keys that wrap each subject's data key,
 //     "id:key,..." oldest first, the last one current, keys in base64 of 32
 //     random bytes. Unset: images are stored unencrypted (a warning says so).
+//   - HOSTAPP_IDENTIFIER_KEY: base64 of at least 32 random bytes, the HMAC
+//     key of the digests that replace erased subjects' identifiers, so that
+//     whoever holds it can link an identifier to its erased audit facts.
+//     Unset: a random key per start (a warning says so). Never rotate it:
+//     digests made under an old key stay under that key.
 //
-// Every replica needs the same three secrets. Rotating the URL signing key
+// Every replica needs the same four secrets. Rotating the URL signing key
 // without failing a URL, in two roll-outs: first deploy "k2:NEW,k1:OLD"
 // everywhere (k2 verifies, k1, the last active key, still signs); then
 // deploy "k1:OLD:<RFC 3339 time when this roll-out will be done>,k2:NEW"
@@ -65,8 +71,13 @@
 // store's own BlobStore (Blobs) for document uploads, sealed with
 // documents.NewSealedStore and the store's DataKeys when master keys are
 // configured: images live in the database, so every replica serves every
-// image, and Erase deletes them in the same transaction as their records. A goroutine runs Service.ExpireDue every
-// minute (open applications expire after 24h); it stops with the cleanup.
+// image, and Erase deletes them in the same transaction as their records.
+// HOSTAPP_IDENTIFIER_KEY (base64, the same on every replica) keys the
+// digests that replace erased identifiers; -image-retention purges images
+// after their review. A goroutine runs the maintenance runner
+// (Service.Maintenance: application and upload expiry, retention, orphan
+// and tombstone sweeps, idempotency and delivered-outbox pruning, each on
+// its own interval); it stops with the cleanup.
 //
 // Step 4, the adapter. httpadapter.New with httpadapter.ContextAuthenticator:
 // the adapter does no authentication of its own, it takes the Principal that
@@ -151,6 +162,7 @@ func run() error {
 	logLevel := flag.String("log-level", "info", "log level: debug, info, warn, error")
 	signingKeysFlag := flag.String("url-signing-keys", "", "URL signing keys, id:base64[:retired-at],... oldest first (prefer HOSTAPP_URL_SIGNING_KEYS: flags show in ps)")
 	masterKeysFlag := flag.String("master-keys", "", "document master keys, id:base64,... oldest first, the last current (prefer HOSTAPP_MASTER_KEYS)")
+	imageRetention := flag.Duration("image-retention", 0, "purge document images this long after their review (0 keeps them)")
 	flag.Parse()
 
 	lvl, err := zerolog.ParseLevel(*logLevel)
@@ -185,6 +197,13 @@ func run() error {
 		}
 	}
 
+	var identifierKey []byte
+	if v := os.Getenv("HOSTAPP_IDENTIFIER_KEY"); v != "" {
+		if identifierKey, err = decodeSecret(v); err != nil {
+			return fmt.Errorf("HOSTAPP_IDENTIFIER_KEY: %w", err)
+		}
+	}
+
 	// Step 9: a context cancelled by SIGINT / SIGTERM.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -196,6 +215,8 @@ func run() error {
 		SessionSecret:  secret,
 		SigningKeys:    signingKeys,
 		MasterKeys:     masterKeys,
+		IdentifierKey:  identifierKey,
+		ImageRetention: *imageRetention,
 		Logger:         &log,
 	}
 	handler, cleanup, err := newApp(ctx, cfg)

@@ -18,6 +18,13 @@
 //	-veriff-api-key   Veriff integration API key, X-AUTH-CLIENT (default demo-veriff-key)
 //	-veriff-secret    Veriff shared secret, the webhooks' HMAC key (default demo-veriff-secret)
 //	-veriff-base-url  Veriff's API, for sessions and media (default https://stationapi.veriff.com)
+//	-image-retention  purge document images this long after their review (e.g. 2160h); default 0 keeps them
+//
+// The maintenance runner (verification.Service.Maintenance) runs in the
+// background: it expires applications and unsubmitted uploads, applies the
+// image retention (with -image-retention), sweeps orphaned and half-deleted
+// bytes, and prunes expired idempotency keys and delivered outbox rows, each
+// job on its own interval; its reports are logged.
 //
 // Veriff decisions are accepted on POST /webhooks/providers/veriff (the
 // demo credentials are printed at start); vendorData names the subject's
@@ -91,6 +98,7 @@ type config struct {
 	addr, data, ladder, baseURL, webhook, logLevel string
 	veriffKey, veriffSecret, veriffBaseURL         string
 	demo, demoSet, fresh                           bool
+	imageRetention                                 time.Duration
 }
 
 // The demo Veriff integration's credentials (printed at start).
@@ -114,6 +122,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.veriffKey, "veriff-api-key", demoVeriffKey, "Veriff integration API key (X-AUTH-CLIENT)")
 	fs.StringVar(&c.veriffSecret, "veriff-secret", demoVeriffSecret, "Veriff shared secret (webhook and API signatures)")
 	fs.StringVar(&c.veriffBaseURL, "veriff-base-url", veriff.DefaultBaseURL, "Veriff API base URL (sessions and media)")
+	fs.DurationVar(&c.imageRetention, "image-retention", 0, "purge document images this long after their review (0 keeps them)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -210,13 +219,22 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 		veriffConf.Requirements = []string{"idDocument"}
 	}
 
+	// The key of the digests that replace erased identifiers: stable, so
+	// erased subjects stay linkable to their audit facts.
+	identifierKey, err := persistentSecret(filepath.Join(cfg.data, "identifier.key"))
+	if err != nil {
+		return err
+	}
+
 	var dispatcher *verification.Dispatcher
 	svc, err := verification.New(ladder, store, verification.Options{
-		Logger:       &log,
-		Blobs:        blobs,
-		OnEventsFunc: func() { dispatcher.Notify() },
-		Providers:    []verification.ProviderConfig{veriffConf},
-		MediaBackoff: 5 * time.Second,
+		Logger:         &log,
+		Blobs:          blobs,
+		OnEventsFunc:   func() { dispatcher.Notify() },
+		Providers:      []verification.ProviderConfig{veriffConf},
+		MediaBackoff:   5 * time.Second,
+		ImageRetention: cfg.imageRetention,
+		IdentifierKey:  identifierKey,
 	})
 	if err != nil {
 		return err
@@ -285,6 +303,10 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 			log.Error().Err(err).Msg("event dispatcher stopped")
 		}
 	}()
+	runner, err := svc.Maintenance(verification.MaintenanceOptions{})
+	if err != nil {
+		return err
+	}
 	go func() {
 		// Provider images are fetched here, never on the webhook's request.
 		defer wg.Done()
@@ -292,7 +314,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 	}()
 	go func() {
 		defer wg.Done()
-		sweep(bg, svc, log)
+		_ = runner.Run(bg) // each job logs its failures and what it did
 	}()
 
 	printDemo(stdout, base, users)
@@ -350,22 +372,4 @@ func persistentSecret(path string) ([]byte, error) {
 		return nil, err
 	}
 	return secret, nil
-}
-
-// sweep expires due applications and applies retention every minute.
-func sweep(ctx context.Context, svc *verification.Service, log zerolog.Logger) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		if n, err := svc.ExpireDue(ctx); err != nil && ctx.Err() == nil {
-			log.Error().Err(err).Msg("expiry sweep")
-		} else if n > 0 {
-			log.Info().Int("expired", n).Msg("expiry sweep")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

@@ -57,6 +57,7 @@ type root struct {
 	providerEvents    []verification.ProviderEvent // providerEvents[i].ID == i+1
 	providerEventKeys map[providerKey]int64
 	providerSessions  map[providerKey]verification.ProviderSession
+	deletions         map[string]verification.BlobDeletion
 }
 
 type txn struct {
@@ -79,6 +80,7 @@ func New() *Store {
 
 		providerEventKeys: map[providerKey]int64{},
 		providerSessions:  map[providerKey]verification.ProviderSession{},
+		deletions:         map[string]verification.BlobDeletion{},
 	}}
 }
 
