@@ -28,12 +28,15 @@ const (
 	Question Kind = "question"
 	// Document takes a document type and one uploaded file per side.
 	Document Kind = "document"
+	// Screening is a sanctions and PEP screening of the subject, set by the
+	// system from the answers its Screening sources name: never answered.
+	Screening Kind = "screening"
 )
 
-// Valid reports whether k is one of the five kinds.
+// Valid reports whether k is one of the six kinds.
 func (k Kind) Valid() bool {
 	switch k {
-	case Boolean, String, Choice, Question, Document:
+	case Boolean, String, Choice, Question, Document, Screening:
 		return true
 	}
 	return false
@@ -49,6 +52,9 @@ const (
 	// SetByHost requirements are set only by the host or a reviewer
 	// (seed 000's verificationFlag); a subject's answer is refused.
 	SetByHost Setter = "host"
+	// SetBySystem requirements are set by the Service itself (screening);
+	// neither the subject nor the host sets them directly.
+	SetBySystem Setter = "system"
 )
 
 // DefaultMaxAttempts is how many answers a subject may give to one
@@ -90,6 +96,26 @@ type Requirement struct {
 	// MaxAttempts caps the subject's answers; 0 means DefaultMaxAttempts.
 	MaxAttempts int `json:"maxAttempts,omitempty"`
 
+	// ValidFor, when positive, is how long an approval counts: it expires
+	// ValidFor after the approval (or earlier, at the document's expiry,
+	// with UseDocumentExpiry). Zero means approvals never expire.
+	ValidFor Duration `json:"validFor,omitempty"`
+	// UseDocumentExpiry (document requirements only) takes an approval's
+	// end from the document: the expiry date a reviewer enters or a
+	// provider's decision reports. With ValidFor too, the earlier one wins;
+	// ValidFor alone applies when the document's date is unknown.
+	UseDocumentExpiry bool `json:"useDocumentExpiry,omitempty"`
+	// ExpiryWarning, when positive, is how long before an approval expires
+	// the Service announces it (event requirement.expiring, once).
+	ExpiryWarning Duration `json:"expiryWarning,omitempty"`
+
+	// Screening (screening requirements only, required) names the
+	// requirements whose answers make the screened query.
+	Screening *ScreeningSources `json:"screening,omitempty"`
+	// RescreenInterval (screening requirements only, required, at least an
+	// hour) is how often an approved screening is run again.
+	RescreenInterval Duration `json:"rescreenInterval,omitempty"`
+
 	// Set by prepare.
 	data  json.RawMessage
 	types []documents.Type
@@ -109,7 +135,13 @@ func (r *Requirement) Attempts() int {
 }
 
 // AnsweredByUser reports whether the subject may answer the requirement.
-func (r *Requirement) AnsweredByUser() bool { return r.SetBy != SetByHost }
+func (r *Requirement) AnsweredByUser() bool {
+	return r.SetBy != SetByHost && r.SetBy != SetBySystem && r.Kind != Screening
+}
+
+// SetBySystem reports whether only the Service sets the requirement
+// (screening requirements).
+func (r *Requirement) SetBySystem() bool { return r.Kind == Screening || r.SetBy == SetBySystem }
 
 // AcceptedTypes returns the document types a Document requirement accepts,
 // in the order its DocumentTypes lists them; nil for other kinds. The slice
@@ -132,6 +164,10 @@ func (r Requirement) clone() *Requirement {
 	c.DocumentTypes = append([]string(nil), r.DocumentTypes...)
 	if len(c.DocumentTypes) == 0 {
 		c.DocumentTypes = nil
+	}
+	if r.Screening != nil {
+		src := *r.Screening
+		c.Screening = &src
 	}
 	return &c
 }
@@ -189,12 +225,19 @@ func (r *Requirement) prepare(f string, types []documents.Type, typeByName map[s
 		return fieldErr(f+".name", "is required")
 	}
 	if !r.Kind.Valid() {
-		return fieldErr(f+".type", fmt.Sprintf("unknown kind %q (want boolean, string, choice, question or document)", r.Kind))
+		return fieldErr(f+".type", fmt.Sprintf("unknown kind %q (want boolean, string, choice, question, document or screening)", r.Kind))
 	}
 	switch r.SetBy {
 	case "", SetByUser, SetByHost:
+	case SetBySystem:
+		if r.Kind != Screening {
+			return fieldErr(f+".setBy", "system is only allowed on screening requirements")
+		}
 	default:
 		return fieldErr(f+".setBy", fmt.Sprintf("unknown setter %q (want user or host)", r.SetBy))
+	}
+	if err := r.prepareValidity(f); err != nil {
+		return err
 	}
 	if r.MaxAttempts < 0 {
 		return fieldErr(f+".maxAttempts", "must not be negative")
@@ -380,6 +423,8 @@ func (r *Requirement) Validate(answer json.RawMessage) error {
 	case Document:
 		_, err := r.ParseDocument(answer)
 		return err
+	case Screening:
+		return fieldErr("answer", "requirement "+r.Name+" is a screening requirement, set by the system from other answers")
 	}
 	return nil
 }
