@@ -63,6 +63,14 @@ type RequirementState struct {
 	// Attempts counts the subject's answers since the last reset.
 	Attempts  int
 	UpdatedAt time.Time
+	// ValidUntil is when an approval stops counting (zero: never). For a
+	// screening requirement it is when the next screen is due instead: the
+	// queued first screen (pending) or the next re-screen (approved).
+	// Stores index it (ListDueRequirementStates).
+	ValidUntil time.Time
+	// WarnedAt is when requirement.expiring was emitted for this
+	// ValidUntil; zero until then. A new approval clears it.
+	WarnedAt time.Time
 }
 
 // Decision is a review outcome.
