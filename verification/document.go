@@ -448,8 +448,17 @@ func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files
 		return err
 	}
 	for _, st := range states {
-		if st.Answer != nil {
+		// A screening's answer is its record (the screened query and the
+		// hits): it goes too, and with it the screening's next screen.
+		screen := false
+		if r, ok := s.ladder.Requirement(st.Name); ok && r.Kind == levels.Screening && !st.ValidUntil.IsZero() {
+			screen = true
+		}
+		if st.Answer != nil || screen {
 			st.Answer = nil
+			if screen {
+				clearValidity(&st)
+			}
 			if err := tx.PutRequirementState(ctx, st); err != nil {
 				return err
 			}

@@ -10,7 +10,8 @@ import (
 
 // TestImportDirection keeps the core free of adapters: verification must not
 // depend on the HTTP adapter, the webhooks sender, any concrete store, a
-// database driver or net/http (wire vocabulary lives in the adapters).
+// database driver, net/http (wire vocabulary lives in the adapters) or a
+// concrete screener; it may import the screening package's types.
 func TestImportDirection(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("go"); err != nil {
@@ -33,5 +34,11 @@ func TestImportDirection(t *testing.T) {
 		// (github.com/google/uuid implements them); database/sql itself is
 		// a store's business.
 		require.NotEqual(t, "database/sql", dep, "verification imports database/sql")
+		// The provider-neutral screening types are allowed; the screeners
+		// themselves (an HTTP client, a list loader) are the host's choice.
+		for _, screener := range []string{"github.com/openkyc/kyc/screening/"} {
+			require.False(t, strings.HasPrefix(dep, screener), "verification imports the screener %s", dep)
+		}
 	}
+	require.Contains(t, strings.Fields(string(out)), "github.com/openkyc/kyc/screening", "verification takes a screening.Screener")
 }

@@ -106,8 +106,11 @@ func (s *Service) answerTx(ctx context.Context, tx Store, sub *Subject, req *lev
 	}
 	now := s.Now()
 	st.Status = levels.Pending
+	clearValidity(&st)
 	if !req.Review {
-		st.Status = levels.Approved
+		if err := approveState(&st, req, now, Validity{}); err != nil {
+			return st, err
+		}
 	}
 	if req.Kind == levels.Document {
 		files, err := newAnswerFiles(req, answer)
@@ -126,6 +129,9 @@ func (s *Service) answerTx(ctx context.Context, tx Store, sub *Subject, req *lev
 		return st, err
 	}
 	if err := s.emit(ctx, tx, sub, now, &RequirementSubmittedPayload{Requirement: name, Status: st.Status}); err != nil {
+		return st, err
+	}
+	if err := s.queueScreenings(ctx, tx, sub, name, now); err != nil {
 		return st, err
 	}
 	if st.Status != levels.Approved {
@@ -170,6 +176,11 @@ type ReviewParams struct {
 	// Final makes a rejection final: the subject may not answer again until
 	// an admin resets the requirement. Without it the subject may retry.
 	Final bool
+	// ValidUntil, optional on approval, is when the approval stops
+	// counting: the document's expiry date as the reviewer reads it. It
+	// wins over the requirement's ValidFor (see Validity) and must be in
+	// the future; it is refused on rejections and screening requirements.
+	ValidUntil time.Time
 }
 
 func (p ReviewParams) validate() error {
@@ -178,6 +189,8 @@ func (p ReviewParams) validate() error {
 		return invalid("subjectId", "must be a positive integer")
 	case p.Decision == Approve && p.Final:
 		return invalid("final", "applies to rejections only")
+	case p.Decision == Reject && !p.ValidUntil.IsZero():
+		return invalid("validUntil", "applies to approvals only")
 	}
 	return checkDecision(p.Decision, p.Reason)
 }
@@ -191,6 +204,8 @@ type verdict struct {
 	reason      string
 	final       bool
 	adminID     int64
+	// validity is what the approval knows about its end (see Validity).
+	validity Validity
 }
 
 // checkDecision validates the parts every review decision shares: approve
@@ -219,11 +234,12 @@ func (s *Service) Review(ctx context.Context, actor Actor, p ReviewParams) (Requ
 	if err := p.validate(); err != nil {
 		return RequirementState{}, s.fail("Review", err)
 	}
-	if _, err := s.requirement("requirement", p.Requirement); err != nil {
+	req, err := s.requirement("requirement", p.Requirement)
+	if err != nil {
 		return RequirementState{}, s.fail("Review", err)
 	}
 	var st RequirementState
-	err := s.inTx(ctx, "Review", func(ctx context.Context, tx Store) error {
+	err = s.inTx(ctx, "Review", func(ctx context.Context, tx Store) error {
 		sub, err := lockVisible(ctx, tx, actor, p.SubjectID)
 		if err != nil {
 			return err
@@ -234,7 +250,11 @@ func (s *Service) Review(ctx context.Context, actor Actor, p ReviewParams) (Requ
 		if st.Status != levels.Pending {
 			return newErr(ErrConflict, "requirement %s is %s, not pending review", p.Requirement, st.Status)
 		}
-		return s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: p.Decision, reason: p.Reason, final: p.Final, adminID: actor.AdminID()})
+		if req.Kind == levels.Screening {
+			return s.reviewScreening(ctx, tx, &sub, &st, req, p, actor.AdminID())
+		}
+		return s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: p.Decision, reason: p.Reason, final: p.Final, adminID: actor.AdminID(),
+			validity: Validity{Until: p.ValidUntil}})
 	})
 	return st, err
 }
@@ -258,9 +278,16 @@ func (s *Service) decide(ctx context.Context, tx Store, sub *Subject, st *Requir
 func (s *Service) settle(ctx context.Context, tx Store, sub *Subject, st *RequirementState, v verdict, now time.Time) error {
 	st.UpdatedAt = now
 	if v.decision == Approve {
-		st.Status, st.Reason, st.Final = levels.Approved, "", false
+		req, err := s.requirement("requirement", v.requirement)
+		if err != nil {
+			return err
+		}
+		if err := approveState(st, req, now, v.validity); err != nil {
+			return err
+		}
 	} else {
 		st.Status, st.Reason, st.Final = levels.Rejected, v.reason, v.final
+		clearValidity(st)
 	}
 	if err := tx.PutRequirementState(ctx, *st); err != nil {
 		return err
@@ -306,6 +333,10 @@ type SetRequirementParams struct {
 	Status levels.Status
 	Reason string
 	Final  bool
+	// ValidUntil, optional when approving, is when the approval stops
+	// counting (see ReviewParams.ValidUntil). Setting an approved
+	// requirement approved again with a later date renews it.
+	ValidUntil time.Time
 }
 
 // SetRequirement lets the host or a reviewer set a requirement directly:
@@ -325,6 +356,10 @@ func (s *Service) SetRequirement(ctx context.Context, actor Actor, p SetRequirem
 		p.Status = levels.Approved
 	}
 	switch {
+	case req.SetBySystem():
+		err = newErr(ErrForbidden, "requirement %s is set by the system; review its screening instead", p.Requirement)
+	case p.Status != levels.Approved && !p.ValidUntil.IsZero():
+		err = invalid("validUntil", "applies to approvals only")
 	case p.SubjectID <= 0:
 		err = invalid("subjectId", "must be a positive integer")
 	case p.Status != levels.Approved && p.Status != levels.Pending && p.Status != levels.Rejected:
@@ -369,17 +404,29 @@ func (s *Service) SetRequirement(ctx context.Context, actor Actor, p SetRequirem
 			st.Answer = append(json.RawMessage(nil), p.Value...)
 		}
 		if p.Status == levels.Pending {
+			clearValidity(&st)
 			st.Status, st.Reason, st.Final, st.UpdatedAt = levels.Pending, "", false, s.Now()
 			if err := tx.PutRequirementState(ctx, st); err != nil {
 				return err
 			}
-			return s.emit(ctx, tx, &sub, st.UpdatedAt, &RequirementSubmittedPayload{Requirement: p.Requirement, Status: st.Status})
+			if err := s.emit(ctx, tx, &sub, st.UpdatedAt, &RequirementSubmittedPayload{Requirement: p.Requirement, Status: st.Status}); err != nil {
+				return err
+			}
+		} else {
+			d := Approve
+			if p.Status == levels.Rejected {
+				d = Reject
+			}
+			err := s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: d, reason: p.Reason, final: p.Final, adminID: actor.AdminID(),
+				validity: Validity{Until: p.ValidUntil}})
+			if err != nil {
+				return err
+			}
 		}
-		d := Approve
-		if p.Status == levels.Rejected {
-			d = Reject
+		if p.Value == nil {
+			return nil
 		}
-		return s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: d, reason: p.Reason, final: p.Final, adminID: actor.AdminID()})
+		return s.queueScreenings(ctx, tx, &sub, p.Requirement, s.Now())
 	})
 	return st, err
 }
@@ -413,12 +460,17 @@ func (s *Service) ResetRequirement(ctx context.Context, actor Actor, subjectID i
 				return err
 			}
 			st.Status, st.Answer, st.Reason, st.Final = levels.Missing, nil, "", false
+			clearValidity(&st)
 		}
 		st.UpdatedAt = now
 		if err := tx.PutRequirementState(ctx, st); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, &sub, now, &RequirementResetPayload{Requirement: name, AdminID: adminID})
+		if err := s.emit(ctx, tx, &sub, now, &RequirementResetPayload{Requirement: name, AdminID: adminID}); err != nil {
+			return err
+		}
+		// A reopened screening is queued again when its answers are there.
+		return s.queueScreening(ctx, tx, &sub, name, now)
 	})
 	return st, err
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/levels"
+	"github.com/openkyc/kyc/screening"
 )
 
 // Options configure a Service. The zero value is usable.
@@ -51,6 +52,21 @@ type Options struct {
 	// events commits (wire it to Dispatcher.Notify for prompt delivery).
 	// It must not block.
 	OnEventsFunc func()
+
+	// DowngradeOnExpiry makes ExpireRequirements (and a re-screen that
+	// finds a new hit) move a subject down to the highest level its
+	// approved requirements still earn, with a grant and no admin. Without
+	// it the subject keeps its level while the status route lists what
+	// lapsed.
+	DowngradeOnExpiry bool
+	// Screener screens subjects for the ladder's screening requirements
+	// (RunScreening); required when the ladder has one. It is called only
+	// from RunScreening, never inside a store transaction nor on a
+	// subject's request.
+	Screener screening.Screener
+	// ScreeningThreshold is the score at or above which a hit goes to a
+	// reviewer (screening.Decide); 0 means screening.DefaultThreshold.
+	ScreeningThreshold float64
 }
 
 // DefaultApplicationTTL is how long an application stays open by default
@@ -77,6 +93,13 @@ type Service struct {
 	identityReqs   map[string]bool
 	imageRetention time.Duration
 	onEvents       func()
+
+	downgrade bool
+	screener  screening.Screener
+	threshold float64
+	// screenedVersion is the list version every approved screening was
+	// last checked against by this Service (see RunScreening).
+	screenedVersion screenedVersion
 }
 
 // New returns a Service applying ladder over store.
@@ -121,6 +144,18 @@ func New(ladder *levels.Ladder, store Store, opts Options) (*Service, error) {
 	}
 	s.imageRetention = opts.ImageRetention
 	s.onEvents = opts.OnEventsFunc
+	s.downgrade, s.screener, s.threshold = opts.DowngradeOnExpiry, opts.Screener, opts.ScreeningThreshold
+	if s.threshold == 0 {
+		s.threshold = screening.DefaultThreshold
+	}
+	if s.threshold < 0 || s.threshold > 1 || s.threshold != s.threshold {
+		return nil, invalid("ScreeningThreshold", "must be between 0 and 1")
+	}
+	for _, r := range ladder.Requirements() {
+		if r.Kind == levels.Screening && s.screener == nil {
+			return nil, invalid("Screener", "is required: the ladder has the screening requirement %q", r.Name)
+		}
+	}
 	if opts.IdentityRequirements != nil {
 		s.identityReqs = map[string]bool{}
 		for _, name := range opts.IdentityRequirements {

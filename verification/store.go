@@ -295,6 +295,10 @@ const (
 	EventApplicationApproved  EventType = "application.approved"
 	EventApplicationRejected  EventType = "application.rejected"
 	EventApplicationExpired   EventType = "application.expired"
+	EventRequirementExpiring  EventType = "requirement.expiring"
+	EventRequirementExpired   EventType = "requirement.expired"
+	EventScreeningHit         EventType = "screening.hit"
+	EventScreeningCleared     EventType = "screening.cleared"
 )
 
 // IdempotencyStore keeps POST responses for replay under an
