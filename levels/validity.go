@@ -90,13 +90,13 @@ func (s *ScreeningSources) names() [][2]string {
 // counting: it declares ValidFor or UseDocumentExpiry. Screening
 // requirements never expire: they are screened again (RescreenInterval).
 func (r *Requirement) Expires() bool {
-	return r.Kind != Screening && (r.ValidFor > 0 || r.UseDocumentExpiry)
+	return r.Type != Screening && (r.ValidFor > 0 || r.UseDocumentExpiry)
 }
 
 // Uses reports whether the screening requirement r reads its query from the
 // answer of the requirement named name.
 func (r *Requirement) Uses(name string) bool {
-	if r.Kind != Screening || r.Screening == nil {
+	if r.Type != Screening || r.Screening == nil {
 		return false
 	}
 	for _, n := range r.Screening.names() {
@@ -117,22 +117,22 @@ func (r *Requirement) prepareValidity(f string) error {
 		return fieldErr(f+".expiryWarning", "must not be negative")
 	case r.RescreenInterval < 0:
 		return fieldErr(f+".rescreenInterval", "must not be negative")
-	case r.UseDocumentExpiry && r.Kind != Document:
+	case r.UseDocumentExpiry && r.Type != Document:
 		return fieldErr(f+".useDocumentExpiry", "is only allowed on document requirements")
-	case r.Kind == Screening && r.ValidFor != 0:
+	case r.Type == Screening && r.ValidFor != 0:
 		return fieldErr(f+".validFor", "is not allowed on screening requirements (they are screened again every rescreenInterval)")
-	case r.Kind == Screening && r.ExpiryWarning != 0:
+	case r.Type == Screening && r.ExpiryWarning != 0:
 		return fieldErr(f+".expiryWarning", "is not allowed on screening requirements")
 	case r.ExpiryWarning > 0 && !r.Expires():
 		return fieldErr(f+".expiryWarning", "needs validFor or useDocumentExpiry")
 	case r.ValidFor > 0 && r.ExpiryWarning >= r.ValidFor:
 		return fieldErr(f+".expiryWarning", "must be shorter than validFor")
-	case r.Screening != nil && r.Kind != Screening:
+	case r.Screening != nil && r.Type != Screening:
 		return fieldErr(f+".screening", "is only allowed on screening requirements")
-	case r.RescreenInterval != 0 && r.Kind != Screening:
+	case r.RescreenInterval != 0 && r.Type != Screening:
 		return fieldErr(f+".rescreenInterval", "is only allowed on screening requirements")
 	}
-	if r.Kind != Screening {
+	if r.Type != Screening {
 		return nil
 	}
 	switch {
@@ -154,7 +154,7 @@ func (r *Requirement) prepareValidity(f string) error {
 // string or choice requirements at or below its own level.
 func (l *Ladder) checkSources() error {
 	for i, r := range l.reqs {
-		if r.Kind != Screening {
+		if r.Type != Screening {
 			continue
 		}
 		p := l.levelOf[i]
@@ -164,8 +164,8 @@ func (l *Ladder) checkSources() error {
 			switch {
 			case !ok:
 				return fieldErr(f+"."+src[0], fmt.Sprintf("unknown requirement %q", src[1]))
-			case l.reqs[j].Kind != String && l.reqs[j].Kind != Choice:
-				return fieldErr(f+"."+src[0], fmt.Sprintf("requirement %q is a %s requirement (want string or choice)", src[1], l.reqs[j].Kind))
+			case l.reqs[j].Type != String && l.reqs[j].Type != Choice:
+				return fieldErr(f+"."+src[0], fmt.Sprintf("requirement %q is a %s requirement (want string or choice)", src[1], l.reqs[j].Type))
 			case l.levelOf[j] > p:
 				return fieldErr(f+"."+src[0], fmt.Sprintf("requirement %q belongs to a higher level", src[1]))
 			}

@@ -21,16 +21,16 @@ func diligenceLevels() []levels.Level {
 	return []levels.Level{
 		{ID: 1, Name: "Level 0"},
 		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{
-			{Name: "fullName", Kind: levels.String},
-			{Name: "birthDate", Kind: levels.String, Rule: "datetime=2006-01-02"},
-			{Name: "nationality", Kind: levels.Choice, Choices: map[string]string{"German": "DE"}},
-			{Name: "sanctions", Kind: levels.Screening, RescreenInterval: 30 * day,
+			{Name: "fullName", Type: levels.String},
+			{Name: "birthDate", Type: levels.String, Rule: "datetime=2006-01-02"},
+			{Name: "nationality", Type: levels.Choice, Choices: map[string]string{"German": "DE"}},
+			{Name: "sanctions", Type: levels.Screening, RescreenInterval: 30 * day,
 				Screening: &levels.ScreeningSources{Name: "fullName", BirthDate: "birthDate", Nationality: "nationality"}},
 		}},
 		{ID: 3, Name: "Level 2", Requirements: []levels.Requirement{
-			{Name: "idDocument", Kind: levels.Document, DocumentTypes: []string{"passport"}, Review: true,
+			{Name: "idDocument", Type: levels.Document, DocumentTypes: []string{"passport"}, Review: true,
 				UseDocumentExpiry: true, ValidFor: 365 * day, ExpiryWarning: 30 * day},
-			{Name: "proofOfAddress", Kind: levels.Boolean, ValidFor: levels.Duration(90 * 24 * time.Hour), ExpiryWarning: levels.Duration(36 * time.Hour)},
+			{Name: "proofOfAddress", Type: levels.Boolean, ValidFor: levels.Duration(90 * 24 * time.Hour), ExpiryWarning: levels.Duration(36 * time.Hour)},
 		}},
 	}
 }
@@ -82,15 +82,15 @@ func TestParseDuration(t *testing.T) {
 func TestValidityRefused(t *testing.T) {
 	t.Parallel()
 	start := levels.Level{ID: 1, Name: "Level 0"}
-	name := levels.Requirement{Name: "fullName", Kind: levels.String}
+	name := levels.Requirement{Name: "fullName", Type: levels.String}
 	scr := func(mod func(r *levels.Requirement)) []levels.Requirement {
-		r := levels.Requirement{Name: "sanctions", Kind: levels.Screening, RescreenInterval: 30 * day, Screening: &levels.ScreeningSources{Name: "fullName"}}
+		r := levels.Requirement{Name: "sanctions", Type: levels.Screening, RescreenInterval: 30 * day, Screening: &levels.ScreeningSources{Name: "fullName"}}
 		mod(&r)
 		return []levels.Requirement{name, r}
 	}
 	const r0, r1 = "levels[1].requirements[0]", "levels[1].requirements[1]"
 	flag := func(mod func(r *levels.Requirement)) []levels.Requirement {
-		r := levels.Requirement{Name: "flag", Kind: levels.Boolean}
+		r := levels.Requirement{Name: "flag", Type: levels.Boolean}
 		mod(&r)
 		return []levels.Requirement{r}
 	}
@@ -115,8 +115,8 @@ func TestValidityRefused(t *testing.T) {
 		{"screening with review", scr(func(r *levels.Requirement) { r.Review = true }), nil, r1 + ".review"},
 		{"screening set by host", scr(func(r *levels.Requirement) { r.SetBy = levels.SetByHost }), nil, r1 + ".setBy"},
 		{"unknown name source", scr(func(r *levels.Requirement) { r.Screening.Name = "nobody" }), nil, r1 + ".screening.name"},
-		{"boolean birth date source", append(scr(func(r *levels.Requirement) { r.Screening.BirthDate = "flag" }), levels.Requirement{Name: "flag", Kind: levels.Boolean}), nil, r1 + ".screening.birthDate"},
-		{"source of a higher level", scr(func(r *levels.Requirement) { r.Screening.Nationality = "country" }), []levels.Requirement{{Name: "country", Kind: levels.String}}, r1 + ".screening.nationality"},
+		{"boolean birth date source", append(scr(func(r *levels.Requirement) { r.Screening.BirthDate = "flag" }), levels.Requirement{Name: "flag", Type: levels.Boolean}), nil, r1 + ".screening.birthDate"},
+		{"source of a higher level", scr(func(r *levels.Requirement) { r.Screening.Nationality = "country" }), []levels.Requirement{{Name: "country", Type: levels.String}}, r1 + ".screening.nationality"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -135,7 +135,7 @@ func (s *Service) queueScreenings(ctx context.Context, tx Store, sub *Subject, s
 // request never waits for a screener.
 func (s *Service) queueScreening(ctx context.Context, tx Store, sub *Subject, name string, now time.Time) error {
 	req, ok := s.ladder.Requirement(name)
-	if !ok || req.Kind != levels.Screening {
+	if !ok || req.Type != levels.Screening {
 		return nil
 	}
 	st, err := s.loadState(ctx, tx, sub.ID, name)
@@ -248,7 +248,7 @@ func (s *Service) RunScreening(ctx context.Context) (ScreeningReport, error) {
 	last, checked := s.screenedVersion.get()
 	all := known && (!checked || last != version)
 	for _, req := range s.ladder.Requirements() {
-		if req.Kind != levels.Screening {
+		if req.Type != levels.Screening {
 			continue
 		}
 		f := DueFilter{Name: req.Name, Before: now}

@@ -65,13 +65,13 @@ func screeningLadder(t testing.TB) *levels.Ladder {
 	l, err := levels.New([]levels.Level{
 		{ID: 1, Name: "Level 0"},
 		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{
-			{Name: "fullName", Kind: levels.String},
-			{Name: "birthDate", Kind: levels.String, Rule: "datetime=2006-01-02"},
-			{Name: "nationality", Kind: levels.Choice, Choices: map[string]string{"German": "DE", "Dutch": "NL"}},
-			{Name: "sanctions", Kind: levels.Screening, RescreenInterval: levels.Duration(30 * day),
+			{Name: "fullName", Type: levels.String},
+			{Name: "birthDate", Type: levels.String, Rule: "datetime=2006-01-02"},
+			{Name: "nationality", Type: levels.Choice, Choices: map[string]string{"German": "DE", "Dutch": "NL"}},
+			{Name: "sanctions", Type: levels.Screening, RescreenInterval: levels.Duration(30 * day),
 				Screening: &levels.ScreeningSources{Name: "fullName", BirthDate: "birthDate", Nationality: "nationality"}},
 		}},
-		{ID: 3, Name: "Level 2", Requirements: []levels.Requirement{{Name: "note", Kind: levels.String}}},
+		{ID: 3, Name: "Level 2", Requirements: []levels.Requirement{{Name: "note", Type: levels.String}}},
 	})
 	require.NoError(t, err)
 	return l

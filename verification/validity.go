@@ -50,7 +50,7 @@ func (s *Service) ValidUntil(requirement string, approvedAt time.Time, v Validit
 
 // validUntil is ValidUntil for a known requirement.
 func validUntil(req *levels.Requirement, approvedAt time.Time, v Validity) (time.Time, error) {
-	if req.Kind == levels.Screening {
+	if req.Type == levels.Screening {
 		if !v.Until.IsZero() || !v.DocumentExpiry.IsZero() {
 			return time.Time{}, invalid("validUntil", "does not apply to screening requirement %s", req.Name)
 		}

@@ -24,12 +24,12 @@ func validityLadder(t testing.TB) *levels.Ladder {
 	l, err := levels.New([]levels.Level{
 		{ID: 1, Name: "Level 0"},
 		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{
-			{Name: "flag", Kind: levels.Boolean, ValidFor: levels.Duration(90 * day), ExpiryWarning: levels.Duration(10 * day)},
+			{Name: "flag", Type: levels.Boolean, ValidFor: levels.Duration(90 * day), ExpiryWarning: levels.Duration(10 * day)},
 		}},
 		{ID: 3, Name: "Level 2", Requirements: []levels.Requirement{
-			{Name: "idDocument", Kind: levels.Document, DocumentTypes: []string{"passport"}, Review: true,
+			{Name: "idDocument", Type: levels.Document, DocumentTypes: []string{"passport"}, Review: true,
 				UseDocumentExpiry: true, ValidFor: levels.Duration(365 * day), ExpiryWarning: levels.Duration(30 * day)},
-			{Name: "note", Kind: levels.String},
+			{Name: "note", Type: levels.String},
 		}},
 	}, documents.Type{ID: 2, Name: "passport", Enabled: true, Sides: []string{"front", "back"}})
 	require.NoError(t, err)
