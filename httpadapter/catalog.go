@@ -9,7 +9,7 @@ import (
 
 // The catalog codes the adapter owns: seed 000's authentication codes
 // (ER700-ER704, ER800-ER806), its general error (ER999), and the extension
-// codes of request failures the seeds' routes do not document (ER710-ER718,
+// codes of request failures the seeds' routes do not document (ER710-ER719,
 // continuing seed 000's ER7xx range in the same shape). The domain's codes
 // (ER705-ER709) are verification's.
 const (
@@ -35,6 +35,7 @@ const (
 	CodeTooLarge          verification.Code = "ER716"
 	CodeUnsupportedMedia  verification.Code = "ER717"
 	CodeIdempotencyReuse  verification.Code = "ER718"
+	CodeUploadQuota       verification.Code = "ER719"
 )
 
 // httpCatalog holds the texts of the adapter's codes: seed 000's exact
@@ -62,6 +63,7 @@ var httpCatalog = []verification.CatalogEntry{
 	{Code: CodeTooLarge, Message: "The request or file is too large.", Solution: "Send a smaller request or file."},
 	{Code: CodeUnsupportedMedia, Message: "The file type is not supported.", Solution: "Upload a JPEG, PNG or PDF file."},
 	{Code: CodeIdempotencyReuse, Message: "The Idempotency-Key was already used with a different request.", Solution: "Use a new Idempotency-Key for a new request."},
+	{Code: CodeUploadQuota, Message: "Too many files are uploaded and not yet submitted.", Solution: "Submit the files already uploaded, or wait for unsubmitted uploads to expire, then upload again."},
 }
 
 // catalog is every code the /api/v2 dialect answers, the core's and the
@@ -80,7 +82,7 @@ var catalog = func() []verification.CatalogEntry {
 // Catalog returns every entry the /api/v2 dialect answers with, in code
 // order: seed 000's catalog (the domain's codes of verification.Catalog
 // and the adapter's authentication codes) and the extension codes
-// ER710-ER718.
+// ER710-ER719.
 func Catalog() []verification.CatalogEntry { return slices.Clone(catalog) }
 
 // entry returns c's catalog entry; an unknown code yields ER999's.

@@ -153,6 +153,8 @@
 //	410  ER715 (the wizard or application expired)
 //	413  ER716 (body or upload too large)
 //	415  ER717 (file content not JPEG, PNG or PDF by its magic bytes)
+//	429  ER719 (the subject's unsubmitted uploads are at their limit:
+//	     verification.Options.MaxUnsubmittedFiles / MaxUnsubmittedBytes)
 //	500  ER999 (internal error or panic; the cause is logged, never sent)
 //	503  ER999 (store closed, request timed out or cancelled)
 //

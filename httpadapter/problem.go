@@ -38,6 +38,8 @@ const (
 	pExpired
 	pTooLarge
 	pUnsupportedMedia
+	// pUploadQuota: the subject's unsubmitted uploads are at their limit.
+	pUploadQuota
 	pIdempotencyReuse
 	pIdempotencyInProgress
 	pBadSignature
@@ -247,6 +249,10 @@ var problems = [numProblems]problemRow{
 		from: []source{{verification.ErrTooLarge, "the file is larger than the upload limit"}, {documents.ErrTooLarge, "the file is larger than the upload limit"}}},
 	pUnsupportedMedia: {name: "unsupported_media", codes: one(CodeUnsupportedMedia), status: http.StatusUnsupportedMediaType, v2Detail: true,
 		from: []source{{documents.ErrEmpty, "the file is empty"}, {verification.ErrUnsupportedMedia, "the file content is not an accepted type"}, {documents.ErrUnsupportedContent, "the file content is not an accepted type"}}},
+	pUploadQuota: {name: "upload_quota", codes: one(CodeUploadQuota), status: http.StatusTooManyRequests,
+		external:      wording{http.StatusTooManyRequests, "upload_quota", func(*problem) string { return "Too many files are uploaded and not yet submitted." }},
+		naturalPerson: wording{status: http.StatusTooManyRequests, text: "upload_quota"},
+		from:          []source{{err: verification.ErrUploadQuota}}},
 	pIdempotencyReuse:      {name: "idempotency_reuse", codes: one(CodeIdempotencyReuse), status: http.StatusConflict},
 	pIdempotencyInProgress: {name: "idempotency_in_progress", codes: one(CodeConflict), status: http.StatusConflict, v2: fixed("A request with this Idempotency-Key is still being processed.")},
 	pBadSignature: {name: "bad_signature", codes: one(CodeForbidden), status: http.StatusForbidden, v2: fixed("The signed URL is invalid."),

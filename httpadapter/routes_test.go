@@ -302,6 +302,25 @@ func TestUploadRoute(t *testing.T) {
 	requireCatalogText(t, up(ok, pngBytes), 409, verification.CodePendingDocument)
 }
 
+// TestUploadQuotaRoute: past the subject's limit of unsubmitted uploads
+// the route answers 429 ER719 in its dialect and stores nothing.
+func TestUploadQuotaRoute(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{svc: func(o *verification.Options) { o.MaxUnsubmittedFiles = 2 }})
+	up := func() resp {
+		body, ct := multipartBody(t, [][2]string{{FieldDocumentType, "passport"}, {FieldSide, "front"}}, pngBytes)
+		return b.do(req{method: "POST", path: "/api/v2/my/verifications/files", token: tokOwner, body: body, ctype: ct})
+	}
+	for range 2 {
+		r := up()
+		require.Equal(t, 201, r.status, string(r.body))
+	}
+	requireV2Error(t, up(), 429, CodeUploadQuota)
+	list, err := b.store.ListFiles(b.ctx, verification.FileFilter{SubjectID: b.owner.ID})
+	require.NoError(t, err)
+	require.Len(t, list, 2, "the refused upload stored nothing")
+}
+
 func TestUploadWithoutBlobStore(t *testing.T) {
 	t.Parallel()
 	// A Service without a BlobStore: uploads are not configured.

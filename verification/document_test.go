@@ -845,7 +845,10 @@ func (r *raceBlobs) Delete(ctx context.Context, key string) error {
 	return r.BlobStore.Delete(ctx, key)
 }
 
-func TestEraseCatchesUploadDuringErasure(t *testing.T) {
+// TestEraseRefusesUploadDuringErasure uploads while Erase deletes the
+// bytes: the records were committed away first, so the subject is erased
+// and the upload answers ER709, leaving nothing behind.
+func TestEraseRefusesUploadDuringErasure(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	fsStore, err := documents.NewFileStore(dir)
@@ -855,12 +858,17 @@ func TestEraseCatchesUploadDuringErasure(t *testing.T) {
 	b.dir = dir
 	sub := verificationtest.CreateSubject(t, b.svc)
 	verificationtest.Upload(t, b.svc, sub.ID, "passport", "front")
-	var late verification.File
-	blobs.hook = func() { late = verificationtest.Upload(t, b.svc, sub.ID, "passport", "back") }
+	var lateErr error
+	ran := false
+	blobs.hook = func() {
+		ran = true
+		_, lateErr = b.svc.Upload(b.ctx, verification.UploadParams{SubjectID: sub.ID, DocumentType: "passport", Side: "back", Body: bytes.NewReader(verificationtest.JPEG(1024))})
+	}
 
 	require.NoError(t, b.svc.Erase(b.ctx, verification.SystemActor(), sub.ID))
-	require.NotEmpty(t, late.ID, "the hook ran")
-	assert.Empty(t, blobFiles(t, b.dir), "a file uploaded during the erasure is erased too")
+	require.True(t, ran, "the hook ran")
+	require.ErrorIs(t, lateErr, verification.ErrDeleted, "an erased subject may not upload")
+	assert.Empty(t, blobFiles(t, b.dir), "nothing of the refused upload is left")
 	files, err := verificationtest.StoreOf(b.svc).ListFiles(b.ctx, verification.FileFilter{SubjectID: sub.ID})
 	require.NoError(t, err)
 	assert.Empty(t, files)

@@ -2,71 +2,38 @@ package verification
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"slices"
 
-	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/levels"
 )
 
 // Erase deletes a subject's personal data: every document image (and, with
 // a sealing BlobStore, the subject's data key, so copies in backups become
-// unreadable), every answer, and the file references of its identity
-// sessions. The audit facts stay: grants, review decisions, timestamps and
-// the subject row, marked with RedactedAt. A subject under legal hold is
-// refused with ErrLegalHold. Erase may be repeated; deleted subjects can be
-// erased. The actor is an admin, the host or the system; a subject it may
-// not see is ErrNotFound.
+// unreadable), every answer, the file references of its identity sessions,
+// every free-text reason (of reviews, grants, applications, requirement
+// states and event payloads) and the external identifier, replaced by its
+// keyed digest (ErasedIdentifier). The audit facts stay: grants, review
+// decisions, timestamps and the subject row, marked with RedactedAt and
+// still linkable through the digest. Afterwards every write for the subject
+// answers ER709, and the identifier may onboard again as a new subject.
+//
+// The decision is taken under the subject's lock and committed first: a
+// subject under legal hold is refused with ErrLegalHold before anything is
+// destroyed. The bytes are deleted after the commit, from tombstones
+// written in the same transaction (BlobDeletion); if that fails Erase
+// returns the error and a repeated Erase or SweepDeletions finishes the
+// job. Erase may be repeated; deleted subjects can be erased. The actor is
+// an admin, the host or the system; a subject it may not see is
+// ErrNotFound.
 func (s *Service) Erase(ctx context.Context, actor Actor, subjectID int64) error {
 	if err := actor.may("Erase", managers...); err != nil {
 		return s.fail("Erase", err)
 	}
-	// Bytes first, records second: if removing the records fails, a retry
-	// finds them again, and no personal data outlives a successful call. A
-	// file uploaded while the bytes are being deleted is found by the
-	// second transaction, which then changes nothing and lets the loop
-	// delete its bytes too.
-	const maxRounds = 4
-	for range maxRounds {
-		deleted, err := s.eraseBlobs(ctx, actor, subjectID)
-		if err != nil {
-			return err
-		}
-		done := false
-		err = s.inTx(ctx, "Erase", func(ctx context.Context, tx Store) error {
-			sub, err := tx.LockSubject(ctx, subjectID)
-			if err != nil {
-				return err
-			}
-			if sub.LegalHold {
-				return newErr(ErrLegalHold, "subject %d is under legal hold", sub.ID)
-			}
-			files, err := tx.ListFiles(ctx, FileFilter{SubjectID: sub.ID})
-			if err != nil {
-				return err
-			}
-			for _, f := range files {
-				if f.BlobKey != "" && !deleted[f.BlobKey] {
-					return nil // uploaded meanwhile: delete its bytes first
-				}
-			}
-			done = true
-			return s.eraseRecords(ctx, tx, sub, files)
-		})
-		if err != nil {
-			return err
-		}
-		if done {
-			return s.checkpoint(ctx)
-		}
-	}
-	return s.fail("Erase", newErr(ErrConflict, "files kept being uploaded during the erasure of subject %d; retry", subjectID))
-}
-
-// eraseBlobs deletes the bytes of every file of the subject (and its data
-// key, with an OwnerEraser) and returns the blob keys it deleted.
-func (s *Service) eraseBlobs(ctx context.Context, actor Actor, subjectID int64) (map[string]bool, error) {
-	deleted := map[string]bool{}
-	var keys []string
 	err := s.inTx(ctx, "Erase", func(ctx context.Context, tx Store) error {
 		sub, err := tx.LockSubject(ctx, subjectID)
 		if err != nil {
@@ -83,35 +50,53 @@ func (s *Service) eraseBlobs(ctx context.Context, actor Actor, subjectID int64) 
 			return err
 		}
 		for _, f := range files {
-			if f.BlobKey != "" {
-				keys = append(keys, f.BlobKey)
+			if f.BlobKey == "" {
+				continue
+			}
+			if _, err := s.tombstone(ctx, tx, sub.ID, f.BlobKey); err != nil {
+				return err
 			}
 		}
-		return nil
+		// Last: the owner's data key (and any blob no record knew).
+		if _, err := s.tombstone(ctx, tx, sub.ID, ""); err != nil {
+			return err
+		}
+		return s.eraseRecords(ctx, tx, sub, files)
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if s.blobs == nil {
-		return deleted, nil
+	// This erasure's tombstones, and any an earlier attempt left behind.
+	if _, err := s.sweepDeletions(ctx, subjectID); err != nil {
+		return s.fail("Erase", err)
 	}
-	for _, k := range keys {
-		if err := s.blobs.Delete(ctx, k); err != nil {
-			return nil, s.fail("Erase", err)
-		}
-		deleted[k] = true
-	}
-	if e, ok := s.blobs.(documents.OwnerEraser); ok {
-		if err := e.EraseOwner(ctx, owner(subjectID)); err != nil {
-			return nil, s.fail("Erase", err)
-		}
-	}
-	return deleted, nil
+	return s.checkpoint(ctx)
 }
 
+// ErasedIdentifier returns the keyed digest that replaces an erased
+// subject's external identifier: "erased" followed by the hex HMAC-SHA256
+// of the identifier under Options.IdentifierKey. An auditor who knows an
+// identifier finds the erased subject's audit facts with
+// SubjectByIdentifier(ErasedIdentifier(id)); without the key the digest
+// reveals nothing.
+func (s *Service) ErasedIdentifier(identifier string) string {
+	m := hmac.New(sha256.New, s.identifierKey)
+	m.Write([]byte(identifier))
+	return erasedPrefix + hex.EncodeToString(m.Sum(nil))
+}
+
+// erasedPrefix starts every ErasedIdentifier.
+const erasedPrefix = "erased"
+
 // eraseRecords removes the subject's personal data from the store inside
-// tx (the subject locked, its blobs already deleted) and marks it redacted.
+// tx (the subject locked, tombstones for its bytes written) and marks it
+// redacted.
 func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files []File) error {
+	if d, ok := tx.(DocumentEraser); ok {
+		if err := d.EraseDocuments(ctx, owner(sub.ID)); err != nil {
+			return err
+		}
+	}
 	for _, f := range files {
 		if err := tx.DeleteFile(ctx, f.ID); err != nil {
 			return err
@@ -148,12 +133,78 @@ func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files
 			return err
 		}
 	}
+	ident := sub.Identifier
+	if sub.RedactedAt.IsZero() {
+		ident = s.ErasedIdentifier(sub.Identifier)
+	}
+	keep, err := s.systemReasons(ctx, tx, sub.ID, states)
+	if err != nil {
+		return err
+	}
+	if err := tx.RedactSubject(ctx, sub.ID, ident, keep); err != nil {
+		return err
+	}
+	if err := s.blankEventReasons(ctx, tx, sub.ID, keep); err != nil {
+		return err
+	}
 	now := s.Now()
-	sub.RedactedAt, sub.UpdatedAt = now, now
+	sub.Identifier, sub.RedactedAt, sub.UpdatedAt = ident, now, now
 	if err := tx.UpdateSubject(ctx, sub); err != nil {
 		return err
 	}
 	return s.emit(ctx, tx, &sub, now, &SubjectErasedPayload{})
+}
+
+// systemReasons lists the reasons the Service itself may have written for
+// the subject (ReasonCreated, "Application: 7", "Review: fullName", ...):
+// erasure keeps them, they hold no personal data, and blanks the others
+// (reviewers' and admins' free text).
+func (s *Service) systemReasons(ctx context.Context, tx Store, subjectID int64, states []RequirementState) ([]string, error) {
+	keep := []string{ReasonCreated, ReasonRequirements, ExpiredTTL, ExpiredSuperseded}
+	for _, st := range states {
+		keep = append(keep, "Review: "+st.Name)
+	}
+	for offset := 0; ; offset += MaxPageSize {
+		page, err := tx.ListApplications(ctx, ApplicationFilter{SubjectID: subjectID, Limit: MaxPageSize, Offset: offset})
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range page.Items {
+			keep = append(keep, ReasonApplication(a.ID))
+		}
+		if offset+len(page.Items) >= page.Total || len(page.Items) == 0 {
+			return keep, nil
+		}
+	}
+}
+
+// blankEventReasons empties the "reason" of the subject's event payloads
+// unless it is one of keep: reviewers' and admins' free text (a
+// rejection's reason, a grant's).
+func (s *Service) blankEventReasons(ctx context.Context, tx Store, subjectID int64, keep []string) error {
+	events, err := tx.ListEvents(ctx, EventFilter{SubjectID: subjectID})
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		var fields map[string]json.RawMessage
+		if len(e.Data) == 0 || json.Unmarshal(e.Data, &fields) != nil {
+			continue
+		}
+		var reason string
+		if r, ok := fields["reason"]; !ok || json.Unmarshal(r, &reason) != nil || reason == "" || slices.Contains(keep, reason) {
+			continue
+		}
+		fields["reason"] = json.RawMessage(`""`)
+		data, err := json.Marshal(fields)
+		if err != nil {
+			return err
+		}
+		if err := tx.UpdateEventData(ctx, e.ID, data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RetentionReport says what ApplyRetention did.
@@ -162,12 +213,20 @@ type RetentionReport struct {
 	Purged int
 	// Held counts images kept because their subject is under legal hold.
 	Held int
+	// Deferred counts purged images whose bytes could not be deleted after
+	// the commit: their tombstones stay for SweepDeletions.
+	Deferred int
 }
 
 // ApplyRetention purges document images whose review decision is older
 // than Options.ImageRetention (their metadata and every decision stay for
 // the AML retention period, which the library never shortens). Subjects
-// under legal hold keep everything. Run it from a periodic job.
+// under legal hold keep everything. Each image is decided on its own,
+// under its subject's lock, with the hold read there and then: the record
+// drops its blob key and a tombstone is written in that transaction, and
+// the bytes are deleted only after it commits. A hold placed during a run
+// therefore keeps every image not yet purged. The maintenance runner
+// calls it.
 func (s *Service) ApplyRetention(ctx context.Context) (RetentionReport, error) {
 	var rep RetentionReport
 	if s.imageRetention == 0 || s.blobs == nil {
@@ -178,28 +237,13 @@ func (s *Service) ApplyRetention(ctx context.Context) (RetentionReport, error) {
 	if err != nil {
 		return rep, s.fail("ApplyRetention", err)
 	}
-	held := map[int64]bool{}
 	for _, f := range files {
 		if f.BlobKey == "" {
 			continue
 		}
-		h, seen := held[f.SubjectID]
-		if !seen {
-			sub, err := s.store.GetSubject(ctx, f.SubjectID)
-			if err != nil {
-				return rep, s.fail("ApplyRetention", err)
-			}
-			h = sub.LegalHold
-			held[f.SubjectID] = h
-		}
-		if h {
-			rep.Held++
-			continue
-		}
-		if err := s.blobs.Delete(ctx, f.BlobKey); err != nil {
-			return rep, s.fail("ApplyRetention", err)
-		}
+		var d *BlobDeletion
 		err := s.inTx(ctx, "ApplyRetention", func(ctx context.Context, tx Store) error {
+			d = nil
 			sub, err := tx.LockSubject(ctx, f.SubjectID)
 			if err != nil {
 				return err
@@ -208,10 +252,21 @@ func (s *Service) ApplyRetention(ctx context.Context) (RetentionReport, error) {
 				return newErr(ErrLegalHold, "subject %d is under legal hold", sub.ID)
 			}
 			cur, err := tx.GetFile(ctx, f.ID)
+			if errors.Is(err, ErrNotFound) {
+				return nil // erased meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			if cur.BlobKey == "" || cur.DecidedAt.IsZero() || !cur.DecidedAt.Before(cutoff) {
+				return nil // purged or decided again meanwhile
+			}
+			t, err := s.tombstone(ctx, tx, cur.SubjectID, cur.BlobKey)
 			if err != nil {
 				return err
 			}
 			cur.BlobKey = ""
+			d = &t
 			return tx.UpdateFile(ctx, cur)
 		})
 		if errors.Is(err, ErrLegalHold) {
@@ -221,7 +276,17 @@ func (s *Service) ApplyRetention(ctx context.Context) (RetentionReport, error) {
 		if err != nil {
 			return rep, err
 		}
+		if d == nil {
+			continue
+		}
 		rep.Purged++
+		if _, err := s.finishDeletions(ctx, []BlobDeletion{*d}); err != nil {
+			if isContextErr(err) {
+				return rep, s.fail("ApplyRetention", err)
+			}
+			s.log.Error().Err(err).Msg("verification: deleting a purged image failed; SweepDeletions retries")
+			rep.Deferred++
+		}
 	}
 	return rep, nil
 }

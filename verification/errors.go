@@ -35,6 +35,10 @@ var (
 	ErrLegalHold = errors.New("subject under legal hold")
 	// ErrTooLarge: an upload is over the size limit.
 	ErrTooLarge = errors.New("file too large")
+	// ErrUploadQuota: the subject holds too many unsubmitted uploads (count
+	// or bytes, Options.MaxUnsubmittedFiles / MaxUnsubmittedBytes); it must
+	// submit them or wait for them to expire.
+	ErrUploadQuota = errors.New("too many unsubmitted uploads")
 	// ErrUnsupportedMedia: an upload's content (by magic bytes) is not accepted.
 	ErrUnsupportedMedia = errors.New("unsupported file content")
 	// ErrClosed: the store has been closed.

@@ -39,6 +39,11 @@ type OutboxStore interface {
 	// order (then sink name) and the total matching f, with ListGrants'
 	// paging rules.
 	ListDeliveries(ctx context.Context, f DeliveryFilter) (Page[Delivery], error)
+	// DeleteDelivered deletes up to limit deliveries with Status
+	// DeliveryDelivered whose DeliveredAt is strictly before before, and
+	// returns how many it deleted. The events stay (they are the audit
+	// trail); pending and dead deliveries are never deleted.
+	DeleteDelivered(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // DeliveryStatus is where a delivery stands.

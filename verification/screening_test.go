@@ -300,3 +300,38 @@ func TestScreeningOutageAndErasure(t *testing.T) {
 	b.run(t)
 	require.Equal(t, calls, b.list.count())
 }
+
+// TestDiligenceJobs: the maintenance runner carries the expiry sweep and
+// the screening when the Service needs them.
+func TestDiligenceJobs(t *testing.T) {
+	t.Parallel()
+	b := screenSetup(t, false)
+	sub := b.answer(t, "Anna Schmidt")
+	r, err := b.svc.Maintenance(verification.MaintenanceOptions{})
+	require.NoError(t, err)
+	names := []string{}
+	for _, j := range r.Jobs() {
+		names = append(names, j.Name)
+	}
+	require.Contains(t, names, verification.JobScreening)
+	require.NotContains(t, names, verification.JobRequirementExpiry, "nothing of this ladder expires")
+	rep, err := r.RunJob(b.ctx, verification.JobScreening)
+	require.NoError(t, err)
+	require.NoError(t, rep.Err)
+	require.Equal(t, map[string]int{"screened": 1, "cleared": 1, "hits": 0, "failed": 0}, rep.Counts)
+	require.Equal(t, levels.Approved, b.state(t, sub.ID).Status)
+
+	v := validitySetup(t)
+	s := verificationtest.CreateSubject(t, v.svc)
+	_, err = v.svc.Answer(v.ctx, s.ID, "flag", json.RawMessage(`true`))
+	require.NoError(t, err)
+	r, err = v.svc.Maintenance(verification.MaintenanceOptions{})
+	require.NoError(t, err)
+	v.clock.Advance(100 * day)
+	rep, err = r.RunJob(v.ctx, verification.JobRequirementExpiry)
+	require.NoError(t, err)
+	require.NoError(t, rep.Err)
+	require.Equal(t, map[string]int{"expired": 1, "warned": 0, "downgraded": 0}, rep.Counts)
+	_, err = r.RunJob(v.ctx, verification.JobScreening)
+	require.ErrorIs(t, err, verification.ErrNotFound, "no screener, no screening job")
+}

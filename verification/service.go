@@ -1,7 +1,9 @@
 package verification
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -67,7 +69,35 @@ type Options struct {
 	// ScreeningThreshold is the score at or above which a hit goes to a
 	// reviewer (screening.Decide); 0 means screening.DefaultThreshold.
 	ScreeningThreshold float64
+	// MaxUnsubmittedFiles caps how many uploaded files a subject may hold
+	// that no pending answer or identity session uses yet; an upload over
+	// it answers ErrUploadQuota. 0 means DefaultMaxUnsubmittedFiles;
+	// negative is refused.
+	MaxUnsubmittedFiles int
+	// MaxUnsubmittedBytes caps the bytes of those files together; 0 means
+	// DefaultMaxUnsubmittedBytes; negative is refused.
+	MaxUnsubmittedBytes int64
+	// UploadTTL is how long an unsubmitted upload is kept: ExpireUploads
+	// deletes older ones (record and bytes). 0 means DefaultUploadTTL;
+	// negative is refused.
+	UploadTTL time.Duration
+	// IdentifierKey is the HMAC-SHA256 key of ErasedIdentifier, the digest
+	// that replaces an erased subject's external identifier. Keep it
+	// secret and stable (like a signing key: from your secret store, the
+	// same on every replica) so that erased subjects stay linkable to
+	// their audit facts by whoever holds it. nil means a random key drawn
+	// by New: erasure still works, but digests differ between processes
+	// and nobody can link them later.
+	IdentifierKey []byte
 }
+
+// Upload volume defaults (Options.MaxUnsubmittedFiles, MaxUnsubmittedBytes,
+// UploadTTL).
+const (
+	DefaultMaxUnsubmittedFiles       = 20
+	DefaultMaxUnsubmittedBytes int64 = 100 << 20
+	DefaultUploadTTL                 = 24 * time.Hour
+)
 
 // DefaultApplicationTTL is how long an application stays open by default
 // (seed 002's example expires a request 24 hours after creating it).
@@ -100,7 +130,11 @@ type Service struct {
 	threshold float64
 	// screenedVersion is the list version every approved screening was
 	// last checked against by this Service (see RunScreening).
-	screenedVersion screenedVersion
+	screenedVersion     screenedVersion
+	maxUnsubmitted      int
+	maxUnsubmittedBytes int64
+	uploadTTL           time.Duration
+	identifierKey       []byte
 }
 
 // New returns a Service applying ladder over store.
@@ -155,6 +189,16 @@ func New(ladder *levels.Ladder, store Store, opts Options) (*Service, error) {
 	for _, r := range ladder.Requirements() {
 		if r.Type == levels.Screening && s.screener == nil {
 			return nil, invalid("Screener", "is required: the ladder has the screening requirement %q", r.Name)
+		}
+	}
+	if err := s.uploadLimits(opts); err != nil {
+		return nil, err
+	}
+	s.identifierKey = bytes.Clone(opts.IdentifierKey)
+	if len(s.identifierKey) == 0 {
+		s.identifierKey = make([]byte, 32)
+		if _, err := rand.Read(s.identifierKey); err != nil {
+			return nil, fmt.Errorf("verification: drawing an identifier key: %w", err)
 		}
 	}
 	if opts.IdentityRequirements != nil {
@@ -241,7 +285,31 @@ func (s *Service) emit(ctx context.Context, tx Store, sub *Subject, at time.Time
 	return tx.UpdateSubject(ctx, *sub)
 }
 
-// lockLive locks the subject inside tx and refuses deleted subjects.
+// uploadLimits applies the upload volume options and their defaults.
+func (s *Service) uploadLimits(opts Options) error {
+	s.maxUnsubmitted, s.maxUnsubmittedBytes, s.uploadTTL = opts.MaxUnsubmittedFiles, opts.MaxUnsubmittedBytes, opts.UploadTTL
+	switch {
+	case s.maxUnsubmitted < 0:
+		return invalid("MaxUnsubmittedFiles", "must not be negative")
+	case s.maxUnsubmittedBytes < 0:
+		return invalid("MaxUnsubmittedBytes", "must not be negative")
+	case s.uploadTTL < 0:
+		return invalid("UploadTTL", "must not be negative")
+	}
+	if s.maxUnsubmitted == 0 {
+		s.maxUnsubmitted = DefaultMaxUnsubmittedFiles
+	}
+	if s.maxUnsubmittedBytes == 0 {
+		s.maxUnsubmittedBytes = DefaultMaxUnsubmittedBytes
+	}
+	if s.uploadTTL == 0 {
+		s.uploadTTL = DefaultUploadTTL
+	}
+	return nil
+}
+
+// lockLive locks the subject inside tx and refuses deleted and erased
+// subjects (ER709): every write for a subject starts with it.
 func lockLive(ctx context.Context, tx Store, id int64) (Subject, error) {
 	sub, err := tx.LockSubject(ctx, id)
 	if errors.Is(err, ErrNotFound) {
@@ -250,7 +318,7 @@ func lockLive(ctx context.Context, tx Store, id int64) (Subject, error) {
 	if err != nil {
 		return sub, err
 	}
-	if sub.Deleted() {
+	if sub.Deleted() || !sub.RedactedAt.IsZero() {
 		return sub, coded(CodeUserDeleted)
 	}
 	return sub, nil

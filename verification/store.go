@@ -2,6 +2,7 @@ package verification
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/openkyc/kyc/levels"
@@ -39,6 +40,7 @@ type Store interface {
 	EventStore
 	OutboxStore
 	IdempotencyStore
+	BlobDeletionStore
 
 	// InTx runs fn in one transaction and passes it a Store bound to that
 	// transaction. If fn returns an error, every write made through tx is
@@ -73,6 +75,15 @@ type SubjectStore interface {
 	// UpdateSubject replaces the stored subject with the same ID (every field
 	// but ID, Identifier and CreatedAt), or returns ErrNotFound.
 	UpdateSubject(ctx context.Context, s Subject) error
+	// RedactSubject is erasure's store step: it replaces the Identifier of
+	// the subject with the given ID by identifier (a keyed digest, so that
+	// the original may be used again), and sets Reason to "" on every
+	// review, grant, application, requirement state and file of the
+	// subject whose Reason is not one of keep (the texts the Service wrote
+	// itself, which hold no personal data): the only exception to the
+	// append-only rule of reviews and grants. ErrNotFound if the subject is
+	// absent, ErrConflict if identifier is used by another subject.
+	RedactSubject(ctx context.Context, id int64, identifier string, keep []string) error
 }
 
 // RequirementStore persists each subject's state for each requirement.
@@ -194,6 +205,51 @@ type EventStore interface {
 	AddEvent(ctx context.Context, e *Event) error
 	// ListEvents returns the events matching f in Seq order.
 	ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
+	// UpdateEventData replaces the Data of the event with the given ID
+	// (erasure blanks the free text of payloads), or returns ErrNotFound.
+	UpdateEventData(ctx context.Context, id string, data json.RawMessage) error
+}
+
+// BlobDeletionStore keeps tombstones: blobs that committed records no
+// longer point to and whose bytes are still to be deleted (part of Store).
+// The Service adds a tombstone in the transaction that drops the blob's
+// last reference, deletes the bytes after the commit and then removes the
+// tombstone; a crash or a failing BlobStore in between leaves the
+// tombstone, which Service.SweepDeletions retries. So bytes are never
+// deleted before the decision to delete them has committed, and never left
+// behind unreachable once it has.
+type BlobDeletionStore interface {
+	// AddBlobDeletion inserts d; ErrConflict if d.ID is already used.
+	AddBlobDeletion(ctx context.Context, d BlobDeletion) error
+	// ListBlobDeletions returns the tombstones matching f, ordered by
+	// CreatedAt then ID.
+	ListBlobDeletions(ctx context.Context, f BlobDeletionFilter) ([]BlobDeletion, error)
+	// DeleteBlobDeletion removes the tombstone with the given ID; an absent
+	// one is not an error (two sweepers may finish the same tombstone).
+	DeleteBlobDeletion(ctx context.Context, id string) error
+}
+
+// BlobDeletion is a tombstone: bytes in the documents.BlobStore that no
+// record points to any more and that must be deleted.
+type BlobDeletion struct {
+	// ID is unique (from the Service's ID generator).
+	ID string
+	// SubjectID is the subject whose bytes they are.
+	SubjectID int64
+	// Key is the blob to delete; "" means every blob and the data key of
+	// the subject's owner (an erasure: documents.OwnerEraser).
+	Key string
+	// CreatedAt is when the deletion was decided.
+	CreatedAt time.Time
+}
+
+// BlobDeletionFilter selects tombstones for ListBlobDeletions. Zero fields
+// do not filter.
+type BlobDeletionFilter struct {
+	// SubjectID keeps only that subject's tombstones.
+	SubjectID int64
+	// Limit caps the items; 0 means no limit.
+	Limit int
 }
 
 // GrantFilter selects grants for ListGrants.
@@ -255,6 +311,9 @@ type FileFilter struct {
 	// DecidedBefore, when non-zero, keeps only files reviewed strictly
 	// before it (a zero DecidedAt never matches).
 	DecidedBefore time.Time
+	// CreatedBefore, when non-zero, keeps only files uploaded strictly
+	// before it (the upload expiry asks for old unsubmitted files).
+	CreatedBefore time.Time
 	// BlobKeys, when non-nil, keeps only files whose BlobKey is one of
 	// them (an empty non-nil slice matches nothing): the orphan sweep asks
 	// which of a batch of blobs are referenced. Stores index blob keys.

@@ -3,6 +3,7 @@ package verification
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"time"
@@ -67,7 +68,10 @@ func owner(subjectID int64) string { return "s" + strconv.FormatInt(subjectID, 1
 // missing: uploaded, not yet submitted in an answer). The content is checked
 // by magic bytes (Options.AllowedContent) and the size by
 // Options.MaxFileSize; a second upload for a side that already has a pending
-// document answers ER708. A refused or failed upload leaves nothing behind.
+// document answers ER708; an upload that would take the subject's
+// unsubmitted files over Options.MaxUnsubmittedFiles or
+// MaxUnsubmittedBytes answers ErrUploadQuota; an erased or deleted subject
+// answers ER709. A refused or failed upload leaves nothing behind.
 func (s *Service) Upload(ctx context.Context, p UploadParams) (File, error) {
 	if s.blobs == nil {
 		return File{}, s.fail("Upload", newErr(ErrForbidden, "uploads are not configured (Options.Blobs)"))
@@ -75,10 +79,17 @@ func (s *Service) Upload(ctx context.Context, p UploadParams) (File, error) {
 	if err := s.checkUploadParams(p); err != nil {
 		return File{}, s.fail("Upload", err)
 	}
-	if _, err := s.subject(ctx, SystemActor(), p.SubjectID, "Upload"); err != nil {
+	sub, err := s.subject(ctx, SystemActor(), p.SubjectID, "Upload")
+	if err != nil {
 		return File{}, err
 	}
+	if !sub.RedactedAt.IsZero() {
+		return File{}, s.fail("Upload", coded(CodeUserDeleted))
+	}
 	if err := s.checkNoPendingSide(ctx, s.store, p); err != nil {
+		return File{}, s.fail("Upload", err)
+	}
+	if err := s.checkUploadQuota(ctx, s.store, p.SubjectID, 0); err != nil {
 		return File{}, s.fail("Upload", err)
 	}
 	ct, body, err := documents.Sniff(p.Body, s.allowed)
@@ -100,6 +111,9 @@ func (s *Service) Upload(ctx context.Context, p UploadParams) (File, error) {
 		if err := s.checkNoPendingSide(ctx, tx, p); err != nil {
 			return err
 		}
+		if err := s.checkUploadQuota(ctx, tx, p.SubjectID, blob.Size); err != nil {
+			return err
+		}
 		return tx.CreateFile(ctx, f)
 	})
 	if err != nil {
@@ -109,6 +123,115 @@ func (s *Service) Upload(ctx context.Context, p UploadParams) (File, error) {
 		return File{}, err
 	}
 	return f, nil
+}
+
+// unsubmitted returns the subject's unsubmitted files: uploaded (status
+// missing, bytes kept) and used by no identity session.
+func unsubmitted(ctx context.Context, st Store, subjectID int64) ([]File, error) {
+	files, err := st.ListFiles(ctx, FileFilter{SubjectID: subjectID, Status: levels.Missing})
+	if err != nil || len(files) == 0 {
+		return nil, err
+	}
+	sessions, err := st.ListIDSessions(ctx, subjectID)
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, x := range sessions {
+		used[x.FrontFileID], used[x.BackFileID], used[x.FaceFileID] = true, true, true
+	}
+	out := files[:0]
+	for _, f := range files {
+		if f.BlobKey != "" && !used[f.ID] {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// checkUploadQuota refuses an upload of size bytes (0 before the bytes are
+// stored: then only a quota already full refuses) that would take the
+// subject's unsubmitted files over the limits.
+func (s *Service) checkUploadQuota(ctx context.Context, st Store, subjectID, size int64) error {
+	files, err := unsubmitted(ctx, st, subjectID)
+	if err != nil {
+		return err
+	}
+	total := size
+	for _, f := range files {
+		total += f.Size
+	}
+	full := len(files) >= s.maxUnsubmitted || total > s.maxUnsubmittedBytes || size == 0 && total >= s.maxUnsubmittedBytes
+	if full {
+		return &Error{Sentinel: ErrUploadQuota, Field: "file", Message: fmt.Sprintf(
+			"at most %d unsubmitted files (%d MiB) per subject: submit the files uploaded or wait for them to expire",
+			s.maxUnsubmitted, s.maxUnsubmittedBytes>>20)}
+	}
+	return nil
+}
+
+// ExpireUploads deletes the unsubmitted uploads (see
+// Options.MaxUnsubmittedFiles) older than Options.UploadTTL: the record
+// goes in a transaction under the subject's lock, with a tombstone, and the
+// bytes after the commit. Files of subjects under legal hold are kept. It
+// returns how many files it removed. The maintenance runner calls it.
+func (s *Service) ExpireUploads(ctx context.Context) (int, error) {
+	if s.blobs == nil {
+		return 0, nil
+	}
+	cutoff := s.Now().Add(-s.uploadTTL)
+	files, err := s.store.ListFiles(ctx, FileFilter{Status: levels.Missing, CreatedBefore: cutoff})
+	if err != nil {
+		return 0, s.fail("ExpireUploads", err)
+	}
+	bySubject := map[int64]bool{}
+	var subjects []int64
+	for _, f := range files {
+		if !bySubject[f.SubjectID] {
+			bySubject[f.SubjectID] = true
+			subjects = append(subjects, f.SubjectID)
+		}
+	}
+	n := 0
+	for _, id := range subjects {
+		var ds []BlobDeletion
+		err := s.inTx(ctx, "ExpireUploads", func(ctx context.Context, tx Store) error {
+			ds = ds[:0]
+			sub, err := tx.LockSubject(ctx, id)
+			if err != nil || sub.LegalHold {
+				return err
+			}
+			old, err := unsubmitted(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			for _, f := range old {
+				if !f.CreatedAt.Before(cutoff) {
+					continue
+				}
+				if err := tx.DeleteFile(ctx, f.ID); err != nil {
+					return err
+				}
+				d, err := s.tombstone(ctx, tx, id, f.BlobKey)
+				if err != nil {
+					return err
+				}
+				ds = append(ds, d)
+			}
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		n += len(ds)
+		if _, err := s.finishDeletions(ctx, ds); err != nil {
+			if isContextErr(err) {
+				return n, s.fail("ExpireUploads", err)
+			}
+			s.log.Error().Err(err).Msg("verification: deleting expired uploads failed; SweepDeletions retries")
+		}
+	}
+	return n, nil
 }
 
 func (s *Service) checkUploadParams(p UploadParams) error {

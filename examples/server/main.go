@@ -13,6 +13,21 @@
 //	-base-url   public URL prefixed to signed file URLs (default http://<addr>)
 //	-webhook    POST every event to this URL, signed as Standard Webhooks (secret printed at start)
 //	-log-level  debug, info, warn or error (default info); pretty on a terminal, JSON otherwise
+//	-image-retention  purge document images this long after their review (e.g. 2160h); default 0 keeps them
+//	-screening-list   a sanctions/PEP list CSV (screening/listscreen format) for the ladder's screening requirements
+//	-downgrade-on-expiry  move subjects down a level when an approval expires or a re-screen finds a hit
+//
+// The maintenance runner (verification.Service.Maintenance) runs in the
+// background: it expires applications and unsubmitted uploads, applies the
+// image retention (with -image-retention), sweeps orphaned and half-deleted
+// bytes, and prunes expired idempotency keys and delivered outbox rows, each
+// job on its own interval; its reports are logged. With a ladder whose
+// requirements expire it also runs the expiry sweep, and with
+// -screening-list the sanctions screening. Try both with the ladder and the
+// made-up list shipped for it:
+//
+//	go run ./examples/server -ladder examples/server/diligence.json \
+//	    -screening-list screening/listscreen/testdata/fictitious.csv
 //
 // SIGINT or SIGTERM shut it down cleanly: in-flight requests finish, the
 // background jobs stop and the database closes.
@@ -43,6 +58,8 @@ import (
 	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/httpadapter"
 	"github.com/openkyc/kyc/levels"
+	"github.com/openkyc/kyc/screening"
+	"github.com/openkyc/kyc/screening/listscreen"
 	"github.com/openkyc/kyc/storage/sqlite"
 	"github.com/openkyc/kyc/verification"
 	"github.com/openkyc/kyc/webhooks"
@@ -61,6 +78,9 @@ func main() {
 type config struct {
 	addr, data, ladder, baseURL, webhook, logLevel string
 	demo, demoSet                                  bool
+	imageRetention                                 time.Duration
+	screeningList                                  string
+	downgrade                                      bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -74,6 +94,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.baseURL, "base-url", "", "public URL for signed file URLs (default http://<addr>)")
 	fs.StringVar(&c.webhook, "webhook", "", "deliver events to this URL as signed webhooks")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.DurationVar(&c.imageRetention, "image-retention", 0, "purge document images this long after their review (0 keeps them)")
+	fs.StringVar(&c.screeningList, "screening-list", "", "sanctions/PEP list CSV for screening requirements (screening/listscreen format)")
+	fs.BoolVar(&c.downgrade, "downgrade-on-expiry", false, "downgrade subjects when an approval expires or a re-screen finds a hit")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -145,11 +168,26 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 		return err
 	}
 
+	// The key of the digests that replace erased identifiers: stable, so
+	// erased subjects stay linkable to their audit facts.
+	identifierKey, err := persistentSecret(filepath.Join(cfg.data, "identifier.key"))
+	if err != nil {
+		return err
+	}
+
+	screener, err := loadScreener(cfg.screeningList)
+	if err != nil {
+		return err
+	}
 	var dispatcher *verification.Dispatcher
 	svc, err := verification.New(ladder, store, verification.Options{
-		Logger:       &log,
-		Blobs:        blobs,
-		OnEventsFunc: func() { dispatcher.Notify() },
+		Logger:            &log,
+		Blobs:             blobs,
+		OnEventsFunc:      func() { dispatcher.Notify() },
+		ImageRetention:    cfg.imageRetention,
+		IdentifierKey:     identifierKey,
+		Screener:          screener,
+		DowngradeOnExpiry: cfg.downgrade,
 	})
 	if err != nil {
 		return err
@@ -213,9 +251,13 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 			log.Error().Err(err).Msg("event dispatcher stopped")
 		}
 	}()
+	runner, err := svc.Maintenance(verification.MaintenanceOptions{})
+	if err != nil {
+		return err
+	}
 	go func() {
 		defer wg.Done()
-		sweep(bg, svc, log)
+		_ = runner.Run(bg) // each job logs its failures and what it did
 	}()
 
 	if cfg.demo {
@@ -244,6 +286,20 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 	return nil
 }
 
+// loadScreener loads the -screening-list file; nil without one (a ladder
+// with a screening requirement then fails verification.New, naming the
+// missing Screener).
+func loadScreener(path string) (screening.Screener, error) {
+	if path == "" {
+		return nil, nil
+	}
+	list, err := listscreen.LoadFile(path, listscreen.Options{Name: strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))})
+	if err != nil {
+		return nil, fmt.Errorf("-screening-list: %w", err)
+	}
+	return list, nil
+}
+
 func loadLadder(path string) (*levels.Ladder, error) {
 	if path == "" {
 		return levels.Load(bytes.NewReader(defaultLadder))
@@ -269,22 +325,4 @@ func persistentSecret(path string) ([]byte, error) {
 		return nil, err
 	}
 	return secret, nil
-}
-
-// sweep expires due applications and applies retention every minute.
-func sweep(ctx context.Context, svc *verification.Service, log zerolog.Logger) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		if n, err := svc.ExpireDue(ctx); err != nil && ctx.Err() == nil {
-			log.Error().Err(err).Msg("expiry sweep")
-		} else if n > 0 {
-			log.Info().Int("expired", n).Msg("expiry sweep")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

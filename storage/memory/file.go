@@ -92,6 +92,7 @@ func (s *Store) ListFiles(ctx context.Context, f verification.FileFilter) ([]ver
 			f.Side != "" && fl.Side != f.Side,
 			f.Status != "" && fl.Status != f.Status,
 			!f.DecidedBefore.IsZero() && (fl.DecidedAt.IsZero() || !fl.DecidedAt.Before(f.DecidedBefore)),
+			!f.CreatedBefore.IsZero() && !fl.CreatedAt.Before(f.CreatedBefore),
 			f.BlobKeys != nil && !slices.Contains(f.BlobKeys, fl.BlobKey):
 			continue
 		}

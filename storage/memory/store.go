@@ -53,6 +53,8 @@ type root struct {
 
 	sinks      []string
 	deliveries map[deliveryKey]*verification.Delivery
+
+	deletions map[string]verification.BlobDeletion
 }
 
 type txn struct {
@@ -72,6 +74,7 @@ func New() *Store {
 		eventIDs:   map[string]bool{},
 		idem:       map[idemKey]verification.IdempotencyRecord{},
 		deliveries: map[deliveryKey]*verification.Delivery{},
+		deletions:  map[string]verification.BlobDeletion{},
 	}}
 }
 

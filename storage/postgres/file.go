@@ -113,6 +113,9 @@ func (s *Store) ListFiles(ctx context.Context, f verification.FileFilter) ([]ver
 	if !f.DecidedBefore.IsZero() {
 		c.add("decided_at < ?", f.DecidedBefore)
 	}
+	if !f.CreatedBefore.IsZero() {
+		c.add("created_at < ?", f.CreatedBefore)
+	}
 	if f.BlobKeys != nil {
 		c.add("blob_key = ANY(?)", f.BlobKeys)
 	}

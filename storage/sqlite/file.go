@@ -86,6 +86,9 @@ func (s *Store) ListFiles(ctx context.Context, f verification.FileFilter) ([]ver
 	if !f.DecidedBefore.IsZero() {
 		add("decided_at <> 0 AND decided_at < ?", micros(f.DecidedBefore))
 	}
+	if !f.CreatedBefore.IsZero() {
+		add("created_at < ?", micros(f.CreatedBefore))
+	}
 	if f.BlobKeys != nil {
 		if len(f.BlobKeys) == 0 {
 			where = append(where, "0")

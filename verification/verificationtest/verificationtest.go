@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -240,4 +241,64 @@ func RaceEnsureSubject(t testing.TB, svcs ...*verification.Service) {
 		}
 	}
 	require.Equal(t, 1, created, "one subject.created event for %d racing callers", callers)
+}
+
+// PersonalData is what SeedPersonalData wrote: a subject, its external
+// identifier and the free texts reviewers and admins wrote about it, each
+// unique enough to be searched for in a store's raw files.
+type PersonalData struct {
+	// Subject is the subject created.
+	Subject verification.Subject
+	// Identifier is its external identifier.
+	Identifier string
+	// FreeText are the reviewers' and admins' reasons recorded about it.
+	FreeText []string
+}
+
+// SeedPersonalData creates a subject on svc (seed ladder) with a marked
+// identifier, a rejected answer whose reason a reviewer wrote and a level
+// granted by an admin with a reason: what Erase must remove. Search the
+// store's files for Identifier and FreeText before and after the erasure.
+func SeedPersonalData(t testing.TB, svc *verification.Service) PersonalData {
+	t.Helper()
+	ctx := context.Background()
+	pd := PersonalData{
+		Identifier: "ZqxMarkedIdentifier7f3a9c1e5b2d8046aa11",
+		FreeText:   []string{"ReviewerNoteZqxBlurryScan", "AdminNoteZqxManualUpgrade"},
+	}
+	sub, err := svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: pd.Identifier})
+	require.NoError(t, err)
+	pd.Subject = sub
+	_, err = svc.Answer(ctx, sub.ID, "emailCode", json.RawMessage(`"123456"`))
+	require.NoError(t, err)
+	admin := verification.AdminActor(7, nil)
+	_, err = svc.Review(ctx, admin, verification.ReviewParams{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Reject, Reason: pd.FreeText[0]})
+	require.NoError(t, err)
+	_, err = svc.GrantLevel(ctx, admin, verification.GrantLevelParams{SubjectID: sub.ID, Level: 2, Reason: pd.FreeText[1]})
+	require.NoError(t, err)
+	return pd
+}
+
+// CheckErased checks, after Erase of pd.Subject, what the Service promises
+// beyond the bytes: every write for the erased subject answers ER709 (an
+// upload too), its audit facts are found under ErasedIdentifier, and the
+// identifier onboards again as a new subject. Call it after searching the
+// store's files: onboarding again writes the identifier anew.
+func CheckErased(t testing.TB, svc *verification.Service, pd PersonalData) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := svc.Answer(ctx, pd.Subject.ID, "emailCode", json.RawMessage(`"654321"`))
+	require.ErrorIs(t, err, verification.ErrDeleted, "an erased subject may not answer")
+	_, err = svc.Upload(ctx, verification.UploadParams{SubjectID: pd.Subject.ID, DocumentType: "passport", Side: "front", Body: bytes.NewReader(JPEG(512))})
+	require.ErrorIs(t, err, verification.ErrDeleted, "an erased subject may not upload")
+	_, err = svc.SetTags(ctx, verification.SystemActor(), pd.Subject.ID, []string{"x"})
+	require.ErrorIs(t, err, verification.ErrDeleted, "an erased subject may not be changed")
+	old, err := svc.SubjectByIdentifier(ctx, verification.SystemActor(), svc.ErasedIdentifier(pd.Identifier))
+	require.NoError(t, err, "the erased subject is found by the keyed digest")
+	require.Equal(t, pd.Subject.ID, old.ID)
+	require.False(t, old.RedactedAt.IsZero())
+	again, err := svc.EnsureSubject(ctx, pd.Identifier, nil)
+	require.NoError(t, err, "the identifier onboards again")
+	require.NotEqual(t, pd.Subject.ID, again.ID, "as a new subject")
+	require.True(t, again.RedactedAt.IsZero())
 }
