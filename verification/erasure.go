@@ -160,9 +160,9 @@ func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files
 // erasure keeps them, they hold no personal data, and blanks the others
 // (reviewers' and admins' free text).
 func (s *Service) systemReasons(ctx context.Context, tx Store, subjectID int64, states []RequirementState) ([]string, error) {
-	keep := []string{ReasonCreated, ReasonRequirements, ExpiredTTL, ExpiredSuperseded}
+	keep := []string{ReasonCreated, ReasonRequirements, ExpiredTTL, ExpiredSuperseded, ReasonExpired}
 	for _, st := range states {
-		keep = append(keep, "Review: "+st.Name)
+		keep = append(keep, "Review: "+st.Name, ExpiredGrantReason(st.Name), ReasonScreeningHit(st.Name), ReasonScreeningConfirmed(st.Name))
 	}
 	for offset := 0; ; offset += MaxPageSize {
 		page, err := tx.ListApplications(ctx, ApplicationFilter{SubjectID: subjectID, Limit: MaxPageSize, Offset: offset})

@@ -96,6 +96,11 @@ type ScreeningReport struct {
 // screening requirement finds a hit: "Screening hit: <name>".
 func ReasonScreeningHit(requirement string) string { return "Screening hit: " + requirement }
 
+// ReasonScreeningConfirmed returns the reason of the grant that downgrades
+// a subject (Options.DowngradeOnExpiry) when a reviewer confirms a hit of
+// the named screening requirement: "Screening confirmed: <name>".
+func ReasonScreeningConfirmed(requirement string) string { return "Screening confirmed: " + requirement }
+
 // screenedVersion remembers the list version every approved screening was
 // last checked against, so that only a change of version walks them all.
 type screenedVersion struct {
@@ -383,7 +388,7 @@ func (s *Service) reviewScreening(ctx context.Context, tx Store, sub *Subject, s
 		if !s.downgrade {
 			return nil
 		}
-		_, err := s.demote(ctx, tx, sub, now, "Screening confirmed: "+req.Name)
+		_, err := s.demote(ctx, tx, sub, now, ReasonScreeningConfirmed(req.Name))
 		return err
 	}
 	dismissed := len(rec.Hits)

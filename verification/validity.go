@@ -136,7 +136,7 @@ type ExpiryReport struct {
 //
 // Each state changes in a transaction of its own with the subject locked,
 // re-read there, so a renewal that commits first wins. States of deleted
-// subjects are dropped from the index without events. It returns what it
+// or erased subjects are dropped from the index without events. It returns what it
 // did so far, also with an error.
 func (s *Service) ExpireRequirements(ctx context.Context) (ExpiryReport, error) {
 	var rep ExpiryReport
@@ -192,7 +192,8 @@ func (s *Service) walkDue(ctx context.Context, f DueFilter, fn func(RequirementS
 
 // lockDue locks the subject of a listed state and re-reads the state: ok
 // is false when the state changed meanwhile (listed is then stale) or the
-// subject is deleted (its state is then quietly taken out of the index).
+// subject is deleted or erased (its state is then quietly taken out of the
+// index).
 func (s *Service) lockDue(ctx context.Context, tx Store, listed RequirementState, now time.Time) (Subject, RequirementState, bool, error) {
 	sub, err := tx.LockSubject(ctx, listed.SubjectID)
 	if errors.Is(err, ErrNotFound) {
@@ -211,7 +212,7 @@ func (s *Service) lockDue(ctx context.Context, tx Store, listed RequirementState
 	if !st.ValidUntil.Equal(listed.ValidUntil) {
 		return sub, st, false, nil
 	}
-	if sub.Deleted() {
+	if sub.Deleted() || !sub.RedactedAt.IsZero() {
 		st.ValidUntil, st.WarnedAt, st.UpdatedAt = time.Time{}, time.Time{}, now
 		return sub, st, false, tx.PutRequirementState(ctx, st)
 	}
