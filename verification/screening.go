@@ -262,14 +262,19 @@ func (s *Service) RunScreening(ctx context.Context) (ScreeningReport, error) {
 			// interval from now: the walk reaches them all.
 			f.Before = now.Add(req.RescreenInterval.D())
 		}
-		err := s.walkDue(ctx, f, func(st RequirementState) error {
-			if st.ValidUntil.After(now) {
-				rec, ok := DecodeScreening(st)
-				if st.Status != levels.Approved || ok && rec.ListVersion == version {
-					return nil // not due, and screened against this version
+		err := s.walkDue(ctx, f, func(page []RequirementState) error {
+			for _, st := range page {
+				if st.ValidUntil.After(now) {
+					rec, ok := DecodeScreening(st)
+					if st.Status != levels.Approved || ok && rec.ListVersion == version {
+						continue // not due, and screened against this version
+					}
+				}
+				if err := s.screenOne(ctx, req, st, now, &rep); err != nil {
+					return err
 				}
 			}
-			return s.screenOne(ctx, req, st, now, &rep)
+			return nil
 		})
 		if err != nil {
 			return rep, s.fail("RunScreening", err)

@@ -1,9 +1,11 @@
 package verification
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/openkyc/kyc/levels"
@@ -134,10 +136,12 @@ type ExpiryReport struct {
 //     requirement.expiring once (WarnedAt remembers it; a renewal, which is
 //     a new approval, clears it).
 //
-// Each state changes in a transaction of its own with the subject locked,
-// re-read there, so a renewal that commits first wins. States of deleted
-// or erased subjects are dropped from the index without events. It returns what it
-// did so far, also with an error.
+// The states of a batch change in short transactions of up to sweepChunk
+// states each, their subjects locked in ID order (so two sweeps on two
+// replicas never deadlock) and every state re-read under the lock, so a
+// renewal that commits first wins. States of deleted or erased subjects are
+// dropped from the index without events. It returns what it did so far,
+// also with an error.
 func (s *Service) ExpireRequirements(ctx context.Context) (ExpiryReport, error) {
 	var rep ExpiryReport
 	now := s.Now()
@@ -145,8 +149,10 @@ func (s *Service) ExpireRequirements(ctx context.Context) (ExpiryReport, error) 
 		if !req.Expires() {
 			continue
 		}
-		err := s.walkDue(ctx, DueFilter{Name: req.Name, Before: now}, func(st RequirementState) error {
-			return s.expireOne(ctx, req, st, now, &rep)
+		err := s.walkDue(ctx, DueFilter{Name: req.Name, Before: now}, func(page []RequirementState) error {
+			return s.sweepChunks(ctx, page, func(ctx context.Context, tx Store, listed RequirementState, r *ExpiryReport) error {
+				return s.expireIn(ctx, tx, req, listed, now, r)
+			}, &rep)
 		})
 		if err != nil {
 			return rep, s.fail("ExpireRequirements", err)
@@ -155,8 +161,10 @@ func (s *Service) ExpireRequirements(ctx context.Context) (ExpiryReport, error) 
 			continue
 		}
 		f := DueFilter{Name: req.Name, Before: now.Add(req.ExpiryWarning.D()), AfterValidUntil: now, AfterSubjectID: math.MaxInt64, Unwarned: true}
-		err = s.walkDue(ctx, f, func(st RequirementState) error {
-			return s.warnOne(ctx, req, st, now, &rep)
+		err = s.walkDue(ctx, f, func(page []RequirementState) error {
+			return s.sweepChunks(ctx, page, func(ctx context.Context, tx Store, listed RequirementState, r *ExpiryReport) error {
+				return s.warnIn(ctx, tx, req, listed, now, r)
+			}, &rep)
 		})
 		if err != nil {
 			return rep, s.fail("ExpireRequirements", err)
@@ -165,28 +173,60 @@ func (s *Service) ExpireRequirements(ctx context.Context) (ExpiryReport, error) 
 	return rep, nil
 }
 
+// sweepChunk is how many states one sweep transaction changes: enough to
+// spread a commit over many states, few enough to hold the subjects' locks
+// briefly.
+const sweepChunk = 32
+
+// sweepChunks applies fn to the states of page in transactions of up to
+// sweepChunk states, each locking its subjects in ID order; the counts of
+// a transaction reach rep only once it commits.
+func (s *Service) sweepChunks(ctx context.Context, page []RequirementState, fn func(context.Context, Store, RequirementState, *ExpiryReport) error, rep *ExpiryReport) error {
+	for len(page) > 0 {
+		n := min(sweepChunk, len(page))
+		chunk := slices.Clone(page[:n])
+		page = page[n:]
+		slices.SortFunc(chunk, func(a, b RequirementState) int { return cmp.Compare(a.SubjectID, b.SubjectID) })
+		var r ExpiryReport
+		err := s.inTx(ctx, "ExpireRequirements", func(ctx context.Context, tx Store) error {
+			r = ExpiryReport{}
+			for _, st := range chunk {
+				if err := fn(ctx, tx, st, &r); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		rep.Expired, rep.Warned, rep.Downgraded = rep.Expired+r.Expired, rep.Warned+r.Warned, rep.Downgraded+r.Downgraded
+	}
+	return nil
+}
+
 // walkDue pages through the states f selects, sweepBatch at a time,
-// calling fn for each, outside any transaction.
-func (s *Service) walkDue(ctx context.Context, f DueFilter, fn func(RequirementState) error) error {
+// calling fn with each page, outside any transaction.
+func (s *Service) walkDue(ctx context.Context, f DueFilter, fn func([]RequirementState) error) error {
 	f.Limit = sweepBatch
 	for {
 		page, err := s.store.ListDueRequirementStates(ctx, f)
 		if err != nil {
 			return err
 		}
-		for _, st := range page {
-			if err := ctx.Err(); err != nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if len(page) > 0 {
+			last := page[len(page)-1]
+			if err := fn(page); err != nil {
 				return err
 			}
-			if err := fn(st); err != nil {
-				return err
-			}
+			f.AfterValidUntil, f.AfterSubjectID = last.ValidUntil, last.SubjectID
 		}
 		if len(page) < f.Limit {
 			return nil
 		}
-		last := page[len(page)-1]
-		f.AfterValidUntil, f.AfterSubjectID = last.ValidUntil, last.SubjectID
 	}
 }
 
@@ -219,69 +259,54 @@ func (s *Service) lockDue(ctx context.Context, tx Store, listed RequirementState
 	return sub, st, true, nil
 }
 
-// expireOne expires one listed state (see ExpireRequirements).
-func (s *Service) expireOne(ctx context.Context, req *levels.Requirement, listed RequirementState, now time.Time, rep *ExpiryReport) error {
-	expired, downgraded := false, false
-	err := s.inTx(ctx, "ExpireRequirements", func(ctx context.Context, tx Store) error {
-		expired, downgraded = false, false
-		sub, st, ok, err := s.lockDue(ctx, tx, listed, now)
-		if err != nil || !ok {
-			return err
-		}
-		if st.Status != levels.Approved || st.ValidUntil.After(now) {
-			return nil
-		}
-		until := st.ValidUntil
-		if err := s.releaseAnswer(ctx, tx, st, ReasonExpired, now); err != nil {
-			return err
-		}
-		st.Status, st.Answer, st.Reason, st.Final, st.Attempts, st.UpdatedAt = levels.Missing, nil, ReasonExpired, false, 0, now
-		clearValidity(&st)
-		if err := tx.PutRequirementState(ctx, st); err != nil {
-			return err
-		}
-		if err := s.emit(ctx, tx, &sub, now, &RequirementExpiredPayload{Requirement: req.Name, ValidUntil: until}); err != nil {
-			return err
-		}
-		expired = true
-		if !s.downgrade {
-			return nil
-		}
-		downgraded, err = s.demote(ctx, tx, &sub, now, ExpiredGrantReason(req.Name))
+// expireIn expires one listed state inside tx (see ExpireRequirements).
+func (s *Service) expireIn(ctx context.Context, tx Store, req *levels.Requirement, listed RequirementState, now time.Time, rep *ExpiryReport) error {
+	sub, st, ok, err := s.lockDue(ctx, tx, listed, now)
+	if err != nil || !ok {
 		return err
-	})
-	if err == nil && expired {
-		rep.Expired++
-		if downgraded {
-			rep.Downgraded++
-		}
+	}
+	if st.Status != levels.Approved || st.ValidUntil.After(now) {
+		return nil
+	}
+	until := st.ValidUntil
+	if err := s.releaseAnswer(ctx, tx, st, ReasonExpired, now); err != nil {
+		return err
+	}
+	st.Status, st.Answer, st.Reason, st.Final, st.Attempts, st.UpdatedAt = levels.Missing, nil, ReasonExpired, false, 0, now
+	clearValidity(&st)
+	if err := tx.PutRequirementState(ctx, st); err != nil {
+		return err
+	}
+	if err := s.emit(ctx, tx, &sub, now, &RequirementExpiredPayload{Requirement: req.Name, ValidUntil: until}); err != nil {
+		return err
+	}
+	rep.Expired++
+	if !s.downgrade {
+		return nil
+	}
+	downgraded, err := s.demote(ctx, tx, &sub, now, ExpiredGrantReason(req.Name))
+	if downgraded {
+		rep.Downgraded++
 	}
 	return err
 }
 
-// warnOne announces one listed state as expiring (see ExpireRequirements).
-func (s *Service) warnOne(ctx context.Context, req *levels.Requirement, listed RequirementState, now time.Time, rep *ExpiryReport) error {
-	warned := false
-	err := s.inTx(ctx, "ExpireRequirements", func(ctx context.Context, tx Store) error {
-		warned = false
-		sub, st, ok, err := s.lockDue(ctx, tx, listed, now)
-		if err != nil || !ok {
-			return err
-		}
-		if st.Status != levels.Approved || !st.WarnedAt.IsZero() || !st.ValidUntil.After(now) || st.ValidUntil.After(now.Add(req.ExpiryWarning.D())) {
-			return nil
-		}
-		st.WarnedAt = now
-		if err := tx.PutRequirementState(ctx, st); err != nil {
-			return err
-		}
-		warned = true
-		return s.emit(ctx, tx, &sub, now, &RequirementExpiringPayload{Requirement: req.Name, ValidUntil: st.ValidUntil})
-	})
-	if err == nil && warned {
-		rep.Warned++
+// warnIn announces one listed state as expiring inside tx (see
+// ExpireRequirements).
+func (s *Service) warnIn(ctx context.Context, tx Store, req *levels.Requirement, listed RequirementState, now time.Time, rep *ExpiryReport) error {
+	sub, st, ok, err := s.lockDue(ctx, tx, listed, now)
+	if err != nil || !ok {
+		return err
 	}
-	return err
+	if st.Status != levels.Approved || !st.WarnedAt.IsZero() || !st.ValidUntil.After(now) || st.ValidUntil.After(now.Add(req.ExpiryWarning.D())) {
+		return nil
+	}
+	st.WarnedAt = now
+	if err := tx.PutRequirementState(ctx, st); err != nil {
+		return err
+	}
+	rep.Warned++
+	return s.emit(ctx, tx, &sub, now, &RequirementExpiringPayload{Requirement: req.Name, ValidUntil: st.ValidUntil})
 }
 
 // demote moves the subject (locked by tx) down to the highest level its
