@@ -1,6 +1,7 @@
 package verification
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -99,7 +100,9 @@ func ReasonScreeningHit(requirement string) string { return "Screening hit: " + 
 // ReasonScreeningConfirmed returns the reason of the grant that downgrades
 // a subject (Options.DowngradeOnExpiry) when a reviewer confirms a hit of
 // the named screening requirement: "Screening confirmed: <name>".
-func ReasonScreeningConfirmed(requirement string) string { return "Screening confirmed: " + requirement }
+func ReasonScreeningConfirmed(requirement string) string {
+	return "Screening confirmed: " + requirement
+}
 
 // screenedVersion remembers the list version every approved screening was
 // last checked against, so that only a change of version walks them all.
@@ -231,9 +234,9 @@ func screeningQuery(req *levels.Requirement, full map[string]RequirementState) (
 // positives (remembered by key), rejecting confirms them (a final
 // rejection).
 //
-// The screener is called outside any store transaction; each result is
-// applied in a transaction of its own with the subject locked, and skipped
-// when the state changed meanwhile. A screener outage (ErrUnavailable) or
+// The screener is called outside any store transaction; the results are
+// applied in short transactions of up to 32 screens, their subjects locked
+// in ID order, each skipped when its state changed meanwhile. A screener outage (ErrUnavailable) or
 // a cancelled ctx stops the run with the error; what was done stays done.
 func (s *Service) RunScreening(ctx context.Context) (ScreeningReport, error) {
 	var rep ScreeningReport
@@ -263,6 +266,7 @@ func (s *Service) RunScreening(ctx context.Context) (ScreeningReport, error) {
 			f.Before = now.Add(req.RescreenInterval.D())
 		}
 		err := s.walkDue(ctx, f, func(page []RequirementState) error {
+			chunk := make([]screened, 0, sweepChunk)
 			for _, st := range page {
 				if st.ValidUntil.After(now) {
 					rec, ok := DecodeScreening(st)
@@ -270,11 +274,30 @@ func (s *Service) RunScreening(ctx context.Context) (ScreeningReport, error) {
 						continue // not due, and screened against this version
 					}
 				}
-				if err := s.screenOne(ctx, req, st, now, &rep); err != nil {
+				sc, ok, err := s.screenOne(ctx, req, st, now, &rep)
+				if err != nil {
+					// An outage: keep what was screened before it.
+					if len(chunk) > 0 {
+						if aerr := s.applyScreens(ctx, req, chunk, now, &rep); aerr != nil {
+							return errors.Join(err, aerr)
+						}
+					}
 					return err
 				}
+				if ok {
+					chunk = append(chunk, sc)
+				}
+				if len(chunk) == sweepChunk {
+					if err := s.applyScreens(ctx, req, chunk, now, &rep); err != nil {
+						return err
+					}
+					chunk = chunk[:0]
+				}
 			}
-			return nil
+			if len(chunk) == 0 {
+				return nil
+			}
+			return s.applyScreens(ctx, req, chunk, now, &rep)
 		})
 		if err != nil {
 			return rep, s.fail("RunScreening", err)
@@ -286,80 +309,115 @@ func (s *Service) RunScreening(ctx context.Context) (ScreeningReport, error) {
 	return rep, nil
 }
 
-// screenOne screens the subject of one listed screening state and applies
-// the result (see RunScreening).
-func (s *Service) screenOne(ctx context.Context, req *levels.Requirement, listed RequirementState, now time.Time, rep *ScreeningReport) error {
+// screened is one subject's screen, run outside any transaction, waiting
+// to be applied.
+type screened struct {
+	listed RequirementState
+	stored ScreeningQuery
+	res    screening.Result
+}
+
+// screenOne screens the subject of one listed screening state outside any
+// transaction; ok is false when there is nothing to apply (not screenable:
+// counted as Failed).
+func (s *Service) screenOne(ctx context.Context, req *levels.Requirement, listed RequirementState, now time.Time, rep *ScreeningReport) (screened, bool, error) {
 	if listed.Status != levels.Pending && listed.Status != levels.Approved {
-		return nil
+		return screened{}, false, nil
 	}
 	_, full, err := states(ctx, s.store, listed.SubjectID)
 	if err != nil {
-		return err
+		return screened{}, false, err
 	}
 	q, stored, ok := screeningQuery(req, full)
 	if !ok {
 		rep.Failed++
-		return nil
+		return screened{}, false, nil
 	}
 	res, err := screening.Run(ctx, s.screener, q, now)
 	switch {
 	case errors.Is(err, screening.ErrInvalidQuery), errors.Is(err, screening.ErrBadAnswer):
 		rep.Failed++
 		s.log.Warn().Str("op", "RunScreening").Str("kind", kindOf(err)).Msg("verification: subject not screened")
-		return nil
+		return screened{}, false, nil
 	case err != nil:
-		return err
+		return screened{}, false, err
 	}
 	rep.Screened++
-	return s.inTx(ctx, "RunScreening", func(ctx context.Context, tx Store) error {
-		sub, st, ok, err := s.lockDue(ctx, tx, listed, now)
-		if err != nil || !ok || st.Status != listed.Status {
-			return err
-		}
-		old, _ := DecodeScreening(st)
-		rec := ScreeningRecord{Query: stored, ListVersion: res.ListVersion, ScreenedAt: now, Dismissed: old.Dismissed}
-		for _, h := range res.Above(s.threshold) {
-			if !slices.Contains(rec.Dismissed, h.Key()) {
-				rec.Hits = append(rec.Hits, ScreeningHit{Key: h.Key(), List: h.List, EntityID: h.EntityID, Name: h.Name, Score: h.Score, Programmes: slices.Clone(h.Programmes)})
-			}
-		}
-		b, err := json.Marshal(rec)
-		if err != nil {
-			return err
-		}
-		was := st.Status
-		st.Answer, st.UpdatedAt, st.WarnedAt = b, now, time.Time{}
-		if len(rec.Hits) == 0 {
-			st.Status, st.ValidUntil = levels.Approved, now.Add(req.RescreenInterval.D())
-			if err := tx.PutRequirementState(ctx, st); err != nil || was == levels.Approved {
+	return screened{listed: listed, stored: stored, res: res}, true, nil
+}
+
+// applyScreens applies a chunk of screens in one transaction, their
+// subjects locked in ID order; the counts reach rep once it commits.
+func (s *Service) applyScreens(ctx context.Context, req *levels.Requirement, chunk []screened, now time.Time, rep *ScreeningReport) error {
+	slices.SortFunc(chunk, func(a, b screened) int { return cmp.Compare(a.listed.SubjectID, b.listed.SubjectID) })
+	var r ScreeningReport
+	err := s.inTx(ctx, "RunScreening", func(ctx context.Context, tx Store) error {
+		r = ScreeningReport{}
+		for _, sc := range chunk {
+			if err := s.applyScreen(ctx, tx, req, sc, now, &r); err != nil {
 				return err
 			}
-			rep.Cleared++
-			if err := s.emit(ctx, tx, &sub, now, &ScreeningClearedPayload{Requirement: req.Name, ListVersion: rec.ListVersion}); err != nil {
-				return err
-			}
-			if err := s.emit(ctx, tx, &sub, now, &RequirementApprovedPayload{Requirement: req.Name}); err != nil {
-				return err
-			}
-			return s.promote(ctx, tx, &sub, now, grantArgs{reason: ReasonRequirements})
 		}
-		rep.Hits++
-		st.Status, st.ValidUntil = levels.Pending, time.Time{}
-		if err := tx.PutRequirementState(ctx, st); err != nil {
-			return err
-		}
-		keys := make([]string, len(rec.Hits))
-		for i, h := range rec.Hits {
-			keys[i] = h.Key
-		}
-		if err := s.emit(ctx, tx, &sub, now, &ScreeningHitPayload{Requirement: req.Name, Hits: keys, ListVersion: rec.ListVersion}); err != nil {
-			return err
-		}
-		if was == levels.Approved && s.downgrade {
-			_, err = s.demote(ctx, tx, &sub, now, ReasonScreeningHit(req.Name))
-		}
-		return err
+		return nil
 	})
+	if err == nil {
+		rep.Cleared += r.Cleared
+		rep.Hits += r.Hits
+	}
+	return err
+}
+
+// applyScreen applies one screen inside tx (see RunScreening); a state
+// that changed since it was listed is left alone.
+func (s *Service) applyScreen(ctx context.Context, tx Store, req *levels.Requirement, sc screened, now time.Time, rep *ScreeningReport) error {
+	listed, stored, res := sc.listed, sc.stored, sc.res
+	sub, st, ok, err := s.lockDue(ctx, tx, listed, now)
+	if err != nil || !ok || st.Status != listed.Status {
+		return err
+	}
+	old, _ := DecodeScreening(st)
+	rec := ScreeningRecord{Query: stored, ListVersion: res.ListVersion, ScreenedAt: now, Dismissed: old.Dismissed}
+	for _, h := range res.Above(s.threshold) {
+		if !slices.Contains(rec.Dismissed, h.Key()) {
+			rec.Hits = append(rec.Hits, ScreeningHit{Key: h.Key(), List: h.List, EntityID: h.EntityID, Name: h.Name, Score: h.Score, Programmes: slices.Clone(h.Programmes)})
+		}
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	was := st.Status
+	st.Answer, st.UpdatedAt, st.WarnedAt = b, now, time.Time{}
+	if len(rec.Hits) == 0 {
+		st.Status, st.ValidUntil = levels.Approved, now.Add(req.RescreenInterval.D())
+		if err := tx.PutRequirementState(ctx, st); err != nil || was == levels.Approved {
+			return err
+		}
+		rep.Cleared++
+		if err := s.emit(ctx, tx, &sub, now, &ScreeningClearedPayload{Requirement: req.Name, ListVersion: rec.ListVersion}); err != nil {
+			return err
+		}
+		if err := s.emit(ctx, tx, &sub, now, &RequirementApprovedPayload{Requirement: req.Name}); err != nil {
+			return err
+		}
+		return s.promote(ctx, tx, &sub, now, grantArgs{reason: ReasonRequirements})
+	}
+	rep.Hits++
+	st.Status, st.ValidUntil = levels.Pending, time.Time{}
+	if err := tx.PutRequirementState(ctx, st); err != nil {
+		return err
+	}
+	keys := make([]string, len(rec.Hits))
+	for i, h := range rec.Hits {
+		keys[i] = h.Key
+	}
+	if err := s.emit(ctx, tx, &sub, now, &ScreeningHitPayload{Requirement: req.Name, Hits: keys, ListVersion: rec.ListVersion}); err != nil {
+		return err
+	}
+	if was == levels.Approved && s.downgrade {
+		_, err = s.demote(ctx, tx, &sub, now, ReasonScreeningHit(req.Name))
+	}
+	return err
 }
 
 // kindOf names the screening sentinel err matches, for logs (never the
