@@ -92,7 +92,7 @@ const erasedPrefix = "erased"
 // tx (the subject locked, tombstones for its bytes written) and marks it
 // redacted.
 func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files []File) error {
-	if d, ok := tx.(DocumentEraser); ok {
+	if d, ok := capability[DocumentEraser](tx); ok {
 		if err := d.EraseDocuments(ctx, owner(sub.ID)); err != nil {
 			return err
 		}

@@ -266,7 +266,9 @@ func (s *Service) DeleteSubject(ctx context.Context, actor Actor, id int64) erro
 		now := s.Now()
 		sub.DeletedAt = now
 		sub.UpdatedAt = now
-		// emit stores the subject, marked deleted.
-		return s.emit(ctx, tx, &sub, now, &SubjectDeletedPayload{})
+		if err := s.emit(ctx, tx, &sub, now, &SubjectDeletedPayload{}); err != nil {
+			return err
+		}
+		return tx.UpdateSubject(ctx, sub)
 	})
 }

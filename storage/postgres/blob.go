@@ -22,7 +22,7 @@ import (
 const BlobChunkSize = 256 << 10
 
 // BlobStore is a documents.BlobStore keeping document bytes in the Store's
-// schema (tables blobs and blob_chunks, migration 0005), so that every
+// schema (tables blobs and blob_chunks, migration 0008), so that every
 // replica on the schema reads every document with nothing but PostgreSQL.
 // Wrap it in documents.NewSealedStore, with the keys of Store.DataKeys, to
 // keep the bytes encrypted at rest:

@@ -12,7 +12,7 @@ import (
 
 // DataKeyStore is a documents.KeyStore (and documents.KeyCreator) keeping
 // the wrapped per-owner data keys of a documents.SealedStore in the Store's
-// schema (table data_keys, migration 0005). CreateDataKey is one INSERT ...
+// schema (table data_keys, migration 0008). CreateDataKey is one INSERT ...
 // ON CONFLICT DO NOTHING, so replicas sealing an owner's first blob at the
 // same time agree on one key. DeleteDataKey is the crypto-erasure of every
 // blob sealed for the owner: keep this table out of backups that outlive

@@ -28,7 +28,7 @@ const BlobChunkSize = 256 << 10
 const spoolPrefix = ".openkyc-spool-"
 
 // BlobStore is a documents.BlobStore keeping document bytes in the Store's
-// database (tables blobs and blob_chunks, migration 0004), so that the
+// database (tables blobs and blob_chunks, migration 0007), so that the
 // documents live, are backed up and are erased with the records. Wrap it in
 // documents.NewSealedStore, with the keys of Store.DataKeys, to keep the
 // bytes encrypted at rest:

@@ -39,12 +39,12 @@ func TestEraseDeletesDocumentsInTheRecordsTransaction(t *testing.T) {
 		require.Equal(t, 2, count(t, s, "blobs", a))
 		require.Equal(t, 1, count(t, s, "data_keys", a))
 
-		require.NoError(t, svc.Erase(t.Context(), verification.SystemActor(), alice.ID))
+		require.NoError(t, svc.Erase(t.Context(), verification.HostActor(), alice.ID))
 		require.Zero(t, count(t, s, "blobs", a), "the erased subject's blobs are gone")
 		require.Zero(t, count(t, s, "data_keys", a), "the erased subject's data key is gone")
 		require.Equal(t, 1, count(t, s, "blobs", b), "the other subject keeps its blob")
 		require.Equal(t, 1, count(t, s, "data_keys", b))
-		_, rc, err := svc.OpenFile(t.Context(), verification.SystemActor(), bobFile.ID)
+		_, rc, err := svc.OpenFile(t.Context(), verification.HostActor(), bobFile.ID)
 		require.NoError(t, err, "the other subject's file still reads")
 		require.NoError(t, rc.Close())
 	})
@@ -62,7 +62,7 @@ func TestEraseDeletesDocumentsInTheRecordsTransaction(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, s.DataKeys().PutDataKey(t.Context(), owner, documents.WrappedKey{MasterKeyID: "m", Ciphertext: []byte("c")}))
 
-		require.NoError(t, svc.Erase(t.Context(), verification.SystemActor(), alice.ID))
+		require.NoError(t, svc.Erase(t.Context(), verification.HostActor(), alice.ID))
 		require.Zero(t, count(t, s, "blobs", owner), "Erase deleted the rows through the store's transaction")
 		require.Zero(t, count(t, s, "data_keys", owner))
 	})

@@ -11,7 +11,7 @@ import (
 
 // DataKeyStore is a documents.KeyStore (and documents.KeyCreator) keeping
 // the wrapped per-owner data keys of a documents.SealedStore in the Store's
-// database (table data_keys, migration 0004). Writes go through the store's
+// database (table data_keys, migration 0007). Writes go through the store's
 // writer, so processes sharing the file agree on one key per owner.
 // DeleteDataKey is the crypto-erasure of every blob sealed for the owner:
 // backups of the database file that outlive your erasure deadline restore
