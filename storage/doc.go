@@ -14,13 +14,15 @@
 //
 //  1. Implement verification.Store: SubjectStore, RequirementStore,
 //     ReviewStore, GrantStore, ApplicationStore, FileStore, IDSessionStore,
-//     EventStore, OutboxStore, IdempotencyStore and InTx. The contract of
-//     every method is in its doc comment in verification/store.go and
-//     verification/outbox.go. Add a compile-time check,
+//     EventStore, OutboxStore, IdempotencyStore, ProviderStore and InTx.
+//     The contract of every method is in its doc comment in
+//     verification/store.go, verification/outbox.go and
+//     verification/providerstore.go. Add a compile-time check,
 //     var _ verification.Store = (*Store)(nil).
 //
-//     The outbox's delivery state and the Idempotency-Key records are part
-//     of Store, not optional capabilities: the Dispatcher and the HTTP
+//     The outbox's delivery state, the Idempotency-Key records and what
+//     identity providers reported (events unique by provider and event
+//     key, provider sessions with their media queue) are part of Store, not optional capabilities: the Dispatcher and the HTTP
 //     adapter need them, every store of this module has them, and the
 //     suite checks them, so a store that passes storagetest.Run serves
 //     every feature and the suite skips nothing. The only optional extra

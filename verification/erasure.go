@@ -147,6 +147,18 @@ func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files
 	if err := s.blankEventReasons(ctx, tx, sub.ID, keep); err != nil {
 		return err
 	}
+	psList, err := tx.ListProviderSessions(ctx, ProviderSessionFilter{SubjectID: sub.ID})
+	if err != nil {
+		return err
+	}
+	for _, ps := range psList {
+		if ps.Document.Number != "" || ps.Reason != "" {
+			ps.Document.Number, ps.Reason = "", ""
+			if err := tx.PutProviderSession(ctx, ps); err != nil {
+				return err
+			}
+		}
+	}
 	now := s.Now()
 	sub.Identifier, sub.RedactedAt, sub.UpdatedAt = ident, now, now
 	if err := tx.UpdateSubject(ctx, sub); err != nil {

@@ -91,6 +91,16 @@ type Options struct {
 	// by New: erasure still works, but digests differ between processes
 	// and nobody can link them later.
 	IdentifierKey []byte
+	// Providers are the identity providers whose decisions
+	// ApplyProviderDecision takes, and which document requirements each
+	// one reviews.
+	Providers []ProviderConfig
+	// MediaAttempts bounds the fetch attempts of one provider session's
+	// images; 0 means DefaultMediaAttempts.
+	MediaAttempts int
+	// MediaBackoff is the wait before the first retry of a failed media
+	// fetch, doubling for each further one; 0 means DefaultMediaBackoff.
+	MediaBackoff time.Duration
 }
 
 // Upload volume defaults (Options.MaxUnsubmittedFiles, MaxUnsubmittedBytes,
@@ -137,6 +147,10 @@ type Service struct {
 	maxUnsubmittedBytes int64
 	uploadTTL           time.Duration
 	identifierKey       []byte
+	providers           map[string]*providerConf
+	mediaWake           chan struct{}
+	mediaAttempts       int
+	mediaBackoff        time.Duration
 }
 
 // New returns a Service applying ladder over store.
@@ -212,6 +226,9 @@ func New(ladder *levels.Ladder, store Store, opts Options) (*Service, error) {
 			}
 			s.identityReqs[name] = true
 		}
+	}
+	if err := s.setupProviders(opts.Providers, opts.MediaAttempts, opts.MediaBackoff); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -54,7 +54,10 @@ type root struct {
 	sinks      []string
 	deliveries map[deliveryKey]*verification.Delivery
 
-	deletions map[string]verification.BlobDeletion
+	deletions         map[string]verification.BlobDeletion
+	providerEvents    []verification.ProviderEvent // providerEvents[i].ID == i+1
+	providerEventKeys map[providerKey]int64
+	providerSessions  map[providerKey]verification.ProviderSession
 }
 
 type txn struct {
@@ -75,6 +78,9 @@ func New() *Store {
 		idem:       map[idemKey]verification.IdempotencyRecord{},
 		deliveries: map[deliveryKey]*verification.Delivery{},
 		deletions:  map[string]verification.BlobDeletion{},
+
+		providerEventKeys: map[providerKey]int64{},
+		providerSessions:  map[providerKey]verification.ProviderSession{},
 	}}
 }
 

@@ -1,4 +1,4 @@
--- 0009: requirement validity.
+-- 0010: requirement validity.
 --
 -- valid_until is when an approval stops counting (a screening's next screen
 -- for screening requirements), 0 for never; warned_at is when

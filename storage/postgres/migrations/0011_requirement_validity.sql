@@ -1,4 +1,4 @@
--- 0010: requirement validity.
+-- 0011: requirement validity.
 --
 -- valid_until is when an approval stops counting (a screening's next screen
 -- for screening requirements), NULL for never; warned_at is when
