@@ -3,6 +3,7 @@ package httpadapter
 import (
 	"bytes"
 	"encoding/json"
+	"time"
 
 	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/verification"
@@ -40,10 +41,13 @@ type requirementJSON struct {
 	Reason   string            `json:"reason,omitempty"`
 	Final    bool              `json:"final,omitempty"`
 	Attempts int               `json:"attempts"`
+	// ValidUntil is when an approval stops counting (a screening's next
+	// screen); omitted when never.
+	ValidUntil *string `json:"validUntil,omitempty"`
 }
 
 func (a *Adapter) requirementJSON(st verification.RequirementState) requirementJSON {
-	out := requirementJSON{Name: st.Name, Status: st.Status, Reason: st.Reason, Final: st.Final, Attempts: st.Attempts}
+	out := requirementJSON{Name: st.Name, Status: st.Status, Reason: st.Reason, Final: st.Final, Attempts: st.Attempts, ValidUntil: optTime(st.ValidUntil)}
 	if r, ok := a.svc.Ladder().Requirement(st.Name); ok {
 		out.Type = r.Type
 	}
@@ -123,6 +127,26 @@ type setRequirementBody struct {
 	Reason string `json:"reason" validate:"max=500"`
 	// Final makes a rejection final.
 	Final bool `json:"final"`
+	// ValidUntil, optional when approving, is when the approval stops
+	// counting (see parseValidUntil).
+	ValidUntil string `json:"validUntil"`
+}
+
+// parseValidUntil reads a body's validUntil: empty for none, a date
+// ("2031-05-31", the document's expiry date, read as midnight UTC) or an
+// RFC 3339 time.
+func parseValidUntil(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.Parse(time.DateOnly, v); err == nil {
+		return d, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, paramProblem("validUntil", "must be a date (YYYY-MM-DD) or an RFC 3339 time")
+	}
+	return t.UTC(), nil
 }
 
 // serveSetRequirement: extension (admin), set a client's requirement
@@ -133,10 +157,14 @@ func (a *Adapter) serveSetRequirement(c *call) error {
 	if err != nil {
 		return err
 	}
+	until, err := parseValidUntil(body.ValidUntil)
+	if err != nil {
+		return err
+	}
 	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
 		st, err := a.svc.SetRequirement(c.r.Context(), c.admin(), verification.SetRequirementParams{
 			SubjectID: cid, Requirement: name, Value: nullToNil(body.Value), Status: levels.Status(body.Status),
-			Reason: body.Reason, Final: body.Final,
+			Reason: body.Reason, Final: body.Final, ValidUntil: until,
 		})
 		if err != nil {
 			return err
@@ -153,6 +181,9 @@ type reviewBody struct {
 	Reason string `json:"reason" validate:"max=500"`
 	// Final makes a rejection final.
 	Final bool `json:"final"`
+	// ValidUntil, optional when approving, is the document's expiry as the
+	// reviewer reads it (see parseValidUntil).
+	ValidUntil string `json:"validUntil"`
 }
 
 // serveReviewRequirement: extension (admin), decide a pending requirement.
@@ -162,10 +193,14 @@ func (a *Adapter) serveReviewRequirement(c *call) error {
 	if err != nil {
 		return err
 	}
+	until, err := parseValidUntil(body.ValidUntil)
+	if err != nil {
+		return err
+	}
 	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
 		st, err := a.svc.Review(c.r.Context(), c.admin(), verification.ReviewParams{
 			SubjectID: cid, Requirement: name, Decision: verification.Decision(body.Decision),
-			Reason: body.Reason, Final: body.Final,
+			Reason: body.Reason, Final: body.Final, ValidUntil: until,
 		})
 		if err != nil {
 			return err

@@ -507,6 +507,34 @@ func TestRequirementAdminRoutes(t *testing.T) {
 	requireV2Error(t, review(b.owner.ID, "nope", tokAdminEU, `{"decision":"approved"}`), 404, CodeNotFound)
 }
 
+// TestReviewValidUntil: the reviewer's reading of the document's expiry
+// date reaches the approval; bad dates are the route's 400s.
+func TestReviewValidUntil(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	review := func(body string) resp {
+		return b.post(fmt.Sprintf("/api/v2/clients/%d/requirements/emailCode/review", b.owner.ID), tokAdmin, body)
+	}
+	_, err := b.svc.Answer(b.ctx, b.owner.ID, "emailCode", json.RawMessage(`"123456"`))
+	require.NoError(t, err)
+	requireParam(t, review(`{"decision":"approved","validUntil":"next year"}`), "validUntil")
+	requireParam(t, review(`{"decision":"approved","validUntil":"2001-05-31"}`), "validUntil")
+	requireParam(t, review(`{"decision":"rejected","reason":"x","validUntil":"2031-05-31"}`), "validUntil")
+	r := review(`{"decision":"approved","validUntil":"2031-05-31"}`)
+	require.Equal(t, 200, r.status, string(r.body))
+	require.JSONEq(t, `{"name":"emailCode","type":"string","status":"approved","attempts":1,"validUntil":"2031-05-31T00:00:00+00:00"}`, string(r.body))
+	st, err := b.svc.RequirementStates(b.ctx, verification.SystemActor(), b.owner.ID)
+	require.NoError(t, err)
+	for _, s := range st {
+		if s.Name == "emailCode" {
+			require.True(t, time.Date(2031, 5, 31, 0, 0, 0, 0, time.UTC).Equal(s.ValidUntil))
+		}
+	}
+	r = b.post(fmt.Sprintf("/api/v2/clients/%d/requirements/verificationFlag", b.owner.ID), tokAdmin, `{"value":true,"validUntil":"2030-01-02T03:04:05+02:00"}`)
+	require.Equal(t, 200, r.status, string(r.body))
+	require.Equal(t, "2030-01-02T01:04:05+00:00", r.object(t)["validUntil"])
+}
+
 func TestOpenAPIRoute(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

@@ -70,7 +70,10 @@
 //
 //   - name: unique in the ladder; required.
 //   - type: the Kind, one of "boolean", "string", "choice", "question",
-//     "document"; required.
+//     "document", "screening"; required. A screening requirement is set by
+//     the system from the answers its screening field names (a sanctions
+//     and PEP screen); nobody answers it, and its setBy may only be empty
+//     or "system".
 //   - rule: string requirements only; a validator/v10 tag string such as
 //     "required,numeric,len=6". Empty means "any non-empty string". A rule
 //     validator/v10 does not understand (an unknown tag, a bad parameter such
@@ -93,6 +96,23 @@
 //   - maxAttempts: how many answers the subject may give before an admin has
 //     to reset the requirement; 0 means [DefaultMaxAttempts], negative is
 //     refused.
+//   - validFor: how long an approval counts, as a string: whole days
+//     ("365d") or a Go duration ("720h"). Absent means approvals never
+//     expire. An expired approval goes back to missing (see
+//     verification.Service.ExpireRequirements).
+//   - useDocumentExpiry: document requirements only; an approval ends at
+//     the document's expiry date (a reviewer's input or a provider
+//     decision's document facts). With validFor too, the earlier end wins;
+//     validFor alone applies when the date is unknown.
+//   - expiryWarning: how long before the end an approval is announced as
+//     expiring (once); needs validFor or useDocumentExpiry and must be
+//     shorter than validFor.
+//   - screening: screening requirements only, required: the requirements
+//     whose answers make the screened query, {"name": ..., "birthDate": ...,
+//     "nationality": ...}; name is required, each a string or choice
+//     requirement of the same level or a lower one.
+//   - rescreenInterval: screening requirements only, required, at least
+//     "1h": how often an approved screening runs again.
 //
 // # Requirement kinds and their answers
 //
@@ -100,7 +120,8 @@
 // [*FieldError] whose Field names the part at fault: "answer" for the answer
 // as a whole, "answer.<question key>" for a question, "answer.type" and
 // "answer.files.<side>" for a document. An empty or null answer is always
-// refused with Field "answer". The five kinds take:
+// refused with Field "answer", and so is any answer to a [Screening]
+// requirement. The five answerable kinds take:
 //
 //   - [Boolean]: true or false.
 //   - [String]: a JSON string that satisfies the rule (with no rule, any

@@ -107,6 +107,9 @@ func New(lvls []Level, types ...documents.Type) (*Ladder, error) {
 		l.levels = append(l.levels, cp)
 	}
 	l.firstReq = append(l.firstReq, len(l.reqs))
+	if err := l.checkSources(); err != nil {
+		return nil, err
+	}
 	return l, nil
 }
 
@@ -198,6 +201,14 @@ func (l *Ladder) Requirement(name string) (*Requirement, bool) {
 		return nil, false
 	}
 	return l.reqs[i], true
+}
+
+// Requirements returns every requirement of the ladder in ladder order.
+// Appending to the result never writes into the ladder; the pointers are
+// shared (see Requirement).
+func (l *Ladder) Requirements() []*Requirement {
+	n := len(l.reqs)
+	return l.reqs[:n:n]
 }
 
 // RequirementLevel returns the level that lists the named requirement.

@@ -29,12 +29,15 @@ const (
 	Question AnswerType = "question"
 	// Document takes a document type and one uploaded file per side.
 	Document AnswerType = "document"
+	// Screening is a sanctions and PEP screening of the subject, set by the
+	// system from the answers its Screening sources name: never answered.
+	Screening AnswerType = "screening"
 )
 
-// Valid reports whether k is one of the five kinds.
+// Valid reports whether k is one of the six answer types.
 func (k AnswerType) Valid() bool {
 	switch k {
-	case Boolean, String, Choice, Question, Document:
+	case Boolean, String, Choice, Question, Document, Screening:
 		return true
 	}
 	return false
@@ -50,6 +53,9 @@ const (
 	// SetByHost requirements are set only by the host or a reviewer
 	// (the verification status API's verificationFlag); a subject's answer is refused.
 	SetByHost Setter = "host"
+	// SetBySystem requirements are set by the Service itself (screening);
+	// neither the subject nor the host sets them directly.
+	SetBySystem Setter = "system"
 )
 
 // DefaultMaxAttempts is how many answers a subject may give to one
@@ -91,6 +97,26 @@ type Requirement struct {
 	// MaxAttempts caps the subject's answers; 0 means DefaultMaxAttempts.
 	MaxAttempts int `json:"maxAttempts,omitempty"`
 
+	// ValidFor, when positive, is how long an approval counts: it expires
+	// ValidFor after the approval (or earlier, at the document's expiry,
+	// with UseDocumentExpiry). Zero means approvals never expire.
+	ValidFor Duration `json:"validFor,omitempty"`
+	// UseDocumentExpiry (document requirements only) takes an approval's
+	// end from the document: the expiry date a reviewer enters or a
+	// provider's decision reports. With ValidFor too, the earlier one wins;
+	// ValidFor alone applies when the document's date is unknown.
+	UseDocumentExpiry bool `json:"useDocumentExpiry,omitempty"`
+	// ExpiryWarning, when positive, is how long before an approval expires
+	// the Service announces it (event requirement.expiring, once).
+	ExpiryWarning Duration `json:"expiryWarning,omitempty"`
+
+	// Screening (screening requirements only, required) names the
+	// requirements whose answers make the screened query.
+	Screening *ScreeningSources `json:"screening,omitempty"`
+	// RescreenInterval (screening requirements only, required, at least an
+	// hour) is how often an approved screening is run again.
+	RescreenInterval Duration `json:"rescreenInterval,omitempty"`
+
 	// Set by prepare.
 	data  json.RawMessage
 	types []documents.Type
@@ -110,7 +136,13 @@ func (r *Requirement) Attempts() int {
 }
 
 // AnsweredByUser reports whether the subject may answer the requirement.
-func (r *Requirement) AnsweredByUser() bool { return r.SetBy != SetByHost }
+func (r *Requirement) AnsweredByUser() bool {
+	return r.SetBy != SetByHost && r.SetBy != SetBySystem && r.Type != Screening
+}
+
+// SetBySystem reports whether only the Service sets the requirement
+// (screening requirements).
+func (r *Requirement) SetBySystem() bool { return r.Type == Screening || r.SetBy == SetBySystem }
 
 // AcceptedTypes returns the document types a Document requirement accepts,
 // in the order its DocumentTypes lists them; nil for other kinds. The slice
@@ -133,6 +165,10 @@ func (r Requirement) clone() *Requirement {
 	c.DocumentTypes = append([]string(nil), r.DocumentTypes...)
 	if len(c.DocumentTypes) == 0 {
 		c.DocumentTypes = nil
+	}
+	if r.Screening != nil {
+		src := *r.Screening
+		c.Screening = &src
 	}
 	return &c
 }
@@ -190,12 +226,19 @@ func (r *Requirement) prepare(f string, types []documents.Type, typeByName map[s
 		return fieldErr(f+".name", "is required")
 	}
 	if !r.Type.Valid() {
-		return fieldErr(f+".type", fmt.Sprintf("unknown kind %q (want boolean, string, choice, question or document)", r.Type))
+		return fieldErr(f+".type", fmt.Sprintf("unknown kind %q (want boolean, string, choice, question, document or screening)", r.Type))
 	}
 	switch r.SetBy {
 	case "", SetByUser, SetByHost:
+	case SetBySystem:
+		if r.Type != Screening {
+			return fieldErr(f+".setBy", "system is only allowed on screening requirements")
+		}
 	default:
 		return fieldErr(f+".setBy", fmt.Sprintf("unknown setter %q (want user or host)", r.SetBy))
+	}
+	if err := r.prepareValidity(f); err != nil {
+		return err
 	}
 	if r.MaxAttempts < 0 {
 		return fieldErr(f+".maxAttempts", "must not be negative")
@@ -385,6 +428,8 @@ func (r *Requirement) Validate(answer json.RawMessage) error {
 	case Document:
 		_, err := r.ParseDocument(answer)
 		return err
+	case Screening:
+		return fieldErr("answer", "requirement "+r.Name+" is a screening requirement, set by the system from other answers")
 	}
 	return nil
 }

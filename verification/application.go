@@ -299,6 +299,11 @@ func (s *Service) DecideApplication(ctx context.Context, actor Actor, p DecideAp
 				if req.AnsweredByUser() && st.Status != levels.Pending && st.Status != levels.Approved {
 					return newErr(ErrConflict, "requirement %s is %s, not pending or approved; reject the application instead", req.Name, orMissing(st.Status))
 				}
+				if req.Type == levels.Screening && st.Status != levels.Approved {
+					// A screening is decided by its screen and its reviewer,
+					// never by an application's approval.
+					return newErr(ErrConflict, "screening %s is %s, not approved; review its hits (or wait for its screen) first", req.Name, orMissing(st.Status))
+				}
 			}
 		}
 		reason := p.Reason
@@ -307,7 +312,7 @@ func (s *Service) DecideApplication(ctx context.Context, actor Actor, p DecideAp
 		}
 		for _, req := range s.ladder.RequirementsUpTo(app.Level) {
 			st, ok := full[req.Name]
-			if !ok || st.Status != levels.Pending {
+			if !ok || st.Status != levels.Pending || req.Type == levels.Screening {
 				continue
 			}
 			if err := s.settle(ctx, tx, &sub, &st, verdict{requirement: req.Name, decision: p.Decision, reason: reason, adminID: adminID}, now); err != nil {
@@ -402,7 +407,7 @@ func (s *Service) reopenPending(ctx context.Context, tx Store, subjectID int64, 
 	}
 	for _, req := range s.ladder.RequirementsUpTo(level) {
 		st, ok := full[req.Name]
-		if !ok || st.Status != levels.Pending {
+		if !ok || st.Status != levels.Pending || req.Type == levels.Screening {
 			continue
 		}
 		if err := s.releaseAnswer(ctx, tx, st, "expired", now); err != nil {

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+
+	"github.com/openkyc/kyc/levels"
 )
 
 // Erase deletes a subject's personal data: every document image (and, with
@@ -105,8 +107,17 @@ func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files
 		return err
 	}
 	for _, st := range states {
-		if st.Answer != nil {
+		// A screening's answer is its record (the screened query and the
+		// hits): it goes too, and with it the screening's next screen.
+		screen := false
+		if r, ok := s.ladder.Requirement(st.Name); ok && r.Type == levels.Screening && !st.ValidUntil.IsZero() {
+			screen = true
+		}
+		if st.Answer != nil || screen {
 			st.Answer = nil
+			if screen {
+				clearValidity(&st)
+			}
 			if err := tx.PutRequirementState(ctx, st); err != nil {
 				return err
 			}
@@ -120,18 +131,6 @@ func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files
 		sess.FrontFileID, sess.BackFileID, sess.FaceFileID = "", "", ""
 		if err := tx.UpdateIDSession(ctx, sess); err != nil {
 			return err
-		}
-	}
-	psList, err := tx.ListProviderSessions(ctx, ProviderSessionFilter{SubjectID: sub.ID})
-	if err != nil {
-		return err
-	}
-	for _, ps := range psList {
-		if ps.Document.Number != "" || ps.Reason != "" {
-			ps.Document.Number, ps.Reason = "", ""
-			if err := tx.PutProviderSession(ctx, ps); err != nil {
-				return err
-			}
 		}
 	}
 	ident := sub.Identifier
@@ -148,6 +147,18 @@ func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files
 	if err := s.blankEventReasons(ctx, tx, sub.ID, keep); err != nil {
 		return err
 	}
+	psList, err := tx.ListProviderSessions(ctx, ProviderSessionFilter{SubjectID: sub.ID})
+	if err != nil {
+		return err
+	}
+	for _, ps := range psList {
+		if ps.Document.Number != "" || ps.Reason != "" {
+			ps.Document.Number, ps.Reason = "", ""
+			if err := tx.PutProviderSession(ctx, ps); err != nil {
+				return err
+			}
+		}
+	}
 	now := s.Now()
 	sub.Identifier, sub.RedactedAt, sub.UpdatedAt = ident, now, now
 	if err := tx.UpdateSubject(ctx, sub); err != nil {
@@ -161,9 +172,9 @@ func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files
 // erasure keeps them, they hold no personal data, and blanks the others
 // (reviewers' and admins' free text).
 func (s *Service) systemReasons(ctx context.Context, tx Store, subjectID int64, states []RequirementState) ([]string, error) {
-	keep := []string{ReasonCreated, ReasonRequirements, ExpiredTTL, ExpiredSuperseded}
+	keep := []string{ReasonCreated, ReasonRequirements, ExpiredTTL, ExpiredSuperseded, ReasonExpired}
 	for _, st := range states {
-		keep = append(keep, "Review: "+st.Name)
+		keep = append(keep, "Review: "+st.Name, ExpiredGrantReason(st.Name), ReasonScreeningHit(st.Name), ReasonScreeningConfirmed(st.Name))
 	}
 	for offset := 0; ; offset += MaxPageSize {
 		page, err := tx.ListApplications(ctx, ApplicationFilter{SubjectID: subjectID, Limit: MaxPageSize, Offset: offset})

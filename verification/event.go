@@ -52,6 +52,10 @@ const (
 	EventApplicationApproved  EventType = "application.approved"
 	EventApplicationRejected  EventType = "application.rejected"
 	EventApplicationExpired   EventType = "application.expired"
+	EventRequirementExpiring  EventType = "requirement.expiring"
+	EventRequirementExpired   EventType = "requirement.expired"
+	EventScreeningHit         EventType = "screening.hit"
+	EventScreeningCleared     EventType = "screening.cleared"
 	// EventProviderDecisionApplied: an identity provider's decision became
 	// its session's state (ApplyProviderDecision).
 	EventProviderDecisionApplied EventType = "provider.decision.applied"
@@ -264,6 +268,66 @@ type ApplicationExpiredPayload struct {
 	Reason string `json:"reason"`
 }
 
+// RequirementExpiringPayload is the payload of requirement.expiring: an
+// approval entered its ExpiryWarning window (emitted once per approval).
+type RequirementExpiringPayload struct {
+	EventHeader
+	// Requirement names the requirement.
+	Requirement string `json:"requirement"`
+	// ValidUntil is when the approval stops counting.
+	ValidUntil time.Time `json:"validUntil"`
+}
+
+// RequirementExpiredPayload is the payload of requirement.expired: an
+// approval passed its ValidUntil and the requirement is missing again.
+type RequirementExpiredPayload struct {
+	EventHeader
+	// Requirement names the requirement.
+	Requirement string `json:"requirement"`
+	// ValidUntil is when the approval stopped counting.
+	ValidUntil time.Time `json:"validUntil"`
+}
+
+// ScreeningHitPayload is the payload of screening.hit: a screen found list
+// entries resembling the subject that no reviewer has dismissed; the
+// screening requirement is pending review. It names the entries, never the
+// screened name.
+type ScreeningHitPayload struct {
+	EventHeader
+	// Requirement names the screening requirement.
+	Requirement string `json:"requirement"`
+	// Hits are the keys (list/entity id) of the entries awaiting review.
+	Hits []string `json:"hits"`
+	// ListVersion is the list version the screen ran against.
+	ListVersion string `json:"listVersion"`
+}
+
+// ScreeningClearedPayload is the payload of screening.cleared: the subject's
+// screening is approved, because a screen found nothing or a reviewer
+// dismissed every hit as a false positive. Re-screens that stay clear emit
+// nothing.
+type ScreeningClearedPayload struct {
+	EventHeader
+	// Requirement names the screening requirement.
+	Requirement string `json:"requirement"`
+	// Dismissed counts the hits a reviewer dismissed (0 for a clean screen).
+	Dismissed int `json:"dismissed"`
+	// ListVersion is the list version of the last screen.
+	ListVersion string `json:"listVersion"`
+}
+
+// EventType implements Payload.
+func (*RequirementExpiringPayload) EventType() EventType { return EventRequirementExpiring }
+
+// EventType implements Payload.
+func (*RequirementExpiredPayload) EventType() EventType { return EventRequirementExpired }
+
+// EventType implements Payload.
+func (*ScreeningHitPayload) EventType() EventType { return EventScreeningHit }
+
+// EventType implements Payload.
+func (*ScreeningClearedPayload) EventType() EventType { return EventScreeningCleared }
+
 // ProviderDecisionAppliedPayload is the payload of provider.decision.applied:
 // an identity provider's decision became its session's state.
 type ProviderDecisionAppliedPayload struct {
@@ -378,6 +442,14 @@ func newPayload(t EventType) Payload {
 		return &ApplicationRejectedPayload{}
 	case EventApplicationExpired:
 		return &ApplicationExpiredPayload{}
+	case EventRequirementExpiring:
+		return &RequirementExpiringPayload{}
+	case EventRequirementExpired:
+		return &RequirementExpiredPayload{}
+	case EventScreeningHit:
+		return &ScreeningHitPayload{}
+	case EventScreeningCleared:
+		return &ScreeningClearedPayload{}
 	case EventProviderDecisionApplied:
 		return &ProviderDecisionAppliedPayload{}
 	case EventProviderDecisionStale:

@@ -37,13 +37,21 @@ func TestImportDirection(t *testing.T) {
 			for _, allowed := range []string{"levels", "documents", "providers", "internal/", "verification"} {
 				ok = ok || strings.HasPrefix(dep, "github.com/openkyc/kyc/"+allowed)
 			}
+			// The screening types, never a concrete screener.
+			ok = ok || dep == "github.com/openkyc/kyc/screening"
 			require.True(t, ok, "verification imports %s", dep)
 		}
 		// database/sql/driver holds only the Valuer and Scanner interfaces
 		// (github.com/google/uuid implements them); database/sql itself is
 		// a store's business.
 		require.NotEqual(t, "database/sql", dep, "verification imports database/sql")
+		// The provider-neutral screening types are allowed; the screeners
+		// themselves (an HTTP client, a list loader) are the host's choice.
+		for _, screener := range []string{"github.com/openkyc/kyc/screening/"} {
+			require.False(t, strings.HasPrefix(dep, screener), "verification imports the screener %s", dep)
+		}
 	}
+	require.Contains(t, strings.Fields(string(out)), "github.com/openkyc/kyc/screening", "verification takes a screening.Screener")
 
 	out, err = exec.Command("go", "list", "-f", `{{join .Imports " "}}`, "github.com/openkyc/kyc/verification").CombinedOutput()
 	require.NoError(t, err, string(out))

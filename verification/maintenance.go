@@ -3,8 +3,11 @@ package verification
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/openkyc/kyc/levels"
 )
 
 // Job is one periodic maintenance task of a Runner. The built-in jobs
@@ -66,6 +69,12 @@ const (
 	JobDeletionSweep      = "deletion-sweep"
 	JobIdempotencyPruning = "idempotency-pruning"
 	JobOutboxPruning      = "outbox-pruning"
+	// JobRequirementExpiry runs ExpireRequirements; registered when the
+	// ladder has a requirement that expires (validFor, useDocumentExpiry).
+	JobRequirementExpiry = "requirement-expiry"
+	// JobScreening runs RunScreening; registered when Options.Screener is
+	// set.
+	JobScreening = "screening"
 )
 
 // Default intervals and limits of the built-in jobs.
@@ -77,6 +86,8 @@ const (
 	DefaultDeletionSweepInterval      = 5 * time.Minute
 	DefaultIdempotencyPruningInterval = time.Hour
 	DefaultOutboxPruningInterval      = time.Hour
+	DefaultRequirementExpiryInterval  = time.Hour
+	DefaultScreeningInterval          = 15 * time.Minute
 	// DefaultDeliveredRetention is how long a delivered outbox delivery
 	// is kept (the events themselves are never pruned: they are the audit
 	// trail).
@@ -104,6 +115,12 @@ type MaintenanceOptions struct {
 	IdempotencyPruning time.Duration
 	// OutboxPruning is the interval of the outbox-pruning job.
 	OutboxPruning time.Duration
+	// RequirementExpiry is the interval of the requirement-expiry job (run
+	// only when the ladder has requirements that expire).
+	RequirementExpiry time.Duration
+	// Screening is the interval of the screening job (run only with a
+	// Screener).
+	Screening time.Duration
 	// OrphanGrace is SweepOrphansParams.Grace; 0 means DefaultOrphanGrace.
 	OrphanGrace time.Duration
 	// DeliveredRetention is how long delivered deliveries are kept before
@@ -140,7 +157,13 @@ type Runner struct {
 //     deletion was committed but not finished (a crash, a failing store);
 //   - idempotency-pruning (hourly): expired Idempotency-Key records;
 //   - outbox-pruning (hourly): deliveries delivered more than
-//     DeliveredRetention (7 days) ago.
+//     DeliveredRetention (7 days) ago;
+//   - requirement-expiry (hourly, when a requirement of the ladder
+//     expires): ExpireRequirements, approvals past their ValidUntil and
+//     those entering their warning window;
+//   - screening (every 15 minutes, when Options.Screener is set):
+//     RunScreening, queued first screens, re-screens due by interval, and
+//     every approved screening after the list version changed.
 //
 // then opts.Jobs. Every job is safe on several replicas at once.
 func (s *Service) Maintenance(opts MaintenanceOptions) (*Runner, error) {
@@ -182,6 +205,26 @@ func (s *Service) Maintenance(opts MaintenanceOptions) (*Runner, error) {
 		{Job{Name: JobOutboxPruning, Run: count("deleted", func(ctx context.Context) (int, error) {
 			return s.PruneDeliveries(ctx, keep)
 		})}, opts.OutboxPruning, DefaultOutboxPruningInterval},
+	}
+	if slices.ContainsFunc(s.ladder.Requirements(), (*levels.Requirement).Expires) {
+		builtin = append(builtin, struct {
+			job      Job
+			interval time.Duration
+			def      time.Duration
+		}{Job{Name: JobRequirementExpiry, Run: func(ctx context.Context) (JobResult, error) {
+			rep, err := s.ExpireRequirements(ctx)
+			return JobResult{Counts: map[string]int{"expired": rep.Expired, "warned": rep.Warned, "downgraded": rep.Downgraded}}, err
+		}}, opts.RequirementExpiry, DefaultRequirementExpiryInterval})
+	}
+	if s.screener != nil {
+		builtin = append(builtin, struct {
+			job      Job
+			interval time.Duration
+			def      time.Duration
+		}{Job{Name: JobScreening, Run: func(ctx context.Context) (JobResult, error) {
+			rep, err := s.RunScreening(ctx)
+			return JobResult{Counts: map[string]int{"screened": rep.Screened, "cleared": rep.Cleared, "hits": rep.Hits, "failed": rep.Failed}}, err
+		}}, opts.Screening, DefaultScreeningInterval})
 	}
 	r := &Runner{svc: s, onReport: opts.OnReportFunc}
 	seen := map[string]bool{}

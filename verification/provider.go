@@ -398,6 +398,13 @@ func (s *Service) reviewByProvider(ctx context.Context, tx Store, sub *Subject, 
 		return err
 	}
 	v := verdict{requirement: name, provider: d.Provider}
+	if exp := d.Document.ValidUntil; exp.After(s.Now()) {
+		// The document's expiry ends the approval of a requirement with
+		// useDocumentExpiry (see Validity); a date already past is not
+		// used (the approval then lasts validFor), so a provider's
+		// approval is never refused for it.
+		v.validity = Validity{DocumentExpiry: exp}
+	}
 	switch d.Outcome {
 	case providers.OutcomeApproved:
 		v.decision = Approve

@@ -28,6 +28,14 @@ type RequirementState struct {
 	Attempts int
 	// UpdatedAt is when the state last changed.
 	UpdatedAt time.Time
+	// ValidUntil is when an approval stops counting (zero: never). For a
+	// screening requirement it is when the next screen is due instead: the
+	// queued first screen (pending) or the next re-screen (approved).
+	// Stores index it (ListDueRequirementStates).
+	ValidUntil time.Time
+	// WarnedAt is when requirement.expiring was emitted for this
+	// ValidUntil; zero until then. A new approval clears it.
+	WarnedAt time.Time
 }
 
 // MaxAnswerBytes bounds an answer's JSON form.
@@ -127,8 +135,11 @@ func (s *Service) answerTx(ctx context.Context, tx Store, sub *Subject, req *lev
 	}
 	now := s.Now()
 	st.Status = levels.Pending
+	clearValidity(&st)
 	if !req.Review {
-		st.Status = levels.Approved
+		if err := approveState(&st, req, now, Validity{}); err != nil {
+			return st, err
+		}
 	}
 	if req.Type == levels.Document {
 		files, err := newAnswerFiles(req, answer)
@@ -147,6 +158,9 @@ func (s *Service) answerTx(ctx context.Context, tx Store, sub *Subject, req *lev
 		return st, err
 	}
 	if err := s.emit(ctx, tx, sub, now, &RequirementSubmittedPayload{Requirement: name, Status: st.Status}); err != nil {
+		return st, err
+	}
+	if err := s.queueScreenings(ctx, tx, sub, name, now); err != nil {
 		return st, err
 	}
 	if st.Status != levels.Approved {
@@ -202,6 +216,10 @@ type SetRequirementParams struct {
 	Reason string
 	// Final makes a rejection final (see ReviewParams.Final).
 	Final bool
+	// ValidUntil, optional when approving, is when the approval stops
+	// counting (see ReviewParams.ValidUntil). Setting an approved
+	// requirement approved again with a later date renews it.
+	ValidUntil time.Time
 }
 
 // SetRequirement lets the host or a reviewer set a requirement directly:
@@ -221,6 +239,10 @@ func (s *Service) SetRequirement(ctx context.Context, actor Actor, p SetRequirem
 		p.Status = levels.Approved
 	}
 	switch {
+	case req.SetBySystem():
+		err = newErr(ErrForbidden, "requirement %s is set by the system; review its screening instead", p.Requirement)
+	case p.Status != levels.Approved && !p.ValidUntil.IsZero():
+		err = invalid("validUntil", "applies to approvals only")
 	case p.SubjectID <= 0:
 		err = invalid("subjectId", "must be a positive integer")
 	case p.Status != levels.Approved && p.Status != levels.Pending && p.Status != levels.Rejected:
@@ -265,17 +287,29 @@ func (s *Service) SetRequirement(ctx context.Context, actor Actor, p SetRequirem
 			st.Answer = append(json.RawMessage(nil), p.Value...)
 		}
 		if p.Status == levels.Pending {
+			clearValidity(&st)
 			st.Status, st.Reason, st.Final, st.UpdatedAt = levels.Pending, "", false, s.Now()
 			if err := tx.PutRequirementState(ctx, st); err != nil {
 				return err
 			}
-			return s.emit(ctx, tx, &sub, st.UpdatedAt, &RequirementSubmittedPayload{Requirement: p.Requirement, Status: st.Status})
+			if err := s.emit(ctx, tx, &sub, st.UpdatedAt, &RequirementSubmittedPayload{Requirement: p.Requirement, Status: st.Status}); err != nil {
+				return err
+			}
+		} else {
+			d := Approve
+			if p.Status == levels.Rejected {
+				d = Reject
+			}
+			err := s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: d, reason: p.Reason, final: p.Final, adminID: actor.AdminID(),
+				validity: Validity{Until: p.ValidUntil}})
+			if err != nil {
+				return err
+			}
 		}
-		d := Approve
-		if p.Status == levels.Rejected {
-			d = Reject
+		if p.Value == nil {
+			return nil
 		}
-		return s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: d, reason: p.Reason, final: p.Final, adminID: actor.AdminID()})
+		return s.queueScreenings(ctx, tx, &sub, p.Requirement, s.Now())
 	})
 	return st, err
 }
@@ -309,12 +343,17 @@ func (s *Service) ResetRequirement(ctx context.Context, actor Actor, subjectID i
 				return err
 			}
 			st.Status, st.Answer, st.Reason, st.Final = levels.Missing, nil, "", false
+			clearValidity(&st)
 		}
 		st.UpdatedAt = now
 		if err := tx.PutRequirementState(ctx, st); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, &sub, now, &RequirementResetPayload{Requirement: name, AdminID: adminID})
+		if err := s.emit(ctx, tx, &sub, now, &RequirementResetPayload{Requirement: name, AdminID: adminID}); err != nil {
+			return err
+		}
+		// A reopened screening is queued again when its answers are there.
+		return s.queueScreening(ctx, tx, &sub, name, now)
 	})
 	return st, err
 }

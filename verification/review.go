@@ -51,6 +51,11 @@ type ReviewParams struct {
 	// Final makes a rejection final: the subject may not answer again until
 	// an admin resets the requirement. Without it the subject may retry.
 	Final bool
+	// ValidUntil, optional on approval, is when the approval stops
+	// counting: the document's expiry date as the reviewer reads it. It
+	// wins over the requirement's ValidFor (see Validity) and must be in
+	// the future; it is refused on rejections and screening requirements.
+	ValidUntil time.Time
 }
 
 func (p ReviewParams) validate() error {
@@ -59,6 +64,8 @@ func (p ReviewParams) validate() error {
 		return invalid("subjectId", "must be a positive integer")
 	case p.Decision == Approve && p.Final:
 		return invalid("final", "applies to rejections only")
+	case p.Decision == Reject && !p.ValidUntil.IsZero():
+		return invalid("validUntil", "applies to approvals only")
 	}
 	return checkDecision(p.Decision, p.Reason)
 }
@@ -72,6 +79,8 @@ type verdict struct {
 	reason      string
 	final       bool
 	adminID     int64
+	// validity is what the approval knows about its end (see Validity).
+	validity Validity
 	// provider names the identity provider whose decision this is; empty
 	// for reviewers and the host.
 	provider string
@@ -103,11 +112,12 @@ func (s *Service) Review(ctx context.Context, actor Actor, p ReviewParams) (Requ
 	if err := p.validate(); err != nil {
 		return RequirementState{}, s.fail("Review", err)
 	}
-	if _, err := s.requirement("requirement", p.Requirement); err != nil {
+	req, err := s.requirement("requirement", p.Requirement)
+	if err != nil {
 		return RequirementState{}, s.fail("Review", err)
 	}
 	var st RequirementState
-	err := s.inTx(ctx, "Review", func(ctx context.Context, tx Store) error {
+	err = s.inTx(ctx, "Review", func(ctx context.Context, tx Store) error {
 		sub, err := lockVisible(ctx, tx, actor, p.SubjectID)
 		if err != nil {
 			return err
@@ -118,7 +128,11 @@ func (s *Service) Review(ctx context.Context, actor Actor, p ReviewParams) (Requ
 		if st.Status != levels.Pending {
 			return newErr(ErrConflict, "requirement %s is %s, not pending review", p.Requirement, st.Status)
 		}
-		return s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: p.Decision, reason: p.Reason, final: p.Final, adminID: actor.AdminID()})
+		if req.Type == levels.Screening {
+			return s.reviewScreening(ctx, tx, &sub, &st, req, p, actor.AdminID())
+		}
+		return s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: p.Decision, reason: p.Reason, final: p.Final, adminID: actor.AdminID(),
+			validity: Validity{Until: p.ValidUntil}})
 	})
 	return st, err
 }
@@ -145,9 +159,16 @@ func (s *Service) decide(ctx context.Context, tx Store, sub *Subject, st *Requir
 func (s *Service) settle(ctx context.Context, tx Store, sub *Subject, st *RequirementState, v verdict, now time.Time) error {
 	st.UpdatedAt = now
 	if v.decision == Approve {
-		st.Status, st.Reason, st.Final = levels.Approved, "", false
+		req, err := s.requirement("requirement", v.requirement)
+		if err != nil {
+			return err
+		}
+		if err := approveState(st, req, now, v.validity); err != nil {
+			return err
+		}
 	} else {
 		st.Status, st.Reason, st.Final = levels.Rejected, v.reason, v.final
+		clearValidity(st)
 	}
 	if err := tx.PutRequirementState(ctx, *st); err != nil {
 		return err

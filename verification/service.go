@@ -17,6 +17,7 @@ import (
 
 	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/levels"
+	"github.com/openkyc/kyc/screening"
 )
 
 // Options configure a Service. The zero value is usable.
@@ -56,16 +57,20 @@ type Options struct {
 	// It must not block.
 	OnEventsFunc func()
 
-	// Providers are the identity providers whose decisions
-	// ApplyProviderDecision takes, and which document requirements each
-	// one reviews.
-	Providers []ProviderConfig
-	// MediaAttempts bounds the fetch attempts of one provider session's
-	// images; 0 means DefaultMediaAttempts.
-	MediaAttempts int
-	// MediaBackoff is the wait before the first retry of a failed media
-	// fetch, doubling for each further one; 0 means DefaultMediaBackoff.
-	MediaBackoff time.Duration
+	// DowngradeOnExpiry makes ExpireRequirements (and a re-screen that
+	// finds a new hit) move a subject down to the highest level its
+	// approved requirements still earn, with a grant and no admin. Without
+	// it the subject keeps its level while the status route lists what
+	// lapsed.
+	DowngradeOnExpiry bool
+	// Screener screens subjects for the ladder's screening requirements
+	// (RunScreening); required when the ladder has one. It is called only
+	// from RunScreening, never inside a store transaction nor on a
+	// subject's request.
+	Screener screening.Screener
+	// ScreeningThreshold is the score at or above which a hit goes to a
+	// reviewer (screening.Decide); 0 means screening.DefaultThreshold.
+	ScreeningThreshold float64
 	// MaxUnsubmittedFiles caps how many uploaded files a subject may hold
 	// that no pending answer or identity session uses yet; an upload over
 	// it answers ErrUploadQuota. 0 means DefaultMaxUnsubmittedFiles;
@@ -86,6 +91,16 @@ type Options struct {
 	// by New: erasure still works, but digests differ between processes
 	// and nobody can link them later.
 	IdentifierKey []byte
+	// Providers are the identity providers whose decisions
+	// ApplyProviderDecision takes, and which document requirements each
+	// one reviews.
+	Providers []ProviderConfig
+	// MediaAttempts bounds the fetch attempts of one provider session's
+	// images; 0 means DefaultMediaAttempts.
+	MediaAttempts int
+	// MediaBackoff is the wait before the first retry of a failed media
+	// fetch, doubling for each further one; 0 means DefaultMediaBackoff.
+	MediaBackoff time.Duration
 }
 
 // Upload volume defaults (Options.MaxUnsubmittedFiles, MaxUnsubmittedBytes,
@@ -122,14 +137,20 @@ type Service struct {
 	imageRetention time.Duration
 	onEvents       func()
 
-	providers           map[string]*providerConf
-	mediaWake           chan struct{}
-	mediaAttempts       int
-	mediaBackoff        time.Duration
+	downgrade bool
+	screener  screening.Screener
+	threshold float64
+	// screenedVersion is the list version every approved screening was
+	// last checked against by this Service (see RunScreening).
+	screenedVersion     screenedVersion
 	maxUnsubmitted      int
 	maxUnsubmittedBytes int64
 	uploadTTL           time.Duration
 	identifierKey       []byte
+	providers           map[string]*providerConf
+	mediaWake           chan struct{}
+	mediaAttempts       int
+	mediaBackoff        time.Duration
 }
 
 // New returns a Service applying ladder over store.
@@ -174,6 +195,18 @@ func New(ladder *levels.Ladder, store Store, opts Options) (*Service, error) {
 	}
 	s.imageRetention = opts.ImageRetention
 	s.onEvents = opts.OnEventsFunc
+	s.downgrade, s.screener, s.threshold = opts.DowngradeOnExpiry, opts.Screener, opts.ScreeningThreshold
+	if s.threshold == 0 {
+		s.threshold = screening.DefaultThreshold
+	}
+	if s.threshold < 0 || s.threshold > 1 || s.threshold != s.threshold {
+		return nil, invalid("ScreeningThreshold", "must be between 0 and 1")
+	}
+	for _, r := range ladder.Requirements() {
+		if r.Type == levels.Screening && s.screener == nil {
+			return nil, invalid("Screener", "is required: the ladder has the screening requirement %q", r.Name)
+		}
+	}
 	if err := s.uploadLimits(opts); err != nil {
 		return nil, err
 	}

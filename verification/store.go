@@ -41,8 +41,8 @@ type Store interface {
 	EventStore
 	OutboxStore
 	IdempotencyStore
-	ProviderStore
 	BlobDeletionStore
+	ProviderStore
 
 	// InTx runs fn in one transaction and passes it a Store bound to that
 	// transaction. If fn returns an error, every write made through tx is
@@ -99,6 +99,31 @@ type RequirementStore interface {
 	// PutRequirementState inserts or replaces the state keyed by
 	// (SubjectID, Name).
 	PutRequirementState(ctx context.Context, st RequirementState) error
+	// ListDueRequirementStates returns up to f.Limit states of requirement
+	// f.Name whose ValidUntil is set (non-zero) and not after f.Before,
+	// ordered by (ValidUntil, SubjectID), starting strictly after the
+	// cursor (f.AfterValidUntil, f.AfterSubjectID); with f.Unwarned, only
+	// those whose WarnedAt is zero. Stores answer it from an index on
+	// (Name, ValidUntil, SubjectID), so a sweep pages through the due
+	// states without reading the others. Empty (not an error) when none.
+	ListDueRequirementStates(ctx context.Context, f DueFilter) ([]RequirementState, error)
+}
+
+// DueFilter selects requirement states for ListDueRequirementStates.
+type DueFilter struct {
+	// Name is the requirement; required.
+	Name string
+	// Before is the cut-off: ValidUntil not after it.
+	Before time.Time
+	// AfterValidUntil and AfterSubjectID are the keyset cursor: only states
+	// after them in (ValidUntil, SubjectID) order. Zero starts at the
+	// beginning; pass the last state of a page to get the next.
+	AfterValidUntil time.Time
+	AfterSubjectID  int64
+	// Unwarned keeps only states whose WarnedAt is zero.
+	Unwarned bool
+	// Limit caps the states returned (positive).
+	Limit int
 }
 
 // ReviewStore keeps the append-only audit trail of review decisions.

@@ -15,16 +15,24 @@
 //	-base-url   public URL prefixed to signed file URLs (default http://<addr>)
 //	-webhook    POST every event to this URL, signed as Standard Webhooks (secret printed at start)
 //	-log-level  debug, info, warn or error (default info); pretty on a terminal, JSON otherwise
-//	-veriff-api-key   Veriff integration API key, X-AUTH-CLIENT (default demo-veriff-key)
-//	-veriff-secret    Veriff shared secret, the webhooks' HMAC key (default demo-veriff-secret)
-//	-veriff-base-url  Veriff's API, for sessions and media (default https://stationapi.veriff.com)
 //	-image-retention  purge document images this long after their review (e.g. 2160h); default 0 keeps them
+//	-screening-list   a sanctions/PEP list CSV (screening/listscreen format) for the ladder's screening requirements
+//	-downgrade-on-expiry  move subjects down a level when an approval expires or a re-screen finds a hit
 //
 // The maintenance runner (verification.Service.Maintenance) runs in the
 // background: it expires applications and unsubmitted uploads, applies the
 // image retention (with -image-retention), sweeps orphaned and half-deleted
 // bytes, and prunes expired idempotency keys and delivered outbox rows, each
-// job on its own interval; its reports are logged.
+// job on its own interval; its reports are logged. With a ladder whose
+// requirements expire it also runs the expiry sweep, and with
+// -screening-list the sanctions screening. Try both with the ladder and the
+// made-up list shipped for it:
+//
+//	go run ./examples/server -ladder examples/server/diligence.json \
+//	    -screening-list screening/listscreen/testdata/fictitious.csv
+//	-veriff-api-key   Veriff integration API key, X-AUTH-CLIENT (default demo-veriff-key)
+//	-veriff-secret    Veriff shared secret, the webhooks' HMAC key (default demo-veriff-secret)
+//	-veriff-base-url  Veriff's API, for sessions and media (default https://stationapi.veriff.com)
 //
 // Veriff decisions are accepted on POST /webhooks/providers/veriff (the
 // demo credentials are printed at start); vendorData names the subject's
@@ -66,6 +74,8 @@ import (
 	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/providers"
 	"github.com/openkyc/kyc/providers/veriff"
+	"github.com/openkyc/kyc/screening"
+	"github.com/openkyc/kyc/screening/listscreen"
 	"github.com/openkyc/kyc/storage/sqlite"
 	"github.com/openkyc/kyc/verification"
 	"github.com/openkyc/kyc/webhooks"
@@ -99,6 +109,8 @@ type config struct {
 	veriffKey, veriffSecret, veriffBaseURL         string
 	demo, demoSet, fresh                           bool
 	imageRetention                                 time.Duration
+	screeningList                                  string
+	downgrade                                      bool
 }
 
 // The demo Veriff integration's credentials (printed at start).
@@ -118,11 +130,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.baseURL, "base-url", "", "public URL for signed file URLs (default http://<addr>)")
 	fs.StringVar(&c.webhook, "webhook", "", "deliver events to this URL as signed webhooks")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.DurationVar(&c.imageRetention, "image-retention", 0, "purge document images this long after their review (0 keeps them)")
+	fs.StringVar(&c.screeningList, "screening-list", "", "sanctions/PEP list CSV for screening requirements (screening/listscreen format)")
+	fs.BoolVar(&c.downgrade, "downgrade-on-expiry", false, "downgrade subjects when an approval expires or a re-screen finds a hit")
 	fs.BoolVar(&c.fresh, "fresh", false, "start from scratch: delete the database, document images and key in the data directory first")
 	fs.StringVar(&c.veriffKey, "veriff-api-key", demoVeriffKey, "Veriff integration API key (X-AUTH-CLIENT)")
 	fs.StringVar(&c.veriffSecret, "veriff-secret", demoVeriffSecret, "Veriff shared secret (webhook and API signatures)")
 	fs.StringVar(&c.veriffBaseURL, "veriff-base-url", veriff.DefaultBaseURL, "Veriff API base URL (sessions and media)")
-	fs.DurationVar(&c.imageRetention, "image-retention", 0, "purge document images this long after their review (0 keeps them)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -210,6 +224,13 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 		return err
 	}
 
+	// The key of the digests that replace erased identifiers: stable, so
+	// erased subjects stay linkable to their audit facts.
+	identifierKey, err := persistentSecret(filepath.Join(cfg.data, "identifier.key"))
+	if err != nil {
+		return err
+	}
+
 	veriffP, err := veriff.New(veriff.Config{APIKey: cfg.veriffKey, SharedSecret: cfg.veriffSecret, BaseURL: cfg.veriffBaseURL})
 	if err != nil {
 		return err
@@ -218,23 +239,22 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 	if r, ok := ladder.Requirement("idDocument"); ok && r.Type == levels.Document {
 		veriffConf.Requirements = []string{"idDocument"}
 	}
-
-	// The key of the digests that replace erased identifiers: stable, so
-	// erased subjects stay linkable to their audit facts.
-	identifierKey, err := persistentSecret(filepath.Join(cfg.data, "identifier.key"))
+	screener, err := loadScreener(cfg.screeningList)
 	if err != nil {
 		return err
 	}
 
 	var dispatcher *verification.Dispatcher
 	svc, err := verification.New(ladder, store, verification.Options{
-		Logger:         &log,
-		Blobs:          blobs,
-		OnEventsFunc:   func() { dispatcher.Notify() },
-		Providers:      []verification.ProviderConfig{veriffConf},
-		MediaBackoff:   5 * time.Second,
-		ImageRetention: cfg.imageRetention,
-		IdentifierKey:  identifierKey,
+		Logger:            &log,
+		Blobs:             blobs,
+		OnEventsFunc:      func() { dispatcher.Notify() },
+		Providers:         []verification.ProviderConfig{veriffConf},
+		MediaBackoff:      5 * time.Second,
+		ImageRetention:    cfg.imageRetention,
+		IdentifierKey:     identifierKey,
+		Screener:          screener,
+		DowngradeOnExpiry: cfg.downgrade,
 	})
 	if err != nil {
 		return err
@@ -345,6 +365,20 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 	}
 	log.Info().Msg("stopped")
 	return nil
+}
+
+// loadScreener loads the -screening-list file; nil without one (a ladder
+// with a screening requirement then fails verification.New, naming the
+// missing Screener).
+func loadScreener(path string) (screening.Screener, error) {
+	if path == "" {
+		return nil, nil
+	}
+	list, err := listscreen.LoadFile(path, listscreen.Options{Name: strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))})
+	if err != nil {
+		return nil, fmt.Errorf("-screening-list: %w", err)
+	}
+	return list, nil
 }
 
 func loadLadder(path string) (*levels.Ladder, error) {

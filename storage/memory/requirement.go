@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"slices"
@@ -71,4 +72,42 @@ func (s *Store) PutRequirementState(ctx context.Context, st verification.Require
 		}
 	})
 	return nil
+}
+
+// ListDueRequirementStates implements verification.RequirementStore. The
+// reference store scans every state: it is for tests, not for a million
+// subjects.
+func (s *Store) ListDueRequirementStates(ctx context.Context, f verification.DueFilter) ([]verification.RequirementState, error) {
+	unlock, err := s.begin(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if f.Limit <= 0 {
+		return []verification.RequirementState{}, nil
+	}
+	after := func(st verification.RequirementState) bool {
+		if c := st.ValidUntil.Compare(f.AfterValidUntil); c != 0 {
+			return c > 0
+		}
+		return st.SubjectID > f.AfterSubjectID
+	}
+	out := []verification.RequirementState{}
+	for _, m := range s.root.states {
+		st, ok := m[f.Name]
+		if !ok || st.ValidUntil.IsZero() || st.ValidUntil.After(f.Before) || !after(st) || f.Unwarned && !st.WarnedAt.IsZero() {
+			continue
+		}
+		out = append(out, cloneState(st))
+	}
+	slices.SortFunc(out, func(a, b verification.RequirementState) int {
+		if c := a.ValidUntil.Compare(b.ValidUntil); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.SubjectID, b.SubjectID)
+	})
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
 }

@@ -54,10 +54,10 @@ type root struct {
 	sinks      []string
 	deliveries map[deliveryKey]*verification.Delivery
 
+	deletions         map[string]verification.BlobDeletion
 	providerEvents    []verification.ProviderEvent // providerEvents[i].ID == i+1
 	providerEventKeys map[providerKey]int64
 	providerSessions  map[providerKey]verification.ProviderSession
-	deletions         map[string]verification.BlobDeletion
 }
 
 type txn struct {
@@ -77,10 +77,10 @@ func New() *Store {
 		eventIDs:   map[string]bool{},
 		idem:       map[idemKey]verification.IdempotencyRecord{},
 		deliveries: map[deliveryKey]*verification.Delivery{},
+		deletions:  map[string]verification.BlobDeletion{},
 
 		providerEventKeys: map[providerKey]int64{},
 		providerSessions:  map[providerKey]verification.ProviderSession{},
-		deletions:         map[string]verification.BlobDeletion{},
 	}}
 }
 

@@ -10,15 +10,17 @@ import (
 	"github.com/openkyc/kyc/verification"
 )
 
-const stateCols = `subject_id, name, status, answer, reason, final, attempts, updated_at`
+const stateCols = `subject_id, name, status, answer, reason, final, attempts, updated_at, valid_until, warned_at`
 
 func scanState(row pgx.Row) (verification.RequirementState, error) {
 	var (
 		st      verification.RequirementState
 		updated pgtype.Timestamptz
+		until   pgtype.Timestamptz
+		warned  pgtype.Timestamptz
 	)
-	err := row.Scan(&st.SubjectID, &st.Name, &st.Status, &st.Answer, &st.Reason, &st.Final, &st.Attempts, &updated)
-	st.UpdatedAt = tsOut(updated)
+	err := row.Scan(&st.SubjectID, &st.Name, &st.Status, &st.Answer, &st.Reason, &st.Final, &st.Attempts, &updated, &until, &warned)
+	st.UpdatedAt, st.ValidUntil, st.WarnedAt = tsOut(updated), tsOut(until), tsOut(warned)
 	return st, err
 }
 
@@ -63,12 +65,42 @@ func (s *Store) PutRequirementState(ctx context.Context, st verification.Require
 	}
 	_, err := s.q.Exec(ctx, s.sql(`
 		INSERT INTO {{schema}}.requirement_states (`+stateCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (subject_id, name) DO UPDATE
 		   SET status = EXCLUDED.status, answer = EXCLUDED.answer, reason = EXCLUDED.reason,
-		       final = EXCLUDED.final, attempts = EXCLUDED.attempts, updated_at = EXCLUDED.updated_at`),
-		st.SubjectID, st.Name, st.Status, jsonIn(st.Answer), st.Reason, st.Final, st.Attempts, tsIn(st.UpdatedAt))
+		       final = EXCLUDED.final, attempts = EXCLUDED.attempts, updated_at = EXCLUDED.updated_at,
+		       valid_until = EXCLUDED.valid_until, warned_at = EXCLUDED.warned_at`),
+		st.SubjectID, st.Name, st.Status, jsonIn(st.Answer), st.Reason, st.Final, st.Attempts, tsIn(st.UpdatedAt), tsIn(st.ValidUntil), tsIn(st.WarnedAt))
 	return fail(ctx, "put requirement state", err)
+}
+
+// dueSQL lists the due states of one requirement: a range of the partial
+// index requirement_states_due_idx (valid_until IS NOT NULL names it) after
+// the cursor, warned_at filtered from the index's included column.
+const dueSQL = `SELECT ` + stateCols + ` FROM {{schema}}.requirement_states
+	WHERE name = $1 AND valid_until IS NOT NULL AND valid_until <= $2 AND (valid_until, subject_id) > ($3, $4)
+	  AND ($5::boolean IS FALSE OR warned_at IS NULL)
+	ORDER BY valid_until, subject_id LIMIT $6`
+
+// dueArgs returns dueSQL's arguments for f.
+func dueArgs(f verification.DueFilter) []any {
+	return []any{f.Name, tsIn(f.Before), pgtype.Timestamptz{Time: f.AfterValidUntil, Valid: true}, f.AfterSubjectID, f.Unwarned, f.Limit}
+}
+
+// ListDueRequirementStates implements verification.RequirementStore.
+func (s *Store) ListDueRequirementStates(ctx context.Context, f verification.DueFilter) ([]verification.RequirementState, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 || f.Before.IsZero() {
+		return []verification.RequirementState{}, nil
+	}
+	rows, err := s.q.Query(ctx, s.sql(dueSQL), dueArgs(f)...)
+	if err != nil {
+		return nil, fail(ctx, "list due requirement states", err)
+	}
+	out, err := collect(rows, scanState)
+	return out, fail(ctx, "list due requirement states", err)
 }
 
 // collect scans every row with scan into a non-nil slice.

@@ -7,9 +7,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/verification"
 )
 
@@ -71,6 +73,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		stClientTotal: "client total", stClientPageAsc: "client asc", stClientPageDesc: "client desc",
 		stAppGet: "application", stAppByUUID: "application by uuid", stFileGet: "file",
 		stSessionList: "id sessions", stEventListAll: "events",
+		stStateDue: "due states", stStateDueUnwarned: "due unwarned states",
 	}
 	for id, name := range names {
 		queries[name] = stmtSQL[id]
@@ -126,6 +129,18 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 				return err
 			}
 			subs = append(subs, sub)
+		}
+		for i, sub := range subs {
+			// Every subject has states; a few of them can come due.
+			for _, name := range []string{"emailCode", "idDocument", "nationality"} {
+				st := verification.RequirementState{SubjectID: sub.ID, Name: name, Status: levels.Approved, UpdatedAt: time.Unix(1, 0)}
+				if name == "idDocument" && i%20 == 0 {
+					st.ValidUntil = time.Unix(int64(1000+i), 0)
+				}
+				if err := tx.PutRequirementState(ctx, st); err != nil {
+					return err
+				}
+			}
 		}
 		for i := range 1500 {
 			g := verification.Grant{SubjectID: subs[i%len(subs)].ID, Level: verification.LevelRef{ID: 1, Name: "Level 1"}, Reason: "created"}

@@ -15,10 +15,13 @@ func scanState(row scanner) (verification.RequirementState, error) {
 		answer    []byte
 		final     int64
 		updatedAt int64
+		until     int64
+		warned    int64
 	)
-	if err := row.Scan(&st.SubjectID, &st.Name, &st.Status, &answer, &st.Reason, &final, &st.Attempts, &updatedAt); err != nil {
+	if err := row.Scan(&st.SubjectID, &st.Name, &st.Status, &answer, &st.Reason, &final, &st.Attempts, &updatedAt, &until, &warned); err != nil {
 		return st, err
 	}
+	st.ValidUntil, st.WarnedAt = fromMicros(until), fromMicros(warned)
 	if len(answer) > 0 {
 		st.Answer = json.RawMessage(answer)
 	}
@@ -52,7 +55,23 @@ func (s *Store) GetRequirementState(ctx context.Context, subjectID int64, name s
 func (s *Store) PutRequirementState(ctx context.Context, st verification.RequirementState) error {
 	return s.write(ctx, func(tx *Store) error {
 		_, err := tx.conn(ctx).exec(stStatePut, st.SubjectID, st.Name, string(st.Status),
-			rawOrNil(st.Answer), st.Reason, boolInt(st.Final), st.Attempts, micros(st.UpdatedAt))
+			rawOrNil(st.Answer), st.Reason, boolInt(st.Final), st.Attempts, micros(st.UpdatedAt), micros(st.ValidUntil), micros(st.WarnedAt))
 		return s.c.mapErr(ctx, "put requirement state", err)
 	})
+}
+
+// ListDueRequirementStates implements verification.RequirementStore.
+func (s *Store) ListDueRequirementStates(ctx context.Context, f verification.DueFilter) ([]verification.RequirementState, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 || f.Before.IsZero() {
+		return []verification.RequirementState{}, nil
+	}
+	id := stStateDue
+	if f.Unwarned {
+		id = stStateDueUnwarned
+	}
+	rows, err := s.conn(ctx).query(id, f.Name, micros(f.Before), micros(f.AfterValidUntil), f.AfterSubjectID, f.Limit)
+	return collect(ctx, s.c, "list due requirement states", rows, err, scanState)
 }

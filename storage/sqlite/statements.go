@@ -20,6 +20,8 @@ const (
 	stStateList
 	stStateGet
 	stStatePut
+	stStateDue
+	stStateDueUnwarned
 
 	stReviewInsert
 	stReviewList
@@ -56,7 +58,7 @@ const (
 
 const (
 	subjectCols = `id, identifier, tags, level, deleted_at, legal_hold, redacted_at, event_seq, created_at, updated_at`
-	stateCols   = `subject_id, name, status, answer, reason, final, attempts, updated_at`
+	stateCols   = `subject_id, name, status, answer, reason, final, attempts, updated_at, valid_until, warned_at`
 	reviewCols  = `id, subject_id, requirement, decision, reason, final, admin_id, create_time`
 	grantCols   = `g.id, g.client_id, g.level_id, g.level_name, g.prev_level_id, g.prev_level_name, g.reason, g.user_id, g.create_time`
 	appCols     = `id, uuid, subject_id, level, status, steps, reason, created_at, expires_at, submitted_at, decided_at, decided_by`
@@ -94,11 +96,20 @@ var stmtSQL = [numStmts]string{
 	stStateList: `SELECT ` + stateCols + ` FROM {{prefix}}requirement_states WHERE subject_id = ? ORDER BY name`,
 	stStateGet:  `SELECT ` + stateCols + ` FROM {{prefix}}requirement_states WHERE subject_id = ? AND name = ?`,
 	stStatePut: `INSERT INTO {{prefix}}requirement_states
-		(subject_id, name, status, answer, reason, final, attempts, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		(subject_id, name, status, answer, reason, final, attempts, updated_at, valid_until, warned_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (subject_id, name) DO UPDATE SET
 			status = excluded.status, answer = excluded.answer, reason = excluded.reason,
-			final = excluded.final, attempts = excluded.attempts, updated_at = excluded.updated_at`,
+			final = excluded.final, attempts = excluded.attempts, updated_at = excluded.updated_at,
+			valid_until = excluded.valid_until, warned_at = excluded.warned_at`,
+	// The due states of one requirement, a range of the partial index
+	// requirement_states_due (valid_until > 0 names it) after the cursor.
+	stStateDue: `SELECT ` + stateCols + ` FROM {{prefix}}requirement_states
+		WHERE name = ?1 AND valid_until > 0 AND valid_until <= ?2 AND (valid_until, subject_id) > (?3, ?4)
+		ORDER BY valid_until, subject_id LIMIT ?5`,
+	stStateDueUnwarned: `SELECT ` + stateCols + ` FROM {{prefix}}requirement_states
+		WHERE name = ?1 AND valid_until > 0 AND valid_until <= ?2 AND (valid_until, subject_id) > (?3, ?4) AND warned_at = 0
+		ORDER BY valid_until, subject_id LIMIT ?5`,
 
 	stReviewInsert: `INSERT INTO {{prefix}}reviews
 		(subject_id, requirement, decision, reason, final, admin_id, create_time)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -19,14 +20,16 @@ func RunRequirementStates(t *testing.T, newStore func(t *testing.T) verification
 		ctx := t.Context()
 		sub := newSubject(t, s, "alice")
 		want := verification.RequirementState{
-			SubjectID: sub.ID,
-			Name:      "nationality",
-			Status:    levels.Rejected,
-			Answer:    json.RawMessage(`{"country": "DE", "since": [2001, 2002], "dual": false}`),
-			Reason:    "unreadable",
-			Final:     true,
-			Attempts:  3,
-			UpdatedAt: at(7),
+			SubjectID:  sub.ID,
+			Name:       "nationality",
+			Status:     levels.Rejected,
+			Answer:     json.RawMessage(`{"country": "DE", "since": [2001, 2002], "dual": false}`),
+			Reason:     "unreadable",
+			Final:      true,
+			Attempts:   3,
+			UpdatedAt:  at(7),
+			ValidUntil: at(60 * 24 * 365),
+			WarnedAt:   at(8),
 		}
 		require.NoError(t, s.PutRequirementState(ctx, want))
 		got, err := s.GetRequirementState(ctx, sub.ID, "nationality")
@@ -36,6 +39,66 @@ func RunRequirementStates(t *testing.T, newStore func(t *testing.T) verification
 		require.NoError(t, err)
 		require.Len(t, list, 1)
 		requireState(t, want, list[0], "ListRequirementStates")
+	})
+
+	test(t, newStore, "ListDue", func(t *testing.T, s verification.Store) {
+		ctx := t.Context()
+		alice, bob, carol := newSubject(t, s, "alice"), newSubject(t, s, "bob"), newSubject(t, s, "carol")
+		put := func(sub verification.Subject, name string, until, warned time.Time) verification.RequirementState {
+			st := verification.RequirementState{SubjectID: sub.ID, Name: name, Status: levels.Approved, Attempts: 1, UpdatedAt: at(1), ValidUntil: until, WarnedAt: warned}
+			require.NoError(t, s.PutRequirementState(ctx, st))
+			return st
+		}
+		a := put(alice, "idDocument", at(10), time.Time{})
+		c := put(carol, "idDocument", at(10), at(5))
+		b := put(bob, "idDocument", at(20), time.Time{})
+		put(alice, "proof", at(10), time.Time{})      // another requirement
+		put(bob, "proof", time.Time{}, time.Time{})   // never due
+		put(carol, "idDocument2", at(1), time.Time{}) // a longer name with the same prefix
+		subjects := func(list []verification.RequirementState) []int64 {
+			out := []int64{}
+			for _, st := range list {
+				out = append(out, st.SubjectID)
+			}
+			return out
+		}
+		list := func(f verification.DueFilter) []verification.RequirementState {
+			t.Helper()
+			got, err := s.ListDueRequirementStates(ctx, f)
+			require.NoError(t, err, "ListDueRequirementStates(%+v)", f)
+			require.NotNil(t, got, "an empty listing is empty, not nil")
+			return got
+		}
+
+		got := list(verification.DueFilter{Name: "idDocument", Before: at(30), Limit: 10})
+		require.Equal(t, []int64{alice.ID, carol.ID, bob.ID}, subjects(got), "in (ValidUntil, SubjectID) order")
+		requireState(t, a, got[0], "a due state")
+		requireState(t, c, got[1], "a due, warned state")
+		requireState(t, b, got[2], "a due state")
+		require.Equal(t, []int64{alice.ID, carol.ID}, subjects(list(verification.DueFilter{Name: "idDocument", Before: at(10), Limit: 10})),
+			"Before is inclusive: a state due exactly then is listed")
+		require.Empty(t, list(verification.DueFilter{Name: "idDocument", Before: at(9), Limit: 10}))
+		require.Equal(t, []int64{alice.ID, bob.ID}, subjects(list(verification.DueFilter{Name: "idDocument", Before: at(30), Unwarned: true, Limit: 10})),
+			"Unwarned leaves out the warned state")
+		require.Equal(t, []int64{alice.ID}, subjects(list(verification.DueFilter{Name: "idDocument", Before: at(30), Limit: 1})), "Limit caps")
+		require.Equal(t, []int64{carol.ID, bob.ID}, subjects(list(verification.DueFilter{Name: "idDocument", Before: at(30), AfterValidUntil: at(10), AfterSubjectID: alice.ID, Limit: 10})),
+			"the cursor is exclusive")
+		require.Equal(t, []int64{bob.ID}, subjects(list(verification.DueFilter{Name: "idDocument", Before: at(30), AfterValidUntil: at(10), AfterSubjectID: carol.ID, Limit: 10})))
+		require.Equal(t, []int64{alice.ID}, subjects(list(verification.DueFilter{Name: "proof", Before: at(30), Limit: 10})), "a zero ValidUntil is never due")
+		require.Empty(t, list(verification.DueFilter{Name: "nothing", Before: at(30), Limit: 10}))
+		require.Empty(t, list(verification.DueFilter{Name: "idDocument", Before: at(30), Limit: 0}), "Limit 0 lists nothing")
+
+		// Renewal moves a state out of the cut-off, expiry takes it out of the index.
+		a.ValidUntil, a.WarnedAt = at(100), time.Time{}
+		require.NoError(t, s.PutRequirementState(ctx, a))
+		b.Status, b.ValidUntil = levels.Missing, time.Time{}
+		require.NoError(t, s.PutRequirementState(ctx, b))
+		require.Equal(t, []int64{carol.ID}, subjects(list(verification.DueFilter{Name: "idDocument", Before: at(30), Limit: 10})))
+
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err := s.ListDueRequirementStates(cctx, verification.DueFilter{Name: "idDocument", Before: at(30), Limit: 10})
+		require.ErrorIs(t, err, context.Canceled)
 	})
 
 	test(t, newStore, "AnswerJSONKinds", func(t *testing.T, s verification.Store) {

@@ -70,8 +70,8 @@ func Run(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		{"Concurrency", RunConcurrency},
 		{"Outbox", RunOutbox},
 		{"Idempotency", RunIdempotency},
-		{"Providers", RunProviders},
 		{"Maintenance", RunMaintenance},
+		{"Providers", RunProviders},
 	}
 	for _, p := range parts {
 		t.Run(p.name, func(t *testing.T) {

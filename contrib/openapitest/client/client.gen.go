@@ -303,6 +303,42 @@ func (e OutstandingQuestionType) Valid() bool {
 	}
 }
 
+// Defines values for OutstandingScreeningStatus.
+const (
+	OutstandingScreeningStatusMissing  OutstandingScreeningStatus = "missing"
+	OutstandingScreeningStatusPending  OutstandingScreeningStatus = "pending"
+	OutstandingScreeningStatusRejected OutstandingScreeningStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the OutstandingScreeningStatus enum.
+func (e OutstandingScreeningStatus) Valid() bool {
+	switch e {
+	case OutstandingScreeningStatusMissing:
+		return true
+	case OutstandingScreeningStatusPending:
+		return true
+	case OutstandingScreeningStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OutstandingScreeningType.
+const (
+	OutstandingScreeningTypeScreening OutstandingScreeningType = "screening"
+)
+
+// Valid indicates whether the value is a known member of the OutstandingScreeningType enum.
+func (e OutstandingScreeningType) Valid() bool {
+	switch e {
+	case OutstandingScreeningTypeScreening:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OutstandingStringStatus.
 const (
 	OutstandingStringStatusMissing  OutstandingStringStatus = "missing"
@@ -386,11 +422,12 @@ func (e RequirementStateStatus) Valid() bool {
 
 // Defines values for RequirementStateType.
 const (
-	RequirementStateTypeBoolean  RequirementStateType = "boolean"
-	RequirementStateTypeChoice   RequirementStateType = "choice"
-	RequirementStateTypeDocument RequirementStateType = "document"
-	RequirementStateTypeQuestion RequirementStateType = "question"
-	RequirementStateTypeString   RequirementStateType = "string"
+	RequirementStateTypeBoolean   RequirementStateType = "boolean"
+	RequirementStateTypeChoice    RequirementStateType = "choice"
+	RequirementStateTypeDocument  RequirementStateType = "document"
+	RequirementStateTypeQuestion  RequirementStateType = "question"
+	RequirementStateTypeScreening RequirementStateType = "screening"
+	RequirementStateTypeString    RequirementStateType = "string"
 )
 
 // Valid indicates whether the value is a known member of the RequirementStateType enum.
@@ -403,6 +440,8 @@ func (e RequirementStateType) Valid() bool {
 	case RequirementStateTypeDocument:
 		return true
 	case RequirementStateTypeQuestion:
+		return true
+	case RequirementStateTypeScreening:
 		return true
 	case RequirementStateTypeString:
 		return true
@@ -876,6 +915,24 @@ type OutstandingQuestionStatus string
 // OutstandingQuestionType The requirement kind.
 type OutstandingQuestionType string
 
+// OutstandingScreening A sanctions and PEP screening, set by the system from other answers (no data): pending while queued or awaiting a reviewer, rejected once a hit is confirmed.
+type OutstandingScreening struct {
+	// Name The requirement's name.
+	Name string `json:"name"`
+
+	// Status The requirement's status; approved requirements are not listed.
+	Status OutstandingScreeningStatus `json:"status"`
+
+	// Type The requirement kind.
+	Type OutstandingScreeningType `json:"type"`
+}
+
+// OutstandingScreeningStatus The requirement's status; approved requirements are not listed.
+type OutstandingScreeningStatus string
+
+// OutstandingScreeningType The requirement kind.
+type OutstandingScreeningType string
+
 // OutstandingString A text requirement checked by a rule (no data).
 type OutstandingString struct {
 	// Name The requirement's name.
@@ -949,6 +1006,9 @@ type RequirementState struct {
 	Reason   *string                `json:"reason,omitempty"`
 	Status   RequirementStateStatus `json:"status"`
 	Type     RequirementStateType   `json:"type"`
+
+	// ValidUntil When an approval stops counting (for a screening requirement, when it is screened next), as 2006-01-02T15:04:05+00:00; absent when never.
+	ValidUntil *string `json:"validUntil,omitempty"`
 }
 
 // RequirementStateStatus defines model for RequirementState.Status.
@@ -962,6 +1022,9 @@ type ReviewRequest struct {
 	Decision ReviewRequestDecision `json:"decision"`
 	Final    *bool                 `json:"final,omitempty"`
 	Reason   *string               `json:"reason,omitempty"`
+
+	// ValidUntil Optional when approving: when the approval stops counting, the document's expiry as the reviewer reads it: a date (2031-05-31, midnight UTC) or an RFC 3339 time, in the future. It wins over the requirement's validFor; refused on rejections and on screening requirements.
+	ValidUntil *string `json:"validUntil,omitempty"`
 }
 
 // ReviewRequestDecision defines model for ReviewRequest.Decision.
@@ -983,7 +1046,10 @@ type SetRequirementRequest struct {
 	Final  *bool                        `json:"final,omitempty"`
 	Reason *string                      `json:"reason,omitempty"`
 	Status *SetRequirementRequestStatus `json:"status,omitempty"`
-	Value  interface{}                  `json:"value,omitempty"`
+
+	// ValidUntil Optional when approving: when the approval stops counting, the document's expiry as the reviewer reads it: a date (2031-05-31, midnight UTC) or an RFC 3339 time, in the future. It wins over the requirement's validFor; refused on rejections and on screening requirements.
+	ValidUntil *string     `json:"validUntil,omitempty"`
+	Value      interface{} `json:"value,omitempty"`
 }
 
 // SetRequirementRequestStatus defines model for SetRequirementRequest.Status.
@@ -1407,6 +1473,40 @@ func (t *Outstanding) MergeOutstandingDocument(v OutstandingDocument) error {
 	return err
 }
 
+// AsOutstandingScreening returns the union data inside the Outstanding as a OutstandingScreening
+func (t Outstanding) AsOutstandingScreening() (OutstandingScreening, error) {
+	var body OutstandingScreening
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromOutstandingScreening overwrites any union data inside the Outstanding as the provided OutstandingScreening
+func (t *Outstanding) FromOutstandingScreening(v OutstandingScreening) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"screening"}`))
+	t.union = b
+	return err
+}
+
+// MergeOutstandingScreening performs a merge with any union data inside the Outstanding, using the provided OutstandingScreening
+func (t *Outstanding) MergeOutstandingScreening(v OutstandingScreening) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"screening"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t Outstanding) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -1429,6 +1529,8 @@ func (t Outstanding) ValueByDiscriminator() (interface{}, error) {
 		return t.AsOutstandingDocument()
 	case "question":
 		return t.AsOutstandingQuestion()
+	case "screening":
+		return t.AsOutstandingScreening()
 	case "string":
 		return t.AsOutstandingString()
 	default:
