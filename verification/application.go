@@ -547,6 +547,10 @@ func (s *Service) DecideApplication(ctx context.Context, actor Actor, p DecideAp
 		if err := s.emit(ctx, tx, &sub, now, ev); err != nil {
 			return err
 		}
+		if err := s.audit(ctx, tx, actor, auditArgs{action: AuditApplicationDecided, subjectID: sub.ID, entity: AuditEntityApplication, entityID: itoa(app.ID),
+			summary: map[string]string{"decision": string(p.Decision), "level": itoa(app.Level)}}); err != nil {
+			return err
+		}
 		if p.Decision == Reject {
 			return nil
 		}

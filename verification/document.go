@@ -156,6 +156,9 @@ func (s *Service) File(ctx context.Context, actor Actor, fileID string) (File, e
 // OpenFile returns a file's metadata and a reader of its bytes (the caller
 // closes it), as File decides what actor may see. The HTTP adapter serves
 // signed URLs as the system actor: the signature is the authorisation.
+// A read by an admin or the host writes an AuditDocumentViewed entry before
+// the reader is returned: when the entry cannot be written, no byte is
+// served.
 func (s *Service) OpenFile(ctx context.Context, actor Actor, fileID string) (File, io.ReadCloser, error) {
 	f, err := s.File(ctx, actor, fileID)
 	if err != nil {
@@ -167,6 +170,16 @@ func (s *Service) OpenFile(ctx context.Context, actor Actor, fileID string) (Fil
 	rc, err := s.blobs.Open(ctx, f.BlobKey)
 	if err != nil {
 		return File{}, nil, s.fail("OpenFile", blobErr(err))
+	}
+	if actor.Kind == ActorAdmin || actor.Kind == ActorHost {
+		err := s.store.InTx(ctx, func(ctx context.Context, tx Store) error {
+			return s.audit(ctx, tx, actor, auditArgs{action: AuditDocumentViewed, subjectID: f.SubjectID, entity: AuditEntityFile, entityID: f.ID,
+				summary: map[string]string{"documentType": f.DocumentType, "side": f.Side}})
+		})
+		if err != nil {
+			_ = rc.Close()
+			return File{}, nil, s.fail("OpenFile", err)
+		}
 	}
 	return f, rc, nil
 }
@@ -219,26 +232,36 @@ func (s *Service) ReviewFile(ctx context.Context, actor Actor, p ReviewFileParam
 			return err
 		}
 		v := verdict{requirement: answer.requirement, decision: p.Decision, reason: p.Reason, adminID: actor.AdminID()}
-		if p.Decision == Reject {
-			// One rejected side rejects the answer, and so all its files.
-			return s.decide(ctx, tx, &sub, &st, v)
-		}
-		f.Status, f.Reason, f.DecidedAt = levels.Approved, "", s.Now()
-		if err := tx.UpdateFile(ctx, f); err != nil {
+		if err := s.reviewFileTx(ctx, tx, &sub, &f, answer, &st, v); err != nil {
 			return err
 		}
-		if done, err := answer.allApproved(ctx, tx); err != nil || !done {
-			return err // other sides still await review
-		}
-		// The last side approved approves the answer (and, for an identity
-		// document, records its identity-verification session: see settle).
-		return s.decide(ctx, tx, &sub, &st, v)
+		return s.audit(ctx, tx, actor, auditArgs{action: AuditReviewDecided, subjectID: sub.ID, entity: AuditEntityFile, entityID: f.ID,
+			summary: map[string]string{"decision": string(p.Decision), "requirement": answer.requirement, "documentType": f.DocumentType, "side": f.Side}})
 	})
 	if err != nil {
 		return File{}, err
 	}
 	f, err = s.store.GetFile(ctx, p.FileID)
 	return f, s.fail("ReviewFile", err)
+}
+
+// reviewFileTx applies a decision on the pending file f, one side of the
+// answer st, inside tx.
+func (s *Service) reviewFileTx(ctx context.Context, tx Store, sub *Subject, f *File, answer answerFiles, st *RequirementState, v verdict) error {
+	if v.decision == Reject {
+		// One rejected side rejects the answer, and so all its files.
+		return s.decide(ctx, tx, sub, st, v)
+	}
+	f.Status, f.Reason, f.DecidedAt = levels.Approved, "", s.Now()
+	if err := tx.UpdateFile(ctx, *f); err != nil {
+		return err
+	}
+	if done, err := answer.allApproved(ctx, tx); err != nil || !done {
+		return err // other sides still await review
+	}
+	// The last side approved approves the answer (and, for an identity
+	// document, records its identity-verification session: see settle).
+	return s.decide(ctx, tx, sub, st, v)
 }
 
 // Identity-verification session providers and statuses.
@@ -311,7 +334,15 @@ func (s *Service) RecordIDSession(ctx context.Context, actor Actor, p RecordIDSe
 				return err
 			}
 		}
-		return tx.AddIDSession(ctx, sess)
+		if err := tx.AddIDSession(ctx, sess); err != nil {
+			return err
+		}
+		action := AuditIDSessionRecorded
+		if actor.Kind == ActorProvider {
+			action = AuditProviderDecision
+		}
+		return s.audit(ctx, tx, actor, auditArgs{action: action, subjectID: sess.SubjectID, entity: AuditEntityIDSession, entityID: sess.ID,
+			summary: map[string]string{"provider": sess.Provider, "status": sess.Status}})
 	})
 	return sess, err
 }
@@ -376,7 +407,7 @@ func (s *Service) Erase(ctx context.Context, actor Actor, subjectID int64) error
 				}
 			}
 			done = true
-			return s.eraseRecords(ctx, tx, sub, files)
+			return s.eraseRecords(ctx, tx, actor, sub, files)
 		})
 		if err != nil {
 			return err
@@ -437,7 +468,7 @@ func (s *Service) eraseBlobs(ctx context.Context, actor Actor, subjectID int64) 
 
 // eraseRecords removes the subject's personal data from the store inside
 // tx (the subject locked, its blobs already deleted) and marks it redacted.
-func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files []File) error {
+func (s *Service) eraseRecords(ctx context.Context, tx Store, actor Actor, sub Subject, files []File) error {
 	for _, f := range files {
 		if err := tx.DeleteFile(ctx, f.ID); err != nil {
 			return err
@@ -470,7 +501,13 @@ func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files
 	if err := tx.UpdateSubject(ctx, sub); err != nil {
 		return err
 	}
-	return s.emit(ctx, tx, &sub, now, &SubjectErasedPayload{})
+	if err := s.emit(ctx, tx, &sub, now, &SubjectErasedPayload{}); err != nil {
+		return err
+	}
+	// The trail keeps the erasure (and every earlier entry): entries hold
+	// ids and counts, no personal data.
+	return s.audit(ctx, tx, actor, auditArgs{action: AuditSubjectErased, subjectID: sub.ID, entity: AuditEntitySubject, entityID: itoa(sub.ID),
+		summary: map[string]string{"files": itoa(len(files))}})
 }
 
 // RetentionReport says what ApplyRetention did.
@@ -484,16 +521,31 @@ type RetentionReport struct {
 // ApplyRetention purges document images whose review decision is older
 // than Options.ImageRetention (their metadata and every decision stay for
 // the AML retention period, which the library never shortens). Subjects
-// under legal hold keep everything. Run it from a periodic job.
+// under legal hold keep everything. Run it from a periodic job. Each run
+// writes one AuditRetentionRun entry (actor system) with its counts, also
+// when it stops at an error (with the counts up to there).
 func (s *Service) ApplyRetention(ctx context.Context) (RetentionReport, error) {
 	var rep RetentionReport
 	if s.imageRetention == 0 || s.blobs == nil {
 		return rep, nil
 	}
 	cutoff := s.Now().Add(-s.imageRetention)
+	err := s.applyRetention(ctx, cutoff, &rep)
+	aerr := s.store.InTx(context.WithoutCancel(ctx), func(ctx context.Context, tx Store) error {
+		return s.audit(ctx, tx, SystemActor(), auditArgs{action: AuditRetentionRun, entity: AuditEntityRetention,
+			summary: map[string]string{"purged": itoa(rep.Purged), "held": itoa(rep.Held), "cutoff": cutoff.Format(time.RFC3339Nano)}})
+	})
+	if err != nil {
+		return rep, err
+	}
+	return rep, s.fail("ApplyRetention", aerr)
+}
+
+// applyRetention purges the images decided before cutoff, counting in rep.
+func (s *Service) applyRetention(ctx context.Context, cutoff time.Time, rep *RetentionReport) error {
 	files, err := s.store.ListFiles(ctx, FileFilter{DecidedBefore: cutoff})
 	if err != nil {
-		return rep, s.fail("ApplyRetention", err)
+		return s.fail("ApplyRetention", err)
 	}
 	held := map[int64]bool{}
 	for _, f := range files {
@@ -504,7 +556,7 @@ func (s *Service) ApplyRetention(ctx context.Context) (RetentionReport, error) {
 		if !seen {
 			sub, err := s.store.GetSubject(ctx, f.SubjectID)
 			if err != nil {
-				return rep, s.fail("ApplyRetention", err)
+				return s.fail("ApplyRetention", err)
 			}
 			h = sub.LegalHold
 			held[f.SubjectID] = h
@@ -514,7 +566,7 @@ func (s *Service) ApplyRetention(ctx context.Context) (RetentionReport, error) {
 			continue
 		}
 		if err := s.blobs.Delete(ctx, f.BlobKey); err != nil {
-			return rep, s.fail("ApplyRetention", err)
+			return s.fail("ApplyRetention", err)
 		}
 		err := s.inTx(ctx, "ApplyRetention", func(ctx context.Context, tx Store) error {
 			sub, err := tx.LockSubject(ctx, f.SubjectID)
@@ -536,11 +588,11 @@ func (s *Service) ApplyRetention(ctx context.Context) (RetentionReport, error) {
 			continue
 		}
 		if err != nil {
-			return rep, err
+			return err
 		}
 		rep.Purged++
 	}
-	return rep, nil
+	return nil
 }
 
 // Checkpointer is an optional store capability: Checkpoint moves committed

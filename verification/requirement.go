@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/openkyc/kyc/levels"
@@ -234,7 +235,11 @@ func (s *Service) Review(ctx context.Context, actor Actor, p ReviewParams) (Requ
 		if st.Status != levels.Pending {
 			return newErr(ErrConflict, "requirement %s is %s, not pending review", p.Requirement, st.Status)
 		}
-		return s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: p.Decision, reason: p.Reason, final: p.Final, adminID: actor.AdminID()})
+		if err := s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: p.Decision, reason: p.Reason, final: p.Final, adminID: actor.AdminID()}); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, auditArgs{action: AuditReviewDecided, subjectID: sub.ID, entity: AuditEntityRequirement, entityID: p.Requirement,
+			summary: map[string]string{"decision": string(p.Decision), "final": strconv.FormatBool(p.Final), "attempt": itoa(st.Attempts)}})
 	})
 	return st, err
 }
@@ -373,13 +378,24 @@ func (s *Service) SetRequirement(ctx context.Context, actor Actor, p SetRequirem
 			if err := tx.PutRequirementState(ctx, st); err != nil {
 				return err
 			}
-			return s.emit(ctx, tx, &sub, st.UpdatedAt, &RequirementSubmittedPayload{Requirement: p.Requirement, Status: st.Status})
+			if err := s.emit(ctx, tx, &sub, st.UpdatedAt, &RequirementSubmittedPayload{Requirement: p.Requirement, Status: st.Status}); err != nil {
+				return err
+			}
+		} else {
+			d := Approve
+			if p.Status == levels.Rejected {
+				d = Reject
+			}
+			if err := s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: d, reason: p.Reason, final: p.Final, adminID: actor.AdminID()}); err != nil {
+				return err
+			}
 		}
-		d := Approve
-		if p.Status == levels.Rejected {
-			d = Reject
+		action := AuditRequirementSet
+		if actor.Kind == ActorProvider {
+			action = AuditProviderDecision
 		}
-		return s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: d, reason: p.Reason, final: p.Final, adminID: actor.AdminID()})
+		return s.audit(ctx, tx, actor, auditArgs{action: action, subjectID: sub.ID, entity: AuditEntityRequirement, entityID: p.Requirement,
+			summary: map[string]string{"status": string(p.Status), "value": strconv.FormatBool(p.Value != nil), "final": strconv.FormatBool(p.Final)}})
 	})
 	return st, err
 }
@@ -418,7 +434,11 @@ func (s *Service) ResetRequirement(ctx context.Context, actor Actor, subjectID i
 		if err := tx.PutRequirementState(ctx, st); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, &sub, now, &RequirementResetPayload{Requirement: name, AdminID: adminID})
+		if err := s.emit(ctx, tx, &sub, now, &RequirementResetPayload{Requirement: name, AdminID: adminID}); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, auditArgs{action: AuditRequirementReset, subjectID: sub.ID, entity: AuditEntityRequirement, entityID: name,
+			summary: map[string]string{"reopen": strconv.FormatBool(reopen), "status": string(st.Status)}})
 	})
 	return st, err
 }
