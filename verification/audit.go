@@ -327,7 +327,9 @@ func itoa[T ~int | ~int64](n T) string { return strconv.FormatInt(int64(n), 10) 
 // changes the claim), that actor claimed an application for review
 // (claimed) or released it: the review console's claims write their entry
 // in the same transaction as the claim itself. The actor must be an admin
-// who may see the application's subject.
+// who may see the application's subject. Make it the transaction's last
+// write, as every act of the Service does: it takes the chain's append
+// lock, and taking that lock last keeps one lock order across acts.
 func (s *Service) AuditClaim(ctx context.Context, tx Store, actor Actor, app Application, claimed bool) error {
 	if err := actor.may("AuditClaim", reviewers...); err != nil {
 		return s.fail("AuditClaim", err)

@@ -12,9 +12,10 @@ import (
 	"github.com/openkyc/kyc/verification/verificationtest"
 )
 
-// TestAuditChainLinearAcrossTwoPools runs admin acts from 16 goroutines on
-// two Services, each over a Store with a pool of its own (two replicas),
-// on 16 subjects: the appends contend only for the chain's head. Every act
+// TestAuditChainLinearAcrossTwoPools runs admin acts (legal holds and
+// manual grants) from 16 goroutines on two Services, each over a Store with
+// a pool of its own (two replicas), on 16 subjects: the appends contend for
+// the chain's head (and the grants for the grant counter). Every act
 // must succeed, the trail must hold one entry per act, and VerifyAudit must
 // pass: the head never forked.
 func TestAuditChainLinearAcrossTwoPools(t *testing.T) {
@@ -42,7 +43,16 @@ func TestAuditChainLinearAcrossTwoPools(t *testing.T) {
 			<-start
 			admin := verification.AdminActor(int64(w+1), nil)
 			for i := range perWorker {
-				if _, err := svc.SetLegalHold(ctx, admin, subs[w].ID, i%2 == 0); err != nil {
+				// Holds touch the subject; grants also take the global
+				// grant counter, so a wrong lock order against the chain's
+				// head would deadlock here.
+				var err error
+				if i%2 == 0 {
+					_, err = svc.SetLegalHold(ctx, admin, subs[w].ID, i%4 == 0)
+				} else {
+					_, err = svc.GrantLevel(ctx, admin, verification.GrantLevelParams{SubjectID: subs[w].ID, Level: 2 + i%4/2, Reason: "load"})
+				}
+				if err != nil {
 					errs <- fmt.Errorf("worker %d act %d: %w", w, i, err)
 					return
 				}
@@ -61,7 +71,7 @@ func TestAuditChainLinearAcrossTwoPools(t *testing.T) {
 	for w := range workers {
 		n := 0
 		require.NoError(t, svcs[0].ExportAudit(ctx, verification.AdminActor(1, nil), verification.AuditFilter{ActorKind: verification.ActorAdmin, ActorID: fmt.Sprint(w + 1)}, func(e verification.AuditEntry) error {
-			if e.SubjectID != subs[w].ID || e.Action != verification.AuditSubjectHold {
+			if e.SubjectID != subs[w].ID || e.Action != verification.AuditSubjectHold && e.Action != verification.AuditGrantManual {
 				return fmt.Errorf("entry %d of admin %d is about subject %d (%s)", e.Seq, w+1, e.SubjectID, e.Action)
 			}
 			n++
