@@ -262,20 +262,33 @@ func (s *SealedStore) Delete(ctx context.Context, key string) error {
 
 // EraseOwner implements OwnerEraser by deleting owner's data key from the
 // KeyStore. Every blob sealed for owner becomes permanently unreadable
-// (ErrErased), wherever copies of it survive; delete the blobs too if you
-// know their keys, to reclaim space. Erasing an owner without a key is not an
+// (ErrErased), wherever copies of it survive. When the inner store is an
+// OwnerEraser too (the SQL and S3 stores, which know each blob's owner), its
+// EraseOwner then deletes the sealed bytes as well; over a FileStore, delete
+// the blobs by key to reclaim space. Erasing an owner without a key is not an
 // error.
 func (s *SealedStore) EraseOwner(ctx context.Context, owner string) error {
 	if err := ValidateOwner(owner); err != nil {
 		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("documents: erase owner: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.dataKeys.DeleteDataKey(ctx, owner); err != nil {
 		return fmt.Errorf("documents: erase owner: %w", err)
 	}
+	if e, ok := s.inner.(OwnerEraser); ok {
+		if err := e.EraseOwner(ctx, owner); err != nil {
+			return fmt.Errorf("documents: erase owner: %w", err)
+		}
+	}
 	return nil
 }
+
+// Inner returns the BlobStore holding the sealed bytes.
+func (s *SealedStore) Inner() BlobStore { return s.inner }
 
 // Rewrap re-encrypts owner's data key with the Keyring's current master key
 // if an older one wraps it, and reports whether it did. Blobs are untouched:

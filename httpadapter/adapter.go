@@ -168,8 +168,11 @@ type Options struct {
 	// internal failures with their cause (Error); nil means silent.
 	Logger *zerolog.Logger
 	// Signer signs the file URLs of seed 003 and verifies them on
-	// RouteFile. Without it those routes are not registered.
-	Signer *documents.Signer
+	// RouteFile. Without it those routes are not registered. A
+	// *documents.Signer (HMAC-SHA256) is the usual value; any
+	// documents.URLSigner works (a KMS, S3 presigned URLs). A root-relative
+	// signed URL gets BaseURL prepended; an absolute one is used as is.
+	Signer documents.URLSigner
 	// BaseURL ("https://kyc.example.com") is prepended to signed URLs;
 	// empty means root-relative URLs ("/kyc/api/v1/files/...").
 	BaseURL string
@@ -205,7 +208,7 @@ type Adapter struct {
 	svc    *verification.Service
 	auth   Authenticator
 	log    zerolog.Logger
-	signer *documents.Signer
+	signer documents.URLSigner
 	base   string
 	maxB   int64
 	maxU   int64
@@ -251,6 +254,9 @@ func New(svc *verification.Service, opts Options) (*Adapter, error) {
 	}
 	if opts.Logger != nil {
 		a.log = *opts.Logger
+	}
+	if s, ok := a.signer.(*documents.Signer); ok && s == nil {
+		a.signer = nil // a nil *Signer means no signer, as before URLSigner
 	}
 	if a.maxB == 0 {
 		a.maxB = DefaultMaxBodyBytes

@@ -3,6 +3,7 @@ package httpadapter
 import (
 	"errors"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/openkyc/kyc/documents"
@@ -105,7 +106,11 @@ func (a *Adapter) serveIDVerification(c *call) error {
 func (a *Adapter) fileURL(prefix, fileID string) string {
 	_, path := route{pattern: RouteFile}.split()
 	path = prefix + path[:len(path)-len("{fileId}")] + fileID
-	return a.base + a.signer.SignURL("GET", path)
+	signed := a.signer.SignURL("GET", path)
+	if strings.HasPrefix(signed, "https://") || strings.HasPrefix(signed, "http://") {
+		return signed // another origin's URL (an S3 presigned URL)
+	}
+	return a.base + signed
 }
 
 // validFileID reports whether id can be a file id (checked before any

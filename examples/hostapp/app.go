@@ -36,11 +36,23 @@ var ladderJSON []byte
 // config is what newApp needs; main fills it from flags and the environment,
 // tests from t.TempDir().
 type config struct {
-	// DataDir holds the SQLite database (when DatabaseURL is empty) and the
-	// uploaded document images.
+	// DataDir holds the SQLite database (when DatabaseURL is empty).
+	// Document images live in the database in either case.
 	DataDir string
 	// DatabaseURL selects PostgreSQL when non-empty.
 	DatabaseURL string
+	// DatabaseSchema is the PostgreSQL schema; empty means
+	// postgres.DefaultSchema.
+	DatabaseSchema string
+	// SigningKeys sign and verify the image URLs of seed 003, oldest first
+	// (documents.NewSigner); every replica needs the same list. Empty means
+	// a random key per start: URLs then fail on other replicas and after a
+	// restart.
+	SigningKeys []documents.SigningKey
+	// MasterKeys wrap the per-subject data keys that encrypt the images,
+	// oldest first, the last one current; every replica needs the same
+	// list. Empty means the images are stored unencrypted.
+	MasterKeys []documents.MasterKey
 	// SessionSecret is the HMAC-SHA256 key of session tokens; nil means a
 	// random key per start.
 	SessionSecret []byte
@@ -126,27 +138,29 @@ func newApp(ctx context.Context, cfg config) (http.Handler, func() error, error)
 			return nil, nil, err
 		}
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "documents"), 0o700); err != nil {
-		return nil, nil, err
-	}
-
-	// Step 1: the store.
+	// Step 1: the store, which also keeps the document images and their
+	// data keys, so every replica on the database serves every image.
 	var (
 		store      verification.Store
 		closeStore func() error
+		files      documents.BlobStore
+		dataKeys   documents.KeyStore
 	)
 	if cfg.DatabaseURL != "" {
-		pg, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{})
+		pg, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{Schema: cfg.DatabaseSchema})
 		if err != nil {
 			return nil, nil, fmt.Errorf("postgres: %w", err)
 		}
-		store, closeStore = pg, pg.Close
+		store, closeStore, files, dataKeys = pg, pg.Close, pg.Blobs(), pg.DataKeys()
 	} else {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, nil, err
+		}
 		lite, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "kyc.db"), sqlite.Options{})
 		if err != nil {
 			return nil, nil, fmt.Errorf("sqlite: %w", err)
 		}
-		store, closeStore = lite, lite.Close
+		store, closeStore, files, dataKeys = lite, lite.Close, lite.Blobs(), lite.DataKeys()
 	}
 	fail := func(err error) (http.Handler, func() error, error) {
 		_ = closeStore()
@@ -159,10 +173,19 @@ func newApp(ctx context.Context, cfg config) (http.Handler, func() error, error)
 		return fail(fmt.Errorf("ladder.json: %w", err))
 	}
 
-	// Step 3: the service, with document uploads on disk.
-	blobs, err := documents.NewFileStore(filepath.Join(cfg.DataDir, "documents"))
-	if err != nil {
-		return fail(err)
+	// Step 3: the service, with document images sealed (AES-256-GCM under a
+	// per-subject data key, itself wrapped by the master key) in the database.
+	blobs := files
+	if len(cfg.MasterKeys) > 0 {
+		keyring, err := newKeyring(cfg.MasterKeys)
+		if err != nil {
+			return fail(fmt.Errorf("master keys: %w", err))
+		}
+		if blobs, err = documents.NewSealedStore(files, keyring, dataKeys); err != nil {
+			return fail(err)
+		}
+	} else {
+		log.Warn().Msg("no master key (HOSTAPP_MASTER_KEYS): document images are stored unencrypted")
 	}
 	svc, err := verification.New(ladder, store, verification.Options{Logger: &log, Blobs: blobs, NowFunc: cfg.Now})
 	if err != nil {
@@ -170,13 +193,18 @@ func newApp(ctx context.Context, cfg config) (http.Handler, func() error, error)
 	}
 
 	// Step 4: the adapter, authenticating with what the middleware stored.
-	urlKey := make([]byte, 32)
-	if _, err := rand.Read(urlKey); err != nil {
-		return fail(err)
+	signingKeys := cfg.SigningKeys
+	if len(signingKeys) == 0 {
+		log.Warn().Msg("no URL signing key (HOSTAPP_URL_SIGNING_KEYS): using a random one, image URLs fail on other replicas and after a restart")
+		urlKey := make([]byte, 32)
+		if _, err := rand.Read(urlKey); err != nil {
+			return fail(err)
+		}
+		signingKeys = []documents.SigningKey{{ID: "random", Secret: urlKey}}
 	}
-	signer, err := documents.NewSigner([]documents.SigningKey{{ID: "k1", Secret: urlKey}}, documents.SignerOptions{})
+	signer, err := documents.NewSigner(signingKeys, documents.SignerOptions{Now: cfg.Now})
 	if err != nil {
-		return fail(err)
+		return fail(fmt.Errorf("URL signing keys: %w", err))
 	}
 	adapter, err := httpadapter.New(svc, httpadapter.Options{
 		Authenticator: httpadapter.ContextAuthenticator{},
@@ -205,6 +233,10 @@ func newApp(ctx context.Context, cfg config) (http.Handler, func() error, error)
 	})
 	mux.HandleFunc("POST /login", a.login)
 	mux.Handle("GET /me", a.requireUser(http.HandlerFunc(a.me)))
+	// Step 10: what the host does for its compliance team: record an
+	// identity provider's result and erase a subject on request.
+	mux.Handle("POST /admin/id-verifications", a.requireAdmin(http.HandlerFunc(a.recordIDVerification)))
+	mux.Handle("POST /admin/erasures", a.requireAdmin(http.HandlerFunc(a.erase)))
 	adapter.Register(mux, "/kyc")
 	adapter.RegisterAdmin(mux, "/kyc") // admin-only: the adapter answers ER713 to anyone else
 

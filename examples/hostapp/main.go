@@ -18,11 +18,36 @@
 //	curl -s 'localhost:8090/kyc/api/v2/verifications?limit=10' -H "Authorization: Bearer $ADMIN"
 //
 // Flags: -addr (default 127.0.0.1:8090), -data (default ./hostapp-data: the
-// SQLite database when DATABASE_URL is unset, and the uploaded document
-// images in either case), -log-level. Environment: DATABASE_URL (a postgres://
-// URL or key=value DSN), HOSTAPP_SESSION_SECRET (the HMAC key of the session
-// tokens, at least 32 bytes; a random one per start when unset, so sessions
-// end at restart).
+// SQLite database when DATABASE_URL is unset), -log-level, -url-signing-keys
+// and -master-keys (as the variables below; prefer the variables, since
+// flags show in ps). Environment:
+//
+//   - DATABASE_URL: a postgres:// URL or key=value DSN; PostgreSQL instead of
+//     SQLite. HOSTAPP_DATABASE_SCHEMA: its schema (default "openkyc").
+//   - HOSTAPP_SESSION_SECRET: the HMAC key of the session tokens, at least 32
+//     bytes; a random one per start when unset, so sessions end at restart.
+//   - HOSTAPP_URL_SIGNING_KEYS: the keys of the signed image URLs (seed 003),
+//     "id:secret[:retired-at],..." oldest first, secrets in base64 of at least
+//     32 random bytes (openssl rand -base64 32), retired-at in RFC 3339. The
+//     last key that is not retired signs; every listed key verifies. Unset:
+//     a random key per start, so URLs fail on other replicas and after a
+//     restart (a warning says so).
+//   - HOSTAPP_MASTER_KEYS: the keys that wrap each subject's data key,
+//     "id:key,..." oldest first, the last one current, keys in base64 of 32
+//     random bytes. Unset: images are stored unencrypted (a warning says so).
+//
+// Every replica needs the same three secrets. Rotating the URL signing key
+// without failing a URL, in two roll-outs: first deploy "k2:NEW,k1:OLD"
+// everywhere (k2 verifies, k1, the last active key, still signs); then
+// deploy "k1:OLD:<RFC 3339 time when this roll-out will be done>,k2:NEW"
+// (k2 signs; k1 verifies the URLs it signed, which expire an hour after
+// their signing at most); an hour after that time, drop k1.
+// Rotating the master key: deploy "2025-01:OLD,2025-06:NEW" (new data keys
+// are wrapped by 2025-06, old ones still unwrap), call
+// documents.SealedStore.Rewrap for every subject's owner key
+// (verification.OwnerKey), and once "SELECT count(*) FROM openkyc.data_keys
+// WHERE master_key_id = '2025-01'" is 0, drop 2025-01. Images are never
+// rewritten: rotation rewraps one 60-byte key per subject.
 //
 // # The wiring, step by step
 //
@@ -36,8 +61,11 @@
 // with go:embed (a copy of examples/server's ladder: seed 000's levels). The
 // compliance team owns this file; examples/rules shows how they unit-test it.
 //
-// Step 3, the service. verification.New(ladder, store, Options) with a file
-// BlobStore for document uploads. A goroutine runs Service.ExpireDue every
+// Step 3, the service. verification.New(ladder, store, Options) with the
+// store's own BlobStore (Blobs) for document uploads, sealed with
+// documents.NewSealedStore and the store's DataKeys when master keys are
+// configured: images live in the database, so every replica serves every
+// image, and Erase deletes them in the same transaction as their records. A goroutine runs Service.ExpireDue every
 // minute (open applications expire after 24h); it stops with the cleanup.
 //
 // Step 4, the adapter. httpadapter.New with httpadapter.ContextAuthenticator:
@@ -84,6 +112,13 @@
 // Step 9, shutdown. SIGINT or SIGTERM cancel the context; http.Server.Shutdown
 // lets in-flight requests finish (5 s at most), then the cleanup stops the
 // expiry sweep and closes the store.
+//
+// Step 10, the host's compliance routes. POST /admin/id-verifications
+// records an identity provider's approved check ({"clientId", "provider",
+// "frontFileId", "backFileId", "faceFileId"}: Service.RecordIDSession), so
+// seed 003's route serves its images as signed URLs; POST /admin/erasures
+// ({"clientId"}) erases a client (Service.Erase). Both take the admin's
+// session only.
 package main
 
 import (
@@ -99,6 +134,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/openkyc/kyc/documents"
 )
 
 func main() {
@@ -112,6 +149,8 @@ func run() error {
 	addr := flag.String("addr", "127.0.0.1:8090", "listen address")
 	data := flag.String("data", "./hostapp-data", "data directory (SQLite database, document images)")
 	logLevel := flag.String("log-level", "info", "log level: debug, info, warn, error")
+	signingKeysFlag := flag.String("url-signing-keys", "", "URL signing keys, id:base64[:retired-at],... oldest first (prefer HOSTAPP_URL_SIGNING_KEYS: flags show in ps)")
+	masterKeysFlag := flag.String("master-keys", "", "document master keys, id:base64,... oldest first, the last current (prefer HOSTAPP_MASTER_KEYS)")
 	flag.Parse()
 
 	lvl, err := zerolog.ParseLevel(*logLevel)
@@ -130,15 +169,34 @@ func run() error {
 		log.Warn().Msg("HOSTAPP_SESSION_SECRET unset: using a random session key, sessions end at restart")
 	}
 
+	// Keys every replica shares: from the flag, else from the environment.
+	var (
+		signingKeys []documents.SigningKey
+		masterKeys  []documents.MasterKey
+	)
+	if v := firstNonEmpty(*signingKeysFlag, os.Getenv("HOSTAPP_URL_SIGNING_KEYS")); v != "" {
+		if signingKeys, err = parseSigningKeys(v); err != nil {
+			return fmt.Errorf("URL signing keys: %w", err)
+		}
+	}
+	if v := firstNonEmpty(*masterKeysFlag, os.Getenv("HOSTAPP_MASTER_KEYS")); v != "" {
+		if masterKeys, err = parseMasterKeys(v); err != nil {
+			return fmt.Errorf("master keys: %w", err)
+		}
+	}
+
 	// Step 9: a context cancelled by SIGINT / SIGTERM.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
 	cfg := config{
-		DataDir:       *data,
-		DatabaseURL:   os.Getenv("DATABASE_URL"),
-		SessionSecret: secret,
-		Logger:        &log,
+		DataDir:        *data,
+		DatabaseURL:    os.Getenv("DATABASE_URL"),
+		DatabaseSchema: os.Getenv("HOSTAPP_DATABASE_SCHEMA"),
+		SessionSecret:  secret,
+		SigningKeys:    signingKeys,
+		MasterKeys:     masterKeys,
+		Logger:         &log,
 	}
 	handler, cleanup, err := newApp(ctx, cfg)
 	if err != nil {
@@ -182,4 +240,14 @@ func run() error {
 	}
 	log.Info().Msg("stopped")
 	return nil
+}
+
+// firstNonEmpty returns the first of vs that is not empty.
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }

@@ -26,7 +26,7 @@
 // The schema is built by the numbered SQL files embedded from migrations/
 // (0001_core, 0002_applications_files, 0003_grant_tag_buckets,
 // 0004_outbox_idempotency, 0005_subject_event_seq, 0006_delivery_fence,
-// 0007_files_blob_key, ...), applied on
+// 0007_files_blob_key, 0008_blobs_data_keys), applied on
 // Open and New in one transaction that first takes
 // pg_advisory_xact_lock on a key derived from the schema name: replicas
 // starting together apply each migration once, the others wait and find
