@@ -14,7 +14,7 @@ import (
 var _ verification.AuditStore = (*Store)(nil)
 
 // auditBatch is how many entries ScanAudit reads per query.
-const auditBatch = 512
+const auditBatch = 256
 
 const auditCols = `seq, at, actor_kind, actor_id, action, subject_id, entity, entity_id, summary, prev_hash, hash`
 
