@@ -50,7 +50,7 @@ func BenchmarkAuditExport(b *testing.B) {
 	sub := verificationtest.CreateSubject(b, svc)
 	fillAudit(b, store, sub.ID, entries)
 
-	auth, err := NewStaticAuthenticator(map[string]StaticToken{"admin": {Principal: Principal{Kind: Admin, AdminID: 1}}}, nil)
+	auth, err := NewStaticAuthenticator(map[string]StaticToken{"admin": {Principal: Principal{Credential: Admin, AdminID: 1}}}, nil)
 	require.NoError(b, err)
 	a, err := New(svc, Options{Authenticator: auth})
 	require.NoError(b, err)

@@ -442,13 +442,13 @@ func (s *Service) ExportAudit(ctx context.Context, actor Actor, f AuditFilter, f
 	return s.fail("ExportAudit", err)
 }
 
-// AuditEntries returns up to f.Limit (1 to MaxListLimit) audit entries
+// AuditEntries returns up to f.Limit (1 to MaxPageSize) audit entries
 // matching f that actor may see, in Seq order, scoped as ExportAudit:
 // a subject's timeline is AuditFilter{SubjectID: id, Limit: n}, and the
 // next page starts after the last entry's Seq (f.AfterSeq).
 func (s *Service) AuditEntries(ctx context.Context, actor Actor, f AuditFilter) ([]AuditEntry, error) {
-	if f.Limit < 1 || f.Limit > MaxListLimit {
-		return nil, s.fail("AuditEntries", invalid("limit", "must be between 1 and %d", MaxListLimit))
+	if f.Limit < 1 || f.Limit > MaxPageSize {
+		return nil, s.fail("AuditEntries", invalid("limit", "must be between 1 and %d", MaxPageSize))
 	}
 	out := make([]AuditEntry, 0, min(f.Limit, 64))
 	err := s.ExportAudit(ctx, actor, f, func(e AuditEntry) error {

@@ -224,7 +224,7 @@ func TestAuditScopeAndFilters(t *testing.T) {
 
 	seqs := func(actor verification.Actor, f verification.AuditFilter) []int64 {
 		t.Helper()
-		f.Limit = verification.MaxListLimit
+		f.Limit = verification.MaxPageSize
 		es, err := b.svc.AuditEntries(ctx, actor, f)
 		require.NoError(t, err)
 		out := []int64{}
@@ -246,7 +246,7 @@ func TestAuditScopeAndFilters(t *testing.T) {
 	require.ErrorIs(t, err, verification.ErrForbidden, "providers may not read the trail")
 	for _, f := range []verification.AuditFilter{
 		{Limit: 0},
-		{Limit: verification.MaxListLimit + 1},
+		{Limit: verification.MaxPageSize + 1},
 		{Limit: 10, SubjectID: -1},
 		{Limit: 10, ActorKind: "robot"},
 		{Limit: 10, ActorID: "7"},

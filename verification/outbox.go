@@ -82,12 +82,17 @@ type Delivery struct {
 // DeliveryFilter selects deliveries for ListDeliveries. Zero fields do not
 // filter.
 type DeliveryFilter struct {
-	Sink      string
-	Status    DeliveryStatus
+	// Sink keeps only that sink's deliveries.
+	Sink string
+	// Status keeps only deliveries in that status.
+	Status DeliveryStatus
+	// SubjectID keeps only the deliveries of that subject's events.
 	SubjectID int64
-	EventID   string
+	// EventID keeps only the deliveries of that event.
+	EventID string
 	// Limit caps the items (0 returns only the total, as in the other
 	// list calls); Offset skips that many matching deliveries.
-	Limit  int
+	Limit int
+	// Offset skips that many matching deliveries.
 	Offset int
 }
