@@ -150,7 +150,6 @@ type auditWriter struct {
 	enc  *json.Encoder
 	csv  *csv.Writer
 	row  []string
-	sum  []byte
 	open bool
 }
 

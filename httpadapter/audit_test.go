@@ -6,7 +6,9 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -35,18 +37,19 @@ func ndjsonEntries(t *testing.T, r resp) []verification.AuditEntry {
 	t.Helper()
 	require.Equal(t, 200, r.status, "%s", r.body)
 	require.Equal(t, mediaNDJSON, r.header.Get("Content-Type"))
-	doc, err := loadOpenAPI()
-	require.NoError(t, err)
 	var out []verification.AuditEntry
 	sc := bufio.NewScanner(bytes.NewReader(r.body))
 	for sc.Scan() {
+		// The line has exactly the fields of the OpenAPI AuditEntry.
+		var fields map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &fields), "line %q", sc.Text())
+		require.ElementsMatch(t, []string{"seq", "at", "actor", "action", "clientId", "entity", "entityId", "summary", "prevHash", "hash"}, slices.Collect(maps.Keys(fields)), "line %q", sc.Text())
 		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
-		dec.UseNumber()
-		var v any
-		require.NoError(t, dec.Decode(&v), "line %q", sc.Text())
-		require.NoError(t, validateSchema(doc, map[string]any{"$ref": "#/components/schemas/AuditEntry"}, v, "$"), "line %q", sc.Text())
+		dec.DisallowUnknownFields()
 		var j auditJSON
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &j))
+		require.NoError(t, dec.Decode(&j), "line %q", sc.Text())
+		require.Regexp(t, `^[0-9a-f]{64}$`, j.Hash)
+		require.True(t, verification.AuditAction(j.Action).Valid(), j.Action)
 		at, err := time.Parse(time.RFC3339Nano, j.At)
 		require.NoError(t, err)
 		e := verification.AuditEntry{Seq: j.Seq, At: at, Actor: verification.Actor{Kind: verification.ActorKind(j.Actor.Kind), ID: j.Actor.ID},

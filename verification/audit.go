@@ -348,10 +348,6 @@ func (s *Service) AuditClaim(ctx context.Context, tx Store, actor Actor, app App
 		entity: AuditEntityApplication, entityID: itoa(app.ID), summary: map[string]string{"level": itoa(app.Level)}}))
 }
 
-// auditBatch is how many entries VerifyAudit and the export read per store
-// round trip.
-const auditBatch = 512
-
 // VerifyAudit walks the whole audit trail in Seq order and checks that the
 // chain holds: Seqs 1, 2, 3, ... without a gap, each entry's PrevHash equal
 // to the previous entry's Hash, and each Hash equal to ComputeHash. It
