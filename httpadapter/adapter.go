@@ -14,6 +14,7 @@ import (
 
 	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/internal/slogbridge"
+	"github.com/openkyc/kyc/providers"
 	"github.com/openkyc/kyc/verification"
 )
 
@@ -42,6 +43,9 @@ const (
 	RouteIDVerification = "GET /api/v1/me/natural-person/id-verification"
 	// RouteIDVerificationAlias: identity verification's compatibility alias.
 	RouteIDVerificationAlias = "GET /api/v1/me/natural-person/id_verification"
+	// RouteStartProviderSession: extension, start an identity provider's
+	// hosted session for the caller (the wizard hands the user its URL).
+	RouteStartProviderSession = "POST /api/v2/my/verifications/provider-sessions"
 	// RouteFile: extension, a document file through a signed URL.
 	RouteFile = "GET /api/v1/files/{fileId}"
 	// RouteOpenAPI: the OpenAPI 3.1 description (Options.ServeOpenAPI).
@@ -63,6 +67,10 @@ const (
 	RouteAdminFile = "GET /api/v2/files/{fileId}"
 	// RouteAudit: extension, the audit trail as NDJSON or CSV (admin).
 	RouteAudit = "GET /api/v2/audit"
+
+	// RouteProviderWebhook: extension, an identity provider's signed
+	// decision delivery (RegisterProviderWebhooks).
+	RouteProviderWebhook = "POST /webhooks/providers/{provider}"
 )
 
 // Router is what Register needs from a router: *http.ServeMux (Go 1.22
@@ -216,6 +224,17 @@ type Options struct {
 	// WizardCodes are the wizard's codes; zero fields take
 	// DefaultWizardCodes.
 	WizardCodes WizardCodes
+	// Providers are the identity providers whose webhooks
+	// RegisterProviderWebhooks serves, by Name. The Service must be
+	// configured with the same providers (verification.Options.Providers)
+	// to apply their decisions.
+	Providers []providers.Provider
+	// MaxWebhookBytes bounds a provider webhook's body; 0 means
+	// DefaultMaxWebhookBytes.
+	MaxWebhookBytes int64
+	// ProviderTimeout bounds the provider call of
+	// RouteStartProviderSession; 0 means verification.DefaultStartTimeout.
+	ProviderTimeout time.Duration
 }
 
 // Adapter serves the documented routes over a verification.Service. It is
@@ -237,6 +256,10 @@ type Adapter struct {
 	stages WizardStages
 	codes  WizardCodes
 
+	providers map[string]providers.Provider
+	maxW      int64
+	provTmo   time.Duration
+
 	// fallbacks answer what no route takes on each ServeMux (fallback.go).
 	fbMu      sync.Mutex
 	fallbacks map[fallbackKey]*fallback
@@ -253,7 +276,8 @@ func New(svc *verification.Service, opts Options) (*Adapter, error) {
 	if opts.Authenticator == nil {
 		return nil, errors.New("httpadapter: Options.Authenticator is required")
 	}
-	if opts.MaxBodyBytes < 0 || opts.MaxUploadBytes < 0 || opts.IdempotencyTTL < 0 || opts.RequestTimeout < 0 {
+	if opts.MaxBodyBytes < 0 || opts.MaxUploadBytes < 0 || opts.IdempotencyTTL < 0 || opts.RequestTimeout < 0 ||
+		opts.MaxWebhookBytes < 0 || opts.ProviderTimeout < 0 {
 		return nil, errors.New("httpadapter: limits, TTL and timeout must not be negative")
 	}
 	base := strings.TrimRight(opts.BaseURL, "/")
@@ -265,6 +289,14 @@ func New(svc *verification.Service, opts Options) (*Adapter, error) {
 		maxB: opts.MaxBodyBytes, maxU: opts.MaxUploadBytes, scopes: opts.Scopes, ttl: opts.IdempotencyTTL,
 		tmo: opts.RequestTimeout, now: opts.NowFunc, oapi: opts.ServeOpenAPI,
 		stages: opts.WizardStages.withDefaults(), codes: opts.WizardCodes,
+	}
+	pm, err := providerMap(svc, opts.Providers)
+	if err != nil {
+		return nil, err
+	}
+	a.providers, a.maxW, a.provTmo = pm, opts.MaxWebhookBytes, opts.ProviderTimeout
+	if a.maxW == 0 {
+		a.maxW = DefaultMaxWebhookBytes
 	}
 	if a.codes.Continue == 0 {
 		a.codes.Continue = DefaultWizardCodes.Continue
@@ -357,6 +389,7 @@ func (a *Adapter) publicRoutes() []route {
 		{RouteRunWizard, familyV2, authActor, a.serveRunWizard},
 		{RouteUpload, familyV2, authActor, a.serveUpload},
 		{RouteAnswer, familyV2, authActor, a.serveAnswer},
+		{RouteStartProviderSession, familyV2, authActor, a.serveStartProviderSession},
 		{RoutePendingRequest, familyExternal, authPendingRequest, a.servePendingRequest},
 	}
 	if a.signer != nil {
@@ -418,17 +451,22 @@ func (a *Adapter) RegisterAdmin(r Router, prefix string) {
 }
 
 // Handler returns one http.Handler serving the public routes (those
-// Register adds, never the admin ones) under prefix, for hosts (gin, echo)
-// that mount a single handler. It serves requests with their full path
+// Register adds, never the admin ones) and, when Options.Providers names
+// any, the provider webhooks, under prefix, for hosts (gin, echo) that
+// mount a single handler. It serves requests with their full path
 // ("/kyc/api/...": gin, echo, chi's Mount) and requests whose prefix a
 // router stripped (http.StripPrefix("/kyc", a.Handler("/kyc"))); signed
-// file URLs name the path the client used either way. Unknown paths answer
-// 404. Serve the admin routes with AdminHandler, on an internal listener or
-// behind the host's admin authentication.
+// file URLs name the path the client used either way. Requests no route
+// takes are answered in the route family's dialect (see Fallback and
+// Guard). Serve the admin routes with AdminHandler, on an internal
+// listener or behind the host's admin authentication.
 func (a *Adapter) Handler(prefix string) http.Handler {
 	p := cleanPrefix(prefix)
 	mux := http.NewServeMux()
 	a.register(mux, p, a.publicRoutes())
+	if len(a.providers) > 0 {
+		a.RegisterProviderWebhooks(mux, prefix)
+	}
 	return &prefixHandler{prefix: p, mux: a.Guard(p, mux)}
 }
 

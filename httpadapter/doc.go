@@ -86,6 +86,7 @@
 //	POST /api/v2/my/verifications                              | wizard | user
 //	POST /api/v2/my/verifications/files                        | ext    | user: multipart upload of a document image
 //	POST /api/v2/user/requirements/{name}                      | ext    | user: answer a requirement
+//	POST /api/v2/my/verifications/provider-sessions            | ext    | user: start an identity provider's hosted session
 //	GET  /external/api/v1/me/pending_verification_request      | pending| user token with scope /external/me/r
 //	GET  /api/v1/me/natural-person/id-verification             | idv    | user token with eprospera:person.id_verification.read, or agent key with agent:person.id_verification.read
 //	GET  /api/v1/me/natural-person/id_verification             | idv    | alias of the above
@@ -100,6 +101,8 @@
 //	POST /api/v2/clients/{clientId}/requirements/{name}/review | ext    | admin: {"decision", "reason", "final"}
 //	GET  /api/v2/files/{fileId}                                | ext    | admin: a document image for review
 //	GET  /api/v2/audit (+ filter[clientId|actor|action|since|until]) | ext    | admin, limited to its tags: the audit trail as NDJSON or CSV (Accept)
+//	provider webhooks (RegisterProviderWebhooks):
+//	POST /webhooks/providers/{provider}                        | ext    | no credential: the provider's signature
 //
 // The identity verification and file routes are registered only when Options.Signer is
 // set. openapi.json (embedded, see OpenAPI) describes every route, request
@@ -205,6 +208,28 @@
 // query parameter. Dates are "2006-01-02T15:04:05.000Z". The signed file
 // route uses the same dialect: {"error": "invalid_signature"} or
 // {"error": "expired_signature"} (403), {"error": "not_found"} (404).
+//
+// # Identity providers
+//
+// RegisterProviderWebhooks serves POST /webhooks/providers/{provider} for
+// each provider of Options.Providers (providers/veriff, onfido, sumsub,
+// fake). The route takes no user credential: the body is read as sent,
+// capped at Options.MaxWebhookBytes (1 MiB; 413 beyond), and the
+// provider's Verify checks its signature over those raw bytes before
+// anything parses them. It answers in seed 002's {"error", "message"}
+// shape: 401 invalid_signature (no WWW-Authenticate: it is not a token
+// route), 400 malformed_payload (signed but not the documented shape), 404
+// unknown_provider, 503 service_unavailable when the store fails, so the
+// provider delivers again; and 200 {"results": [{"result", "eventKey"}]}
+// for applied, stale, duplicate and unmatched decisions alike, so the
+// provider stops retrying (Service.ApplyProviderDecision decides which).
+//
+// POST /api/v2/my/verifications/provider-sessions {"provider",
+// "returnUrl"} is the wizard's extension for hosted checks: it calls the
+// provider's StartSession outside any transaction, bounded by
+// Options.ProviderTimeout, and answers 201 {"provider", "sessionId",
+// "url", "expiresAt"}; the client sends the user to url. A provider outage
+// answers 503 ER999; an unknown provider 400 naming "provider".
 //
 // # Ambiguities of the compatible APIs' documents, as resolved here
 //

@@ -23,6 +23,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openkyc/kyc/documents"
+	"github.com/openkyc/kyc/providers"
+	"github.com/openkyc/kyc/providers/fake"
 	"github.com/openkyc/kyc/storage/memory"
 	"github.com/openkyc/kyc/verification"
 	"github.com/openkyc/kyc/verification/verificationtest"
@@ -85,7 +87,12 @@ type testBundle struct {
 	logs    *syncBuffer
 	// owner carries tag "eu", other "us".
 	owner, other verification.Subject
+	// fake is the identity provider the Service and the webhook route know.
+	fake *fake.Provider
 }
+
+// fakeSecret signs the fake provider's webhooks.
+const fakeSecret = "fake-webhook-secret"
 
 type setupOpts struct {
 	// store replaces the memory store.
@@ -123,7 +130,10 @@ func setup(t testing.TB, so ...setupOpts) *testBundle {
 	clock := verificationtest.NewClock(verificationtest.Start)
 	blobs, err := documents.NewFileStore(t.TempDir())
 	require.NoError(t, err)
-	vo := verification.Options{NowFunc: clock.Now, NewIDFunc: fixedWidthIDs(), Blobs: blobs}
+	fakeP, err := fake.New(fake.Config{Secret: fakeSecret, BaseURL: "https://fake.example/provider", Now: clock.Now})
+	require.NoError(t, err)
+	vo := verification.Options{NowFunc: clock.Now, NewIDFunc: fixedWidthIDs(), Blobs: blobs,
+		Providers: []verification.ProviderConfig{{Provider: fakeP, Requirements: []string{"idDocument"}}}}
 	if o.svc != nil {
 		o.svc(&vo)
 	}
@@ -133,7 +143,7 @@ func setup(t testing.TB, so ...setupOpts) *testBundle {
 	}
 	svc, err := verification.New(verificationtest.SeedLadder(t), store, vo)
 	require.NoError(t, err)
-	b := &testBundle{t: t, ctx: context.Background(), svc: svc, store: store, clock: clock, logs: &syncBuffer{}}
+	b := &testBundle{t: t, ctx: context.Background(), svc: svc, store: store, clock: clock, logs: &syncBuffer{}, fake: fakeP}
 	b.owner = verificationtest.CreateSubject(t, svc, "eu")
 	b.other = verificationtest.CreateSubject(t, svc, "us")
 	b.auth, err = NewStaticAuthenticator(map[string]StaticToken{
@@ -153,7 +163,8 @@ func setup(t testing.TB, so ...setupOpts) *testBundle {
 	b.signer, err = documents.NewSigner([]documents.SigningKey{{ID: "k1", Secret: bytes.Repeat([]byte("s"), 32)}}, documents.SignerOptions{Now: clock.Now})
 	require.NoError(t, err)
 	logger := zerolog.New(b.logs).Level(zerolog.DebugLevel)
-	ao := Options{Authenticator: b.auth, Logger: &logger, Signer: b.signer, BaseURL: "https://kyc.example.com", ServeOpenAPI: true}
+	ao := Options{Authenticator: b.auth, Logger: &logger, Signer: b.signer, BaseURL: "https://kyc.example.com", ServeOpenAPI: true,
+		Providers: []providers.Provider{fakeP}}
 	if o.adapter != nil {
 		o.adapter(&ao)
 	}
@@ -171,6 +182,7 @@ func setup(t testing.TB, so ...setupOpts) *testBundle {
 		r := chi.NewRouter()
 		b.adapter.Register(r, b.prefix)
 		b.adapter.RegisterAdmin(r, b.prefix)
+		b.adapter.RegisterProviderWebhooks(r, b.prefix)
 		b.h = r
 	case "handler":
 		b.h = oneHandlerEach(b.prefix, b.adapter.Handler(b.prefix), b.adapter.AdminHandler(b.prefix))
@@ -189,6 +201,7 @@ func setup(t testing.TB, so ...setupOpts) *testBundle {
 		mux := http.NewServeMux()
 		b.adapter.Register(mux, b.prefix)
 		b.adapter.RegisterAdmin(mux, b.prefix)
+		b.adapter.RegisterProviderWebhooks(mux, b.prefix)
 		b.h = mux
 	}
 	return b

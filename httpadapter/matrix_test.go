@@ -106,6 +106,9 @@ func matrixRows() []matrixRow {
 		{RouteAnswer, func(b *testBundle) req {
 			return jsonPost("/api/v2/user/requirements/nationality", `{"answer":"DE"}`)
 		}, userRoute},
+		{RouteStartProviderSession, func(b *testBundle) req {
+			return jsonPost("/api/v2/my/verifications/provider-sessions", `{"provider":"fake"}`)
+		}, [numColumns]int{201, 401, 401, 201, 201, 403, 201, 403, 403}},
 		{RoutePendingRequest, func(b *testBundle) req {
 			b.submittedApplication(b.owner.ID)
 			return req{method: "GET", path: "/external/api/v1/me/pending_verification_request"}

@@ -26,11 +26,12 @@ func TestNonObjectBodiesAreRefused(t *testing.T) {
 
 	// The path and token of each route that takes a JSON body.
 	calls := map[string]struct{ path, token string }{
-		RouteRunWizard:         {"/api/v2/my/verifications", tokOwner},
-		RouteAnswer:            {"/api/v2/user/requirements/isBusiness", tokOwner},
-		RouteDecideApplication: {fmt.Sprintf("/api/v2/applications/%d/decision", app.ID), tokAdmin},
-		RouteSetRequirement:    {fmt.Sprintf("/api/v2/clients/%d/requirements/verificationFlag", b.owner.ID), tokAdmin},
-		RouteReviewRequirement: {fmt.Sprintf("/api/v2/clients/%d/requirements/emailCode/review", pending.ID), tokAdmin},
+		RouteRunWizard:            {"/api/v2/my/verifications", tokOwner},
+		RouteAnswer:               {"/api/v2/user/requirements/isBusiness", tokOwner},
+		RouteDecideApplication:    {fmt.Sprintf("/api/v2/applications/%d/decision", app.ID), tokAdmin},
+		RouteSetRequirement:       {fmt.Sprintf("/api/v2/clients/%d/requirements/verificationFlag", b.owner.ID), tokAdmin},
+		RouteReviewRequirement:    {fmt.Sprintf("/api/v2/clients/%d/requirements/emailCode/review", pending.ID), tokAdmin},
+		RouteStartProviderSession: {"/api/v2/my/verifications/provider-sessions", tokOwner},
 	}
 	var routes []route
 	for _, rt := range append(b.adapter.publicRoutes(), b.adapter.adminRoutes()...) {

@@ -320,7 +320,7 @@ func (c *call) writeProblem(p *problem, logIt bool) {
 			Str("problem", problemName(p)).Msg("httpadapter: request refused")
 	}
 	h := c.w.Header()
-	if out.status == http.StatusUnauthorized {
+	if out.status == http.StatusUnauthorized && p.kind != pWebhookSignature {
 		if p.kind == pNoCredentials {
 			h.Set("WWW-Authenticate", `Bearer`)
 		} else {

@@ -47,6 +47,13 @@ const (
 	// pMethodNotAllowed: a route has the path, not the method (405);
 	// detail lists the allowed methods.
 	pMethodNotAllowed
+	// pWebhookSignature: a provider webhook's signature does not verify (401).
+	pWebhookSignature
+	// pMalformedPayload: a verified provider webhook is not in the
+	// provider's documented shape (400).
+	pMalformedPayload
+	// pUnknownProvider: no provider of the webhook route's name (404).
+	pUnknownProvider
 	numProblems
 )
 
@@ -182,7 +189,7 @@ var problems = [numProblems]problemRow{
 	pUnavailable: {name: "unavailable", codes: one(CodeGeneral), status: http.StatusServiceUnavailable,
 		external:      wording{http.StatusServiceUnavailable, "service_unavailable", func(*problem) string { return "The service is unavailable, retry later." }},
 		naturalPerson: wording{status: http.StatusServiceUnavailable, text: "Service unavailable"},
-		from:          []source{{err: verification.ErrClosed}, {err: context.Canceled}, {err: context.DeadlineExceeded}}},
+		from:          []source{{err: verification.ErrClosed}, {err: verification.ErrUnavailable}, {err: context.Canceled}, {err: context.DeadlineExceeded}}},
 	pNoCredentials: {name: "no_credentials", codes: [3]verification.Code{CodeUserTokenNotFound, CodeTokenNotFound, CodeAPIKeyNotFound}, status: http.StatusUnauthorized,
 		external:      wording{http.StatusUnauthorized, "missing_token", func(*problem) string { return "An access token is required." }},
 		naturalPerson: wording{status: http.StatusUnauthorized, text: "missing_token"}},
@@ -264,6 +271,15 @@ var problems = [numProblems]problemRow{
 			return fmt.Sprintf("This endpoint takes %s only.", p.detail)
 		}},
 		naturalPerson: wording{status: http.StatusMethodNotAllowed, text: "method_not_allowed"}},
+	pWebhookSignature: {name: "invalid_signature", codes: one(CodeForbidden), status: http.StatusUnauthorized, v2: fixed("The webhook signature is invalid."),
+		external:      wording{http.StatusUnauthorized, "invalid_signature", func(*problem) string { return "The webhook signature does not match the body." }},
+		naturalPerson: wording{status: http.StatusUnauthorized, text: "invalid_signature"}},
+	pMalformedPayload: {name: "malformed_payload", codes: one(CodeInvalidRequest), status: http.StatusBadRequest, v2: fixed("Invalid request: the webhook payload is malformed."),
+		external:      wording{http.StatusBadRequest, "malformed_payload", func(*problem) string { return "The webhook payload is not in the provider's documented shape." }},
+		naturalPerson: wording{status: http.StatusBadRequest, text: "malformed_payload"}},
+	pUnknownProvider: {name: "unknown_provider", codes: one(CodeNotFound), status: http.StatusNotFound, v2: fixed("No identity provider of this name is configured."),
+		external:      wording{http.StatusNotFound, "unknown_provider", func(*problem) string { return "No identity provider of this name is configured." }},
+		naturalPerson: wording{status: http.StatusNotFound, text: "unknown_provider"}},
 }
 
 // byCode finds the kind of a core error's catalog code.

@@ -75,10 +75,13 @@ const (
 	// AuditIDSessionRecorded: an identity-verification session was recorded
 	// [idsession]. Summary: provider, status.
 	AuditIDSessionRecorded AuditAction = "idsession.recorded"
-	// AuditProviderDecision: an identity provider's decision was applied: a
-	// requirement set [requirement] or an identity-verification session
-	// recorded [idsession] by a provider actor. Summary as for
-	// AuditRequirementSet and AuditIDSessionRecorded.
+	// AuditProviderDecision: an identity provider's decision was applied
+	// (ApplyProviderDecision) [providersession, the provider's session id;
+	// summary: outcome, final], or a provider actor set a requirement
+	// [requirement] or recorded an identity-verification session
+	// [idsession] (summary as for AuditRequirementSet and
+	// AuditIDSessionRecorded). Stale, duplicate and unmatched deliveries
+	// change nothing and write no entry.
 	AuditProviderDecision AuditAction = "provider.decision"
 	// AuditRetentionRun: one ApplyRetention run [retention, empty id].
 	// Summary: purged, held (counts), cutoff.
@@ -118,6 +121,9 @@ const (
 	AuditEntityIDSession   = "idsession"
 	AuditEntityDelivery    = "delivery"
 	AuditEntityRetention   = "retention"
+	// AuditEntityProviderSession: an identity provider's session (its id
+	// at the provider).
+	AuditEntityProviderSession = "providersession"
 )
 
 // AuditEntry is one record of the audit trail.

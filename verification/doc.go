@@ -31,6 +31,24 @@
 //     Dispatcher delivers events to Sinks at least once, in order per
 //     subject; package webhooks provides the signed HTTP sink.
 //
+// # Identity providers
+//
+// Options.Providers names the identity providers (package providers and
+// its adapters) whose decisions ApplyProviderDecision takes, and which
+// document requirements each one reviews. A decision is recorded once per
+// (provider, event key): a redelivery is a duplicate. Per provider session
+// (ProviderSession) the applied decision is the one every new decision is
+// compared with by providers.Decision.Supersedes; one that does not
+// supersede it is recorded as stale. An applied decision updates the
+// session's IDSession (provider type, status, date) and the reviewed
+// requirements in the same transaction, so the end state never depends on
+// delivery order. An approval by a provider that fetches media
+// (providers.MediaFetcher) queues the fetch in the store;
+// FetchProviderMedia does it outside any transaction and RunProviderMedia
+// drives it in the host's goroutine, with bounded retries, so a provider
+// outage never blocks a webhook or a user's request. StartProviderSession
+// hands the wizard a provider's session URL.
+//
 // # Who acts: Actor
 //
 // Every admin and reader call takes an Actor: an admin (with an id and
@@ -55,8 +73,8 @@
 // # Storage
 //
 // Store is one small interface per aggregate (SubjectStore, GrantStore,
-// ...), the outbox (OutboxStore) and Idempotency-Key records
-// (IdempotencyStore), composed with one transaction boundary, InTx. Stores
+// ...), the outbox (OutboxStore), Idempotency-Key records
+// (IdempotencyStore) and what providers reported (ProviderStore), composed with one transaction boundary, InTx. Stores
 // never read the clock; the Service passes every timestamp in. Lists that
 // page return Page[T]. storage/storagetest is the executable contract, and
 // storage/doc.go the checklist for writing a store.

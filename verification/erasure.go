@@ -144,6 +144,18 @@ func (s *Service) eraseRecords(ctx context.Context, tx Store, actor Actor, sub S
 			return err
 		}
 	}
+	psList, err := tx.ListProviderSessions(ctx, ProviderSessionFilter{SubjectID: sub.ID})
+	if err != nil {
+		return err
+	}
+	for _, ps := range psList {
+		if ps.Document.Number != "" || ps.Reason != "" {
+			ps.Document.Number, ps.Reason = "", ""
+			if err := tx.PutProviderSession(ctx, ps); err != nil {
+				return err
+			}
+		}
+	}
 	now := s.Now()
 	sub.RedactedAt, sub.UpdatedAt = now, now
 	if err := tx.UpdateSubject(ctx, sub); err != nil {

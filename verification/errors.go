@@ -37,6 +37,9 @@ var (
 	ErrTooLarge = errors.New("file too large")
 	// ErrUnsupportedMedia: an upload's content (by magic bytes) is not accepted.
 	ErrUnsupportedMedia = errors.New("unsupported file content")
+	// ErrUnavailable: an outside service (an identity provider) did not
+	// answer usefully; try again later.
+	ErrUnavailable = errors.New("service unavailable")
 	// ErrClosed: the store has been closed.
 	ErrClosed = errors.New("store closed")
 	// ErrInternal: anything unexpected; the cause is kept for logs only.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/openkyc/kyc/levels"
+	"github.com/openkyc/kyc/providers"
 )
 
 // EventFilter selects events for ListEvents. Zero fields do not filter.
@@ -51,6 +52,12 @@ const (
 	EventApplicationApproved  EventType = "application.approved"
 	EventApplicationRejected  EventType = "application.rejected"
 	EventApplicationExpired   EventType = "application.expired"
+	// EventProviderDecisionApplied: an identity provider's decision became
+	// its session's state (ApplyProviderDecision).
+	EventProviderDecisionApplied EventType = "provider.decision.applied"
+	// EventProviderDecisionStale: a decision arrived that an applied one of
+	// the same session supersedes; it was recorded, not applied.
+	EventProviderDecisionStale EventType = "provider.decision.stale"
 )
 
 // Events returns the outbox events matching f, in Seq order, as actor sees
@@ -257,6 +264,52 @@ type ApplicationExpiredPayload struct {
 	Reason string `json:"reason"`
 }
 
+// ProviderDecisionAppliedPayload is the payload of provider.decision.applied:
+// an identity provider's decision became its session's state.
+type ProviderDecisionAppliedPayload struct {
+	EventHeader
+	// Provider is the provider's name ("veriff").
+	Provider string `json:"provider"`
+	// SessionID is the provider's session id.
+	SessionID string `json:"sessionId"`
+	// EventKey identifies the delivery (providers.Decision.EventKey).
+	EventKey string `json:"eventKey"`
+	// Outcome is where the session stands (approved, declined, ...).
+	Outcome providers.Outcome `json:"outcome"`
+	// Final reports whether the provider considers the session decided.
+	Final bool `json:"final"`
+	// ReasonCodes are the provider's machine-readable reasons.
+	ReasonCodes []string `json:"reasonCodes"`
+	// IDSessionID is the identity-verification session it maps onto.
+	IDSessionID string `json:"idSessionId"`
+}
+
+// ProviderDecisionStalePayload is the payload of provider.decision.stale: a
+// decision arrived late (or ranked lower) than the one applied to its
+// session, and was recorded without being applied.
+type ProviderDecisionStalePayload struct {
+	EventHeader
+	// Provider is the provider's name.
+	Provider string `json:"provider"`
+	// SessionID is the provider's session id.
+	SessionID string `json:"sessionId"`
+	// EventKey identifies the stale delivery.
+	EventKey string `json:"eventKey"`
+	// Outcome and Final are the stale decision's.
+	Outcome providers.Outcome `json:"outcome"`
+	Final   bool              `json:"final"`
+	// CurrentEventKey and CurrentOutcome are the applied decision that
+	// supersedes it.
+	CurrentEventKey string            `json:"currentEventKey"`
+	CurrentOutcome  providers.Outcome `json:"currentOutcome"`
+}
+
+// EventType implements Payload.
+func (*ProviderDecisionAppliedPayload) EventType() EventType { return EventProviderDecisionApplied }
+
+// EventType implements Payload.
+func (*ProviderDecisionStalePayload) EventType() EventType { return EventProviderDecisionStale }
+
 // EventType implements Payload.
 func (*SubjectCreatedPayload) EventType() EventType { return EventSubjectCreated }
 
@@ -325,6 +378,10 @@ func newPayload(t EventType) Payload {
 		return &ApplicationRejectedPayload{}
 	case EventApplicationExpired:
 		return &ApplicationExpiredPayload{}
+	case EventProviderDecisionApplied:
+		return &ProviderDecisionAppliedPayload{}
+	case EventProviderDecisionStale:
+		return &ProviderDecisionStalePayload{}
 	}
 	return nil
 }

@@ -73,6 +73,9 @@ type verdict struct {
 	reason      string
 	final       bool
 	adminID     int64
+	// provider names the identity provider whose decision this is; empty
+	// for reviewers and the host.
+	provider string
 }
 
 // checkDecision validates the parts every review decision shares: approve
@@ -133,7 +136,10 @@ func (s *Service) decide(ctx context.Context, tx Store, sub *Subject, st *Requir
 		return err
 	}
 	reason := v.reason
-	if reason == "" {
+	switch {
+	case reason == "" && v.provider != "":
+		reason = "Provider " + v.provider + ": " + v.requirement
+	case reason == "":
 		reason = "Review: " + v.requirement
 	}
 	return s.promote(ctx, tx, sub, now, grantArgs{reason: reason, userID: v.adminID})
@@ -155,10 +161,11 @@ func (s *Service) settle(ctx context.Context, tx Store, sub *Subject, st *Requir
 		if err := files.settle(ctx, tx, v.decision, v.reason, now); err != nil {
 			return err
 		}
-		if v.decision == Approve && s.identityDocument(st.Name) {
+		if v.decision == Approve && v.provider == "" && s.identityDocument(st.Name) {
 			// Approving an identity document is a manual identity check:
 			// it records the identity-verification session seed 003's
-			// route serves, naming the answer's images.
+			// route serves, naming the answer's images. A provider's
+			// approval has its own session (ApplyProviderDecision).
 			if err := s.recordManualIDSession(ctx, tx, sub.ID, files, now); err != nil {
 				return err
 			}

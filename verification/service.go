@@ -53,6 +53,17 @@ type Options struct {
 	// events commits (wire it to Dispatcher.Notify for prompt delivery).
 	// It must not block.
 	OnEventsFunc func()
+
+	// Providers are the identity providers whose decisions
+	// ApplyProviderDecision takes, and which document requirements each
+	// one reviews.
+	Providers []ProviderConfig
+	// MediaAttempts bounds the fetch attempts of one provider session's
+	// images; 0 means DefaultMediaAttempts.
+	MediaAttempts int
+	// MediaBackoff is the wait before the first retry of a failed media
+	// fetch, doubling for each further one; 0 means DefaultMediaBackoff.
+	MediaBackoff time.Duration
 }
 
 // DefaultApplicationTTL is how long an application stays open by default
@@ -80,6 +91,11 @@ type Service struct {
 	identityReqs   map[string]bool
 	imageRetention time.Duration
 	onEvents       func()
+
+	providers     map[string]*providerConf
+	mediaWake     chan struct{}
+	mediaAttempts int
+	mediaBackoff  time.Duration
 }
 
 // New returns a Service applying ladder over store.
@@ -133,6 +149,9 @@ func New(ladder *levels.Ladder, store Store, opts Options) (*Service, error) {
 			}
 			s.identityReqs[name] = true
 		}
+	}
+	if err := s.setupProviders(opts.Providers, opts.MediaAttempts, opts.MediaBackoff); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

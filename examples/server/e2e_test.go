@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -20,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/openkyc/kyc/providers/veriff/verifftest"
 )
 
 // tinyPNG is a valid 1x1 PNG, the upload used by the walkthrough.
@@ -227,9 +230,15 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
+	// A stand-in for Veriff's API: the server fetches the session's images
+	// from it after the approval.
+	veriffAPI := verifftest.NewServer(demoVeriffKey, demoVeriffSecret)
+	veriffSrv := httptest.NewServer(veriffAPI)
+	defer veriffSrv.Close()
+
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	var stdout, stderr syncBuffer
-	cmd := exec.Command(bin, "-addr", addr, "-data", filepath.Join(tmp, "data"))
+	cmd := exec.Command(bin, "-addr", addr, "-data", filepath.Join(tmp, "data"), "-veriff-base-url", veriffSrv.URL)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -269,6 +278,9 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), TokenUser) {
 		t.Errorf("the demo credentials were not printed on a fresh data directory:\n%s", stdout.String())
+	}
+	if !strings.Contains(stdout.String(), demoVeriffKey) || !strings.Contains(stdout.String(), demoVeriffSecret) {
+		t.Errorf("the demo Veriff credentials were not printed:\n%s", stdout.String())
 	}
 
 	// (a) The new user's status: every requirement of the ladder, missing.
@@ -443,6 +455,68 @@ func TestEndToEnd(t *testing.T) {
 	st, _, b = e.do("GET", u.String(), "", "", nil)
 	if st != http.StatusForbidden || !bytes.Contains(b, []byte(`"invalid_signature"`)) {
 		t.Errorf("tampered signature: status %d body %s, want 403 invalid_signature", st, b)
+	}
+
+	// (k2) A signed Veriff approval for the demo user (vendorData: its
+	// external identifier), then the media fetch in the background: the
+	// identity-verification route answers the Veriff session with three
+	// working signed image URLs.
+	veriffAPI.AddSession("e2e-veriff-session-1", demoUserIdentifier)
+	approval := verifftest.DecisionBody(verifftest.Decision{
+		SessionID: "e2e-veriff-session-1", AttemptID: "e2e-attempt-1", VendorData: demoUserIdentifier, Status: "approved",
+		DecisionTime: time.Now(), DocumentType: "PASSPORT", DocumentNumber: "B01234567", DocumentCountry: "EE", DocumentValidUntil: "2031-05-01",
+	})
+	deliver := func(body []byte, secret string) (int, []byte) {
+		req, err := verifftest.NewWebhookRequest(ctx, e.base+"/webhooks/providers/veriff", demoVeriffKey, secret, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := e.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	if st, b := deliver(approval, "not-the-secret"); st != http.StatusUnauthorized || !bytes.Contains(b, []byte(`"invalid_signature"`)) {
+		t.Fatalf("Veriff webhook with a wrong signature: status %d body %s, want 401 invalid_signature", st, b)
+	}
+	if st, b := deliver(approval, demoVeriffSecret); st != 200 || !bytes.Contains(b, []byte(`"applied"`)) {
+		t.Fatalf("Veriff approval: status %d body %s, want 200 applied", st, b)
+	}
+	if st, b := deliver(approval, demoVeriffSecret); st != 200 || !bytes.Contains(b, []byte(`"duplicate"`)) {
+		t.Fatalf("Veriff approval redelivered: status %d body %s, want 200 duplicate", st, b)
+	}
+	var vidv struct {
+		Type      string `json:"type"`
+		Status    string `json:"status"`
+		Documents struct {
+			DocumentFront, DocumentBack, Face string
+		} `json:"documents"`
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		vidv.Documents.DocumentFront, vidv.Documents.DocumentBack, vidv.Documents.Face = "", "", ""
+		e.json("GET", "/api/v1/me/natural-person/id-verification", TokenUser, nil, 200, &vidv)
+		if vidv.Type == "veriff" && vidv.Documents.DocumentFront != "" && vidv.Documents.DocumentBack != "" && vidv.Documents.Face != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("id-verification after the Veriff approval: %+v, want type veriff with three image URLs", vidv)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if vidv.Status != "approved" {
+		t.Errorf("Veriff session status %q, want approved", vidv.Status)
+	}
+	for _, u := range []string{vidv.Documents.DocumentFront, vidv.Documents.DocumentBack, vidv.Documents.Face} {
+		st, hdr, b := e.do("GET", u, "", "", nil)
+		if st != 200 || hdr.Get("Content-Type") != "image/png" || !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) {
+			t.Fatalf("Veriff image %s: status %d, Content-Type %q, %d bytes", u, st, hdr.Get("Content-Type"), len(b))
+		}
+	}
+	if n := veriffAPI.Calls("GET /v1/media/{id}"); n != 3 {
+		t.Errorf("the server fetched %d images from Veriff, want 3 (front, back, face)", n)
 	}
 
 	// (l) Scopes and admin tags.

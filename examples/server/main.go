@@ -15,6 +15,16 @@
 //	-base-url   public URL prefixed to signed file URLs (default http://<addr>)
 //	-webhook    POST every event to this URL, signed as Standard Webhooks (secret printed at start)
 //	-log-level  debug, info, warn or error (default info); pretty on a terminal, JSON otherwise
+//	-veriff-api-key   Veriff integration API key, X-AUTH-CLIENT (default demo-veriff-key)
+//	-veriff-secret    Veriff shared secret, the webhooks' HMAC key (default demo-veriff-secret)
+//	-veriff-base-url  Veriff's API, for sessions and media (default https://stationapi.veriff.com)
+//
+// Veriff decisions are accepted on POST /webhooks/providers/veriff (the
+// demo credentials are printed at start); vendorData names the subject's
+// external identifier. An approval reviews the ladder's idDocument
+// requirement, and its images (front, back, face) are fetched from the
+// media API in the background, then served as signed URLs by the
+// identity-verification route.
 //
 // Every start prints the demo credentials, and says so when it reuses an
 // existing data directory. -h prints the flags and exits 0. SIGINT or
@@ -47,6 +57,8 @@ import (
 	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/httpadapter"
 	"github.com/openkyc/kyc/levels"
+	"github.com/openkyc/kyc/providers"
+	"github.com/openkyc/kyc/providers/veriff"
 	"github.com/openkyc/kyc/storage/sqlite"
 	"github.com/openkyc/kyc/verification"
 	"github.com/openkyc/kyc/webhooks"
@@ -77,8 +89,15 @@ var errUsage = errors.New("usage")
 
 type config struct {
 	addr, data, ladder, baseURL, webhook, logLevel string
+	veriffKey, veriffSecret, veriffBaseURL         string
 	demo, demoSet, fresh                           bool
 }
+
+// The demo Veriff integration's credentials (printed at start).
+const (
+	demoVeriffKey    = "demo-veriff-key"
+	demoVeriffSecret = "demo-veriff-secret"
+)
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
@@ -92,6 +111,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.webhook, "webhook", "", "deliver events to this URL as signed webhooks")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&c.fresh, "fresh", false, "start from scratch: delete the database, document images and key in the data directory first")
+	fs.StringVar(&c.veriffKey, "veriff-api-key", demoVeriffKey, "Veriff integration API key (X-AUTH-CLIENT)")
+	fs.StringVar(&c.veriffSecret, "veriff-secret", demoVeriffSecret, "Veriff shared secret (webhook and API signatures)")
+	fs.StringVar(&c.veriffBaseURL, "veriff-base-url", veriff.DefaultBaseURL, "Veriff API base URL (sessions and media)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -179,11 +201,22 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 		return err
 	}
 
+	veriffP, err := veriff.New(veriff.Config{APIKey: cfg.veriffKey, SharedSecret: cfg.veriffSecret, BaseURL: cfg.veriffBaseURL})
+	if err != nil {
+		return err
+	}
+	veriffConf := verification.ProviderConfig{Provider: veriffP}
+	if r, ok := ladder.Requirement("idDocument"); ok && r.Type == levels.Document {
+		veriffConf.Requirements = []string{"idDocument"}
+	}
+
 	var dispatcher *verification.Dispatcher
 	svc, err := verification.New(ladder, store, verification.Options{
 		Logger:       &log,
 		Blobs:        blobs,
 		OnEventsFunc: func() { dispatcher.Notify() },
+		Providers:    []verification.ProviderConfig{veriffConf},
+		MediaBackoff: 5 * time.Second,
 	})
 	if err != nil {
 		return err
@@ -231,19 +264,21 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 	if base == "" {
 		base = "http://" + addr
 	}
-	adapter, err := httpadapter.New(svc, httpadapter.Options{Authenticator: auth, Logger: &log, Signer: signer, BaseURL: base, ServeOpenAPI: true})
+	adapter, err := httpadapter.New(svc, httpadapter.Options{Authenticator: auth, Logger: &log, Signer: signer, BaseURL: base, ServeOpenAPI: true,
+		Providers: []providers.Provider{veriffP}})
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
 	adapter.Register(mux, "")
 	adapter.RegisterAdmin(mux, "")
+	adapter.RegisterProviderWebhooks(mux, "")
 	srv := &http.Server{Handler: adapter.Guard("", mux), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: time.Minute}
 
 	var wg sync.WaitGroup
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		if err := dispatcher.Run(bg); err != nil {
@@ -251,11 +286,22 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 		}
 	}()
 	go func() {
+		// Provider images are fetched here, never on the webhook's request.
+		defer wg.Done()
+		_ = svc.RunProviderMedia(bg, 10*time.Second)
+	}()
+	go func() {
 		defer wg.Done()
 		sweep(bg, svc, log)
 	}()
 
 	printDemo(stdout, base, users)
+	shown := "set with -veriff-secret"
+	if cfg.veriffSecret == demoVeriffSecret {
+		shown = demoVeriffSecret // only the demo default is ever printed
+	}
+	fmt.Fprintf(stdout, "Veriff decisions: POST %s/webhooks/providers/veriff with X-AUTH-CLIENT: %s and X-HMAC-SIGNATURE: hex HMAC-SHA256 of the body under the shared secret (%s)\n",
+		base, cfg.veriffKey, shown)
 	log.Info().Str("addr", addr).Str("data", cfg.data).Msg("openkyc demo server listening")
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -54,6 +54,10 @@ type root struct {
 	sinks      []string
 	deliveries map[deliveryKey]*verification.Delivery
 
+	providerEvents    []verification.ProviderEvent // providerEvents[i].ID == i+1
+	providerEventKeys map[providerKey]int64
+	providerSessions  map[providerKey]verification.ProviderSession
+
 	audit []verification.AuditEntry // audit[i].Seq == i+1
 }
 
@@ -74,6 +78,9 @@ func New() *Store {
 		eventIDs:   map[string]bool{},
 		idem:       map[idemKey]verification.IdempotencyRecord{},
 		deliveries: map[deliveryKey]*verification.Delivery{},
+
+		providerEventKeys: map[providerKey]int64{},
+		providerSessions:  map[providerKey]verification.ProviderSession{},
 	}}
 }
 

@@ -26,6 +26,7 @@ import (
 
 	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/levels"
+	"github.com/openkyc/kyc/providers"
 	"github.com/openkyc/kyc/storage/memory"
 	"github.com/openkyc/kyc/verification"
 )
@@ -240,6 +241,58 @@ func RaceEnsureSubject(t testing.TB, svcs ...*verification.Service) {
 		}
 	}
 	require.Equal(t, 1, created, "one subject.created event for %d racing callers", callers)
+}
+
+// RaceProviderDecision delivers one decision of provider (which every
+// Service of svcs must be configured with) from many goroutines at once,
+// twice over: about a subject it creates, and about no known subject. It
+// fails t unless exactly one delivery of each is applied (or unmatched)
+// and every other one is a duplicate, with one provider event recorded and
+// one provider.decision.applied event. Run it against your own store to
+// check that a racing AddProviderEvent is reported as ErrConflict.
+func RaceProviderDecision(t testing.TB, provider string, svcs ...*verification.Service) {
+	t.Helper()
+	require.NotEmpty(t, svcs, "RaceProviderDecision needs at least one Service")
+	ctx := context.Background()
+	sub, err := svcs[0].EnsureSubject(ctx, Identifier(), nil)
+	require.NoError(t, err)
+	for _, ref := range []string{sub.Identifier, Identifier()} {
+		d := providers.Decision{Provider: provider, EventKey: provider + ":race-" + ref, SessionID: "race-" + ref, SubjectRef: ref,
+			Outcome: providers.OutcomeApproved, Final: true, OccurredAt: Start}
+		const callers = 12
+		got := make([]verification.ProviderReceipt, callers)
+		errs := make([]error, callers)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range callers {
+			wg.Go(func() {
+				<-start
+				got[i], errs[i] = svcs[i%len(svcs)].ApplyProviderDecision(ctx, d)
+			})
+		}
+		close(start)
+		wg.Wait()
+		first := map[verification.ProviderResult]int{}
+		for i := range callers {
+			require.NoError(t, errs[i], "caller %d", i)
+			first[got[i].Result]++
+		}
+		want := verification.ProviderApplied
+		if ref != sub.Identifier {
+			want = verification.ProviderUnmatched
+		}
+		require.Equal(t, map[verification.ProviderResult]int{want: 1, verification.ProviderDuplicate: callers - 1}, first,
+			"one delivery of %d racing ones is %s, the others duplicates", callers, want)
+	}
+	evs, err := svcs[0].Events(ctx, verification.SystemActor(), verification.EventFilter{SubjectID: sub.ID})
+	require.NoError(t, err)
+	applied := 0
+	for _, e := range evs {
+		if e.Type == verification.EventProviderDecisionApplied {
+			applied++
+		}
+	}
+	require.Equal(t, 1, applied, "one provider.decision.applied event")
 }
 
 // RequireAuditBreak checks that svc.VerifyAudit fails with an

@@ -81,43 +81,43 @@ func (e DocumentSideType) Valid() bool {
 
 // Defines values for ExternalErrorError.
 const (
-	Conflict            ExternalErrorError = "conflict"
-	Forbidden           ExternalErrorError = "forbidden"
-	InsufficientScope   ExternalErrorError = "insufficient_scope"
-	InternalServerError ExternalErrorError = "internal_server_error"
-	InvalidParameter    ExternalErrorError = "invalid_parameter"
-	InvalidRequest      ExternalErrorError = "invalid_request"
-	InvalidToken        ExternalErrorError = "invalid_token"
-	MissingToken        ExternalErrorError = "missing_token"
-	NotFound            ExternalErrorError = "not_found"
-	ServiceUnavailable  ExternalErrorError = "service_unavailable"
-	UnknownParameter    ExternalErrorError = "unknown_parameter"
+	ExternalErrorErrorConflict            ExternalErrorError = "conflict"
+	ExternalErrorErrorForbidden           ExternalErrorError = "forbidden"
+	ExternalErrorErrorInsufficientScope   ExternalErrorError = "insufficient_scope"
+	ExternalErrorErrorInternalServerError ExternalErrorError = "internal_server_error"
+	ExternalErrorErrorInvalidParameter    ExternalErrorError = "invalid_parameter"
+	ExternalErrorErrorInvalidRequest      ExternalErrorError = "invalid_request"
+	ExternalErrorErrorInvalidToken        ExternalErrorError = "invalid_token"
+	ExternalErrorErrorMissingToken        ExternalErrorError = "missing_token"
+	ExternalErrorErrorNotFound            ExternalErrorError = "not_found"
+	ExternalErrorErrorServiceUnavailable  ExternalErrorError = "service_unavailable"
+	ExternalErrorErrorUnknownParameter    ExternalErrorError = "unknown_parameter"
 )
 
 // Valid indicates whether the value is a known member of the ExternalErrorError enum.
 func (e ExternalErrorError) Valid() bool {
 	switch e {
-	case Conflict:
+	case ExternalErrorErrorConflict:
 		return true
-	case Forbidden:
+	case ExternalErrorErrorForbidden:
 		return true
-	case InsufficientScope:
+	case ExternalErrorErrorInsufficientScope:
 		return true
-	case InternalServerError:
+	case ExternalErrorErrorInternalServerError:
 		return true
-	case InvalidParameter:
+	case ExternalErrorErrorInvalidParameter:
 		return true
-	case InvalidRequest:
+	case ExternalErrorErrorInvalidRequest:
 		return true
-	case InvalidToken:
+	case ExternalErrorErrorInvalidToken:
 		return true
-	case MissingToken:
+	case ExternalErrorErrorMissingToken:
 		return true
-	case NotFound:
+	case ExternalErrorErrorNotFound:
 		return true
-	case ServiceUnavailable:
+	case ExternalErrorErrorServiceUnavailable:
 		return true
-	case UnknownParameter:
+	case ExternalErrorErrorUnknownParameter:
 		return true
 	default:
 		return false
@@ -445,6 +445,63 @@ func (e SetRequirementRequestStatus) Valid() bool {
 	case SetRequirementRequestStatusPending:
 		return true
 	case SetRequirementRequestStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookErrorError.
+const (
+	WebhookErrorErrorInternalServerError WebhookErrorError = "internal_server_error"
+	WebhookErrorErrorInvalidParameter    WebhookErrorError = "invalid_parameter"
+	WebhookErrorErrorInvalidSignature    WebhookErrorError = "invalid_signature"
+	WebhookErrorErrorMalformedPayload    WebhookErrorError = "malformed_payload"
+	WebhookErrorErrorServiceUnavailable  WebhookErrorError = "service_unavailable"
+	WebhookErrorErrorTooLarge            WebhookErrorError = "too_large"
+	WebhookErrorErrorUnknownProvider     WebhookErrorError = "unknown_provider"
+)
+
+// Valid indicates whether the value is a known member of the WebhookErrorError enum.
+func (e WebhookErrorError) Valid() bool {
+	switch e {
+	case WebhookErrorErrorInternalServerError:
+		return true
+	case WebhookErrorErrorInvalidParameter:
+		return true
+	case WebhookErrorErrorInvalidSignature:
+		return true
+	case WebhookErrorErrorMalformedPayload:
+		return true
+	case WebhookErrorErrorServiceUnavailable:
+		return true
+	case WebhookErrorErrorTooLarge:
+		return true
+	case WebhookErrorErrorUnknownProvider:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookResultsResultsResult.
+const (
+	Applied   WebhookResultsResultsResult = "applied"
+	Duplicate WebhookResultsResultsResult = "duplicate"
+	Stale     WebhookResultsResultsResult = "stale"
+	Unmatched WebhookResultsResultsResult = "unmatched"
+)
+
+// Valid indicates whether the value is a known member of the WebhookResultsResultsResult enum.
+func (e WebhookResultsResultsResult) Valid() bool {
+	switch e {
+	case Applied:
+		return true
+	case Duplicate:
+		return true
+	case Stale:
+		return true
+	case Unmatched:
 		return true
 	default:
 		return false
@@ -882,6 +939,28 @@ type PendingResponse struct {
 	Item PendingItem `json:"item"`
 }
 
+// ProviderSession defines model for ProviderSession.
+type ProviderSession struct {
+	// ExpiresAt When the URL stops working (RFC 3339), null when the provider does not say.
+	ExpiresAt *string `json:"expiresAt"`
+	Provider  string  `json:"provider"`
+
+	// SessionId The provider's session id; its decisions carry it.
+	SessionId string `json:"sessionId"`
+
+	// Url Where to send the user.
+	Url string `json:"url"`
+}
+
+// ProviderSessionRequest defines model for ProviderSessionRequest.
+type ProviderSessionRequest struct {
+	// Provider A configured identity provider, e.g. veriff.
+	Provider string `json:"provider"`
+
+	// ReturnUrl Where the provider sends the user back (absolute http(s) URL); optional.
+	ReturnUrl *string `json:"returnUrl,omitempty"`
+}
+
 // Question defines model for Question.
 type Question struct {
 	AnswerOptions []string `json:"answerOptions"`
@@ -952,6 +1031,27 @@ type V2Errors struct {
 
 // VerificationStatus defines model for VerificationStatus.
 type VerificationStatus = []Outstanding
+
+// WebhookError defines model for WebhookError.
+type WebhookError struct {
+	Error   WebhookErrorError `json:"error"`
+	Message string            `json:"message"`
+}
+
+// WebhookErrorError defines model for WebhookError.Error.
+type WebhookErrorError string
+
+// WebhookResults defines model for WebhookResults.
+type WebhookResults struct {
+	Results []struct {
+		// EventKey The decision's de-duplication key.
+		EventKey string                      `json:"eventKey"`
+		Result   WebhookResultsResultsResult `json:"result"`
+	} `json:"results"`
+}
+
+// WebhookResultsResultsResult defines model for WebhookResults.Results.Result.
+type WebhookResultsResultsResult string
 
 // WizardInit defines model for WizardInit.
 type WizardInit struct {
@@ -1099,6 +1199,12 @@ type UploadFileParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// StartProviderSessionParams defines parameters for StartProviderSession.
+type StartProviderSessionParams struct {
+	// XUserIdentifier With an API key: the user the key acts for (36-255 letters and digits). With a user token: must be that user's identifier (ER703 otherwise).
+	XUserIdentifier *string `json:"X-User-Identifier,omitempty"`
+}
+
 // InitWizardParams defines parameters for InitWizard.
 type InitWizardParams struct {
 	// XUserIdentifier With an API key: the user the key acts for (36-255 letters and digits). With a user token: must be that user's identifier (ER703 otherwise).
@@ -1150,6 +1256,9 @@ type ListVerificationsParamsSortOrder string
 // ListVerificationsParamsSortBy defines parameters for ListVerifications.
 type ListVerificationsParamsSortBy string
 
+// ProviderWebhookJSONBody defines parameters for ProviderWebhook.
+type ProviderWebhookJSONBody = map[string]interface{}
+
 // DecideApplicationJSONRequestBody defines body for DecideApplication for application/json ContentType.
 type DecideApplicationJSONRequestBody = DecisionRequest
 
@@ -1165,8 +1274,14 @@ type RunWizardJSONRequestBody = RunWizardRequest
 // UploadFileMultipartRequestBody defines body for UploadFile for multipart/form-data ContentType.
 type UploadFileMultipartRequestBody UploadFileMultipartBody
 
+// StartProviderSessionJSONRequestBody defines body for StartProviderSession for application/json ContentType.
+type StartProviderSessionJSONRequestBody = ProviderSessionRequest
+
 // AnswerRequirementJSONRequestBody defines body for AnswerRequirement for application/json ContentType.
 type AnswerRequirementJSONRequestBody = AnswerRequest
+
+// ProviderWebhookJSONRequestBody defines body for ProviderWebhook for application/json ContentType.
+type ProviderWebhookJSONRequestBody = ProviderWebhookJSONBody
 
 // AsOutstandingBoolean returns the union data inside the Outstanding as a OutstandingBoolean
 func (t Outstanding) AsOutstandingBoolean() (OutstandingBoolean, error) {
@@ -1581,6 +1696,24 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v2/my/verifications/files (the `UploadFile` operationId).
 	UploadFileWithBody(ctx context.Context, params *UploadFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// StartProviderSessionWithBody Start an identity provider's hosted session
+	//
+	// The wizard's extension for hosted identity checks: the library calls the provider (outside any transaction, with a timeout) to create a session for the caller and answers the URL to send the user to. The provider's decisions then arrive on POST /webhooks/providers/{provider}. A provider outage answers 503; retry later.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v2/my/verifications/provider-sessions (the `StartProviderSession` operationId).
+	StartProviderSessionWithBody(ctx context.Context, params *StartProviderSessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartProviderSession Start an identity provider's hosted session
+	//
+	// The wizard's extension for hosted identity checks: the library calls the provider (outside any transaction, with a timeout) to create a session for the caller and answers the URL to send the user to. The provider's decisions then arrive on POST /webhooks/providers/{provider}. A provider outage answers 503; retry later.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v2/my/verifications/provider-sessions (the `StartProviderSession` operationId).
+	StartProviderSession(ctx context.Context, params *StartProviderSessionParams, body StartProviderSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// InitWizard Initialize a wizard for running a verification procedure
 	//
 	// Starts or resumes the application for the level above the caller's; code 200 while steps remain, 202 once submitted.
@@ -1647,6 +1780,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /openapi.json (the `GetOpenAPI` operationId).
 	GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ProviderWebhookWithBody Receive an identity provider's decision
+	//
+	// Registered by RegisterProviderWebhooks. No user credential: the provider's signature over the raw body is the credential (Veriff X-HMAC-SIGNATURE with X-AUTH-CLIENT, Onfido X-SHA2-Signature, Sumsub X-Payload-Digest with X-Payload-Digest-Alg). The body is read as sent (capped, 1 MiB by default) and its signature verified before it is parsed. Every decision is applied in one transaction: a redelivery is a duplicate, an older or lower-ranked decision of the same provider session is recorded as stale, and both answer 200 so the provider stops retrying; a store failure answers 503 so it retries.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /webhooks/providers/{provider} (the `ProviderWebhook` operationId).
+	ProviderWebhookWithBody(ctx context.Context, provider string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ProviderWebhook Receive an identity provider's decision
+	//
+	// Registered by RegisterProviderWebhooks. No user credential: the provider's signature over the raw body is the credential (Veriff X-HMAC-SIGNATURE with X-AUTH-CLIENT, Onfido X-SHA2-Signature, Sumsub X-Payload-Digest with X-Payload-Digest-Alg). The body is read as sent (capped, 1 MiB by default) and its signature verified before it is parsed. Every decision is applied in one transaction: a redelivery is a duplicate, an older or lower-ranked decision of the same provider session is recorded as stale, and both answer 200 so the provider stops retrying; a store failure answers 503 so it retries.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /webhooks/providers/{provider} (the `ProviderWebhook` operationId).
+	ProviderWebhook(ctx context.Context, provider string, body ProviderWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetSignedFile A document image through a signed URL
@@ -1939,6 +2090,44 @@ func (c *Client) UploadFileWithBody(ctx context.Context, params *UploadFileParam
 	return c.Client.Do(req)
 }
 
+// StartProviderSessionWithBody Start an identity provider's hosted session
+//
+// The wizard's extension for hosted identity checks: the library calls the provider (outside any transaction, with a timeout) to create a session for the caller and answers the URL to send the user to. The provider's decisions then arrive on POST /webhooks/providers/{provider}. A provider outage answers 503; retry later.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v2/my/verifications/provider-sessions (the `StartProviderSession` operationId).
+func (c *Client) StartProviderSessionWithBody(ctx context.Context, params *StartProviderSessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartProviderSessionRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartProviderSession Start an identity provider's hosted session
+//
+// The wizard's extension for hosted identity checks: the library calls the provider (outside any transaction, with a timeout) to create a session for the caller and answers the URL to send the user to. The provider's decisions then arrive on POST /webhooks/providers/{provider}. A provider outage answers 503; retry later.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v2/my/verifications/provider-sessions (the `StartProviderSession` operationId).
+func (c *Client) StartProviderSession(ctx context.Context, params *StartProviderSessionParams, body StartProviderSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartProviderSessionRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // InitWizard Initialize a wizard for running a verification procedure
 //
 // Starts or resumes the application for the level above the caller's; code 200 while steps remain, 202 once submitted.
@@ -2086,6 +2275,44 @@ func (c *Client) GetPendingVerificationRequest(ctx context.Context, reqEditors .
 // Corresponds with GET /openapi.json (the `GetOpenAPI` operationId).
 func (c *Client) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOpenAPIRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ProviderWebhookWithBody Receive an identity provider's decision
+//
+// Registered by RegisterProviderWebhooks. No user credential: the provider's signature over the raw body is the credential (Veriff X-HMAC-SIGNATURE with X-AUTH-CLIENT, Onfido X-SHA2-Signature, Sumsub X-Payload-Digest with X-Payload-Digest-Alg). The body is read as sent (capped, 1 MiB by default) and its signature verified before it is parsed. Every decision is applied in one transaction: a redelivery is a duplicate, an older or lower-ranked decision of the same provider session is recorded as stale, and both answer 200 so the provider stops retrying; a store failure answers 503 so it retries.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /webhooks/providers/{provider} (the `ProviderWebhook` operationId).
+func (c *Client) ProviderWebhookWithBody(ctx context.Context, provider string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProviderWebhookRequestWithBody(c.Server, provider, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ProviderWebhook Receive an identity provider's decision
+//
+// Registered by RegisterProviderWebhooks. No user credential: the provider's signature over the raw body is the credential (Veriff X-HMAC-SIGNATURE with X-AUTH-CLIENT, Onfido X-SHA2-Signature, Sumsub X-Payload-Digest with X-Payload-Digest-Alg). The body is read as sent (capped, 1 MiB by default) and its signature verified before it is parsed. Every decision is applied in one transaction: a redelivery is a duplicate, an older or lower-ranked decision of the same provider session is recorded as stale, and both answer 200 so the provider stops retrying; a store failure answers 503 so it retries.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /webhooks/providers/{provider} (the `ProviderWebhook` operationId).
+func (c *Client) ProviderWebhook(ctx context.Context, provider string, body ProviderWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProviderWebhookRequest(c.Server, provider, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2910,6 +3137,61 @@ func NewUploadFileRequestWithBody(server string, params *UploadFileParams, conte
 	return req, nil
 }
 
+// NewStartProviderSessionRequest calls the generic StartProviderSession builder with application/json body
+func NewStartProviderSessionRequest(server string, params *StartProviderSessionParams, body StartProviderSessionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStartProviderSessionRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewStartProviderSessionRequestWithBody constructs an http.Request for the StartProviderSession method, with any body, and a specified content type
+func NewStartProviderSessionRequestWithBody(server string, params *StartProviderSessionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/my/verifications/provider-sessions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XUserIdentifier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-User-Identifier", *params.XUserIdentifier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-User-Identifier", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewInitWizardRequest constructs an http.Request for the InitWizard method
 func NewInitWizardRequest(server string, params *InitWizardParams) (*http.Request, error) {
 	var err error
@@ -3306,6 +3588,53 @@ func NewGetOpenAPIRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewProviderWebhookRequest calls the generic ProviderWebhook builder with application/json body
+func NewProviderWebhookRequest(server string, provider string, body ProviderWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewProviderWebhookRequestWithBody(server, provider, "application/json", bodyReader)
+}
+
+// NewProviderWebhookRequestWithBody constructs an http.Request for the ProviderWebhook method, with any body, and a specified content type
+func NewProviderWebhookRequestWithBody(server string, provider string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "provider", provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/webhooks/providers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -3494,6 +3823,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v2/my/verifications/files (the `UploadFile` operationId).
 	UploadFileWithBodyWithResponse(ctx context.Context, params *UploadFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadFileResponse, error)
 
+	// StartProviderSessionWithBodyWithResponse Start an identity provider's hosted session
+	//
+	// The wizard's extension for hosted identity checks: the library calls the provider (outside any transaction, with a timeout) to create a session for the caller and answers the URL to send the user to. The provider's decisions then arrive on POST /webhooks/providers/{provider}. A provider outage answers 503; retry later.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/my/verifications/provider-sessions (the `StartProviderSession` operationId).
+	StartProviderSessionWithBodyWithResponse(ctx context.Context, params *StartProviderSessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartProviderSessionResponse, error)
+
+	// StartProviderSessionWithResponse Start an identity provider's hosted session
+	//
+	// The wizard's extension for hosted identity checks: the library calls the provider (outside any transaction, with a timeout) to create a session for the caller and answers the URL to send the user to. The provider's decisions then arrive on POST /webhooks/providers/{provider}. A provider outage answers 503; retry later.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/my/verifications/provider-sessions (the `StartProviderSession` operationId).
+	StartProviderSessionWithResponse(ctx context.Context, params *StartProviderSessionParams, body StartProviderSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*StartProviderSessionResponse, error)
+
 	// InitWizardWithResponse Initialize a wizard for running a verification procedure
 	//
 	// Starts or resumes the application for the level above the caller's; code 200 while steps remain, 202 once submitted.
@@ -3574,6 +3921,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /openapi.json (the `GetOpenAPI` operationId).
 	GetOpenAPIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIResponse, error)
+
+	// ProviderWebhookWithBodyWithResponse Receive an identity provider's decision
+	//
+	// Registered by RegisterProviderWebhooks. No user credential: the provider's signature over the raw body is the credential (Veriff X-HMAC-SIGNATURE with X-AUTH-CLIENT, Onfido X-SHA2-Signature, Sumsub X-Payload-Digest with X-Payload-Digest-Alg). The body is read as sent (capped, 1 MiB by default) and its signature verified before it is parsed. Every decision is applied in one transaction: a redelivery is a duplicate, an older or lower-ranked decision of the same provider session is recorded as stale, and both answer 200 so the provider stops retrying; a store failure answers 503 so it retries.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /webhooks/providers/{provider} (the `ProviderWebhook` operationId).
+	ProviderWebhookWithBodyWithResponse(ctx context.Context, provider string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ProviderWebhookResponse, error)
+
+	// ProviderWebhookWithResponse Receive an identity provider's decision
+	//
+	// Registered by RegisterProviderWebhooks. No user credential: the provider's signature over the raw body is the credential (Veriff X-HMAC-SIGNATURE with X-AUTH-CLIENT, Onfido X-SHA2-Signature, Sumsub X-Payload-Digest with X-Payload-Digest-Alg). The body is read as sent (capped, 1 MiB by default) and its signature verified before it is parsed. Every decision is applied in one transaction: a redelivery is a duplicate, an older or lower-ranked decision of the same provider session is recorded as stale, and both answer 200 so the provider stops retrying; a store failure answers 503 so it retries.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /webhooks/providers/{provider} (the `ProviderWebhook` operationId).
+	ProviderWebhookWithResponse(ctx context.Context, provider string, body ProviderWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*ProviderWebhookResponse, error)
 }
 
 type GetSignedFileResponse struct {
@@ -4600,6 +4965,96 @@ func (r UploadFileResponse) ContentType() string {
 	return ""
 }
 
+type StartProviderSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ProviderSession
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *V2Errors
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *V2Errors
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *V2Errors
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *V2Errors
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *V2Errors
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *V2Errors
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *V2Errors
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r StartProviderSessionResponse) GetJSON201() *ProviderSession {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StartProviderSessionResponse) GetJSON400() *V2Errors {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StartProviderSessionResponse) GetJSON401() *V2Errors {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StartProviderSessionResponse) GetJSON403() *V2Errors {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StartProviderSessionResponse) GetJSON404() *V2Errors {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r StartProviderSessionResponse) GetJSON413() *V2Errors {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r StartProviderSessionResponse) GetJSON500() *V2Errors {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r StartProviderSessionResponse) GetJSON503() *V2Errors {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StartProviderSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartProviderSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartProviderSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartProviderSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type InitWizardResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5251,6 +5706,89 @@ func (r GetOpenAPIResponse) ContentType() string {
 	return ""
 }
 
+type ProviderWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookResults
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *WebhookError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *WebhookError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *WebhookError
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *WebhookError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *WebhookError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *WebhookError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ProviderWebhookResponse) GetJSON200() *WebhookResults {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ProviderWebhookResponse) GetJSON400() *WebhookError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ProviderWebhookResponse) GetJSON401() *WebhookError {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ProviderWebhookResponse) GetJSON404() *WebhookError {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ProviderWebhookResponse) GetJSON413() *WebhookError {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ProviderWebhookResponse) GetJSON500() *WebhookError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ProviderWebhookResponse) GetJSON503() *WebhookError {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ProviderWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ProviderWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ProviderWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ProviderWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetSignedFileWithResponse A document image through a signed URL
 //
 // The URL comes signed from the identity-verification route (exp, kid, sig); no other credential is used.
@@ -5491,6 +6029,36 @@ func (c *ClientWithResponses) UploadFileWithBodyWithResponse(ctx context.Context
 	return ParseUploadFileResponse(rsp)
 }
 
+// StartProviderSessionWithBodyWithResponse Start an identity provider's hosted session
+//
+// The wizard's extension for hosted identity checks: the library calls the provider (outside any transaction, with a timeout) to create a session for the caller and answers the URL to send the user to. The provider's decisions then arrive on POST /webhooks/providers/{provider}. A provider outage answers 503; retry later.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/my/verifications/provider-sessions (the `StartProviderSession` operationId).
+func (c *ClientWithResponses) StartProviderSessionWithBodyWithResponse(ctx context.Context, params *StartProviderSessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartProviderSessionResponse, error) {
+	rsp, err := c.StartProviderSessionWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartProviderSessionResponse(rsp)
+}
+
+// StartProviderSessionWithResponse Start an identity provider's hosted session
+//
+// The wizard's extension for hosted identity checks: the library calls the provider (outside any transaction, with a timeout) to create a session for the caller and answers the URL to send the user to. The provider's decisions then arrive on POST /webhooks/providers/{provider}. A provider outage answers 503; retry later.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/my/verifications/provider-sessions (the `StartProviderSession` operationId).
+func (c *ClientWithResponses) StartProviderSessionWithResponse(ctx context.Context, params *StartProviderSessionParams, body StartProviderSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*StartProviderSessionResponse, error) {
+	rsp, err := c.StartProviderSession(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartProviderSessionResponse(rsp)
+}
+
 // InitWizardWithResponse Initialize a wizard for running a verification procedure
 //
 // Starts or resumes the application for the level above the caller's; code 200 while steps remain, 202 once submitted.
@@ -5624,6 +6192,36 @@ func (c *ClientWithResponses) GetOpenAPIWithResponse(ctx context.Context, reqEdi
 		return nil, err
 	}
 	return ParseGetOpenAPIResponse(rsp)
+}
+
+// ProviderWebhookWithBodyWithResponse Receive an identity provider's decision
+//
+// Registered by RegisterProviderWebhooks. No user credential: the provider's signature over the raw body is the credential (Veriff X-HMAC-SIGNATURE with X-AUTH-CLIENT, Onfido X-SHA2-Signature, Sumsub X-Payload-Digest with X-Payload-Digest-Alg). The body is read as sent (capped, 1 MiB by default) and its signature verified before it is parsed. Every decision is applied in one transaction: a redelivery is a duplicate, an older or lower-ranked decision of the same provider session is recorded as stale, and both answer 200 so the provider stops retrying; a store failure answers 503 so it retries.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /webhooks/providers/{provider} (the `ProviderWebhook` operationId).
+func (c *ClientWithResponses) ProviderWebhookWithBodyWithResponse(ctx context.Context, provider string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ProviderWebhookResponse, error) {
+	rsp, err := c.ProviderWebhookWithBody(ctx, provider, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProviderWebhookResponse(rsp)
+}
+
+// ProviderWebhookWithResponse Receive an identity provider's decision
+//
+// Registered by RegisterProviderWebhooks. No user credential: the provider's signature over the raw body is the credential (Veriff X-HMAC-SIGNATURE with X-AUTH-CLIENT, Onfido X-SHA2-Signature, Sumsub X-Payload-Digest with X-Payload-Digest-Alg). The body is read as sent (capped, 1 MiB by default) and its signature verified before it is parsed. Every decision is applied in one transaction: a redelivery is a duplicate, an older or lower-ranked decision of the same provider session is recorded as stale, and both answer 200 so the provider stops retrying; a store failure answers 503 so it retries.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /webhooks/providers/{provider} (the `ProviderWebhook` operationId).
+func (c *ClientWithResponses) ProviderWebhookWithResponse(ctx context.Context, provider string, body ProviderWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*ProviderWebhookResponse, error) {
+	rsp, err := c.ProviderWebhook(ctx, provider, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProviderWebhookResponse(rsp)
 }
 
 // ParseGetSignedFileResponse parses an HTTP response from a GetSignedFileWithResponse call
@@ -6470,6 +7068,81 @@ func ParseUploadFileResponse(rsp *http.Response) (*UploadFileResponse, error) {
 	return response, nil
 }
 
+// ParseStartProviderSessionResponse parses an HTTP response from a StartProviderSessionWithResponse call
+func ParseStartProviderSessionResponse(rsp *http.Response) (*StartProviderSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartProviderSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ProviderSession
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseInitWizardResponse parses an HTTP response from a InitWizardWithResponse call
 func ParseInitWizardResponse(rsp *http.Response) (*InitWizardResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -6991,6 +7664,74 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseProviderWebhookResponse parses an HTTP response from a ProviderWebhookWithResponse call
+func ParseProviderWebhookResponse(rsp *http.Response) (*ProviderWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ProviderWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookResults
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest WebhookError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest WebhookError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest WebhookError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest WebhookError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WebhookError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest WebhookError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 

@@ -1,4 +1,4 @@
--- 0009: the audit trail (verification.AuditStore).
+-- 0010: the audit trail (verification.AuditStore).
 --
 -- One row per entry, seq 1..N without gaps. The counters row 'audit' is the
 -- trail's head (the newest seq): LastAudit locks it (SELECT ... FOR UPDATE)

@@ -1,4 +1,4 @@
--- 0008: the audit trail (verification.AuditStore).
+-- 0009: the audit trail (verification.AuditStore).
 --
 -- One row per entry, seq 1..N without gaps (AppendAudit inserts only the
 -- next seq). at is unix microseconds; summary the canonical JSON object of
