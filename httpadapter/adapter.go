@@ -65,6 +65,8 @@ const (
 	RouteReviewRequirement = "POST /api/v2/clients/{clientId}/requirements/{name}/review"
 	// RouteAdminFile: extension, a document image for review (admin).
 	RouteAdminFile = "GET /api/v2/files/{fileId}"
+	// RouteAudit: extension, the audit trail as NDJSON or CSV (admin).
+	RouteAudit = "GET /api/v2/audit"
 
 	// RouteProviderWebhook: extension, an identity provider's signed
 	// decision delivery (RegisterProviderWebhooks).
@@ -413,6 +415,7 @@ func (a *Adapter) adminRoutes() []route {
 		{RouteSetRequirement, familyV2, authAdmin, a.serveSetRequirement},
 		{RouteReviewRequirement, familyV2, authAdmin, a.serveReviewRequirement},
 		{RouteAdminFile, familyV2, authAdmin, a.serveAdminFile},
+		{RouteAudit, familyV2, authAdmin, a.serveAudit},
 	}
 }
 

@@ -163,7 +163,7 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 		RouteVerificationStatus, RouteMyVerifications, RouteMyVerification, RouteWizard, RouteRunWizard, RouteUpload,
 		RouteAnswer, RoutePendingRequest, RouteIDVerification, RouteIDVerificationAlias, RouteFile, RouteOpenAPI,
 		RouteVerifications, RouteVerification, RouteApplications, RouteDecideApplication, RouteSetRequirement,
-		RouteReviewRequirement, RouteAdminFile, RouteStartProviderSession, RouteProviderWebhook,
+		RouteReviewRequirement, RouteAdminFile, RouteStartProviderSession, RouteProviderWebhook, RouteAudit,
 	}
 	documented := 0
 	for _, ops := range doc.Paths {

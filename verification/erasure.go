@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/openkyc/kyc/levels"
 )
@@ -61,7 +62,7 @@ func (s *Service) Erase(ctx context.Context, actor Actor, subjectID int64) error
 		if _, err := s.tombstone(ctx, tx, sub.ID, ""); err != nil {
 			return err
 		}
-		return s.eraseRecords(ctx, tx, sub, files)
+		return s.eraseRecords(ctx, tx, actor, sub, files)
 	})
 	if err != nil {
 		return err
@@ -91,7 +92,7 @@ const erasedPrefix = "erased"
 // eraseRecords removes the subject's personal data from the store inside
 // tx (the subject locked, tombstones for its bytes written) and marks it
 // redacted.
-func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files []File) error {
+func (s *Service) eraseRecords(ctx context.Context, tx Store, actor Actor, sub Subject, files []File) error {
 	if d, ok := capability[DocumentEraser](tx); ok {
 		if err := d.EraseDocuments(ctx, owner(sub.ID)); err != nil {
 			return err
@@ -164,7 +165,13 @@ func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files
 	if err := tx.UpdateSubject(ctx, sub); err != nil {
 		return err
 	}
-	return s.emit(ctx, tx, &sub, now, &SubjectErasedPayload{})
+	if err := s.emit(ctx, tx, &sub, now, &SubjectErasedPayload{}); err != nil {
+		return err
+	}
+	// The trail keeps the erasure (and every earlier entry): entries hold
+	// ids and counts, no personal data.
+	return s.audit(ctx, tx, actor, auditArgs{action: AuditSubjectErased, subjectID: sub.ID, entity: AuditEntitySubject, entityID: itoa(sub.ID),
+		summary: map[string]string{"files": itoa(len(files))}})
 }
 
 // systemReasons lists the reasons the Service itself may have written for
@@ -233,7 +240,9 @@ type RetentionReport struct {
 // ApplyRetention purges document images whose review decision is older
 // than Options.ImageRetention (their metadata and every decision stay for
 // the AML retention period, which the library never shortens). Subjects
-// under legal hold keep everything. Each image is decided on its own,
+// under legal hold keep everything. Each run writes one AuditRetentionRun
+// entry (actor system) with its counts, also when it stops at an error
+// (with the counts up to there). Each image is decided on its own,
 // under its subject's lock, with the hold read there and then: the record
 // drops its blob key and a tombstone is written in that transaction, and
 // the bytes are deleted only after it commits. A hold placed during a run
@@ -245,9 +254,22 @@ func (s *Service) ApplyRetention(ctx context.Context) (RetentionReport, error) {
 		return rep, nil
 	}
 	cutoff := s.Now().Add(-s.imageRetention)
+	err := s.applyRetention(ctx, cutoff, &rep)
+	aerr := s.store.InTx(context.WithoutCancel(ctx), func(ctx context.Context, tx Store) error {
+		return s.audit(ctx, tx, SystemActor(), auditArgs{action: AuditRetentionRun, entity: AuditEntityRetention,
+			summary: map[string]string{"purged": itoa(rep.Purged), "held": itoa(rep.Held), "deferred": itoa(rep.Deferred), "cutoff": cutoff.Format(time.RFC3339Nano)}})
+	})
+	if err != nil {
+		return rep, err
+	}
+	return rep, s.fail("ApplyRetention", aerr)
+}
+
+// applyRetention is ApplyRetention's run, counting into rep.
+func (s *Service) applyRetention(ctx context.Context, cutoff time.Time, rep *RetentionReport) error {
 	files, err := s.store.ListFiles(ctx, FileFilter{DecidedBefore: cutoff})
 	if err != nil {
-		return rep, s.fail("ApplyRetention", err)
+		return s.fail("ApplyRetention", err)
 	}
 	for _, f := range files {
 		if f.BlobKey == "" {
@@ -286,7 +308,7 @@ func (s *Service) ApplyRetention(ctx context.Context) (RetentionReport, error) {
 			continue
 		}
 		if err != nil {
-			return rep, err
+			return err
 		}
 		if d == nil {
 			continue
@@ -294,13 +316,13 @@ func (s *Service) ApplyRetention(ctx context.Context) (RetentionReport, error) {
 		rep.Purged++
 		if _, err := s.finishDeletions(ctx, []BlobDeletion{*d}); err != nil {
 			if isContextErr(err) {
-				return rep, s.fail("ApplyRetention", err)
+				return s.fail("ApplyRetention", err)
 			}
 			s.log.Error().Err(err).Msg("verification: deleting a purged image failed; SweepDeletions retries")
 			rep.Deferred++
 		}
 	}
-	return rep, nil
+	return nil
 }
 
 // Checkpointer is an optional store capability: Checkpoint moves committed

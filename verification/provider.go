@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -275,6 +276,13 @@ func (s *Service) applyDecisionTx(ctx context.Context, tx Store, d providers.Dec
 	}
 	queued, err := s.applyToSession(ctx, tx, &sub, &ps, d, ev.OccurredAt, now)
 	if err != nil {
+		return ProviderReceipt{}, false, err
+	}
+	// The applied decision is the provider's act on the subject: its audit
+	// entry is the transaction's last write.
+	if err := s.audit(ctx, tx, ProviderActor(d.Provider), auditArgs{action: AuditProviderDecision, subjectID: sub.ID,
+		entity: AuditEntityProviderSession, entityID: d.SessionID,
+		summary: map[string]string{"outcome": string(d.Outcome), "final": strconv.FormatBool(d.Final)}}); err != nil {
 		return ProviderReceipt{}, false, err
 	}
 	rec := ProviderReceipt{Result: ProviderApplied, SubjectID: sub.ID, IDSessionID: ps.IDSessionID}

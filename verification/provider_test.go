@@ -101,9 +101,24 @@ func TestApplyProviderDecisionSequence(t *testing.T) {
 	for _, st := range steps {
 		before, err := b.svc.Events(ctx, verification.SystemActor(), verification.EventFilter{SubjectID: sub.ID})
 		require.NoError(t, err)
+		trail := auditLog(t, b.svc)
 		rec, err := b.svc.ApplyProviderDecision(ctx, st.d)
 		require.NoError(t, err, st.name)
 		require.Equal(t, st.result, rec.Result, st.name)
+		// An applied decision writes one audit entry; a stale or duplicate
+		// one changes nothing and writes none.
+		newTrail := auditLog(t, b.svc)[len(trail):]
+		if st.result == verification.ProviderApplied {
+			require.Len(t, newTrail, 1, "%s: one audit entry", st.name)
+			e := newTrail[0]
+			require.Equal(t, verification.AuditProviderDecision, e.Action, st.name)
+			require.Equal(t, verification.ProviderActor(fake.Name), e.Actor, st.name)
+			require.Equal(t, sub.ID, e.SubjectID, st.name)
+			require.Equal(t, "sess-1", e.EntityID, st.name)
+			require.Equal(t, string(st.d.Outcome), e.Summary["outcome"], st.name)
+		} else {
+			require.Empty(t, newTrail, "%s: no audit entry", st.name)
+		}
 		require.Equal(t, sub.ID, rec.SubjectID, st.name)
 		if idSession == "" {
 			idSession = rec.IDSessionID

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/openkyc/kyc/levels"
@@ -306,10 +307,17 @@ func (s *Service) SetRequirement(ctx context.Context, actor Actor, p SetRequirem
 				return err
 			}
 		}
-		if p.Value == nil {
-			return nil
+		if p.Value != nil {
+			if err := s.queueScreenings(ctx, tx, &sub, p.Requirement, s.Now()); err != nil {
+				return err
+			}
 		}
-		return s.queueScreenings(ctx, tx, &sub, p.Requirement, s.Now())
+		action := AuditRequirementSet
+		if actor.Kind == ActorProvider {
+			action = AuditProviderDecision
+		}
+		return s.audit(ctx, tx, actor, auditArgs{action: action, subjectID: sub.ID, entity: AuditEntityRequirement, entityID: p.Requirement,
+			summary: map[string]string{"status": string(p.Status), "value": strconv.FormatBool(p.Value != nil), "final": strconv.FormatBool(p.Final)}})
 	})
 	return st, err
 }
@@ -353,7 +361,11 @@ func (s *Service) ResetRequirement(ctx context.Context, actor Actor, subjectID i
 			return err
 		}
 		// A reopened screening is queued again when its answers are there.
-		return s.queueScreening(ctx, tx, &sub, name, now)
+		if err := s.queueScreening(ctx, tx, &sub, name, now); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, auditArgs{action: AuditRequirementReset, subjectID: sub.ID, entity: AuditEntityRequirement, entityID: name,
+			summary: map[string]string{"reopen": strconv.FormatBool(reopen), "status": string(st.Status)}})
 	})
 	return st, err
 }

@@ -2,6 +2,7 @@ package verification
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/openkyc/kyc/levels"
@@ -129,10 +130,15 @@ func (s *Service) Review(ctx context.Context, actor Actor, p ReviewParams) (Requ
 			return newErr(ErrConflict, "requirement %s is %s, not pending review", p.Requirement, st.Status)
 		}
 		if req.Type == levels.Screening {
-			return s.reviewScreening(ctx, tx, &sub, &st, req, p, actor.AdminID())
+			if err := s.reviewScreening(ctx, tx, &sub, &st, req, p, actor.AdminID()); err != nil {
+				return err
+			}
+		} else if err := s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: p.Decision, reason: p.Reason, final: p.Final, adminID: actor.AdminID(),
+			validity: Validity{Until: p.ValidUntil}}); err != nil {
+			return err
 		}
-		return s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: p.Decision, reason: p.Reason, final: p.Final, adminID: actor.AdminID(),
-			validity: Validity{Until: p.ValidUntil}})
+		return s.audit(ctx, tx, actor, auditArgs{action: AuditReviewDecided, subjectID: sub.ID, entity: AuditEntityRequirement, entityID: p.Requirement,
+			summary: map[string]string{"decision": string(p.Decision), "final": strconv.FormatBool(p.Final), "attempt": itoa(st.Attempts)}})
 	})
 	return st, err
 }

@@ -3,6 +3,7 @@ package openapitest
 import (
 	"bytes"
 	"io"
+	"mime"
 	"net/http"
 	"os"
 	"strings"
@@ -58,6 +59,19 @@ func checkResponse(t testing.TB, req *http.Request, status int, header http.Head
 	t.Helper()
 	if status == http.StatusMethodNotAllowed && !strings.Contains(header.Get("Content-Type"), "json") {
 		return // the router's own answer for a method it does not route
+	}
+	if mt, _, _ := mime.ParseMediaType(header.Get("Content-Type")); mt == "application/x-ndjson" && bytes.IndexByte(body, '\n') >= 0 {
+		// A stream of JSON values, one a line: each line is one value of
+		// the documented schema.
+		for line := range bytes.Lines(body) {
+			if line = bytes.TrimSuffix(line, []byte("\n")); len(line) > 0 {
+				checkResponse(t, req, status, header, line)
+			}
+		}
+		return
+	}
+	if mt, _, _ := mime.ParseMediaType(header.Get("Content-Type")); mt == "application/x-ndjson" && len(body) == 0 {
+		return // an empty stream: no value to check
 	}
 	r := req.Clone(req.Context())
 	r.Body = http.NoBody

@@ -58,6 +58,8 @@ type root struct {
 	providerEvents    []verification.ProviderEvent // providerEvents[i].ID == i+1
 	providerEventKeys map[providerKey]int64
 	providerSessions  map[providerKey]verification.ProviderSession
+
+	audit []verification.AuditEntry // audit[i].Seq == i+1
 }
 
 type txn struct {

@@ -71,6 +71,7 @@ func Run(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		{"Outbox", RunOutbox},
 		{"Idempotency", RunIdempotency},
 		{"Maintenance", RunMaintenance},
+		{"Audit", RunAudit},
 		{"Providers", RunProviders},
 	}
 	for _, p := range parts {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
@@ -720,6 +721,32 @@ type ApplicationList struct {
 	Total int           `json:"total"`
 }
 
+// AuditEntry defines model for AuditEntry.
+type AuditEntry struct {
+	Action interface{} `json:"action"`
+	Actor  struct {
+		// Id An admin's user id, a provider's name; empty for host and system.
+		Id   string      `json:"id"`
+		Kind interface{} `json:"kind"`
+	} `json:"actor"`
+
+	// At UTC, RFC 3339 with the fraction trimmed of trailing zeros (the value the hash covers).
+	At time.Time `json:"at"`
+
+	// ClientId The client acted on; 0 for acts on no one client (a retention run).
+	ClientId int    `json:"clientId"`
+	Entity   string `json:"entity"`
+	EntityId string `json:"entityId"`
+	Hash     string `json:"hash"`
+	PrevHash string `json:"prevHash"`
+
+	// Seq Position in the trail: 1, 2, 3, ... without gaps.
+	Seq int `json:"seq"`
+
+	// Summary Non-personal facts of the act (a decision, a level, a count).
+	Summary map[string]string `json:"summary"`
+}
+
 // CatalogEntry defines model for CatalogEntry.
 type CatalogEntry struct {
 	Code     string `json:"code"`
@@ -1156,6 +1183,25 @@ type ListApplicationsParamsSortBy string
 type DecideApplicationParams struct {
 	// IdempotencyKey Makes the POST safe to retry: the same key and body replay the first answer (Idempotent-Replayed: true); another body is refused (409, ER718). Kept for 24 hours by default.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// ExportAuditParams defines parameters for ExportAudit.
+type ExportAuditParams struct {
+	// FilterClientId Only this client's records (brackets raw or percent-encoded); intersected with the admin's tags.
+	FilterClientId *int `form:"filter[clientId],omitempty" json:"filter[clientId],omitempty"`
+
+	// FilterActor kind or kind:id, e.g. admin:7, host, provider:veriff.
+	FilterActor  *string     `form:"filter[actor],omitempty" json:"filter[actor],omitempty"`
+	FilterAction interface{} `form:"filter[action],omitempty" json:"filter[action],omitempty"`
+
+	// FilterSince Entries at or after this RFC 3339 time.
+	FilterSince *time.Time `form:"filter[since],omitempty" json:"filter[since],omitempty"`
+
+	// FilterUntil Entries strictly before this RFC 3339 time (after filter[since]).
+	FilterUntil *time.Time `form:"filter[until],omitempty" json:"filter[until],omitempty"`
+
+	// Accept application/x-ndjson (default) or text/csv.
+	Accept *string `json:"Accept,omitempty"`
 }
 
 // SetRequirementParams defines parameters for SetRequirement.
@@ -1668,6 +1714,13 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v2/applications/{applicationId}/decision (the `DecideApplication` operationId).
 	DecideApplication(ctx context.Context, applicationId int, params *DecideApplicationParams, body DecideApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ExportAudit Export the audit trail (admin)
+	//
+	// Every admin act and every admin read of a document's bytes, one entry each, hash-chained: hash = hex(SHA-256(prevHash || canonical JSON of the entry without hash)), where the canonical JSON names clientId subjectId (see the README's Audit trail section). An admin limited to tags gets only the entries about clients carrying one of them. Constant memory on the server whatever the trail's length.
+	//
+	// Corresponds with GET /api/v2/audit (the `ExportAudit` operationId).
+	ExportAudit(ctx context.Context, params *ExportAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SetRequirementWithBody Set a client's requirement (admin), e.g. verificationFlag
 	//
 	// Sets a client's requirement, e.g. a host-set flag (extension).
@@ -1945,6 +1998,23 @@ func (c *Client) DecideApplicationWithBody(ctx context.Context, applicationId in
 // Corresponds with POST /api/v2/applications/{applicationId}/decision (the `DecideApplication` operationId).
 func (c *Client) DecideApplication(ctx context.Context, applicationId int, params *DecideApplicationParams, body DecideApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDecideApplicationRequest(c.Server, applicationId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportAudit Export the audit trail (admin)
+//
+// Every admin act and every admin read of a document's bytes, one entry each, hash-chained: hash = hex(SHA-256(prevHash || canonical JSON of the entry without hash)), where the canonical JSON names clientId subjectId (see the README's Audit trail section). An admin limited to tags gets only the entries about clients carrying one of them. Constant memory on the server whatever the trail's length.
+//
+// Corresponds with GET /api/v2/audit (the `ExportAudit` operationId).
+func (c *Client) ExportAudit(ctx context.Context, params *ExportAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportAuditRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2651,6 +2721,119 @@ func NewDecideApplicationRequestWithBody(server string, applicationId int, param
 			}
 
 			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewExportAuditRequest constructs an http.Request for the ExportAudit method
+func NewExportAuditRequest(server string, params *ExportAuditParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/audit")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.FilterClientId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter[clientId]", *params.FilterClientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FilterActor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter[actor]", *params.FilterActor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter[action]", params.FilterAction, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.FilterSince != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter[since]", *params.FilterSince, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FilterUntil != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter[until]", *params.FilterUntil, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Accept != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept", *params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept", headerParam0)
 		}
 
 	}
@@ -3652,6 +3835,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v2/applications/{applicationId}/decision (the `DecideApplication` operationId).
 	DecideApplicationWithResponse(ctx context.Context, applicationId int, params *DecideApplicationParams, body DecideApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*DecideApplicationResponse, error)
 
+	// ExportAuditWithResponse Export the audit trail (admin)
+	//
+	// Every admin act and every admin read of a document's bytes, one entry each, hash-chained: hash = hex(SHA-256(prevHash || canonical JSON of the entry without hash)), where the canonical JSON names clientId subjectId (see the README's Audit trail section). An admin limited to tags gets only the entries about clients carrying one of them. Constant memory on the server whatever the trail's length.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/audit (the `ExportAudit` operationId).
+	ExportAuditWithResponse(ctx context.Context, params *ExportAuditParams, reqEditors ...RequestEditorFn) (*ExportAuditResponse, error)
+
 	// SetRequirementWithBodyWithResponse Set a client's requirement (admin), e.g. verificationFlag
 	//
 	// Sets a client's requirement, e.g. a host-set flag (extension).
@@ -4239,6 +4431,75 @@ func (r DecideApplicationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DecideApplicationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ExportAuditResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *V2Errors
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *V2Errors
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *V2Errors
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *V2Errors
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *V2Errors
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ExportAuditResponse) GetJSON400() *V2Errors {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExportAuditResponse) GetJSON401() *V2Errors {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ExportAuditResponse) GetJSON403() *V2Errors {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ExportAuditResponse) GetJSON500() *V2Errors {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ExportAuditResponse) GetJSON503() *V2Errors {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportAuditResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportAuditResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportAuditResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportAuditResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5727,6 +5988,21 @@ func (c *ClientWithResponses) DecideApplicationWithResponse(ctx context.Context,
 	return ParseDecideApplicationResponse(rsp)
 }
 
+// ExportAuditWithResponse Export the audit trail (admin)
+//
+// Every admin act and every admin read of a document's bytes, one entry each, hash-chained: hash = hex(SHA-256(prevHash || canonical JSON of the entry without hash)), where the canonical JSON names clientId subjectId (see the README's Audit trail section). An admin limited to tags gets only the entries about clients carrying one of them. Constant memory on the server whatever the trail's length.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/audit (the `ExportAudit` operationId).
+func (c *ClientWithResponses) ExportAuditWithResponse(ctx context.Context, params *ExportAuditParams, reqEditors ...RequestEditorFn) (*ExportAuditResponse, error) {
+	rsp, err := c.ExportAudit(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportAuditResponse(rsp)
+}
+
 // SetRequirementWithBodyWithResponse Set a client's requirement (admin), e.g. verificationFlag
 //
 // Sets a client's requirement, e.g. a host-set flag (extension).
@@ -6356,6 +6632,60 @@ func ParseDecideApplicationResponse(rsp *http.Response) (*DecideApplicationRespo
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseExportAuditResponse parses an HTTP response from a ExportAuditWithResponse call
+func ParseExportAuditResponse(rsp *http.Response) (*ExportAuditResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportAuditResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest V2Errors
