@@ -106,7 +106,9 @@ var idCounter atomic.Int64
 // fixedWidthIDs yields ids that are never substrings of each other, so
 // that tests can search responses for another subject's ids.
 func fixedWidthIDs() func() string {
-	return func() string { return fmt.Sprintf("x%031d", idCounter.Add(1)) }
+	// Canonical UUIDs (version 7, RFC 9562 variant), as the default
+	// generator makes, but deterministic.
+	return func() string { return fmt.Sprintf("00000000-0000-7000-8000-%012d", idCounter.Add(1)) }
 }
 
 func setup(t testing.TB, so ...setupOpts) *testBundle {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openkyc/kyc/levels"
@@ -457,4 +458,40 @@ func TestSeed003InternalError(t *testing.T) {
 	require.Equal(t, 500, r.status)
 	require.Equal(t, "internal_server_error", r.object(t)["error"])
 	require.Contains(t, b.logs.String(), "db down")
+}
+
+// TestCanonicalUUIDs: with the default id generator every uuid and id a
+// client sees as a UUID is RFC 9562 canonical (8-4-4-4-12), as the wizard
+// document shows, so strict parsers (Java's UUID.fromString, PostgreSQL's
+// uuid) accept it: the wizard's uuid, seed 002's id and an upload's id.
+func TestCanonicalUUIDs(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{svc: func(o *verification.Options) { o.NewIDFunc = nil }})
+	canonical := func(id any) {
+		t.Helper()
+		s, ok := id.(string)
+		require.True(t, ok, "%v", id)
+		u, err := uuid.Parse(s)
+		require.NoError(t, err, s)
+		require.Equal(t, u.String(), s, "canonical form")
+		require.Len(t, s, 36)
+		require.Equal(t, uuid.Version(7), u.Version())
+	}
+	wiz, front, back := b.draftWizard(b.owner.ID)
+	canonical(wiz)
+	canonical(front)
+	canonical(back)
+	var body map[string]any
+	r := b.get("/api/v2/my/verifications/wizard", tokOwner)
+	require.NoError(t, json.Unmarshal(r.body, &body))
+	canonical(body["uuid"])
+	r = b.post("/api/v2/my/verifications", tokOwner, fmt.Sprintf(`{"data":{"documents":{"type":2,"files":[%q,%q]},"uuid":%q}}`, front, back, wiz))
+	require.Equal(t, 200, r.status, string(r.body))
+	r = b.get("/external/api/v1/me/pending_verification_request", tokOwner)
+	require.Equal(t, 200, r.status, string(r.body))
+	var pending struct {
+		Item map[string]any `json:"item"`
+	}
+	require.NoError(t, json.Unmarshal(r.body, &pending))
+	canonical(pending.Item["id"])
 }

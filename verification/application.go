@@ -626,41 +626,11 @@ func (s *Service) reopenPending(ctx context.Context, tx Store, subjectID int64, 
 		if !ok || st.Status != levels.Pending {
 			continue
 		}
-		if err := s.releasePendingFiles(ctx, tx, req, st, "expired", now); err != nil {
+		if err := s.releaseAnswer(ctx, tx, st, "expired", now); err != nil {
 			return err
 		}
 		st.Status, st.Answer, st.UpdatedAt = levels.Missing, nil, now
 		if err := tx.PutRequirementState(ctx, st); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// releasePendingFiles rejects, with reason, the still-pending files of a
-// document requirement's answer, so that the side can be uploaded again
-// (used when the answer is dropped without a review: expiry, reset).
-func (s *Service) releasePendingFiles(ctx context.Context, tx Store, req *levels.Requirement, st RequirementState, reason string, now time.Time) error {
-	if req.Kind != levels.Document || len(st.Answer) == 0 {
-		return nil
-	}
-	doc, err := req.ParseDocument(st.Answer)
-	if err != nil {
-		return nil // an answer stored before a ladder change
-	}
-	for _, side := range sortedSides(doc.Files) {
-		f, err := tx.GetFile(ctx, doc.Files[side])
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if f.Status != levels.Pending {
-			continue
-		}
-		f.Status, f.Reason, f.DecidedAt = levels.Rejected, reason, now
-		if err := tx.UpdateFile(ctx, f); err != nil {
 			return err
 		}
 	}

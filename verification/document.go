@@ -214,100 +214,31 @@ func (s *Service) ReviewFile(ctx context.Context, actor Actor, p ReviewFileParam
 		if f.Status != levels.Pending {
 			return newErr(ErrConflict, "file is %s, not pending review", f.Status)
 		}
-		req, st, doc, err := s.requirementOfFile(ctx, tx, f)
+		answer, st, err := s.pendingAnswerOf(ctx, tx, f)
 		if err != nil {
 			return err
 		}
-		now := s.Now()
+		v := verdict{requirement: answer.requirement, decision: p.Decision, reason: p.Reason, adminID: actor.AdminID()}
 		if p.Decision == Reject {
-			rp := verdict{requirement: req.Name, decision: Reject, reason: p.Reason, adminID: actor.AdminID()}
-			return s.decide(ctx, tx, &sub, &st, rp)
+			// One rejected side rejects the answer, and so all its files.
+			return s.decide(ctx, tx, &sub, &st, v)
 		}
-		f.Status, f.Reason, f.DecidedAt = levels.Approved, "", now
+		f.Status, f.Reason, f.DecidedAt = levels.Approved, "", s.Now()
 		if err := tx.UpdateFile(ctx, f); err != nil {
 			return err
 		}
-		for _, id := range doc.Files {
-			other, err := tx.GetFile(ctx, id)
-			if err != nil {
-				return err
-			}
-			if other.Status != levels.Approved {
-				return nil // other sides still await review
-			}
+		if done, err := answer.allApproved(ctx, tx); err != nil || !done {
+			return err // other sides still await review
 		}
-		rp := verdict{requirement: req.Name, decision: Approve, reason: p.Reason, adminID: actor.AdminID()}
-		return s.decide(ctx, tx, &sub, &st, rp)
+		// The last side approved approves the answer (and, for an identity
+		// document, records its identity-verification session: see settle).
+		return s.decide(ctx, tx, &sub, &st, v)
 	})
 	if err != nil {
 		return File{}, err
 	}
 	f, err = s.store.GetFile(ctx, p.FileID)
 	return f, s.fail("ReviewFile", err)
-}
-
-// requirementOfFile finds the pending document requirement whose answer
-// submitted f.
-func (s *Service) requirementOfFile(ctx context.Context, tx Store, f File) (*levels.Requirement, RequirementState, levels.DocumentAnswer, error) {
-	list, err := tx.ListRequirementStates(ctx, f.SubjectID)
-	if err != nil {
-		return nil, RequirementState{}, levels.DocumentAnswer{}, err
-	}
-	for _, st := range list {
-		req, ok := s.ladder.Requirement(st.Name)
-		if !ok || req.Kind != levels.Document || st.Status != levels.Pending {
-			continue
-		}
-		doc, err := req.ParseDocument(st.Answer)
-		if err != nil {
-			continue
-		}
-		for _, id := range doc.Files {
-			if id == f.ID {
-				return req, st, doc, nil
-			}
-		}
-	}
-	return nil, RequirementState{}, levels.DocumentAnswer{}, newErr(ErrConflict, "file is not part of a pending answer")
-}
-
-// settleFiles applies a requirement decision to the files of its document
-// answer and, for an approved identity document, records a "manual"
-// identity-verification session.
-func (s *Service) settleFiles(ctx context.Context, tx Store, st RequirementState, v verdict, now time.Time) error {
-	req, ok := s.ladder.Requirement(st.Name)
-	if !ok || req.Kind != levels.Document || len(st.Answer) == 0 {
-		return nil
-	}
-	doc, err := req.ParseDocument(st.Answer)
-	if err != nil {
-		return nil // an answer stored before a ladder change; nothing to settle
-	}
-	for _, side := range sortedSides(doc.Files) {
-		f, err := tx.GetFile(ctx, doc.Files[side])
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if f.Status == levels.Approved && v.decision == Approve {
-			continue
-		}
-		f.Status, f.Reason, f.DecidedAt = levels.Status(v.decision), v.reason, now
-		if v.decision == Approve {
-			f.Reason = ""
-		}
-		if err := tx.UpdateFile(ctx, f); err != nil {
-			return err
-		}
-	}
-	if v.decision != Approve || s.identityReqs != nil && !s.identityReqs[st.Name] {
-		return nil
-	}
-	sess := IDSession{ID: s.newID(), SubjectID: st.SubjectID, Provider: ProviderManual, Status: IDSessionApproved, CreatedAt: now,
-		FrontFileID: doc.Files["front"], BackFileID: doc.Files["back"], FaceFileID: doc.Files["face"]}
-	return tx.AddIDSession(ctx, sess)
 }
 
 // Identity-verification session providers and statuses.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"sort"
 	"time"
 
 	"github.com/openkyc/kyc/levels"
@@ -112,7 +110,11 @@ func (s *Service) answerTx(ctx context.Context, tx Store, sub *Subject, req *lev
 		st.Status = levels.Approved
 	}
 	if req.Kind == levels.Document {
-		if err := s.submitDocumentFiles(ctx, tx, sub.ID, req, answer, st.Status, now); err != nil {
+		files, err := newAnswerFiles(req, answer)
+		if err != nil {
+			return st, err
+		}
+		if err := files.attach(ctx, tx, sub.ID, st.Status, now); err != nil {
 			return st, err
 		}
 	}
@@ -138,44 +140,6 @@ func (s *Service) answerTx(ctx context.Context, tx Store, sub *Subject, req *lev
 // ReasonRequirements is the reason of a grant earned by answers that needed
 // no review.
 const ReasonRequirements = "requirements approved"
-
-// submitDocumentFiles checks every file of a document answer (it exists,
-// belongs to the subject, shows the answer's document type and side, and was
-// not submitted before) and marks it with status (pending, or approved for a
-// requirement without review). A foreign file is reported as not found.
-func (s *Service) submitDocumentFiles(ctx context.Context, tx Store, subjectID int64, req *levels.Requirement, answer json.RawMessage, status levels.Status, now time.Time) error {
-	doc, err := req.ParseDocument(answer)
-	if err != nil {
-		return fromLevels(err)
-	}
-	for _, side := range sortedSides(doc.Files) {
-		id := doc.Files[side]
-		field := "answer.files." + side
-		f, err := tx.GetFile(ctx, id)
-		if errors.Is(err, ErrNotFound) || err == nil && f.SubjectID != subjectID {
-			e := newErr(ErrNotFound, "file %q not found", id)
-			e.Field = field
-			return e
-		}
-		if err != nil {
-			return err
-		}
-		switch {
-		case f.DocumentType != doc.Type || f.Side != side:
-			return invalid(field, "file %q was uploaded as %s %s, not %s %s", id, f.DocumentType, f.Side, doc.Type, side)
-		case f.Status != levels.Missing:
-			return &Error{Kind: ErrConflict, Field: field, Message: fmt.Sprintf("file %q was already submitted; upload a new one", id)}
-		}
-		f.Status = status
-		if status == levels.Approved {
-			f.DecidedAt = now
-		}
-		if err := tx.UpdateFile(ctx, f); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // loadState returns the stored state or a fresh missing one.
 func (s *Service) loadState(ctx context.Context, tx Store, subjectID int64, name string) (RequirementState, error) {
@@ -301,8 +265,18 @@ func (s *Service) settle(ctx context.Context, tx Store, sub *Subject, st *Requir
 	if err := tx.PutRequirementState(ctx, *st); err != nil {
 		return err
 	}
-	if err := s.settleFiles(ctx, tx, *st, v, now); err != nil {
-		return err
+	if files, ok := s.storedAnswerFiles(*st); ok {
+		if err := files.settle(ctx, tx, v.decision, v.reason, now); err != nil {
+			return err
+		}
+		if v.decision == Approve && s.identityDocument(st.Name) {
+			// Approving an identity document is a manual identity check:
+			// it records the identity-verification session seed 003's
+			// route serves, naming the answer's images.
+			if err := s.recordManualIDSession(ctx, tx, sub.ID, files, now); err != nil {
+				return err
+			}
+		}
 	}
 	rv := &Review{SubjectID: sub.ID, Requirement: v.requirement, Decision: v.decision, Reason: v.reason, Final: v.final, AdminID: v.adminID, CreatedAt: now}
 	if err := tx.AddReview(ctx, rv); err != nil {
@@ -381,10 +355,14 @@ func (s *Service) SetRequirement(ctx context.Context, actor Actor, p SetRequirem
 		if p.Value != nil {
 			if req.Kind == levels.Document {
 				// The answer it replaces no longer holds its sides.
-				if err := s.releasePendingFiles(ctx, tx, req, st, "replaced", s.Now()); err != nil {
+				if err := s.releaseAnswer(ctx, tx, st, "replaced", s.Now()); err != nil {
 					return err
 				}
-				if err := s.submitDocumentFiles(ctx, tx, sub.ID, req, p.Value, levels.Pending, s.Now()); err != nil {
+				files, err := newAnswerFiles(req, p.Value)
+				if err != nil {
+					return err
+				}
+				if err := files.attach(ctx, tx, sub.ID, levels.Pending, s.Now()); err != nil {
 					return err
 				}
 			}
@@ -431,8 +409,7 @@ func (s *Service) ResetRequirement(ctx context.Context, actor Actor, subjectID i
 		now := s.Now()
 		st.Attempts = 0
 		if st.Status != levels.Approved || reopen {
-			req, _ := s.ladder.Requirement(name)
-			if err := s.releasePendingFiles(ctx, tx, req, st, "reset", now); err != nil {
+			if err := s.releaseAnswer(ctx, tx, st, "reset", now); err != nil {
 				return err
 			}
 			st.Status, st.Answer, st.Reason, st.Final = levels.Missing, nil, "", false
@@ -454,13 +431,4 @@ func (s *Service) Reviews(ctx context.Context, actor Actor, subjectID int64) ([]
 	}
 	list, err := s.store.ListReviews(ctx, subjectID)
 	return list, s.fail("Reviews", err)
-}
-
-func sortedSides(files map[string]string) []string {
-	sides := make([]string, 0, len(files))
-	for side := range files {
-		sides = append(sides, side)
-	}
-	sort.Strings(sides)
-	return sides
 }

@@ -2,14 +2,13 @@ package verification
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
 	"github.com/openkyc/kyc/documents"
@@ -20,9 +19,11 @@ import (
 type Options struct {
 	// NowFunc is the clock; nil means time.Now. Tests inject a settable one.
 	NowFunc func() time.Time
-	// NewIDFunc generates unique string ids (files, wizards, events);
-	// nil means 32 hex digits: the clock's milliseconds then 80 random bits,
-	// so ids sort by creation time and index inserts stay append-mostly.
+	// NewIDFunc generates unique string ids (files, wizards, identity
+	// sessions, events: every "id" and "uuid" a client sees); nil means
+	// RFC 9562 UUIDv7 in the canonical 8-4-4-4-12 form, so ids sort by
+	// creation time and index inserts stay append-mostly. With NowFunc set,
+	// their time field is the injected clock's.
 	NewIDFunc func() string
 	// Logger receives the Service's logs; nil means silent (zerolog.Nop).
 	// Expected domain errors log at Debug, internal failures at Error. No
@@ -91,7 +92,10 @@ func New(ladder *levels.Ladder, store Store, opts Options) (*Service, error) {
 		s.now = time.Now
 	}
 	if s.newID == nil {
-		s.newID = func() string { return timeOrderedID(s.now()) }
+		s.newID = uuidV7
+		if opts.NowFunc != nil {
+			s.newID = func() string { return uuidV7At(s.now()) }
+		}
 	}
 	if opts.Logger != nil {
 		s.log = *opts.Logger
@@ -137,13 +141,18 @@ func (s *Service) Ladder() *levels.Ladder { return s.ladder }
 // precision (the precision every store keeps).
 func (s *Service) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-// timeOrderedID returns 48 bits of Unix milliseconds and 80 random bits as
-// 32 hex digits (the layout of UUIDv7, without its version bits).
-func timeOrderedID(now time.Time) string {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
-	_, _ = rand.Read(b[6:])
-	return hex.EncodeToString(b[:])
+// uuidV7 returns a new UUIDv7 in canonical form (uuid.NewV7: monotonic
+// within a millisecond of the wall clock).
+func uuidV7() string { return uuid.Must(uuid.NewV7()).String() }
+
+// uuidV7At returns a UUIDv7 whose 48-bit time field is now's Unix
+// milliseconds (an injected clock), the rest as uuid.NewV7 makes it.
+func uuidV7At(now time.Time) string {
+	u := uuid.Must(uuid.NewV7())
+	var ms [8]byte
+	binary.BigEndian.PutUint64(ms[:], uint64(now.UnixMilli()))
+	copy(u[:6], ms[2:])
+	return u.String()
 }
 
 // inTx runs fn in one store transaction and normalises its error.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -563,11 +564,73 @@ func TestDefaultIDsAreUniqueAndTimeOrdered(t *testing.T) {
 		evs, err := svc.Events(ctx, verification.SystemActor(), verification.EventFilter{SubjectID: sub.ID})
 		require.NoError(t, err)
 		for _, e := range evs {
-			require.Len(t, e.ID, 32)
+			requireUUIDv7(t, e.ID)
+			u := uuid.MustParse(e.ID)
+			sec, nsec := u.Time().UnixTime()
+			require.Equal(t, clock.Now().UnixMilli(), time.Unix(sec, nsec).UnixMilli(), "the id's time is the injected clock's")
 			require.False(t, seen[e.ID], "duplicate id %s", e.ID)
 			seen[e.ID] = true
 		}
 		require.Greater(t, evs[0].ID, prev, "ids of later events sort later")
 		prev = evs[len(evs)-1].ID
 	}
+}
+
+// requireUUIDv7 asserts id is an RFC 9562 UUIDv7 in canonical form, as
+// strict parsers (Java's UUID.fromString, PostgreSQL's uuid) want it.
+func requireUUIDv7(t *testing.T, id string) {
+	t.Helper()
+	u, err := uuid.Parse(id)
+	require.NoError(t, err, id)
+	require.Equal(t, u.String(), id, "canonical 8-4-4-4-12 lower-case form")
+	require.Equal(t, uuid.Version(7), u.Version(), id)
+	require.Equal(t, uuid.RFC4122, u.Variant(), id)
+}
+
+// TestDefaultIDsOnTheWallClock: without NowFunc the ids are plain
+// uuid.NewV7, increasing even within one millisecond.
+func TestDefaultIDsOnTheWallClock(t *testing.T) {
+	t.Parallel()
+	store := memory.New()
+	svc, err := verification.New(verificationtest.SeedLadder(t), store, verification.Options{})
+	require.NoError(t, err)
+	sub, err := svc.CreateSubject(context.Background(), verification.CreateSubjectParams{Identifier: verificationtest.Identifier()})
+	require.NoError(t, err)
+	app, err := svc.InitWizard(context.Background(), sub.ID)
+	require.NoError(t, err)
+	requireUUIDv7(t, app.UUID)
+	evs, err := svc.Events(context.Background(), verification.SystemActor(), verification.EventFilter{SubjectID: sub.ID})
+	require.NoError(t, err)
+	require.Len(t, evs, 3)
+	for i, e := range evs {
+		requireUUIDv7(t, e.ID)
+		if i > 0 {
+			require.Greater(t, e.ID, evs[i-1].ID, "NewV7 ids increase")
+		}
+	}
+}
+
+func TestEnsureSubject(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ident := verificationtest.Identifier()
+	first, err := b.svc.EnsureSubject(b.ctx, ident, []string{"eu"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"eu"}, first.Tags)
+	verificationtest.RequireLevel(t, b.svc, first.ID, 1)
+	again, err := b.svc.EnsureSubject(b.ctx, ident, []string{"us"})
+	require.NoError(t, err)
+	assert.Equal(t, first.ID, again.ID, "an existing subject is returned")
+	assert.Equal(t, []string{"eu"}, again.Tags, "its tags are left as they are")
+	verificationtest.RequireEvents(t, b.svc, first.ID, verification.EventSubjectCreated, verification.EventLevelGranted)
+
+	_, err = b.svc.EnsureSubject(b.ctx, "short", nil)
+	assertCode(t, err, verification.CodeIdentifierMalformed)
+	_, err = b.svc.EnsureSubject(b.ctx, verificationtest.Identifier(), []string{" bad "})
+	require.ErrorIs(t, err, verification.ErrInvalid)
+	require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.HostActor(), first.ID))
+	_, err = b.svc.EnsureSubject(b.ctx, ident, nil)
+	assertCode(t, err, verification.CodeUserDeleted)
+
+	verificationtest.RaceEnsureSubject(t, b.svc)
 }

@@ -98,6 +98,26 @@ func (s *Service) CreateSubject(ctx context.Context, p CreateSubjectParams) (Sub
 	return sub, nil
 }
 
+// EnsureSubject returns the subject with the given external identifier,
+// creating it with tags at the ladder's first level when there is none:
+// the one call a host makes when a user logs in. It is safe for concurrent
+// callers, in one process or many: when two create the same identifier at
+// once, one insert wins and the other's ErrConflict turns into a read of
+// the winner, so both get the same subject and one subject.created event
+// is recorded. The tags of an existing subject are left as they are (see
+// SetTags). A malformed identifier answers ER707, a deleted subject ER709.
+func (s *Service) EnsureSubject(ctx context.Context, identifier string, tags []string) (Subject, error) {
+	sub, err := s.SubjectByIdentifier(ctx, HostActor(), identifier)
+	if !errors.Is(err, ErrNotFound) {
+		return sub, err
+	}
+	sub, err = s.CreateSubject(ctx, CreateSubjectParams{Identifier: identifier, Tags: tags})
+	if errors.Is(err, ErrConflict) {
+		return s.SubjectByIdentifier(ctx, HostActor(), identifier)
+	}
+	return sub, err
+}
+
 // ReasonCreated is the reason of every subject's first grant (seed 001).
 const ReasonCreated = "created"
 

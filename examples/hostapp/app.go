@@ -328,21 +328,12 @@ func (a *app) clientID(ctx context.Context, u hostUser) (int64, error) {
 	if ok {
 		return id, nil
 	}
-	ident := subjectIdentifier(u.ID)
-	sub, err := a.svc.SubjectByIdentifier(ctx, verification.SystemActor(), ident)
-	if errors.Is(err, verification.ErrNotFound) {
-		var tags []string
-		if u.Region != "" {
-			tags = []string{u.Region}
-		}
-		sub, err = a.svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: ident, Tags: tags})
-		if err != nil {
-			// A concurrent first login may have created it (ER706).
-			if again, err2 := a.svc.SubjectByIdentifier(ctx, verification.SystemActor(), ident); err2 == nil {
-				sub, err = again, nil
-			}
-		}
+	var tags []string
+	if u.Region != "" {
+		tags = []string{u.Region}
 	}
+	// Create or return, safe against two first logins at once.
+	sub, err := a.svc.EnsureSubject(ctx, subjectIdentifier(u.ID), tags)
 	if err != nil {
 		return 0, err
 	}

@@ -200,3 +200,44 @@ func Upload(t testing.TB, svc *verification.Service, subjectID int64, docType, s
 	require.NoError(t, err)
 	return f
 }
+
+// RaceEnsureSubject calls EnsureSubject for one fresh identifier from many
+// goroutines at once, spread over svcs (several Services on one database
+// stand for several processes), and fails t unless every caller gets the
+// same subject and exactly one subject.created event is recorded. Run it
+// against your own store to check that ErrConflict from a racing insert is
+// reported as the Store contract says.
+func RaceEnsureSubject(t testing.TB, svcs ...*verification.Service) {
+	t.Helper()
+	require.NotEmpty(t, svcs, "RaceEnsureSubject needs at least one Service")
+	ctx := context.Background()
+	ident := Identifier()
+	const callers = 16
+	got := make([]verification.Subject, callers)
+	errs := make([]error, callers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			<-start
+			got[i], errs[i] = svcs[i%len(svcs)].EnsureSubject(ctx, ident, []string{"eu"})
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i := range callers {
+		require.NoError(t, errs[i], "caller %d", i)
+		require.Positive(t, got[i].ID)
+		require.Equal(t, got[0].ID, got[i].ID, "caller %d got another subject", i)
+		require.Equal(t, ident, got[i].Identifier)
+	}
+	evs, err := svcs[0].Events(ctx, verification.SystemActor(), verification.EventFilter{SubjectID: got[0].ID})
+	require.NoError(t, err)
+	created := 0
+	for _, e := range evs {
+		if e.Type == verification.EventSubjectCreated {
+			created++
+		}
+	}
+	require.Equal(t, 1, created, "one subject.created event for %d racing callers", callers)
+}
