@@ -155,6 +155,12 @@ type Application struct {
 	DecidedAt   time.Time
 	// DecidedBy is the admin who approved or rejected it (0 if none).
 	DecidedBy int64
+	// AssignedTo is the admin who claimed the application for review (0:
+	// unassigned). Two reviewers cannot hold the same application: see
+	// Service.ClaimApplication.
+	AssignedTo int64
+	// ClaimedAt is when AssignedTo claimed it (zero when unassigned).
+	ClaimedAt time.Time
 }
 
 // Step is one recorded wizard step: the documents given for one requirement.

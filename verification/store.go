@@ -210,12 +210,25 @@ type ApplicationFilter struct {
 	// ExpiresBefore, when non-zero, keeps only applications whose ExpiresAt
 	// is strictly before it (a zero ExpiresAt never matches).
 	ExpiresBefore time.Time
+	// Assignee, when positive, keeps only applications claimed by that
+	// admin; Unassigned keeps only unclaimed ones; 0 does not filter.
+	Assignee int64
+	// Levels, when non-empty, keeps only applications targeting one of
+	// these level IDs.
+	Levels []int
+	// SubmittedBefore, when non-zero, keeps only applications whose
+	// SubmittedAt is strictly before it (a zero SubmittedAt never matches).
+	SubmittedBefore time.Time
 	// Limit caps the items (0 returns only the total); Offset skips.
 	Limit  int
 	Offset int
 	// Desc lists newest first.
 	Desc bool
 }
+
+// Unassigned is the ApplicationFilter.Assignee value that keeps only the
+// applications no admin has claimed.
+const Unassigned int64 = -1
 
 // FileFilter selects files for ListFiles. Zero fields do not filter.
 type FileFilter struct {
