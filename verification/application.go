@@ -471,8 +471,9 @@ func ReasonApplication(id int64) string { return fmt.Sprintf("Application: %d", 
 // is neither pending nor approved (rejected by a review since the
 // submission, say): reject the application then. Rejection rejects those
 // requirements with the reason, so the subject can answer again in a new
-// application. The actor must be an admin; an application it may not see
-// (see Application) is ErrNotFound.
+// application. An application another admin has claimed (see
+// ClaimApplication) is ErrConflict. The actor must be an admin; an
+// application it may not see (see Application) is ErrNotFound.
 func (s *Service) DecideApplication(ctx context.Context, actor Actor, p DecideApplicationParams) (Application, error) {
 	if err := actor.may("DecideApplication", reviewers...); err != nil {
 		return Application{}, s.fail("DecideApplication", err)
@@ -507,6 +508,8 @@ func (s *Service) DecideApplication(ctx context.Context, actor Actor, p DecideAp
 			return newErr(ErrExpired, "application %d has expired", app.ID)
 		case app.Status != ApplicationSubmitted:
 			return newErr(ErrConflict, "application %d is %s, not submitted", app.ID, app.Status)
+		case app.AssignedTo != 0 && app.AssignedTo != adminID:
+			return newErr(ErrConflict, "application %d is claimed by admin %d", app.ID, app.AssignedTo)
 		}
 		_, full, err := states(ctx, tx, sub.ID)
 		if err != nil {

@@ -357,11 +357,20 @@ func (d *Dispatcher) DeadLetters(ctx context.Context, sink string, limit, offset
 // attempts; ErrNotFound if there is none for (eventID, sink), ErrConflict if
 // it is not dead (or was replayed and claimed meanwhile).
 func (d *Dispatcher) Replay(ctx context.Context, eventID, sink string) error {
+	if err := replayDelivery(ctx, d.store, d.now(), eventID, sink); err != nil {
+		return err
+	}
+	d.Notify()
+	return nil
+}
+
+// replayDelivery is Replay's one rule, shared with Service.ReplayDelivery.
+func replayDelivery(ctx context.Context, store OutboxStore, now time.Time, eventID, sink string) error {
 	if eventID == "" || sink == "" {
 		// An empty sink would not filter: Replay would pick any sink's delivery.
 		return invalid("sink", "the event id and the sink name are required")
 	}
-	list, err := d.store.ListDeliveries(ctx, DeliveryFilter{EventID: eventID, Sink: sink, Limit: 1})
+	list, err := store.ListDeliveries(ctx, DeliveryFilter{EventID: eventID, Sink: sink, Limit: 1})
 	if err != nil {
 		return err
 	}
@@ -372,10 +381,6 @@ func (d *Dispatcher) Replay(ctx context.Context, eventID, sink string) error {
 	if dl.Status != DeliveryDead {
 		return newErr(ErrConflict, "delivery is %s, not dead", dl.Status)
 	}
-	dl.Status, dl.Attempts, dl.NextAttemptAt, dl.LeaseUntil, dl.LastError = DeliveryPending, 0, d.now(), time.Time{}, ""
-	if err := d.store.UpdateDelivery(ctx, dl); err != nil {
-		return err
-	}
-	d.Notify()
-	return nil
+	dl.Status, dl.Attempts, dl.NextAttemptAt, dl.LeaseUntil, dl.LastError = DeliveryPending, 0, now, time.Time{}, ""
+	return store.UpdateDelivery(ctx, dl)
 }
