@@ -213,6 +213,10 @@ type ApplicationFilter struct {
 	// Assignee, when positive, keeps only applications claimed by that
 	// admin; Unassigned keeps only unclaimed ones; 0 does not filter.
 	Assignee int64
+	// HasTag, when not empty, keeps only applications of subjects currently
+	// carrying this tag (on top of Tags: the console's tag filter within an
+	// admin's scope).
+	HasTag string
 	// Levels, when non-empty, keeps only applications targeting one of
 	// these level IDs.
 	Levels []int

@@ -531,6 +531,9 @@ func (s *Store) ListApplications(ctx context.Context, f verification.Application
 		if f.Assignee > 0 && a.AssignedTo != f.Assignee || f.Assignee == verification.Unassigned && a.AssignedTo != 0 {
 			continue
 		}
+		if f.HasTag != "" && !slices.Contains(s.root.subjects[a.SubjectID].Tags, f.HasTag) {
+			continue
+		}
 		if len(f.Levels) > 0 && !slices.Contains(f.Levels, a.Level) {
 			continue
 		}

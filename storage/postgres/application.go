@@ -237,6 +237,9 @@ func (s *Store) ListApplications(ctx context.Context, f verification.Application
 	case f.Assignee == verification.Unassigned:
 		c.list = append(c.list, "assigned_to = 0")
 	}
+	if f.HasTag != "" {
+		c.add("subject_id IN (SELECT subject_id FROM {{schema}}.subject_tags WHERE tag = ?)", f.HasTag)
+	}
 	if len(f.Levels) > 0 {
 		c.add("level = ANY (?)", f.Levels)
 	}

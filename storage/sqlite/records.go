@@ -303,6 +303,10 @@ func (s *Store) ListApplications(ctx context.Context, f verification.Application
 	case f.Assignee == verification.Unassigned:
 		where = append(where, "assigned_to = 0")
 	}
+	if f.HasTag != "" {
+		where = append(where, "subject_id IN (SELECT s.id FROM {{prefix}}subjects s JOIN {{prefix}}tagset_tags t ON t.tagset_id = s.tagset_id WHERE t.tag = ?)")
+		args = append(args, f.HasTag)
+	}
 	if len(f.Levels) > 0 {
 		in, a := inList(f.Levels)
 		where, args = append(where, "level IN ("+in+")"), append(args, a...)

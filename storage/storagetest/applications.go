@@ -280,6 +280,10 @@ func RunApplications(t *testing.T, newStore func(t *testing.T) verification.Stor
 		require.Empty(t, list(verification.ApplicationFilter{Tags: []string{"EU"}}), "tags compare exactly")
 		require.Empty(t, list(verification.ApplicationFilter{Tags: []string{"vip"}, SubjectID: alice.ID}), "Tags and SubjectID combine")
 		require.Len(t, list(verification.ApplicationFilter{}), 3, "nil Tags does not filter")
+		require.Equal(t, []int64{ids[bob.ID]}, list(verification.ApplicationFilter{HasTag: "vip"}), "HasTag vip")
+		require.Equal(t, []int64{ids[bob.ID]}, list(verification.ApplicationFilter{HasTag: "vip", Tags: []string{"us"}}), "HasTag within Tags")
+		require.Empty(t, list(verification.ApplicationFilter{HasTag: "vip", Tags: []string{"eu"}}), "HasTag and Tags combine")
+		require.Empty(t, list(verification.ApplicationFilter{HasTag: "VIP"}), "HasTag compares exactly")
 
 		alice.Tags = []string{"us"}
 		require.NoError(t, s.UpdateSubject(ctx, alice))
