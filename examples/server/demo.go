@@ -18,18 +18,21 @@ const (
 	demoUserIdentifier     = "demouser000000000000000000000000000001"
 	demoPendingIdentifier  = "demopending00000000000000000000000000002"
 	demoVerifiedIdentifier = "demoverified0000000000000000000000000003"
+	demoDocsIdentifier     = "demodocuments000000000000000000000000004"
 	demoAdminID            = 1
 	demoAdminEUID          = 2
 )
 
 // demoSubjects are the subjects seedDemo creates.
 type demoSubjects struct {
-	User, Pending, Verified verification.Subject
+	User, Pending, Verified, Docs verification.Subject
 }
 
 // seedDemo creates the demo subjects in a fresh store:
 //   - User: a new user at the first level, nothing submitted, no tags;
 //   - Pending: Level 1 answered, its application submitted and pending review;
+//   - Docs: at Level 1 with a Level 2 application (passport front and back)
+//     submitted and pending review, tagged "eu";
 //   - Verified: fully verified (three grants), tagged "eu", with an approved
 //     identity-verification session holding front, back and face images.
 func seedDemo(ctx context.Context, svc *verification.Service) (demoSubjects, error) {
@@ -46,6 +49,10 @@ func seedDemo(ctx context.Context, svc *verification.Service) (demoSubjects, err
 	}
 	if _, err := svc.InitWizard(ctx, d.Pending.ID); err != nil {
 		return d, fmt.Errorf("demo pending application: %w", err)
+	}
+
+	if d.Docs, err = seedDocs(ctx, svc); err != nil {
+		return d, err
 	}
 
 	if d.Verified, err = svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: demoVerifiedIdentifier, Tags: []string{"eu"}}); err != nil {
@@ -88,6 +95,44 @@ func seedDemo(ctx context.Context, svc *verification.Service) (demoSubjects, err
 	}
 	d.Verified, err = svc.Subject(ctx, verification.SystemActor(), id)
 	return d, err
+}
+
+// seedDocs creates the subject whose Level 2 application, with a passport,
+// awaits review.
+func seedDocs(ctx context.Context, svc *verification.Service) (verification.Subject, error) {
+	sub, err := svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: demoDocsIdentifier, Tags: []string{"eu"}})
+	if err != nil {
+		return sub, fmt.Errorf("demo documents user: %w", err)
+	}
+	if err := answerLevel1(ctx, svc, sub.ID); err != nil {
+		return sub, err
+	}
+	if _, err := svc.Review(ctx, verification.AdminActor(demoAdminID, nil), verification.ReviewParams{SubjectID: sub.ID, Requirement: "emailCode", Decision: verification.Approve}); err != nil {
+		return sub, fmt.Errorf("demo email code review: %w", err)
+	}
+	if _, err := svc.Answer(ctx, sub.ID, "AMLD5Questions", json.RawMessage(`{"Question1":"answer2","Question2":"answer1"}`)); err != nil {
+		return sub, fmt.Errorf("demo questions: %w", err)
+	}
+	front, err := demoUpload(ctx, svc, sub.ID, "passport", "front", color.RGBA{0x30, 0x90, 0x50, 0xff})
+	if err != nil {
+		return sub, err
+	}
+	back, err := demoUpload(ctx, svc, sub.ID, "passport", "back", color.RGBA{0x90, 0x30, 0x70, 0xff})
+	if err != nil {
+		return sub, err
+	}
+	answer := fmt.Sprintf(`{"type":"passport","files":{"front":%q,"back":%q}}`, front.ID, back.ID)
+	if _, err := svc.Answer(ctx, sub.ID, "idDocument", json.RawMessage(answer)); err != nil {
+		return sub, fmt.Errorf("demo id document: %w", err)
+	}
+	step, err := svc.InitWizard(ctx, sub.ID)
+	if err != nil {
+		return sub, fmt.Errorf("demo documents application: %w", err)
+	}
+	if step.Application.Status != verification.ApplicationSubmitted {
+		return sub, fmt.Errorf("demo documents application is %s, not submitted", step.Application.Status)
+	}
+	return sub, nil
 }
 
 func answerLevel1(ctx context.Context, svc *verification.Service, id int64) error {

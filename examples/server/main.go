@@ -14,6 +14,8 @@
 //	-webhook    POST every event to this URL, signed as Standard Webhooks (secret printed at start)
 //	-log-level  debug, info, warn or error (default info); pretty on a terminal, JSON otherwise
 //
+// The review console is at <base>/console/ (sign in with an admin token).
+//
 // SIGINT or SIGTERM shut it down cleanly: in-flight requests finish, the
 // background jobs stop and the database closes.
 package main
@@ -40,6 +42,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/openkyc/kyc/console"
 	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/httpadapter"
 	"github.com/openkyc/kyc/levels"
@@ -201,6 +204,16 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 	mux := http.NewServeMux()
 	adapter.Register(mux, "")
 	adapter.RegisterAdmin(mux, "")
+	sessionKey := make([]byte, 32)
+	if _, err := rand.Read(sessionKey); err != nil {
+		return err
+	}
+	consoleSessions := &sessions{key: sessionKey, tokens: auth, now: svc.Now, secure: strings.HasPrefix(base, "https://")}
+	reviewConsole, err := console.New(svc, console.Options{Authenticator: consoleSessions, LoginURL: consolePrefix + "/login", LogoutURL: consolePrefix + "/logout", Logger: &log})
+	if err != nil {
+		return err
+	}
+	mountConsole(mux, reviewConsole, consoleSessions)
 	srv := &http.Server{Handler: adapter.Guard("", mux), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: time.Minute}
 
 	var wg sync.WaitGroup
