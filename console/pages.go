@@ -561,6 +561,9 @@ func (c *Console) decide(rq *request) error {
 	default:
 		return badForm("decision must be approved or rejected")
 	}
+	if _, err := c.svc.Application(rq.r.Context(), rq.actor, id); err != nil {
+		return err
+	}
 	if !c.confirmed(rq, fmt.Sprintf("%s application %d", verb(p.Decision), id), back) {
 		return nil
 	}
@@ -632,6 +635,9 @@ func (c *Console) grant(rq *request) error {
 		return badForm("a manual grant needs a reason")
 	}
 	back := fmt.Sprintf("/clients/%d", id)
+	if _, err := c.svc.Subject(rq.r.Context(), rq.actor, id); err != nil {
+		return err
+	}
 	if !c.confirmed(rq, fmt.Sprintf("Grant %s to client %d", c.levelName(lvl), id), back) {
 		return nil
 	}
@@ -652,6 +658,9 @@ func (c *Console) reset(rq *request) error {
 	name := rq.r.PathValue("name")
 	reopen := rq.r.PostForm.Get("reopen") == "yes"
 	back := fmt.Sprintf("/clients/%d", id)
+	if _, err := c.svc.Subject(rq.r.Context(), rq.actor, id); err != nil {
+		return err
+	}
 	if !c.confirmed(rq, fmt.Sprintf("Reset requirement %s of client %d", name, id), back) {
 		return nil
 	}
@@ -676,6 +685,9 @@ func (c *Console) tags(rq *request) error {
 		}
 	}
 	back := fmt.Sprintf("/clients/%d", id)
+	if _, err := c.svc.Subject(rq.r.Context(), rq.actor, id); err != nil {
+		return err
+	}
 	if !c.confirmed(rq, fmt.Sprintf("Set the tags of client %d to [%s]", id, strings.Join(tags, ", ")), back) {
 		return nil
 	}
@@ -709,6 +721,9 @@ func (c *Console) hold(rq *request) error {
 	what := "Place a legal hold on"
 	if !hold {
 		what = "Lift the legal hold of"
+	}
+	if _, err := c.svc.Subject(rq.r.Context(), rq.actor, id); err != nil {
+		return err
 	}
 	if !c.confirmed(rq, fmt.Sprintf("%s client %d", what, id), back) {
 		return nil
