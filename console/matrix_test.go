@@ -46,7 +46,9 @@ func TestRouteMatrix(t *testing.T) {
 		{"decision", http.MethodPost, func(b *testBundle) string { return fmt.Sprintf("/console/applications/%d/decision", b.euApp.ID) }, yes("decision", "rejected", "reason", "expired"), action},
 		{"client", http.MethodGet, func(b *testBundle) string { return fmt.Sprintf("/console/clients/%d", b.eu.ID) }, nil, page},
 		{"grant", http.MethodPost, func(b *testBundle) string { return fmt.Sprintf("/console/clients/%d/grant", b.eu.ID) }, yes("level", "3", "reason", "manual"), action},
-		{"reset", http.MethodPost, func(b *testBundle) string { return fmt.Sprintf("/console/clients/%d/requirements/nationality/reset", b.eu.ID) }, yes(), action},
+		{"reset", http.MethodPost, func(b *testBundle) string {
+			return fmt.Sprintf("/console/clients/%d/requirements/nationality/reset", b.eu.ID)
+		}, yes(), action},
 		{"tags", http.MethodPost, func(b *testBundle) string { return fmt.Sprintf("/console/clients/%d/tags", b.eu.ID) }, yes("tags", "eu, vip"), action},
 		{"hold", http.MethodPost, func(b *testBundle) string { return fmt.Sprintf("/console/clients/%d/hold", b.eu.ID) }, yes("hold", "on"), action},
 		{"erase", http.MethodPost, func(b *testBundle) string { return fmt.Sprintf("/console/clients/%d/erase", b.eu.ID) }, yes(), action},
