@@ -66,8 +66,8 @@ func BenchmarkPages(b *testing.B) {
 		}
 	}
 	auth, err := httpadapter.NewStaticAuthenticator(map[string]httpadapter.StaticToken{
-		tokAdmin:   {Principal: httpadapter.Principal{Kind: httpadapter.Admin, AdminID: 1}},
-		tokAdminEU: {Principal: httpadapter.Principal{Kind: httpadapter.Admin, AdminID: 2, AdminTags: []string{"eu"}}},
+		tokAdmin:   {Principal: httpadapter.Principal{Credential: httpadapter.Admin, AdminID: 1}},
+		tokAdminEU: {Principal: httpadapter.Principal{Credential: httpadapter.Admin, AdminID: 2, AdminTags: []string{"eu"}}},
 	}, nil)
 	if err != nil {
 		b.Fatal(err)

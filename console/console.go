@@ -75,7 +75,7 @@ type Options struct {
 	// past it as late. 0 means DefaultReviewTarget.
 	ReviewTarget time.Duration
 	// PageSize is how many applications a queue page lists; 0 means
-	// DefaultPageSize (at most verification.MaxListLimit).
+	// DefaultPageSize (at most verification.MaxPageSize).
 	PageSize int
 	// LoginURL, when set, is where an unauthenticated visitor is sent
 	// (with ?next=<the page>); otherwise it gets a plain 401 page.
@@ -113,8 +113,8 @@ func New(svc *verification.Service, opts Options) (*Console, error) {
 	if opts.Authenticator == nil {
 		return nil, errors.New("console: Options.Authenticator is required")
 	}
-	if opts.ReviewTarget < 0 || opts.PageSize < 0 || opts.PageSize > verification.MaxListLimit {
-		return nil, fmt.Errorf("console: ReviewTarget must not be negative and PageSize must be 0 to %d", verification.MaxListLimit)
+	if opts.ReviewTarget < 0 || opts.PageSize < 0 || opts.PageSize > verification.MaxPageSize {
+		return nil, fmt.Errorf("console: ReviewTarget must not be negative and PageSize must be 0 to %d", verification.MaxPageSize)
 	}
 	c := &Console{svc: svc, auth: opts.Authenticator, signer: opts.Signer, target: opts.ReviewTarget, size: opts.PageSize, login: opts.LoginURL, logout: opts.LogoutURL, log: zerolog.Nop()}
 	if c.target == 0 {
@@ -270,7 +270,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.render(w, http.StatusUnauthorized, "error", errorView{base: base{Prefix: h.prefix, Title: "Sign in required"}, Message: "Sign in as an admin to use the review console.", Login: c.login})
 		return
 	}
-	if p.Kind != httpadapter.Admin || p.AdminID <= 0 {
+	if p.Credential != httpadapter.Admin || p.AdminID <= 0 {
 		c.render(w, http.StatusForbidden, "error", errorView{base: base{Prefix: h.prefix, Title: "Forbidden"}, Message: "The review console is for admins only."})
 		return
 	}

@@ -79,10 +79,10 @@ func setup(t *testing.T) *testBundle {
 	b.euApp = step.Application
 
 	auth, err := httpadapter.NewStaticAuthenticator(map[string]httpadapter.StaticToken{
-		tokAdmin:   {Principal: httpadapter.Principal{Kind: httpadapter.Admin, AdminID: 1}},
-		tokAdminEU: {Principal: httpadapter.Principal{Kind: httpadapter.Admin, AdminID: 2, AdminTags: []string{"eu"}}},
-		tokAdminUS: {Principal: httpadapter.Principal{Kind: httpadapter.Admin, AdminID: 3, AdminTags: []string{"us"}}},
-		tokUser:    {Principal: httpadapter.Principal{Kind: httpadapter.User, SubjectID: b.eu.ID}},
+		tokAdmin:   {Principal: httpadapter.Principal{Credential: httpadapter.Admin, AdminID: 1}},
+		tokAdminEU: {Principal: httpadapter.Principal{Credential: httpadapter.Admin, AdminID: 2, AdminTags: []string{"eu"}}},
+		tokAdminUS: {Principal: httpadapter.Principal{Credential: httpadapter.Admin, AdminID: 3, AdminTags: []string{"us"}}},
+		tokUser:    {Principal: httpadapter.Principal{Credential: httpadapter.User, SubjectID: b.eu.ID}},
 	}, nil)
 	require.NoError(t, err)
 	mux := http.NewServeMux()

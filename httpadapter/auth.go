@@ -13,15 +13,15 @@ import (
 	"time"
 )
 
-// Kind is the kind of credential a Principal authenticated with.
-type Kind uint8
+// CredentialKind is the kind of credential a Principal authenticated with.
+type CredentialKind uint8
 
 // The credential kinds (DESIGN.md "HTTP adapter").
 const (
 	// User is a user access token acting for one subject and carrying
 	// scopes: seed 000's user authorization token and the OAuth / identity
 	// access tokens of seeds 002 and 003 are this one kind.
-	User Kind = iota + 1
+	User CredentialKind = iota + 1
 	// APIKey is a standard API key ("sk-..."): the host's backend acting for
 	// the user named in the X-User-Identifier header.
 	APIKey
@@ -35,7 +35,7 @@ const (
 
 // String returns the kind's name as logged: "user", "api_key", "agent_key"
 // or "admin".
-func (k Kind) String() string {
+func (k CredentialKind) String() string {
 	switch k {
 	case User:
 		return "user"
@@ -49,12 +49,12 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
 
-func (k Kind) valid() bool { return k >= User && k <= Admin }
+func (k CredentialKind) valid() bool { return k >= User && k <= Admin }
 
 // Principal is who a request acts as, as the host's Authenticator sees it.
 type Principal struct {
-	// Kind is the credential kind.
-	Kind Kind
+	// Credential is the credential kind.
+	Credential CredentialKind
 	// SubjectID is the subject (clientId) a User or AgentKey principal acts
 	// for; unused for APIKey (the X-User-Identifier header names the
 	// subject) and Admin.
@@ -76,11 +76,11 @@ func (p Principal) HasScope(scope string) bool { return slices.Contains(p.Scopes
 // validate reports what is wrong with a principal an Authenticator returned.
 func (p Principal) validate() error {
 	switch {
-	case !p.Kind.valid():
-		return fmt.Errorf("principal has an unknown kind %d", p.Kind)
-	case (p.Kind == User || p.Kind == AgentKey) && p.SubjectID <= 0:
-		return fmt.Errorf("%s principal without a positive SubjectID", p.Kind)
-	case p.Kind == Admin && p.AdminID <= 0:
+	case !p.Credential.valid():
+		return fmt.Errorf("principal has an unknown kind %d", p.Credential)
+	case (p.Credential == User || p.Credential == AgentKey) && p.SubjectID <= 0:
+		return fmt.Errorf("%s principal without a positive SubjectID", p.Credential)
+	case p.Credential == Admin && p.AdminID <= 0:
 		return errors.New("admin principal without a positive AdminID")
 	}
 	return nil
@@ -238,6 +238,7 @@ func presentation(r *http.Request) presented {
 
 // StaticToken is one entry of a StaticAuthenticator's table.
 type StaticToken struct {
+	// Principal is who the token authenticates as.
 	Principal Principal
 	// ExpiresAt, when non-zero, is the instant from which the token answers
 	// ErrCredentialsExpired.

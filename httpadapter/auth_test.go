@@ -60,8 +60,8 @@ func TestStaticAuthenticator(t *testing.T) {
 	clock := verificationtest.NewClock(verificationtest.Start)
 	exp := verificationtest.Start.Add(time.Hour)
 	a, err := NewStaticAuthenticator(map[string]StaticToken{
-		"u1": {Principal: Principal{Kind: User, SubjectID: 1, Scopes: []string{"s"}}, ExpiresAt: exp},
-		"ad": {Principal: Principal{Kind: Admin, AdminID: 2, AdminTags: []string{}}},
+		"u1": {Principal: Principal{Credential: User, SubjectID: 1, Scopes: []string{"s"}}, ExpiresAt: exp},
+		"ad": {Principal: Principal{Credential: Admin, AdminID: 2, AdminTags: []string{}}},
 	}, clock.Now)
 	require.NoError(t, err)
 	auth := func(tok string) (Principal, error) {
@@ -71,7 +71,7 @@ func TestStaticAuthenticator(t *testing.T) {
 	}
 	p, err := auth("u1")
 	require.NoError(t, err)
-	require.Equal(t, Principal{Kind: User, SubjectID: 1, Scopes: []string{"s"}}, p)
+	require.Equal(t, Principal{Credential: User, SubjectID: 1, Scopes: []string{"s"}}, p)
 	p.Scopes[0] = "changed"
 	p, _ = auth("u1")
 	require.Equal(t, "s", p.Scopes[0], "principals are copies")
@@ -92,19 +92,19 @@ func TestStaticAuthenticator(t *testing.T) {
 
 	for name, bad := range map[string]StaticToken{
 		"no kind":           {},
-		"user without id":   {Principal: Principal{Kind: User}},
-		"agent without id":  {Principal: Principal{Kind: AgentKey}},
-		"admin without id":  {Principal: Principal{Kind: Admin}},
-		"kind out of range": {Principal: Principal{Kind: 9, SubjectID: 1}},
+		"user without id":   {Principal: Principal{Credential: User}},
+		"agent without id":  {Principal: Principal{Credential: AgentKey}},
+		"admin without id":  {Principal: Principal{Credential: Admin}},
+		"kind out of range": {Principal: Principal{Credential: 9, SubjectID: 1}},
 	} {
 		require.Error(t, a.Add("t", bad), name)
 	}
-	require.Error(t, a.Add("", StaticToken{Principal: Principal{Kind: APIKey}}))
-	require.Error(t, a.Add("a b", StaticToken{Principal: Principal{Kind: APIKey}}))
+	require.Error(t, a.Add("", StaticToken{Principal: Principal{Credential: APIKey}}))
+	require.Error(t, a.Add("a b", StaticToken{Principal: Principal{Credential: APIKey}}))
 	_, err = NewStaticAuthenticator(map[string]StaticToken{"x": {}}, nil)
 	require.Error(t, err)
 	require.Equal(t, "agent_key", AgentKey.String())
-	require.Equal(t, "Kind(9)", Kind(9).String())
+	require.Equal(t, "Kind(9)", CredentialKind(9).String())
 }
 
 func TestContextAuthenticator(t *testing.T) {
@@ -129,14 +129,14 @@ func TestContextAuthenticator(t *testing.T) {
 		checkOpenAPI(t, "GET", "/api/v2/user/verification-status", resp{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()})
 		return rec
 	}
-	rec := serve(host(&Principal{Kind: User, SubjectID: b.owner.ID}, nil))
+	rec := serve(host(&Principal{Credential: User, SubjectID: b.owner.ID}, nil))
 	require.Equal(t, 200, rec.Code, rec.Body.String())
 	rec = serve(host(nil, nil))
 	requireCatalogText(t, resp{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}, 401, CodeUserTokenNotFound)
 	rec = serve(host(nil, ErrCredentialsExpired))
 	requireCatalogText(t, resp{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}, 401, CodeUserTokenExpired)
 
-	p, ok := PrincipalFromContext(WithPrincipal(context.Background(), Principal{Kind: Admin, AdminID: 3}))
+	p, ok := PrincipalFromContext(WithPrincipal(context.Background(), Principal{Credential: Admin, AdminID: 3}))
 	require.True(t, ok)
 	require.Equal(t, int64(3), p.AdminID)
 	_, ok = PrincipalFromContext(context.Background())
@@ -150,7 +150,7 @@ func TestPrincipalInRouteContext(t *testing.T) {
 	b := setup(t)
 	var seen Principal
 	b.adapter.auth = AuthenticatorFunc(func(r *http.Request) (Principal, error) {
-		return Principal{Kind: User, SubjectID: b.owner.ID}, nil
+		return Principal{Credential: User, SubjectID: b.owner.ID}, nil
 	})
 	h := &routeHandler{a: b.adapter, rt: route{pattern: "GET /probe", family: familyV2, rule: authActor, serve: func(c *call) error {
 		seen, _ = PrincipalFromContext(c.r.Context())
@@ -227,7 +227,7 @@ func TestWrongPrincipalKinds(t *testing.T) {
 	requireCatalogText(t, b.get("/api/v2/user/verification-status", "ak-unknown"), 401, CodeTokenInvalid)
 
 	// An Authenticator returning an incomplete principal is a host bug: 500.
-	b.adapter.auth = AuthenticatorFunc(func(*http.Request) (Principal, error) { return Principal{Kind: User}, nil })
+	b.adapter.auth = AuthenticatorFunc(func(*http.Request) (Principal, error) { return Principal{Credential: User}, nil })
 	requireCatalogText(t, b.get("/api/v2/user/verification-status", tokOwner), 500, CodeGeneral)
 	require.Contains(t, b.logs.String(), "invalid principal")
 }

@@ -126,7 +126,10 @@
 // filter[clientId] is intersected with the tags, never trusted, and an
 // invisible client looks absent (empty list, 404, or ER709 on the client
 // routes, the same body as an unknown client). AdminTags nil sees every
-// client; empty (non-nil) sees none.
+// client; empty (non-nil) sees none. These rules are the Service's: the
+// adapter maps the Principal to a verification.Actor (AdminActor with the
+// admin's id and tags, UserActor for the subject a user route acts for) and
+// keeps no rule of its own.
 //
 // # Dialects and statuses
 //
@@ -229,8 +232,8 @@
 // 10 MiB of headers per part in memory).
 //
 // POST routes honour an Idempotency-Key header (1-255 printable ASCII
-// characters) when the store implements verification.IdempotencyStore, as
-// Stripe does: the first request with a key runs and its answer is kept for
+// characters), as Stripe does, keeping the records through the Service:
+// the first request with a key runs and its answer is kept for
 // Options.IdempotencyTTL (24 hours); a repeat with the same key and the same
 // request gets that answer again with Idempotent-Replayed: true; the same
 // key with another request (another body, or another path on the same

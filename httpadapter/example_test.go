@@ -19,7 +19,7 @@ import (
 func newService() (*verification.Service, verification.Subject) {
 	ladder, err := levels.New([]levels.Level{
 		{ID: 1, Name: "Level 0"},
-		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{{Name: "isBusiness", Kind: levels.Boolean}}},
+		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{{Name: "isBusiness", Type: levels.Boolean}}},
 	})
 	if err != nil {
 		panic(err)
@@ -45,7 +45,7 @@ func show(h http.Handler, r *http.Request) {
 func ExampleNew() {
 	svc, sub := newService()
 	auth, _ := httpadapter.NewStaticAuthenticator(map[string]httpadapter.StaticToken{
-		"user-token": {Principal: httpadapter.Principal{Kind: httpadapter.User, SubjectID: sub.ID}},
+		"user-token": {Principal: httpadapter.Principal{Credential: httpadapter.User, SubjectID: sub.ID}},
 	}, nil)
 	a, err := httpadapter.New(svc, httpadapter.Options{Authenticator: auth})
 	if err != nil {
@@ -66,7 +66,7 @@ func ExampleNew() {
 func ExampleAdapter_Register() {
 	svc, _ := newService()
 	auth, _ := httpadapter.NewStaticAuthenticator(map[string]httpadapter.StaticToken{
-		"admin-token": {Principal: httpadapter.Principal{Kind: httpadapter.Admin, AdminID: 1}},
+		"admin-token": {Principal: httpadapter.Principal{Credential: httpadapter.Admin, AdminID: 1}},
 	}, nil)
 	a, _ := httpadapter.New(svc, httpadapter.Options{Authenticator: auth})
 	// Public routes on the public router, admin routes on chi (an internal
@@ -89,7 +89,7 @@ func ExampleContextAuthenticator() {
 	kyc := a.Handler("/kyc")
 	host := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Cookie") == "session=ok" {
-			r = r.WithContext(httpadapter.WithPrincipal(r.Context(), httpadapter.Principal{Kind: httpadapter.User, SubjectID: sub.ID}))
+			r = r.WithContext(httpadapter.WithPrincipal(r.Context(), httpadapter.Principal{Credential: httpadapter.User, SubjectID: sub.ID}))
 		}
 		kyc.ServeHTTP(w, r)
 	})

@@ -54,7 +54,7 @@ func FuzzQuery(f *testing.F) {
 		} else {
 			lp, err := parseList(q)
 			if err == nil {
-				require.True(t, lp.limit >= 1 && lp.limit <= MaxListLimit)
+				require.True(t, lp.limit >= 1 && lp.limit <= MaxLimit)
 				require.True(t, lp.offset >= 0 && lp.offset <= maxOffset)
 			}
 		}

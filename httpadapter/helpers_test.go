@@ -134,17 +134,17 @@ func setup(t testing.TB, so ...setupOpts) *testBundle {
 	b.owner = verificationtest.CreateSubject(t, svc, "eu")
 	b.other = verificationtest.CreateSubject(t, svc, "us")
 	b.auth, err = NewStaticAuthenticator(map[string]StaticToken{
-		tokOwner:        {Principal: Principal{Kind: User, SubjectID: b.owner.ID, Scopes: allScopes}},
-		tokOwnerNoScope: {Principal: Principal{Kind: User, SubjectID: b.owner.ID}},
-		tokOwnerExpired: {Principal: Principal{Kind: User, SubjectID: b.owner.ID, Scopes: allScopes}, ExpiresAt: verificationtest.Start.Add(-time.Hour)},
-		tokOther:        {Principal: Principal{Kind: User, SubjectID: b.other.ID, Scopes: allScopes}},
-		keyAPI:          {Principal: Principal{Kind: APIKey}},
-		keyAgent:        {Principal: Principal{Kind: AgentKey, SubjectID: b.owner.ID, Scopes: []string{DefaultAgentIDVerificationScope}}},
-		keyAgentNoScope: {Principal: Principal{Kind: AgentKey, SubjectID: b.owner.ID}},
-		tokAdmin:        {Principal: Principal{Kind: Admin, AdminID: 7}},
-		tokAdminEU:      {Principal: Principal{Kind: Admin, AdminID: 8, AdminTags: []string{"eu"}}},
-		tokAdminUS:      {Principal: Principal{Kind: Admin, AdminID: 9, AdminTags: []string{"us"}}},
-		tokAdminNone:    {Principal: Principal{Kind: Admin, AdminID: 10, AdminTags: []string{}}},
+		tokOwner:        {Principal: Principal{Credential: User, SubjectID: b.owner.ID, Scopes: allScopes}},
+		tokOwnerNoScope: {Principal: Principal{Credential: User, SubjectID: b.owner.ID}},
+		tokOwnerExpired: {Principal: Principal{Credential: User, SubjectID: b.owner.ID, Scopes: allScopes}, ExpiresAt: verificationtest.Start.Add(-time.Hour)},
+		tokOther:        {Principal: Principal{Credential: User, SubjectID: b.other.ID, Scopes: allScopes}},
+		keyAPI:          {Principal: Principal{Credential: APIKey}},
+		keyAgent:        {Principal: Principal{Credential: AgentKey, SubjectID: b.owner.ID, Scopes: []string{DefaultAgentIDVerificationScope}}},
+		keyAgentNoScope: {Principal: Principal{Credential: AgentKey, SubjectID: b.owner.ID}},
+		tokAdmin:        {Principal: Principal{Credential: Admin, AdminID: 7}},
+		tokAdminEU:      {Principal: Principal{Credential: Admin, AdminID: 8, AdminTags: []string{"eu"}}},
+		tokAdminUS:      {Principal: Principal{Credential: Admin, AdminID: 9, AdminTags: []string{"us"}}},
+		tokAdminNone:    {Principal: Principal{Credential: Admin, AdminID: 10, AdminTags: []string{}}},
 	}, clock.Now)
 	require.NoError(t, err)
 	b.signer, err = documents.NewSigner([]documents.SigningKey{{ID: "k1", Secret: bytes.Repeat([]byte("s"), 32)}}, documents.SignerOptions{Now: clock.Now})

@@ -47,7 +47,7 @@ func idempotencyKey(r *http.Request) (string, error) {
 func (c *call) idemScope() string {
 	who := ""
 	switch {
-	case c.principal.Kind == Admin:
+	case c.principal.Credential == Admin:
 		who = "admin:" + strconv.FormatInt(c.principal.AdminID, 10)
 	default:
 		who = "subject:" + strconv.FormatInt(c.subjectID, 10)

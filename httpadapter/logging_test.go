@@ -225,7 +225,7 @@ func TestAppendOutstandingMatchesEncodingJSON(t *testing.T) {
 	weird := []string{"", "plain", `q"uote`, `back\slash`, "ctl\x00\x01\x1f", "\b\f\n\r\t", "<html>&amp;", "héllo ✓", "\u2028\u2029", "bad\xff\xfeutf8", "\xed\xa0\x80"}
 	items := append([]levels.Outstanding{}, res.Outstanding...)
 	for _, s := range weird {
-		items = append(items, levels.Outstanding{Name: s, Type: levels.Kind(s), Status: levels.Status(s)})
+		items = append(items, levels.Outstanding{Name: s, Type: levels.AnswerType(s), Status: levels.Status(s)})
 		got := appendJSONString(nil, s)
 		want, err := marshal(s)
 		require.NoError(t, err)

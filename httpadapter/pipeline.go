@@ -95,8 +95,8 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			ev.Str("method", r.Method).Str("route", h.pattern).Int("status", status).
 				Int64("bytes", sw.bytes).Dur("duration", time.Since(start)).Str("request_id", reqID)
-			if c.principal.Kind != 0 {
-				ev.Str("auth", c.principal.Kind.String())
+			if c.principal.Credential != 0 {
+				ev.Str("auth", c.principal.Credential.String())
 			}
 			ev.Msg("http request")
 		}
@@ -151,18 +151,18 @@ func (c *call) authenticate() error {
 	c.r = c.r.WithContext(WithPrincipal(c.r.Context(), p))
 	switch rule {
 	case authActor:
-		if p.Kind != User && p.Kind != APIKey {
+		if p.Credential != User && p.Credential != APIKey {
 			return &problem{kind: pForbidden, detail: "this route acts for a user: use a user token or an API key with " + HeaderUserIdentifier}
 		}
-		if p.Kind == User {
+		if p.Credential == User {
 			c.subjectID = p.SubjectID
 		}
 	case authAdmin:
-		if p.Kind != Admin {
+		if p.Credential != Admin {
 			return &problem{kind: pForbidden, detail: "this route needs an admin token"}
 		}
 	case authPendingRequest:
-		if p.Kind != User {
+		if p.Credential != User {
 			return newProblem(pForbidden)
 		}
 		if !p.HasScope(c.a.scopes.PendingRequest) {
@@ -171,10 +171,10 @@ func (c *call) authenticate() error {
 		c.subjectID = p.SubjectID
 	case authIDVerification:
 		switch {
-		case p.Kind == User && p.HasScope(c.a.scopes.IDVerification),
-			p.Kind == AgentKey && p.HasScope(c.a.scopes.AgentIDVerification):
+		case p.Credential == User && p.HasScope(c.a.scopes.IDVerification),
+			p.Credential == AgentKey && p.HasScope(c.a.scopes.AgentIDVerification):
 			c.subjectID = p.SubjectID
-		case p.Kind == User:
+		case p.Credential == User:
 			return &problem{kind: pMissingScope, scope: c.a.scopes.IDVerification}
 		default:
 			return newProblem(pForbidden)
@@ -226,7 +226,7 @@ func (c *call) authProblem(err error) error {
 // parameters are validated: it may read the store.
 func (c *call) actor() (int64, error) {
 	ident, many := identifierHeader(c.r)
-	if c.principal.Kind == APIKey {
+	if c.principal.Credential == APIKey {
 		switch {
 		case many:
 			return 0, newProblem(pIdentifierMalformed)

@@ -7,10 +7,12 @@ import (
 	"strings"
 )
 
-// List parameters (seeds 001 and 004).
+// The limit query parameter of the list routes (seeds 001 and 004).
 const (
-	DefaultListLimit = 10
-	MaxListLimit     = 100
+	// DefaultLimit is the page size when limit is absent.
+	DefaultLimit = 10
+	// MaxLimit is the largest limit accepted.
+	MaxLimit = 100
 )
 
 // Query parameter names.
@@ -102,9 +104,9 @@ const maxOffset = 1 << 40
 // parseList reads limit (1-100, default 10), offset (>= 0, default 0),
 // sort_order (asc | desc, default desc) and sort_by (createTime only).
 func parseList(q map[string]string) (listParams, error) {
-	lp := listParams{limit: DefaultListLimit, desc: true}
+	lp := listParams{limit: DefaultLimit, desc: true}
 	if v, ok := q[paramLimit]; ok {
-		n, err := parseInt(paramLimit, v, 1, MaxListLimit)
+		n, err := parseInt(paramLimit, v, 1, MaxLimit)
 		if err != nil {
 			return lp, err
 		}

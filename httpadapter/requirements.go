@@ -34,18 +34,18 @@ func (a *Adapter) serveStatus(c *call) error {
 // requirementJSON is a subject's state for one requirement (extension
 // routes), in the spirit of seed 000's status items.
 type requirementJSON struct {
-	Name     string        `json:"name"`
-	Type     levels.Kind   `json:"type"`
-	Status   levels.Status `json:"status"`
-	Reason   string        `json:"reason,omitempty"`
-	Final    bool          `json:"final,omitempty"`
-	Attempts int           `json:"attempts"`
+	Name     string            `json:"name"`
+	Type     levels.AnswerType `json:"type"`
+	Status   levels.Status     `json:"status"`
+	Reason   string            `json:"reason,omitempty"`
+	Final    bool              `json:"final,omitempty"`
+	Attempts int               `json:"attempts"`
 }
 
 func (a *Adapter) requirementJSON(st verification.RequirementState) requirementJSON {
 	out := requirementJSON{Name: st.Name, Status: st.Status, Reason: st.Reason, Final: st.Final, Attempts: st.Attempts}
 	if r, ok := a.svc.Ladder().Requirement(st.Name); ok {
-		out.Type = r.Kind
+		out.Type = r.Type
 	}
 	return out
 }

@@ -225,8 +225,8 @@ func (s *seedGrantStore) ListGrants(ctx context.Context, f verification.GrantFil
 
 func seedGrantBundle(t *testing.T) *testBundle {
 	b := setup(t, setupOpts{store: newSeedGrantStore()})
-	require.NoError(t, b.auth.Add("tok-222", StaticToken{Principal: Principal{Kind: User, SubjectID: 222}}))
-	require.NoError(t, b.auth.Add("tok-17", StaticToken{Principal: Principal{Kind: User, SubjectID: 17}}))
+	require.NoError(t, b.auth.Add("tok-222", StaticToken{Principal: Principal{Credential: User, SubjectID: 222}}))
+	require.NoError(t, b.auth.Add("tok-17", StaticToken{Principal: Principal{Credential: User, SubjectID: 17}}))
 	return b
 }
 
@@ -327,8 +327,8 @@ func TestSeed002PendingRequest(t *testing.T) {
 	sub, err := b.svc.CreateSubject(b.ctx, verification.CreateSubjectParams{Identifier: "5c6291d537c2ed78a11518b7000000000000"})
 	require.NoError(t, err)
 	b.owner = sub
-	require.NoError(t, b.auth.Add(tokOwner, StaticToken{Principal: Principal{Kind: User, SubjectID: sub.ID, Scopes: allScopes}}))
-	require.NoError(t, b.auth.Add(tokOwnerNoScope, StaticToken{Principal: Principal{Kind: User, SubjectID: sub.ID}}))
+	require.NoError(t, b.auth.Add(tokOwner, StaticToken{Principal: Principal{Credential: User, SubjectID: sub.ID, Scopes: allScopes}}))
+	require.NoError(t, b.auth.Add(tokOwnerNoScope, StaticToken{Principal: Principal{Credential: User, SubjectID: sub.ID}}))
 	path := "/external/api/v1/me/pending_verification_request"
 	// seed 002's ids are shorter than this library's identifiers (36-255
 	// characters): compare with them replaced.

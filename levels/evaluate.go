@@ -36,7 +36,7 @@ type Outstanding struct {
 	// Name is the requirement's name.
 	Name string `json:"name"`
 	// Type is the requirement's kind.
-	Type Kind `json:"type"`
+	Type AnswerType `json:"type"`
 	// Status is the subject's status for it: never Approved.
 	Status Status `json:"status"`
 	// Data is the requirement's Data, omitted for boolean and string
@@ -91,7 +91,7 @@ func (l *Ladder) Evaluate(states States, target int) Result {
 		if out == nil {
 			out = make([]Outstanding, 0, l.firstReq[tp+1]-i)
 		}
-		out = append(out, Outstanding{Name: r.Name, Type: r.Kind, Status: st, Data: r.data})
+		out = append(out, Outstanding{Name: r.Name, Type: r.Type, Status: st, Data: r.data})
 	}
 	if out == nil {
 		// Non-nil so that json.Marshal writes seed 000's [] rather than null;

@@ -22,17 +22,17 @@ func ExampleNew() {
 		// The first level is where every subject starts: no requirements.
 		{ID: 1, Name: "Level 0"},
 		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{
-			{Name: "isBusiness", Kind: levels.Boolean},
-			{Name: "emailCode", Kind: levels.String, Rule: "required,numeric,len=6", Review: true},
-			{Name: "nationality", Kind: levels.Choice, Choices: map[string]string{"Netherlands": "NL", "German": "DE"}},
+			{Name: "isBusiness", Type: levels.Boolean},
+			{Name: "emailCode", Type: levels.String, Rule: "required,numeric,len=6", Review: true},
+			{Name: "nationality", Type: levels.Choice, Choices: map[string]string{"Netherlands": "NL", "German": "DE"}},
 		}},
 		{ID: 3, Name: "Level 2", Requirements: []levels.Requirement{
-			{Name: "AMLD5Questions", Kind: levels.Question, Questions: []levels.QuestionItem{
+			{Name: "AMLD5Questions", Type: levels.Question, Questions: []levels.QuestionItem{
 				{Key: "Question1", Label: "This is the actual question 1?", AnswerOptions: options},
 				{Key: "Question2", Label: "This is the actual question 2?", AnswerOptions: options},
 			}},
-			{Name: "idDocument", Kind: levels.Document, DocumentTypes: []string{"passport"}, Review: true},
-			{Name: "verificationFlag", Kind: levels.Boolean, SetBy: levels.SetByHost},
+			{Name: "idDocument", Type: levels.Document, DocumentTypes: []string{"passport"}, Review: true},
+			{Name: "verificationFlag", Type: levels.Boolean, SetBy: levels.SetByHost},
 		}},
 	}, passport)
 	if err != nil {
@@ -42,7 +42,7 @@ func ExampleNew() {
 	for _, lv := range ladder.Levels() {
 		fmt.Printf("%d %s:", lv.ID, lv.Name)
 		for _, r := range lv.Requirements {
-			fmt.Printf(" %s(%s)", r.Name, r.Kind)
+			fmt.Printf(" %s(%s)", r.Name, r.Type)
 		}
 		fmt.Println()
 	}
@@ -59,7 +59,7 @@ func ExampleNew_error() {
 	_, err := levels.New([]levels.Level{
 		{ID: 1, Name: "Level 0"},
 		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{
-			{Name: "nationality", Kind: levels.Choice},
+			{Name: "nationality", Type: levels.Choice},
 		}},
 	})
 	var fe *levels.FieldError
@@ -87,7 +87,7 @@ func ExampleLoad() {
 		log.Fatal(err)
 	}
 	for _, r := range ladder.RequirementsUpTo(ladder.Top().ID) {
-		fmt.Printf("%s %s %q\n", r.Name, r.Kind, r.Rule)
+		fmt.Printf("%s %s %q\n", r.Name, r.Type, r.Rule)
 	}
 
 	// Unknown fields are refused.

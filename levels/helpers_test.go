@@ -34,17 +34,17 @@ func seedLevels() []levels.Level {
 	return []levels.Level{
 		{ID: 1, Name: "Level 0"},
 		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{
-			{Name: "isBusiness", Kind: levels.Boolean},
-			{Name: "emailCode", Kind: levels.String, Rule: "required,numeric,len=6", Review: true},
-			{Name: "nationality", Kind: levels.Choice, Choices: map[string]string{"Netherlands": "NL", "German": "DE"}},
+			{Name: "isBusiness", Type: levels.Boolean},
+			{Name: "emailCode", Type: levels.String, Rule: "required,numeric,len=6", Review: true},
+			{Name: "nationality", Type: levels.Choice, Choices: map[string]string{"Netherlands": "NL", "German": "DE"}},
 		}},
 		{ID: 3, Name: "Level 2", Requirements: []levels.Requirement{
-			{Name: "AMLD5Questions", Kind: levels.Question, Questions: []levels.QuestionItem{
+			{Name: "AMLD5Questions", Type: levels.Question, Questions: []levels.QuestionItem{
 				{Key: "Question1", Label: "This is the actual question 1?", AnswerOptions: options},
 				{Key: "Question2", Label: "This is the actual question 2?", AnswerOptions: options},
 			}},
-			{Name: "idDocument", Kind: levels.Document, DocumentTypes: []string{"passport"}, Review: true},
-			{Name: "verificationFlag", Kind: levels.Boolean, SetBy: levels.SetByHost},
+			{Name: "idDocument", Type: levels.Document, DocumentTypes: []string{"passport"}, Review: true},
+			{Name: "verificationFlag", Type: levels.Boolean, SetBy: levels.SetByHost},
 		}},
 	}
 }

@@ -22,21 +22,21 @@ func TestNewRefuses(t *testing.T) {
 	one := func(reqs ...levels.Requirement) []levels.Level {
 		return []levels.Level{start, {ID: 2, Name: "Level 1", Requirements: reqs}}
 	}
-	flag := levels.Requirement{Name: "flag", Kind: levels.Boolean}
+	flag := levels.Requirement{Name: "flag", Type: levels.Boolean}
 	str := func(rule string) levels.Requirement {
-		return levels.Requirement{Name: "code", Kind: levels.String, Rule: rule}
+		return levels.Requirement{Name: "code", Type: levels.String, Rule: rule}
 	}
 	choice := func(c map[string]string) levels.Requirement {
-		return levels.Requirement{Name: "nationality", Kind: levels.Choice, Choices: c}
+		return levels.Requirement{Name: "nationality", Type: levels.Choice, Choices: c}
 	}
 	question := func(qs ...levels.QuestionItem) levels.Requirement {
-		return levels.Requirement{Name: "aml", Kind: levels.Question, Questions: qs}
+		return levels.Requirement{Name: "aml", Type: levels.Question, Questions: qs}
 	}
 	q := func(key string, options ...string) levels.QuestionItem {
 		return levels.QuestionItem{Key: key, Label: "Label of " + key + "?", AnswerOptions: options}
 	}
 	doc := func(types ...string) levels.Requirement {
-		return levels.Requirement{Name: "idDocument", Kind: levels.Document, DocumentTypes: types}
+		return levels.Requirement{Name: "idDocument", Type: levels.Document, DocumentTypes: types}
 	}
 	idCard := documents.Type{ID: 3, Name: "idCard", Sides: []string{"front", "back"}}
 	const r0 = "levels[1].requirements[0]"
@@ -59,22 +59,22 @@ func TestNewRefuses(t *testing.T) {
 		{"first level with requirements", []levels.Level{{ID: 1, Name: "Level 0", Requirements: []levels.Requirement{flag}}}, nil, "levels[0].requirements"},
 
 		// requirement names and common fields
-		{"empty requirement name", one(levels.Requirement{Kind: levels.Boolean}), nil, r0 + ".name"},
+		{"empty requirement name", one(levels.Requirement{Type: levels.Boolean}), nil, r0 + ".name"},
 		{"duplicate requirement name in a level", one(flag, flag), nil, "levels[1].requirements[1].name"},
 		{"duplicate requirement name across levels", []levels.Level{
 			start,
 			{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{flag}},
-			{ID: 3, Name: "Level 2", Requirements: []levels.Requirement{{Name: "other", Kind: levels.Boolean}, flag}},
+			{ID: 3, Name: "Level 2", Requirements: []levels.Requirement{{Name: "other", Type: levels.Boolean}, flag}},
 		}, nil, "levels[2].requirements[1].name"},
 		{"empty kind", one(levels.Requirement{Name: "x"}), nil, r0 + ".type"},
-		{"unknown kind", one(levels.Requirement{Name: "x", Kind: "file"}), nil, r0 + ".type"},
-		{"unknown setBy", one(levels.Requirement{Name: "x", Kind: levels.Boolean, SetBy: "admin"}), nil, r0 + ".setBy"},
-		{"negative maxAttempts", one(levels.Requirement{Name: "x", Kind: levels.Boolean, MaxAttempts: -1}), nil, r0 + ".maxAttempts"},
-		{"rule on a boolean", one(levels.Requirement{Name: "x", Kind: levels.Boolean, Rule: "required"}), nil, r0 + ".rule"},
-		{"rule on a choice", one(levels.Requirement{Name: "x", Kind: levels.Choice, Rule: "required", Choices: map[string]string{"A": "a"}}), nil, r0 + ".rule"},
-		{"choices on a string", one(levels.Requirement{Name: "x", Kind: levels.String, Choices: map[string]string{"A": "a"}}), nil, r0 + ".choices"},
-		{"questions on a choice", one(levels.Requirement{Name: "x", Kind: levels.Choice, Choices: map[string]string{"A": "a"}, Questions: []levels.QuestionItem{q("Q1", "a")}}), nil, r0 + ".questions"},
-		{"documentTypes on a boolean", one(levels.Requirement{Name: "x", Kind: levels.Boolean, DocumentTypes: []string{"passport"}}), []documents.Type{passport()}, r0 + ".documentTypes"},
+		{"unknown kind", one(levels.Requirement{Name: "x", Type: "file"}), nil, r0 + ".type"},
+		{"unknown setBy", one(levels.Requirement{Name: "x", Type: levels.Boolean, SetBy: "admin"}), nil, r0 + ".setBy"},
+		{"negative maxAttempts", one(levels.Requirement{Name: "x", Type: levels.Boolean, MaxAttempts: -1}), nil, r0 + ".maxAttempts"},
+		{"rule on a boolean", one(levels.Requirement{Name: "x", Type: levels.Boolean, Rule: "required"}), nil, r0 + ".rule"},
+		{"rule on a choice", one(levels.Requirement{Name: "x", Type: levels.Choice, Rule: "required", Choices: map[string]string{"A": "a"}}), nil, r0 + ".rule"},
+		{"choices on a string", one(levels.Requirement{Name: "x", Type: levels.String, Choices: map[string]string{"A": "a"}}), nil, r0 + ".choices"},
+		{"questions on a choice", one(levels.Requirement{Name: "x", Type: levels.Choice, Choices: map[string]string{"A": "a"}, Questions: []levels.QuestionItem{q("Q1", "a")}}), nil, r0 + ".questions"},
+		{"documentTypes on a boolean", one(levels.Requirement{Name: "x", Type: levels.Boolean, DocumentTypes: []string{"passport"}}), []documents.Type{passport()}, r0 + ".documentTypes"},
 
 		// string rules
 		{"unknown validator tag", one(str("nosuchtag")), nil, r0 + ".rule"},
@@ -124,7 +124,7 @@ func TestNewRefuses(t *testing.T) {
 		{"unknown type at a later level", []levels.Level{
 			start,
 			{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{doc("passport")}},
-			{ID: 3, Name: "Level 2", Requirements: []levels.Requirement{{Name: "secondDocument", Kind: levels.Document, DocumentTypes: []string{"passport", "visa"}}}},
+			{ID: 3, Name: "Level 2", Requirements: []levels.Requirement{{Name: "secondDocument", Type: levels.Document, DocumentTypes: []string{"passport", "visa"}}}},
 		}, []documents.Type{passport(), idCard}, "levels[2].requirements[0].documentTypes[1]"},
 	}
 	for _, tt := range tests {
@@ -158,7 +158,7 @@ func TestNewAccepts(t *testing.T) {
 			levels []levels.Level
 		}{"rule " + rule, []levels.Level{
 			{ID: 1, Name: "Level 0"},
-			{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{{Name: "code", Kind: levels.String, Rule: rule}}},
+			{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{{Name: "code", Type: levels.String, Rule: rule}}},
 		}})
 	}
 	for _, tt := range tests {
@@ -342,7 +342,7 @@ func TestLadderAccessors(t *testing.T) {
 		r, ok := l.Requirement("nationality")
 		require.True(t, ok)
 		require.Equal(t, "nationality", r.Name)
-		require.Equal(t, levels.Choice, r.Kind)
+		require.Equal(t, levels.Choice, r.Type)
 		require.Equal(t, map[string]string{"Netherlands": "NL", "German": "DE"}, r.Choices)
 
 		r, ok = l.Requirement("nosuch")
@@ -390,7 +390,7 @@ func TestLadderAccessors(t *testing.T) {
 
 	t.Run("appending to a requirement list leaves the ladder alone", func(t *testing.T) {
 		t.Parallel()
-		extra := &levels.Requirement{Name: "extra", Kind: levels.Boolean}
+		extra := &levels.Requirement{Name: "extra", Type: levels.Boolean}
 		_ = append(l.RequirementsUpTo(2), extra)
 		_ = append(l.RequirementsOf(2), extra)
 		_ = append(l.RequirementsOf(1), extra)

@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/go-playground/validator/v10"
@@ -13,25 +14,25 @@ import (
 	"github.com/openkyc/kyc/documents"
 )
 
-// Kind is what sort of answer a requirement takes (seed 000's "type").
-type Kind string
+// AnswerType is what sort of answer a requirement takes (seed 000's "type").
+type AnswerType string
 
 // The requirement kinds of seed 000.
 const (
 	// Boolean takes true or false.
-	Boolean Kind = "boolean"
+	Boolean AnswerType = "boolean"
 	// String takes a string checked by the requirement's validator/v10 Rule.
-	String Kind = "string"
+	String AnswerType = "string"
 	// Choice takes one of the values of its Choices (label -> value).
-	Choice Kind = "choice"
+	Choice AnswerType = "choice"
 	// Question takes one answer option for every one of its Questions.
-	Question Kind = "question"
+	Question AnswerType = "question"
 	// Document takes a document type and one uploaded file per side.
-	Document Kind = "document"
+	Document AnswerType = "document"
 )
 
 // Valid reports whether k is one of the five kinds.
-func (k Kind) Valid() bool {
+func (k AnswerType) Valid() bool {
 	switch k {
 	case Boolean, String, Choice, Question, Document:
 		return true
@@ -70,8 +71,8 @@ type QuestionItem struct {
 type Requirement struct {
 	// Name identifies the requirement, e.g. "nationality". Unique in a ladder.
 	Name string `json:"name"`
-	// Kind is the sort of answer it takes.
-	Kind Kind `json:"type"`
+	// Type is the sort of answer it takes.
+	Type AnswerType `json:"type"`
 	// Rule is a validator/v10 tag string for String requirements, e.g.
 	// "required,numeric,len=6". Empty means any non-empty string.
 	Rule string `json:"rule,omitempty"`
@@ -188,8 +189,8 @@ func (r *Requirement) prepare(f string, types []documents.Type, typeByName map[s
 	if r.Name == "" {
 		return fieldErr(f+".name", "is required")
 	}
-	if !r.Kind.Valid() {
-		return fieldErr(f+".type", fmt.Sprintf("unknown kind %q (want boolean, string, choice, question or document)", r.Kind))
+	if !r.Type.Valid() {
+		return fieldErr(f+".type", fmt.Sprintf("unknown kind %q (want boolean, string, choice, question or document)", r.Type))
 	}
 	switch r.SetBy {
 	case "", SetByUser, SetByHost:
@@ -199,20 +200,20 @@ func (r *Requirement) prepare(f string, types []documents.Type, typeByName map[s
 	if r.MaxAttempts < 0 {
 		return fieldErr(f+".maxAttempts", "must not be negative")
 	}
-	if r.Rule != "" && r.Kind != String {
+	if r.Rule != "" && r.Type != String {
 		return fieldErr(f+".rule", "is only allowed on string requirements")
 	}
-	if len(r.Choices) > 0 && r.Kind != Choice {
+	if len(r.Choices) > 0 && r.Type != Choice {
 		return fieldErr(f+".choices", "is only allowed on choice requirements")
 	}
-	if len(r.Questions) > 0 && r.Kind != Question {
+	if len(r.Questions) > 0 && r.Type != Question {
 		return fieldErr(f+".questions", "is only allowed on question requirements")
 	}
-	if len(r.DocumentTypes) > 0 && r.Kind != Document {
+	if len(r.DocumentTypes) > 0 && r.Type != Document {
 		return fieldErr(f+".documentTypes", "is only allowed on document requirements")
 	}
 	var data any
-	switch r.Kind {
+	switch r.Type {
 	case String:
 		if err := checkRule(r.Rule); err != nil {
 			return fieldErr(f+".rule", fmt.Sprintf("invalid validator rule %q: %v", r.Rule, err))
@@ -327,7 +328,7 @@ func (r *Requirement) Validate(answer json.RawMessage) error {
 	if len(answer) == 0 || bytes.Equal(answer, []byte("null")) {
 		return fieldErr("answer", "is required")
 	}
-	switch r.Kind {
+	switch r.Type {
 	case Boolean:
 		var b bool
 		if err := json.Unmarshal(answer, &b); err != nil {
@@ -355,7 +356,7 @@ func (r *Requirement) Validate(answer json.RawMessage) error {
 				return nil
 			}
 		}
-		return fieldErr("answer", fmt.Sprintf("must be one of %s", strings.Join(sortedValues(r.Choices), ", ")))
+		return fieldErr("answer", fmt.Sprintf("must be one of %s", strings.Join(slices.Sorted(maps.Values(r.Choices)), ", ")))
 	case Question:
 		var m map[string]string
 		if err := json.Unmarshal(answer, &m); err != nil {
@@ -366,7 +367,7 @@ func (r *Requirement) Validate(answer json.RawMessage) error {
 			if !ok {
 				return fieldErr("answer."+q.Key, "is required")
 			}
-			if !contains(q.AnswerOptions, a) {
+			if !slices.Contains(q.AnswerOptions, a) {
 				return fieldErr("answer."+q.Key, fmt.Sprintf("must be one of %s", strings.Join(q.AnswerOptions, ", ")))
 			}
 		}
@@ -388,7 +389,7 @@ func (r *Requirement) Validate(answer json.RawMessage) error {
 // Validate) and returns it. Errors are *FieldError values, as for Validate.
 func (r *Requirement) ParseDocument(answer json.RawMessage) (DocumentAnswer, error) {
 	var a DocumentAnswer
-	if r.Kind != Document {
+	if r.Type != Document {
 		return a, fieldErr("answer", "requirement "+r.Name+" is not a document requirement")
 	}
 	dec := json.NewDecoder(bytes.NewReader(answer))
@@ -426,30 +427,7 @@ func (r *Requirement) ParseDocument(answer json.RawMessage) (DocumentAnswer, err
 }
 
 func (r *Requirement) hasQuestion(k string) bool {
-	for _, q := range r.Questions {
-		if q.Key == k {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(xs []string, x string) bool {
-	for _, s := range xs {
-		if s == x {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedValues(m map[string]string) []string {
-	vs := make([]string, 0, len(m))
-	for _, v := range m {
-		vs = append(vs, v)
-	}
-	sort.Strings(vs)
-	return vs
+	return slices.ContainsFunc(r.Questions, func(q QuestionItem) bool { return q.Key == k })
 }
 
 // FieldError is a validation failure naming the field at fault, e.g.

@@ -18,7 +18,7 @@ func TestRequirementValidate(t *testing.T) {
 	// is "required": any non-empty string).
 	plain, err := levels.New([]levels.Level{
 		{ID: 1, Name: "Level 0"},
-		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{{Name: "nickname", Kind: levels.String}}},
+		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{{Name: "nickname", Type: levels.String}}},
 	})
 	require.NoError(t, err)
 	req := func(l *levels.Ladder, name string) *levels.Requirement {
@@ -183,7 +183,7 @@ func TestRequirementAccessors(t *testing.T) {
 	t.Run("Attempts", func(t *testing.T) {
 		t.Parallel()
 		require.Equal(t, levels.DefaultMaxAttempts, req("emailCode").Attempts())
-		capped := levels.Requirement{Name: "x", Kind: levels.Boolean, MaxAttempts: 3}
+		capped := levels.Requirement{Name: "x", Type: levels.Boolean, MaxAttempts: 3}
 		require.Equal(t, 3, capped.Attempts())
 	})
 
@@ -191,7 +191,7 @@ func TestRequirementAccessors(t *testing.T) {
 		t.Parallel()
 		assert.True(t, req("isBusiness").AnsweredByUser())
 		assert.False(t, req("verificationFlag").AnsweredByUser())
-		byUser := levels.Requirement{Name: "x", Kind: levels.Boolean, SetBy: levels.SetByUser}
+		byUser := levels.Requirement{Name: "x", Type: levels.Boolean, SetBy: levels.SetByUser}
 		assert.True(t, byUser.AnsweredByUser())
 	})
 
@@ -207,7 +207,7 @@ func TestRequirementAccessors(t *testing.T) {
 	t.Run("fields as configured", func(t *testing.T) {
 		t.Parallel()
 		code := req("emailCode")
-		assert.Equal(t, levels.String, code.Kind)
+		assert.Equal(t, levels.String, code.Type)
 		assert.Equal(t, "required,numeric,len=6", code.Rule)
 		assert.True(t, code.Review)
 		assert.Equal(t, levels.SetByHost, req("verificationFlag").SetBy)
@@ -217,10 +217,10 @@ func TestRequirementAccessors(t *testing.T) {
 func TestKindValid(t *testing.T) {
 	t.Parallel()
 
-	for _, k := range []levels.Kind{levels.Boolean, levels.String, levels.Choice, levels.Question, levels.Document} {
+	for _, k := range []levels.AnswerType{levels.Boolean, levels.String, levels.Choice, levels.Question, levels.Document} {
 		assert.True(t, k.Valid(), k)
 	}
-	for _, k := range []levels.Kind{"", "bool", "Boolean", "file"} {
+	for _, k := range []levels.AnswerType{"", "bool", "Boolean", "file"} {
 		assert.False(t, k.Valid(), k)
 	}
 }

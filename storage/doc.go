@@ -47,8 +47,9 @@
 //     Application's Steps or a RawMessage must not change what is stored,
 //     nor must mutating an argument after the call. Nil and empty slices are
 //     the same "none". JSON (answers, event data) may be re-encoded (jsonb
-//     is fine) but a nil answer must come back empty, not as "null". A
-//     grant keeps only the ID and Name of its levels.
+//     is fine) but a nil answer must come back empty, not as "null". Every
+//     field round-trips, Subject.EventSeq (the Service's per-subject event
+//     counter) included.
 //
 //  5. Keep the orders the contract names. IDs (subjects, reviews, grants,
 //     applications) and event Seq values are positive and increase in
@@ -89,15 +90,16 @@
 //
 //  8. Page the same way everywhere. ListGrants, ListApplications and
 //     ListDeliveries return a verification.Page[T]{Total, Items}: Total
-//     counts every match, Items the page. Every filter names the subject
-//     SubjectID. Filter on current data. ListGrants with Tags keeps the grants of
-//     subjects that carry at least one of the tags now (after any
-//     UpdateSubject), counts each grant once even when its subject carries
-//     several of the tags (EXISTS, not a JOIN that multiplies rows), and an
-//     empty non-nil Tags matches nothing. Limit 0 returns only the total;
-//     an offset past the end returns no items and the full total. Index
-//     what the filters and orders use: the listing must stay fast at
-//     millions of grants.
+//     counts every match, Items the page; Limit 0 returns only the total,
+//     and an offset past the end returns no items and the full total (the
+//     scans ListFiles and ListEvents, which do not page, return slices).
+//     Every filter names the subject SubjectID. Filter on current data:
+//     ListGrants with Tags keeps the grants of subjects that carry at least
+//     one of the tags now (after any UpdateSubject), counts each grant once
+//     even when its subject carries several of the tags (EXISTS, not a
+//     JOIN that multiplies rows), and an empty non-nil Tags matches
+//     nothing. Index what the filters and orders use: the listing must stay
+//     fast at millions of grants.
 //
 //  9. Run the conformance suite under the race detector (go test -race),
 //     with a factory that returns a fresh, empty store per call (see below).
@@ -106,6 +108,18 @@
 //     RunGrants, RunTransactions, RunConcurrency, ...). The suite is the
 //     contract: memory, sqlite and postgres all pass it unchanged, and so
 //     must yours.
+//
+//  10. Check the races the Service relies on with your store: two first
+//     logins of one user (verificationtest.RaceEnsureSubject, which needs
+//     CreateSubject's ErrConflict on a duplicate identifier), across
+//     several Stores on one database if your deployment has replicas.
+//
+// The stores of this module keep one file per aggregate with the same
+// names (subject.go, requirement.go, review.go, grant.go, application.go,
+// file.go, idsession.go, event.go, outbox.go, idempotency.go, store.go), so
+// a rule is found in the same place in each. String ids (files, wizards,
+// sessions, events) come from the Service, canonical UUIDv7 by default;
+// store them as text, since a host may inject another generator.
 //
 // The test that runs the suite:
 //

@@ -47,7 +47,7 @@ func newAnswerFiles(req *levels.Requirement, answer json.RawMessage) (answerFile
 // nothing to keep in step).
 func (s *Service) storedAnswerFiles(st RequirementState) (answerFiles, bool) {
 	req, ok := s.ladder.Requirement(st.Name)
-	if !ok || req.Kind != levels.Document || len(st.Answer) == 0 {
+	if !ok || req.Type != levels.Document || len(st.Answer) == 0 {
 		return answerFiles{}, false
 	}
 	doc, err := req.ParseDocument(st.Answer)
@@ -86,7 +86,7 @@ func (a answerFiles) attach(ctx context.Context, tx Store, subjectID int64, stat
 		case f.DocumentType != a.doc.Type || f.Side != side:
 			return invalid(field, "file %q was uploaded as %s %s, not %s %s", id, f.DocumentType, f.Side, a.doc.Type, side)
 		case f.Status != levels.Missing:
-			return &Error{Kind: ErrConflict, Field: field, Message: fmt.Sprintf("file %q was already submitted; upload a new one", id)}
+			return &Error{Sentinel: ErrConflict, Field: field, Message: fmt.Sprintf("file %q was already submitted; upload a new one", id)}
 		}
 		f.Status = status
 		if status == levels.Approved {

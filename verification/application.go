@@ -4,106 +4,60 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
-	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/levels"
 )
 
-// WizardStage is where a subject's wizard stands: what its next step asks
-// for. How a stage is named on the wire (seed 001's "workflow" class names
-// and its 200/202 codes) is the HTTP adapter's business.
-type WizardStage string
+// ApplicationStatus is where an application is in its lifecycle.
+type ApplicationStatus string
 
-// The wizard's stages.
+// Application statuses: draft -> submitted -> approved | rejected, and any
+// open one -> expired.
 const (
-	// StageDocuments: the next step uploads a document (WizardStep.Types
-	// lists the accepted document types).
-	StageDocuments WizardStage = "documents"
-	// StageAnswers: no document is missing but other requirements still
-	// need answers; the client answers them, then calls the wizard again.
-	StageAnswers WizardStage = "answers"
-	// StageDone: nothing is left; the application is submitted for review
-	// (or the subject is fully verified).
-	StageDone WizardStage = "done"
+	ApplicationDraft     ApplicationStatus = "draft"
+	ApplicationSubmitted ApplicationStatus = "submitted"
+	ApplicationApproved  ApplicationStatus = "approved"
+	ApplicationRejected  ApplicationStatus = "rejected"
+	ApplicationExpired   ApplicationStatus = "expired"
 )
 
-// WizardStep is where a subject's wizard stands (seed 001).
-type WizardStep struct {
-	// Stage is what the next step asks for (StageDone when nothing is left).
-	Stage WizardStage
-	// UUID identifies the wizard (its application); empty for a fully
-	// verified subject that never needed one.
+// Open reports whether an application in this status can still change.
+func (s ApplicationStatus) Open() bool { return s == ApplicationDraft || s == ApplicationSubmitted }
+
+// Application is one attempt by a subject to reach a level.
+type Application struct {
+	// ID is assigned by the store (positive, increasing).
+	ID int64
+	// UUID identifies the wizard walking through it (seed 001).
 	UUID string
-	// Requirement is the document requirement the next step answers.
-	Requirement string
-	// Types lists the document types the next step accepts (nil when done
-	// or when only non-document answers are missing).
-	Types []documents.Type
-	// Application is the wizard's application (zero when UUID is empty).
-	Application Application
-}
-
-// Done reports whether nothing is left to do (Stage is StageDone).
-func (w WizardStep) Done() bool { return w.Stage == StageDone }
-
-// InitWizard starts, or resumes, the subject's application for the level
-// above its current one and reports the next step. A subject with nothing
-// outstanding gets StageDone at once; so does one whose application already
-// awaits review. An application whose steps are all done is submitted here.
-func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, error) {
-	var step WizardStep
-	err := s.inTx(ctx, "InitWizard", func(ctx context.Context, tx Store) error {
-		sub, err := lockLive(ctx, tx, subjectID)
-		if err != nil {
-			return err
-		}
-		now := s.Now()
-		// An application past its expiry that ExpireDue has not reached yet
-		// is expired here, so the new one does not inherit its pending
-		// answers (which ExpireDue would later reset under it).
-		if err := s.expireStale(ctx, tx, &sub, now); err != nil {
-			return err
-		}
-		app, found, err := s.openApplication(ctx, tx, sub.ID, now)
-		if err != nil {
-			return err
-		}
-		if found && app.Status == ApplicationDraft && s.ladder.Position(app.Level) <= s.ladder.Position(sub.Level) {
-			// An admin granted the draft's level meanwhile: the draft is
-			// superseded (its answers stay as they are) and a new one starts.
-			app.Status = ApplicationExpired
-			if err := tx.UpdateApplication(ctx, app); err != nil {
-				return err
-			}
-			if err := s.emit(ctx, tx, &sub, now, &ApplicationExpiredPayload{ApplicationID: app.ID, Level: app.Level, Reason: ExpiredSuperseded}); err != nil {
-				return err
-			}
-			found = false
-		}
-		if !found {
-			next, ok := s.ladder.Next(sub.Level)
-			st, _, err := states(ctx, tx, sub.ID)
-			if err != nil {
-				return err
-			}
-			if !ok || s.ladder.Evaluate(st, 0).Verified() {
-				step = WizardStep{Stage: StageDone}
-				return nil
-			}
-			app = Application{UUID: s.newID(), SubjectID: sub.ID, Level: next.ID, Status: ApplicationDraft, CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
-			if err := tx.CreateApplication(ctx, &app); err != nil {
-				return err
-			}
-			if err := s.emit(ctx, tx, &sub, now, &ApplicationStartedPayload{ApplicationID: app.ID, Level: app.Level}); err != nil {
-				return err
-			}
-		}
-		step, err = s.advance(ctx, tx, &sub, &app, now)
-		return err
-	})
-	return step, err
+	// SubjectID is the subject applying.
+	SubjectID int64
+	// Level is the target level's ID.
+	Level int
+	// Status is where the application is in its lifecycle.
+	Status ApplicationStatus
+	// Steps records the wizard steps done so far, in order.
+	Steps []Step
+	// Reason is the rejection reason.
+	Reason string
+	// CreatedAt is when the wizard started it.
+	CreatedAt time.Time
+	// ExpiresAt is when it expires if still open (CreatedAt +
+	// Options.ApplicationTTL).
+	ExpiresAt time.Time
+	// SubmittedAt is when it was submitted for review; zero before.
+	SubmittedAt time.Time
+	// DecidedAt is when it was approved or rejected; zero before.
+	DecidedAt time.Time
+	// DecidedBy is the admin who approved or rejected it (0 if none).
+	DecidedBy int64
+	// AssignedTo is the admin who claimed the application for review (0:
+	// unassigned). Two reviewers cannot hold the same application: see
+	// Service.ClaimApplication.
+	AssignedTo int64
+	// ClaimedAt is when AssignedTo claimed it (zero when unassigned).
+	ClaimedAt time.Time
 }
 
 // openApplication returns the subject's open application that has not
@@ -125,7 +79,7 @@ func (s *Service) openApplication(ctx context.Context, tx Store, subjectID int64
 // not after now (inside tx, the subject locked).
 func (s *Service) expireStale(ctx context.Context, tx Store, sub *Subject, now time.Time) error {
 	stale, err := tx.ListApplications(ctx, ApplicationFilter{
-		SubjectID: sub.ID, Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, ExpiresBefore: now.Add(time.Microsecond), Limit: MaxListLimit,
+		SubjectID: sub.ID, Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, ExpiresBefore: now.Add(time.Microsecond), Limit: MaxPageSize,
 	})
 	if err != nil {
 		return err
@@ -152,178 +106,6 @@ func (s *Service) expire(ctx context.Context, tx Store, sub *Subject, app Applic
 	return s.emit(ctx, tx, sub, now, &ApplicationExpiredPayload{ApplicationID: app.ID, Level: app.Level, Reason: ExpiredTTL})
 }
 
-// advance computes the application's next step; a draft with nothing left
-// to do is submitted for review.
-func (s *Service) advance(ctx context.Context, tx Store, sub *Subject, app *Application, now time.Time) (WizardStep, error) {
-	step := WizardStep{UUID: app.UUID, Application: *app}
-	if app.Status != ApplicationDraft {
-		step.Stage = StageDone
-		return step, nil
-	}
-	_, full, err := states(ctx, tx, sub.ID)
-	if err != nil {
-		return step, err
-	}
-	answersMissing := false
-	for _, req := range s.ladder.RequirementsUpTo(app.Level) {
-		if !req.AnsweredByUser() {
-			continue
-		}
-		st := full[req.Name]
-		switch {
-		case st.Status == levels.Rejected && st.Final:
-			return step, newErr(ErrRejectedFinal, "requirement %s was rejected with a final decision", req.Name)
-		case st.Status == levels.Approved || st.Status == levels.Pending:
-			continue
-		case req.Kind == levels.Document:
-			step.Stage, step.Requirement = StageDocuments, req.Name
-			for _, t := range req.AcceptedTypes() {
-				if t.Enabled {
-					step.Types = append(step.Types, t)
-				}
-			}
-			return step, nil
-		default:
-			answersMissing = true
-		}
-	}
-	if answersMissing {
-		step.Stage = StageAnswers
-		return step, nil
-	}
-	app.Status, app.SubmittedAt = ApplicationSubmitted, now
-	if err := tx.UpdateApplication(ctx, *app); err != nil {
-		return step, err
-	}
-	if err := s.emit(ctx, tx, sub, now, &ApplicationSubmittedPayload{ApplicationID: app.ID, Level: app.Level}); err != nil {
-		return step, err
-	}
-	step.Application = *app
-	step.Stage = StageDone
-	return step, nil
-}
-
-// RunWizardParams are the inputs of RunWizard (seed 001's POST body).
-type RunWizardParams struct {
-	SubjectID int64
-	// UUID is the wizard's uuid from InitWizard.
-	UUID string
-	// DocumentType is the wire id of the document type (seed 001's documents.type).
-	DocumentType int
-	// Files are file ids from Upload, one per side of the type, in the
-	// order of the type's sides.
-	Files []string
-}
-
-// RunWizard records the documents of the wizard's current step (answering
-// its document requirement) and returns the next step; after the last step
-// the application is submitted for review (StageDone). Repeating the step
-// just recorded (same type and files) changes nothing and returns the same
-// answer, so a retried or duplicated request records one step. A wizard of
-// another subject, or an unknown one, is ErrNotFound; a finished one, or one
-// whose current step needs no document, ErrConflict; an expired one
-// ErrExpired (also for a repeat). A refused call changes nothing.
-func (s *Service) RunWizard(ctx context.Context, p RunWizardParams) (WizardStep, error) {
-	var err error
-	switch {
-	case p.SubjectID <= 0:
-		err = invalid("subjectId", "must be a positive integer")
-	case p.UUID == "" || len(p.UUID) > 64:
-		err = invalid("uuid", "is required")
-	case p.DocumentType <= 0:
-		err = invalid("documents.type", "must be a positive integer")
-	case len(p.Files) == 0 || len(p.Files) > 8:
-		err = invalid("documents.files", "must list one file id per side")
-	}
-	for i, f := range p.Files {
-		if err == nil && (f == "" || len(f) > 128) {
-			err = invalid(fmt.Sprintf("documents.files[%d]", i), "must be a file id")
-		}
-	}
-	if err != nil {
-		return WizardStep{}, s.fail("RunWizard", err)
-	}
-	var step WizardStep
-	err = s.inTx(ctx, "RunWizard", func(ctx context.Context, tx Store) error {
-		sub, err := lockLive(ctx, tx, p.SubjectID)
-		if err != nil {
-			return err
-		}
-		app, err := tx.GetApplicationByUUID(ctx, p.UUID)
-		if errors.Is(err, ErrNotFound) || err == nil && app.SubjectID != sub.ID {
-			e := newErr(ErrNotFound, "wizard not found")
-			e.Field = "uuid"
-			return e
-		}
-		if err != nil {
-			return err
-		}
-		now := s.Now()
-		switch {
-		case app.Status == ApplicationExpired || app.Status.Open() && !app.ExpiresAt.After(now):
-			// Expired, whether or not ExpireDue has marked it yet.
-			return newErr(ErrExpired, "the wizard has expired; start a new one")
-		case !app.Status.Open():
-			return newErr(ErrConflict, "the wizard is finished (%s)", app.Status)
-		}
-		if n := len(app.Steps); n > 0 && app.Steps[n-1].DocumentType == p.DocumentType && slices.Equal(app.Steps[n-1].Files, p.Files) {
-			// A repeat of the step just recorded: the same answer as the
-			// first call (the application is still open).
-			step, err = s.advance(ctx, tx, &sub, &app, now)
-			return err
-		}
-		if app.Status != ApplicationDraft {
-			return newErr(ErrConflict, "the wizard is finished (%s)", app.Status)
-		}
-		cur, err := s.advance(ctx, tx, &sub, &app, now)
-		if err != nil {
-			return err
-		}
-		if cur.Requirement == "" {
-			// No document step is open. When nothing at all is left, advance
-			// has just submitted the draft; returning the error rolls that
-			// back too, so the call changes nothing and a duplicate of it
-			// gets the same answer (InitWizard submits).
-			if cur.Done() {
-				return newErr(ErrConflict, "no document is expected: every step is done; call the wizard again to submit")
-			}
-			return newErr(ErrConflict, "no document is expected; answer the remaining requirements")
-		}
-		req, _ := s.ladder.Requirement(cur.Requirement)
-		var typ documents.Type
-		ok := false
-		for _, t := range cur.Types {
-			if t.ID == p.DocumentType {
-				typ, ok = t, true
-			}
-		}
-		if !ok {
-			return invalid("documents.type", "document type %d is not accepted by this step", p.DocumentType)
-		}
-		if len(p.Files) != len(typ.Sides) {
-			return invalid("documents.files", "%s needs %d files (%v), got %d", typ.Name, len(typ.Sides), typ.Sides, len(p.Files))
-		}
-		files := make(map[string]string, len(typ.Sides))
-		for i, side := range typ.Sides {
-			files[side] = p.Files[i]
-		}
-		answer, err := jsonAnswer(levels.DocumentAnswer{Type: typ.Name, Files: files})
-		if err != nil {
-			return err
-		}
-		if _, err := s.answerTx(ctx, tx, &sub, req, answer); err != nil {
-			return err
-		}
-		app.Steps = append(app.Steps, Step{Requirement: req.Name, DocumentType: typ.ID, Files: slices.Clone(p.Files), At: now})
-		if err := tx.UpdateApplication(ctx, app); err != nil {
-			return err
-		}
-		step, err = s.advance(ctx, tx, &sub, &app, now)
-		return err
-	})
-	return step, err
-}
-
 // PendingStatus is seed 002's status of a subject's verification request.
 type PendingStatus string
 
@@ -336,6 +118,7 @@ const (
 
 // PendingRequest is the answer of Service.PendingRequest (seed 002).
 type PendingRequest struct {
+	// Status is pending, verified or no_pending_request.
 	Status PendingStatus
 	// Verified: the subject is at the top of the ladder.
 	Verified bool
@@ -380,8 +163,8 @@ func (s *Service) Applications(ctx context.Context, actor Actor, f ApplicationFi
 		return Page[Application]{}, s.fail("Applications", err)
 	}
 	switch {
-	case f.Limit < 0 || f.Limit > MaxListLimit:
-		return Page[Application]{}, s.fail("Applications", invalid("limit", "must be between 0 and %d", MaxListLimit))
+	case f.Limit < 0 || f.Limit > MaxPageSize:
+		return Page[Application]{}, s.fail("Applications", invalid("limit", "must be between 0 and %d", MaxPageSize))
 	case f.Offset < 0:
 		return Page[Application]{}, s.fail("Applications", invalid("offset", "must not be negative"))
 	case f.SubjectID < 0:
@@ -454,8 +237,10 @@ func (s *Service) checkApplicationVisible(ctx context.Context, st SubjectStore, 
 
 // DecideApplicationParams are the inputs of DecideApplication.
 type DecideApplicationParams struct {
+	// ApplicationID is the submitted application to decide.
 	ApplicationID int64
-	Decision      Decision
+	// Decision approves or rejects it.
+	Decision Decision
 	// Reason is required when rejecting; it reaches the subject.
 	Reason string
 }

@@ -1113,7 +1113,7 @@ func TestWizardOffersEnabledTypesOnly(t *testing.T) {
 	ladder, err := levels.New([]levels.Level{
 		{ID: 1, Name: "Level 0"},
 		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{
-			{Name: "idDocument", Kind: levels.Document, DocumentTypes: []string{"idCard", "passport"}, Review: true},
+			{Name: "idDocument", Type: levels.Document, DocumentTypes: []string{"idCard", "passport"}, Review: true},
 		}},
 	},
 		documents.Type{ID: 2, Name: "passport", Description: "Passport", Enabled: true, Sides: []string{"front", "back"}},

@@ -15,9 +15,9 @@ type Code string
 type CatalogEntry struct {
 	// Code is the catalog code ("ER708").
 	Code Code `json:"code"`
-	// Kind is the sentinel error the code's errors match (ErrConflict for
+	// Sentinel is the sentinel error the code's errors match (ErrConflict for
 	// ER706, ...); not part of the wire.
-	Kind error `json:"-"`
+	Sentinel error `json:"-"`
 	// Message is seed 000's message text.
 	Message string `json:"message"`
 	// Solution is seed 000's solution text.
@@ -44,9 +44,9 @@ var Catalog = []CatalogEntry{
 	{CodeUserDeleted, ErrDeleted, "User not found, or user has been deleted.", "Provide a valid user identifier."},
 }
 
-// Kinds is the one list of error kinds: every error the Service returns
+// Sentinels is the one list of error kinds: every error the Service returns
 // matches exactly one of them with errors.Is.
-var Kinds = []error{
+var Sentinels = []error{
 	ErrNotFound, ErrConflict, ErrInvalid, ErrForbidden, ErrDeleted, ErrPendingDocument, ErrAttemptsExhausted,
 	ErrRejectedFinal, ErrExpired, ErrLegalHold, ErrTooLarge, ErrUnsupportedMedia, ErrClosed, ErrInternal,
 }

@@ -36,7 +36,8 @@ type DispatcherOptions struct {
 	// BackoffBase and BackoffMax shape the retry delay: base*2^(n-1), capped,
 	// with jitter in [delay/2, delay]. Defaults 1 s and 1 h.
 	BackoffBase time.Duration
-	BackoffMax  time.Duration
+	// BackoffMax caps the retry delay (see BackoffBase).
+	BackoffMax time.Duration
 	// Timeout bounds one Deliver call; default 30 s (keep it under Lease).
 	Timeout time.Duration
 	// ShutdownGrace is how long Run, once its ctx is done, lets deliveries

@@ -519,8 +519,8 @@ func twoDocumentLadder(t *testing.T) *levels.Ladder {
 	l, err := levels.New([]levels.Level{
 		{ID: 1, Name: "Level 0"},
 		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{
-			{Name: "idDocument", Kind: levels.Document, DocumentTypes: []string{"passport"}, Review: true},
-			{Name: "proofOfAddress", Kind: levels.Document, DocumentTypes: []string{"utilityBill"}, Review: true},
+			{Name: "idDocument", Type: levels.Document, DocumentTypes: []string{"passport"}, Review: true},
+			{Name: "proofOfAddress", Type: levels.Document, DocumentTypes: []string{"utilityBill"}, Review: true},
 		}},
 	},
 		documents.Type{ID: 2, Name: "passport", Description: "Passport", Enabled: true, Sides: []string{"front", "back"}},

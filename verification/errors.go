@@ -43,14 +43,18 @@ var (
 	ErrInternal = errors.New("internal error")
 )
 
-// Error is the error type the Service returns. Kind is one of the sentinel
-// errors above; Code is the catalog code when one applies; Field names the
-// offending input for ErrInvalid; Message is safe to show to a client. The
-// wrapped cause, if any, is for logs and is never rendered to clients.
+// Error is the error type the Service returns. The wrapped cause, if
+// any, is for logs and is never rendered to clients.
 type Error struct {
-	Kind    error
-	Code    Code
-	Field   string
+	// Sentinel is the error's kind: one of the sentinel errors above (see
+	// Sentinels); errors.Is matches it.
+	Sentinel error
+	// Code is the catalog code when one applies (see Catalog).
+	Code Code
+	// Field names the offending input for ErrInvalid (a JSON path such as
+	// "answer.files.front"), or what was not found for ErrNotFound.
+	Field string
+	// Message says what went wrong; safe to show to a client.
 	Message string
 	cause   error
 }
@@ -59,7 +63,7 @@ type Error struct {
 func (e *Error) Error() string {
 	msg := e.Message
 	if msg == "" {
-		msg = e.Kind.Error()
+		msg = e.Sentinel.Error()
 	}
 	if e.Field != "" {
 		msg = e.Field + ": " + msg
@@ -73,20 +77,20 @@ func (e *Error) Error() string {
 // Unwrap lets errors.Is match the kind and the internal cause.
 func (e *Error) Unwrap() []error {
 	if e.cause == nil {
-		return []error{e.Kind}
+		return []error{e.Sentinel}
 	}
-	return []error{e.Kind, e.cause}
+	return []error{e.Sentinel, e.cause}
 }
 
 // Cause returns the internal cause (for logs), or nil.
 func (e *Error) Cause() error { return e.cause }
 
 func newErr(kind error, format string, args ...any) *Error {
-	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+	return &Error{Sentinel: kind, Message: fmt.Sprintf(format, args...)}
 }
 
 func invalid(field, format string, args ...any) *Error {
-	return &Error{Kind: ErrInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+	return &Error{Sentinel: ErrInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
 // coded returns the error of a catalog code (see Catalog).
@@ -95,7 +99,7 @@ func coded(c Code) *Error {
 	if !ok {
 		panic("verification: unknown catalog code " + string(c))
 	}
-	return &Error{Kind: e.Kind, Code: c, Message: e.Message}
+	return &Error{Sentinel: e.Sentinel, Code: c, Message: e.Message}
 }
 
 // internal wraps an unexpected error (a store failure) so it matches
@@ -109,13 +113,13 @@ func internal(err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	for _, k := range Kinds {
+	for _, k := range Sentinels {
 		if k != ErrInternal && errors.Is(err, k) {
-			return &Error{Kind: k, Message: k.Error(), cause: err}
+			return &Error{Sentinel: k, Message: k.Error(), cause: err}
 		}
 	}
 	if isContextErr(err) {
 		return err
 	}
-	return &Error{Kind: ErrInternal, Message: "internal error", cause: err}
+	return &Error{Sentinel: ErrInternal, Message: "internal error", cause: err}
 }

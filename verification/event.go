@@ -3,8 +3,54 @@ package verification
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/openkyc/kyc/levels"
+)
+
+// EventFilter selects events for ListEvents. Zero fields do not filter.
+type EventFilter struct {
+	// SubjectID, when non-zero, keeps only that subject's events.
+	SubjectID int64
+	// AfterSeq keeps only events with a higher Seq (a cursor).
+	AfterSeq int64
+	Limit    int // 0 means no limit
+}
+
+// Event is a state change recorded in the outbox.
+type Event struct {
+	// ID is unique (from the Service's ID generator).
+	ID string
+	// Seq orders events; assigned by the store.
+	Seq int64
+	// SubjectID is the subject the event is about.
+	SubjectID int64
+	// Type names what happened; it decides Data's payload struct.
+	Type EventType
+	// Data is the event's JSON payload; it never holds answers or document bytes.
+	Data json.RawMessage
+	// OccurredAt is when the change happened.
+	OccurredAt time.Time
+}
+
+// EventType names what happened.
+type EventType string
+
+// The event types the Service emits.
+const (
+	EventSubjectCreated       EventType = "subject.created"
+	EventSubjectDeleted       EventType = "subject.deleted"
+	EventSubjectErased        EventType = "subject.erased"
+	EventRequirementSubmitted EventType = "requirement.submitted"
+	EventRequirementApproved  EventType = "requirement.approved"
+	EventRequirementRejected  EventType = "requirement.rejected"
+	EventRequirementReset     EventType = "requirement.reset"
+	EventLevelGranted         EventType = "level.granted"
+	EventApplicationStarted   EventType = "application.started"
+	EventApplicationSubmitted EventType = "application.submitted"
+	EventApplicationApproved  EventType = "application.approved"
+	EventApplicationRejected  EventType = "application.rejected"
+	EventApplicationExpired   EventType = "application.expired"
 )
 
 // Events returns the outbox events matching f, in Seq order, as actor sees
@@ -17,8 +63,8 @@ func (s *Service) Events(ctx context.Context, actor Actor, f EventFilter) ([]Eve
 	switch {
 	case f.SubjectID < 0:
 		return nil, s.fail("Events", invalid("subjectId", "must be a positive integer"))
-	case f.Limit < 0 || f.Limit > MaxListLimit:
-		return nil, s.fail("Events", invalid("limit", "must be between 0 and %d", MaxListLimit))
+	case f.Limit < 0 || f.Limit > MaxPageSize:
+		return nil, s.fail("Events", invalid("limit", "must be between 0 and %d", MaxPageSize))
 	case actor.Kind == ActorUser:
 		if f.SubjectID != 0 && f.SubjectID != actor.SubjectID() {
 			return nil, s.fail("Events", coded(CodeUserDeleted))
@@ -292,7 +338,7 @@ func DecodePayload(e Event) (Payload, error) {
 		return nil, invalid("type", "unknown event type %q", e.Type)
 	}
 	if err := json.Unmarshal(e.Data, p); err != nil {
-		return nil, &Error{Kind: ErrInvalid, Field: "data", Message: "undecodable " + string(e.Type) + " payload", cause: err}
+		return nil, &Error{Sentinel: ErrInvalid, Field: "data", Message: "undecodable " + string(e.Type) + " payload", cause: err}
 	}
 	return p, nil
 }

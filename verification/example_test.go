@@ -16,8 +16,8 @@ func ExampleNew() {
 	ladder, err := levels.New([]levels.Level{
 		{ID: 1, Name: "Level 0"},
 		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{
-			{Name: "isBusiness", Kind: levels.Boolean},
-			{Name: "emailCode", Kind: levels.String, Rule: "required,numeric,len=6", Review: true},
+			{Name: "isBusiness", Type: levels.Boolean},
+			{Name: "emailCode", Type: levels.String, Rule: "required,numeric,len=6", Review: true},
 		}},
 	})
 	if err != nil {

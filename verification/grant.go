@@ -3,7 +3,42 @@ package verification
 import (
 	"context"
 	"slices"
+	"time"
+
+	"github.com/openkyc/kyc/levels"
 )
+
+// Grant is an append-only record of a subject's level change (seeds 001,
+// 004). Grants are never updated or deleted.
+type Grant struct {
+	// ID is assigned by the store (positive, increasing in insertion order).
+	ID int64
+	// SubjectID is the subject whose level changed.
+	SubjectID int64
+	// Level is the level the subject moved to.
+	Level LevelRef
+	// Previous is the level it left; nil for the subject's first grant.
+	Previous *LevelRef
+	// Reason is "created", "Application: <id>", or an admin's or reviewer's reason.
+	Reason string
+	// AdminID is the admin who caused the grant; 0 when automatic.
+	AdminID int64
+	// CreatedAt is when the grant was made.
+	CreatedAt time.Time
+}
+
+// LevelRef names a level by its ID and Name, as a grant records it: a
+// plain reference, without the level's requirements (which may change
+// after the grant).
+type LevelRef struct {
+	// ID is the level's ID in the ladder.
+	ID int
+	// Name is the level's name when the grant was made ("Level 1").
+	Name string
+}
+
+// levelRef returns the reference of a ladder level.
+func levelRef(l levels.Level) LevelRef { return LevelRef{ID: l.ID, Name: l.Name} }
 
 // GrantLevelParams are the inputs of GrantLevel.
 type GrantLevelParams struct {
@@ -55,7 +90,7 @@ func (s *Service) GrantLevel(ctx context.Context, actor Actor, p GrantLevelParam
 
 // Grants lists grants matching f (see GrantFilter) as actor sees them: the
 // history of level changes, in grant order (which is createTime order).
-// Limit must be 0 to MaxListLimit and Offset non-negative. The Service sets
+// Limit must be 0 to MaxPageSize and Offset non-negative. The Service sets
 // f.Tags from the actor: an admin with tags lists only the grants of
 // subjects carrying one of them (deleted subjects included: grants are
 // audit history); a user lists only its own, and its subject must be live
@@ -65,8 +100,8 @@ func (s *Service) Grants(ctx context.Context, actor Actor, f GrantFilter) (Page[
 		return Page[Grant]{}, s.fail("Grants", err)
 	}
 	switch {
-	case f.Limit < 0 || f.Limit > MaxListLimit:
-		return Page[Grant]{}, s.fail("Grants", invalid("limit", "must be between 0 and %d", MaxListLimit))
+	case f.Limit < 0 || f.Limit > MaxPageSize:
+		return Page[Grant]{}, s.fail("Grants", invalid("limit", "must be between 0 and %d", MaxPageSize))
 	case f.Offset < 0:
 		return Page[Grant]{}, s.fail("Grants", invalid("offset", "must not be negative"))
 	case f.SubjectID < 0:

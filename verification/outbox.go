@@ -60,15 +60,16 @@ type Delivery struct {
 	Event Event
 	// Sink names the destination.
 	Sink string
-	// Status is where the delivery stands.
+	// Status is pending, delivered or dead.
 	Status DeliveryStatus
-	// Attempts counts the finished attempts (a shutdown's is not one).
+	// Attempts counts the failed attempts so far.
 	Attempts int
-	// NextAttemptAt is when the delivery is due (again).
+	// NextAttemptAt is when a pending delivery is due (retries back off).
 	NextAttemptAt time.Time
-	// LeaseUntil is when the current claim's lease ends (zero: unleased).
+	// LeaseUntil is when the current claimer's lease ends; zero when
+	// unclaimed.
 	LeaseUntil time.Time
-	// DeliveredAt is when the sink accepted the event.
+	// DeliveredAt is when the sink accepted the event; zero before.
 	DeliveredAt time.Time
 	// LastError is the last failure, for operators (never sent to clients).
 	LastError string
@@ -82,12 +83,17 @@ type Delivery struct {
 // DeliveryFilter selects deliveries for ListDeliveries. Zero fields do not
 // filter.
 type DeliveryFilter struct {
-	Sink      string
-	Status    DeliveryStatus
+	// Sink keeps only that sink's deliveries.
+	Sink string
+	// Status keeps only deliveries in that status.
+	Status DeliveryStatus
+	// SubjectID keeps only the deliveries of that subject's events.
 	SubjectID int64
-	EventID   string
+	// EventID keeps only the deliveries of that event.
+	EventID string
 	// Limit caps the items (0 returns only the total, as in the other
 	// list calls); Offset skips that many matching deliveries.
-	Limit  int
+	Limit int
+	// Offset skips that many matching deliveries.
 	Offset int
 }

@@ -232,7 +232,7 @@ func (w *world) initWizard(t *rapid.T) {
 // when it has no unsubmitted pair); rarely anything else.
 func (w *world) runWizardParams(t *rapid.T) verification.RunWizardParams {
 	p := verification.RunWizardParams{SubjectID: w.subject(t), UUID: "no-such-wizard", DocumentType: 2}
-	page, err := w.store.ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationDraft}, Limit: verification.MaxListLimit})
+	page, err := w.store.ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationDraft}, Limit: verification.MaxPageSize})
 	drafts := page.Items
 	require.NoError(t, err)
 	var docDrafts []verification.Application // drafts for the top level: a documents step
@@ -377,7 +377,7 @@ func (w *world) reviewFile(t *rapid.T) {
 
 func (w *world) decideApplication(t *rapid.T) {
 	id := int64(9999)
-	page, err := w.store.ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationSubmitted}, Limit: verification.MaxListLimit})
+	page, err := w.store.ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationSubmitted}, Limit: verification.MaxPageSize})
 	submitted := page.Items
 	require.NoError(t, err)
 	switch {
@@ -415,7 +415,7 @@ func (w *world) expireDue(t *rapid.T) {
 	_, err := w.svc.ExpireDue(w.ctx)
 	w.expect(t, "ExpireDue", err)
 	now := w.svc.Now()
-	page, err := w.store.ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationDraft, verification.ApplicationSubmitted}, Limit: verification.MaxListLimit})
+	page, err := w.store.ListApplications(w.ctx, verification.ApplicationFilter{Statuses: []verification.ApplicationStatus{verification.ApplicationDraft, verification.ApplicationSubmitted}, Limit: verification.MaxPageSize})
 	open := page.Items
 	require.NoError(t, err)
 	for _, a := range open {
@@ -455,7 +455,7 @@ func (w *world) check(t *rapid.T) {
 		require.NoError(t, err)
 
 		// At most one open application, and PendingRequest agrees with it.
-		apps, err := st.ListApplications(w.ctx, verification.ApplicationFilter{SubjectID: id, Limit: verification.MaxListLimit})
+		apps, err := st.ListApplications(w.ctx, verification.ApplicationFilter{SubjectID: id, Limit: verification.MaxPageSize})
 		require.NoError(t, err)
 		var open []verification.Application
 		expired := 0
@@ -493,7 +493,7 @@ func (w *world) check(t *rapid.T) {
 		}
 
 		// Grants are recorded transitions.
-		page, err := st.ListGrants(w.ctx, verification.GrantFilter{SubjectID: id, Limit: verification.MaxListLimit})
+		page, err := st.ListGrants(w.ctx, verification.GrantFilter{SubjectID: id, Limit: verification.MaxPageSize})
 		require.NoError(t, err)
 		require.NotEmpty(t, page.Items)
 		for i, g := range page.Items {
@@ -526,7 +526,7 @@ func (w *world) check(t *rapid.T) {
 		for _, s := range states {
 			ls[s.Name] = s.Status
 			req, ok := w.ladder.Requirement(s.Name)
-			if ok && req.Kind == levels.Document && s.Status == levels.Pending {
+			if ok && req.Type == levels.Document && s.Status == levels.Pending {
 				doc, err := req.ParseDocument(s.Answer)
 				require.NoError(t, err)
 				for _, f := range doc.Files {

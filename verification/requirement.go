@@ -9,6 +9,27 @@ import (
 	"github.com/openkyc/kyc/levels"
 )
 
+// RequirementState is one subject's state for one requirement.
+type RequirementState struct {
+	// SubjectID and Name key the state.
+	SubjectID int64
+	// Name is the requirement's name in the ladder.
+	Name string
+	// Status is missing, pending, rejected or approved.
+	Status levels.Status
+	// Answer is the latest answer in its JSON form (nil when missing or
+	// erased).
+	Answer json.RawMessage
+	// Reason is the latest rejection's reason.
+	Reason string
+	// Final marks a rejection the subject cannot retry.
+	Final bool
+	// Attempts counts the subject's answers since the last reset.
+	Attempts int
+	// UpdatedAt is when the state last changed.
+	UpdatedAt time.Time
+}
+
 // MaxAnswerBytes bounds an answer's JSON form.
 const MaxAnswerBytes = 16 << 10
 
@@ -109,7 +130,7 @@ func (s *Service) answerTx(ctx context.Context, tx Store, sub *Subject, req *lev
 	if !req.Review {
 		st.Status = levels.Approved
 	}
-	if req.Kind == levels.Document {
+	if req.Type == levels.Document {
 		files, err := newAnswerFiles(req, answer)
 		if err != nil {
 			return st, err
@@ -154,138 +175,9 @@ func (s *Service) loadState(ctx context.Context, tx Store, subjectID int64, name
 func fromLevels(err error) error {
 	var fe *levels.FieldError
 	if errors.As(err, &fe) {
-		return &Error{Kind: ErrInvalid, Field: fe.Field, Message: fe.Reason}
+		return &Error{Sentinel: ErrInvalid, Field: fe.Field, Message: fe.Reason}
 	}
-	return &Error{Kind: ErrInvalid, Message: err.Error()}
-}
-
-// ReviewParams are the inputs of Review.
-type ReviewParams struct {
-	SubjectID   int64
-	Requirement string
-	Decision    Decision
-	// Reason explains a rejection (required then); optional on approval,
-	// where it becomes the reason of any level grant it causes.
-	Reason string
-	// Final makes a rejection final: the subject may not answer again until
-	// an admin resets the requirement. Without it the subject may retry.
-	Final bool
-}
-
-func (p ReviewParams) validate() error {
-	switch {
-	case p.SubjectID <= 0:
-		return invalid("subjectId", "must be a positive integer")
-	case p.Decision == Approve && p.Final:
-		return invalid("final", "applies to rejections only")
-	}
-	return checkDecision(p.Decision, p.Reason)
-}
-
-// verdict is a decision on one requirement as the Service applies it: by a
-// reviewer (adminID), by an application's decision, or set by the host
-// (adminID 0).
-type verdict struct {
-	requirement string
-	decision    Decision
-	reason      string
-	final       bool
-	adminID     int64
-}
-
-// checkDecision validates the parts every review decision shares: approve
-// or reject, and a reason for a rejection.
-func checkDecision(d Decision, reason string) error {
-	switch {
-	case d != Approve && d != Reject:
-		return invalid("decision", "must be %q or %q", Approve, Reject)
-	case d == Reject && reason == "":
-		return invalid("reason", "is required when rejecting")
-	case len(reason) > MaxReasonLen:
-		return invalid("reason", "must be at most %d characters", MaxReasonLen)
-	}
-	return nil
-}
-
-// Review decides a pending requirement: approval counts it (and may grant a
-// level, recorded with the reviewer as userId), rejection sends it back to
-// the subject with the reason. The decision is kept as a Review record.
-// Deciding a requirement that is not pending is ErrConflict. The actor must
-// be an admin; a subject it may not see answers ER709.
-func (s *Service) Review(ctx context.Context, actor Actor, p ReviewParams) (RequirementState, error) {
-	if err := actor.may("Review", reviewers...); err != nil {
-		return RequirementState{}, s.fail("Review", err)
-	}
-	if err := p.validate(); err != nil {
-		return RequirementState{}, s.fail("Review", err)
-	}
-	if _, err := s.requirement("requirement", p.Requirement); err != nil {
-		return RequirementState{}, s.fail("Review", err)
-	}
-	var st RequirementState
-	err := s.inTx(ctx, "Review", func(ctx context.Context, tx Store) error {
-		sub, err := lockVisible(ctx, tx, actor, p.SubjectID)
-		if err != nil {
-			return err
-		}
-		if st, err = s.loadState(ctx, tx, sub.ID, p.Requirement); err != nil {
-			return err
-		}
-		if st.Status != levels.Pending {
-			return newErr(ErrConflict, "requirement %s is %s, not pending review", p.Requirement, st.Status)
-		}
-		return s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: p.Decision, reason: p.Reason, final: p.Final, adminID: actor.AdminID()})
-	})
-	return st, err
-}
-
-// decide applies a review decision to st (locked by the caller's tx) and
-// grants any level the approval earns.
-func (s *Service) decide(ctx context.Context, tx Store, sub *Subject, st *RequirementState, v verdict) error {
-	now := s.Now()
-	if err := s.settle(ctx, tx, sub, st, v, now); err != nil || v.decision != Approve {
-		return err
-	}
-	reason := v.reason
-	if reason == "" {
-		reason = "Review: " + v.requirement
-	}
-	return s.promote(ctx, tx, sub, now, grantArgs{reason: reason, userID: v.adminID})
-}
-
-// settle records a review decision: the requirement's new state, its
-// document files, the Review audit record and the event. It grants nothing.
-func (s *Service) settle(ctx context.Context, tx Store, sub *Subject, st *RequirementState, v verdict, now time.Time) error {
-	st.UpdatedAt = now
-	if v.decision == Approve {
-		st.Status, st.Reason, st.Final = levels.Approved, "", false
-	} else {
-		st.Status, st.Reason, st.Final = levels.Rejected, v.reason, v.final
-	}
-	if err := tx.PutRequirementState(ctx, *st); err != nil {
-		return err
-	}
-	if files, ok := s.storedAnswerFiles(*st); ok {
-		if err := files.settle(ctx, tx, v.decision, v.reason, now); err != nil {
-			return err
-		}
-		if v.decision == Approve && s.identityDocument(st.Name) {
-			// Approving an identity document is a manual identity check:
-			// it records the identity-verification session seed 003's
-			// route serves, naming the answer's images.
-			if err := s.recordManualIDSession(ctx, tx, sub.ID, files, now); err != nil {
-				return err
-			}
-		}
-	}
-	rv := &Review{SubjectID: sub.ID, Requirement: v.requirement, Decision: v.decision, Reason: v.reason, Final: v.final, AdminID: v.adminID, CreatedAt: now}
-	if err := tx.AddReview(ctx, rv); err != nil {
-		return err
-	}
-	if v.decision == Reject {
-		return s.emit(ctx, tx, sub, now, &RequirementRejectedPayload{Requirement: v.requirement, ReviewID: rv.ID, Reason: v.reason, Final: v.final})
-	}
-	return s.emit(ctx, tx, sub, now, &RequirementApprovedPayload{Requirement: v.requirement, ReviewID: rv.ID})
+	return &Error{Sentinel: ErrInvalid, Message: err.Error()}
 }
 
 // jsonAnswer encodes an answer value in its JSON form.
@@ -296,7 +188,9 @@ func jsonAnswer(v any) (json.RawMessage, error) {
 
 // SetRequirementParams are the inputs of SetRequirement.
 type SetRequirementParams struct {
-	SubjectID   int64
+	// SubjectID is the subject whose requirement is set.
+	SubjectID int64
+	// Requirement names the requirement.
 	Requirement string
 	// Value, when set, becomes the requirement's answer (validated like a
 	// subject's answer), e.g. true for verificationFlag.
@@ -304,8 +198,10 @@ type SetRequirementParams struct {
 	// Status is what the requirement becomes: approved (default), pending,
 	// or rejected (with Reason).
 	Status levels.Status
+	// Reason explains a rejection (required then).
 	Reason string
-	Final  bool
+	// Final makes a rejection final (see ReviewParams.Final).
+	Final bool
 }
 
 // SetRequirement lets the host or a reviewer set a requirement directly:
@@ -353,7 +249,7 @@ func (s *Service) SetRequirement(ctx context.Context, actor Actor, p SetRequirem
 			return err
 		}
 		if p.Value != nil {
-			if req.Kind == levels.Document {
+			if req.Type == levels.Document {
 				// The answer it replaces no longer holds its sides.
 				if err := s.releaseAnswer(ctx, tx, st, "replaced", s.Now()); err != nil {
 					return err
@@ -421,14 +317,4 @@ func (s *Service) ResetRequirement(ctx context.Context, actor Actor, subjectID i
 		return s.emit(ctx, tx, &sub, now, &RequirementResetPayload{Requirement: name, AdminID: adminID})
 	})
 	return st, err
-}
-
-// Reviews returns the subject's review decisions, oldest first, as actor
-// sees the subject.
-func (s *Service) Reviews(ctx context.Context, actor Actor, subjectID int64) ([]Review, error) {
-	if _, err := s.Subject(ctx, actor, subjectID); err != nil {
-		return nil, err
-	}
-	list, err := s.store.ListReviews(ctx, subjectID)
-	return list, s.fail("Reviews", err)
 }

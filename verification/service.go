@@ -57,8 +57,9 @@ type Options struct {
 // (seed 002's example expires a request 24 hours after creating it).
 const DefaultApplicationTTL = 24 * time.Hour
 
-// MaxListLimit is the largest page a list call returns.
-const MaxListLimit = 1000
+// MaxPageSize is the largest Limit a Service list call (Grants,
+// Applications, Events) accepts.
+const MaxPageSize = 1000
 
 // Service is the verification engine: it applies the ladder's rules to
 // subjects and persists every change through the Store, one transaction per
@@ -125,7 +126,7 @@ func New(ladder *levels.Ladder, store Store, opts Options) (*Service, error) {
 		s.identityReqs = map[string]bool{}
 		for _, name := range opts.IdentityRequirements {
 			r, ok := ladder.Requirement(name)
-			if !ok || r.Kind != levels.Document {
+			if !ok || r.Type != levels.Document {
 				return nil, invalid("IdentityRequirements", "%q is not a document requirement of the ladder", name)
 			}
 			s.identityReqs[name] = true
@@ -181,7 +182,7 @@ func (s *Service) fail(op string, err error) error {
 func kindName(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
-		return e.Kind.Error()
+		return e.Sentinel.Error()
 	}
 	return err.Error()
 }

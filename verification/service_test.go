@@ -295,7 +295,7 @@ func TestRejectionRetryFinalAndAttemptCap(t *testing.T) {
 	ladder, err := levels.New([]levels.Level{
 		{ID: 1, Name: "Level 0"},
 		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{
-			{Name: "code", Kind: levels.String, Rule: "required,len=3", Review: true, MaxAttempts: 2},
+			{Name: "code", Type: levels.String, Rule: "required,len=3", Review: true, MaxAttempts: 2},
 		}},
 	})
 	require.NoError(t, err)
@@ -413,7 +413,7 @@ func TestGrantLevelManualAndHistoryListing(t *testing.T) {
 	_, err = b.svc.Grant(b.ctx, verification.SystemActor(), 9999)
 	require.ErrorIs(t, err, verification.ErrNotFound)
 
-	for _, f := range []verification.GrantFilter{{Limit: -1}, {Limit: verification.MaxListLimit + 1}, {Offset: -1}, {SubjectID: -3}} {
+	for _, f := range []verification.GrantFilter{{Limit: -1}, {Limit: verification.MaxPageSize + 1}, {Offset: -1}, {SubjectID: -3}} {
 		_, err := b.svc.Grants(b.ctx, verification.SystemActor(), f)
 		require.ErrorIs(t, err, verification.ErrInvalid, fmt.Sprintf("%+v", f))
 	}
@@ -535,7 +535,7 @@ func TestCatalog(t *testing.T) {
 		seen[e.Code] = true
 		assert.NotEmpty(t, e.Message, e.Code)
 		assert.NotEmpty(t, e.Solution, e.Code)
-		assert.Contains(t, verification.Kinds, e.Kind, "%s carries a kind of the one list", e.Code)
+		assert.Contains(t, verification.Sentinels, e.Sentinel, "%s carries a kind of the one list", e.Code)
 		got, ok := e.Code.Entry()
 		assert.True(t, ok)
 		assert.Equal(t, e, got)
@@ -543,7 +543,7 @@ func TestCatalog(t *testing.T) {
 	_, ok := verification.Code("ER700").Entry()
 	assert.False(t, ok, "authentication codes belong to the HTTP adapter")
 	kinds := map[error]bool{}
-	for _, k := range verification.Kinds {
+	for _, k := range verification.Sentinels {
 		require.False(t, kinds[k], "duplicate kind %v", k)
 		kinds[k] = true
 	}

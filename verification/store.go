@@ -2,7 +2,6 @@ package verification
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/openkyc/kyc/levels"
@@ -224,7 +223,8 @@ type ApplicationFilter struct {
 	// SubmittedAt is strictly before it (a zero SubmittedAt never matches).
 	SubmittedBefore time.Time
 	// Limit caps the items (0 returns only the total); Offset skips.
-	Limit  int
+	Limit int
+	// Offset skips that many matching applications.
 	Offset int
 	// Desc lists newest first.
 	Desc bool
@@ -236,10 +236,14 @@ const Unassigned int64 = -1
 
 // FileFilter selects files for ListFiles. Zero fields do not filter.
 type FileFilter struct {
-	SubjectID    int64
+	// SubjectID keeps only that subject's files.
+	SubjectID int64
+	// DocumentType keeps only files of that document type.
 	DocumentType string
-	Side         string
-	Status       levels.Status
+	// Side keeps only files of that side.
+	Side string
+	// Status keeps only files in that status.
+	Status levels.Status
 	// DecidedBefore, when non-zero, keeps only files reviewed strictly
 	// before it (a zero DecidedAt never matches).
 	DecidedBefore time.Time
@@ -248,46 +252,6 @@ type FileFilter struct {
 	// which of a batch of blobs are referenced. Stores index blob keys.
 	BlobKeys []string
 }
-
-// EventFilter selects events for ListEvents. Zero fields do not filter.
-type EventFilter struct {
-	SubjectID int64
-	AfterSeq  int64
-	Limit     int // 0 means no limit
-}
-
-// Event is a state change recorded in the outbox.
-type Event struct {
-	// ID is unique (from the Service's ID generator).
-	ID string
-	// Seq orders events; assigned by the store.
-	Seq       int64
-	SubjectID int64
-	Type      EventType
-	// Data is the event's JSON payload; it never holds answers or document bytes.
-	Data       json.RawMessage
-	OccurredAt time.Time
-}
-
-// EventType names what happened.
-type EventType string
-
-// The event types the Service emits.
-const (
-	EventSubjectCreated       EventType = "subject.created"
-	EventSubjectDeleted       EventType = "subject.deleted"
-	EventSubjectErased        EventType = "subject.erased"
-	EventRequirementSubmitted EventType = "requirement.submitted"
-	EventRequirementApproved  EventType = "requirement.approved"
-	EventRequirementRejected  EventType = "requirement.rejected"
-	EventRequirementReset     EventType = "requirement.reset"
-	EventLevelGranted         EventType = "level.granted"
-	EventApplicationStarted   EventType = "application.started"
-	EventApplicationSubmitted EventType = "application.submitted"
-	EventApplicationApproved  EventType = "application.approved"
-	EventApplicationRejected  EventType = "application.rejected"
-	EventApplicationExpired   EventType = "application.expired"
-)
 
 // IdempotencyStore keeps POST responses for replay under an
 // Idempotency-Key, as Stripe does (part of Store).
@@ -313,15 +277,20 @@ type IdempotencyRecord struct {
 	// Scope separates callers (e.g. the principal and the route); Key is
 	// the client's Idempotency-Key.
 	Scope string
-	Key   string
+	// Key is the client's Idempotency-Key.
+	Key string
 	// RequestHash fingerprints the request body: the same key with another
 	// body is refused.
 	RequestHash string
 	// Status is the response's HTTP status; 0 while the first request is
 	// still being processed.
-	Status      int
+	Status int
+	// ContentType is the response's Content-Type.
 	ContentType string
-	Body        []byte
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
+	// Body is the response's body.
+	Body []byte
+	// CreatedAt is when the first request arrived.
+	CreatedAt time.Time
+	// ExpiresAt is when the record stops answering (it may then be replaced).
+	ExpiresAt time.Time
 }

@@ -3,9 +3,44 @@ package verification
 import (
 	"context"
 	"errors"
-	"sort"
+	"slices"
 	"strings"
+	"time"
 )
+
+// Subject is a verified party: a client, account or user of the host.
+type Subject struct {
+	// ID is the internal id (seed 001's clientId), assigned by the store.
+	ID int64
+	// Identifier is the host's external identifier: 36-255 ASCII letters and
+	// digits, unique (catalog ER707 / ER706).
+	Identifier string
+	// Tags scope which admins see the subject (seed 004); sorted, unique.
+	Tags []string
+	// Level is the ID of the subject's current level (its latest grant).
+	Level int
+	// DeletedAt is when the subject was deleted; zero if it is not.
+	DeletedAt time.Time
+	// LegalHold blocks erasure and retention purges.
+	LegalHold bool
+	// RedactedAt is when the subject's personal data was erased; zero if not.
+	RedactedAt time.Time
+	// EventSeq is the SubjectSeq of the subject's latest event (0 before
+	// any): the Service numbers each subject's events from it.
+	EventSeq int64
+	// CreatedAt is when the subject was created.
+	CreatedAt time.Time
+	// UpdatedAt is when the subject last changed.
+	UpdatedAt time.Time
+}
+
+// Deleted reports whether the subject has been deleted.
+func (s Subject) Deleted() bool { return !s.DeletedAt.IsZero() }
+
+// HasAnyTag reports whether s carries at least one of tags.
+func (s Subject) HasAnyTag(tags []string) bool {
+	return slices.ContainsFunc(tags, func(t string) bool { return slices.Contains(s.Tags, t) })
+}
 
 // Identifier limits (catalog ER707).
 const (
@@ -39,19 +74,14 @@ func normalizeTags(tags []string) ([]string, error) {
 	if len(tags) > MaxTags {
 		return nil, invalid("tags", "at most %d tags", MaxTags)
 	}
-	out := make([]string, 0, len(tags))
-	seen := map[string]bool{}
 	for _, t := range tags {
 		if t == "" || len(t) > MaxTagLen || strings.TrimSpace(t) != t {
 			return nil, invalid("tags", "each tag must be 1-%d characters without surrounding spaces", MaxTagLen)
 		}
-		if !seen[t] {
-			seen[t] = true
-			out = append(out, t)
-		}
 	}
-	sort.Strings(out)
-	return out, nil
+	out := append([]string{}, tags...)
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 // CreateSubjectParams are the inputs of CreateSubject.

@@ -379,7 +379,7 @@ func (a *app) authenticate(next http.Handler) http.Handler {
 		var p httpadapter.Principal
 		switch u.Role {
 		case roleAdmin:
-			p = httpadapter.Principal{Kind: httpadapter.Admin, AdminID: u.ID} // AdminTags nil: sees every client
+			p = httpadapter.Principal{Credential: httpadapter.Admin, AdminID: u.ID} // AdminTags nil: sees every client
 		default:
 			cid, err := a.clientID(r.Context(), u)
 			if err != nil {
@@ -387,7 +387,7 @@ func (a *app) authenticate(next http.Handler) http.Handler {
 				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal_error"})
 				return
 			}
-			p = httpadapter.Principal{Kind: httpadapter.User, SubjectID: cid, Scopes: userScopes}
+			p = httpadapter.Principal{Credential: httpadapter.User, SubjectID: cid, Scopes: userScopes}
 		}
 		ctx := context.WithValue(r.Context(), userKey{}, u)
 		ctx = httpadapter.WithPrincipal(ctx, p)
@@ -444,7 +444,7 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 func (a *app) me(w http.ResponseWriter, r *http.Request) {
 	u := r.Context().Value(userKey{}).(hostUser)
 	out := map[string]any{"id": u.ID, "username": u.Username, "role": u.Role}
-	if p, ok := httpadapter.PrincipalFromContext(r.Context()); ok && p.Kind == httpadapter.User {
+	if p, ok := httpadapter.PrincipalFromContext(r.Context()); ok && p.Credential == httpadapter.User {
 		out["clientId"] = p.SubjectID
 	}
 	writeJSON(w, http.StatusOK, out)

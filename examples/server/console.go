@@ -72,7 +72,7 @@ func (s *sessions) Authenticate(r *http.Request) (httpadapter.Principal, error) 
 	if s.now().Unix() >= c.Expires {
 		return httpadapter.Principal{}, httpadapter.ErrCredentialsExpired
 	}
-	p := httpadapter.Principal{Kind: httpadapter.Admin, AdminID: c.AdminID}
+	p := httpadapter.Principal{Credential: httpadapter.Admin, AdminID: c.AdminID}
 	if c.Scoped {
 		p.AdminTags = append([]string{}, c.Tags...)
 	}
@@ -115,7 +115,7 @@ func (s *sessions) login(w http.ResponseWriter, r *http.Request) {
 	probe, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, "/", nil)
 	probe.Header.Set("Authorization", "Bearer "+token)
 	p, err := s.tokens.Authenticate(probe)
-	if token == "" || err != nil || p.Kind != httpadapter.Admin {
+	if token == "" || err != nil || p.Credential != httpadapter.Admin {
 		show(http.StatusUnauthorized, "That is not an admin token.")
 		return
 	}

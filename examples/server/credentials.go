@@ -31,11 +31,11 @@ const (
 // their fixed identifiers, so it works on every start, not just the first).
 func demoAuthenticator(ctx context.Context, svc *verification.Service) (*httpadapter.StaticAuthenticator, error) {
 	tokens := map[string]httpadapter.StaticToken{
-		TokenAdmin:   {Principal: httpadapter.Principal{Kind: httpadapter.Admin, AdminID: demoAdminID}},
-		TokenAdminEU: {Principal: httpadapter.Principal{Kind: httpadapter.Admin, AdminID: demoAdminEUID, AdminTags: []string{"eu"}}},
-		KeyAPI:       {Principal: httpadapter.Principal{Kind: httpadapter.APIKey}},
+		TokenAdmin:   {Principal: httpadapter.Principal{Credential: httpadapter.Admin, AdminID: demoAdminID}},
+		TokenAdminEU: {Principal: httpadapter.Principal{Credential: httpadapter.Admin, AdminID: demoAdminEUID, AdminTags: []string{"eu"}}},
+		KeyAPI:       {Principal: httpadapter.Principal{Credential: httpadapter.APIKey}},
 	}
-	user := func(token, identifier string, kind httpadapter.Kind, scopes ...string) error {
+	user := func(token, identifier string, kind httpadapter.CredentialKind, scopes ...string) error {
 		sub, err := svc.SubjectByIdentifier(ctx, verification.SystemActor(), identifier)
 		if errors.Is(err, verification.ErrNotFound) {
 			return nil // no demo data in this database
@@ -43,7 +43,7 @@ func demoAuthenticator(ctx context.Context, svc *verification.Service) (*httpada
 		if err != nil {
 			return err
 		}
-		tokens[token] = httpadapter.StaticToken{Principal: httpadapter.Principal{Kind: kind, SubjectID: sub.ID, Scopes: scopes}}
+		tokens[token] = httpadapter.StaticToken{Principal: httpadapter.Principal{Credential: kind, SubjectID: sub.ID, Scopes: scopes}}
 		return nil
 	}
 	for _, err := range []error{

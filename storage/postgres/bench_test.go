@@ -26,7 +26,7 @@ func BenchmarkSubmission(b *testing.B) {
 	ctx := context.Background()
 	ladder, err := levels.New([]levels.Level{
 		{ID: 1, Name: "Level 0"},
-		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{{Name: "emailCode", Kind: levels.String, Rule: "required,numeric,len=6", Review: true}}},
+		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{{Name: "emailCode", Type: levels.String, Rule: "required,numeric,len=6", Review: true}}},
 	})
 	require.NoError(b, err)
 	svc, err := verification.New(ladder, s, verification.Options{})

@@ -66,13 +66,13 @@ func TestTransitionsAcrossTwoPools(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, workers*perWorker, got.Level, "lost updates")
 	for _, f := range []verification.GrantFilter{{}, {SubjectID: sub.ID}} {
-		f.Limit = verification.MaxListLimit
+		f.Limit = verification.MaxPageSize
 		page, err := stores[0].ListGrants(ctx, f)
 		require.NoError(t, err)
 		require.Equal(t, workers*perWorker, page.Total)
 	}
-	for off := 0; off < workers*perWorker; off += verification.MaxListLimit {
-		page, err := stores[0].ListGrants(ctx, verification.GrantFilter{SubjectID: sub.ID, Offset: off, Limit: verification.MaxListLimit})
+	for off := 0; off < workers*perWorker; off += verification.MaxPageSize {
+		page, err := stores[0].ListGrants(ctx, verification.GrantFilter{SubjectID: sub.ID, Offset: off, Limit: verification.MaxPageSize})
 		require.NoError(t, err)
 		for i, g := range page.Items {
 			k := off + i + 1
@@ -91,7 +91,7 @@ func TestConcurrentReviewsAcrossTwoServices(t *testing.T) {
 	t.Parallel()
 	ladder, err := levels.New([]levels.Level{
 		{ID: 1, Name: "Level 0"},
-		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{{Name: "emailCode", Kind: levels.String, Rule: "required,numeric,len=6", Review: true}}},
+		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{{Name: "emailCode", Type: levels.String, Rule: "required,numeric,len=6", Review: true}}},
 	})
 	require.NoError(t, err)
 	schema := newSchema(t)

@@ -62,9 +62,9 @@ func BenchmarkSubmission(b *testing.B) {
 		ladder, err := levels.New([]levels.Level{
 			{ID: 1, Name: "Level 0"},
 			{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{
-				{Name: "isBusiness", Kind: levels.Boolean},
-				{Name: "acceptsTerms", Kind: levels.Boolean},
-				{Name: "isPEP", Kind: levels.Boolean},
+				{Name: "isBusiness", Type: levels.Boolean},
+				{Name: "acceptsTerms", Type: levels.Boolean},
+				{Name: "isPEP", Type: levels.Boolean},
 			}},
 		})
 		require.NoError(b, err)

@@ -28,7 +28,7 @@ func TestEraseLeavesNoPlaintext(t *testing.T) {
 	defer store.Close()
 	ladder, err := levels.New([]levels.Level{
 		{ID: 1, Name: "Level 0"},
-		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{{Name: "fullName", Kind: levels.String, Review: true}}},
+		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{{Name: "fullName", Type: levels.String, Review: true}}},
 	})
 	require.NoError(t, err)
 	svc, err := verification.New(ladder, store, verification.Options{})

@@ -627,3 +627,47 @@ func rawOrNil(b []byte) any {
 
 // scanner is *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
+
+// collect scans every row with scan into a non-nil slice.
+func collect[T any](ctx context.Context, c *core, op string, rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, c.mapErr(ctx, op, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, c.mapErr(ctx, op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, c.mapErr(ctx, op, err)
+	}
+	return out, nil
+}
+
+// rowsAffected returns notFound(what, key) when res changed no row.
+func (s *Store) rowsAffected(ctx context.Context, op string, res sql.Result, err error, what string, key any) error {
+	if err != nil {
+		return s.c.mapErr(ctx, op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.c.mapErr(ctx, op, err)
+	}
+	if n == 0 {
+		return notFound(what, key)
+	}
+	return nil
+}
+
+// insertErr maps an insert's error: a missing subject (foreign key) is
+// ErrNotFound, the rest as mapErr.
+func (s *Store) insertErr(ctx context.Context, op string, err error, subjectID int64) error {
+	if errCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+		return notFound("subject", subjectID)
+	}
+	return s.c.mapErr(ctx, op, err)
+}

@@ -1,0 +1,69 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+
+	"github.com/openkyc/kyc/verification"
+)
+
+func scanEvent(row scanner) (verification.Event, error) {
+	var (
+		e          verification.Event
+		data       []byte
+		occurredAt int64
+	)
+	if err := row.Scan(&e.Seq, &e.ID, &e.SubjectID, &e.Type, &data, &occurredAt); err != nil {
+		return e, err
+	}
+	if len(data) > 0 {
+		e.Data = json.RawMessage(data)
+	}
+	e.OccurredAt = fromMicros(occurredAt)
+	return e, nil
+}
+
+// AddEvent implements verification.EventStore. Seq is the table's rowid,
+// MAX + 1: with one writer, increasing in commit order, and never reused
+// (the schema refuses to delete the newest event).
+func (s *Store) AddEvent(ctx context.Context, e *verification.Event) error {
+	var seq int64
+	err := s.write(ctx, func(tx *Store) error {
+		res, err := tx.conn(ctx).exec(stEventInsert, e.ID, e.SubjectID, string(e.Type),
+			rawOrNil(e.Data), micros(e.OccurredAt))
+		if err == nil {
+			seq, err = res.LastInsertId()
+		}
+		return s.c.mapErr(ctx, "add event", err)
+	})
+	if err != nil {
+		return err
+	}
+	e.Seq = seq
+	return nil
+}
+
+// ListEvents implements verification.EventStore. Events are read in seq
+// order from AfterSeq; with a SubjectID the walk reads the other subjects'
+// events too (there is no subject index, see migration 0001).
+func (s *Store) ListEvents(ctx context.Context, f verification.EventFilter) ([]verification.Event, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	limit := int64(f.Limit)
+	if limit <= 0 {
+		limit = -1 // no limit
+	}
+	cn := s.conn(ctx)
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if f.SubjectID != 0 {
+		rows, err = cn.query(stEventListSubject, f.SubjectID, f.AfterSeq, limit)
+	} else {
+		rows, err = cn.query(stEventListAll, f.AfterSeq, limit)
+	}
+	return collect(ctx, s.c, "list events", rows, err, scanEvent)
+}

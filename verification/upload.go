@@ -1,0 +1,203 @@
+package verification
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/openkyc/kyc/documents"
+	"github.com/openkyc/kyc/levels"
+)
+
+// File is an uploaded document image: its metadata and where its bytes are.
+type File struct {
+	// ID is generated; a subject refers to its files by it.
+	ID string
+	// SubjectID is the subject who uploaded it.
+	SubjectID int64
+	// BlobKey locates the bytes in the documents.BlobStore ("" once erased).
+	BlobKey string
+	// ContentType is the content detected by magic bytes ("image/jpeg").
+	ContentType string
+	// Size is the byte count.
+	Size int64
+	// SHA256 is the hex SHA-256 of the bytes.
+	SHA256 string
+	// DocumentType and Side say what the file shows (e.g. "passport", "front").
+	DocumentType string
+	// Side is the side of the document type it shows.
+	Side string
+	// Status is pending until the side is reviewed.
+	Status levels.Status
+	// Reason is the rejection's reason (or why it was released: "expired",
+	// "reset", "replaced").
+	Reason string
+	// CreatedAt is when it was uploaded.
+	CreatedAt time.Time
+	// DecidedAt is when it was approved or rejected; zero before.
+	DecidedAt time.Time
+}
+
+// SelfieType is the built-in document type for face images (side "face")
+// that identity-verification sessions reference; it needs no ladder entry.
+const SelfieType = "selfie"
+
+// SelfieSide is the only side of SelfieType.
+const SelfieSide = "face"
+
+// UploadParams are the inputs of Upload.
+type UploadParams struct {
+	// SubjectID is the subject uploading.
+	SubjectID int64
+	// DocumentType and Side say what the file shows: a type of the ladder
+	// and one of its sides (or SelfieType / SelfieSide).
+	DocumentType string
+	// Side is one of the document type's sides.
+	Side string
+	// Body is streamed to the BlobStore; it is never held in memory whole.
+	Body io.Reader
+}
+
+// owner is the BlobStore owner key of a subject.
+func owner(subjectID int64) string { return "s" + strconv.FormatInt(subjectID, 10) }
+
+// Upload stores a document image for a subject and returns its File (status
+// missing: uploaded, not yet submitted in an answer). The content is checked
+// by magic bytes (Options.AllowedContent) and the size by
+// Options.MaxFileSize; a second upload for a side that already has a pending
+// document answers ER708. A refused or failed upload leaves nothing behind.
+func (s *Service) Upload(ctx context.Context, p UploadParams) (File, error) {
+	if s.blobs == nil {
+		return File{}, s.fail("Upload", newErr(ErrForbidden, "uploads are not configured (Options.Blobs)"))
+	}
+	if err := s.checkUploadParams(p); err != nil {
+		return File{}, s.fail("Upload", err)
+	}
+	if _, err := s.subject(ctx, SystemActor(), p.SubjectID, "Upload"); err != nil {
+		return File{}, err
+	}
+	if err := s.checkNoPendingSide(ctx, s.store, p); err != nil {
+		return File{}, s.fail("Upload", err)
+	}
+	ct, body, err := documents.Sniff(p.Body, s.allowed)
+	if err != nil {
+		return File{}, s.fail("Upload", blobErr(err))
+	}
+	blob, err := s.blobs.Put(ctx, owner(p.SubjectID), body, s.maxFileSize)
+	if err != nil {
+		return File{}, s.fail("Upload", blobErr(err))
+	}
+	f := File{
+		ID: s.newID(), SubjectID: p.SubjectID, BlobKey: blob.Key, ContentType: string(ct), Size: blob.Size, SHA256: blob.SHA256,
+		DocumentType: p.DocumentType, Side: p.Side, Status: levels.Missing, CreatedAt: s.Now(),
+	}
+	err = s.inTx(ctx, "Upload", func(ctx context.Context, tx Store) error {
+		if _, err := lockLive(ctx, tx, p.SubjectID); err != nil {
+			return err
+		}
+		if err := s.checkNoPendingSide(ctx, tx, p); err != nil {
+			return err
+		}
+		return tx.CreateFile(ctx, f)
+	})
+	if err != nil {
+		if derr := s.blobs.Delete(context.WithoutCancel(ctx), blob.Key); derr != nil {
+			s.log.Error().Err(derr).Msg("verification: removing the blob of a failed upload")
+		}
+		return File{}, err
+	}
+	return f, nil
+}
+
+func (s *Service) checkUploadParams(p UploadParams) error {
+	switch {
+	case p.SubjectID <= 0:
+		return invalid("subjectId", "must be a positive integer")
+	case p.Body == nil:
+		return invalid("file", "is required")
+	case p.DocumentType == SelfieType:
+		if p.Side != SelfieSide {
+			return invalid("side", "must be %q for %s", SelfieSide, SelfieType)
+		}
+		return nil
+	}
+	t, ok := s.ladder.DocumentTypeByName(p.DocumentType)
+	if !ok || !t.Enabled {
+		return invalid("documentType", "unknown document type %q", p.DocumentType)
+	}
+	if !t.HasSide(p.Side) {
+		return invalid("side", "%q is not a side of %s", p.Side, t.Name)
+	}
+	return nil
+}
+
+func (s *Service) checkNoPendingSide(ctx context.Context, st FileStore, p UploadParams) error {
+	pending, err := st.ListFiles(ctx, FileFilter{SubjectID: p.SubjectID, DocumentType: p.DocumentType, Side: p.Side, Status: levels.Pending})
+	if err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		e := coded(CodePendingDocument)
+		e.Field = "side"
+		return e
+	}
+	return nil
+}
+
+// blobErr maps documents errors to the Service's kinds.
+func blobErr(err error) error {
+	switch {
+	case errors.Is(err, documents.ErrTooLarge):
+		return &Error{Sentinel: ErrTooLarge, Field: "file", Message: "file is larger than the upload limit", cause: err}
+	case errors.Is(err, documents.ErrUnsupportedContent), errors.Is(err, documents.ErrEmpty):
+		return &Error{Sentinel: ErrUnsupportedMedia, Field: "file", Message: "file content must be JPEG, PNG or PDF", cause: err}
+	case errors.Is(err, documents.ErrBlobNotFound), errors.Is(err, documents.ErrErased):
+		return &Error{Sentinel: ErrNotFound, Message: "file not found", cause: err}
+	}
+	return err
+}
+
+// File returns a file's metadata as actor sees it. An absent, purged or
+// erased file, a file of another subject for a user, and for an admin a
+// file of a deleted subject or of one it may not see, are all ErrNotFound,
+// so a caller cannot tell another subject's file ids from unknown ones.
+func (s *Service) File(ctx context.Context, actor Actor, fileID string) (File, error) {
+	if err := actor.may("File", readers...); err != nil {
+		return File{}, s.fail("File", err)
+	}
+	if fileID == "" {
+		return File{}, s.fail("File", invalid("fileId", "is required"))
+	}
+	f, err := s.store.GetFile(ctx, fileID)
+	if err == nil && actor.Kind == ActorAdmin {
+		var sub Subject
+		sub, err = s.store.GetSubject(ctx, f.SubjectID)
+		if err == nil && (sub.Deleted() || !actor.sees(sub)) {
+			err = ErrNotFound
+		}
+	}
+	if errors.Is(err, ErrNotFound) || err == nil && (actor.Kind == ActorUser && f.SubjectID != actor.SubjectID() || f.BlobKey == "") {
+		return File{}, s.fail("File", newErr(ErrNotFound, "file not found"))
+	}
+	return f, s.fail("File", err)
+}
+
+// OpenFile returns a file's metadata and a reader of its bytes (the caller
+// closes it), as File decides what actor may see. The HTTP adapter serves
+// signed URLs as the system actor: the signature is the authorisation.
+func (s *Service) OpenFile(ctx context.Context, actor Actor, fileID string) (File, io.ReadCloser, error) {
+	f, err := s.File(ctx, actor, fileID)
+	if err != nil {
+		return File{}, nil, err
+	}
+	if s.blobs == nil {
+		return File{}, nil, s.fail("OpenFile", newErr(ErrNotFound, "file not found"))
+	}
+	rc, err := s.blobs.Open(ctx, f.BlobKey)
+	if err != nil {
+		return File{}, nil, s.fail("OpenFile", blobErr(err))
+	}
+	return f, rc, nil
+}
