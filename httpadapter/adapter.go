@@ -49,6 +49,12 @@ const (
 	RouteVerification = "GET /api/v2/verifications/{verificationId}"
 	// RouteApplications: extension, list applications (admin).
 	RouteApplications = "GET /api/v2/applications"
+	// RouteApplication: extension, one application (admin).
+	RouteApplication = "GET /api/v2/applications/{applicationId}"
+	// RouteClaimApplication: extension, claim an application for review (admin).
+	RouteClaimApplication = "POST /api/v2/applications/{applicationId}/claim"
+	// RouteReleaseApplication: extension, release a claimed application (admin).
+	RouteReleaseApplication = "POST /api/v2/applications/{applicationId}/release"
 	// RouteDecideApplication: extension, approve or reject an application (admin).
 	RouteDecideApplication = "POST /api/v2/applications/{applicationId}/decision"
 	// RouteSetRequirement: extension, set a client's requirement (admin).
@@ -344,6 +350,9 @@ func (a *Adapter) adminRoutes() []route {
 		{RouteVerifications, familyV2, authAdmin, a.serveVerifications},
 		{RouteVerification, familyV2, authAdmin, a.serveVerification},
 		{RouteApplications, familyV2, authAdmin, a.serveApplications},
+		{RouteApplication, familyV2, authAdmin, a.serveApplication},
+		{RouteClaimApplication, familyV2, authAdmin, a.serveClaimApplication},
+		{RouteReleaseApplication, familyV2, authAdmin, a.serveClaimApplication},
 		{RouteDecideApplication, familyV2, authAdmin, a.serveDecideApplication},
 		{RouteSetRequirement, familyV2, authAdmin, a.serveSetRequirement},
 		{RouteReviewRequirement, familyV2, authAdmin, a.serveReviewRequirement},

@@ -133,6 +133,18 @@ func matrixRows() []matrixRow {
 			b.submittedApplication(b.owner.ID)
 			return req{method: "GET", path: fmt.Sprintf("/api/v2/applications?filter[clientId]=%d", b.owner.ID)}
 		}, adminRoute},
+		{RouteApplication, func(b *testBundle) req {
+			app := b.submittedApplication(b.owner.ID)
+			return req{method: "GET", path: fmt.Sprintf("/api/v2/applications/%d", app.ID)}
+		}, adminObject},
+		{RouteClaimApplication, func(b *testBundle) req {
+			app := b.submittedApplication(b.owner.ID)
+			return req{method: "POST", path: fmt.Sprintf("/api/v2/applications/%d/claim", app.ID)}
+		}, adminObject},
+		{RouteReleaseApplication, func(b *testBundle) req {
+			app := b.submittedApplication(b.owner.ID)
+			return req{method: "POST", path: fmt.Sprintf("/api/v2/applications/%d/release", app.ID)}
+		}, adminObject},
 		{RouteDecideApplication, func(b *testBundle) req {
 			app := b.submittedApplication(b.owner.ID)
 			return jsonPost(fmt.Sprintf("/api/v2/applications/%d/decision", app.ID), `{"decision":"approved"}`)

@@ -341,7 +341,7 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 		RouteVerificationStatus, RouteMyVerifications, RouteMyVerification, RouteWizard, RouteRunWizard, RouteUpload,
 		RouteAnswer, RoutePendingRequest, RouteIDVerification, RouteIDVerificationAlias, RouteFile, RouteOpenAPI,
 		RouteVerifications, RouteVerification, RouteApplications, RouteDecideApplication, RouteSetRequirement,
-		RouteReviewRequirement, RouteAdminFile,
+		RouteReviewRequirement, RouteAdminFile, RouteApplication, RouteClaimApplication, RouteReleaseApplication,
 	}
 	documented := 0
 	for _, ops := range doc.Paths {
