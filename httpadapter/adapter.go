@@ -61,6 +61,14 @@ const (
 	RouteSetRequirement = "POST /api/v2/clients/{clientId}/requirements/{name}"
 	// RouteReviewRequirement: extension, review a pending requirement (admin).
 	RouteReviewRequirement = "POST /api/v2/clients/{clientId}/requirements/{name}/review"
+	// RouteClient: extension, one client for review (admin).
+	RouteClient = "GET /api/v2/clients/{clientId}"
+	// RouteTimeline: extension, a client's history (admin).
+	RouteTimeline = "GET /api/v2/clients/{clientId}/timeline"
+	// RouteGrantLevel: extension, a manual level grant with a reason (admin).
+	RouteGrantLevel = "POST /api/v2/clients/{clientId}/grants"
+	// RouteResetRequirement: extension, reset a client's requirement (admin).
+	RouteResetRequirement = "POST /api/v2/clients/{clientId}/requirements/{name}/reset"
 	// RouteAdminFile: extension, a document image for review (admin).
 	RouteAdminFile = "GET /api/v2/files/{fileId}"
 )
@@ -357,6 +365,10 @@ func (a *Adapter) adminRoutes() []route {
 		{RouteSetRequirement, familyV2, authAdmin, a.serveSetRequirement},
 		{RouteReviewRequirement, familyV2, authAdmin, a.serveReviewRequirement},
 		{RouteAdminFile, familyV2, authAdmin, a.serveAdminFile},
+		{RouteClient, familyV2, authAdmin, a.serveClient},
+		{RouteTimeline, familyV2, authAdmin, a.serveTimeline},
+		{RouteGrantLevel, familyV2, authAdmin, a.serveGrantLevel},
+		{RouteResetRequirement, familyV2, authAdmin, a.serveResetRequirement},
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/openkyc/kyc/verification"
 )
 
 // TestClaimRoutes: claim, the queue by assignee, another admin's conflict,
@@ -39,4 +41,42 @@ func TestClaimRoutes(t *testing.T) {
 	require.Equal(t, 200, r.status)
 	require.EqualValues(t, app.ID, r.object(t)["id"])
 	requireV2Error(t, b.get(fmt.Sprintf("/api/v2/applications/%d", app.ID), tokAdminUS), 404, CodeNotFound)
+}
+
+// TestClientRoutes: the client view, its timeline, a manual grant (reason
+// required) and a requirement reset.
+func TestClientRoutes(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	app := b.submittedApplication(b.owner.ID)
+	path := fmt.Sprintf("/api/v2/clients/%d", b.owner.ID)
+
+	r := b.get(path, tokAdminEU)
+	require.Equal(t, 200, r.status, string(r.body))
+	obj := r.object(t)
+	require.EqualValues(t, b.owner.ID, obj["clientId"])
+	require.NotEmpty(t, obj["outstanding"])
+	require.Len(t, obj["files"], len(app.Steps[0].Files), "the application's document sides")
+	require.Len(t, obj["applications"], 1)
+	requireV2Error(t, b.get(path, tokAdminUS), 404, verification.CodeUserDeleted)
+
+	r = b.get(path+"/timeline", tokAdmin)
+	require.Equal(t, 200, r.status, string(r.body))
+	var kinds []string
+	for _, e := range r.object(t)["data"].([]any) {
+		kinds = append(kinds, e.(map[string]any)["kind"].(string)+":"+e.(map[string]any)["what"].(string))
+	}
+	require.Contains(t, kinds, "application:submitted")
+	require.Contains(t, kinds, "grant:granted")
+
+	requireV2Error(t, b.post(path+"/grants", tokAdmin, `{"level":3}`), 400, CodeInvalidRequest)
+	r = b.post(path+"/grants", tokAdmin, `{"level":3,"reason":"checked by phone"}`)
+	require.Equal(t, 201, r.status, string(r.body))
+	require.Equal(t, "checked by phone", r.object(t)["reason"].(map[string]any)["name"])
+	require.EqualValues(t, 7, r.object(t)["userId"])
+
+	r = b.post(path+"/requirements/nationality/reset", tokAdmin, `{"reopen":true}`)
+	require.Equal(t, 200, r.status, string(r.body))
+	require.Equal(t, "missing", r.object(t)["status"])
+	requireV2Error(t, b.post(path+"/requirements/nope/reset", tokAdmin, `{}`), 404, CodeNotFound)
 }

@@ -157,6 +157,20 @@ func matrixRows() []matrixRow {
 			require.NoError(b.t, err)
 			return jsonPost(fmt.Sprintf("/api/v2/clients/%d/requirements/emailCode/review", b.owner.ID), `{"decision":"approved"}`)
 		}, adminObject},
+		{RouteClient, func(b *testBundle) req {
+			b.upload(b.owner.ID, "passport", "front")
+			return req{method: "GET", path: fmt.Sprintf("/api/v2/clients/%d", b.owner.ID)}
+		}, adminObject},
+		{RouteTimeline, func(b *testBundle) req {
+			b.submittedApplication(b.owner.ID)
+			return req{method: "GET", path: fmt.Sprintf("/api/v2/clients/%d/timeline", b.owner.ID)}
+		}, adminObject},
+		{RouteGrantLevel, func(b *testBundle) req {
+			return jsonPost(fmt.Sprintf("/api/v2/clients/%d/grants", b.owner.ID), `{"level":3,"reason":"checked by phone"}`)
+		}, [numColumns]int{403, 401, 401, 403, 403, 403, 403, 201, 404}},
+		{RouteResetRequirement, func(b *testBundle) req {
+			return jsonPost(fmt.Sprintf("/api/v2/clients/%d/requirements/nationality/reset", b.owner.ID), `{"reopen":true}`)
+		}, adminObject},
 		{RouteAdminFile, func(b *testBundle) req {
 			return req{method: "GET", path: "/api/v2/files/" + b.upload(b.owner.ID, "passport", "front")}
 		}, adminObject},

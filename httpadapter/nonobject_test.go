@@ -31,6 +31,8 @@ func TestNonObjectBodiesAreRefused(t *testing.T) {
 		RouteDecideApplication: {fmt.Sprintf("/api/v2/applications/%d/decision", app.ID), tokAdmin},
 		RouteSetRequirement:    {fmt.Sprintf("/api/v2/clients/%d/requirements/verificationFlag", b.owner.ID), tokAdmin},
 		RouteReviewRequirement: {fmt.Sprintf("/api/v2/clients/%d/requirements/emailCode/review", pending.ID), tokAdmin},
+		RouteGrantLevel:        {fmt.Sprintf("/api/v2/clients/%d/grants", b.owner.ID), tokAdmin},
+		RouteResetRequirement:  {fmt.Sprintf("/api/v2/clients/%d/requirements/nationality/reset", b.owner.ID), tokAdmin},
 	}
 	var routes []route
 	for _, rt := range append(b.adapter.publicRoutes(), b.adapter.adminRoutes()...) {

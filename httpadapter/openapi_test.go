@@ -342,6 +342,7 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 		RouteAnswer, RoutePendingRequest, RouteIDVerification, RouteIDVerificationAlias, RouteFile, RouteOpenAPI,
 		RouteVerifications, RouteVerification, RouteApplications, RouteDecideApplication, RouteSetRequirement,
 		RouteReviewRequirement, RouteAdminFile, RouteApplication, RouteClaimApplication, RouteReleaseApplication,
+		RouteClient, RouteTimeline, RouteGrantLevel, RouteResetRequirement,
 	}
 	documented := 0
 	for _, ops := range doc.Paths {
