@@ -69,6 +69,16 @@ const (
 	RouteGrantLevel = "POST /api/v2/clients/{clientId}/grants"
 	// RouteResetRequirement: extension, reset a client's requirement (admin).
 	RouteResetRequirement = "POST /api/v2/clients/{clientId}/requirements/{name}/reset"
+	// RouteSetTags: extension, replace a client's tags (admin).
+	RouteSetTags = "POST /api/v2/clients/{clientId}/tags"
+	// RouteLegalHold: extension, place or lift a legal hold (admin).
+	RouteLegalHold = "POST /api/v2/clients/{clientId}/legal-hold"
+	// RouteErase: extension, erase a client's personal data (admin).
+	RouteErase = "POST /api/v2/clients/{clientId}/erase"
+	// RouteDeadLetters: extension, dead-lettered deliveries (admin without tags).
+	RouteDeadLetters = "GET /api/v2/deliveries/dead"
+	// RouteReplay: extension, replay a dead letter (admin without tags).
+	RouteReplay = "POST /api/v2/deliveries/replay"
 	// RouteAdminFile: extension, a document image for review (admin).
 	RouteAdminFile = "GET /api/v2/files/{fileId}"
 )
@@ -369,6 +379,11 @@ func (a *Adapter) adminRoutes() []route {
 		{RouteTimeline, familyV2, authAdmin, a.serveTimeline},
 		{RouteGrantLevel, familyV2, authAdmin, a.serveGrantLevel},
 		{RouteResetRequirement, familyV2, authAdmin, a.serveResetRequirement},
+		{RouteSetTags, familyV2, authAdmin, a.serveSetTags},
+		{RouteLegalHold, familyV2, authAdmin, a.serveLegalHold},
+		{RouteErase, familyV2, authAdmin, a.serveErase},
+		{RouteDeadLetters, familyV2, authAdmin, a.serveDeadLetters},
+		{RouteReplay, familyV2, authAdmin, a.serveReplay},
 	}
 }
 

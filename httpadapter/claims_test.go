@@ -80,3 +80,28 @@ func TestClientRoutes(t *testing.T) {
 	require.Equal(t, "missing", r.object(t)["status"])
 	requireV2Error(t, b.post(path+"/requirements/nope/reset", tokAdmin, `{}`), 404, CodeNotFound)
 }
+
+// TestClientFlagRoutes: tags, legal hold, erase (refused under hold), dead
+// letters for unscoped admins only.
+func TestClientFlagRoutes(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	path := fmt.Sprintf("/api/v2/clients/%d", b.owner.ID)
+	r := b.post(path+"/tags", tokAdmin, `{"tags":["eu","vip"]}`)
+	require.Equal(t, 200, r.status, string(r.body))
+	require.Equal(t, []any{"eu", "vip"}, r.object(t)["tags"])
+	r = b.post(path+"/legal-hold", tokAdmin, `{"hold":true}`)
+	require.Equal(t, true, r.object(t)["legalHold"])
+	requireV2Error(t, b.post(path+"/legal-hold", tokAdmin, `{}`), 400, CodeInvalidRequest)
+	requireV2Error(t, b.post(path+"/erase", tokAdmin, `{"confirm":true}`), 409, CodeConflict)
+	b.post(path+"/legal-hold", tokAdmin, `{"hold":false}`)
+	requireV2Error(t, b.post(path+"/erase", tokAdmin, `{"confirm":false}`), 400, CodeInvalidRequest)
+	r = b.post(path+"/erase", tokAdmin, `{"confirm":true}`)
+	require.Equal(t, 200, r.status, string(r.body))
+	require.Equal(t, true, r.object(t)["erased"])
+
+	r = b.get("/api/v2/deliveries/dead", tokAdmin)
+	require.Equal(t, 200, r.status, string(r.body))
+	require.EqualValues(t, 0, r.object(t)["total"])
+	requireV2Error(t, b.post("/api/v2/deliveries/replay", tokAdmin, `{"eventId":"e1","sink":"log"}`), 404, CodeNotFound)
+}

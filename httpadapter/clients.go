@@ -243,3 +243,171 @@ func (a *Adapter) serveResetRequirement(c *call) error {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// clientFlagsJSON is what the tag, legal-hold and erase routes answer.
+type clientFlagsJSON struct {
+	ClientID  int64    `json:"clientId"`
+	Tags      []string `json:"tags"`
+	LegalHold bool     `json:"legalHold"`
+	Erased    bool     `json:"erased"`
+}
+
+func flagsJSON(s verification.Subject) clientFlagsJSON {
+	return clientFlagsJSON{ClientID: s.ID, Tags: append([]string{}, s.Tags...), LegalHold: s.LegalHold, Erased: !s.RedactedAt.IsZero()}
+}
+
+// tagsBody is RouteSetTags's body.
+type tagsBody struct {
+	Tags []string `json:"tags" validate:"required,max=32,dive,min=1,max=64"`
+}
+
+// holdBody is RouteLegalHold's body.
+type holdBody struct {
+	Hold *bool `json:"hold" validate:"required"`
+}
+
+// eraseBody is RouteErase's body: an explicit confirmation.
+type eraseBody struct {
+	Confirm bool `json:"confirm" validate:"required"`
+}
+
+// clientAction reads a client route's id and JSON body and checks that the
+// admin sees the client.
+func (a *Adapter) clientAction(c *call, body any) (int64, []byte, error) {
+	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
+		return 0, nil, err
+	}
+	cid, err := parseID("clientId", c.r.PathValue("clientId"))
+	if err != nil {
+		return 0, nil, err
+	}
+	raw, err := c.readBody(a.maxB)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := decodeJSON(raw, body); err != nil {
+		return 0, nil, err
+	}
+	c.subjectID = cid
+	if _, err := a.svc.Subject(c.r.Context(), c.admin(), cid); err != nil {
+		return 0, nil, err
+	}
+	return cid, raw, nil
+}
+
+// serveSetTags: extension (admin), replace a client's tags.
+func (a *Adapter) serveSetTags(c *call) error {
+	var body tagsBody
+	cid, raw, err := a.clientAction(c, &body)
+	if err != nil {
+		return err
+	}
+	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
+		sub, err := a.svc.SetTags(c.r.Context(), c.admin(), cid, body.Tags)
+		if err != nil {
+			return err
+		}
+		c.json(200, flagsJSON(sub))
+		return nil
+	})
+}
+
+// serveLegalHold: extension (admin), place or lift a legal hold.
+func (a *Adapter) serveLegalHold(c *call) error {
+	var body holdBody
+	cid, raw, err := a.clientAction(c, &body)
+	if err != nil {
+		return err
+	}
+	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
+		sub, err := a.svc.SetLegalHold(c.r.Context(), c.admin(), cid, *body.Hold)
+		if err != nil {
+			return err
+		}
+		c.json(200, flagsJSON(sub))
+		return nil
+	})
+}
+
+// serveErase: extension (admin), erase a client's personal data (refused
+// under legal hold); the body must confirm.
+func (a *Adapter) serveErase(c *call) error {
+	var body eraseBody
+	cid, raw, err := a.clientAction(c, &body)
+	if err != nil {
+		return err
+	}
+	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
+		if err := a.svc.Erase(c.r.Context(), c.admin(), cid); err != nil {
+			return err
+		}
+		sub, err := a.svc.Subject(c.r.Context(), c.admin(), cid)
+		if err != nil {
+			return err
+		}
+		c.json(200, flagsJSON(sub))
+		return nil
+	})
+}
+
+// deliveryJSON is a dead-lettered delivery.
+type deliveryJSON struct {
+	EventID         string `json:"eventId"`
+	EventType       string `json:"eventType"`
+	ClientID        int64  `json:"clientId"`
+	Sink            string `json:"sink"`
+	Attempts        int    `json:"attempts"`
+	LastError       string `json:"lastError"`
+	NextAttemptTime string `json:"nextAttemptTime"`
+}
+
+// serveDeadLetters: extension (admin without tag limits), the dead
+// letters, oldest first.
+func (a *Adapter) serveDeadLetters(c *call) error {
+	q, err := parseQuery(c.r.URL.RawQuery, paramLimit, paramOffset)
+	if err != nil {
+		return err
+	}
+	lp, err := parseList(q)
+	if err != nil {
+		return err
+	}
+	page, err := a.svc.DeadLetters(c.r.Context(), c.admin(), "", lp.limit, lp.offset)
+	if err != nil {
+		return err
+	}
+	out := listJSON[deliveryJSON]{Total: page.Total, Data: make([]deliveryJSON, 0, len(page.Items))}
+	for _, d := range page.Items {
+		out.Data = append(out.Data, deliveryJSON{EventID: d.Event.ID, EventType: string(d.Event.Type), ClientID: d.Event.SubjectID, Sink: d.Sink,
+			Attempts: d.Attempts, LastError: d.LastError, NextAttemptTime: formatV2(d.NextAttemptAt)})
+	}
+	c.json(200, out)
+	return nil
+}
+
+// replayBody is RouteReplay's body.
+type replayBody struct {
+	EventID string `json:"eventId" validate:"required,max=255"`
+	Sink    string `json:"sink" validate:"required,max=255"`
+}
+
+// serveReplay: extension (admin without tag limits), queue a dead letter
+// again with fresh attempts.
+func (a *Adapter) serveReplay(c *call) error {
+	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
+		return err
+	}
+	raw, err := c.readBody(a.maxB)
+	if err != nil {
+		return err
+	}
+	var body replayBody
+	if err := decodeJSON(raw, &body); err != nil {
+		return err
+	}
+	if err := a.svc.ReplayDelivery(c.r.Context(), c.admin(), body.EventID, body.Sink); err != nil {
+		return err
+	}
+	c.json(200, map[string]string{"eventId": body.EventID, "sink": body.Sink, "status": string(verification.DeliveryPending)})
+	return nil
+}

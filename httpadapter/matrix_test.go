@@ -171,6 +171,20 @@ func matrixRows() []matrixRow {
 		{RouteResetRequirement, func(b *testBundle) req {
 			return jsonPost(fmt.Sprintf("/api/v2/clients/%d/requirements/nationality/reset", b.owner.ID), `{"reopen":true}`)
 		}, adminObject},
+		{RouteSetTags, func(b *testBundle) req {
+			return jsonPost(fmt.Sprintf("/api/v2/clients/%d/tags", b.owner.ID), `{"tags":["eu","vip"]}`)
+		}, adminObject},
+		{RouteLegalHold, func(b *testBundle) req {
+			return jsonPost(fmt.Sprintf("/api/v2/clients/%d/legal-hold", b.owner.ID), `{"hold":true}`)
+		}, adminObject},
+		{RouteErase, func(b *testBundle) req {
+			return jsonPost(fmt.Sprintf("/api/v2/clients/%d/erase", b.owner.ID), `{"confirm":true}`)
+		}, adminObject},
+		// Deliveries span every client: only admins without tag limits.
+		{RouteDeadLetters, get("/api/v2/deliveries/dead"), [numColumns]int{403, 401, 401, 403, 403, 403, 403, 403, 403}},
+		{RouteReplay, func(b *testBundle) req {
+			return jsonPost("/api/v2/deliveries/replay", `{"eventId":"e1","sink":"log"}`)
+		}, [numColumns]int{403, 401, 401, 403, 403, 403, 403, 403, 403}},
 		{RouteAdminFile, func(b *testBundle) req {
 			return req{method: "GET", path: "/api/v2/files/" + b.upload(b.owner.ID, "passport", "front")}
 		}, adminObject},

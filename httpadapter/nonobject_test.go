@@ -32,6 +32,10 @@ func TestNonObjectBodiesAreRefused(t *testing.T) {
 		RouteSetRequirement:    {fmt.Sprintf("/api/v2/clients/%d/requirements/verificationFlag", b.owner.ID), tokAdmin},
 		RouteReviewRequirement: {fmt.Sprintf("/api/v2/clients/%d/requirements/emailCode/review", pending.ID), tokAdmin},
 		RouteGrantLevel:        {fmt.Sprintf("/api/v2/clients/%d/grants", b.owner.ID), tokAdmin},
+		RouteSetTags:           {fmt.Sprintf("/api/v2/clients/%d/tags", b.owner.ID), tokAdmin},
+		RouteLegalHold:         {fmt.Sprintf("/api/v2/clients/%d/legal-hold", b.owner.ID), tokAdmin},
+		RouteErase:             {fmt.Sprintf("/api/v2/clients/%d/erase", b.owner.ID), tokAdmin},
+		RouteReplay:            {"/api/v2/deliveries/replay", tokAdmin},
 		RouteResetRequirement:  {fmt.Sprintf("/api/v2/clients/%d/requirements/nationality/reset", b.owner.ID), tokAdmin},
 	}
 	var routes []route

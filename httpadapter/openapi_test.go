@@ -343,6 +343,7 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 		RouteVerifications, RouteVerification, RouteApplications, RouteDecideApplication, RouteSetRequirement,
 		RouteReviewRequirement, RouteAdminFile, RouteApplication, RouteClaimApplication, RouteReleaseApplication,
 		RouteClient, RouteTimeline, RouteGrantLevel, RouteResetRequirement,
+		RouteSetTags, RouteLegalHold, RouteErase, RouteDeadLetters, RouteReplay,
 	}
 	documented := 0
 	for _, ops := range doc.Paths {
