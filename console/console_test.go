@@ -285,6 +285,8 @@ func TestCasePageAndSides(t *testing.T) {
 	doc = b.page(t, tokAdminEU, res.Header.Get("Location"), 200)
 	assert.Contains(t, doc.Find("#timeline").Text(), "idDocument rejected by admin 2: Blurry or unreadable: glare on the photo (final)")
 	assert.Zero(t, doc.Find("button.reject-side").Length(), "no side is pending any more")
+	assert.Contains(t, doc.Find("#timeline").Text(), "document.viewed by admin 2 (file "+b.front.ID, "the image view is audited")
+	assert.Contains(t, doc.Find("#timeline").Text(), "application.claimed by admin 2")
 
 	res = b.do(t, tokAdminEU, http.MethodPost, "/console/files/"+b.back.ID+"/review", url.Values{"decision": {"rejected"}, "reason": {"other"}, "confirm": {"yes"}})
 	assert.Equal(t, 400, res.StatusCode, "other needs a note")

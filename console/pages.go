@@ -448,6 +448,25 @@ func (c *Console) describe(e verification.TimelineEntry) string {
 		return s
 	case e.IDSession != nil:
 		return fmt.Sprintf("Identity check by %s: %s", e.IDSession.Provider, e.IDSession.Status)
+	case e.Audit != nil:
+		who := string(e.Audit.Actor.Kind)
+		if e.Audit.Actor.ID != "" {
+			who += " " + e.Audit.Actor.ID
+		}
+		s := fmt.Sprintf("%s by %s", e.Audit.Action, who)
+		if e.Audit.Entity != "" {
+			s += fmt.Sprintf(" (%s %s", e.Audit.Entity, e.Audit.EntityID)
+			keys := make([]string, 0, len(e.Audit.Summary))
+			for k := range e.Audit.Summary {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			for _, k := range keys {
+				s += fmt.Sprintf(", %s %s", k, e.Audit.Summary[k])
+			}
+			s += ")"
+		}
+		return s
 	}
 	return e.What
 }

@@ -81,6 +81,8 @@ const (
 	RouteReplay = "POST /api/v2/deliveries/replay"
 	// RouteAdminFile: extension, a document image for review (admin).
 	RouteAdminFile = "GET /api/v2/files/{fileId}"
+	// RouteAudit: extension, the audit trail as NDJSON or CSV (admin).
+	RouteAudit = "GET /api/v2/audit"
 )
 
 // Router is what Register needs from a router: *http.ServeMux (Go 1.22
@@ -384,6 +386,7 @@ func (a *Adapter) adminRoutes() []route {
 		{RouteErase, familyV2, authAdmin, a.serveErase},
 		{RouteDeadLetters, familyV2, authAdmin, a.serveDeadLetters},
 		{RouteReplay, familyV2, authAdmin, a.serveReplay},
+		{RouteAudit, familyV2, authAdmin, a.serveAudit},
 	}
 }
 

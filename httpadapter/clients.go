@@ -133,14 +133,14 @@ func (a *Adapter) serveClient(c *call) error {
 // timelineEntryJSON is one dated fact of a client's history.
 type timelineEntryJSON struct {
 	Time string `json:"time"`
-	// Kind is grant, review, application or identity.
+	// Kind is grant, review, application, identity or audit.
 	Kind string `json:"kind"`
 	// What names the fact (an application's step, a decision, a status).
 	What string `json:"what"`
 	// UserID is the admin who acted, or null.
 	UserID *int64 `json:"userId"`
 	// Ref identifies the record: the grant, review or application id, or
-	// the identity session's id.
+	// the identity session's id, or the audit entry's Seq.
 	Ref string `json:"ref"`
 }
 
@@ -173,6 +173,8 @@ func (a *Adapter) serveTimeline(c *call) error {
 			x.Ref = itoa(e.Application.ID)
 		case e.IDSession != nil:
 			x.Ref = e.IDSession.ID
+		case e.Audit != nil:
+			x.Ref = itoa(e.Audit.Seq)
 		}
 		out.Data = append(out.Data, x)
 	}

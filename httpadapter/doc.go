@@ -76,6 +76,7 @@
 //	POST /api/v2/clients/{clientId}/requirements/{name}        | ext | admin: {"value", "status", "reason", "final"}
 //	POST /api/v2/clients/{clientId}/requirements/{name}/review | ext | admin: {"decision", "reason", "final"}
 //	GET  /api/v2/files/{fileId}                                | ext | admin: a document image for review
+//	GET  /api/v2/audit (+ filter[clientId|actor|action|since|until]) | ext | admin, limited to its tags: the audit trail as NDJSON or CSV (Accept)
 //
 // The seed 003 and file routes are registered only when Options.Signer is
 // set. openapi.json (embedded, see OpenAPI) describes every route, request

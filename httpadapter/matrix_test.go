@@ -188,6 +188,16 @@ func matrixRows() []matrixRow {
 		{RouteAdminFile, func(b *testBundle) req {
 			return req{method: "GET", path: "/api/v2/files/" + b.upload(b.owner.ID, "passport", "front")}
 		}, adminObject},
+		// Entries about both subjects name their files: a tag-scoped admin
+		// must get only its own subject's.
+		{RouteAudit, func(b *testBundle) req {
+			for _, id := range []int64{b.owner.ID, b.other.ID} {
+				_, rc, err := b.svc.OpenFile(b.ctx, verification.AdminActor(1, nil), b.upload(id, "passport", "front"))
+				require.NoError(b.t, err)
+				require.NoError(b.t, rc.Close())
+			}
+			return req{method: "GET", path: "/api/v2/audit"}
+		}, adminRoute},
 	}
 }
 

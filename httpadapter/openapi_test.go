@@ -344,6 +344,7 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 		RouteReviewRequirement, RouteAdminFile, RouteApplication, RouteClaimApplication, RouteReleaseApplication,
 		RouteClient, RouteTimeline, RouteGrantLevel, RouteResetRequirement,
 		RouteSetTags, RouteLegalHold, RouteErase, RouteDeadLetters, RouteReplay,
+		RouteAudit,
 	}
 	documented := 0
 	for _, ops := range doc.Paths {

@@ -14,16 +14,18 @@
 //
 //  1. Implement verification.Store: SubjectStore, RequirementStore,
 //     ReviewStore, GrantStore, ApplicationStore, FileStore, IDSessionStore,
-//     EventStore, OutboxStore, IdempotencyStore and InTx. The contract of
-//     every method is in its doc comment in verification/store.go and
-//     verification/outbox.go. Add a compile-time check,
+//     EventStore, OutboxStore, IdempotencyStore, AuditStore and InTx. The
+//     contract of every method is in its doc comment in
+//     verification/store.go, verification/outbox.go and
+//     verification/audit.go. Add a compile-time check,
 //     var _ verification.Store = (*Store)(nil).
 //
-//     The outbox's delivery state and the Idempotency-Key records are part
-//     of Store, not optional capabilities: the Dispatcher and the HTTP
-//     adapter need them, every store of this module has them, and the
-//     suite checks them, so a store that passes storagetest.Run serves
-//     every feature and the suite skips nothing. The only optional extra
+//     The outbox's delivery state, the Idempotency-Key records and the
+//     audit trail are part of Store, not optional capabilities: the
+//     Dispatcher, the HTTP adapter and every admin act need them, every
+//     store of this module has them, and the suite checks them, so a store
+//     that passes storagetest.Run serves every feature and the suite skips
+//     nothing. The only optional extra
 //     is verification.Checkpointer (moving deleted data out of a
 //     write-ahead log), detected by type assertion; implement it if your
 //     database keeps one.

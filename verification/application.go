@@ -335,17 +335,22 @@ func (s *Service) DecideApplication(ctx context.Context, actor Actor, p DecideAp
 		if err := s.emit(ctx, tx, &sub, now, ev); err != nil {
 			return err
 		}
-		if p.Decision == Reject {
-			return nil
-		}
-		why := grantArgs{reason: ReasonApplication(app.ID), userID: adminID}
-		if s.ladder.Position(sub.Level) < s.ladder.Position(app.Level) {
-			lvl, _ := s.ladder.Level(app.Level)
-			if _, err := s.addGrant(ctx, tx, &sub, lvl, now, why); err != nil {
+		if p.Decision == Approve {
+			why := grantArgs{reason: ReasonApplication(app.ID), userID: adminID}
+			if s.ladder.Position(sub.Level) < s.ladder.Position(app.Level) {
+				lvl, _ := s.ladder.Level(app.Level)
+				if _, err := s.addGrant(ctx, tx, &sub, lvl, now, why); err != nil {
+					return err
+				}
+			}
+			if err := s.promote(ctx, tx, &sub, now, why); err != nil {
 				return err
 			}
 		}
-		return s.promote(ctx, tx, &sub, now, why)
+		// The audit entry is every transaction's last write: appends lock
+		// the chain's head, and taking it last keeps one lock order.
+		return s.audit(ctx, tx, actor, auditArgs{action: AuditApplicationDecided, subjectID: sub.ID, entity: AuditEntityApplication, entityID: itoa(app.ID),
+			summary: map[string]string{"decision": string(p.Decision), "level": itoa(app.Level)}})
 	})
 	return app, err
 }

@@ -48,7 +48,7 @@ var Catalog = []CatalogEntry{
 // matches exactly one of them with errors.Is.
 var Sentinels = []error{
 	ErrNotFound, ErrConflict, ErrInvalid, ErrForbidden, ErrDeleted, ErrPendingDocument, ErrAttemptsExhausted,
-	ErrRejectedFinal, ErrExpired, ErrLegalHold, ErrTooLarge, ErrUnsupportedMedia, ErrClosed, ErrInternal,
+	ErrRejectedFinal, ErrExpired, ErrLegalHold, ErrTooLarge, ErrUnsupportedMedia, ErrClosed, ErrAuditBroken, ErrInternal,
 }
 
 // Entry returns c's catalog entry and whether c is a code of the core.

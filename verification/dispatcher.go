@@ -54,7 +54,7 @@ type DispatcherOptions struct {
 // of its own: several dispatchers (one per app replica) may run on one store
 // and share the work through leases; a restarted one resumes from the store.
 type Dispatcher struct {
-	store  OutboxStore
+	store  Store
 	sinks  map[string]Sink
 	names  []string
 	now    func() time.Time
@@ -355,33 +355,49 @@ func (d *Dispatcher) DeadLetters(ctx context.Context, sink string, limit, offset
 }
 
 // Replay puts a dead-lettered delivery back in the queue with fresh
-// attempts; ErrNotFound if there is none for (eventID, sink), ErrConflict if
-// it is not dead (or was replayed and claimed meanwhile).
-func (d *Dispatcher) Replay(ctx context.Context, eventID, sink string) error {
-	if err := replayDelivery(ctx, d.store, d.now(), eventID, sink); err != nil {
+// attempts, and records the replay in the audit trail (AuditDeliveryReplayed)
+// in the same transaction. ErrNotFound if there is none for (eventID, sink),
+// ErrConflict if it is not dead (or was replayed and claimed meanwhile).
+// The actor is an admin, the host or the system.
+func (d *Dispatcher) Replay(ctx context.Context, actor Actor, eventID, sink string) error {
+	if err := actor.may("Replay", managers...); err != nil {
+		return err
+	}
+	if err := replayDelivery(ctx, d.store, d.now(), actor, eventID, sink); err != nil {
 		return err
 	}
 	d.Notify()
 	return nil
 }
 
-// replayDelivery is Replay's one rule, shared with Service.ReplayDelivery.
-func replayDelivery(ctx context.Context, store OutboxStore, now time.Time, eventID, sink string) error {
+// replayDelivery is Replay's one rule, shared with Service.ReplayDelivery:
+// the delivery back in the queue and its audit entry, in one transaction.
+func replayDelivery(ctx context.Context, store Store, now time.Time, actor Actor, eventID, sink string) error {
 	if eventID == "" || sink == "" {
 		// An empty sink would not filter: Replay would pick any sink's delivery.
 		return invalid("sink", "the event id and the sink name are required")
 	}
-	list, err := store.ListDeliveries(ctx, DeliveryFilter{EventID: eventID, Sink: sink, Limit: 1})
+	err := store.InTx(ctx, func(ctx context.Context, tx Store) error {
+		list, err := tx.ListDeliveries(ctx, DeliveryFilter{EventID: eventID, Sink: sink, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(list.Items) == 0 {
+			return newErr(ErrNotFound, "no delivery of event %s to %s", eventID, sink)
+		}
+		dl := list.Items[0]
+		if dl.Status != DeliveryDead {
+			return newErr(ErrConflict, "delivery is %s, not dead", dl.Status)
+		}
+		dl.Status, dl.Attempts, dl.NextAttemptAt, dl.LeaseUntil, dl.LastError = DeliveryPending, 0, now, time.Time{}, ""
+		if err := tx.UpdateDelivery(ctx, dl); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, actor, now, auditArgs{action: AuditDeliveryReplayed, subjectID: dl.Event.SubjectID,
+			entity: AuditEntityDelivery, entityID: eventID, summary: map[string]string{"sink": sink, "eventType": string(dl.Event.Type)}})
+	})
 	if err != nil {
-		return err
+		return internal(err)
 	}
-	if len(list.Items) == 0 {
-		return newErr(ErrNotFound, "no delivery of event %s to %s", eventID, sink)
-	}
-	dl := list.Items[0]
-	if dl.Status != DeliveryDead {
-		return newErr(ErrConflict, "delivery is %s, not dead", dl.Status)
-	}
-	dl.Status, dl.Attempts, dl.NextAttemptAt, dl.LeaseUntil, dl.LastError = DeliveryPending, 0, now, time.Time{}, ""
-	return store.UpdateDelivery(ctx, dl)
+	return nil
 }

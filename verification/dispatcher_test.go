@@ -686,14 +686,14 @@ func TestDispatcherDeadLetters(t *testing.T) {
 	require.Equal(t, 1, page.Total)
 	require.Empty(t, page.Items, "limit 0 returns the total only")
 
-	require.ErrorIs(t, d.Replay(ctx, granted.ID, "crm"), verification.ErrConflict, "replaying a delivered event")
-	require.ErrorIs(t, d.Replay(ctx, "no-such-event", "crm"), verification.ErrNotFound)
-	require.ErrorIs(t, d.Replay(ctx, created.ID, "other"), verification.ErrNotFound)
-	require.ErrorIs(t, d.Replay(ctx, created.ID, ""), verification.ErrInvalid, "the sink is required")
+	require.ErrorIs(t, d.Replay(ctx, verification.AdminActor(1, nil), granted.ID, "crm"), verification.ErrConflict, "replaying a delivered event")
+	require.ErrorIs(t, d.Replay(ctx, verification.AdminActor(1, nil), "no-such-event", "crm"), verification.ErrNotFound)
+	require.ErrorIs(t, d.Replay(ctx, verification.AdminActor(1, nil), created.ID, "other"), verification.ErrNotFound)
+	require.ErrorIs(t, d.Replay(ctx, verification.AdminActor(1, nil), created.ID, ""), verification.ErrInvalid, "the sink is required")
 
 	ob := outboxOf(t, svc)
 	healed.Store(true)
-	require.NoError(t, d.Replay(ctx, created.ID, "crm"))
+	require.NoError(t, d.Replay(ctx, verification.AdminActor(1, nil), created.ID, "crm"))
 	waitAccepted(t, evs, map[string]sinkLog{"crm": hook})
 	requireOnce(t, evs, "crm", hook)
 	page, err = d.DeadLetters(ctx, "", 10, 0)
@@ -705,7 +705,7 @@ func TestDispatcherDeadLetters(t *testing.T) {
 		got := page.Items
 		return err == nil && len(got) == 1 && got[0].Status == verification.DeliveryDelivered && got[0].Attempts == 1 && got[0].LastError == ""
 	}, dspWait, dspTick, "a replayed delivery starts with fresh attempts")
-	require.ErrorIs(t, d.Replay(ctx, created.ID, "crm"), verification.ErrConflict, "replaying it again")
+	require.ErrorIs(t, d.Replay(ctx, verification.AdminActor(1, nil), created.ID, "crm"), verification.ErrConflict, "replaying it again")
 }
 
 func TestDispatcherSlowEndpointDoesNotBlockOtherSubjects(t *testing.T) {

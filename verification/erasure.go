@@ -3,6 +3,7 @@ package verification
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/openkyc/kyc/documents"
 )
@@ -49,7 +50,7 @@ func (s *Service) Erase(ctx context.Context, actor Actor, subjectID int64) error
 				}
 			}
 			done = true
-			return s.eraseRecords(ctx, tx, sub, files)
+			return s.eraseRecords(ctx, tx, actor, sub, files)
 		})
 		if err != nil {
 			return err
@@ -110,7 +111,7 @@ func (s *Service) eraseBlobs(ctx context.Context, actor Actor, subjectID int64) 
 
 // eraseRecords removes the subject's personal data from the store inside
 // tx (the subject locked, its blobs already deleted) and marks it redacted.
-func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files []File) error {
+func (s *Service) eraseRecords(ctx context.Context, tx Store, actor Actor, sub Subject, files []File) error {
 	if d, ok := tx.(DocumentEraser); ok {
 		if err := d.EraseDocuments(ctx, owner(sub.ID)); err != nil {
 			return err
@@ -148,7 +149,13 @@ func (s *Service) eraseRecords(ctx context.Context, tx Store, sub Subject, files
 	if err := tx.UpdateSubject(ctx, sub); err != nil {
 		return err
 	}
-	return s.emit(ctx, tx, &sub, now, &SubjectErasedPayload{})
+	if err := s.emit(ctx, tx, &sub, now, &SubjectErasedPayload{}); err != nil {
+		return err
+	}
+	// The trail keeps the erasure (and every earlier entry): entries hold
+	// ids and counts, no personal data.
+	return s.audit(ctx, tx, actor, auditArgs{action: AuditSubjectErased, subjectID: sub.ID, entity: AuditEntitySubject, entityID: itoa(sub.ID),
+		summary: map[string]string{"files": itoa(len(files))}})
 }
 
 // RetentionReport says what ApplyRetention did.
@@ -162,16 +169,46 @@ type RetentionReport struct {
 // ApplyRetention purges document images whose review decision is older
 // than Options.ImageRetention (their metadata and every decision stay for
 // the AML retention period, which the library never shortens). Subjects
-// under legal hold keep everything. Run it from a periodic job.
+// under legal hold keep everything. Run it from a periodic job. Each run
+// writes one AuditRetentionRun entry (actor system) with its counts, also
+// when it stops at an error (with the counts up to there).
 func (s *Service) ApplyRetention(ctx context.Context) (RetentionReport, error) {
 	var rep RetentionReport
 	if s.imageRetention == 0 || s.blobs == nil {
 		return rep, nil
 	}
 	cutoff := s.Now().Add(-s.imageRetention)
+	err := s.applyRetention(ctx, cutoff, &rep)
+	aerr := s.store.InTx(context.WithoutCancel(ctx), func(ctx context.Context, tx Store) error {
+		return s.audit(ctx, tx, SystemActor(), auditArgs{action: AuditRetentionRun, entity: AuditEntityRetention,
+			summary: map[string]string{"purged": itoa(rep.Purged), "held": itoa(rep.Held), "cutoff": cutoff.Format(time.RFC3339Nano)}})
+	})
+	if err != nil {
+		return rep, err
+	}
+	return rep, s.fail("ApplyRetention", aerr)
+}
+
+// Checkpointer is an optional store capability: Checkpoint moves committed
+// data out of a write-ahead log so that deleted rows leave no copy there
+// (storage/sqlite implements it, with secure_delete on). Erase calls it.
+type Checkpointer interface {
+	Checkpoint(ctx context.Context) error
+}
+
+// checkpoint runs the store's Checkpoint, if it has one.
+func (s *Service) checkpoint(ctx context.Context) error {
+	if c, ok := s.store.(Checkpointer); ok {
+		return s.fail("Erase", c.Checkpoint(ctx))
+	}
+	return nil
+}
+
+// applyRetention purges the images decided before cutoff, counting in rep.
+func (s *Service) applyRetention(ctx context.Context, cutoff time.Time, rep *RetentionReport) error {
 	files, err := s.store.ListFiles(ctx, FileFilter{DecidedBefore: cutoff})
 	if err != nil {
-		return rep, s.fail("ApplyRetention", err)
+		return s.fail("ApplyRetention", err)
 	}
 	held := map[int64]bool{}
 	for _, f := range files {
@@ -182,7 +219,7 @@ func (s *Service) ApplyRetention(ctx context.Context) (RetentionReport, error) {
 		if !seen {
 			sub, err := s.store.GetSubject(ctx, f.SubjectID)
 			if err != nil {
-				return rep, s.fail("ApplyRetention", err)
+				return s.fail("ApplyRetention", err)
 			}
 			h = sub.LegalHold
 			held[f.SubjectID] = h
@@ -192,7 +229,7 @@ func (s *Service) ApplyRetention(ctx context.Context) (RetentionReport, error) {
 			continue
 		}
 		if err := s.blobs.Delete(ctx, f.BlobKey); err != nil {
-			return rep, s.fail("ApplyRetention", err)
+			return s.fail("ApplyRetention", err)
 		}
 		err := s.inTx(ctx, "ApplyRetention", func(ctx context.Context, tx Store) error {
 			sub, err := tx.LockSubject(ctx, f.SubjectID)
@@ -214,24 +251,9 @@ func (s *Service) ApplyRetention(ctx context.Context) (RetentionReport, error) {
 			continue
 		}
 		if err != nil {
-			return rep, err
+			return err
 		}
 		rep.Purged++
-	}
-	return rep, nil
-}
-
-// Checkpointer is an optional store capability: Checkpoint moves committed
-// data out of a write-ahead log so that deleted rows leave no copy there
-// (storage/sqlite implements it, with secure_delete on). Erase calls it.
-type Checkpointer interface {
-	Checkpoint(ctx context.Context) error
-}
-
-// checkpoint runs the store's Checkpoint, if it has one.
-func (s *Service) checkpoint(ctx context.Context) error {
-	if c, ok := s.store.(Checkpointer); ok {
-		return s.fail("Erase", c.Checkpoint(ctx))
 	}
 	return nil
 }

@@ -57,24 +57,34 @@ func (s *Service) ReviewFile(ctx context.Context, actor Actor, p ReviewFileParam
 			return err
 		}
 		v := verdict{requirement: answer.requirement, decision: p.Decision, reason: p.Reason, final: p.Final && p.Decision == Reject, adminID: actor.AdminID()}
-		if p.Decision == Reject {
-			// One rejected side rejects the answer, and so all its files.
-			return s.decide(ctx, tx, &sub, &st, v)
-		}
-		f.Status, f.Reason, f.DecidedAt = levels.Approved, "", s.Now()
-		if err := tx.UpdateFile(ctx, f); err != nil {
+		if err := s.reviewFileTx(ctx, tx, &sub, &f, answer, &st, v); err != nil {
 			return err
 		}
-		if done, err := answer.allApproved(ctx, tx); err != nil || !done {
-			return err // other sides still await review
-		}
-		// The last side approved approves the answer (and, for an identity
-		// document, records its identity-verification session: see settle).
-		return s.decide(ctx, tx, &sub, &st, v)
+		return s.audit(ctx, tx, actor, auditArgs{action: AuditReviewDecided, subjectID: sub.ID, entity: AuditEntityFile, entityID: f.ID,
+			summary: map[string]string{"decision": string(p.Decision), "requirement": answer.requirement, "documentType": f.DocumentType, "side": f.Side}})
 	})
 	if err != nil {
 		return File{}, err
 	}
 	f, err = s.store.GetFile(ctx, p.FileID)
 	return f, s.fail("ReviewFile", err)
+}
+
+// reviewFileTx applies a decision on the pending file f, one side of the
+// answer st, inside tx.
+func (s *Service) reviewFileTx(ctx context.Context, tx Store, sub *Subject, f *File, answer answerFiles, st *RequirementState, v verdict) error {
+	if v.decision == Reject {
+		// One rejected side rejects the answer, and so all its files.
+		return s.decide(ctx, tx, sub, st, v)
+	}
+	f.Status, f.Reason, f.DecidedAt = levels.Approved, "", s.Now()
+	if err := tx.UpdateFile(ctx, *f); err != nil {
+		return err
+	}
+	if done, err := answer.allApproved(ctx, tx); err != nil || !done {
+		return err // other sides still await review
+	}
+	// The last side approved approves the answer (and, for an identity
+	// document, records its identity-verification session: see settle).
+	return s.decide(ctx, tx, sub, st, v)
 }

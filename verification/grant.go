@@ -82,8 +82,14 @@ func (s *Service) GrantLevel(ctx context.Context, actor Actor, p GrantLevelParam
 		if sub.Level == lvl.ID {
 			return newErr(ErrConflict, "subject is already at level %d", lvl.ID)
 		}
-		g, err = s.addGrant(ctx, tx, &sub, lvl, s.Now(), grantArgs{reason: p.Reason, userID: actor.AdminID()})
-		return err
+		if g, err = s.addGrant(ctx, tx, &sub, lvl, s.Now(), grantArgs{reason: p.Reason, userID: actor.AdminID()}); err != nil {
+			return err
+		}
+		sum := map[string]string{"level": itoa(g.Level.ID), "previousLevel": "0"}
+		if g.Previous != nil {
+			sum["previousLevel"] = itoa(g.Previous.ID)
+		}
+		return s.audit(ctx, tx, actor, auditArgs{action: AuditGrantManual, subjectID: sub.ID, entity: AuditEntityGrant, entityID: itoa(g.ID), summary: sum})
 	})
 	return g, err
 }

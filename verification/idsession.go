@@ -98,7 +98,15 @@ func (s *Service) RecordIDSession(ctx context.Context, actor Actor, p RecordIDSe
 				return err
 			}
 		}
-		return tx.AddIDSession(ctx, sess)
+		if err := tx.AddIDSession(ctx, sess); err != nil {
+			return err
+		}
+		action := AuditIDSessionRecorded
+		if actor.Kind == ActorProvider {
+			action = AuditProviderDecision
+		}
+		return s.audit(ctx, tx, actor, auditArgs{action: action, subjectID: sess.SubjectID, entity: AuditEntityIDSession, entityID: sess.ID,
+			summary: map[string]string{"provider": sess.Provider, "status": sess.Status}})
 	})
 	return sess, err
 }

@@ -17,6 +17,9 @@ func (s *Service) ClaimApplication(ctx context.Context, actor Actor, id int64) (
 	return s.claim(ctx, actor, id, true)
 }
 
+// A claim (and a release) is recorded in the audit trail in its own
+// transaction (AuditApplicationClaimed, AuditApplicationReleased).
+//
 // ReleaseApplication gives back an application the admin actor holds, so
 // that another reviewer can claim it. Releasing one that another admin
 // holds is ErrConflict; releasing an unassigned one returns it unchanged.
@@ -69,7 +72,11 @@ func (s *Service) claim(ctx context.Context, actor Actor, id int64, take bool) (
 		} else {
 			app.AssignedTo, app.ClaimedAt = 0, time.Time{}
 		}
-		return tx.UpdateApplication(ctx, app)
+		if err := tx.UpdateApplication(ctx, app); err != nil {
+			return err
+		}
+		// The claim's audit entry, the transaction's last write.
+		return s.AuditClaim(ctx, tx, actor, app, take)
 	})
 	if err != nil {
 		return Application{}, err
@@ -162,6 +169,9 @@ const (
 	// TimelineIdentity: an identity-verification session, a provider's or
 	// a reviewer's decision (IDSession is set).
 	TimelineIdentity TimelineKind = "identity"
+	// TimelineAudit: an entry of the audit trail about the subject, such
+	// as a document view or a claim (Audit is set; What is its action).
+	TimelineAudit TimelineKind = "audit"
 )
 
 // TimelineEntry is one dated fact of a subject's history.
@@ -184,12 +194,16 @@ type TimelineEntry struct {
 	Application *Application
 	// IDSession is set for TimelineIdentity.
 	IDSession *IDSession
+	// Audit is set for TimelineAudit.
+	Audit *AuditEntry
 }
 
 // Timeline returns the subject's history, oldest first: its grants,
 // review decisions, applications (started, submitted, claimed, decided)
-// and identity-verification sessions, as actor sees the subject (ER709
-// for one it may not see). At most MaxPageSize of each kind, the newest.
+// identity-verification sessions and, for an admin or the host, the audit
+// trail's entries about the subject (document views, claims, every admin
+// act), as actor sees the subject (ER709 for one it may not see). At most
+// MaxPageSize of each kind: the newest, the first ones of the audit trail.
 func (s *Service) Timeline(ctx context.Context, actor Actor, subjectID int64) ([]TimelineEntry, error) {
 	if _, err := s.Subject(ctx, actor, subjectID); err != nil {
 		return nil, err
@@ -238,6 +252,16 @@ func (s *Service) Timeline(ctx context.Context, actor Actor, subjectID int64) ([
 		x := sessions[i]
 		out = append(out, TimelineEntry{At: x.CreatedAt, Kind: TimelineIdentity, What: x.Status, IDSession: &x})
 	}
+	if actor.Kind == ActorAdmin || actor.Kind == ActorHost {
+		entries, err := s.AuditEntries(ctx, actor, AuditFilter{SubjectID: subjectID, Limit: MaxPageSize})
+		if err != nil {
+			return nil, err
+		}
+		for i := range entries {
+			e := entries[i]
+			out = append(out, TimelineEntry{At: e.At, Kind: TimelineAudit, What: string(e.Action), AdminID: Actor{Kind: e.Actor.Kind, ID: e.Actor.ID}.AdminID(), Audit: &e})
+		}
+	}
 	slices.SortStableFunc(out, func(a, b TimelineEntry) int { return a.At.Compare(b.At) })
 	if out == nil {
 		out = []TimelineEntry{}
@@ -276,7 +300,7 @@ func (s *Service) ReplayDelivery(ctx context.Context, actor Actor, eventID, sink
 	if err := s.operator(actor, "ReplayDelivery"); err != nil {
 		return err
 	}
-	if err := replayDelivery(ctx, s.store, s.Now(), eventID, sink); err != nil {
+	if err := replayDelivery(ctx, s.store, s.Now(), actor, eventID, sink); err != nil {
 		return s.fail("ReplayDelivery", err)
 	}
 	if s.onEvents != nil {

@@ -106,6 +106,8 @@ func TestTimelineAndLists(t *testing.T) {
 	require.Contains(t, what, "application:approved")
 	require.Contains(t, what, "grant:granted")
 	require.Contains(t, what, "review:approved")
+	require.Contains(t, what, "audit:application.claimed", "the claim's audit entry")
+	require.Contains(t, what, "audit:application.decided")
 
 	_, err = b.svc.Timeline(b.ctx, verification.AdminActor(2, []string{"us"}), sub.ID)
 	require.ErrorIs(t, err, verification.ErrDeleted, "a subject the admin may not see answers ER709")

@@ -1,6 +1,7 @@
 package verification
 
 import (
+	"strconv"
 	"context"
 	"time"
 
@@ -115,7 +116,11 @@ func (s *Service) Review(ctx context.Context, actor Actor, p ReviewParams) (Requ
 		if st.Status != levels.Pending {
 			return newErr(ErrConflict, "requirement %s is %s, not pending review", p.Requirement, st.Status)
 		}
-		return s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: p.Decision, reason: p.Reason, final: p.Final, adminID: actor.AdminID()})
+		if err := s.decide(ctx, tx, &sub, &st, verdict{requirement: p.Requirement, decision: p.Decision, reason: p.Reason, final: p.Final, adminID: actor.AdminID()}); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, auditArgs{action: AuditReviewDecided, subjectID: sub.ID, entity: AuditEntityRequirement, entityID: p.Requirement,
+			summary: map[string]string{"decision": string(p.Decision), "final": strconv.FormatBool(p.Final), "attempt": itoa(st.Attempts)}})
 	})
 	return st, err
 }

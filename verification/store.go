@@ -10,7 +10,8 @@ import (
 // Store is everything the Service persists: one small interface per
 // aggregate plus one transaction boundary. The outbox's delivery state
 // (OutboxStore, which the Dispatcher needs) and the Idempotency-Key records
-// (IdempotencyStore, which the HTTP adapter needs) are part of it: every
+// (IdempotencyStore, which the HTTP adapter needs) and the audit trail
+// (AuditStore) are part of it: every
 // store of this module implements them and storage/storagetest checks them,
 // so a Store that passes the suite serves every feature. Optional extras
 // that some stores cannot offer (Checkpointer) are separate interfaces,
@@ -39,6 +40,7 @@ type Store interface {
 	EventStore
 	OutboxStore
 	IdempotencyStore
+	AuditStore
 
 	// InTx runs fn in one transaction and passes it a Store bound to that
 	// transaction. If fn returns an error, every write made through tx is

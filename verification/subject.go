@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -223,9 +224,14 @@ func (s *Service) SetTags(ctx context.Context, actor Actor, id int64, tags []str
 		if sub, err = lockVisible(ctx, tx, actor, id); err != nil {
 			return err
 		}
+		prev := sub.Tags
 		sub.Tags = norm
 		sub.UpdatedAt = s.Now()
-		return tx.UpdateSubject(ctx, sub)
+		if err := tx.UpdateSubject(ctx, sub); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, auditArgs{action: AuditSubjectTags, subjectID: sub.ID, entity: AuditEntitySubject, entityID: itoa(sub.ID),
+			summary: map[string]string{"tags": strings.Join(norm, ","), "previousTags": strings.Join(prev, ",")}})
 	})
 	return sub, err
 }
@@ -247,7 +253,11 @@ func (s *Service) SetLegalHold(ctx context.Context, actor Actor, id int64, hold 
 		}
 		sub.LegalHold = hold
 		sub.UpdatedAt = s.Now()
-		return tx.UpdateSubject(ctx, sub)
+		if err := tx.UpdateSubject(ctx, sub); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, auditArgs{action: AuditSubjectHold, subjectID: sub.ID, entity: AuditEntitySubject, entityID: itoa(sub.ID),
+			summary: map[string]string{"hold": strconv.FormatBool(hold)}})
 	})
 	return sub, err
 }
@@ -267,6 +277,9 @@ func (s *Service) DeleteSubject(ctx context.Context, actor Actor, id int64) erro
 		sub.DeletedAt = now
 		sub.UpdatedAt = now
 		// emit stores the subject, marked deleted.
-		return s.emit(ctx, tx, &sub, now, &SubjectDeletedPayload{})
+		if err := s.emit(ctx, tx, &sub, now, &SubjectDeletedPayload{}); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, auditArgs{action: AuditSubjectDeleted, subjectID: sub.ID, entity: AuditEntitySubject, entityID: itoa(sub.ID)})
 	})
 }

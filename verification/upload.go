@@ -187,6 +187,9 @@ func (s *Service) File(ctx context.Context, actor Actor, fileID string) (File, e
 // OpenFile returns a file's metadata and a reader of its bytes (the caller
 // closes it), as File decides what actor may see. The HTTP adapter serves
 // signed URLs as the system actor: the signature is the authorisation.
+// A read by an admin or the host writes an AuditDocumentViewed entry before
+// the reader is returned: when the entry cannot be written, no byte is
+// served.
 func (s *Service) OpenFile(ctx context.Context, actor Actor, fileID string) (File, io.ReadCloser, error) {
 	f, err := s.File(ctx, actor, fileID)
 	if err != nil {
@@ -198,6 +201,16 @@ func (s *Service) OpenFile(ctx context.Context, actor Actor, fileID string) (Fil
 	rc, err := s.blobs.Open(ctx, f.BlobKey)
 	if err != nil {
 		return File{}, nil, s.fail("OpenFile", blobErr(err))
+	}
+	if actor.Kind == ActorAdmin || actor.Kind == ActorHost {
+		err := s.store.InTx(ctx, func(ctx context.Context, tx Store) error {
+			return s.audit(ctx, tx, actor, auditArgs{action: AuditDocumentViewed, subjectID: f.SubjectID, entity: AuditEntityFile, entityID: f.ID,
+				summary: map[string]string{"documentType": f.DocumentType, "side": f.Side}})
+		})
+		if err != nil {
+			_ = rc.Close()
+			return File{}, nil, s.fail("OpenFile", err)
+		}
 	}
 	return f, rc, nil
 }

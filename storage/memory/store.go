@@ -53,6 +53,8 @@ type root struct {
 
 	sinks      []string
 	deliveries map[deliveryKey]*verification.Delivery
+
+	audit []verification.AuditEntry // audit[i].Seq == i+1
 }
 
 type txn struct {

@@ -70,6 +70,7 @@ func Run(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		{"Concurrency", RunConcurrency},
 		{"Outbox", RunOutbox},
 		{"Idempotency", RunIdempotency},
+		{"Audit", RunAudit},
 	}
 	for _, p := range parts {
 		t.Run(p.name, func(t *testing.T) {

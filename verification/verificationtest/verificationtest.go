@@ -241,3 +241,15 @@ func RaceEnsureSubject(t testing.TB, svcs ...*verification.Service) {
 	}
 	require.Equal(t, 1, created, "one subject.created event for %d racing callers", callers)
 }
+
+// RequireAuditBreak checks that svc.VerifyAudit fails with an
+// *verification.AuditBreak naming entry seq (matching
+// verification.ErrAuditBroken).
+func RequireAuditBreak(t testing.TB, svc *verification.Service, seq int64) {
+	t.Helper()
+	_, err := svc.VerifyAudit(context.Background())
+	require.ErrorIs(t, err, verification.ErrAuditBroken, "VerifyAudit must find the broken chain")
+	var b *verification.AuditBreak
+	require.ErrorAs(t, err, &b)
+	require.Equal(t, seq, b.Seq, "VerifyAudit must name the first broken entry (%s)", b.Reason)
+}

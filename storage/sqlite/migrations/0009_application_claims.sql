@@ -1,4 +1,4 @@
--- 0008: review claims on applications.
+-- 0009: review claims on applications.
 --
 -- A reviewer claims a submitted application before working it
 -- (verification.Service.ClaimApplication): assigned_to is the admin's id (0
