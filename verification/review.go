@@ -1,8 +1,8 @@
 package verification
 
 import (
-	"strconv"
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/openkyc/kyc/levels"
