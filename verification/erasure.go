@@ -112,7 +112,7 @@ func (s *Service) eraseBlobs(ctx context.Context, actor Actor, subjectID int64) 
 // eraseRecords removes the subject's personal data from the store inside
 // tx (the subject locked, its blobs already deleted) and marks it redacted.
 func (s *Service) eraseRecords(ctx context.Context, tx Store, actor Actor, sub Subject, files []File) error {
-	if d, ok := tx.(DocumentEraser); ok {
+	if d, ok := capability[DocumentEraser](tx); ok {
 		if err := d.EraseDocuments(ctx, owner(sub.ID)); err != nil {
 			return err
 		}

@@ -60,16 +60,15 @@ type Delivery struct {
 	Event Event
 	// Sink names the destination.
 	Sink string
-	// Status is pending, delivered or dead.
+	// Status is where the delivery stands.
 	Status DeliveryStatus
-	// Attempts counts the failed attempts so far.
+	// Attempts counts the finished attempts (a shutdown's is not one).
 	Attempts int
-	// NextAttemptAt is when a pending delivery is due (retries back off).
+	// NextAttemptAt is when the delivery is due (again).
 	NextAttemptAt time.Time
-	// LeaseUntil is when the current claimer's lease ends; zero when
-	// unclaimed.
+	// LeaseUntil is when the current claim's lease ends (zero: unleased).
 	LeaseUntil time.Time
-	// DeliveredAt is when the sink accepted the event; zero before.
+	// DeliveredAt is when the sink accepted the event.
 	DeliveredAt time.Time
 	// LastError is the last failure, for operators (never sent to clients).
 	LastError string

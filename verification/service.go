@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -158,7 +160,13 @@ func uuidV7At(now time.Time) string {
 
 // inTx runs fn in one store transaction and normalises its error.
 func (s *Service) inTx(ctx context.Context, op string, fn func(ctx context.Context, tx Store) error) error {
-	err := s.store.InTx(ctx, fn)
+	err := s.store.InTx(ctx, func(ctx context.Context, tx Store) error {
+		t := &txn{Store: tx}
+		if err := fn(ctx, t); err != nil {
+			return err
+		}
+		return t.flush(ctx)
+	})
 	if err == nil && s.onEvents != nil {
 		s.onEvents()
 	}
@@ -187,11 +195,55 @@ func kindName(err error) string {
 	return err.Error()
 }
 
+// txn is the Store a Service transaction runs on: the store's transaction,
+// and the subjects whose event counter emit advanced, written once before
+// the commit (a transition adds up to four events; one write of the
+// subject serves them all).
+type txn struct {
+	Store
+	// counted maps a subject's ID to the caller's value of it, whose
+	// EventSeq is ahead of the store's.
+	counted map[int64]*Subject
+}
+
+// capability reports whether the store behind tx (unwrapping the
+// Service's txn) implements the optional capability T.
+func capability[T any](tx Store) (T, bool) {
+	if t, ok := tx.(*txn); ok {
+		tx = t.Store
+	}
+	c, ok := tx.(T)
+	return c, ok
+}
+
+// UpdateSubject writes sub; a write that carries the counter settles it.
+func (t *txn) UpdateSubject(ctx context.Context, sub Subject) error {
+	if err := t.Store.UpdateSubject(ctx, sub); err != nil {
+		return err
+	}
+	if c, ok := t.counted[sub.ID]; ok && c.EventSeq == sub.EventSeq {
+		delete(t.counted, sub.ID)
+	}
+	return nil
+}
+
+// flush writes the subjects whose counter is not stored yet.
+func (t *txn) flush(ctx context.Context) error {
+	for _, id := range slices.Sorted(maps.Keys(t.counted)) {
+		if err := t.UpdateSubject(ctx, *t.counted[id]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // emit adds the event carrying p about sub to the outbox inside tx (sub
-// locked by it): it numbers the event with the subject's next SubjectSeq
-// and stores the new count on the subject, in the same transaction. Every
-// event of the Service goes through here, so each event type has the one
-// payload struct its EventType names.
+// locked by it): it numbers the event with the subject's next SubjectSeq,
+// and the new count is stored on the subject in the same transaction (at
+// its next UpdateSubject, or before the commit). Every event of the
+// Service goes through here, so each event type has the one payload struct
+// its EventType names. sub must be the caller's only value of the subject
+// in the transaction: any later change of it goes through sub.
 func (s *Service) emit(ctx context.Context, tx Store, sub *Subject, at time.Time, p Payload) error {
 	sub.EventSeq++
 	h := p.header()
@@ -203,7 +255,15 @@ func (s *Service) emit(ctx context.Context, tx Store, sub *Subject, at time.Time
 	if err := tx.AddEvent(ctx, &Event{ID: s.newID(), SubjectID: sub.ID, Type: p.EventType(), Data: b, OccurredAt: at}); err != nil {
 		return err
 	}
-	return tx.UpdateSubject(ctx, *sub)
+	t, ok := tx.(*txn)
+	if !ok {
+		return tx.UpdateSubject(ctx, *sub)
+	}
+	if t.counted == nil {
+		t.counted = map[int64]*Subject{}
+	}
+	t.counted[sub.ID] = sub
+	return nil
 }
 
 // lockLive locks the subject inside tx and refuses deleted subjects.
@@ -277,6 +337,8 @@ func (s *Service) addGrant(ctx context.Context, tx Store, sub *Subject, lvl leve
 	if g.Previous != nil {
 		ev.PreviousLevel = g.Previous.ID
 	}
-	// emit stores the subject, its new level included.
-	return *g, s.emit(ctx, tx, sub, now, ev)
+	if err := s.emit(ctx, tx, sub, now, ev); err != nil {
+		return Grant{}, err
+	}
+	return *g, tx.UpdateSubject(ctx, *sub)
 }

@@ -276,8 +276,10 @@ func (s *Service) DeleteSubject(ctx context.Context, actor Actor, id int64) erro
 		now := s.Now()
 		sub.DeletedAt = now
 		sub.UpdatedAt = now
-		// emit stores the subject, marked deleted.
 		if err := s.emit(ctx, tx, &sub, now, &SubjectDeletedPayload{}); err != nil {
+			return err
+		}
+		if err := tx.UpdateSubject(ctx, sub); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, actor, auditArgs{action: AuditSubjectDeleted, subjectID: sub.ID, entity: AuditEntitySubject, entityID: itoa(sub.ID)})
