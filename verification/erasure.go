@@ -189,21 +189,6 @@ func (s *Service) ApplyRetention(ctx context.Context) (RetentionReport, error) {
 	return rep, s.fail("ApplyRetention", aerr)
 }
 
-// Checkpointer is an optional store capability: Checkpoint moves committed
-// data out of a write-ahead log so that deleted rows leave no copy there
-// (storage/sqlite implements it, with secure_delete on). Erase calls it.
-type Checkpointer interface {
-	Checkpoint(ctx context.Context) error
-}
-
-// checkpoint runs the store's Checkpoint, if it has one.
-func (s *Service) checkpoint(ctx context.Context) error {
-	if c, ok := s.store.(Checkpointer); ok {
-		return s.fail("Erase", c.Checkpoint(ctx))
-	}
-	return nil
-}
-
 // applyRetention purges the images decided before cutoff, counting in rep.
 func (s *Service) applyRetention(ctx context.Context, cutoff time.Time, rep *RetentionReport) error {
 	files, err := s.store.ListFiles(ctx, FileFilter{DecidedBefore: cutoff})
@@ -254,6 +239,21 @@ func (s *Service) applyRetention(ctx context.Context, cutoff time.Time, rep *Ret
 			return err
 		}
 		rep.Purged++
+	}
+	return nil
+}
+
+// Checkpointer is an optional store capability: Checkpoint moves committed
+// data out of a write-ahead log so that deleted rows leave no copy there
+// (storage/sqlite implements it, with secure_delete on). Erase calls it.
+type Checkpointer interface {
+	Checkpoint(ctx context.Context) error
+}
+
+// checkpoint runs the store's Checkpoint, if it has one.
+func (s *Service) checkpoint(ctx context.Context) error {
+	if c, ok := s.store.(Checkpointer); ok {
+		return s.fail("Erase", c.Checkpoint(ctx))
 	}
 	return nil
 }
