@@ -163,23 +163,40 @@ func RegisterConsole(r Router, prefix string, svc *verification.Service, opts Op
 
 // Routes, as "METHOD /path" patterns without the mount prefix.
 const (
-	RouteQueue       = "GET /{$}"
-	RouteClaimNext   = "POST /claim-next"
+	// RouteQueue is the review queue.
+	RouteQueue = "GET /{$}"
+	// RouteClaimNext claims the oldest unassigned submitted application.
+	RouteClaimNext = "POST /claim-next"
+	// RouteApplication is the case page of one application.
 	RouteApplication = "GET /applications/{applicationId}"
-	RouteClaim       = "POST /applications/{applicationId}/claim"
-	RouteRelease     = "POST /applications/{applicationId}/release"
-	RouteDecide      = "POST /applications/{applicationId}/decision"
-	RouteClient      = "GET /clients/{clientId}"
-	RouteGrant       = "POST /clients/{clientId}/grant"
-	RouteReset       = "POST /clients/{clientId}/requirements/{name}/reset"
-	RouteTags        = "POST /clients/{clientId}/tags"
-	RouteHold        = "POST /clients/{clientId}/hold"
-	RouteErase       = "POST /clients/{clientId}/erase"
-	RouteReviewFile  = "POST /files/{fileId}/review"
-	RouteFile        = "GET /files/{fileId}"
-	RouteDeliveries  = "GET /deliveries"
-	RouteReplay      = "POST /deliveries/replay"
-	RouteStylesheet  = "GET /static/console.css"
+	// RouteClaim claims an application.
+	RouteClaim = "POST /applications/{applicationId}/claim"
+	// RouteRelease releases a claimed application.
+	RouteRelease = "POST /applications/{applicationId}/release"
+	// RouteDecide approves or rejects an application (with confirmation).
+	RouteDecide = "POST /applications/{applicationId}/decision"
+	// RouteClient is the case page of one client.
+	RouteClient = "GET /clients/{clientId}"
+	// RouteGrant grants a level with a reason (with confirmation).
+	RouteGrant = "POST /clients/{clientId}/grant"
+	// RouteReset resets a requirement (with confirmation).
+	RouteReset = "POST /clients/{clientId}/requirements/{name}/reset"
+	// RouteTags replaces a client's tags (with confirmation).
+	RouteTags = "POST /clients/{clientId}/tags"
+	// RouteHold places or lifts a legal hold (with confirmation).
+	RouteHold = "POST /clients/{clientId}/hold"
+	// RouteErase erases a client's personal data (with confirmation).
+	RouteErase = "POST /clients/{clientId}/erase"
+	// RouteReviewFile approves or rejects one document side (with confirmation).
+	RouteReviewFile = "POST /files/{fileId}/review"
+	// RouteFile serves one document side through a signed URL.
+	RouteFile = "GET /files/{fileId}"
+	// RouteDeliveries lists dead-lettered deliveries.
+	RouteDeliveries = "GET /deliveries"
+	// RouteReplay replays a dead letter (with confirmation).
+	RouteReplay = "POST /deliveries/replay"
+	// RouteStylesheet is the console's only asset.
+	RouteStylesheet = "GET /static/console.css"
 )
 
 // page is one registered route's handler.
@@ -222,7 +239,8 @@ func (c *Console) Register(r Router, prefix string) {
 		h := &handler{c: c, page: p, prefix: prefix}
 		r.Handle(method+" "+prefix+path, secure(cop.Handler(h)))
 	}
-	r.Handle("GET "+prefix+"/static/console.css", secure(http.HandlerFunc(c.stylesheet)))
+	_, css, _ := strings.Cut(RouteStylesheet, " ")
+	r.Handle("GET "+prefix+css, secure(http.HandlerFunc(c.stylesheet)))
 	if prefix != "" {
 		r.Handle("GET "+prefix, secure(http.RedirectHandler(prefix+"/", http.StatusMovedPermanently)))
 	}
