@@ -28,7 +28,7 @@ const (
 const MinSigningSecretLen = 32
 
 // DefaultURLTTL is the lifetime of signed URLs when SignerOptions.TTL is
-// zero: one hour, as seed 003 documents for identity-verification images.
+// zero: one hour, as the identity verification API documents for identity-verification images.
 const DefaultURLTTL = time.Hour
 
 // redacted replaces signatures in Redact's output.
@@ -68,7 +68,7 @@ type SignerOptions struct {
 
 // Signer signs and verifies URLs that grant access to one path with one
 // method until an expiry, without a session: the links to document images
-// handed to clients (seed 003). It is independent of net/http: an HTTP
+// handed to clients (identity verification's images). It is independent of net/http: an HTTP
 // adapter calls SignURL when rendering a response and Verify with
 // r.Method, r.URL.Path and r.URL.Query() when serving the file.
 //

@@ -6,10 +6,10 @@ import (
 )
 
 // Type is a kind of identity document a subject can upload: a passport, an ID
-// card, a utility bill. The same definition feeds seed 001's wizard "types"
-// objects (by ID) and seed 000's document requirement data (by Name and Sides).
+// card, a utility bill. The same definition feeds the wizard's "types"
+// objects (by ID) and the verification status API's document requirement data (by Name and Sides).
 type Type struct {
-	// ID identifies the type on the wire (seed 001's documents.type).
+	// ID identifies the type on the wire (the wizard's documents.type).
 	ID int `json:"id"`
 	// Name is the machine name used in requirement data and answers, e.g. "passport".
 	Name string `json:"name"`
@@ -19,7 +19,7 @@ type Type struct {
 	Enabled bool `json:"enabled"`
 	// Example is an optional URL or text showing a good upload.
 	Example string `json:"example"`
-	// Group is free-form grouping metadata echoed to clients (seed 001 shows {}).
+	// Group is free-form grouping metadata echoed to clients (the wizard's example shows {}).
 	Group map[string]string `json:"group"`
 	// Sides names the files one document of this type needs, e.g. ["front", "back"].
 	Sides []string `json:"sides"`

@@ -1,8 +1,10 @@
 package httpadapter
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -11,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/openkyc/kyc/documents"
+	"github.com/openkyc/kyc/internal/slogbridge"
 	"github.com/openkyc/kyc/verification"
 )
 
@@ -18,34 +21,35 @@ import (
 // RegisterAdmin prepend it). Only {name} wildcards are used, so the same
 // patterns work on *http.ServeMux and chi.
 const (
-	// RouteVerificationStatus: seed 000.
+	// RouteVerificationStatus: the verification status (what the caller
+	// still has to provide).
 	RouteVerificationStatus = "GET /api/v2/user/verification-status"
-	// RouteMyVerifications: seed 001, the caller's grant history.
+	// RouteMyVerifications: verification history, the caller's grants.
 	RouteMyVerifications = "GET /api/v2/my/verifications"
-	// RouteMyVerification: seed 001, one of the caller's grants.
+	// RouteMyVerification: verification history, one of the caller's grants.
 	RouteMyVerification = "GET /api/v2/my/verifications/{verificationId}"
-	// RouteWizard: seed 001, initialise the verification wizard.
+	// RouteWizard: the wizard, initialise the verification wizard.
 	RouteWizard = "GET /api/v2/my/verifications/wizard"
-	// RouteRunWizard: seed 001, submit a wizard step.
+	// RouteRunWizard: the wizard, submit a wizard step.
 	RouteRunWizard = "POST /api/v2/my/verifications"
 	// RouteUpload: extension, multipart upload of a document file.
 	RouteUpload = "POST /api/v2/my/verifications/files"
 	// RouteAnswer: extension, answer a non-document requirement.
 	RouteAnswer = "POST /api/v2/user/requirements/{name}"
-	// RoutePendingRequest: seed 002.
+	// RoutePendingRequest: the pending verification request.
 	RoutePendingRequest = "GET /external/api/v1/me/pending_verification_request"
-	// RouteIDVerification: seed 003.
+	// RouteIDVerification: identity verification, the latest approved check.
 	RouteIDVerification = "GET /api/v1/me/natural-person/id-verification"
-	// RouteIDVerificationAlias: seed 003's compatibility alias.
+	// RouteIDVerificationAlias: identity verification's compatibility alias.
 	RouteIDVerificationAlias = "GET /api/v1/me/natural-person/id_verification"
 	// RouteFile: extension, a document file through a signed URL.
 	RouteFile = "GET /api/v1/files/{fileId}"
 	// RouteOpenAPI: the OpenAPI 3.1 description (Options.ServeOpenAPI).
 	RouteOpenAPI = "GET /openapi.json"
 
-	// RouteVerifications: seed 004, every client's grant history (admin).
+	// RouteVerifications: admin history, every client's grant history (admin).
 	RouteVerifications = "GET /api/v2/verifications"
-	// RouteVerification: seed 004, one grant (admin).
+	// RouteVerification: admin history, one grant (admin).
 	RouteVerification = "GET /api/v2/verifications/{verificationId}"
 	// RouteApplications: extension, list applications (admin).
 	RouteApplications = "GET /api/v2/applications"
@@ -94,18 +98,18 @@ type Router interface {
 
 // Scopes names the scopes the scope-checked routes require.
 type Scopes struct {
-	// PendingRequest is required on RoutePendingRequest (seed 002);
+	// PendingRequest is required on RoutePendingRequest (the pending request);
 	// default "/external/me/r".
 	PendingRequest string
 	// IDVerification is required of User tokens on RouteIDVerification
-	// (seed 003); default "eprospera:person.id_verification.read".
+	// (identity verification); default "eprospera:person.id_verification.read".
 	IDVerification string
 	// AgentIDVerification is required of agent keys on RouteIDVerification;
 	// default "agent:person.id_verification.read".
 	AgentIDVerification string
 }
 
-// Default scopes (seeds 002 and 003).
+// Default scopes (the pending request and identity verification routes).
 const (
 	DefaultPendingRequestScope      = "/external/me/r"
 	DefaultIDVerificationScope      = "eprospera:person.id_verification.read"
@@ -191,6 +195,19 @@ type Options struct {
 	// Logger receives the access log (Info), expected refusals (Debug) and
 	// internal failures with their cause (Error); nil means silent.
 	Logger *zerolog.Logger
+	// Slog, for hosts that log with log/slog, receives the same lines as
+	// Logger would, as slog records (message, level and fields). Set Logger
+	// or Slog, not both.
+	Slog *slog.Logger
+	// RequestIDHeader names the request header whose value (1-128 letters,
+	// digits or "-_.:") is the request id logged with every line and echoed
+	// in the answer; empty means HeaderRequestID ("X-Request-Id").
+	RequestIDHeader string
+	// RequestIDFunc, when set, returns the request id the host's middleware
+	// assigned (e.g. chi's middleware.GetReqID); a non-empty answer wins
+	// over the header. A request id stored with WithRequestID is used
+	// otherwise; without any, one is generated.
+	RequestIDFunc func(ctx context.Context) string
 	// Signer signs the file URLs of seed 003 and verifies them on
 	// RouteFile. Without it those routes are not registered. A
 	// *documents.Signer (HMAC-SHA256) is the usual value; any
@@ -247,6 +264,9 @@ type Adapter struct {
 	// fallbacks answer what no route takes on each ServeMux (fallback.go).
 	fbMu      sync.Mutex
 	fallbacks map[fallbackKey]*fallback
+	// reqIDHeader and reqIDFunc say where the host's request id comes from.
+	reqIDHeader string
+	reqIDFunc   func(ctx context.Context) string
 }
 
 // New returns an Adapter for svc. The Authenticator is required.
@@ -276,8 +296,20 @@ func New(svc *verification.Service, opts Options) (*Adapter, error) {
 	if a.codes.Done == 0 {
 		a.codes.Done = DefaultWizardCodes.Done
 	}
-	if opts.Logger != nil {
+	switch {
+	case opts.Logger != nil && opts.Slog != nil:
+		return nil, errors.New("httpadapter: set Options.Logger or Options.Slog, not both")
+	case opts.Logger != nil:
 		a.log = *opts.Logger
+	case opts.Slog != nil:
+		a.log = slogbridge.New(opts.Slog)
+	}
+	a.reqIDHeader, a.reqIDFunc = opts.RequestIDHeader, opts.RequestIDFunc
+	if a.reqIDHeader == "" {
+		a.reqIDHeader = HeaderRequestID
+	}
+	if !validHeaderName(a.reqIDHeader) {
+		return nil, fmt.Errorf("httpadapter: RequestIDHeader %q is not a header name", opts.RequestIDHeader)
 	}
 	if s, ok := a.signer.(*documents.Signer); ok && s == nil {
 		a.signer = nil // a nil *Signer means no signer, as before URLSigner
@@ -313,14 +345,14 @@ const (
 	// authNone: anyone (the OpenAPI description).
 	authNone authRule = iota
 	// authActor: a User token acting for its subject, or an API key acting
-	// for the subject named by X-User-Identifier (seed 000).
+	// for the subject named by X-User-Identifier (the verification status API).
 	authActor
 	// authAdmin: an Admin principal.
 	authAdmin
-	// authPendingRequest: a User token with Scopes.PendingRequest (seed 002).
+	// authPendingRequest: a User token with Scopes.PendingRequest (the pending request).
 	authPendingRequest
 	// authIDVerification: a User token with Scopes.IDVerification or an
-	// agent key with Scopes.AgentIDVerification (seed 003).
+	// agent key with Scopes.AgentIDVerification (identity verification).
 	authIDVerification
 	// authSigned: no principal; the handler verifies a signed URL.
 	authSigned
@@ -421,15 +453,28 @@ func (a *Adapter) RegisterAdmin(r Router, prefix string) {
 	a.register(r, cleanPrefix(prefix), a.adminRoutes())
 }
 
-// Handler returns one http.Handler serving every route (public and admin)
-// under prefix on a private ServeMux, for hosts (gin, echo) that mount a
-// single handler without stripping the prefix. Requests no route takes are
-// answered in the route family's dialect (see Fallback and Guard).
+// Handler returns one http.Handler serving the public routes (those
+// Register adds, never the admin ones) under prefix, for hosts (gin, echo)
+// that mount a single handler. It serves requests with their full path
+// ("/kyc/api/...": gin, echo, chi's Mount) and requests whose prefix a
+// router stripped (http.StripPrefix("/kyc", a.Handler("/kyc"))); signed
+// file URLs name the path the client used either way. Unknown paths answer
+// 404. Serve the admin routes with AdminHandler, on an internal listener or
+// behind the host's admin authentication.
 func (a *Adapter) Handler(prefix string) http.Handler {
+	p := cleanPrefix(prefix)
 	mux := http.NewServeMux()
-	a.Register(mux, prefix)
-	a.RegisterAdmin(mux, prefix)
-	return a.Guard(prefix, mux)
+	a.register(mux, p, a.publicRoutes())
+	return &prefixHandler{prefix: p, mux: a.Guard(p, mux)}
+}
+
+// AdminHandler returns one http.Handler serving the admin routes (those
+// RegisterAdmin adds) under prefix, mounted as Handler is.
+func (a *Adapter) AdminHandler(prefix string) http.Handler {
+	p := cleanPrefix(prefix)
+	mux := http.NewServeMux()
+	a.register(mux, p, a.adminRoutes())
+	return &prefixHandler{prefix: p, mux: a.Guard(p, mux)}
 }
 
 func (a *Adapter) register(r Router, prefix string, rs []route) {

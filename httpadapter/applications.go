@@ -8,7 +8,7 @@ import (
 )
 
 // applicationJSON is an application in the admin extension routes, in the
-// style of seeds 001/004 (camelCase, +00:00 times, null when unset).
+// style of the verification history (camelCase, +00:00 times, null when unset).
 type applicationJSON struct {
 	ID         int64      `json:"id"`
 	UUID       string     `json:"uuid"`

@@ -35,8 +35,6 @@ func ndjsonEntries(t *testing.T, r resp) []verification.AuditEntry {
 	t.Helper()
 	require.Equal(t, 200, r.status, "%s", r.body)
 	require.Equal(t, mediaNDJSON, r.header.Get("Content-Type"))
-	doc, err := loadOpenAPI()
-	require.NoError(t, err)
 	var out []verification.AuditEntry
 	sc := bufio.NewScanner(bytes.NewReader(r.body))
 	for sc.Scan() {
@@ -44,9 +42,12 @@ func ndjsonEntries(t *testing.T, r resp) []verification.AuditEntry {
 		dec.UseNumber()
 		var v any
 		require.NoError(t, dec.Decode(&v), "line %q", sc.Text())
-		require.NoError(t, validateSchema(doc, map[string]any{"$ref": "#/components/schemas/AuditEntry"}, v, "$"), "line %q", sc.Text())
+		// The schema check of each line lives with the other OpenAPI
+		// validations in contrib/openapitest; here every field must be known.
 		var j auditJSON
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &j))
+		strict := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		strict.DisallowUnknownFields()
+		require.NoError(t, strict.Decode(&j), "line %q", sc.Text())
 		at, err := time.Parse(time.RFC3339Nano, j.At)
 		require.NoError(t, err)
 		e := verification.AuditEntry{Seq: j.Seq, At: at, Actor: verification.Actor{Kind: verification.ActorKind(j.Actor.Kind), ID: j.Actor.ID},

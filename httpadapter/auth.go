@@ -19,17 +19,17 @@ type CredentialKind uint8
 // The credential kinds (DESIGN.md "HTTP adapter").
 const (
 	// User is a user access token acting for one subject and carrying
-	// scopes: seed 000's user authorization token and the OAuth / identity
-	// access tokens of seeds 002 and 003 are this one kind.
+	// scopes: the verification status API's user authorization token and the OAuth / identity
+	// access tokens of the pending request and identity verification routes are this one kind.
 	User CredentialKind = iota + 1
 	// APIKey is a standard API key ("sk-..."): the host's backend acting for
 	// the user named in the X-User-Identifier header.
 	APIKey
 	// AgentKey is an agent key ("ak-..."): acts for one subject, carries
-	// scopes (seed 003).
+	// scopes (identity verification).
 	AgentKey
 	// Admin is an admin user's token: admin routes only, optionally limited
-	// to the clients carrying one of its tags (seed 004).
+	// to the clients carrying one of its tags (the admin history).
 	Admin
 )
 
@@ -88,7 +88,7 @@ func (p Principal) validate() error {
 
 // Sentinel errors an Authenticator returns (wrapped or not); the adapter
 // answers each in the route's dialect (see the package documentation for
-// the seed 000 codes). Any other error is an internal failure (ER999).
+// the ER7xx/ER8xx codes). Any other error is an internal failure (ER999).
 var (
 	// ErrNoCredentials: the request carries no credential.
 	ErrNoCredentials = errors.New("httpadapter: no credentials")
@@ -126,7 +126,7 @@ const (
 	// alternative method; avoid it, URLs end up in logs). Query validation
 	// skips it.
 	ParamAccessToken = "access_token"
-	// HeaderUserIdentifier names the user an API key acts for (seed 000).
+	// HeaderUserIdentifier names the user an API key acts for (the verification status API).
 	HeaderUserIdentifier = "X-User-Identifier"
 	// HeaderIdempotencyKey makes a POST safe to retry.
 	HeaderIdempotencyKey = "Idempotency-Key"
@@ -137,7 +137,7 @@ const (
 	HeaderRequestID = "X-Request-Id"
 )
 
-// Prefixes of key credentials (seed 003).
+// Prefixes of key credentials (as identity verification uses them).
 const (
 	APIKeyPrefix   = "sk-"
 	AgentKeyPrefix = "ak-"
@@ -192,8 +192,7 @@ func Credential(r *http.Request) (string, error) {
 	return found[0], nil
 }
 
-// presented classifies the credential a request shows, to pick the seed
-// 000 code for an authentication failure: API keys get ER80[56], other
+// presented classifies the credential a request shows, to pick the ER7xx/ER8xx code for an authentication failure: API keys get ER80[56], other
 // tokens on user routes ER70[0-2], on other routes ER80[0-2].
 type presented uint8
 

@@ -33,7 +33,7 @@ var validate = func() *validator.Validate {
 // readBody reads the whole request body, refusing more than limit bytes and
 // bodies that are not JSON. Content-Type may be application/json, absent,
 // or application/x-www-form-urlencoded: curl's default for --data-raw, as
-// in seed 001's example, which sends JSON under that type.
+// in the wizard's documented example, which sends JSON under that type.
 func (c *call) readBody(limit int64) ([]byte, error) {
 	if ct := c.r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)

@@ -1,7 +1,21 @@
-// Package httpadapter serves the documented KYC routes (the five API
-// documents of seeds 000-004, plus extensions in the same style) over a
-// verification.Service, inside the host's own HTTP server and behind the
-// host's own authentication.
+// Package httpadapter serves the KYC routes over a verification.Service,
+// inside the host's own HTTP server and behind the host's own
+// authentication. The routes come in six families, each wire-compatible
+// with the public API it follows, so that a client written for that API
+// works unchanged:
+//
+//	family                 routes                                            compatible with
+//	verification status    GET /api/v2/user/verification-status              BTC Direct API v2
+//	verification history   GET /api/v2/my/verifications[/{verificationId}]   B2BROKER B2CORE REST API (front office)
+//	wizard                 GET /api/v2/my/verifications/wizard, POST ...     B2CORE REST API (front office)
+//	pending request        GET /external/api/v1/me/pending_verification_request  Payway (Tulo) external API v1
+//	identity verification  GET /api/v1/me/natural-person/id-verification     ePróspera API
+//	admin history          GET /api/v2/verifications[/{verificationId}]      B2CORE REST API (back office)
+//
+// plus extensions in the same style (uploads, answers, signed files, admin
+// review). The scopes those APIs use (/external/me/r,
+// eprospera:person.id_verification.read, agent:person.id_verification.read)
+// are only defaults: Options.Scopes names the host's own.
 //
 // # Mounting
 //
@@ -12,7 +26,7 @@
 //
 //	a, err := httpadapter.New(svc, httpadapter.Options{
 //		Authenticator: hostAuth,            // required
-//		Signer:        signer,              // for seed 003's image URLs
+//		Signer:        signer,              // for identity verification's image URLs
 //		BaseURL:       "https://kyc.example.com",
 //	})
 //	mux := http.NewServeMux()            // Go 1.22+ patterns
@@ -27,10 +41,19 @@
 //	a.Register(r, "/kyc")
 //	a.RegisterAdmin(r, "/kyc")
 //
-// Routers that mount one handler (gin, echo) use Handler, which serves every
-// route under the prefix on a private ServeMux; the prefix is not stripped:
+// Routers that mount one handler (gin, echo) use Handler, which serves the
+// public routes only, and AdminHandler, which serves the admin routes only,
+// each on a private ServeMux; the prefix is not stripped by them, and may
+// have been stripped in front of them:
 //
 //	g.Any("/kyc/*any", gin.WrapH(a.Handler("/kyc")))
+//	internal.Any("/kyc/*any", gin.WrapH(a.AdminHandler("/kyc")))
+//	mux.Handle("/kyc/", http.StripPrefix("/kyc", a.Handler("/kyc")))
+//
+// Behind http.StripPrefix (or any router that strips a prefix from
+// URL.Path and keeps RequestURI), the signed file URLs name the path the
+// client used and verify against it, whatever was stripped in front of the
+// registered prefix.
 //
 // The prefix may be "" (routes at the root). Register panics on an invalid
 // prefix, as http.ServeMux does on an invalid pattern.
@@ -55,38 +78,46 @@
 //
 // # Routes
 //
-//	route                                                      | doc | who
-//	GET  /api/v2/user/verification-status                      | 000 | user token, or API key + X-User-Identifier
-//	GET  /api/v2/my/verifications                              | 001 | user (same credentials)
-//	GET  /api/v2/my/verifications/{verificationId}             | 001 | user, own grants only
-//	GET  /api/v2/my/verifications/wizard                       | 001 | user
-//	POST /api/v2/my/verifications                              | 001 | user
-//	POST /api/v2/my/verifications/files                        | ext | user: multipart upload of a document image
-//	POST /api/v2/user/requirements/{name}                      | ext | user: answer a requirement
-//	GET  /external/api/v1/me/pending_verification_request      | 002 | user token with scope /external/me/r
-//	GET  /api/v1/me/natural-person/id-verification             | 003 | user token with eprospera:person.id_verification.read, or agent key with agent:person.id_verification.read
-//	GET  /api/v1/me/natural-person/id_verification             | 003 | alias of the above
-//	GET  /api/v1/files/{fileId}?exp&kid&sig                    | ext | a URL signed by Options.Signer; no credential
-//	GET  /openapi.json                                         | ext | anyone (Options.ServeOpenAPI)
+//	route                                                      | family | who
+//	GET  /api/v2/user/verification-status                      | status | user token, or API key + X-User-Identifier
+//	GET  /api/v2/my/verifications                              | history| user (same credentials)
+//	GET  /api/v2/my/verifications/{verificationId}             | history| user, own grants only
+//	GET  /api/v2/my/verifications/wizard                       | wizard | user
+//	POST /api/v2/my/verifications                              | wizard | user
+//	POST /api/v2/my/verifications/files                        | ext    | user: multipart upload of a document image
+//	POST /api/v2/user/requirements/{name}                      | ext    | user: answer a requirement
+//	GET  /external/api/v1/me/pending_verification_request      | pending| user token with scope /external/me/r
+//	GET  /api/v1/me/natural-person/id-verification             | idv    | user token with eprospera:person.id_verification.read, or agent key with agent:person.id_verification.read
+//	GET  /api/v1/me/natural-person/id_verification             | idv    | alias of the above
+//	GET  /api/v1/files/{fileId}?exp&kid&sig                    | ext    | a URL signed by Options.Signer; no credential
+//	GET  /openapi.json                                         | ext    | anyone (Options.ServeOpenAPI)
 //	admin (RegisterAdmin):
-//	GET  /api/v2/verifications (+ filter[clientId])            | 004 | admin, limited to its tags
-//	GET  /api/v2/verifications/{verificationId}                | 004 | admin, limited to its tags
-//	GET  /api/v2/applications (+ filter[clientId], filter[status]) | ext | admin
-//	POST /api/v2/applications/{applicationId}/decision         | ext | admin: {"decision": "approved"|"rejected", "reason"}
-//	POST /api/v2/clients/{clientId}/requirements/{name}        | ext | admin: {"value", "status", "reason", "final"}
-//	POST /api/v2/clients/{clientId}/requirements/{name}/review | ext | admin: {"decision", "reason", "final"}
-//	GET  /api/v2/files/{fileId}                                | ext | admin: a document image for review
+//	GET  /api/v2/verifications (+ filter[clientId])            | admin  | admin, limited to its tags
+//	GET  /api/v2/verifications/{verificationId}                | admin  | admin, limited to its tags
+//	GET  /api/v2/applications (+ filter[clientId], filter[status]) | ext    | admin
+//	POST /api/v2/applications/{applicationId}/decision         | ext    | admin: {"decision": "approved"|"rejected", "reason"}
+//	POST /api/v2/clients/{clientId}/requirements/{name}        | ext    | admin: {"value", "status", "reason", "final"}
+//	POST /api/v2/clients/{clientId}/requirements/{name}/review | ext    | admin: {"decision", "reason", "final"}
+//	GET  /api/v2/files/{fileId}                                | ext    | admin: a document image for review
+//	GET  /api/v2/applications/{applicationId}                  | ext    | admin: one application
+//	POST /api/v2/applications/{applicationId}/claim|release    | ext    | admin: claim for review (409 when another admin holds it), release
+//	GET  /api/v2/clients/{clientId}[/timeline]                 | ext    | admin: a client for review, its history
+//	POST /api/v2/clients/{clientId}/grants                     | ext    | admin: {"level", "reason"} (reason required)
+//	POST /api/v2/clients/{clientId}/requirements/{name}/reset  | ext    | admin: {"reopen"}
+//	POST /api/v2/clients/{clientId}/tags|legal-hold|erase      | ext    | admin: {"tags"}, {"hold"}, {"confirm": true}
+//	GET  /api/v2/deliveries/dead, POST /api/v2/deliveries/replay | ext  | admin without tag limits: dead letters, {"eventId", "sink"}
 //	GET  /api/v2/audit (+ filter[clientId|actor|action|since|until]) | ext | admin, limited to its tags: the audit trail as NDJSON or CSV (Accept)
 //
-// The seed 003 and file routes are registered only when Options.Signer is
+// The identity verification and file routes are registered only when Options.Signer is
 // set. openapi.json (embedded, see OpenAPI) describes every route, request
 // and answer, including every error status.
 //
 // # Authentication
 //
 // The host's Authenticator maps a request to a Principal: a User token
-// (seed 000's user authorization token and the OAuth / identity tokens of
-// seeds 002 and 003 are this one kind: a bearer token acting for one
+// (the verification status API's user authorization token and the OAuth /
+// identity tokens of the pending request and identity verification APIs
+// are this one kind: a bearer token acting for one
 // subject, with scopes), an APIKey ("sk-", the host's backend acting for the
 // user named by X-User-Identifier), an AgentKey ("ak-", acting for one
 // subject, with scopes) or an Admin (admin id, optional client tags). It
@@ -102,7 +133,7 @@
 // Authorization headers included, is ER803. Credential parses them for
 // Authenticators.
 //
-// Seed 000's codes, on the /api/v2 routes:
+// The ER7xx/ER8xx codes of the verification status API, on the /api/v2 routes:
 //
 //   - User routes (status, my/..., user/requirements): no credentials ER700,
 //     expired ER701, invalid ER702 for tokens; for an API key (sk-, or the
@@ -137,9 +168,10 @@
 // Each route family answers in its document's shapes, errors and time
 // formats included; one renderer per family:
 //
-// The /api/v2 routes (seeds 000, 001, 004 and the extensions) answer errors
-// as seed 000's {"errors": {"ERxxx": {"code", "message", "solution"}}}, with
-// the catalog's exact texts for seed 000's codes. Statuses:
+// The /api/v2 routes (verification status, verification history, wizard,
+// admin history and the extensions) answer errors as the verification
+// status API does, {"errors": {"ERxxx": {"code", "message", "solution"}}},
+// with its catalog's exact texts for its codes. Statuses:
 //
 //	401  ER700 ER701 ER702 ER800 ER801 ER802 ER805 ER806
 //	400  ER803 ER704 ER707, and ER710 (invalid request: the message names the
@@ -159,10 +191,10 @@
 //
 // ER706 belongs to subject creation, which hosts do through the Service; no
 // route answers it. Lists answer {"total": n, "data": [...]} and details
-// {"total": 1, "data": [grant]} as in the seeds, with createTime formatted
+// {"total": 1, "data": [grant]} as in the verification history API, with createTime formatted
 // "2006-01-02T15:04:05+00:00" in UTC.
 //
-// Seed 002's route answers {"item": {...}} with times "2024-01-15 12:00:00
+// The pending request route answers {"item": {...}} with times "2024-01-15 12:00:00
 // UTC" and its named errors as {"error": "<name>", "message": "<text>"}
 // (Payway's convention: every error carries a message): 400
 // unknown_parameter (any query parameter: the route takes none),
@@ -171,7 +203,7 @@
 // not_found (the account is deleted or unknown); 500 internal_server_error;
 // 503 service_unavailable.
 //
-// Seed 003's routes answer its exact bodies: {"error": "missing_token"} and
+// The identity verification routes answer the ePróspera API's exact bodies: {"error": "missing_token"} and
 // {"error": "invalid_token"} (401; also for two methods and for a deleted
 // user's token), {"error": "missing_scopes: <scope>"} (403, a user token
 // without the scope), {"error": "Insufficient permissions"} (403, an agent
@@ -181,9 +213,9 @@
 // route uses the same dialect: {"error": "invalid_signature"} or
 // {"error": "expired_signature"} (403), {"error": "not_found"} (404).
 //
-// # Seed ambiguities, as resolved here
+// # Ambiguities of the compatible APIs' documents, as resolved here
 //
-//   - Seed 001's wizard example is not valid JSON ("data": [ "types": {...}
+//   - The wizard's documented example is not valid JSON ("data": [ "types": {...}
 //     ]). Its field table says data is "object or null" and the run
 //     answer's data is {"types": [...]}; so the initialising answer's data
 //     is {"types": [Document Type objects {id, description, enabled,
@@ -191,7 +223,7 @@
 //   - The run answer's data.types lists the names of the document types
 //     submitted in the wizard so far ("passport"), as the table says ("an
 //     array of string values specifying the types of submitted documents").
-//   - The run request: seed 001's curl wraps the documented body in "data":
+//   - The run request: the wizard's curl example wraps the documented body in "data":
 //     {"data": {"documents": {"type": <id>, "files": [<file ids>]}, "uuid":
 //     "..."}}; that is the accepted body. Files are ids returned by the
 //     upload route, one per side of the type, in the type's side order. The
@@ -202,12 +234,12 @@
 //     is used, null for a subject's first grant.
 //   - userId appears as "1" and as 11: it is an integer (the field table's
 //     type), or null when the grant was automatic.
-//   - The seed 001 table lists paths without /api and with a trailing slash
+//   - The wizard's table lists paths without /api and with a trailing slash
 //     on the POST; the curl examples are used: /api/v2/my/verifications.
-//   - Seed 002's id is the application's uuid (the wizard's uuid);
+//   - The pending request's id is the application's uuid (the wizard's uuid);
 //     account_id is the subject's external identifier; id, created_at and
 //     expires_at appear only while a request is pending.
-//   - Seed 003's signed URLs are BaseURL + prefix + /api/v1/files/{fileId}
+//   - Identity verification's signed URLs are BaseURL + prefix + /api/v1/files/{fileId}
 //     with exp, kid and sig (documents.Signer; valid one hour by default);
 //     without BaseURL they are root-relative. Purged images are null.
 //
@@ -247,11 +279,18 @@
 //
 // # Logging
 //
-// The adapter is silent unless Options.Logger is set. Each request logs one
+// The adapter is silent unless Options.Logger (zerolog) or Options.Slog
+// (log/slog: the same lines, as slog records) is set. Each request logs one
 // access line at Info (method, route pattern with the prefix, status, bytes,
-// duration, request id from X-Request-Id or generated, principal kind);
+// duration, request id, principal kind);
 // refusals log at Debug (route, status, problem kind); internal failures and
 // panics at Error with the cause or stack. Tokens, identifiers, paths with
 // their ids, query strings (signed URLs, access_token), bodies, answers and
 // file bytes are never logged.
+//
+// The request id is the host's when it has one: Options.RequestIDFunc
+// (e.g. chi's middleware.GetReqID) or a value stored with WithRequestID;
+// otherwise a well-formed value of the Options.RequestIDHeader header
+// (X-Request-Id by default); otherwise a generated one. Every log line of
+// the request carries it, and the answer echoes it in that header.
 package httpadapter

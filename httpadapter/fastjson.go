@@ -7,7 +7,7 @@ import (
 	"github.com/openkyc/kyc/levels"
 )
 
-// The status route (seed 000) is the hottest route: its answer is written
+// The verification status route is the hottest route: its answer is written
 // by hand, byte for byte what encoding/json (without HTML escaping) writes
 // for []levels.Outstanding, which TestAppendOutstandingMatchesEncodingJSON
 // checks. It saves the reflection and the re-validation of each
@@ -71,7 +71,7 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// appendOutstanding appends seed 000's status array.
+// appendOutstanding appends the verification status API's status array.
 func appendOutstanding(dst []byte, items []levels.Outstanding) []byte {
 	dst = append(dst, '[')
 	for i, o := range items {

@@ -262,7 +262,7 @@ func (a *Adapter) upload(c *call, fields uploadFields, pr *partReader) error {
 }
 
 // serveFile: extension, a document image through a URL signed by
-// Options.Signer (as seed 003 hands out); no other credential is needed.
+// Options.Signer (as identity verification hands out); no other credential is needed.
 func (a *Adapter) serveFile(c *call) error {
 	if err := a.verifySigned(c); err != nil {
 		return err

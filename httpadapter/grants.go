@@ -8,17 +8,17 @@ import (
 
 // Time formats of the dialects.
 const (
-	// timeV2 is seeds 001/004's createTime: "2022-01-01T00:00:00+00:00" (UTC).
+	// timeV2 is the verification history's createTime: "2022-01-01T00:00:00+00:00" (UTC).
 	timeV2 = "2006-01-02T15:04:05+00:00"
-	// timeExternal is seed 002's "2024-01-15 12:00:00 UTC".
+	// timeExternal is the pending request's "2024-01-15 12:00:00 UTC".
 	timeExternal = "2006-01-02 15:04:05 UTC"
-	// timeNaturalPerson is seed 003's "2024-01-15T10:30:00.000Z".
+	// timeNaturalPerson is identity verification's "2024-01-15T10:30:00.000Z".
 	timeNaturalPerson = "2006-01-02T15:04:05.000Z"
 )
 
 func formatV2(t time.Time) string { return t.UTC().Format(timeV2) }
 
-// levelJSON is a level reference of seeds 001/004.
+// levelJSON is a level reference of the verification history.
 type levelJSON struct {
 	ID   int    `json:"id"`
 	Name string `json:"name"`
@@ -28,8 +28,8 @@ type reasonJSON struct {
 	Name string `json:"name"`
 }
 
-// grantJSON is a grant in seeds 001/004's shape. userId is an integer, or
-// null when the grant was automatic (the seeds show both "1" and 11; the
+// grantJSON is a grant in the verification history's shape. userId is an integer, or
+// null when the grant was automatic (the documents show both "1" and 11; the
 // field table says integer).
 type grantJSON struct {
 	ID            int64      `json:"id"`
@@ -61,7 +61,7 @@ func toGrantJSON(g verification.Grant) grantJSON {
 
 func levelRef(l verification.LevelRef) levelJSON { return levelJSON{l.ID, l.Name} }
 
-// listJSON is seeds 001/004's {"total": n, "data": [...]}.
+// listJSON is the verification history's {"total": n, "data": [...]}.
 type listJSON[T any] struct {
 	Total int `json:"total"`
 	Data  []T `json:"data"`
@@ -75,7 +75,7 @@ func grantList(page verification.Page[verification.Grant]) listJSON[grantJSON] {
 	return out
 }
 
-// serveMyVerifications: seed 001's history of the caller's grants.
+// serveMyVerifications: the verification history of the caller's grants.
 func (a *Adapter) serveMyVerifications(c *call) error {
 	q, err := parseQuery(c.r.URL.RawQuery, listParamNames...)
 	if err != nil {
@@ -97,7 +97,7 @@ func (a *Adapter) serveMyVerifications(c *call) error {
 	return nil
 }
 
-// serveMyVerification: seed 001's detail, {"total": 1, "data": [grant]}.
+// serveMyVerification: a verification history detail, {"total": 1, "data": [grant]}.
 // Another client's grant answers 404 exactly as an absent one.
 func (a *Adapter) serveMyVerification(c *call) error {
 	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
@@ -119,7 +119,7 @@ func (a *Adapter) serveMyVerification(c *call) error {
 	return nil
 }
 
-// serveVerifications: seed 004's history of every client's grants, for
+// serveVerifications: the admin history of every client's grants, for
 // admins; the Service scopes it (and filter[clientId]) by the admin's tags.
 func (a *Adapter) serveVerifications(c *call) error {
 	q, err := parseQuery(c.r.URL.RawQuery, adminListParamNames...)
@@ -144,7 +144,7 @@ func (a *Adapter) serveVerifications(c *call) error {
 	return nil
 }
 
-// serveVerification: seed 004's detail, scoped by the admin's tags.
+// serveVerification: an admin history detail, scoped by the admin's tags.
 func (a *Adapter) serveVerification(c *call) error {
 	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
 		return err

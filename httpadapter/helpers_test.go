@@ -93,7 +93,10 @@ type setupOpts struct {
 	// prefix is the mount prefix (testPrefix when empty and noPrefix unset).
 	prefix   string
 	noPrefix bool
-	// router: "mux" (default), "chi" or "handler".
+	// router: "mux" (default), "chi", "handler" (Handler and AdminHandler
+	// on one ServeMux), "strip" (the same behind http.StripPrefix) or
+	// "strip-unregistered" (routes registered at the root of a ServeMux
+	// behind http.StripPrefix).
 	router string
 	// adapter edits the adapter options.
 	adapter func(*Options)
@@ -170,7 +173,18 @@ func setup(t testing.TB, so ...setupOpts) *testBundle {
 		b.adapter.RegisterAdmin(r, b.prefix)
 		b.h = r
 	case "handler":
-		b.h = b.adapter.Handler(b.prefix)
+		b.h = oneHandlerEach(b.prefix, b.adapter.Handler(b.prefix), b.adapter.AdminHandler(b.prefix))
+	case "strip":
+		// http.StripPrefix in front of handlers that know the prefix.
+		b.h = oneHandlerEach(b.prefix, http.StripPrefix(b.prefix, b.adapter.Handler(b.prefix)), http.StripPrefix(b.prefix, b.adapter.AdminHandler(b.prefix)))
+	case "strip-unregistered":
+		// http.StripPrefix in front of routes registered at the root.
+		inner := http.NewServeMux()
+		b.adapter.Register(inner, "")
+		b.adapter.RegisterAdmin(inner, "")
+		outer := http.NewServeMux()
+		outer.Handle(b.prefix+"/", http.StripPrefix(b.prefix, inner))
+		b.h = outer
 	default:
 		mux := http.NewServeMux()
 		b.adapter.Register(mux, b.prefix)
@@ -390,4 +404,19 @@ func golden(t *testing.T, name string, got []byte) {
 	want, err := os.ReadFile(path)
 	require.NoError(t, err, "golden file missing: run go test -run %s -update", t.Name())
 	require.Equal(t, string(want), string(pretty), "golden %s differs (go test -update rewrites it)", name)
+}
+
+// oneHandlerEach mounts a public and an admin handler on one ServeMux by
+// path prefix, as a gin or echo host mounts Handler and AdminHandler on
+// their own paths.
+func oneHandlerEach(prefix string, public, admin http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(prefix+"/", public)
+	for _, p := range []string{"/api/v2/verifications", "/api/v2/applications", "/api/v2/clients/", "/api/v2/files/"} {
+		mux.Handle(prefix+p, admin)
+		if !strings.HasSuffix(p, "/") {
+			mux.Handle(prefix+p+"/", admin)
+		}
+	}
+	return mux
 }

@@ -10,9 +10,9 @@ import (
 	"github.com/openkyc/kyc/verification"
 )
 
-// pendingItem is seed 002's item. id, expires_at and created_at are present
+// pendingItem is the pending request's item. id, expires_at and created_at are present
 // only while a request is pending; id is the application's uuid (the
-// wizard's uuid of seed 001) and account_id the subject's external
+// wizard's uuid) and account_id the subject's external
 // identifier.
 type pendingItem struct {
 	ID        string `json:"id,omitempty"`
@@ -25,7 +25,7 @@ type pendingItem struct {
 
 func formatExternal(t time.Time) string { return t.UTC().Format(timeExternal) }
 
-// servePendingRequest: seed 002. The route takes no parameters.
+// servePendingRequest: the pending verification request. The route takes no parameters.
 func (a *Adapter) servePendingRequest(c *call) error {
 	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
 		return err
@@ -46,7 +46,7 @@ func (a *Adapter) servePendingRequest(c *call) error {
 	return nil
 }
 
-// idVerificationJSON is seed 003's body; every field is null when no
+// idVerificationJSON is identity verification's body; every field is null when no
 // approved session is on file.
 type idVerificationJSON struct {
 	ID        *string                 `json:"id"`
@@ -62,7 +62,7 @@ type idVerificationDocuments struct {
 	Face          *string `json:"face"`
 }
 
-// serveIDVerification: seed 003, the latest approved identity check with
+// serveIDVerification: identity verification, the latest approved identity check with
 // signed URLs (valid Signer.TTL, one hour by default) for its images.
 func (a *Adapter) serveIDVerification(c *call) error {
 	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
@@ -95,14 +95,15 @@ func (a *Adapter) serveIDVerification(c *call) error {
 			}
 			return err
 		}
-		u := a.fileURL(c.prefix, f.id)
+		u := a.fileURL(c.mountPath(), f.id)
 		*f.dst = &u
 	}
 	c.json(200, out)
 	return nil
 }
 
-// fileURL signs the RouteFile URL of a file under prefix.
+// fileURL signs the RouteFile URL of a file under prefix (the mount path
+// as the client sees it).
 func (a *Adapter) fileURL(prefix, fileID string) string {
 	_, path := route{pattern: RouteFile}.split()
 	path = prefix + path[:len(path)-len("{fileId}")] + fileID
@@ -139,7 +140,7 @@ func (a *Adapter) verifySigned(c *call) error {
 	if method == "HEAD" {
 		method = "GET"
 	}
-	err = a.signer.Verify(method, c.r.URL.Path, q)
+	err = a.signer.Verify(method, c.clientPath(), q)
 	switch {
 	case err == nil:
 		return nil

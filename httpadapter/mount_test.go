@@ -27,7 +27,9 @@ func (r *recordingRouter) Handle(pattern string, h http.Handler) {
 }
 
 // TestMounts serves the same requests through a real net/http server on
-// *http.ServeMux, chi and Handler, under a prefix and under none. chi v5.1+
+// *http.ServeMux, chi, Handler and AdminHandler, and behind
+// http.StripPrefix, under a prefix and under none: signed file URLs keep
+// the path the client used and verify when fetched. chi v5.1+
 // accepts "METHOD /path" patterns in Handle (go-chi/chi#897) and sets
 // r.PathValue, so no adapter is needed for it.
 func TestMounts(t *testing.T) {
@@ -44,6 +46,10 @@ func TestMounts(t *testing.T) {
 		{"chi no prefix", setupOpts{router: "chi", noPrefix: true}, ""},
 		{"Handler prefix", setupOpts{router: "handler"}, testPrefix},
 		{"Handler no prefix", setupOpts{router: "handler", noPrefix: true}, ""},
+		{"StripPrefix of Handler", setupOpts{router: "strip"}, testPrefix},
+		{"StripPrefix of Handler deep prefix", setupOpts{router: "strip", prefix: "/internal/kyc"}, "/internal/kyc"},
+		{"StripPrefix of routes at the root", setupOpts{router: "strip-unregistered"}, testPrefix},
+		{"StripPrefix of routes at the root deep prefix", setupOpts{router: "strip-unregistered", prefix: "/internal/kyc"}, "/internal/kyc"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -193,4 +199,33 @@ func TestNewValidatesOptions(t *testing.T) {
 	require.Equal(t, Scopes{DefaultPendingRequestScope, DefaultIDVerificationScope, DefaultAgentIDVerificationScope}, a.scopes)
 	require.Equal(t, DefaultWizardStages, a.stages)
 	require.Equal(t, DefaultWizardCodes, a.codes)
+}
+
+// TestHandlerSeparatesAdminRoutes: Handler serves only the public routes,
+// AdminHandler only the admin ones, so a gin or echo host that mounts
+// Handler on its public router exposes no reviewer route. A route's own
+// answers are JSON; the router's "404 page not found" is not.
+func TestHandlerSeparatesAdminRoutes(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	pub, adm := b.adapter.Handler("/kyc"), b.adapter.AdminHandler("/kyc")
+	// Without credentials a route answers 401 (or 403 for a signed URL);
+	// what no route takes answers the fallback's 404 or 405, in JSON too.
+	routed := func(h http.Handler, method, path, _ string) bool {
+		r := httptest.NewRequest(method, "/kyc"+path, nil)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Code != http.StatusNotFound && rec.Code != http.StatusMethodNotAllowed
+	}
+	fill := strings.NewReplacer("{verificationId}", "1", "{applicationId}", "1", "{clientId}", "1", "{name}", "isBusiness", "{fileId}", "f1")
+	for _, rt := range b.adapter.adminRoutes() {
+		method, path := rt.split()
+		require.False(t, routed(pub, method, fill.Replace(path), tokAdmin), "Handler serves admin route %s", rt.pattern)
+		require.True(t, routed(adm, method, fill.Replace(path), tokAdmin), "AdminHandler lacks %s", rt.pattern)
+	}
+	for _, rt := range b.adapter.publicRoutes() {
+		method, path := rt.split()
+		require.True(t, routed(pub, method, fill.Replace(path), tokOwner), "Handler lacks %s", rt.pattern)
+		require.False(t, routed(adm, method, fill.Replace(path), tokOwner), "AdminHandler serves public route %s", rt.pattern)
+	}
 }

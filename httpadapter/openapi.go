@@ -25,7 +25,7 @@ func (a *Adapter) serveOpenAPI(c *call) error {
 	if err := json.Unmarshal(openAPI, &doc); err != nil {
 		return internalProblem(err)
 	}
-	server := a.base + c.prefix
+	server := a.base + c.mountPath()
 	if server == "" {
 		server = "/"
 	}

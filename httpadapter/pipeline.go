@@ -40,6 +40,8 @@ type call struct {
 	principal Principal
 	// subjectID is the subject the request acts for, once resolved.
 	subjectID int64
+	// reqID is the request id every log line of the request carries.
+	reqID string
 }
 
 // statusWriter records the status and size of a response.
@@ -71,10 +73,10 @@ func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	a := h.a
-	reqID := requestID(r.Header.Get(HeaderRequestID))
-	w.Header().Set(HeaderRequestID, reqID)
+	reqID := a.requestID(r)
+	w.Header().Set(a.reqIDHeader, reqID)
 	sw := &statusWriter{ResponseWriter: w}
-	c := &call{a: a, rt: &h.rt, prefix: h.prefix, w: sw, r: r, pattern: h.pattern}
+	c := &call{a: a, rt: &h.rt, prefix: h.prefix, w: sw, r: r, pattern: h.pattern, reqID: reqID}
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -114,6 +116,23 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.rt.serve(c); err != nil {
 		c.fail(err)
 	}
+}
+
+// requestID returns the request's id: the host's (RequestIDFunc, or
+// WithRequestID), else a well-formed one from the request id header, else a
+// generated one.
+func (a *Adapter) requestID(r *http.Request) string {
+	var host string
+	if a.reqIDFunc != nil {
+		host = a.reqIDFunc(r.Context())
+	}
+	if host == "" {
+		host, _ = r.Context().Value(ctxRequestID).(string)
+	}
+	if hostRequestID(host) {
+		return host
+	}
+	return requestID(r.Header.Get(a.reqIDHeader))
 }
 
 // requestID keeps a well-formed client request id (1-128 characters of
@@ -183,8 +202,7 @@ func (c *call) authenticate() error {
 	return nil
 }
 
-// authProblem maps an Authenticator error to a problem, choosing the seed
-// 000 code family from what the request presented and the route.
+// authProblem maps an Authenticator error to a problem, choosing the ER7xx/ER8xx code family from what the request presented and the route.
 func (c *call) authProblem(err error) error {
 	var k problemKind
 	switch {
@@ -298,7 +316,7 @@ func (c *call) writeProblem(p *problem, logIt bool) {
 		} else {
 			ev = c.a.log.Debug()
 		}
-		ev.Str("route", c.pattern).Int("status", out.status).Str("request_id", c.w.Header().Get(HeaderRequestID)).
+		ev.Str("route", c.pattern).Int("status", out.status).Str("request_id", c.reqID).
 			Str("problem", problemName(p)).Msg("httpadapter: request refused")
 	}
 	h := c.w.Header()

@@ -50,7 +50,7 @@ const (
 	numProblems
 )
 
-// credClass says which seed 000 codes an authentication failure gets.
+// credClass says which ER7xx/ER8xx codes an authentication failure gets.
 type credClass uint8
 
 const (
@@ -334,11 +334,12 @@ func orDefault(s, def string) string {
 type family uint8
 
 const (
-	// familyV2: seeds 000, 001 and 004 and the /api/v2 extensions.
+	// familyV2: the verification status, verification history, wizard and admin
+	// history routes and the /api/v2 extensions.
 	familyV2 family = iota
-	// familyExternal: seed 002 (/external/api/v1).
+	// familyExternal: the pending request (/external/api/v1).
 	familyExternal
-	// familyNaturalPerson: seed 003 and the signed file route (/api/v1).
+	// familyNaturalPerson: identity verification and the signed file route (/api/v1).
 	familyNaturalPerson
 )
 
@@ -377,7 +378,7 @@ func (f family) render(p *problem) rendered {
 	return rendered{row.status, map[string]map[string]v2Error{"errors": {string(code): {code, msg, e.Solution}}}}
 }
 
-// v2Error is one entry of seed 000's {"errors": {...}} object.
+// v2Error is one entry of the verification status API's {"errors": {...}} object.
 type v2Error struct {
 	Code     verification.Code `json:"code"`
 	Message  string            `json:"message"`

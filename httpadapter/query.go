@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// The limit query parameter of the list routes (seeds 001 and 004).
+// List parameters (the verification history and admin history routes).
 const (
 	// DefaultLimit is the page size when limit is absent.
 	DefaultLimit = 10
@@ -93,7 +93,7 @@ func parseID(name, v string) (int64, error) {
 	return parseInt(name, v, 1, 1<<63-1)
 }
 
-// listParams are the list parameters of seeds 001 and 004.
+// listParams are the list parameters of the verification history and admin history routes.
 type listParams struct {
 	limit, offset int
 	desc          bool

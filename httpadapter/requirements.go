@@ -8,7 +8,7 @@ import (
 	"github.com/openkyc/kyc/verification"
 )
 
-// serveStatus: seed 000, what the caller still needs for the top level, as
+// serveStatus: the verification status, what the caller still needs for the top level, as
 // levels.Outstanding marshals it; [] when fully verified.
 func (a *Adapter) serveStatus(c *call) error {
 	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
@@ -32,7 +32,7 @@ func (a *Adapter) serveStatus(c *call) error {
 }
 
 // requirementJSON is a subject's state for one requirement (extension
-// routes), in the spirit of seed 000's status items.
+// routes), in the spirit of the verification status API's status items.
 type requirementJSON struct {
 	Name     string            `json:"name"`
 	Type     levels.AnswerType `json:"type"`

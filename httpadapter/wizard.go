@@ -5,7 +5,7 @@ import (
 	"github.com/openkyc/kyc/verification"
 )
 
-// documentTypeJSON is seed 001's Document Type object.
+// documentTypeJSON is the wizard's Document Type object.
 type documentTypeJSON struct {
 	ID          int               `json:"id"`
 	Description string            `json:"description"`
@@ -22,7 +22,7 @@ func toDocumentTypeJSON(t documents.Type) documentTypeJSON {
 	return documentTypeJSON{ID: t.ID, Description: t.Description, Enabled: t.Enabled, Example: t.Example, Group: g}
 }
 
-// wizardJSON is seed 001's wizard answer; D is the data object's type.
+// wizardJSON is the wizard's answer; D is the data object's type.
 type wizardJSON[D any] struct {
 	Code     int    `json:"code"`
 	Data     *D     `json:"data"`
@@ -32,7 +32,7 @@ type wizardJSON[D any] struct {
 }
 
 // wizardTypes is the initialising answer's data: the document types the
-// next step accepts. Seed 001's example is not valid JSON ("data": [
+// next step accepts. The wizard's documented example is not valid JSON ("data": [
 // "types": {...} ]); its field table says data is an object or null, and
 // the run answer's data is {"types": [...]}: so data is {"types": [Document
 // Type objects]}, or null when the next step needs no document.
@@ -46,7 +46,7 @@ type wizardSubmitted struct {
 	Types []string `json:"types"`
 }
 
-// serveWizard: seed 001, initialise (or resume) the caller's wizard.
+// serveWizard: initialise (or resume) the caller's wizard.
 func (a *Adapter) serveWizard(c *call) error {
 	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
 		return err
@@ -71,7 +71,7 @@ func (a *Adapter) serveWizard(c *call) error {
 	return nil
 }
 
-// runWizardBody is seed 001's POST body: its curl example wraps the
+// runWizardBody is the wizard's POST body: its curl example wraps the
 // documented fields (documents, uuid) in "data".
 type runWizardBody struct {
 	Data *runWizardData `json:"data" validate:"required"`
@@ -90,7 +90,7 @@ type runWizardDocuments struct {
 	Files []string `json:"files" validate:"required,min=1,max=8,dive,required,max=128"`
 }
 
-// serveRunWizard: seed 001, submit the documents of the wizard's step.
+// serveRunWizard: submit the documents of the wizard's step.
 func (a *Adapter) serveRunWizard(c *call) error {
 	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
 		return err

@@ -12,7 +12,7 @@
 //
 // A [Ladder] is an ordered list of levels, lowest first, plus the document
 // types its document requirements accept. Each [Level] has a positive ID (the
-// id clients see on the wire, e.g. seed 001's currentLevel.id; IDs need not
+// id clients see on the wire, e.g. the verification history's currentLevel.id; IDs need not
 // be consecutive), a unique Name ("Level 0", "Level 1", ...) and the
 // requirements needed to reach it. Reaching level N needs every requirement
 // of every level from the second up to N approved.
@@ -38,7 +38,8 @@
 // [Load] (and [LoadFile]) read the JSON form of a ladder, and [Ladder.MarshalJSON]
 // writes the same form, so a ladder survives a Load / MarshalJSON / Load round
 // trip unchanged. Unknown fields and trailing data are refused, and so is
-// anything New refuses. This is seed 000's ladder (testdata/seed000.json):
+// anything New refuses. This is the demo ladder, from the verification status API's example
+// (testdata/seed000.json):
 //
 //	{
 //	  "documentTypes": [
@@ -87,7 +88,7 @@
 //     the host, for a code it checks itself) approves it; otherwise a valid
 //     answer is approved at once.
 //   - setBy: "user" (the default: the subject answers) or "host" (only the
-//     host or a reviewer sets it, like seed 000's verificationFlag; the
+//     host or a reviewer sets it, like the verification status API's verificationFlag; the
 //     subject's answer is refused).
 //   - maxAttempts: how many answers the subject may give before an admin has
 //     to reset the requirement; 0 means [DefaultMaxAttempts], negative is
@@ -112,7 +113,7 @@
 //     field (see [DocumentAnswer] and [Requirement.ParseDocument]). Whether
 //     the files exist and belong to the subject is the caller's check.
 //
-// Valid answers to seed 000's requirements, kind by kind:
+// Valid answers to the demo ladder's requirements, kind by kind:
 //
 //	boolean   true
 //	string    "123456"
@@ -120,7 +121,7 @@
 //	question  {"Question1": "answer1", "Question2": "answer3"}
 //	document  {"type": "passport", "files": {"front": "f_1", "back": "f_2"}}
 //
-// [Requirement.Data] returns what a client needs to answer, in seed 000's
+// [Requirement.Data] returns what a client needs to answer, in the verification status API's
 // wire shape: nothing for boolean and string requirements, the label -> value
 // map for a choice, the question list for a question, and for a document the
 // accepted types with their sides:
@@ -144,7 +145,7 @@
 // # Evaluation
 //
 // [Ladder.Evaluate](states, target) is pure and cheap (well under a
-// microsecond for seed 000's ladder). It returns a [Result] with:
+// microsecond for the demo ladder). It returns a [Result] with:
 //
 //   - Level: the highest level whose requirements, and those of every level
 //     below it, are all approved. An approved requirement of a higher level
@@ -153,11 +154,11 @@
 //   - Outstanding: every requirement of the levels up to and including the
 //     target that is not approved, in ladder order, with its status (missing
 //     when absent from states, otherwise as given, e.g. "pending" or
-//     "rejected"), its type and its data: exactly the items of seed 000's
+//     "rejected"), its type and its data: exactly the items of the verification status API's
 //     GET /api/v2/user/verification-status.
 //
 // The target is a level ID. Target 0 means the top of the ladder, which is
-// what the status route uses (seed 000's example lists the requirements of
+// what the status route uses (the verification status API's example lists the requirements of
 // every level at once); an unknown target is also treated as the top. An
 // empty Outstanding ([Result.Verified]) means verified up to the target, which
 // the status route serves as [].

@@ -31,7 +31,7 @@ func (s Status) Valid() bool {
 type States map[string]Status
 
 // Outstanding is a requirement that is not approved yet, in the wire shape of
-// seed 000's verification-status items.
+// the verification status API's verification-status items.
 type Outstanding struct {
 	// Name is the requirement's name.
 	Name string `json:"name"`
@@ -94,7 +94,7 @@ func (l *Ladder) Evaluate(states States, target int) Result {
 		out = append(out, Outstanding{Name: r.Name, Type: r.Type, Status: st, Data: r.data})
 	}
 	if out == nil {
-		// Non-nil so that json.Marshal writes seed 000's [] rather than null;
+		// Non-nil so that json.Marshal writes the verification status API's [] rather than null;
 		// a zero-length slice literal does not allocate.
 		out = []Outstanding{}
 	}

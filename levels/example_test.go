@@ -11,7 +11,8 @@ import (
 	"github.com/openkyc/kyc/levels"
 )
 
-// Seed 000's ladder written in Go: the same content as testdata/seed000.json.
+// The demo ladder (the verification status API's example) written in Go:
+// the same content as testdata/seed000.json.
 func ExampleNew() {
 	passport := documents.Type{
 		ID: 2, Name: "passport", Description: "Passport", Enabled: true,
@@ -111,7 +112,7 @@ func ExampleLadder_Evaluate() {
 		"idDocument":  levels.Pending,
 	}
 
-	// Target 0 is the top of the ladder, as in seed 000's status route.
+	// Target 0 is the top of the ladder, as on the verification status route.
 	res := ladder.Evaluate(states, 0)
 	fmt.Println("level:", res.Level.Name)
 	for _, o := range res.Outstanding {

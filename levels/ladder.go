@@ -13,7 +13,7 @@ import (
 // Level is one rung of a Ladder. Reaching a level needs every requirement of
 // that level and of every level below it.
 type Level struct {
-	// ID identifies the level on the wire (seed 001's currentLevel.id). IDs are
+	// ID identifies the level on the wire (the verification history's currentLevel.id). IDs are
 	// positive and unique; they need not be consecutive.
 	ID int `json:"id"`
 	// Name is the human name, e.g. "Level 1".

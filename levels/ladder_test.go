@@ -105,6 +105,8 @@ func TestNewRefuses(t *testing.T) {
 		{"document with an unknown type", one(doc("idCard")), []documents.Type{passport()}, r0 + ".documentTypes[0]"},
 		{"document with no declared types", one(doc("passport")), nil, r0 + ".documentTypes[0]"},
 		{"document with a duplicate type", one(doc("passport", "passport")), []documents.Type{passport()}, r0 + ".documentTypes[1]"},
+		{"document whose only type is disabled", one(doc("idCard")), []documents.Type{passport(), idCard}, r0 + ".documentTypes"},
+		{"document whose types are all disabled", one(doc("idCard", "oldCard")), []documents.Type{idCard, {ID: 4, Name: "oldCard", Sides: []string{"front"}}}, r0 + ".documentTypes"},
 
 		// document types
 		{"document type id zero", []levels.Level{start}, []documents.Type{{ID: 0, Name: "passport", Sides: []string{"front"}}}, "documentTypes[0].id"},
@@ -489,4 +491,27 @@ func TestLadderAccessorsReturnCopies(t *testing.T) {
 		require.True(t, ok)
 		require.NoError(t, doc.Validate(json.RawMessage(`{"type": "passport", "files": {"front": "a", "back": "b"}}`)))
 	})
+}
+
+// TestNewRefusesUncompletableDocumentRequirement: documents.Type.Enabled
+// defaults to false, so a ladder whose document requirement accepts only
+// disabled types could never be completed; New says so and names the types.
+func TestNewRefusesUncompletableDocumentRequirement(t *testing.T) {
+	t.Parallel()
+	disabled := passport()
+	disabled.Enabled = false
+	lvls := []levels.Level{
+		{ID: 1, Name: "Level 0"},
+		{ID: 2, Name: "Level 1", Requirements: []levels.Requirement{{Name: "idDocument", Type: levels.Document, DocumentTypes: []string{"passport"}}}},
+	}
+	_, err := levels.New(lvls, disabled)
+	requireFieldError(t, err, "levels[1].requirements[0].documentTypes")
+	require.ErrorContains(t, err, "every accepted document type (passport) is disabled")
+	require.ErrorContains(t, err, "idDocument")
+
+	// One enabled type is enough; disabled ones stay for history.
+	retired := documents.Type{ID: 9, Name: "oldCard", Sides: []string{"front"}}
+	lvls[1].Requirements[0].DocumentTypes = []string{"oldCard", "passport"}
+	_, err = levels.New(lvls, passport(), retired)
+	require.NoError(t, err)
 }

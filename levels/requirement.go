@@ -14,10 +14,10 @@ import (
 	"github.com/openkyc/kyc/documents"
 )
 
-// AnswerType is what sort of answer a requirement takes (seed 000's "type").
+// AnswerType is what sort of answer a requirement takes (the verification status API's "type").
 type AnswerType string
 
-// The requirement kinds of seed 000.
+// The requirement kinds (the verification status API's "type" values).
 const (
 	// Boolean takes true or false.
 	Boolean AnswerType = "boolean"
@@ -48,7 +48,7 @@ const (
 	// SetByUser requirements are answered by the subject (the default).
 	SetByUser Setter = "user"
 	// SetByHost requirements are set only by the host or a reviewer
-	// (seed 000's verificationFlag); a subject's answer is refused.
+	// (the verification status API's verificationFlag); a subject's answer is refused.
 	SetByHost Setter = "host"
 )
 
@@ -56,7 +56,7 @@ const (
 // requirement before an admin has to reset it (Veriff's default).
 const DefaultMaxAttempts = 9
 
-// QuestionItem is one question of a Question requirement (seed 000's data entries).
+// QuestionItem is one question of a Question requirement (the verification status API's data entries).
 type QuestionItem struct {
 	// Key identifies the question in an answer object, e.g. "Question1".
 	// Unique within its requirement.
@@ -96,7 +96,7 @@ type Requirement struct {
 	types []documents.Type
 }
 
-// Data returns the requirement's data in seed 000's wire shape: the choice
+// Data returns the requirement's data in the verification status API's wire shape: the choice
 // map, the question list, or the accepted document types with their sides;
 // nil for boolean and string requirements. The slice must not be modified.
 func (r *Requirement) Data() json.RawMessage { return r.data }
@@ -293,6 +293,10 @@ func (r *Requirement) prepare(f string, types []documents.Type, typeByName map[s
 			}
 			dd = append(dd, d)
 		}
+		if !anyEnabled(r.types) {
+			return fieldErr(f+".documentTypes", fmt.Sprintf("every accepted document type (%s) is disabled, so %s could never be answered: set \"enabled\": true on one of them",
+				strings.Join(r.DocumentTypes, ", "), r.Name))
+		}
 		data = dd
 	}
 	if data != nil {
@@ -424,6 +428,16 @@ func (r *Requirement) ParseDocument(answer json.RawMessage) (DocumentAnswer, err
 		}
 	}
 	return a, nil
+}
+
+// anyEnabled reports whether one of types can be uploaded.
+func anyEnabled(types []documents.Type) bool {
+	for _, t := range types {
+		if t.Enabled {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Requirement) hasQuestion(k string) bool {

@@ -124,8 +124,11 @@ func (s *Service) checkUploadParams(p UploadParams) error {
 		return nil
 	}
 	t, ok := s.ladder.DocumentTypeByName(p.DocumentType)
-	if !ok || !t.Enabled {
+	if !ok {
 		return invalid("documentType", "unknown document type %q", p.DocumentType)
+	}
+	if !t.Enabled {
+		return invalid("documentType", "document type %q is disabled: it can no longer be uploaded", p.DocumentType)
 	}
 	if !t.HasSide(p.Side) {
 		return invalid("side", "%q is not a side of %s", p.Side, t.Name)

@@ -64,8 +64,8 @@ type config struct {
 	Logger *zerolog.Logger
 }
 
-// The scopes the host grants its users' sessions: seed 002's pending
-// request route and seed 003's identity-verification route.
+// The scopes the host grants its users' sessions: the pending
+// request route and the identity verification route.
 var userScopes = []string{httpadapter.DefaultPendingRequestScope, "eprospera:person.id_verification.read"}
 
 // Roles in the host's user table.

@@ -58,7 +58,7 @@
 // keep the KYC tables apart.
 //
 // Step 2, the ladder. levels.Load reads ladder.json, embedded in the binary
-// with go:embed (a copy of examples/server's ladder: seed 000's levels). The
+// with go:embed (a copy of examples/server's ladder: the demo's levels). The
 // compliance team owns this file; examples/rules shows how they unit-test it.
 //
 // Step 3, the service. verification.New(ladder, store, Options) with the
@@ -71,7 +71,7 @@
 // Step 4, the adapter. httpadapter.New with httpadapter.ContextAuthenticator:
 // the adapter does no authentication of its own, it takes the Principal that
 // the host's middleware stored with httpadapter.WithPrincipal. A documents
-// Signer is configured so the seed 003 routes (signed image URLs) exist.
+// Signer is configured so the identity verification routes (signed image URLs) exist.
 //
 // Step 5, the host's users and sessions. The host keeps its own user table
 // (here an in-memory demo table: alice and bob are customers, admin is a
@@ -89,8 +89,8 @@
 //
 // Step 7, the middleware. For every request with "Authorization: Bearer
 // <session token>" it verifies the token and maps the host user to a
-// Principal: a customer to {Kind: User, SubjectID: clientId, Scopes: the seed
-// 002/003 scopes}, the admin to {Kind: Admin, AdminID: user id}. It stores the
+// Principal: a customer to {Kind: User, SubjectID: clientId, Scopes: the pending-request
+// and identity-verification scopes}, the admin to {Kind: Admin, AdminID: user id}. It stores the
 // principal with httpadapter.WithPrincipal. A bad or expired token is
 // refused by the middleware: the host's own routes answer 401 themselves,
 // and for /kyc/ routes the middleware stores the reason with

@@ -4,7 +4,7 @@
 //
 //	go test ./examples/rules
 //
-// The ladder here is seed 000's: Level 0 (nothing), Level 1 (isBusiness,
+// The ladder here is the demo's (the verification status API's example): Level 0 (nothing), Level 1 (isBusiness,
 // emailCode, nationality) and Level 2 (AMLD5Questions, idDocument,
 // verificationFlag).
 package rules

@@ -29,7 +29,9 @@ const (
 
 // demoAuthenticator maps the demo tokens to the demo subjects (looked up by
 // their fixed identifiers, so it works on every start, not just the first).
-func demoAuthenticator(ctx context.Context, svc *verification.Service) (*httpadapter.StaticAuthenticator, error) {
+// users reports whether the demo users exist (they do not when the data
+// directory was made with -demo=false).
+func demoAuthenticator(ctx context.Context, svc *verification.Service) (auth *httpadapter.StaticAuthenticator, users bool, err error) {
 	tokens := map[string]httpadapter.StaticToken{
 		TokenAdmin:   {Principal: httpadapter.Principal{Credential: httpadapter.Admin, AdminID: demoAdminID}},
 		TokenAdminEU: {Principal: httpadapter.Principal{Credential: httpadapter.Admin, AdminID: demoAdminEUID, AdminTags: []string{"eu"}}},
@@ -44,6 +46,7 @@ func demoAuthenticator(ctx context.Context, svc *verification.Service) (*httpada
 			return err
 		}
 		tokens[token] = httpadapter.StaticToken{Principal: httpadapter.Principal{Credential: kind, SubjectID: sub.ID, Scopes: scopes}}
+		users = true
 		return nil
 	}
 	for _, err := range []error{
@@ -55,21 +58,38 @@ func demoAuthenticator(ctx context.Context, svc *verification.Service) (*httpada
 		user(KeyAgentNoScope, demoVerifiedIdentifier, httpadapter.AgentKey),
 	} {
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	return httpadapter.NewStaticAuthenticator(tokens, nil)
+	auth, err = httpadapter.NewStaticAuthenticator(tokens, nil)
+	return auth, users, err
 }
 
-func printDemo(w io.Writer, base string) {
+// printDemo prints the demo credentials (on every start: they work on
+// every start) and a few commands to try.
+func printDemo(w io.Writer, base string, users bool) {
+	if !users {
+		fmt.Fprintf(w, `
+openkyc demo server at %[1]s
+
+No demo users in this data directory (it was made with -demo=false): only
+these credentials work (send as "Authorization: Bearer <token>"):
+  %-22[2]s an admin who sees every client
+  %-22[3]s an admin who sees only clients tagged eu
+  %-22[4]s an API key, for users your code creates (Service.CreateSubject)
+Seed the demo users with -demo, or start fresh with -fresh.
+
+`, base, TokenAdmin, TokenAdminEU, KeyAPI)
+		return
+	}
 	fmt.Fprintf(w, `
 openkyc demo server at %[1]s
 
 Demo credentials (send as "Authorization: Bearer <token>"):
-  %-22[2]s a new user at Level 0, nothing submitted
+  %-22[2]s a new user at the first level, nothing submitted
   %-22[3]s a user whose application awaits review
   %-22[4]s a fully verified user (tag eu) with an approved identity check
-  %-22[5]s the verified user's token without the seed 002/003 scopes
+  %-22[5]s the verified user's token without the pending-request and identity-verification scopes
   %-22[6]s an admin who sees every client
   %-22[7]s an admin who sees only clients tagged eu
   %-22[8]s an API key; name the user with X-User-Identifier: %[11]s

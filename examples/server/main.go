@@ -1,5 +1,6 @@
-// Command server is the openkyc demo server: the verification routes of the
-// five API documents on an embedded SQLite database, with demo users and
+// Command server is the openkyc demo server: every verification route
+// (status, history, wizard, pending request, identity verification, admin
+// history and review) on an embedded SQLite database, with demo users and
 // tokens, ready for curl. Run it with
 //
 //	go run ./examples/server
@@ -8,16 +9,19 @@
 //
 //	-addr       listen address (default 127.0.0.1:8080)
 //	-data       directory for the database, document images and keys (default ./openkyc-data)
-//	-ladder     a ladder JSON file (default: the built-in seed 000 ladder)
-//	-demo       seed demo data and print credentials (default: when -data is new)
+//	-ladder     a ladder JSON file (default: the built-in ladder, examples/server/ladder.json)
+//	-demo       seed the demo users unless they exist (default: when -data is new); they fit any ladder
+//	-fresh      delete the database, document images and key in -data first (start the walkthrough again)
 //	-base-url   public URL prefixed to signed file URLs (default http://<addr>)
 //	-webhook    POST every event to this URL, signed as Standard Webhooks (secret printed at start)
 //	-log-level  debug, info, warn or error (default info); pretty on a terminal, JSON otherwise
 //
 // The review console is at <base>/console/ (sign in with an admin token).
 //
-// SIGINT or SIGTERM shut it down cleanly: in-flight requests finish, the
-// background jobs stop and the database closes.
+// Every start prints the demo credentials, and says so when it reuses an
+// existing data directory. -h prints the flags and exits 0. SIGINT or
+// SIGTERM shut it down cleanly: in-flight requests finish, the background
+// jobs stop and the database closes.
 package main
 
 import (
@@ -55,15 +59,28 @@ import (
 var defaultLadder []byte
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "openkyc:", err)
-		os.Exit(1)
-	}
+	os.Exit(exitCode(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
 }
+
+// exitCode reports err and returns the process's exit code: 0 for a clean
+// stop and for -h (the usage was printed), 2 for bad flags, 1 otherwise.
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	fmt.Fprintln(stderr, "openkyc:", err)
+	return 1
+}
+
+// errUsage marks a flag error (already printed with the usage).
+var errUsage = errors.New("usage")
 
 type config struct {
 	addr, data, ladder, baseURL, webhook, logLevel string
-	demo, demoSet                                  bool
+	demo, demoSet, fresh                           bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -72,13 +89,22 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
 	fs.StringVar(&c.data, "data", "./openkyc-data", "data directory (database, document images, keys)")
-	fs.StringVar(&c.ladder, "ladder", "", "ladder JSON file (default: built-in seed 000 ladder)")
-	fs.BoolVar(&c.demo, "demo", false, "seed demo data and print credentials (default: when the data directory is new)")
+	fs.StringVar(&c.ladder, "ladder", "", "ladder JSON file (default: the built-in ladder)")
+	fs.BoolVar(&c.demo, "demo", false, "seed the demo users unless they exist (default: when the data directory is new)")
 	fs.StringVar(&c.baseURL, "base-url", "", "public URL for signed file URLs (default http://<addr>)")
 	fs.StringVar(&c.webhook, "webhook", "", "deliver events to this URL as signed webhooks")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.BoolVar(&c.fresh, "fresh", false, "start from scratch: delete the database, document images and key in the data directory first")
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		if errors.Is(err, flag.ErrHelp) {
+			return c, err
+		}
+		return c, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "unexpected arguments: %q\n", fs.Args())
+		fs.Usage()
+		return c, fmt.Errorf("%w: unexpected arguments", errUsage)
 	}
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "demo" {
@@ -116,12 +142,20 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 	if err != nil {
 		return err
 	}
+	if cfg.fresh {
+		if err := removeData(cfg.data); err != nil {
+			return err
+		}
+	}
 	fresh := false
 	if _, err := os.Stat(filepath.Join(cfg.data, "openkyc.db")); errors.Is(err, os.ErrNotExist) {
 		fresh = true
 	}
 	if !cfg.demoSet {
 		cfg.demo = fresh
+	}
+	if !fresh {
+		fmt.Fprintf(stdout, "reusing data in %s (demo users and their progress are kept; start fresh with -fresh)\n", cfg.data)
 	}
 	if err := os.MkdirAll(filepath.Join(cfg.data, "documents"), 0o700); err != nil {
 		return err
@@ -178,12 +212,15 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 		return err
 	}
 
-	if cfg.demo && fresh {
-		if _, err := seedDemo(ctx, svc); err != nil {
-			return fmt.Errorf("seeding demo data: %w", err)
+	if cfg.demo {
+		if err := seedOnce(ctx, svc, cfg.data, stdout); err != nil {
+			return err
 		}
 	}
-	auth, err := demoAuthenticator(ctx, svc)
+	if err := checkLadder(cfg.data, ladder, stdout); err != nil {
+		return err
+	}
+	auth, users, err := demoAuthenticator(ctx, svc)
 	if err != nil {
 		return err
 	}
@@ -231,9 +268,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 		sweep(bg, svc, log)
 	}()
 
-	if cfg.demo {
-		printDemo(stdout, base)
-	}
+	printDemo(stdout, base, users)
 	log.Info().Str("addr", addr).Str("data", cfg.data).Msg("openkyc demo server listening")
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -14,10 +14,12 @@ import (
 
 // File is one numbered migration.
 type File struct {
+	// Version is the number the file name starts with (1, 2, ...).
 	Version int
 	// Name is the file name without ".sql", e.g. "0001_core".
 	Name string
-	SQL  string
+	// SQL is the file's content.
+	SQL string
 }
 
 // Load returns the migrations in dir of fsys in version order, or an error

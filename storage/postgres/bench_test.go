@@ -116,7 +116,6 @@ func listingStore(b *testing.B) *Store {
 type grantRows struct {
 	i   int64
 	seq map[int64]int64
-	row []any
 }
 
 func (r *grantRows) Next() bool {

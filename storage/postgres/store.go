@@ -29,6 +29,11 @@ type Options struct {
 	// underscore, then letters, digits or underscores, at most 63 bytes,
 	// not starting with "pg_".
 	Schema string
+	// SkipMigrate makes Open and New check the schema instead of migrating
+	// it: they fail with ErrSchemaOutdated unless Migrate (run by the
+	// operator, e.g. in a deploy step) has applied every migration this
+	// version embeds. The application's role then needs no DDL privilege.
+	SkipMigrate bool
 }
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -125,7 +130,7 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, opts Options, owned bool)
 	if err := validSchema(opts.Schema); err != nil {
 		return nil, err
 	}
-	if err := migrate(ctx, pool, opts.Schema, 0); err != nil {
+	if err := migrateOnOpen(ctx, pool, opts.Schema, opts.SkipMigrate); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

@@ -47,6 +47,10 @@ type Options struct {
 	// loses a commit, but a power loss or OS crash may roll back the last
 	// few; commits are much cheaper.
 	SynchronousFull bool
+	// SkipMigrate makes Open check the schema instead of migrating it: it
+	// fails with ErrSchemaOutdated unless Migrate (run by the operator, e.g.
+	// in a deploy step) has applied every migration this version embeds.
+	SkipMigrate bool
 }
 
 var prefixRE = regexp.MustCompile(`^([a-z_][a-z0-9_]*)?$`)
@@ -119,7 +123,8 @@ type core struct {
 }
 
 // Open opens (creating it if needed) the SQLite database at path and brings
-// its schema up to date. It fails with ErrSchemaTooNew if the database was
+// its schema up to date (with Options.SkipMigrate it only checks it: see
+// Migrate). It fails with ErrSchemaTooNew if the database was
 // written by a newer version of this package. path is a file path, not a DSN:
 // the store builds its own connection strings. Close the Store when done.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
@@ -167,7 +172,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if !strings.EqualFold(mode, "wal") {
 		return nil, fmt.Errorf("sqlite: opening %s: the database refused WAL mode (journal_mode is %q); the store needs WAL (a local file system)", path, mode)
 	}
-	if err := migrate(ctx, c.writer, c.prefix); err != nil {
+	if err := migrateOnOpen(ctx, c.writer, c.prefix, opts.SkipMigrate); err != nil {
 		return nil, err
 	}
 
