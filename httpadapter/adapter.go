@@ -57,12 +57,36 @@ const (
 	RouteVerification = "GET /api/v2/verifications/{verificationId}"
 	// RouteApplications: extension, list applications (admin).
 	RouteApplications = "GET /api/v2/applications"
+	// RouteApplication: extension, one application (admin).
+	RouteApplication = "GET /api/v2/applications/{applicationId}"
+	// RouteClaimApplication: extension, claim an application for review (admin).
+	RouteClaimApplication = "POST /api/v2/applications/{applicationId}/claim"
+	// RouteReleaseApplication: extension, release a claimed application (admin).
+	RouteReleaseApplication = "POST /api/v2/applications/{applicationId}/release"
 	// RouteDecideApplication: extension, approve or reject an application (admin).
 	RouteDecideApplication = "POST /api/v2/applications/{applicationId}/decision"
 	// RouteSetRequirement: extension, set a client's requirement (admin).
 	RouteSetRequirement = "POST /api/v2/clients/{clientId}/requirements/{name}"
 	// RouteReviewRequirement: extension, review a pending requirement (admin).
 	RouteReviewRequirement = "POST /api/v2/clients/{clientId}/requirements/{name}/review"
+	// RouteClient: extension, one client for review (admin).
+	RouteClient = "GET /api/v2/clients/{clientId}"
+	// RouteTimeline: extension, a client's history (admin).
+	RouteTimeline = "GET /api/v2/clients/{clientId}/timeline"
+	// RouteGrantLevel: extension, a manual level grant with a reason (admin).
+	RouteGrantLevel = "POST /api/v2/clients/{clientId}/grants"
+	// RouteResetRequirement: extension, reset a client's requirement (admin).
+	RouteResetRequirement = "POST /api/v2/clients/{clientId}/requirements/{name}/reset"
+	// RouteSetTags: extension, replace a client's tags (admin).
+	RouteSetTags = "POST /api/v2/clients/{clientId}/tags"
+	// RouteLegalHold: extension, place or lift a legal hold (admin).
+	RouteLegalHold = "POST /api/v2/clients/{clientId}/legal-hold"
+	// RouteErase: extension, erase a client's personal data (admin).
+	RouteErase = "POST /api/v2/clients/{clientId}/erase"
+	// RouteDeadLetters: extension, dead-lettered deliveries (admin without tags).
+	RouteDeadLetters = "GET /api/v2/deliveries/dead"
+	// RouteReplay: extension, replay a dead letter (admin without tags).
+	RouteReplay = "POST /api/v2/deliveries/replay"
 	// RouteAdminFile: extension, a document image for review (admin).
 	RouteAdminFile = "GET /api/v2/files/{fileId}"
 	// RouteAudit: extension, the audit trail as NDJSON or CSV (admin).
@@ -411,10 +435,22 @@ func (a *Adapter) adminRoutes() []route {
 		{RouteVerifications, familyV2, authAdmin, a.serveVerifications},
 		{RouteVerification, familyV2, authAdmin, a.serveVerification},
 		{RouteApplications, familyV2, authAdmin, a.serveApplications},
+		{RouteApplication, familyV2, authAdmin, a.serveApplication},
+		{RouteClaimApplication, familyV2, authAdmin, a.serveClaimApplication},
+		{RouteReleaseApplication, familyV2, authAdmin, a.serveClaimApplication},
 		{RouteDecideApplication, familyV2, authAdmin, a.serveDecideApplication},
 		{RouteSetRequirement, familyV2, authAdmin, a.serveSetRequirement},
 		{RouteReviewRequirement, familyV2, authAdmin, a.serveReviewRequirement},
 		{RouteAdminFile, familyV2, authAdmin, a.serveAdminFile},
+		{RouteClient, familyV2, authAdmin, a.serveClient},
+		{RouteTimeline, familyV2, authAdmin, a.serveTimeline},
+		{RouteGrantLevel, familyV2, authAdmin, a.serveGrantLevel},
+		{RouteResetRequirement, familyV2, authAdmin, a.serveResetRequirement},
+		{RouteSetTags, familyV2, authAdmin, a.serveSetTags},
+		{RouteLegalHold, familyV2, authAdmin, a.serveLegalHold},
+		{RouteErase, familyV2, authAdmin, a.serveErase},
+		{RouteDeadLetters, familyV2, authAdmin, a.serveDeadLetters},
+		{RouteReplay, familyV2, authAdmin, a.serveReplay},
 		{RouteAudit, familyV2, authAdmin, a.serveAudit},
 	}
 }

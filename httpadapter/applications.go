@@ -22,6 +22,10 @@ type applicationJSON struct {
 	SubmitTime *string    `json:"submitTime"`
 	DecideTime *string    `json:"decideTime"`
 	DecidedBy  *int64     `json:"decidedBy"`
+	// AssignedTo is the admin who claimed the application for review.
+	AssignedTo *int64 `json:"assignedTo"`
+	// ClaimTime is when it was claimed.
+	ClaimTime *string `json:"claimTime"`
 }
 
 // stepJSON is one recorded wizard step: the document given for a
@@ -58,6 +62,10 @@ func (a *Adapter) applicationJSON(app verification.Application) applicationJSON 
 		d := app.DecidedBy
 		out.DecidedBy = &d
 	}
+	if app.AssignedTo != 0 {
+		d := app.AssignedTo
+		out.AssignedTo, out.ClaimTime = &d, optTime(app.ClaimedAt)
+	}
 	for _, s := range app.Steps {
 		files := append([]string{}, s.Files...)
 		out.Steps = append(out.Steps, stepJSON{Requirement: s.Requirement, DocumentType: s.DocumentType, Files: files, CreateTime: formatV2(s.At)})
@@ -70,7 +78,7 @@ var applicationStatuses = []verification.ApplicationStatus{
 	verification.ApplicationRejected, verification.ApplicationExpired,
 }
 
-var applicationParamNames = []string{paramLimit, paramOffset, paramSortOrder, paramSortBy, paramClientID, paramStatus}
+var applicationParamNames = []string{paramLimit, paramOffset, paramSortOrder, paramSortBy, paramClientID, paramStatus, paramAssignee}
 
 // parseStatuses reads filter[status]: a comma-separated list of statuses.
 func parseStatuses(v string) ([]verification.ApplicationStatus, error) {
@@ -111,6 +119,15 @@ func (a *Adapter) serveApplications(c *call) error {
 		if f.SubjectID, err = parseID(paramClientID, v); err != nil {
 			return err
 		}
+	}
+	switch q[paramAssignee] {
+	case "", "anyone":
+	case "me":
+		f.Assignee = c.principal.AdminID
+	case "unassigned":
+		f.Assignee = verification.Unassigned
+	default:
+		return paramProblem(paramAssignee, "must be me, unassigned or anyone")
 	}
 	page, err := a.svc.Applications(c.r.Context(), c.admin(), f)
 	if err != nil {
@@ -163,4 +180,47 @@ func (a *Adapter) serveDecideApplication(c *call) error {
 		c.json(200, a.applicationJSON(app))
 		return nil
 	})
+}
+
+// serveApplication: extension (admin), one application as the Service
+// scopes it for the admin (404 for one of a client it may not see).
+func (a *Adapter) serveApplication(c *call) error {
+	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
+		return err
+	}
+	aid, err := parseID("applicationId", c.r.PathValue("applicationId"))
+	if err != nil {
+		return err
+	}
+	app, err := a.svc.Application(c.r.Context(), c.admin(), aid)
+	if err != nil {
+		return err
+	}
+	c.json(200, a.applicationJSON(app))
+	return nil
+}
+
+// serveClaimApplication: extension (admin), claim a submitted application
+// for review (…/claim) or release it (…/release). Claiming one another admin
+// holds is 409; claiming one's own again, or releasing an unclaimed one,
+// answers it unchanged.
+func (a *Adapter) serveClaimApplication(c *call) error {
+	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
+		return err
+	}
+	aid, err := parseID("applicationId", c.r.PathValue("applicationId"))
+	if err != nil {
+		return err
+	}
+	var app verification.Application
+	if strings.HasSuffix(c.r.URL.Path, "/release") {
+		app, err = a.svc.ReleaseApplication(c.r.Context(), c.admin(), aid)
+	} else {
+		app, err = a.svc.ClaimApplication(c.r.Context(), c.admin(), aid)
+	}
+	if err != nil {
+		return err
+	}
+	c.json(200, a.applicationJSON(app))
+	return nil
 }

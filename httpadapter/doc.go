@@ -100,6 +100,13 @@
 //	POST /api/v2/clients/{clientId}/requirements/{name}        | ext    | admin: {"value", "status", "reason", "final"}
 //	POST /api/v2/clients/{clientId}/requirements/{name}/review | ext    | admin: {"decision", "reason", "final"}
 //	GET  /api/v2/files/{fileId}                                | ext    | admin: a document image for review
+//	GET  /api/v2/applications/{applicationId}                  | ext    | admin: one application
+//	POST /api/v2/applications/{applicationId}/claim|release    | ext    | admin: claim for review (409 when another admin holds it), release
+//	GET  /api/v2/clients/{clientId}[/timeline]                 | ext    | admin: a client for review, its history
+//	POST /api/v2/clients/{clientId}/grants                     | ext    | admin: {"level", "reason"} (reason required)
+//	POST /api/v2/clients/{clientId}/requirements/{name}/reset  | ext    | admin: {"reopen"}
+//	POST /api/v2/clients/{clientId}/tags|legal-hold|erase      | ext    | admin: {"tags"}, {"hold"}, {"confirm": true}
+//	GET  /api/v2/deliveries/dead, POST /api/v2/deliveries/replay | ext  | admin without tag limits: dead letters, {"eventId", "sink"}
 //	GET  /api/v2/audit (+ filter[clientId|actor|action|since|until]) | ext    | admin, limited to its tags: the audit trail as NDJSON or CSV (Accept)
 //	provider webhooks (RegisterProviderWebhooks):
 //	POST /webhooks/providers/{provider}                        | ext    | no credential: the provider's signature

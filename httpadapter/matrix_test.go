@@ -136,6 +136,18 @@ func matrixRows() []matrixRow {
 			b.submittedApplication(b.owner.ID)
 			return req{method: "GET", path: fmt.Sprintf("/api/v2/applications?filter[clientId]=%d", b.owner.ID)}
 		}, adminRoute},
+		{RouteApplication, func(b *testBundle) req {
+			app := b.submittedApplication(b.owner.ID)
+			return req{method: "GET", path: fmt.Sprintf("/api/v2/applications/%d", app.ID)}
+		}, adminObject},
+		{RouteClaimApplication, func(b *testBundle) req {
+			app := b.submittedApplication(b.owner.ID)
+			return req{method: "POST", path: fmt.Sprintf("/api/v2/applications/%d/claim", app.ID)}
+		}, adminObject},
+		{RouteReleaseApplication, func(b *testBundle) req {
+			app := b.submittedApplication(b.owner.ID)
+			return req{method: "POST", path: fmt.Sprintf("/api/v2/applications/%d/release", app.ID)}
+		}, adminObject},
 		{RouteDecideApplication, func(b *testBundle) req {
 			app := b.submittedApplication(b.owner.ID)
 			return jsonPost(fmt.Sprintf("/api/v2/applications/%d/decision", app.ID), `{"decision":"approved"}`)
@@ -148,6 +160,34 @@ func matrixRows() []matrixRow {
 			require.NoError(b.t, err)
 			return jsonPost(fmt.Sprintf("/api/v2/clients/%d/requirements/emailCode/review", b.owner.ID), `{"decision":"approved"}`)
 		}, adminObject},
+		{RouteClient, func(b *testBundle) req {
+			b.upload(b.owner.ID, "passport", "front")
+			return req{method: "GET", path: fmt.Sprintf("/api/v2/clients/%d", b.owner.ID)}
+		}, adminObject},
+		{RouteTimeline, func(b *testBundle) req {
+			b.submittedApplication(b.owner.ID)
+			return req{method: "GET", path: fmt.Sprintf("/api/v2/clients/%d/timeline", b.owner.ID)}
+		}, adminObject},
+		{RouteGrantLevel, func(b *testBundle) req {
+			return jsonPost(fmt.Sprintf("/api/v2/clients/%d/grants", b.owner.ID), `{"level":3,"reason":"checked by phone"}`)
+		}, [numColumns]int{403, 401, 401, 403, 403, 403, 403, 201, 404}},
+		{RouteResetRequirement, func(b *testBundle) req {
+			return jsonPost(fmt.Sprintf("/api/v2/clients/%d/requirements/nationality/reset", b.owner.ID), `{"reopen":true}`)
+		}, adminObject},
+		{RouteSetTags, func(b *testBundle) req {
+			return jsonPost(fmt.Sprintf("/api/v2/clients/%d/tags", b.owner.ID), `{"tags":["eu","vip"]}`)
+		}, adminObject},
+		{RouteLegalHold, func(b *testBundle) req {
+			return jsonPost(fmt.Sprintf("/api/v2/clients/%d/legal-hold", b.owner.ID), `{"hold":true}`)
+		}, adminObject},
+		{RouteErase, func(b *testBundle) req {
+			return jsonPost(fmt.Sprintf("/api/v2/clients/%d/erase", b.owner.ID), `{"confirm":true}`)
+		}, adminObject},
+		// Deliveries span every client: only admins without tag limits.
+		{RouteDeadLetters, get("/api/v2/deliveries/dead"), [numColumns]int{403, 401, 401, 403, 403, 403, 403, 403, 403}},
+		{RouteReplay, func(b *testBundle) req {
+			return jsonPost("/api/v2/deliveries/replay", `{"eventId":"e1","sink":"log"}`)
+		}, [numColumns]int{403, 401, 401, 403, 403, 403, 403, 403, 403}},
 		{RouteAdminFile, func(b *testBundle) req {
 			return req{method: "GET", path: "/api/v2/files/" + b.upload(b.owner.ID, "passport", "front")}
 		}, adminObject},

@@ -32,10 +32,16 @@ func TestNonObjectBodiesAreRefused(t *testing.T) {
 		RouteSetRequirement:       {fmt.Sprintf("/api/v2/clients/%d/requirements/verificationFlag", b.owner.ID), tokAdmin},
 		RouteReviewRequirement:    {fmt.Sprintf("/api/v2/clients/%d/requirements/emailCode/review", pending.ID), tokAdmin},
 		RouteStartProviderSession: {"/api/v2/my/verifications/provider-sessions", tokOwner},
+		RouteGrantLevel:           {fmt.Sprintf("/api/v2/clients/%d/grants", b.owner.ID), tokAdmin},
+		RouteSetTags:              {fmt.Sprintf("/api/v2/clients/%d/tags", b.owner.ID), tokAdmin},
+		RouteLegalHold:            {fmt.Sprintf("/api/v2/clients/%d/legal-hold", b.owner.ID), tokAdmin},
+		RouteErase:                {fmt.Sprintf("/api/v2/clients/%d/erase", b.owner.ID), tokAdmin},
+		RouteReplay:               {"/api/v2/deliveries/replay", tokAdmin},
+		RouteResetRequirement:     {fmt.Sprintf("/api/v2/clients/%d/requirements/nationality/reset", b.owner.ID), tokAdmin},
 	}
 	var routes []route
 	for _, rt := range append(b.adapter.publicRoutes(), b.adapter.adminRoutes()...) {
-		if method, _ := rt.split(); method == "POST" && rt.pattern != RouteUpload {
+		if method, _ := rt.split(); method == "POST" && rt.pattern != RouteUpload && rt.pattern != RouteClaimApplication && rt.pattern != RouteReleaseApplication { // claim and release take no body
 			routes = append(routes, rt)
 		}
 	}

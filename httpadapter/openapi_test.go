@@ -163,7 +163,10 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 		RouteVerificationStatus, RouteMyVerifications, RouteMyVerification, RouteWizard, RouteRunWizard, RouteUpload,
 		RouteAnswer, RoutePendingRequest, RouteIDVerification, RouteIDVerificationAlias, RouteFile, RouteOpenAPI,
 		RouteVerifications, RouteVerification, RouteApplications, RouteDecideApplication, RouteSetRequirement,
-		RouteReviewRequirement, RouteAdminFile, RouteStartProviderSession, RouteProviderWebhook, RouteAudit,
+		RouteReviewRequirement, RouteAdminFile, RouteApplication, RouteClaimApplication, RouteReleaseApplication,
+		RouteClient, RouteTimeline, RouteGrantLevel, RouteResetRequirement,
+		RouteSetTags, RouteLegalHold, RouteErase, RouteDeadLetters, RouteReplay,
+		RouteStartProviderSession, RouteProviderWebhook, RouteAudit,
 	}
 	documented := 0
 	for _, ops := range doc.Paths {

@@ -23,6 +23,7 @@ const (
 	paramSortBy    = "sort_by"
 	paramClientID  = "filter[clientId]"
 	paramStatus    = "filter[status]"
+	paramAssignee  = "filter[assignee]"
 )
 
 // parseQuery parses the raw query strictly: a malformed query, a parameter

@@ -52,6 +52,12 @@ type Application struct {
 	DecidedAt time.Time
 	// DecidedBy is the admin who approved or rejected it (0 if none).
 	DecidedBy int64
+	// AssignedTo is the admin who claimed the application for review (0:
+	// unassigned). Two reviewers cannot hold the same application: see
+	// Service.ClaimApplication.
+	AssignedTo int64
+	// ClaimedAt is when AssignedTo claimed it (zero when unassigned).
+	ClaimedAt time.Time
 }
 
 // openApplication returns the subject's open application that has not
@@ -250,8 +256,9 @@ func ReasonApplication(id int64) string { return fmt.Sprintf("Application: %d", 
 // is neither pending nor approved (rejected by a review since the
 // submission, say): reject the application then. Rejection rejects those
 // requirements with the reason, so the subject can answer again in a new
-// application. The actor must be an admin; an application it may not see
-// (see Application) is ErrNotFound.
+// application. An application another admin has claimed (see
+// ClaimApplication) is ErrConflict. The actor must be an admin; an
+// application it may not see (see Application) is ErrNotFound.
 func (s *Service) DecideApplication(ctx context.Context, actor Actor, p DecideApplicationParams) (Application, error) {
 	if err := actor.may("DecideApplication", reviewers...); err != nil {
 		return Application{}, s.fail("DecideApplication", err)
@@ -286,6 +293,8 @@ func (s *Service) DecideApplication(ctx context.Context, actor Actor, p DecideAp
 			return newErr(ErrExpired, "application %d has expired", app.ID)
 		case app.Status != ApplicationSubmitted:
 			return newErr(ErrConflict, "application %d is %s, not submitted", app.ID, app.Status)
+		case app.AssignedTo != 0 && app.AssignedTo != adminID:
+			return newErr(ErrConflict, "application %d is claimed by admin %d", app.ID, app.AssignedTo)
 		}
 		_, full, err := states(ctx, tx, sub.ID)
 		if err != nil {

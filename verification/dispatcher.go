@@ -363,11 +363,21 @@ func (d *Dispatcher) Replay(ctx context.Context, actor Actor, eventID, sink stri
 	if err := actor.may("Replay", managers...); err != nil {
 		return err
 	}
+	if err := replayDelivery(ctx, d.store, d.now(), actor, eventID, sink); err != nil {
+		return err
+	}
+	d.Notify()
+	return nil
+}
+
+// replayDelivery is Replay's one rule, shared with Service.ReplayDelivery:
+// the delivery back in the queue and its audit entry, in one transaction.
+func replayDelivery(ctx context.Context, store Store, now time.Time, actor Actor, eventID, sink string) error {
 	if eventID == "" || sink == "" {
 		// An empty sink would not filter: Replay would pick any sink's delivery.
 		return invalid("sink", "the event id and the sink name are required")
 	}
-	err := d.store.InTx(ctx, func(ctx context.Context, tx Store) error {
+	err := store.InTx(ctx, func(ctx context.Context, tx Store) error {
 		list, err := tx.ListDeliveries(ctx, DeliveryFilter{EventID: eventID, Sink: sink, Limit: 1})
 		if err != nil {
 			return err
@@ -379,7 +389,6 @@ func (d *Dispatcher) Replay(ctx context.Context, actor Actor, eventID, sink stri
 		if dl.Status != DeliveryDead {
 			return newErr(ErrConflict, "delivery is %s, not dead", dl.Status)
 		}
-		now := d.now()
 		dl.Status, dl.Attempts, dl.NextAttemptAt, dl.LeaseUntil, dl.LastError = DeliveryPending, 0, now, time.Time{}, ""
 		if err := tx.UpdateDelivery(ctx, dl); err != nil {
 			return err
@@ -390,6 +399,5 @@ func (d *Dispatcher) Replay(ctx context.Context, actor Actor, eventID, sink stri
 	if err != nil {
 		return internal(err)
 	}
-	d.Notify()
 	return nil
 }

@@ -14,6 +14,9 @@ type ReviewFileParams struct {
 	Decision Decision
 	// Reason explains a rejection (required then); it reaches the subject.
 	Reason string
+	// Final marks a rejection the subject cannot retry (as
+	// ReviewParams.Final); ignored on approval.
+	Final bool
 }
 
 // ReviewFile decides one side of a submitted document. A rejected side
@@ -53,7 +56,7 @@ func (s *Service) ReviewFile(ctx context.Context, actor Actor, p ReviewFileParam
 		if err != nil {
 			return err
 		}
-		v := verdict{requirement: answer.requirement, decision: p.Decision, reason: p.Reason, adminID: actor.AdminID()}
+		v := verdict{requirement: answer.requirement, decision: p.Decision, reason: p.Reason, final: p.Final && p.Decision == Reject, adminID: actor.AdminID()}
 		if err := s.reviewFileTx(ctx, tx, &sub, &f, answer, &st, v); err != nil {
 			return err
 		}

@@ -294,6 +294,19 @@ type ApplicationFilter struct {
 	// ExpiresBefore, when non-zero, keeps only applications whose ExpiresAt
 	// is strictly before it (a zero ExpiresAt never matches).
 	ExpiresBefore time.Time
+	// Assignee, when positive, keeps only applications claimed by that
+	// admin; Unassigned keeps only unclaimed ones; 0 does not filter.
+	Assignee int64
+	// HasTag, when not empty, keeps only applications of subjects currently
+	// carrying this tag (on top of Tags: the console's tag filter within an
+	// admin's scope).
+	HasTag string
+	// Levels, when non-empty, keeps only applications targeting one of
+	// these level IDs.
+	Levels []int
+	// SubmittedBefore, when non-zero, keeps only applications whose
+	// SubmittedAt is strictly before it (a zero SubmittedAt never matches).
+	SubmittedBefore time.Time
 	// Limit caps the items (0 returns only the total); Offset skips.
 	Limit int
 	// Offset skips that many matching applications.
@@ -301,6 +314,10 @@ type ApplicationFilter struct {
 	// Desc lists newest first.
 	Desc bool
 }
+
+// Unassigned is the ApplicationFilter.Assignee value that keeps only the
+// applications no admin has claimed.
+const Unassigned int64 = -1
 
 // FileFilter selects files for ListFiles. Zero fields do not filter.
 type FileFilter struct {

@@ -96,6 +96,8 @@ Demo credentials (send as "Authorization: Bearer <token>"):
   %-22[9]s an agent key for the verified user (agent:person.id_verification.read)
   %-22[10]s the same agent key without scopes
 
+Review console: %[1]s/console/  (sign in with %[6]s or %[7]s)
+
 Try:
   curl -s %[1]s/api/v2/user/verification-status -H 'Authorization: Bearer %[2]s'
   curl -s %[1]s/api/v2/my/verifications/wizard -H 'Authorization: Bearer %[2]s'

@@ -22,6 +22,7 @@ const (
 	demoUserIdentifier     = "demouser000000000000000000000000000001"
 	demoPendingIdentifier  = "demopending00000000000000000000000000002"
 	demoVerifiedIdentifier = "demoverified0000000000000000000000000003"
+	demoDocsIdentifier     = "demodocuments000000000000000000000000004"
 	demoAdminID            = 1
 	demoAdminEUID          = 2
 )
@@ -29,6 +30,9 @@ const (
 // demoSubjects are the subjects seedDemo creates.
 type demoSubjects struct {
 	User, Pending, Verified verification.Subject
+	// Docs stands at the second level with an application for the third
+	// submitted, documents included: the review console's second case.
+	Docs verification.Subject
 	// Notes say what could not be seeded for this ladder (printed at start).
 	Notes []string
 }
@@ -39,6 +43,9 @@ type demoSubjects struct {
 //   - User: a new user at the first level, nothing submitted, no tags;
 //   - Pending: the second level's requirements answered and its
 //     application submitted through the wizard, pending review (tag "us");
+//   - Docs: the second level's requirements approved and the third
+//     level's application submitted through the wizard, with its document
+//     images (tag "eu"): the console's case with document sides;
 //   - Verified: every requirement answered and approved by the demo admin,
 //     so it stands at the top level (tag "eu"), with an approved
 //     identity-verification session holding front, back and face images.
@@ -69,6 +76,18 @@ func seedDemo(ctx context.Context, svc *verification.Service) (demoSubjects, err
 	// Pending: the first step up, through the wizard as a client would.
 	if err := s.pending(d.Pending.ID, lvls[1].ID); err != nil {
 		d.Notes = append(d.Notes, fmt.Sprintf("%s: no pending application (%v)", TokenPending, err))
+	}
+
+	// Docs: the second level approved, the third one's application
+	// submitted with its documents (after Pending's, so the queue lists it
+	// second).
+	if len(lvls) >= 3 {
+		if d.Docs, err = svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: demoDocsIdentifier, Tags: []string{"eu"}}); err != nil {
+			return d, fmt.Errorf("demo documents user: %w", err)
+		}
+		if err := s.docs(d.Docs.ID, lvls[1].ID, lvls[2].ID); err != nil {
+			d.Notes = append(d.Notes, fmt.Sprintf("client %s: no application with documents (%v)", demoDocsIdentifier, err))
+		}
 	}
 
 	// Verified: every requirement, approved.
@@ -131,6 +150,17 @@ func (s *seeder) pending(subjectID int64, levelID int) error {
 		return errors.New("the wizard did not finish")
 	}
 	return nil
+}
+
+// docs approves every requirement of level from, then submits an
+// application for level to through the wizard.
+func (s *seeder) docs(subjectID int64, from, to int) error {
+	for _, req := range s.svc.Ladder().RequirementsOf(from) {
+		if _, err := s.approve(subjectID, req); err != nil {
+			return fmt.Errorf("%s: %w", req.Name, err)
+		}
+	}
+	return s.pending(subjectID, to)
 }
 
 // answer gives req a demo answer as the user (or, for host-set

@@ -41,6 +41,8 @@
 // media API in the background, then served as signed URLs by the
 // identity-verification route.
 //
+// The review console is at <base>/console/ (sign in with an admin token).
+//
 // Every start prints the demo credentials, and says so when it reuses an
 // existing data directory. -h prints the flags and exits 0. SIGINT or
 // SIGTERM shut it down cleanly: in-flight requests finish, the background
@@ -69,6 +71,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/openkyc/kyc/console"
 	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/httpadapter"
 	"github.com/openkyc/kyc/levels"
@@ -311,6 +314,16 @@ func run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File) 
 	adapter.Register(mux, "")
 	adapter.RegisterAdmin(mux, "")
 	adapter.RegisterProviderWebhooks(mux, "")
+	sessionKey := make([]byte, 32)
+	if _, err := rand.Read(sessionKey); err != nil {
+		return err
+	}
+	consoleSessions := &sessions{key: sessionKey, tokens: auth, now: svc.Now, secure: strings.HasPrefix(base, "https://")}
+	reviewConsole, err := console.New(svc, console.Options{Authenticator: consoleSessions, LoginURL: consolePrefix + "/login", LogoutURL: consolePrefix + "/logout", Logger: &log})
+	if err != nil {
+		return err
+	}
+	mountConsole(mux, reviewConsole, consoleSessions)
 	srv := &http.Server{Handler: adapter.Guard("", mux), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: time.Minute}
 
 	var wg sync.WaitGroup

@@ -121,6 +121,18 @@ func (s *Store) ListApplications(ctx context.Context, f verification.Application
 		if !f.ExpiresBefore.IsZero() && (a.ExpiresAt.IsZero() || !a.ExpiresAt.Before(f.ExpiresBefore)) {
 			continue
 		}
+		if f.Assignee > 0 && a.AssignedTo != f.Assignee || f.Assignee == verification.Unassigned && a.AssignedTo != 0 {
+			continue
+		}
+		if f.HasTag != "" && !slices.Contains(s.root.subjects[a.SubjectID].Tags, f.HasTag) {
+			continue
+		}
+		if len(f.Levels) > 0 && !slices.Contains(f.Levels, a.Level) {
+			continue
+		}
+		if !f.SubmittedBefore.IsZero() && (a.SubmittedAt.IsZero() || !a.SubmittedAt.Before(f.SubmittedBefore)) {
+			continue
+		}
 		if total >= f.Offset && len(out) < f.Limit {
 			out = append(out, cloneApp(a))
 		}

@@ -57,21 +57,22 @@ func stepsOut(b []byte) ([]verification.Step, error) {
 	return out, nil
 }
 
-const appCols = `id, uuid, subject_id, level, status, steps, reason, created_at, expires_at, submitted_at, decided_at, decided_by`
+const appCols = `id, uuid, subject_id, level, status, steps, reason, created_at, expires_at, submitted_at, decided_at, decided_by, assigned_to, claimed_at`
 
 // appRow receives an application's columns (nullable for the listing's
 // LEFT JOIN).
 type appRow struct {
-	id, subjectID, decidedBy               *int64
+	id, subjectID, decidedBy, assignedTo   *int64
 	uuid, status, reason                   *string
 	level                                  *int
 	steps                                  []byte
 	created, expires, submitted, decidedAt pgtype.Timestamptz
+	claimedAt                              pgtype.Timestamptz
 }
 
 func (r *appRow) dest() []any {
 	return []any{&r.id, &r.uuid, &r.subjectID, &r.level, &r.status, &r.steps, &r.reason,
-		&r.created, &r.expires, &r.submitted, &r.decidedAt, &r.decidedBy}
+		&r.created, &r.expires, &r.submitted, &r.decidedAt, &r.decidedBy, &r.assignedTo, &r.claimedAt}
 }
 
 func (r *appRow) app() (verification.Application, error) {
@@ -83,7 +84,7 @@ func (r *appRow) app() (verification.Application, error) {
 		ID: *r.id, UUID: *r.uuid, SubjectID: *r.subjectID, Level: *r.level,
 		Status: verification.ApplicationStatus(*r.status), Steps: steps, Reason: *r.reason,
 		CreatedAt: tsOut(r.created), ExpiresAt: tsOut(r.expires), SubmittedAt: tsOut(r.submitted),
-		DecidedAt: tsOut(r.decidedAt), DecidedBy: *r.decidedBy,
+		DecidedAt: tsOut(r.decidedAt), DecidedBy: *r.decidedBy, AssignedTo: *r.assignedTo, ClaimedAt: tsOut(r.claimedAt),
 	}, nil
 }
 
@@ -100,13 +101,13 @@ func (s *Store) CreateApplication(ctx context.Context, a *verification.Applicati
 	}
 	var id int64
 	err = s.q.QueryRow(ctx, s.sql(`
-		INSERT INTO {{schema}}.applications (uuid, subject_id, level, status, steps, reason, created_at, expires_at, submitted_at, decided_at, decided_by)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+		INSERT INTO {{schema}}.applications (uuid, subject_id, level, status, steps, reason, created_at, expires_at, submitted_at, decided_at, decided_by, assigned_to, claimed_at)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13
 		 WHERE EXISTS (SELECT 1 FROM {{schema}}.subjects WHERE id = $2)
 		ON CONFLICT (uuid) DO NOTHING
 		RETURNING id`),
 		a.UUID, a.SubjectID, a.Level, a.Status, steps, a.Reason, tsIn(a.CreatedAt), tsIn(a.ExpiresAt),
-		tsIn(a.SubmittedAt), tsIn(a.DecidedAt), a.DecidedBy).Scan(&id)
+		tsIn(a.SubmittedAt), tsIn(a.DecidedAt), a.DecidedBy, a.AssignedTo, tsIn(a.ClaimedAt)).Scan(&id)
 	if noRows(err) {
 		return s.insertRefused(ctx, `SELECT EXISTS (SELECT 1 FROM {{schema}}.applications WHERE uuid = $1)`, a.UUID, "application uuid", a.SubjectID)
 	}
@@ -168,9 +169,10 @@ func (s *Store) UpdateApplication(ctx context.Context, a verification.Applicatio
 	tag, err := s.q.Exec(ctx, s.sql(`
 		UPDATE {{schema}}.applications
 		   SET level = $2, status = $3, steps = $4, reason = $5, expires_at = $6,
-		       submitted_at = $7, decided_at = $8, decided_by = $9
+		       submitted_at = $7, decided_at = $8, decided_by = $9, assigned_to = $10, claimed_at = $11
 		 WHERE id = $1`),
-		a.ID, a.Level, a.Status, steps, a.Reason, tsIn(a.ExpiresAt), tsIn(a.SubmittedAt), tsIn(a.DecidedAt), a.DecidedBy)
+		a.ID, a.Level, a.Status, steps, a.Reason, tsIn(a.ExpiresAt), tsIn(a.SubmittedAt), tsIn(a.DecidedAt), a.DecidedBy,
+		a.AssignedTo, tsIn(a.ClaimedAt))
 	if err != nil {
 		return fail(ctx, "update application", err)
 	}
@@ -228,6 +230,22 @@ func (s *Store) ListApplications(ctx context.Context, f verification.Application
 	if !f.ExpiresBefore.IsZero() {
 		// A zero ExpiresAt (NULL) never matches.
 		c.add("expires_at < ?", f.ExpiresBefore)
+	}
+	switch {
+	case f.Assignee > 0:
+		c.add("assigned_to = ?", f.Assignee)
+	case f.Assignee == verification.Unassigned:
+		c.list = append(c.list, "assigned_to = 0")
+	}
+	if f.HasTag != "" {
+		c.add("subject_id IN (SELECT subject_id FROM {{schema}}.subject_tags WHERE tag = ?)", f.HasTag)
+	}
+	if len(f.Levels) > 0 {
+		c.add("level = ANY (?)", f.Levels)
+	}
+	if !f.SubmittedBefore.IsZero() {
+		// A zero SubmittedAt (NULL) never matches.
+		c.add("submitted_at < ?", f.SubmittedBefore)
 	}
 	where := c.where()
 	order := "ASC"

@@ -55,9 +55,10 @@ func scanApp(row scanner) (verification.Application, error) {
 		a                                            verification.Application
 		steps                                        sql.NullString
 		createdAt, expiresAt, submittedAt, decidedAt int64
+		claimedAt                                    int64
 	)
 	err := row.Scan(&a.ID, &a.UUID, &a.SubjectID, &a.Level, &a.Status, &steps, &a.Reason,
-		&createdAt, &expiresAt, &submittedAt, &decidedAt, &a.DecidedBy)
+		&createdAt, &expiresAt, &submittedAt, &decidedAt, &a.DecidedBy, &a.AssignedTo, &claimedAt)
 	if err != nil {
 		return a, err
 	}
@@ -66,6 +67,7 @@ func scanApp(row scanner) (verification.Application, error) {
 	}
 	a.CreatedAt, a.ExpiresAt = fromMicros(createdAt), fromMicros(expiresAt)
 	a.SubmittedAt, a.DecidedAt = fromMicros(submittedAt), fromMicros(decidedAt)
+	a.ClaimedAt = fromMicros(claimedAt)
 	return a, nil
 }
 
@@ -78,7 +80,8 @@ func (s *Store) CreateApplication(ctx context.Context, a *verification.Applicati
 	var id int64
 	err = s.write(ctx, func(tx *Store) error {
 		res, err := tx.conn(ctx).exec(stAppInsert, a.UUID, a.SubjectID, a.Level, string(a.Status), steps, a.Reason,
-			micros(a.CreatedAt), micros(a.ExpiresAt), micros(a.SubmittedAt), micros(a.DecidedAt), a.DecidedBy)
+			micros(a.CreatedAt), micros(a.ExpiresAt), micros(a.SubmittedAt), micros(a.DecidedAt), a.DecidedBy,
+			a.AssignedTo, micros(a.ClaimedAt))
 		if err == nil {
 			id, err = res.LastInsertId()
 		}
@@ -120,7 +123,7 @@ func (s *Store) UpdateApplication(ctx context.Context, a verification.Applicatio
 	}
 	return s.write(ctx, func(tx *Store) error {
 		res, err := tx.conn(ctx).exec(stAppUpdate, a.Level, string(a.Status), steps, a.Reason,
-			micros(a.ExpiresAt), micros(a.SubmittedAt), micros(a.DecidedAt), a.DecidedBy, a.ID)
+			micros(a.ExpiresAt), micros(a.SubmittedAt), micros(a.DecidedAt), a.DecidedBy, a.AssignedTo, micros(a.ClaimedAt), a.ID)
 		return s.rowsAffected(ctx, "update application", res, err, "application", a.ID)
 	})
 }
@@ -152,6 +155,24 @@ func (s *Store) ListApplications(ctx context.Context, f verification.Application
 	}
 	if !f.ExpiresBefore.IsZero() {
 		where, args = append(where, "expires_at < ?"), append(args, micros(f.ExpiresBefore))
+	}
+	switch {
+	case f.Assignee > 0:
+		where, args = append(where, "assigned_to = ?"), append(args, f.Assignee)
+	case f.Assignee == verification.Unassigned:
+		where = append(where, "assigned_to = 0")
+	}
+	if f.HasTag != "" {
+		where = append(where, "subject_id IN (SELECT s.id FROM {{prefix}}subjects s JOIN {{prefix}}tagset_tags t ON t.tagset_id = s.tagset_id WHERE t.tag = ?)")
+		args = append(args, f.HasTag)
+	}
+	if len(f.Levels) > 0 {
+		in, a := inList(f.Levels)
+		where, args = append(where, "level IN ("+in+")"), append(args, a...)
+	}
+	if !f.SubmittedBefore.IsZero() {
+		// A zero SubmittedAt (0) never matches: submitted_at > 0.
+		where, args = append(where, "submitted_at > 0 AND submitted_at < ?"), append(args, micros(f.SubmittedBefore))
 	}
 	cond := ""
 	if len(where) > 0 {

@@ -63,6 +63,8 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		"claim deliveries":     claimSQL,
 		"dead letters":         `SELECT ` + deliveryCols + ` FROM {{prefix}}deliveries d JOIN {{prefix}}events e ON e.seq = d.seq WHERE d.sink = ? AND d.status = ? ORDER BY d.seq, d.sink LIMIT ? OFFSET ?`,
 		"subject applications": `SELECT ` + appCols + ` FROM {{prefix}}applications WHERE subject_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`,
+		"review queue":         `SELECT ` + appCols + ` FROM {{prefix}}applications WHERE status IN (?) AND assigned_to = 0 ORDER BY id LIMIT ? OFFSET ?`,
+		"review queue of tags": `SELECT ` + appCols + ` FROM {{prefix}}applications WHERE subject_id IN (SELECT s.id FROM {{prefix}}subjects s JOIN {{prefix}}tagset_tags t ON t.tagset_id = s.tagset_id WHERE t.tag IN (?)) AND status IN (?) ORDER BY id LIMIT ? OFFSET ?`,
 	}
 	names := map[stmtID]string{
 		stSubjectGet: "subject", stSubjectByIdentifier: "subject by identifier", stSubjectTagset: "subject tag set",

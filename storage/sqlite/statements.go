@@ -61,7 +61,7 @@ const (
 	stateCols   = `subject_id, name, status, answer, reason, final, attempts, updated_at, valid_until, warned_at`
 	reviewCols  = `id, subject_id, requirement, decision, reason, final, admin_id, create_time`
 	grantCols   = `g.id, g.client_id, g.level_id, g.level_name, g.prev_level_id, g.prev_level_name, g.reason, g.user_id, g.create_time`
-	appCols     = `id, uuid, subject_id, level, status, steps, reason, created_at, expires_at, submitted_at, decided_at, decided_by`
+	appCols     = `id, uuid, subject_id, level, status, steps, reason, created_at, expires_at, submitted_at, decided_at, decided_by, assigned_to, claimed_at`
 	fileCols    = `id, subject_id, blob_key, content_type, size, sha256, document_type, side, status, reason, created_at, decided_at`
 	sessionCols = `id, subject_id, provider, status, created_at, front_file_id, back_file_id, face_file_id`
 	eventCols   = `seq, id, subject_id, type, data, occurred_at`
@@ -138,12 +138,13 @@ var stmtSQL = [numStmts]string{
 		WHERE g.client_id = ? AND g.client_seq <= ? ORDER BY g.client_seq DESC LIMIT ?`,
 
 	stAppInsert: `INSERT INTO {{prefix}}applications
-		(uuid, subject_id, level, status, steps, reason, created_at, expires_at, submitted_at, decided_at, decided_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(uuid, subject_id, level, status, steps, reason, created_at, expires_at, submitted_at, decided_at, decided_by, assigned_to, claimed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	stAppGet:    `SELECT ` + appCols + ` FROM {{prefix}}applications WHERE id = ?`,
 	stAppByUUID: `SELECT ` + appCols + ` FROM {{prefix}}applications WHERE uuid = ?`,
 	stAppUpdate: `UPDATE {{prefix}}applications
-		SET level = ?, status = ?, steps = ?, reason = ?, expires_at = ?, submitted_at = ?, decided_at = ?, decided_by = ?
+		SET level = ?, status = ?, steps = ?, reason = ?, expires_at = ?, submitted_at = ?, decided_at = ?, decided_by = ?,
+		    assigned_to = ?, claimed_at = ?
 		WHERE id = ?`,
 
 	stFileInsert: `INSERT INTO {{prefix}}files (` + fileCols + `)

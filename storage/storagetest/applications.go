@@ -280,11 +280,85 @@ func RunApplications(t *testing.T, newStore func(t *testing.T) verification.Stor
 		require.Empty(t, list(verification.ApplicationFilter{Tags: []string{"EU"}}), "tags compare exactly")
 		require.Empty(t, list(verification.ApplicationFilter{Tags: []string{"vip"}, SubjectID: alice.ID}), "Tags and SubjectID combine")
 		require.Len(t, list(verification.ApplicationFilter{}), 3, "nil Tags does not filter")
+		require.Equal(t, []int64{ids[bob.ID]}, list(verification.ApplicationFilter{HasTag: "vip"}), "HasTag vip")
+		require.Equal(t, []int64{ids[bob.ID]}, list(verification.ApplicationFilter{HasTag: "vip", Tags: []string{"us"}}), "HasTag within Tags")
+		require.Empty(t, list(verification.ApplicationFilter{HasTag: "vip", Tags: []string{"eu"}}), "HasTag and Tags combine")
+		require.Empty(t, list(verification.ApplicationFilter{HasTag: "VIP"}), "HasTag compares exactly")
 
 		alice.Tags = []string{"us"}
 		require.NoError(t, s.UpdateSubject(ctx, alice))
 		require.Empty(t, list(verification.ApplicationFilter{Tags: []string{"eu"}}), "Tags follow the subject's current tags")
 		require.Equal(t, []int64{ids[alice.ID], ids[bob.ID]}, list(verification.ApplicationFilter{Tags: []string{"us"}}))
+	})
+
+	test(t, newStore, "ClaimsAndQueueFilters", func(t *testing.T, s verification.Store) {
+		ctx := t.Context()
+		alice := newSubject(t, s, "alice")
+		bob := newSubject(t, s, "bob")
+		// claimed by admin 7 at level 1, submitted at 2; claimed by admin 8
+		// at level 2, submitted at 3; unassigned at level 1, submitted at 4;
+		// an unassigned draft (never submitted) at level 2.
+		apps := []verification.Application{
+			{UUID: uuid(1), SubjectID: alice.ID, Level: 1, Status: verification.ApplicationSubmitted, CreatedAt: at(0), ExpiresAt: at(60), SubmittedAt: at(2), AssignedTo: 7, ClaimedAt: at(5)},
+			{UUID: uuid(2), SubjectID: bob.ID, Level: 2, Status: verification.ApplicationSubmitted, CreatedAt: at(1), ExpiresAt: at(60), SubmittedAt: at(3), AssignedTo: 8, ClaimedAt: at(6)},
+			{UUID: uuid(3), SubjectID: alice.ID, Level: 1, Status: verification.ApplicationSubmitted, CreatedAt: at(2), ExpiresAt: at(60), SubmittedAt: at(4)},
+			{UUID: uuid(4), SubjectID: bob.ID, Level: 2, Status: verification.ApplicationDraft, CreatedAt: at(3), ExpiresAt: at(60)},
+		}
+		for i := range apps {
+			require.NoError(t, s.CreateApplication(ctx, &apps[i]))
+			got, err := s.GetApplication(ctx, apps[i].ID)
+			require.NoError(t, err)
+			requireApp(t, apps[i], got, "an application created with a claim")
+		}
+		list := func(f verification.ApplicationFilter) []int64 {
+			t.Helper()
+			f.Limit = 100
+			page, err := s.ListApplications(ctx, f)
+			require.NoError(t, err)
+			require.Len(t, page.Items, page.Total, "total must count the filtered applications (%+v)", f)
+			return appIDs(page.Items)
+		}
+		id := func(i ...int) []int64 {
+			out := []int64{}
+			for _, n := range i {
+				out = append(out, apps[n].ID)
+			}
+			return out
+		}
+		for _, c := range []struct {
+			name string
+			f    verification.ApplicationFilter
+			want []int64
+		}{
+			{"Assignee 7", verification.ApplicationFilter{Assignee: 7}, id(0)},
+			{"Assignee 9 (nobody's)", verification.ApplicationFilter{Assignee: 9}, id()},
+			{"Unassigned", verification.ApplicationFilter{Assignee: verification.Unassigned}, id(2, 3)},
+			{"Unassigned submitted", verification.ApplicationFilter{Assignee: verification.Unassigned, Statuses: []verification.ApplicationStatus{verification.ApplicationSubmitted}}, id(2)},
+			{"Levels [1]", verification.ApplicationFilter{Levels: []int{1}}, id(0, 2)},
+			{"Levels [2 5]", verification.ApplicationFilter{Levels: []int{2, 5}}, id(1, 3)},
+			{"SubmittedBefore 4 (strict, a draft never matches)", verification.ApplicationFilter{SubmittedBefore: at(4)}, id(0, 1)},
+			{"SubmittedBefore 100", verification.ApplicationFilter{SubmittedBefore: at(100)}, id(0, 1, 2)},
+			{"Levels [1] Unassigned", verification.ApplicationFilter{Levels: []int{1}, Assignee: verification.Unassigned}, id(2)},
+			{"Assignee 8 SubjectID alice", verification.ApplicationFilter{Assignee: 8, SubjectID: alice.ID}, id()},
+		} {
+			require.Equal(t, c.want, list(c.f), c.name)
+		}
+
+		// Release and claim again through UpdateApplication.
+		upd := apps[0]
+		upd.AssignedTo, upd.ClaimedAt = 0, time.Time{}
+		require.NoError(t, s.UpdateApplication(ctx, upd))
+		got, err := s.GetApplication(ctx, upd.ID)
+		require.NoError(t, err)
+		requireApp(t, upd, got, "an application whose claim was released")
+		require.True(t, got.ClaimedAt.IsZero(), "a released claim's ClaimedAt must read back as the zero time")
+		require.Equal(t, id(0, 2, 3), list(verification.ApplicationFilter{Assignee: verification.Unassigned}), "a released application is unassigned")
+		upd.AssignedTo, upd.ClaimedAt = 9, at(7)
+		require.NoError(t, s.UpdateApplication(ctx, upd))
+		got, err = s.GetApplication(ctx, upd.ID)
+		require.NoError(t, err)
+		requireApp(t, upd, got, "an application claimed by UpdateApplication")
+		require.Equal(t, id(0), list(verification.ApplicationFilter{Assignee: 9}))
 	})
 
 	test(t, newStore, "CancelledContext", func(t *testing.T, s verification.Store) {

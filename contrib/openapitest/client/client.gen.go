@@ -490,6 +490,33 @@ func (e SetRequirementRequestStatus) Valid() bool {
 	}
 }
 
+// Defines values for TimelineEntryKind.
+const (
+	TimelineEntryKindApplication TimelineEntryKind = "application"
+	TimelineEntryKindAudit       TimelineEntryKind = "audit"
+	TimelineEntryKindGrant       TimelineEntryKind = "grant"
+	TimelineEntryKindIdentity    TimelineEntryKind = "identity"
+	TimelineEntryKindReview      TimelineEntryKind = "review"
+)
+
+// Valid indicates whether the value is a known member of the TimelineEntryKind enum.
+func (e TimelineEntryKind) Valid() bool {
+	switch e {
+	case TimelineEntryKindApplication:
+		return true
+	case TimelineEntryKindAudit:
+		return true
+	case TimelineEntryKindGrant:
+		return true
+	case TimelineEntryKindIdentity:
+		return true
+	case TimelineEntryKindReview:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhookErrorError.
 const (
 	WebhookErrorErrorInternalServerError WebhookErrorError = "internal_server_error"
@@ -616,6 +643,27 @@ func (e ListApplicationsParamsSortBy) Valid() bool {
 	}
 }
 
+// Defines values for ListApplicationsParamsFilterAssignee.
+const (
+	Anyone     ListApplicationsParamsFilterAssignee = "anyone"
+	Me         ListApplicationsParamsFilterAssignee = "me"
+	Unassigned ListApplicationsParamsFilterAssignee = "unassigned"
+)
+
+// Valid indicates whether the value is a known member of the ListApplicationsParamsFilterAssignee enum.
+func (e ListApplicationsParamsFilterAssignee) Valid() bool {
+	switch e {
+	case Anyone:
+		return true
+	case Me:
+		return true
+	case Unassigned:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListMyVerificationsParamsSortOrder.
 const (
 	ListMyVerificationsParamsSortOrderAsc  ListMyVerificationsParamsSortOrder = "asc"
@@ -698,6 +746,9 @@ type AnswerRequest struct {
 
 // Application defines model for Application.
 type Application struct {
+	// AssignedTo The admin who claimed the application for review; null while unassigned.
+	AssignedTo *int              `json:"assignedTo"`
+	ClaimTime  *string           `json:"claimTime"`
 	ClientId   int               `json:"clientId"`
 	CreateTime string            `json:"createTime"`
 	DecideTime *string           `json:"decideTime"`
@@ -754,6 +805,44 @@ type CatalogEntry struct {
 	Solution string `json:"solution"`
 }
 
+// ClientAnswer defines model for ClientAnswer.
+type ClientAnswer struct {
+	// Answer The latest answer in its JSON form; null when missing or erased.
+	Answer     interface{} `json:"answer"`
+	Attempts   int         `json:"attempts"`
+	Final      *bool       `json:"final,omitempty"`
+	Name       string      `json:"name"`
+	Reason     *string     `json:"reason,omitempty"`
+	Status     interface{} `json:"status"`
+	Type       interface{} `json:"type"`
+	UpdateTime string      `json:"updateTime"`
+}
+
+// ClientFlags defines model for ClientFlags.
+type ClientFlags struct {
+	ClientId  int      `json:"clientId"`
+	Erased    bool     `json:"erased"`
+	LegalHold bool     `json:"legalHold"`
+	Tags      []string `json:"tags"`
+}
+
+// ClientReview defines model for ClientReview.
+type ClientReview struct {
+	Applications     []Application      `json:"applications"`
+	ClientId         int                `json:"clientId"`
+	CreateTime       string             `json:"createTime"`
+	Erased           bool               `json:"erased"`
+	Files            []ReviewFile       `json:"files"`
+	Grants           []Grant            `json:"grants"`
+	Identifier       string             `json:"identifier"`
+	IdentitySessions []IdentitySession  `json:"identitySessions"`
+	LegalHold        bool               `json:"legalHold"`
+	Level            LevelRef           `json:"level"`
+	Outstanding      []RequirementState `json:"outstanding"`
+	Requirements     []ClientAnswer     `json:"requirements"`
+	Tags             []string           `json:"tags"`
+}
+
 // DecisionRequest defines model for DecisionRequest.
 type DecisionRequest struct {
 	Decision DecisionRequestDecision `json:"decision"`
@@ -762,6 +851,23 @@ type DecisionRequest struct {
 
 // DecisionRequestDecision defines model for DecisionRequest.Decision.
 type DecisionRequestDecision string
+
+// Delivery defines model for Delivery.
+type Delivery struct {
+	Attempts        int    `json:"attempts"`
+	ClientId        int    `json:"clientId"`
+	EventId         string `json:"eventId"`
+	EventType       string `json:"eventType"`
+	LastError       string `json:"lastError"`
+	NextAttemptTime string `json:"nextAttemptTime"`
+	Sink            string `json:"sink"`
+}
+
+// DeliveryList defines model for DeliveryList.
+type DeliveryList struct {
+	Data  []Delivery `json:"data"`
+	Total int        `json:"total"`
+}
 
 // DocumentSide defines model for DocumentSide.
 type DocumentSide struct {
@@ -780,6 +886,11 @@ type DocumentType struct {
 	Example     string            `json:"example"`
 	Group       map[string]string `json:"group"`
 	Id          int               `json:"id"`
+}
+
+// EraseRequest defines model for EraseRequest.
+type EraseRequest struct {
+	Confirm interface{} `json:"confirm"`
 }
 
 // ExternalError defines model for ExternalError.
@@ -832,6 +943,12 @@ type GrantList struct {
 	Total int     `json:"total"`
 }
 
+// GrantRequest defines model for GrantRequest.
+type GrantRequest struct {
+	Level  int    `json:"level"`
+	Reason string `json:"reason"`
+}
+
 // IDVerification defines model for IDVerification.
 type IDVerification struct {
 	Date      *string `json:"date"`
@@ -843,6 +960,19 @@ type IDVerification struct {
 	Id     *string `json:"id"`
 	Status *string `json:"status"`
 	Type   *string `json:"type"`
+}
+
+// IdentitySession defines model for IdentitySession.
+type IdentitySession struct {
+	CreateTime string `json:"createTime"`
+	Id         string `json:"id"`
+	Provider   string `json:"provider"`
+	Status     string `json:"status"`
+}
+
+// LegalHoldRequest defines model for LegalHoldRequest.
+type LegalHoldRequest struct {
+	Hold bool `json:"hold"`
 }
 
 // LevelRef defines model for LevelRef.
@@ -1025,6 +1155,19 @@ type Question struct {
 	Label         string   `json:"label"`
 }
 
+// Replay defines model for Replay.
+type Replay struct {
+	EventId string      `json:"eventId"`
+	Sink    string      `json:"sink"`
+	Status  interface{} `json:"status"`
+}
+
+// ReplayRequest defines model for ReplayRequest.
+type ReplayRequest struct {
+	EventId string `json:"eventId"`
+	Sink    string `json:"sink"`
+}
+
 // RequirementState defines model for RequirementState.
 type RequirementState struct {
 	Attempts int                    `json:"attempts"`
@@ -1043,6 +1186,24 @@ type RequirementStateStatus string
 
 // RequirementStateType defines model for RequirementState.Type.
 type RequirementStateType string
+
+// ResetRequest defines model for ResetRequest.
+type ResetRequest struct {
+	// Reopen Also reopen an approved requirement.
+	Reopen *bool `json:"reopen,omitempty"`
+}
+
+// ReviewFile defines model for ReviewFile.
+type ReviewFile struct {
+	ContentType  string      `json:"contentType"`
+	CreateTime   string      `json:"createTime"`
+	DocumentType string      `json:"documentType"`
+	Id           string      `json:"id"`
+	Reason       *string     `json:"reason"`
+	Side         string      `json:"side"`
+	Size         int         `json:"size"`
+	Status       interface{} `json:"status"`
+}
 
 // ReviewRequest defines model for ReviewRequest.
 type ReviewRequest struct {
@@ -1089,6 +1250,29 @@ type Step struct {
 	Files        []string `json:"files"`
 	Requirement  string   `json:"requirement"`
 }
+
+// TagsRequest defines model for TagsRequest.
+type TagsRequest struct {
+	Tags []string `json:"tags"`
+}
+
+// Timeline defines model for Timeline.
+type Timeline struct {
+	Data  []TimelineEntry `json:"data"`
+	Total int             `json:"total"`
+}
+
+// TimelineEntry defines model for TimelineEntry.
+type TimelineEntry struct {
+	Kind   TimelineEntryKind `json:"kind"`
+	Ref    string            `json:"ref"`
+	Time   string            `json:"time"`
+	UserId *int              `json:"userId"`
+	What   string            `json:"what"`
+}
+
+// TimelineEntryKind defines model for TimelineEntry.Kind.
+type TimelineEntryKind string
 
 // V2Errors defines model for V2Errors.
 type V2Errors struct {
@@ -1171,6 +1355,9 @@ type ListApplicationsParams struct {
 	// FilterClientId Only this client's records (brackets raw or percent-encoded); intersected with the admin's tags.
 	FilterClientId *int    `form:"filter[clientId],omitempty" json:"filter[clientId],omitempty"`
 	FilterStatus   *string `form:"filter[status],omitempty" json:"filter[status],omitempty"`
+
+	// FilterAssignee The review queue by assignee: me (the calling admin), unassigned, or anyone (the default).
+	FilterAssignee *ListApplicationsParamsFilterAssignee `form:"filter[assignee],omitempty" json:"filter[assignee],omitempty"`
 }
 
 // ListApplicationsParamsSortOrder defines parameters for ListApplications.
@@ -1178,6 +1365,9 @@ type ListApplicationsParamsSortOrder string
 
 // ListApplicationsParamsSortBy defines parameters for ListApplications.
 type ListApplicationsParamsSortBy string
+
+// ListApplicationsParamsFilterAssignee defines parameters for ListApplications.
+type ListApplicationsParamsFilterAssignee string
 
 // DecideApplicationParams defines parameters for DecideApplication.
 type DecideApplicationParams struct {
@@ -1204,8 +1394,32 @@ type ExportAuditParams struct {
 	Accept *string `json:"Accept,omitempty"`
 }
 
+// EraseClientParams defines parameters for EraseClient.
+type EraseClientParams struct {
+	// IdempotencyKey Makes the POST safe to retry: the same key and body replay the first answer (Idempotent-Replayed: true); another body is refused (409, ER718). Kept for 24 hours by default.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// GrantLevelParams defines parameters for GrantLevel.
+type GrantLevelParams struct {
+	// IdempotencyKey Makes the POST safe to retry: the same key and body replay the first answer (Idempotent-Replayed: true); another body is refused (409, ER718). Kept for 24 hours by default.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// SetLegalHoldParams defines parameters for SetLegalHold.
+type SetLegalHoldParams struct {
+	// IdempotencyKey Makes the POST safe to retry: the same key and body replay the first answer (Idempotent-Replayed: true); another body is refused (409, ER718). Kept for 24 hours by default.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // SetRequirementParams defines parameters for SetRequirement.
 type SetRequirementParams struct {
+	// IdempotencyKey Makes the POST safe to retry: the same key and body replay the first answer (Idempotent-Replayed: true); another body is refused (409, ER718). Kept for 24 hours by default.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// ResetRequirementParams defines parameters for ResetRequirement.
+type ResetRequirementParams struct {
 	// IdempotencyKey Makes the POST safe to retry: the same key and body replay the first answer (Idempotent-Replayed: true); another body is refused (409, ER718). Kept for 24 hours by default.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
@@ -1214,6 +1428,18 @@ type SetRequirementParams struct {
 type ReviewRequirementParams struct {
 	// IdempotencyKey Makes the POST safe to retry: the same key and body replay the first answer (Idempotent-Replayed: true); another body is refused (409, ER718). Kept for 24 hours by default.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// SetTagsParams defines parameters for SetTags.
+type SetTagsParams struct {
+	// IdempotencyKey Makes the POST safe to retry: the same key and body replay the first answer (Idempotent-Replayed: true); another body is refused (409, ER718). Kept for 24 hours by default.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// ListDeadLettersParams defines parameters for ListDeadLetters.
+type ListDeadLettersParams struct {
+	Limit  *int `form:"limit,omitempty" json:"limit,omitempty"`
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
 }
 
 // ListMyVerificationsParams defines parameters for ListMyVerifications.
@@ -1328,11 +1554,29 @@ type ProviderWebhookJSONBody = map[string]interface{}
 // DecideApplicationJSONRequestBody defines body for DecideApplication for application/json ContentType.
 type DecideApplicationJSONRequestBody = DecisionRequest
 
+// EraseClientJSONRequestBody defines body for EraseClient for application/json ContentType.
+type EraseClientJSONRequestBody = EraseRequest
+
+// GrantLevelJSONRequestBody defines body for GrantLevel for application/json ContentType.
+type GrantLevelJSONRequestBody = GrantRequest
+
+// SetLegalHoldJSONRequestBody defines body for SetLegalHold for application/json ContentType.
+type SetLegalHoldJSONRequestBody = LegalHoldRequest
+
 // SetRequirementJSONRequestBody defines body for SetRequirement for application/json ContentType.
 type SetRequirementJSONRequestBody = SetRequirementRequest
 
+// ResetRequirementJSONRequestBody defines body for ResetRequirement for application/json ContentType.
+type ResetRequirementJSONRequestBody = ResetRequest
+
 // ReviewRequirementJSONRequestBody defines body for ReviewRequirement for application/json ContentType.
 type ReviewRequirementJSONRequestBody = ReviewRequest
+
+// SetTagsJSONRequestBody defines body for SetTags for application/json ContentType.
+type SetTagsJSONRequestBody = TagsRequest
+
+// ReplayDeliveryJSONRequestBody defines body for ReplayDelivery for application/json ContentType.
+type ReplayDeliveryJSONRequestBody = ReplayRequest
 
 // RunWizardJSONRequestBody defines body for RunWizard for application/json ContentType.
 type RunWizardJSONRequestBody = RunWizardRequest
@@ -1696,6 +1940,16 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v2/applications (the `ListApplications` operationId).
 	ListApplications(ctx context.Context, params *ListApplicationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetApplication One application (admin; tag-scoped: another client's is 404)
+	//
+	// Corresponds with GET /api/v2/applications/{applicationId} (the `GetApplication` operationId).
+	GetApplication(ctx context.Context, applicationId int, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ClaimApplication Claim a submitted application for review (admin): another admin's claim is 409, one's own is answered unchanged
+	//
+	// Corresponds with POST /api/v2/applications/{applicationId}/claim (the `ClaimApplication` operationId).
+	ClaimApplication(ctx context.Context, applicationId int, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DecideApplicationWithBody Approve or reject a submitted application (admin)
 	//
 	// Approves or rejects a submitted application (extension).
@@ -1714,12 +1968,64 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v2/applications/{applicationId}/decision (the `DecideApplication` operationId).
 	DecideApplication(ctx context.Context, applicationId int, params *DecideApplicationParams, body DecideApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ReleaseApplication Release a claimed application (admin): only its holder may; an unclaimed one is answered unchanged
+	//
+	// Corresponds with POST /api/v2/applications/{applicationId}/release (the `ReleaseApplication` operationId).
+	ReleaseApplication(ctx context.Context, applicationId int, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ExportAudit Export the audit trail (admin)
 	//
 	// Every admin act and every admin read of a document's bytes, one entry each, hash-chained: hash = hex(SHA-256(prevHash || canonical JSON of the entry without hash)), where the canonical JSON names clientId subjectId (see the README's Audit trail section). An admin limited to tags gets only the entries about clients carrying one of them. Constant memory on the server whatever the trail's length.
 	//
 	// Corresponds with GET /api/v2/audit (the `ExportAudit` operationId).
 	ExportAudit(ctx context.Context, params *ExportAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetClient One client for review: outstanding requirements, answers with attempts and last reason, files, identity sessions, grants, applications (admin; tag-scoped)
+	//
+	// Corresponds with GET /api/v2/clients/{clientId} (the `GetClient` operationId).
+	GetClient(ctx context.Context, clientId int, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EraseClientWithBody Erase a client's document images and answers; refused under legal hold (409) (admin)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/erase (the `EraseClient` operationId).
+	EraseClientWithBody(ctx context.Context, clientId int, params *EraseClientParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EraseClient Erase a client's document images and answers; refused under legal hold (409) (admin)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/erase (the `EraseClient` operationId).
+	EraseClient(ctx context.Context, clientId int, params *EraseClientParams, body EraseClientJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GrantLevelWithBody Move a client to a level, with a required reason (admin)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/grants (the `GrantLevel` operationId).
+	GrantLevelWithBody(ctx context.Context, clientId int, params *GrantLevelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GrantLevel Move a client to a level, with a required reason (admin)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/grants (the `GrantLevel` operationId).
+	GrantLevel(ctx context.Context, clientId int, params *GrantLevelParams, body GrantLevelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetLegalHoldWithBody Place or lift a legal hold (admin)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/legal-hold (the `SetLegalHold` operationId).
+	SetLegalHoldWithBody(ctx context.Context, clientId int, params *SetLegalHoldParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetLegalHold Place or lift a legal hold (admin)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/legal-hold (the `SetLegalHold` operationId).
+	SetLegalHold(ctx context.Context, clientId int, params *SetLegalHoldParams, body SetLegalHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SetRequirementWithBody Set a client's requirement (admin), e.g. verificationFlag
 	//
@@ -1739,6 +2045,20 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v2/clients/{clientId}/requirements/{name} (the `SetRequirement` operationId).
 	SetRequirement(ctx context.Context, clientId int, name string, params *SetRequirementParams, body SetRequirementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ResetRequirementWithBody Reset a requirement: attempts to zero, a final rejection lifted, the answer dropped unless approved (or with reopen) (admin)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/requirements/{name}/reset (the `ResetRequirement` operationId).
+	ResetRequirementWithBody(ctx context.Context, clientId int, name string, params *ResetRequirementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResetRequirement Reset a requirement: attempts to zero, a final rejection lifted, the answer dropped unless approved (or with reopen) (admin)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/requirements/{name}/reset (the `ResetRequirement` operationId).
+	ResetRequirement(ctx context.Context, clientId int, name string, params *ResetRequirementParams, body ResetRequirementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ReviewRequirementWithBody Review a pending requirement (admin)
 	//
 	// Approves or rejects a pending requirement (extension).
@@ -1756,6 +2076,44 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v2/clients/{clientId}/requirements/{name}/review (the `ReviewRequirement` operationId).
 	ReviewRequirement(ctx context.Context, clientId int, name string, params *ReviewRequirementParams, body ReviewRequirementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetTagsWithBody Replace a client's tags (admin)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/tags (the `SetTags` operationId).
+	SetTagsWithBody(ctx context.Context, clientId int, params *SetTagsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetTags Replace a client's tags (admin)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/tags (the `SetTags` operationId).
+	SetTags(ctx context.Context, clientId int, params *SetTagsParams, body SetTagsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTimeline A client's history, oldest first: grants, reviews, applications (started, submitted, claimed, decided), identity sessions (admin; tag-scoped)
+	//
+	// Corresponds with GET /api/v2/clients/{clientId}/timeline (the `GetTimeline` operationId).
+	GetTimeline(ctx context.Context, clientId int, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListDeadLetters Dead-lettered webhook deliveries (admin without tag limits; a tag-scoped admin is 403)
+	//
+	// Corresponds with GET /api/v2/deliveries/dead (the `ListDeadLetters` operationId).
+	ListDeadLetters(ctx context.Context, params *ListDeadLettersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplayDeliveryWithBody Queue a dead letter again with fresh attempts (admin without tag limits)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v2/deliveries/replay (the `ReplayDelivery` operationId).
+	ReplayDeliveryWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplayDelivery Queue a dead letter again with fresh attempts (admin without tag limits)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v2/deliveries/replay (the `ReplayDelivery` operationId).
+	ReplayDelivery(ctx context.Context, body ReplayDeliveryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetFileForReview A document image for review (admin)
 	//
@@ -1970,6 +2328,36 @@ func (c *Client) ListApplications(ctx context.Context, params *ListApplicationsP
 	return c.Client.Do(req)
 }
 
+// GetApplication One application (admin; tag-scoped: another client's is 404)
+//
+// Corresponds with GET /api/v2/applications/{applicationId} (the `GetApplication` operationId).
+func (c *Client) GetApplication(ctx context.Context, applicationId int, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetApplicationRequest(c.Server, applicationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ClaimApplication Claim a submitted application for review (admin): another admin's claim is 409, one's own is answered unchanged
+//
+// Corresponds with POST /api/v2/applications/{applicationId}/claim (the `ClaimApplication` operationId).
+func (c *Client) ClaimApplication(ctx context.Context, applicationId int, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewClaimApplicationRequest(c.Server, applicationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DecideApplicationWithBody Approve or reject a submitted application (admin)
 //
 // Approves or rejects a submitted application (extension).
@@ -2008,6 +2396,21 @@ func (c *Client) DecideApplication(ctx context.Context, applicationId int, param
 	return c.Client.Do(req)
 }
 
+// ReleaseApplication Release a claimed application (admin): only its holder may; an unclaimed one is answered unchanged
+//
+// Corresponds with POST /api/v2/applications/{applicationId}/release (the `ReleaseApplication` operationId).
+func (c *Client) ReleaseApplication(ctx context.Context, applicationId int, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReleaseApplicationRequest(c.Server, applicationId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ExportAudit Export the audit trail (admin)
 //
 // Every admin act and every admin read of a document's bytes, one entry each, hash-chained: hash = hex(SHA-256(prevHash || canonical JSON of the entry without hash)), where the canonical JSON names clientId subjectId (see the README's Audit trail section). An admin limited to tags gets only the entries about clients carrying one of them. Constant memory on the server whatever the trail's length.
@@ -2015,6 +2418,123 @@ func (c *Client) DecideApplication(ctx context.Context, applicationId int, param
 // Corresponds with GET /api/v2/audit (the `ExportAudit` operationId).
 func (c *Client) ExportAudit(ctx context.Context, params *ExportAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewExportAuditRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetClient One client for review: outstanding requirements, answers with attempts and last reason, files, identity sessions, grants, applications (admin; tag-scoped)
+//
+// Corresponds with GET /api/v2/clients/{clientId} (the `GetClient` operationId).
+func (c *Client) GetClient(ctx context.Context, clientId int, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetClientRequest(c.Server, clientId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EraseClientWithBody Erase a client's document images and answers; refused under legal hold (409) (admin)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v2/clients/{clientId}/erase (the `EraseClient` operationId).
+func (c *Client) EraseClientWithBody(ctx context.Context, clientId int, params *EraseClientParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEraseClientRequestWithBody(c.Server, clientId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EraseClient Erase a client's document images and answers; refused under legal hold (409) (admin)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v2/clients/{clientId}/erase (the `EraseClient` operationId).
+func (c *Client) EraseClient(ctx context.Context, clientId int, params *EraseClientParams, body EraseClientJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEraseClientRequest(c.Server, clientId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GrantLevelWithBody Move a client to a level, with a required reason (admin)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v2/clients/{clientId}/grants (the `GrantLevel` operationId).
+func (c *Client) GrantLevelWithBody(ctx context.Context, clientId int, params *GrantLevelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGrantLevelRequestWithBody(c.Server, clientId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GrantLevel Move a client to a level, with a required reason (admin)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v2/clients/{clientId}/grants (the `GrantLevel` operationId).
+func (c *Client) GrantLevel(ctx context.Context, clientId int, params *GrantLevelParams, body GrantLevelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGrantLevelRequest(c.Server, clientId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetLegalHoldWithBody Place or lift a legal hold (admin)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v2/clients/{clientId}/legal-hold (the `SetLegalHold` operationId).
+func (c *Client) SetLegalHoldWithBody(ctx context.Context, clientId int, params *SetLegalHoldParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetLegalHoldRequestWithBody(c.Server, clientId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetLegalHold Place or lift a legal hold (admin)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v2/clients/{clientId}/legal-hold (the `SetLegalHold` operationId).
+func (c *Client) SetLegalHold(ctx context.Context, clientId int, params *SetLegalHoldParams, body SetLegalHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetLegalHoldRequest(c.Server, clientId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2063,6 +2583,40 @@ func (c *Client) SetRequirement(ctx context.Context, clientId int, name string, 
 	return c.Client.Do(req)
 }
 
+// ResetRequirementWithBody Reset a requirement: attempts to zero, a final rejection lifted, the answer dropped unless approved (or with reopen) (admin)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v2/clients/{clientId}/requirements/{name}/reset (the `ResetRequirement` operationId).
+func (c *Client) ResetRequirementWithBody(ctx context.Context, clientId int, name string, params *ResetRequirementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResetRequirementRequestWithBody(c.Server, clientId, name, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResetRequirement Reset a requirement: attempts to zero, a final rejection lifted, the answer dropped unless approved (or with reopen) (admin)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v2/clients/{clientId}/requirements/{name}/reset (the `ResetRequirement` operationId).
+func (c *Client) ResetRequirement(ctx context.Context, clientId int, name string, params *ResetRequirementParams, body ResetRequirementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResetRequirementRequest(c.Server, clientId, name, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ReviewRequirementWithBody Review a pending requirement (admin)
 //
 // Approves or rejects a pending requirement (extension).
@@ -2091,6 +2645,104 @@ func (c *Client) ReviewRequirementWithBody(ctx context.Context, clientId int, na
 // Corresponds with POST /api/v2/clients/{clientId}/requirements/{name}/review (the `ReviewRequirement` operationId).
 func (c *Client) ReviewRequirement(ctx context.Context, clientId int, name string, params *ReviewRequirementParams, body ReviewRequirementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReviewRequirementRequest(c.Server, clientId, name, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetTagsWithBody Replace a client's tags (admin)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v2/clients/{clientId}/tags (the `SetTags` operationId).
+func (c *Client) SetTagsWithBody(ctx context.Context, clientId int, params *SetTagsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetTagsRequestWithBody(c.Server, clientId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetTags Replace a client's tags (admin)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v2/clients/{clientId}/tags (the `SetTags` operationId).
+func (c *Client) SetTags(ctx context.Context, clientId int, params *SetTagsParams, body SetTagsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetTagsRequest(c.Server, clientId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTimeline A client's history, oldest first: grants, reviews, applications (started, submitted, claimed, decided), identity sessions (admin; tag-scoped)
+//
+// Corresponds with GET /api/v2/clients/{clientId}/timeline (the `GetTimeline` operationId).
+func (c *Client) GetTimeline(ctx context.Context, clientId int, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTimelineRequest(c.Server, clientId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListDeadLetters Dead-lettered webhook deliveries (admin without tag limits; a tag-scoped admin is 403)
+//
+// Corresponds with GET /api/v2/deliveries/dead (the `ListDeadLetters` operationId).
+func (c *Client) ListDeadLetters(ctx context.Context, params *ListDeadLettersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDeadLettersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplayDeliveryWithBody Queue a dead letter again with fresh attempts (admin without tag limits)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v2/deliveries/replay (the `ReplayDelivery` operationId).
+func (c *Client) ReplayDeliveryWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplayDeliveryRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplayDelivery Queue a dead letter again with fresh attempts (admin without tag limits)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v2/deliveries/replay (the `ReplayDelivery` operationId).
+func (c *Client) ReplayDelivery(ctx context.Context, body ReplayDeliveryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplayDeliveryRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2652,6 +3304,18 @@ func NewListApplicationsRequest(server string, params *ListApplicationsParams) (
 
 		}
 
+		if params.FilterAssignee != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter[assignee]", *params.FilterAssignee, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -2659,6 +3323,74 @@ func NewListApplicationsRequest(server string, params *ListApplicationsParams) (
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetApplicationRequest constructs an http.Request for the GetApplication method
+func NewGetApplicationRequest(server string, applicationId int) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "applicationId", applicationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/applications/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewClaimApplicationRequest constructs an http.Request for the ClaimApplication method
+func NewClaimApplicationRequest(server string, applicationId int) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "applicationId", applicationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/applications/%s/claim", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2723,6 +3455,40 @@ func NewDecideApplicationRequestWithBody(server string, applicationId int, param
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewReleaseApplicationRequest constructs an http.Request for the ReleaseApplication method
+func NewReleaseApplicationRequest(server string, applicationId int) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "applicationId", applicationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/applications/%s/release", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -2841,6 +3607,226 @@ func NewExportAuditRequest(server string, params *ExportAuditParams) (*http.Requ
 	return req, nil
 }
 
+// NewGetClientRequest constructs an http.Request for the GetClient method
+func NewGetClientRequest(server string, clientId int) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "clientId", clientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/clients/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEraseClientRequest calls the generic EraseClient builder with application/json body
+func NewEraseClientRequest(server string, clientId int, params *EraseClientParams, body EraseClientJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEraseClientRequestWithBody(server, clientId, params, "application/json", bodyReader)
+}
+
+// NewEraseClientRequestWithBody constructs an http.Request for the EraseClient method, with any body, and a specified content type
+func NewEraseClientRequestWithBody(server string, clientId int, params *EraseClientParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "clientId", clientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/clients/%s/erase", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGrantLevelRequest calls the generic GrantLevel builder with application/json body
+func NewGrantLevelRequest(server string, clientId int, params *GrantLevelParams, body GrantLevelJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewGrantLevelRequestWithBody(server, clientId, params, "application/json", bodyReader)
+}
+
+// NewGrantLevelRequestWithBody constructs an http.Request for the GrantLevel method, with any body, and a specified content type
+func NewGrantLevelRequestWithBody(server string, clientId int, params *GrantLevelParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "clientId", clientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/clients/%s/grants", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSetLegalHoldRequest calls the generic SetLegalHold builder with application/json body
+func NewSetLegalHoldRequest(server string, clientId int, params *SetLegalHoldParams, body SetLegalHoldJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetLegalHoldRequestWithBody(server, clientId, params, "application/json", bodyReader)
+}
+
+// NewSetLegalHoldRequestWithBody constructs an http.Request for the SetLegalHold method, with any body, and a specified content type
+func NewSetLegalHoldRequestWithBody(server string, clientId int, params *SetLegalHoldParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "clientId", clientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/clients/%s/legal-hold", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewSetRequirementRequest calls the generic SetRequirement builder with application/json body
 func NewSetRequirementRequest(server string, clientId int, name string, params *SetRequirementParams, body SetRequirementJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -2876,6 +3862,75 @@ func NewSetRequirementRequestWithBody(server string, clientId int, name string, 
 	}
 
 	operationPath := fmt.Sprintf("/api/v2/clients/%s/requirements/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewResetRequirementRequest calls the generic ResetRequirement builder with application/json body
+func NewResetRequirementRequest(server string, clientId int, name string, params *ResetRequirementParams, body ResetRequirementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewResetRequirementRequestWithBody(server, clientId, name, params, "application/json", bodyReader)
+}
+
+// NewResetRequirementRequestWithBody constructs an http.Request for the ResetRequirement method, with any body, and a specified content type
+func NewResetRequirementRequestWithBody(server string, clientId int, name string, params *ResetRequirementParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "clientId", clientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/clients/%s/requirements/%s/reset", pathParam0, pathParam1)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -2975,6 +4030,208 @@ func NewReviewRequirementRequestWithBody(server string, clientId int, name strin
 		}
 
 	}
+
+	return req, nil
+}
+
+// NewSetTagsRequest calls the generic SetTags builder with application/json body
+func NewSetTagsRequest(server string, clientId int, params *SetTagsParams, body SetTagsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetTagsRequestWithBody(server, clientId, params, "application/json", bodyReader)
+}
+
+// NewSetTagsRequestWithBody constructs an http.Request for the SetTags method, with any body, and a specified content type
+func NewSetTagsRequestWithBody(server string, clientId int, params *SetTagsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "clientId", clientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/clients/%s/tags", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetTimelineRequest constructs an http.Request for the GetTimeline method
+func NewGetTimelineRequest(server string, clientId int) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "clientId", clientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/clients/%s/timeline", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListDeadLettersRequest constructs an http.Request for the ListDeadLetters method
+func NewListDeadLettersRequest(server string, params *ListDeadLettersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/deliveries/dead")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewReplayDeliveryRequest calls the generic ReplayDelivery builder with application/json body
+func NewReplayDeliveryRequest(server string, body ReplayDeliveryJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReplayDeliveryRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewReplayDeliveryRequestWithBody constructs an http.Request for the ReplayDelivery method, with any body, and a specified content type
+func NewReplayDeliveryRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v2/deliveries/replay")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -3817,6 +5074,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v2/applications (the `ListApplications` operationId).
 	ListApplicationsWithResponse(ctx context.Context, params *ListApplicationsParams, reqEditors ...RequestEditorFn) (*ListApplicationsResponse, error)
 
+	// GetApplicationWithResponse One application (admin; tag-scoped: another client's is 404)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/applications/{applicationId} (the `GetApplication` operationId).
+	GetApplicationWithResponse(ctx context.Context, applicationId int, reqEditors ...RequestEditorFn) (*GetApplicationResponse, error)
+
+	// ClaimApplicationWithResponse Claim a submitted application for review (admin): another admin's claim is 409, one's own is answered unchanged
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/applications/{applicationId}/claim (the `ClaimApplication` operationId).
+	ClaimApplicationWithResponse(ctx context.Context, applicationId int, reqEditors ...RequestEditorFn) (*ClaimApplicationResponse, error)
+
 	// DecideApplicationWithBodyWithResponse Approve or reject a submitted application (admin)
 	//
 	// Approves or rejects a submitted application (extension).
@@ -3835,6 +5106,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v2/applications/{applicationId}/decision (the `DecideApplication` operationId).
 	DecideApplicationWithResponse(ctx context.Context, applicationId int, params *DecideApplicationParams, body DecideApplicationJSONRequestBody, reqEditors ...RequestEditorFn) (*DecideApplicationResponse, error)
 
+	// ReleaseApplicationWithResponse Release a claimed application (admin): only its holder may; an unclaimed one is answered unchanged
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/applications/{applicationId}/release (the `ReleaseApplication` operationId).
+	ReleaseApplicationWithResponse(ctx context.Context, applicationId int, reqEditors ...RequestEditorFn) (*ReleaseApplicationResponse, error)
+
 	// ExportAuditWithResponse Export the audit trail (admin)
 	//
 	// Every admin act and every admin read of a document's bytes, one entry each, hash-chained: hash = hex(SHA-256(prevHash || canonical JSON of the entry without hash)), where the canonical JSON names clientId subjectId (see the README's Audit trail section). An admin limited to tags gets only the entries about clients carrying one of them. Constant memory on the server whatever the trail's length.
@@ -3843,6 +5121,55 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v2/audit (the `ExportAudit` operationId).
 	ExportAuditWithResponse(ctx context.Context, params *ExportAuditParams, reqEditors ...RequestEditorFn) (*ExportAuditResponse, error)
+
+	// GetClientWithResponse One client for review: outstanding requirements, answers with attempts and last reason, files, identity sessions, grants, applications (admin; tag-scoped)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/clients/{clientId} (the `GetClient` operationId).
+	GetClientWithResponse(ctx context.Context, clientId int, reqEditors ...RequestEditorFn) (*GetClientResponse, error)
+
+	// EraseClientWithBodyWithResponse Erase a client's document images and answers; refused under legal hold (409) (admin)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/erase (the `EraseClient` operationId).
+	EraseClientWithBodyWithResponse(ctx context.Context, clientId int, params *EraseClientParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EraseClientResponse, error)
+
+	// EraseClientWithResponse Erase a client's document images and answers; refused under legal hold (409) (admin)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/erase (the `EraseClient` operationId).
+	EraseClientWithResponse(ctx context.Context, clientId int, params *EraseClientParams, body EraseClientJSONRequestBody, reqEditors ...RequestEditorFn) (*EraseClientResponse, error)
+
+	// GrantLevelWithBodyWithResponse Move a client to a level, with a required reason (admin)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/grants (the `GrantLevel` operationId).
+	GrantLevelWithBodyWithResponse(ctx context.Context, clientId int, params *GrantLevelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantLevelResponse, error)
+
+	// GrantLevelWithResponse Move a client to a level, with a required reason (admin)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/grants (the `GrantLevel` operationId).
+	GrantLevelWithResponse(ctx context.Context, clientId int, params *GrantLevelParams, body GrantLevelJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantLevelResponse, error)
+
+	// SetLegalHoldWithBodyWithResponse Place or lift a legal hold (admin)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/legal-hold (the `SetLegalHold` operationId).
+	SetLegalHoldWithBodyWithResponse(ctx context.Context, clientId int, params *SetLegalHoldParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetLegalHoldResponse, error)
+
+	// SetLegalHoldWithResponse Place or lift a legal hold (admin)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/legal-hold (the `SetLegalHold` operationId).
+	SetLegalHoldWithResponse(ctx context.Context, clientId int, params *SetLegalHoldParams, body SetLegalHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*SetLegalHoldResponse, error)
 
 	// SetRequirementWithBodyWithResponse Set a client's requirement (admin), e.g. verificationFlag
 	//
@@ -3862,6 +5189,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v2/clients/{clientId}/requirements/{name} (the `SetRequirement` operationId).
 	SetRequirementWithResponse(ctx context.Context, clientId int, name string, params *SetRequirementParams, body SetRequirementJSONRequestBody, reqEditors ...RequestEditorFn) (*SetRequirementResponse, error)
 
+	// ResetRequirementWithBodyWithResponse Reset a requirement: attempts to zero, a final rejection lifted, the answer dropped unless approved (or with reopen) (admin)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/requirements/{name}/reset (the `ResetRequirement` operationId).
+	ResetRequirementWithBodyWithResponse(ctx context.Context, clientId int, name string, params *ResetRequirementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResetRequirementResponse, error)
+
+	// ResetRequirementWithResponse Reset a requirement: attempts to zero, a final rejection lifted, the answer dropped unless approved (or with reopen) (admin)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/requirements/{name}/reset (the `ResetRequirement` operationId).
+	ResetRequirementWithResponse(ctx context.Context, clientId int, name string, params *ResetRequirementParams, body ResetRequirementJSONRequestBody, reqEditors ...RequestEditorFn) (*ResetRequirementResponse, error)
+
 	// ReviewRequirementWithBodyWithResponse Review a pending requirement (admin)
 	//
 	// Approves or rejects a pending requirement (extension).
@@ -3879,6 +5220,48 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v2/clients/{clientId}/requirements/{name}/review (the `ReviewRequirement` operationId).
 	ReviewRequirementWithResponse(ctx context.Context, clientId int, name string, params *ReviewRequirementParams, body ReviewRequirementJSONRequestBody, reqEditors ...RequestEditorFn) (*ReviewRequirementResponse, error)
+
+	// SetTagsWithBodyWithResponse Replace a client's tags (admin)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/tags (the `SetTags` operationId).
+	SetTagsWithBodyWithResponse(ctx context.Context, clientId int, params *SetTagsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTagsResponse, error)
+
+	// SetTagsWithResponse Replace a client's tags (admin)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/clients/{clientId}/tags (the `SetTags` operationId).
+	SetTagsWithResponse(ctx context.Context, clientId int, params *SetTagsParams, body SetTagsJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTagsResponse, error)
+
+	// GetTimelineWithResponse A client's history, oldest first: grants, reviews, applications (started, submitted, claimed, decided), identity sessions (admin; tag-scoped)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/clients/{clientId}/timeline (the `GetTimeline` operationId).
+	GetTimelineWithResponse(ctx context.Context, clientId int, reqEditors ...RequestEditorFn) (*GetTimelineResponse, error)
+
+	// ListDeadLettersWithResponse Dead-lettered webhook deliveries (admin without tag limits; a tag-scoped admin is 403)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v2/deliveries/dead (the `ListDeadLetters` operationId).
+	ListDeadLettersWithResponse(ctx context.Context, params *ListDeadLettersParams, reqEditors ...RequestEditorFn) (*ListDeadLettersResponse, error)
+
+	// ReplayDeliveryWithBodyWithResponse Queue a dead letter again with fresh attempts (admin without tag limits)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/deliveries/replay (the `ReplayDelivery` operationId).
+	ReplayDeliveryWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplayDeliveryResponse, error)
+
+	// ReplayDeliveryWithResponse Queue a dead letter again with fresh attempts (admin without tag limits)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v2/deliveries/replay (the `ReplayDelivery` operationId).
+	ReplayDeliveryWithResponse(ctx context.Context, body ReplayDeliveryJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplayDeliveryResponse, error)
 
 	// GetFileForReviewWithResponse A document image for review (admin)
 	//
@@ -4333,6 +5716,186 @@ func (r ListApplicationsResponse) ContentType() string {
 	return ""
 }
 
+type GetApplicationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Application
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *V2Errors
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *V2Errors
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *V2Errors
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *V2Errors
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *V2Errors
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *V2Errors
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetApplicationResponse) GetJSON200() *Application {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetApplicationResponse) GetJSON400() *V2Errors {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetApplicationResponse) GetJSON401() *V2Errors {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetApplicationResponse) GetJSON403() *V2Errors {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetApplicationResponse) GetJSON404() *V2Errors {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetApplicationResponse) GetJSON500() *V2Errors {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetApplicationResponse) GetJSON503() *V2Errors {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetApplicationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetApplicationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetApplicationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetApplicationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ClaimApplicationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Application
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *V2Errors
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *V2Errors
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *V2Errors
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *V2Errors
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *V2Errors
+	// JSON410 the response for an HTTP 410 `application/json` response
+	JSON410 *V2Errors
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *V2Errors
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *V2Errors
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ClaimApplicationResponse) GetJSON200() *Application {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ClaimApplicationResponse) GetJSON400() *V2Errors {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ClaimApplicationResponse) GetJSON401() *V2Errors {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ClaimApplicationResponse) GetJSON403() *V2Errors {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ClaimApplicationResponse) GetJSON404() *V2Errors {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ClaimApplicationResponse) GetJSON409() *V2Errors {
+	return r.JSON409
+}
+
+// GetJSON410 returns the response for an HTTP 410 `application/json` response
+func (r ClaimApplicationResponse) GetJSON410() *V2Errors {
+	return r.JSON410
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ClaimApplicationResponse) GetJSON500() *V2Errors {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ClaimApplicationResponse) GetJSON503() *V2Errors {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ClaimApplicationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ClaimApplicationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ClaimApplicationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ClaimApplicationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type DecideApplicationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4437,6 +6000,96 @@ func (r DecideApplicationResponse) ContentType() string {
 	return ""
 }
 
+type ReleaseApplicationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Application
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *V2Errors
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *V2Errors
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *V2Errors
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *V2Errors
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *V2Errors
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *V2Errors
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *V2Errors
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReleaseApplicationResponse) GetJSON200() *Application {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ReleaseApplicationResponse) GetJSON400() *V2Errors {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ReleaseApplicationResponse) GetJSON401() *V2Errors {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ReleaseApplicationResponse) GetJSON403() *V2Errors {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ReleaseApplicationResponse) GetJSON404() *V2Errors {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ReleaseApplicationResponse) GetJSON409() *V2Errors {
+	return r.JSON409
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ReleaseApplicationResponse) GetJSON500() *V2Errors {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ReleaseApplicationResponse) GetJSON503() *V2Errors {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ReleaseApplicationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReleaseApplicationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReleaseApplicationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReleaseApplicationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ExportAuditResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4500,6 +6153,380 @@ func (r ExportAuditResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ExportAuditResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClientReview
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *V2Errors
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *V2Errors
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *V2Errors
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *V2Errors
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *V2Errors
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *V2Errors
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetClientResponse) GetJSON200() *ClientReview {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetClientResponse) GetJSON400() *V2Errors {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetClientResponse) GetJSON401() *V2Errors {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetClientResponse) GetJSON403() *V2Errors {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetClientResponse) GetJSON404() *V2Errors {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetClientResponse) GetJSON500() *V2Errors {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetClientResponse) GetJSON503() *V2Errors {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EraseClientResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClientFlags
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *V2Errors
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *V2Errors
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *V2Errors
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *V2Errors
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *V2Errors
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *V2Errors
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *V2Errors
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *V2Errors
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EraseClientResponse) GetJSON200() *ClientFlags {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EraseClientResponse) GetJSON400() *V2Errors {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EraseClientResponse) GetJSON401() *V2Errors {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EraseClientResponse) GetJSON403() *V2Errors {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EraseClientResponse) GetJSON404() *V2Errors {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r EraseClientResponse) GetJSON409() *V2Errors {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r EraseClientResponse) GetJSON413() *V2Errors {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r EraseClientResponse) GetJSON500() *V2Errors {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r EraseClientResponse) GetJSON503() *V2Errors {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r EraseClientResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EraseClientResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EraseClientResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EraseClientResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GrantLevelResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Grant
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *V2Errors
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *V2Errors
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *V2Errors
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *V2Errors
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *V2Errors
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *V2Errors
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *V2Errors
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *V2Errors
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r GrantLevelResponse) GetJSON201() *Grant {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GrantLevelResponse) GetJSON400() *V2Errors {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GrantLevelResponse) GetJSON401() *V2Errors {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GrantLevelResponse) GetJSON403() *V2Errors {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GrantLevelResponse) GetJSON404() *V2Errors {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r GrantLevelResponse) GetJSON409() *V2Errors {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GrantLevelResponse) GetJSON413() *V2Errors {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GrantLevelResponse) GetJSON500() *V2Errors {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GrantLevelResponse) GetJSON503() *V2Errors {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GrantLevelResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GrantLevelResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GrantLevelResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GrantLevelResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetLegalHoldResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClientFlags
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *V2Errors
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *V2Errors
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *V2Errors
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *V2Errors
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *V2Errors
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *V2Errors
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *V2Errors
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *V2Errors
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetLegalHoldResponse) GetJSON200() *ClientFlags {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SetLegalHoldResponse) GetJSON400() *V2Errors {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SetLegalHoldResponse) GetJSON401() *V2Errors {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SetLegalHoldResponse) GetJSON403() *V2Errors {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SetLegalHoldResponse) GetJSON404() *V2Errors {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SetLegalHoldResponse) GetJSON409() *V2Errors {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SetLegalHoldResponse) GetJSON413() *V2Errors {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SetLegalHoldResponse) GetJSON500() *V2Errors {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SetLegalHoldResponse) GetJSON503() *V2Errors {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SetLegalHoldResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetLegalHoldResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetLegalHoldResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetLegalHoldResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4603,6 +6630,103 @@ func (r SetRequirementResponse) ContentType() string {
 	return ""
 }
 
+type ResetRequirementResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RequirementState
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *V2Errors
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *V2Errors
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *V2Errors
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *V2Errors
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *V2Errors
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *V2Errors
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *V2Errors
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *V2Errors
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ResetRequirementResponse) GetJSON200() *RequirementState {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ResetRequirementResponse) GetJSON400() *V2Errors {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ResetRequirementResponse) GetJSON401() *V2Errors {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ResetRequirementResponse) GetJSON403() *V2Errors {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ResetRequirementResponse) GetJSON404() *V2Errors {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ResetRequirementResponse) GetJSON409() *V2Errors {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ResetRequirementResponse) GetJSON413() *V2Errors {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ResetRequirementResponse) GetJSON500() *V2Errors {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ResetRequirementResponse) GetJSON503() *V2Errors {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ResetRequirementResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResetRequirementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResetRequirementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResetRequirementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ReviewRequirementResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4694,6 +6818,359 @@ func (r ReviewRequirementResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ReviewRequirementResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetTagsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClientFlags
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *V2Errors
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *V2Errors
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *V2Errors
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *V2Errors
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *V2Errors
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *V2Errors
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *V2Errors
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *V2Errors
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetTagsResponse) GetJSON200() *ClientFlags {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SetTagsResponse) GetJSON400() *V2Errors {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SetTagsResponse) GetJSON401() *V2Errors {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SetTagsResponse) GetJSON403() *V2Errors {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SetTagsResponse) GetJSON404() *V2Errors {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SetTagsResponse) GetJSON409() *V2Errors {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SetTagsResponse) GetJSON413() *V2Errors {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SetTagsResponse) GetJSON500() *V2Errors {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SetTagsResponse) GetJSON503() *V2Errors {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SetTagsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetTagsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetTagsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetTagsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTimelineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Timeline
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *V2Errors
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *V2Errors
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *V2Errors
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *V2Errors
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *V2Errors
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *V2Errors
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTimelineResponse) GetJSON200() *Timeline {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTimelineResponse) GetJSON400() *V2Errors {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTimelineResponse) GetJSON401() *V2Errors {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetTimelineResponse) GetJSON403() *V2Errors {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetTimelineResponse) GetJSON404() *V2Errors {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetTimelineResponse) GetJSON500() *V2Errors {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetTimelineResponse) GetJSON503() *V2Errors {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTimelineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTimelineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTimelineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTimelineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListDeadLettersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeliveryList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *V2Errors
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *V2Errors
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *V2Errors
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *V2Errors
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *V2Errors
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDeadLettersResponse) GetJSON200() *DeliveryList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListDeadLettersResponse) GetJSON400() *V2Errors {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListDeadLettersResponse) GetJSON401() *V2Errors {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListDeadLettersResponse) GetJSON403() *V2Errors {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListDeadLettersResponse) GetJSON500() *V2Errors {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ListDeadLettersResponse) GetJSON503() *V2Errors {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDeadLettersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDeadLettersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDeadLettersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDeadLettersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReplayDeliveryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Replay
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *V2Errors
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *V2Errors
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *V2Errors
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *V2Errors
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *V2Errors
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *V2Errors
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *V2Errors
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *V2Errors
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReplayDeliveryResponse) GetJSON200() *Replay {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ReplayDeliveryResponse) GetJSON400() *V2Errors {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ReplayDeliveryResponse) GetJSON401() *V2Errors {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ReplayDeliveryResponse) GetJSON403() *V2Errors {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ReplayDeliveryResponse) GetJSON404() *V2Errors {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ReplayDeliveryResponse) GetJSON409() *V2Errors {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ReplayDeliveryResponse) GetJSON413() *V2Errors {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ReplayDeliveryResponse) GetJSON500() *V2Errors {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ReplayDeliveryResponse) GetJSON503() *V2Errors {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ReplayDeliveryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReplayDeliveryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReplayDeliveryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReplayDeliveryResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5958,6 +8435,32 @@ func (c *ClientWithResponses) ListApplicationsWithResponse(ctx context.Context, 
 	return ParseListApplicationsResponse(rsp)
 }
 
+// GetApplicationWithResponse One application (admin; tag-scoped: another client's is 404)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/applications/{applicationId} (the `GetApplication` operationId).
+func (c *ClientWithResponses) GetApplicationWithResponse(ctx context.Context, applicationId int, reqEditors ...RequestEditorFn) (*GetApplicationResponse, error) {
+	rsp, err := c.GetApplication(ctx, applicationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetApplicationResponse(rsp)
+}
+
+// ClaimApplicationWithResponse Claim a submitted application for review (admin): another admin's claim is 409, one's own is answered unchanged
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/applications/{applicationId}/claim (the `ClaimApplication` operationId).
+func (c *ClientWithResponses) ClaimApplicationWithResponse(ctx context.Context, applicationId int, reqEditors ...RequestEditorFn) (*ClaimApplicationResponse, error) {
+	rsp, err := c.ClaimApplication(ctx, applicationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseClaimApplicationResponse(rsp)
+}
+
 // DecideApplicationWithBodyWithResponse Approve or reject a submitted application (admin)
 //
 // Approves or rejects a submitted application (extension).
@@ -5988,6 +8491,19 @@ func (c *ClientWithResponses) DecideApplicationWithResponse(ctx context.Context,
 	return ParseDecideApplicationResponse(rsp)
 }
 
+// ReleaseApplicationWithResponse Release a claimed application (admin): only its holder may; an unclaimed one is answered unchanged
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/applications/{applicationId}/release (the `ReleaseApplication` operationId).
+func (c *ClientWithResponses) ReleaseApplicationWithResponse(ctx context.Context, applicationId int, reqEditors ...RequestEditorFn) (*ReleaseApplicationResponse, error) {
+	rsp, err := c.ReleaseApplication(ctx, applicationId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReleaseApplicationResponse(rsp)
+}
+
 // ExportAuditWithResponse Export the audit trail (admin)
 //
 // Every admin act and every admin read of a document's bytes, one entry each, hash-chained: hash = hex(SHA-256(prevHash || canonical JSON of the entry without hash)), where the canonical JSON names clientId subjectId (see the README's Audit trail section). An admin limited to tags gets only the entries about clients carrying one of them. Constant memory on the server whatever the trail's length.
@@ -6001,6 +8517,97 @@ func (c *ClientWithResponses) ExportAuditWithResponse(ctx context.Context, param
 		return nil, err
 	}
 	return ParseExportAuditResponse(rsp)
+}
+
+// GetClientWithResponse One client for review: outstanding requirements, answers with attempts and last reason, files, identity sessions, grants, applications (admin; tag-scoped)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/clients/{clientId} (the `GetClient` operationId).
+func (c *ClientWithResponses) GetClientWithResponse(ctx context.Context, clientId int, reqEditors ...RequestEditorFn) (*GetClientResponse, error) {
+	rsp, err := c.GetClient(ctx, clientId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetClientResponse(rsp)
+}
+
+// EraseClientWithBodyWithResponse Erase a client's document images and answers; refused under legal hold (409) (admin)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/clients/{clientId}/erase (the `EraseClient` operationId).
+func (c *ClientWithResponses) EraseClientWithBodyWithResponse(ctx context.Context, clientId int, params *EraseClientParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EraseClientResponse, error) {
+	rsp, err := c.EraseClientWithBody(ctx, clientId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEraseClientResponse(rsp)
+}
+
+// EraseClientWithResponse Erase a client's document images and answers; refused under legal hold (409) (admin)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/clients/{clientId}/erase (the `EraseClient` operationId).
+func (c *ClientWithResponses) EraseClientWithResponse(ctx context.Context, clientId int, params *EraseClientParams, body EraseClientJSONRequestBody, reqEditors ...RequestEditorFn) (*EraseClientResponse, error) {
+	rsp, err := c.EraseClient(ctx, clientId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEraseClientResponse(rsp)
+}
+
+// GrantLevelWithBodyWithResponse Move a client to a level, with a required reason (admin)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/clients/{clientId}/grants (the `GrantLevel` operationId).
+func (c *ClientWithResponses) GrantLevelWithBodyWithResponse(ctx context.Context, clientId int, params *GrantLevelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantLevelResponse, error) {
+	rsp, err := c.GrantLevelWithBody(ctx, clientId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGrantLevelResponse(rsp)
+}
+
+// GrantLevelWithResponse Move a client to a level, with a required reason (admin)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/clients/{clientId}/grants (the `GrantLevel` operationId).
+func (c *ClientWithResponses) GrantLevelWithResponse(ctx context.Context, clientId int, params *GrantLevelParams, body GrantLevelJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantLevelResponse, error) {
+	rsp, err := c.GrantLevel(ctx, clientId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGrantLevelResponse(rsp)
+}
+
+// SetLegalHoldWithBodyWithResponse Place or lift a legal hold (admin)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/clients/{clientId}/legal-hold (the `SetLegalHold` operationId).
+func (c *ClientWithResponses) SetLegalHoldWithBodyWithResponse(ctx context.Context, clientId int, params *SetLegalHoldParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetLegalHoldResponse, error) {
+	rsp, err := c.SetLegalHoldWithBody(ctx, clientId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetLegalHoldResponse(rsp)
+}
+
+// SetLegalHoldWithResponse Place or lift a legal hold (admin)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/clients/{clientId}/legal-hold (the `SetLegalHold` operationId).
+func (c *ClientWithResponses) SetLegalHoldWithResponse(ctx context.Context, clientId int, params *SetLegalHoldParams, body SetLegalHoldJSONRequestBody, reqEditors ...RequestEditorFn) (*SetLegalHoldResponse, error) {
+	rsp, err := c.SetLegalHold(ctx, clientId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetLegalHoldResponse(rsp)
 }
 
 // SetRequirementWithBodyWithResponse Set a client's requirement (admin), e.g. verificationFlag
@@ -6033,6 +8640,32 @@ func (c *ClientWithResponses) SetRequirementWithResponse(ctx context.Context, cl
 	return ParseSetRequirementResponse(rsp)
 }
 
+// ResetRequirementWithBodyWithResponse Reset a requirement: attempts to zero, a final rejection lifted, the answer dropped unless approved (or with reopen) (admin)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/clients/{clientId}/requirements/{name}/reset (the `ResetRequirement` operationId).
+func (c *ClientWithResponses) ResetRequirementWithBodyWithResponse(ctx context.Context, clientId int, name string, params *ResetRequirementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResetRequirementResponse, error) {
+	rsp, err := c.ResetRequirementWithBody(ctx, clientId, name, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResetRequirementResponse(rsp)
+}
+
+// ResetRequirementWithResponse Reset a requirement: attempts to zero, a final rejection lifted, the answer dropped unless approved (or with reopen) (admin)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/clients/{clientId}/requirements/{name}/reset (the `ResetRequirement` operationId).
+func (c *ClientWithResponses) ResetRequirementWithResponse(ctx context.Context, clientId int, name string, params *ResetRequirementParams, body ResetRequirementJSONRequestBody, reqEditors ...RequestEditorFn) (*ResetRequirementResponse, error) {
+	rsp, err := c.ResetRequirement(ctx, clientId, name, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResetRequirementResponse(rsp)
+}
+
 // ReviewRequirementWithBodyWithResponse Review a pending requirement (admin)
 //
 // Approves or rejects a pending requirement (extension).
@@ -6061,6 +8694,84 @@ func (c *ClientWithResponses) ReviewRequirementWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseReviewRequirementResponse(rsp)
+}
+
+// SetTagsWithBodyWithResponse Replace a client's tags (admin)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/clients/{clientId}/tags (the `SetTags` operationId).
+func (c *ClientWithResponses) SetTagsWithBodyWithResponse(ctx context.Context, clientId int, params *SetTagsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTagsResponse, error) {
+	rsp, err := c.SetTagsWithBody(ctx, clientId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetTagsResponse(rsp)
+}
+
+// SetTagsWithResponse Replace a client's tags (admin)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/clients/{clientId}/tags (the `SetTags` operationId).
+func (c *ClientWithResponses) SetTagsWithResponse(ctx context.Context, clientId int, params *SetTagsParams, body SetTagsJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTagsResponse, error) {
+	rsp, err := c.SetTags(ctx, clientId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetTagsResponse(rsp)
+}
+
+// GetTimelineWithResponse A client's history, oldest first: grants, reviews, applications (started, submitted, claimed, decided), identity sessions (admin; tag-scoped)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/clients/{clientId}/timeline (the `GetTimeline` operationId).
+func (c *ClientWithResponses) GetTimelineWithResponse(ctx context.Context, clientId int, reqEditors ...RequestEditorFn) (*GetTimelineResponse, error) {
+	rsp, err := c.GetTimeline(ctx, clientId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTimelineResponse(rsp)
+}
+
+// ListDeadLettersWithResponse Dead-lettered webhook deliveries (admin without tag limits; a tag-scoped admin is 403)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v2/deliveries/dead (the `ListDeadLetters` operationId).
+func (c *ClientWithResponses) ListDeadLettersWithResponse(ctx context.Context, params *ListDeadLettersParams, reqEditors ...RequestEditorFn) (*ListDeadLettersResponse, error) {
+	rsp, err := c.ListDeadLetters(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDeadLettersResponse(rsp)
+}
+
+// ReplayDeliveryWithBodyWithResponse Queue a dead letter again with fresh attempts (admin without tag limits)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/deliveries/replay (the `ReplayDelivery` operationId).
+func (c *ClientWithResponses) ReplayDeliveryWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplayDeliveryResponse, error) {
+	rsp, err := c.ReplayDeliveryWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplayDeliveryResponse(rsp)
+}
+
+// ReplayDeliveryWithResponse Queue a dead letter again with fresh attempts (admin without tag limits)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v2/deliveries/replay (the `ReplayDelivery` operationId).
+func (c *ClientWithResponses) ReplayDeliveryWithResponse(ctx context.Context, body ReplayDeliveryJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplayDeliveryResponse, error) {
+	rsp, err := c.ReplayDelivery(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplayDeliveryResponse(rsp)
 }
 
 // GetFileForReviewWithResponse A document image for review (admin)
@@ -6563,6 +9274,156 @@ func ParseListApplicationsResponse(rsp *http.Response) (*ListApplicationsRespons
 	return response, nil
 }
 
+// ParseGetApplicationResponse parses an HTTP response from a GetApplicationWithResponse call
+func ParseGetApplicationResponse(rsp *http.Response) (*GetApplicationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetApplicationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Application
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseClaimApplicationResponse parses an HTTP response from a ClaimApplicationWithResponse call
+func ParseClaimApplicationResponse(rsp *http.Response) (*ClaimApplicationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ClaimApplicationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Application
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseDecideApplicationResponse parses an HTTP response from a DecideApplicationWithResponse call
 func ParseDecideApplicationResponse(rsp *http.Response) (*DecideApplicationResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -6652,6 +9513,81 @@ func ParseDecideApplicationResponse(rsp *http.Response) (*DecideApplicationRespo
 	return response, nil
 }
 
+// ParseReleaseApplicationResponse parses an HTTP response from a ReleaseApplicationWithResponse call
+func ParseReleaseApplicationResponse(rsp *http.Response) (*ReleaseApplicationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReleaseApplicationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Application
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseExportAuditResponse parses an HTTP response from a ExportAuditWithResponse call
 func ParseExportAuditResponse(rsp *http.Response) (*ExportAuditResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -6686,6 +9622,320 @@ func ParseExportAuditResponse(rsp *http.Response) (*ExportAuditResponse, error) 
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetClientResponse parses an HTTP response from a GetClientWithResponse call
+func ParseGetClientResponse(rsp *http.Response) (*GetClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClientReview
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEraseClientResponse parses an HTTP response from a EraseClientWithResponse call
+func ParseEraseClientResponse(rsp *http.Response) (*EraseClientResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EraseClientResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClientFlags
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGrantLevelResponse parses an HTTP response from a GrantLevelWithResponse call
+func ParseGrantLevelResponse(rsp *http.Response) (*GrantLevelResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GrantLevelResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Grant
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetLegalHoldResponse parses an HTTP response from a SetLegalHoldWithResponse call
+func ParseSetLegalHoldResponse(rsp *http.Response) (*SetLegalHoldResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetLegalHoldResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClientFlags
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest V2Errors
@@ -6788,6 +10038,88 @@ func ParseSetRequirementResponse(rsp *http.Response) (*SetRequirementResponse, e
 	return response, nil
 }
 
+// ParseResetRequirementResponse parses an HTTP response from a ResetRequirementWithResponse call
+func ParseResetRequirementResponse(rsp *http.Response) (*ResetRequirementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResetRequirementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RequirementState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseReviewRequirementResponse parses an HTTP response from a ReviewRequirementWithResponse call
 func ParseReviewRequirementResponse(rsp *http.Response) (*ReviewRequirementResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -6804,6 +10136,299 @@ func ParseReviewRequirementResponse(rsp *http.Response) (*ReviewRequirementRespo
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest RequirementState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetTagsResponse parses an HTTP response from a SetTagsWithResponse call
+func ParseSetTagsResponse(rsp *http.Response) (*SetTagsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetTagsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClientFlags
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTimelineResponse parses an HTTP response from a GetTimelineWithResponse call
+func ParseGetTimelineResponse(rsp *http.Response) (*GetTimelineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTimelineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Timeline
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListDeadLettersResponse parses an HTTP response from a ListDeadLettersWithResponse call
+func ParseListDeadLettersResponse(rsp *http.Response) (*ListDeadLettersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDeadLettersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeliveryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest V2Errors
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReplayDeliveryResponse parses an HTTP response from a ReplayDeliveryWithResponse call
+func ParseReplayDeliveryResponse(rsp *http.Response) (*ReplayDeliveryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReplayDeliveryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Replay
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
