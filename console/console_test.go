@@ -307,12 +307,10 @@ func TestManageActions(t *testing.T) {
 	require.Equal(t, 303, post(fmt.Sprintf("/console/clients/%d/hold", id), url.Values{"hold": {"on"}}).StatusCode)
 	require.Equal(t, 409, post(fmt.Sprintf("/console/clients/%d/erase", id), url.Values{}).StatusCode, "a held subject is not erased")
 	require.Equal(t, 303, post(fmt.Sprintf("/console/clients/%d/hold", id), url.Values{"hold": {"off"}}).StatusCode)
-	require.Equal(t, 303, post(fmt.Sprintf("/console/clients/%d/erase", id), url.Values{}).StatusCode)
 
 	doc := b.page(t, tokAdmin, fmt.Sprintf("/console/clients/%d", id), 200)
 	assert.Equal(t, "Level 2", doc.Find("#subject-level").Text())
 	assert.Equal(t, []string{"us", "vip"}, texts(doc.Find("dl.facts .tag")))
-	assert.Contains(t, doc.Find("dl.facts").Text(), "erased")
 	assert.Contains(t, doc.Find("#timeline").Text(), "(checked by phone) by admin 1")
 
 	// A tag-scoped admin that sets tags outside its scope loses the client.
@@ -320,6 +318,14 @@ func TestManageActions(t *testing.T) {
 	require.Equal(t, 303, res.StatusCode)
 	assert.True(t, strings.HasPrefix(res.Header.Get("Location"), "/console/?"), res.Header.Get("Location"))
 	b.page(t, tokAdminUS, fmt.Sprintf("/console/clients/%d", id), 404)
+
+	// Erasure: the subject is marked erased and reviewers' free text is
+	// blanked (the grant stays, its reason does not).
+	require.Equal(t, 303, post(fmt.Sprintf("/console/clients/%d/erase", id), url.Values{}).StatusCode)
+	doc = b.page(t, tokAdmin, fmt.Sprintf("/console/clients/%d", id), 200)
+	assert.Contains(t, doc.Find("dl.facts").Text(), "erased")
+	assert.Contains(t, doc.Find("#timeline").Text(), "grant.manual by admin 1")
+	assert.NotContains(t, doc.Find("#timeline").Text(), "checked by phone")
 }
 
 func TestDeliveries(t *testing.T) {
