@@ -298,3 +298,5 @@ func envInt(name string, def int) int {
 	}
 	return def
 }
+
+func lookupEnv(name string) string { return os.Getenv(name) }
