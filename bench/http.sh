@@ -273,7 +273,8 @@ while IFS=$'\t' read -r name method path auth ident body; do
   fi
 done <"$TMP/routes.tsv"
 
-log "measuring: $ROUNDS rounds x $DURATION, $THREADS thread(s), $CONNECTIONS connections"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+log "measuring: $ROUNDS rounds x $DURATION, $THREADS thread(s), $CONNECTIONS connections (load average $LOAD_START)"
 for ROUND in $(seq 1 "$ROUNDS"); do
   while IFS=$'\t' read -r name method path auth ident body; do
     selected "$name" || continue
@@ -300,9 +301,10 @@ for ROUND in $(seq 1 "$ROUNDS"); do
 done
 
 SUMMARY="$OUT/http-$STAMP.md"
-python3 - "$RAW" "$DURATION" "$ROUNDS" "$CONNECTIONS" "$THREADS" >"$SUMMARY" <<'PY'
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+python3 - "$RAW" "$DURATION" "$ROUNDS" "$CONNECTIONS" "$THREADS" "$LOAD_START" "$LOAD_END" "$(nproc)" >"$SUMMARY" <<'PY'
 import csv, statistics, sys
-raw, dur, rounds, conns, threads = sys.argv[1:]
+raw, dur, rounds, conns, threads, load0, load1, ncpu = sys.argv[1:]
 rows = list(csv.DictReader(open(raw), delimiter="\t"))
 by = {}
 for r in rows:
@@ -317,7 +319,8 @@ labels = {
     "wizard": "wizard resume (document step, API key)", "wizard-pending": "wizard resume (submitted, user token)",
     "idverify": "identity verification", "answer": "answer submission (POST)",
 }
-print(f"wrk -t{threads} -c{conns} -d{dur}, {rounds} rounds, alternated; min / median / max\n")
+print(f"wrk -t{threads} -c{conns} -d{dur}, {rounds} rounds, alternated; min / median / max")
+print(f"({ncpu} CPUs; load average {load0} at the start, {load1} at the end)\n")
 print("| route | bare req/s | openkyc req/s | ratio openkyc/bare |")
 print("|---|---|---|---|")
 for route in labels:
