@@ -21,6 +21,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openkyc/kyc/documents"
@@ -92,6 +93,13 @@ func newSQLiteStore(tb testing.TB) verification.Store {
 
 func newFixture(tb testing.TB, store verification.Store) *fixture {
 	tb.Helper()
+	return newLoggedFixture(tb, store, nil)
+}
+
+// newLoggedFixture is newFixture with the adapter logging to log (nil:
+// silent, as the demo server at -log-level warn when nothing fails).
+func newLoggedFixture(tb testing.TB, store verification.Store, log *zerolog.Logger) *fixture {
+	tb.Helper()
 	f := &fixture{calls: &calls{}}
 	counted := &countingStore{s: store, c: f.calls}
 	blobs, err := documents.NewFileStore(tb.TempDir())
@@ -108,7 +116,7 @@ func newFixture(tb testing.TB, store verification.Store) *fixture {
 	require.NoError(tb, err)
 	signer, err := documents.NewSigner([]documents.SigningKey{{ID: "k1", Secret: bytes.Repeat([]byte{7}, 32)}}, documents.SignerOptions{})
 	require.NoError(tb, err)
-	a, err := httpadapter.New(f.svc, httpadapter.Options{Authenticator: f.auth, Signer: signer, BaseURL: "http://127.0.0.1:8080", ServeOpenAPI: true})
+	a, err := httpadapter.New(f.svc, httpadapter.Options{Authenticator: f.auth, Logger: log, Signer: signer, BaseURL: "http://127.0.0.1:8080", ServeOpenAPI: true})
 	require.NoError(tb, err)
 	mux := http.NewServeMux()
 	a.Register(mux, "")

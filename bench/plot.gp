@@ -11,10 +11,9 @@ nonempty(f) = system("test -s " . f . " && echo 1 || echo 0") eq "1"
 set output out . "/grant-pages.png"
 set title "One page of 10 grants, newest first, against offset"
 set xlabel "offset (0 drawn at 1)"
-set ylabel "latency per page (µs)"
+set ylabel "latency per page (µs, log scale)"
 set logscale x
-set yrange [0:*]
-set format x "10^{%L}"
+set logscale y
 set format x "%.0s%c"
 plots = ""
 do for [s in "sqlite postgres"] {
@@ -25,7 +24,9 @@ do for [s in "sqlite postgres"] {
 }
 if (strlen(plots) > 0) { eval "plot " . plots[1:strlen(plots)-2] }
 unset logscale x
+unset logscale y
 set format x "%g"
+set yrange [0:*]
 
 # Status latency against the number of requirements.
 set output out . "/status-requirements.png"
@@ -33,6 +34,7 @@ set title "Status route (handler, in process) against the ladder's size"
 set xlabel "requirements in the ladder (half of them answered)"
 set ylabel "latency per request (µs)"
 set logscale x 2
+set xtics (6, 24, 96, 384)
 plots = ""
 do for [s in "memory sqlite postgres"] {
   f = tmp . "/s-" . s . ".dat"
@@ -40,6 +42,7 @@ do for [s in "memory sqlite postgres"] {
 }
 if (strlen(plots) > 0) { eval "plot " . plots[1:strlen(plots)-2] }
 unset logscale x
+set xtics autofreq
 
 # Dispatch rate against backlog.
 set output out . "/dispatch-backlog.png"
@@ -60,8 +63,9 @@ if (strlen(plots) > 0) { eval "plot " . plots[1:strlen(plots)-2] }
 set output out . "/claim-backlog.png"
 set title "One ClaimDeliveries (limit 8) against deliveries pending"
 set xlabel "deliveries pending"
-set ylabel "latency per claim (µs)"
+set ylabel "latency per claim (µs, log scale)"
 set logscale y
+set yrange [*:*]
 plots = ""
 do for [s in "memory sqlite postgres"] {
   f = tmp . "/c-" . s . ".dat"

@@ -5,9 +5,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openkyc/kyc/httpadapter"
 )
 
 // BenchmarkRoutes measures every route bench/http.sh loads, in process, on
@@ -125,5 +132,53 @@ func benchLoopback(b *testing.B, f *fixture, rq request, h http.Handler) {
 		if res.StatusCode != 200 {
 			b.Fatalf("%s: status %d", rq.name, res.StatusCode)
 		}
+	}
+}
+
+// BenchmarkAccessLog is the cost of the access log in process: the status
+// and grant-history handlers with the adapter's logger at warn (nothing
+// written) and at info (one JSON line per request to a file, as the demo
+// server's stderr redirected), interleaved in one loop so that both see
+// the same machine load. Reported: ns per request of each and their ratio
+// (info/warn time; the target is under 10% more).
+func BenchmarkAccessLog(b *testing.B) {
+	store := newSQLiteStore(b)
+	file, err := os.Create(filepath.Join(b.TempDir(), "access.log"))
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = file.Close() })
+	warn := zerolog.New(file).Level(zerolog.WarnLevel).With().Timestamp().Logger()
+	info := zerolog.New(file).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+	fw := newLoggedFixture(b, store, &warn)
+	// The same store and subjects, a second adapter logging at info.
+	fi := &fixture{calls: fw.calls, svc: fw.svc, auth: fw.auth}
+	a, err := httpadapter.New(fw.svc, httpadapter.Options{Authenticator: fw.auth, Logger: &info})
+	require.NoError(b, err)
+	mux := http.NewServeMux()
+	a.Register(mux, "")
+	fi.handler = mux
+	for _, rq := range []request{readRoutes[0], readRoutes[2]} {
+		b.Run(rq.name, func(b *testing.B) {
+			r := newRequest(rq)
+			d := &discard{h: http.Header{}}
+			var tw, ti time.Duration
+			b.ReportAllocs()
+			for b.Loop() {
+				d.reset()
+				t0 := time.Now()
+				fw.handler.ServeHTTP(d, r)
+				t1 := time.Now()
+				d.reset()
+				fi.handler.ServeHTTP(d, r)
+				t2 := time.Now()
+				tw += t1.Sub(t0)
+				ti += t2.Sub(t1)
+				if d.status != 200 {
+					b.Fatalf("status %d", d.status)
+				}
+			}
+			b.ReportMetric(float64(tw.Nanoseconds())/float64(b.N), "warn-ns/req")
+			b.ReportMetric(float64(ti.Nanoseconds())/float64(b.N), "info-ns/req")
+			b.ReportMetric(float64(ti)/float64(tw), "info/warn")
+		})
 	}
 }
