@@ -78,6 +78,7 @@ func BenchmarkGrantPage(b *testing.B) {
 			store := be.open(b)
 			start := time.Now()
 			loadGrants(b, store, total)
+			analyze(b, store)
 			b.Logf("%d grants loaded in %v", total, time.Since(start).Round(time.Millisecond))
 			first, err := store.GetSubjectByIdentifier(context.Background(), fmt.Sprintf("benchgrants%025d", 0))
 			require.NoError(b, err)
@@ -163,7 +164,8 @@ func BenchmarkStatusRequirements(b *testing.B) {
 		for _, n := range requirementCounts() {
 			b.Run(fmt.Sprintf("%s/requirements=%d", be.name, n), func(b *testing.B) {
 				ctx := context.Background()
-				svc, err := verification.New(wideLadder(b, n), be.open(b), verification.Options{})
+				store := be.open(b)
+				svc, err := verification.New(wideLadder(b, n), store, verification.Options{})
 				require.NoError(b, err)
 				sub, err := svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: identNew})
 				require.NoError(b, err)
@@ -171,6 +173,7 @@ func BenchmarkStatusRequirements(b *testing.B) {
 					_, err := svc.Answer(ctx, sub.ID, "req"+strconv.Itoa(i), json.RawMessage(`true`))
 					require.NoError(b, err)
 				}
+				analyze(b, store)
 				auth, err := httpadapter.NewStaticAuthenticator(map[string]httpadapter.StaticToken{"tok": {Principal: httpadapter.Principal{Kind: httpadapter.User, SubjectID: sub.ID}}}, nil)
 				require.NoError(b, err)
 				a, err := httpadapter.New(svc, httpadapter.Options{Authenticator: auth})

@@ -113,6 +113,7 @@ func BenchmarkDispatchBacklog(b *testing.B) {
 				ctx := context.Background()
 				require.NoError(b, d.Register(ctx))
 				fillOutbox(b, store, backlog)
+				analyze(b, store)
 				n := min(b.N, backlog)
 				want := received.Load() + int64(n)
 				runCtx, cancel := context.WithCancel(ctx)
@@ -153,6 +154,7 @@ func BenchmarkClaim(b *testing.B) {
 				ctx := context.Background()
 				require.NoError(b, ob.RegisterSink(ctx, "bench"))
 				fillOutbox(b, store, backlog)
+				analyze(b, store)
 				now := eventAt.Add(time.Hour)
 				b.ResetTimer()
 				for range b.N {

@@ -93,6 +93,7 @@ func BenchmarkAnswerGrowth(b *testing.B) {
 				}
 				start := time.Now()
 				populate(b, store, ladder, n)
+				analyze(b, store)
 				b.Logf("%d subjects loaded in %v", n, time.Since(start).Round(time.Millisecond))
 				b.Run("alone", func(b *testing.B) { answerGrowth(b, store, ladder, false, path) })
 				b.Run("with-dispatcher", func(b *testing.B) { answerGrowth(b, store, ladder, true, path) })
