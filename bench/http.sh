@@ -7,7 +7,7 @@
 # server on a fresh data directory (it seeds the demo users), stops it, adds
 # a subject waiting at the wizard's document step and ANSWER_SUBJECTS fresh
 # subjects for answer submissions (bench/seed), then starts
-#   - openkyc       (-log-level warn) on a copy of that directory,
+#   - openkyc       (-log-level warn) on that directory,
 #   - openkyc-info  (-log-level info, JSON access log to a file) on another copy,
 #   - bare          (answers captured from openkyc at its start),
 # all on 127.0.0.1, and runs wrk (1 thread, 16 connections) against each
@@ -17,7 +17,9 @@
 #
 # Prints per route: bare and openkyc req/s (min / median / max over rounds)
 # and the ratio openkyc/bare of each round (min / median / max); the answer
-# submission also as an absolute rate; and the access-log cost (info/warn).
+# submission also as an absolute rate; the access-log cost (info/warn); and
+# how many error lines the warn server logged (requests wrk abandons at the
+# end of each run are logged as 503s at error level today).
 #
 # Environment (defaults in brackets):
 #   DURATION [5s]      wrk duration per run     ROUNDS [5]       rounds
@@ -302,9 +304,11 @@ done
 
 SUMMARY="$OUT/http-$STAMP.md"
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
-python3 - "$RAW" "$DURATION" "$ROUNDS" "$CONNECTIONS" "$THREADS" "$LOAD_START" "$LOAD_END" "$(nproc)" >"$SUMMARY" <<'PY'
+ERRLINES=$(grep -c '"level":"error"' "$TMP/openkyc.log" || true)
+CANCELLED=$(grep '"level":"error"' "$TMP/openkyc.log" | grep -c 'context canceled' || true)
+python3 - "$RAW" "$DURATION" "$ROUNDS" "$CONNECTIONS" "$THREADS" "$LOAD_START" "$LOAD_END" "$(nproc)" "$ERRLINES" "$CANCELLED" >"$SUMMARY" <<'PY'
 import csv, statistics, sys
-raw, dur, rounds, conns, threads, load0, load1, ncpu = sys.argv[1:]
+raw, dur, rounds, conns, threads, load0, load1, ncpu, errlines, cancelled = sys.argv[1:]
 rows = list(csv.DictReader(open(raw), delimiter="\t"))
 by = {}
 for r in rows:
@@ -341,6 +345,7 @@ if info:
 if ("answer", "openkyc") in by:
     a = list(by[("answer", "openkyc")].values())
     print(f"\nAnswer submissions, absolute: {mmm(a, k)} req/s (each writes the state, two events and their deliveries; the dispatcher delivers them between runs)")
+print(f"\nError lines in the warn server's log: {errlines} ({cancelled} of them 'context canceled': requests wrk abandoned when a run ended)")
 if bad:
     print("\nWARNING: runs with non-2xx answers or socket errors:")
     for r in bad:
