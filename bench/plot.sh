@@ -44,22 +44,23 @@ fi
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-# rows FILE: "name-without-procs ns/op [metric unit]..." averaged over runs,
-# as "key<TAB>ns/op<TAB>events/s".
+# rows NAME: the benchmark lines of NAME.txt and NAME.*.txt as
+# "key<TAB>ns/op<TAB>events/s", the best of all runs per key.
 rows() {
   awk '/^Benchmark/ {
       name = $1; sub(/-[0-9]+$/, "", name)
       ns = ""; ev = ""
-      for (i = 3; i < NF; i++) { if ($(i+1) == "ns/op") ns = $i; if ($(i+1) == "events/s") ev = $i }
-      n[name]++; sns[name] += ns; sev[name] += ev
+      for (i = 3; i < NF; i++) { if ($(i+1) == "ns/op") ns = $i + 0; if ($(i+1) == "events/s") ev = $i + 0 }
+      if (!(name in bns) || ns < bns[name]) bns[name] = ns
+      if (!(name in bev) || ev > bev[name]) bev[name] = ev
     }
-    END { for (k in n) printf "%s\t%g\t%g\n", k, sns[k] / n[k], sev[k] / n[k] }' "$1" | sort
+    END { for (k in bns) printf "%s\t%g\t%g\n", k, bns[k], bev[k] }' "$DATA/$1".txt "$DATA/$1".*.txt 2>/dev/null | sort
 }
 
-have() { [ -s "$DATA/$1" ] && grep -q '^Benchmark' "$DATA/$1"; }
+have() { cat "$DATA/$1".txt "$DATA/$1".*.txt 2>/dev/null | grep -q '^Benchmark'; }
 
-if have grant-pages.txt; then
-  rows "$DATA/grant-pages.txt" >"$TMP/grants"
+if have grant-pages; then
+  rows grant-pages >"$TMP/grants"
   for store in sqlite postgres; do
     for l in all client tag; do
       # offset 0 is drawn at 1 on the log axis
@@ -68,23 +69,23 @@ if have grant-pages.txt; then
     done
   done
 fi
-if have status-requirements.txt; then
-  rows "$DATA/status-requirements.txt" >"$TMP/status"
+if have status-requirements; then
+  rows status-requirements >"$TMP/status"
   for store in memory sqlite postgres; do
     awk -F'\t' -v p="BenchmarkStatusRequirements/$store/requirements=" 'index($1, p) == 1 {
         printf "%d\t%g\n", substr($1, length(p) + 1), $2 / 1000 }' "$TMP/status" | sort -n >"$TMP/s-$store.dat"
   done
 fi
-if have dispatch-backlog.txt; then
-  rows "$DATA/dispatch-backlog.txt" >"$TMP/dispatch"
+if have dispatch-backlog; then
+  rows dispatch-backlog >"$TMP/dispatch"
   for store in memory sqlite postgres; do
     awk -F'\t' -v p="BenchmarkDispatchBacklog/$store/backlog=" 'index($1, p) == 1 {
         printf "%d\t%g\n", substr($1, length(p) + 1), $3 }' "$TMP/dispatch" | sort -n >"$TMP/d-$store.dat"
   done
   PLAIN=$(awk -F'\t' '$1 == "BenchmarkDispatchBacklog/plain-post" {print $3}' "$TMP/dispatch")
 fi
-if have claim-backlog.txt; then
-  rows "$DATA/claim-backlog.txt" >"$TMP/claim"
+if have claim-backlog; then
+  rows claim-backlog >"$TMP/claim"
   for store in memory sqlite postgres; do
     awk -F'\t' -v p="BenchmarkClaim/$store/pending=" 'index($1, p) == 1 {
         printf "%d\t%g\n", substr($1, length(p) + 1), $2 / 1000 }' "$TMP/claim" | sort -n >"$TMP/c-$store.dat"
