@@ -89,15 +89,15 @@ func seedWizard(ctx context.Context, svc *verification.Service) error {
 			return fmt.Errorf("answer %s: %w", a.name, err)
 		}
 	}
-	if _, err := svc.SetRequirement(ctx, verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "emailCode", AdminID: 1}); err != nil {
+	if _, err := svc.SetRequirement(ctx, verification.AdminActor(1, nil), verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "emailCode"}); err != nil {
 		return fmt.Errorf("approve emailCode: %w", err)
 	}
 	step, err := svc.InitWizard(ctx, sub.ID)
 	if err != nil {
 		return err
 	}
-	if step.Code != verification.StepContinue || step.Requirement == "" {
-		return fmt.Errorf("the wizard should wait at a document step, got code %d requirement %q", step.Code, step.Requirement)
+	if step.Done() || step.Requirement == "" {
+		return fmt.Errorf("the wizard should wait at a document step, got stage %q requirement %q", step.Stage, step.Requirement)
 	}
 	return nil
 }
