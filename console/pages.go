@@ -307,6 +307,7 @@ type caseView struct {
 	Answers      []answerView
 	Documents    []documentView
 	Sessions     []verification.IDSession
+	Decisions    []verification.ProviderSession
 	Timeline     []timelineView
 	Levels       []levels.Level
 	Requirements []string
@@ -389,6 +390,9 @@ func (c *Console) showCase(rq *request, subjectID int64, app *verification.Appli
 		v.Documents[i].Sides = append(v.Documents[i].Sides, sideView{File: f, URL: c.signer.SignURL(http.MethodGet, rq.prefix+"/files/"+f.ID), Pending: f.Status == levels.Pending})
 	}
 	if v.Sessions, err = c.svc.IDSessions(ctx, rq.actor, sub.ID); err != nil {
+		return err
+	}
+	if v.Decisions, err = c.svc.ProviderSessions(ctx, rq.actor, sub.ID); err != nil {
 		return err
 	}
 	tl, err := c.svc.Timeline(ctx, rq.actor, sub.ID)
