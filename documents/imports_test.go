@@ -1,15 +1,9 @@
 package documents
 
 import (
-	"go/parser"
-	"go/token"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/require"
+	"github.com/openkyc/kyc/internal/importcheck"
 )
 
 // TestImportsStandardLibraryOnly keeps the package pure: its non-test files
@@ -17,26 +11,5 @@ import (
 // nor a third-party one.
 func TestImportsStandardLibraryOnly(t *testing.T) {
 	t.Parallel()
-
-	files, err := filepath.Glob("*.go")
-	require.NoError(t, err)
-	fset := token.NewFileSet()
-	checked := 0
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(name)
-		require.NoError(t, err)
-		f, err := parser.ParseFile(fset, name, src, parser.ImportsOnly)
-		require.NoError(t, err)
-		for _, imp := range f.Imports {
-			path, err := strconv.Unquote(imp.Path.Value)
-			require.NoError(t, err)
-			first, _, _ := strings.Cut(path, "/")
-			require.NotContains(t, first, ".", "%s imports %s: documents may import the standard library only", name, path)
-		}
-		checked++
-	}
-	require.NotZero(t, checked)
+	importcheck.StandardLibraryOnly(t, "documents")
 }
