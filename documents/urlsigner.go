@@ -3,7 +3,7 @@ package documents
 import "net/url"
 
 // URLSigner issues and checks the signed URLs that grant access to one
-// document file without a session (the image links of seed 003). Signer,
+// document file without a session (the image links of the identity verification API). Signer,
 // the HMAC-SHA256 implementation of this package, is the default; a host
 // implements URLSigner to sign with its own key service (a KMS, an HSM) or to
 // hand out URLs of another origin, such as S3 presigned URLs.

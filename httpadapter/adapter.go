@@ -124,7 +124,7 @@ const (
 	DefaultAgentIDVerificationScope = "agent:person.id_verification.read"
 )
 
-// WizardStages names seed 001's "workflow" values, one per
+// WizardStages names the wizard API's "workflow" values, one per
 // verification.WizardStage. Hosts whose clients expect other class names
 // set them in Options.
 type WizardStages struct {
@@ -139,7 +139,7 @@ type WizardStages struct {
 }
 
 // DefaultWizardStages are the stage names used when Options.WizardStages
-// leaves them empty; Done matches seed 001's example.
+// leaves them empty; Done matches the verification history API's example.
 var DefaultWizardStages = WizardStages{
 	Documents: `B2B\TCA\Wizards\Workflow\DocumentsWorkflow`,
 	Answers:   `B2B\TCA\Wizards\Workflow\AnswersWorkflow`,
@@ -170,7 +170,7 @@ func (w WizardStages) name(st verification.WizardStage) string {
 	return w.Done
 }
 
-// WizardCodes are seed 001's wizard "code" values.
+// WizardCodes are the wizard API's wizard "code" values.
 type WizardCodes struct {
 	// Continue is the code while steps remain; default 200.
 	Continue int
@@ -178,7 +178,7 @@ type WizardCodes struct {
 	Done int
 }
 
-// DefaultWizardCodes are seed 001's codes: 200 while steps remain, 202 at
+// DefaultWizardCodes are the wizard API's codes: 200 while steps remain, 202 at
 // the final step.
 var DefaultWizardCodes = WizardCodes{Continue: 200, Done: 202}
 
@@ -216,7 +216,7 @@ type Options struct {
 	// over the header. A request id stored with WithRequestID is used
 	// otherwise; without any, one is generated.
 	RequestIDFunc func(ctx context.Context) string
-	// Signer signs the file URLs of seed 003 and verifies them on
+	// Signer signs the file URLs of the identity verification API and verifies them on
 	// RouteFile. Without it those routes are not registered. A
 	// *documents.Signer (HMAC-SHA256) is the usual value; any
 	// documents.URLSigner works (a KMS, S3 presigned URLs). A root-relative

@@ -7,10 +7,10 @@ import (
 	"github.com/openkyc/kyc/verification"
 )
 
-// The catalog codes the adapter owns: seed 000's authentication codes
+// The catalog codes the adapter owns: the verification status API's authentication codes
 // (ER700-ER704, ER800-ER806), its general error (ER999), and the extension
 // codes of request failures the seeds' routes do not document (ER710-ER719,
-// continuing seed 000's ER7xx range in the same shape). The domain's codes
+// continuing the verification status API's ER7xx range in the same shape). The domain's codes
 // (ER705-ER709) are verification's.
 const (
 	CodeUserTokenNotFound      verification.Code = "ER700"
@@ -38,7 +38,7 @@ const (
 	CodeUploadQuota       verification.Code = "ER719"
 )
 
-// httpCatalog holds the texts of the adapter's codes: seed 000's exact
+// httpCatalog holds the texts of the adapter's codes: the verification status API's exact
 // texts for its codes, this library's for the extensions.
 var httpCatalog = []verification.CatalogEntry{
 	{Code: CodeUserTokenNotFound, Message: "User authorization token not found.", Solution: "Provide a user authorization token."},
@@ -80,7 +80,7 @@ var catalog = func() []verification.CatalogEntry {
 }()
 
 // Catalog returns every entry the /api/v2 dialect answers with, in code
-// order: seed 000's catalog (the domain's codes of verification.Catalog
+// order: the verification status API's catalog (the domain's codes of verification.Catalog
 // and the adapter's authentication codes) and the extension codes
 // ER710-ER719.
 func Catalog() []verification.CatalogEntry { return slices.Clone(catalog) }

@@ -225,7 +225,7 @@
 // fake). The route takes no user credential: the body is read as sent,
 // capped at Options.MaxWebhookBytes (1 MiB; 413 beyond), and the
 // provider's Verify checks its signature over those raw bytes before
-// anything parses them. It answers in seed 002's {"error", "message"}
+// anything parses them. It answers in the pending request API's {"error", "message"}
 // shape: 401 invalid_signature (no WWW-Authenticate: it is not a token
 // route), 400 malformed_payload (signed but not the documented shape), 404
 // unknown_provider, 503 service_unavailable when the store fails, so the

@@ -148,7 +148,7 @@ type problemRow struct {
 	// detail to it as a sentence.
 	v2       func(p *problem, e verification.CatalogEntry) string
 	v2Detail bool
-	// external is seed 002's {"error", "message"}; naturalPerson is seed
+	// external is the pending request API's {"error", "message"}; naturalPerson is seed
 	// 003's {"error"}.
 	external, naturalPerson wording
 	// from lists the core errors that are this kind, with the detail the
@@ -407,14 +407,14 @@ type v2Error struct {
 	Solution string            `json:"solution"`
 }
 
-// externalError is seed 002's named error: the name in "error", a
+// externalError is the pending request API's named error: the name in "error", a
 // human-readable "message" (Payway's convention: every error has one).
 type externalError struct {
 	Error   string `json:"error"`
 	Message string `json:"message"`
 }
 
-// naturalPersonError is seed 003's {"error": "..."}.
+// naturalPersonError is the identity verification API's {"error": "..."}.
 type naturalPersonError struct {
 	Error string `json:"error"`
 }

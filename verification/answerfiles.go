@@ -184,7 +184,7 @@ func (s *Service) pendingAnswerOf(ctx context.Context, tx Store, f File) (answer
 }
 
 // recordManualIDSession records the "manual" identity-verification session
-// (seed 003) that a reviewer's approval of an identity document stands
+// (the identity verification API) that a reviewer's approval of an identity document stands
 // for, naming the answer's front, back and face images.
 func (s *Service) recordManualIDSession(ctx context.Context, tx Store, subjectID int64, a answerFiles, now time.Time) error {
 	sess := IDSession{ID: s.newID(), SubjectID: subjectID, Provider: ProviderManual, Status: IDSessionApproved, CreatedAt: now,

@@ -29,7 +29,7 @@ func (s ApplicationStatus) Open() bool { return s == ApplicationDraft || s == Ap
 type Application struct {
 	// ID is assigned by the store (positive, increasing).
 	ID int64
-	// UUID identifies the wizard walking through it (seed 001).
+	// UUID identifies the wizard walking through it (the wizard API).
 	UUID string
 	// SubjectID is the subject applying.
 	SubjectID int64
@@ -106,17 +106,17 @@ func (s *Service) expire(ctx context.Context, tx Store, sub *Subject, app Applic
 	return s.emit(ctx, tx, sub, now, &ApplicationExpiredPayload{ApplicationID: app.ID, Level: app.Level, Reason: ExpiredTTL})
 }
 
-// PendingStatus is seed 002's status of a subject's verification request.
+// PendingStatus is the pending request API's status of a subject's verification request.
 type PendingStatus string
 
-// Seed 002's statuses.
+// the pending request API's statuses.
 const (
 	PendingStatusPending   PendingStatus = "pending"
 	PendingStatusVerified  PendingStatus = "verified"
 	PendingStatusNoRequest PendingStatus = "no_pending_request"
 )
 
-// PendingRequest is the answer of Service.PendingRequest (seed 002).
+// PendingRequest is the answer of Service.PendingRequest (the pending request API).
 type PendingRequest struct {
 	// Status is pending, verified or no_pending_request.
 	Status PendingStatus
@@ -246,7 +246,7 @@ type DecideApplicationParams struct {
 }
 
 // ReasonApplication is the reason of a grant made by approving an
-// application (seed 001: "Application: 838").
+// application (the verification history API: "Application: 838").
 func ReasonApplication(id int64) string { return fmt.Sprintf("Application: %d", id) }
 
 // DecideApplication approves or rejects a submitted application. Approval

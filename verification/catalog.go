@@ -5,26 +5,26 @@ import (
 	"errors"
 )
 
-// Code is an error catalog code of seed 000, e.g. "ER708". The core
+// Code is an error catalog code of the verification status API, e.g. "ER708". The core
 // defines the codes of domain failures; the HTTP adapter adds those of
 // authentication and request parsing, and renders every code.
 type Code string
 
 // CatalogEntry is one entry of the error catalog: its code, the error kind
-// it carries and the exact message and solution texts of seed 000.
+// it carries and the exact message and solution texts of the verification status API.
 type CatalogEntry struct {
 	// Code is the catalog code ("ER708").
 	Code Code `json:"code"`
 	// Sentinel is the sentinel error the code's errors match (ErrConflict for
 	// ER706, ...); not part of the wire.
 	Sentinel error `json:"-"`
-	// Message is seed 000's message text.
+	// Message is the verification status API's message text.
 	Message string `json:"message"`
-	// Solution is seed 000's solution text.
+	// Solution is the verification status API's solution text.
 	Solution string `json:"solution"`
 }
 
-// The catalog codes of domain failures (seed 000).
+// The catalog codes of domain failures (the verification status API).
 const (
 	CodeIdentifierNotLinked Code = "ER705"
 	CodeIdentifierInUse     Code = "ER706"
@@ -34,7 +34,7 @@ const (
 )
 
 // Catalog lists the catalog entries of the domain failures, in code order,
-// with seed 000's exact texts: the one table of the core's coded errors.
+// with the verification status API's exact texts: the one table of the core's coded errors.
 // httpadapter.Catalog merges it with the codes the adapter owns.
 var Catalog = []CatalogEntry{
 	{CodeIdentifierNotLinked, ErrNotFound, "User identifier is not linked to a user.", "Provide a valid user identifier, link this user identifier to a user account, or use the user/password authentication mechanism."},

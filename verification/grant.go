@@ -8,8 +8,9 @@ import (
 	"github.com/openkyc/kyc/levels"
 )
 
-// Grant is an append-only record of a subject's level change (seeds 001,
-// 004). Grants are never updated or deleted.
+// Grant is an append-only record of a subject's level change (the
+// verification history and admin history APIs). Grants are never updated or
+// deleted.
 type Grant struct {
 	// ID is assigned by the store (positive, increasing in insertion order).
 	ID int64

@@ -6,18 +6,18 @@ import (
 	"time"
 )
 
-// IDSession is an identity-verification session (seed 003): the record of an
+// IDSession is an identity-verification session (the identity verification API): the record of an
 // identity check by a provider ("veriff") or a reviewer ("manual").
 type IDSession struct {
-	// ID is generated (a UUID by default); seed 003's id.
+	// ID is generated (a UUID by default); the identity verification API's id.
 	ID string
 	// SubjectID is the subject checked.
 	SubjectID int64
-	// Provider names who ran the check (seed 003's type).
+	// Provider names who ran the check (the identity verification API's type).
 	Provider string
 	// Status is the check's verdict (IDSessionApproved, or the provider's).
 	Status string
-	// CreatedAt is when the check happened (seed 003's date).
+	// CreatedAt is when the check happened (the identity verification API's date).
 	CreatedAt time.Time
 	// FrontFileID, BackFileID (may be empty) and FaceFileID name Files.
 	FrontFileID string
@@ -51,7 +51,7 @@ type RecordIDSessionParams struct {
 }
 
 // RecordIDSession records an identity check an external provider reported
-// to the host (seed 003). The actor is the host, the system, the provider
+// to the host (the identity verification API). The actor is the host, the system, the provider
 // or an admin; users may not record their own checks.
 func (s *Service) RecordIDSession(ctx context.Context, actor Actor, p RecordIDSessionParams) (IDSession, error) {
 	if err := actor.may("RecordIDSession", setters...); err != nil {

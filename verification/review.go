@@ -185,7 +185,7 @@ func (s *Service) settle(ctx context.Context, tx Store, sub *Subject, st *Requir
 		}
 		if v.decision == Approve && v.provider == "" && s.identityDocument(st.Name) {
 			// Approving an identity document is a manual identity check:
-			// it records the identity-verification session seed 003's
+			// it records the identity-verification session the identity verification API's
 			// route serves, naming the answer's images. A provider's
 			// approval has its own session (ApplyProviderDecision).
 			if err := s.recordManualIDSession(ctx, tx, sub.ID, files, now); err != nil {

@@ -112,7 +112,7 @@ const (
 )
 
 // DefaultApplicationTTL is how long an application stays open by default
-// (seed 002's example expires a request 24 hours after creating it).
+// (the pending request API's example expires a request 24 hours after creating it).
 const DefaultApplicationTTL = 24 * time.Hour
 
 // MaxPageSize is the largest Limit a Service list call (Grants,

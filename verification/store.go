@@ -186,7 +186,7 @@ type FileStore interface {
 	ListFiles(ctx context.Context, f FileFilter) ([]File, error)
 }
 
-// IDSessionStore persists identity-verification sessions (seed 003).
+// IDSessionStore persists identity-verification sessions (the identity verification API).
 type IDSessionStore interface {
 	// AddIDSession inserts s; ErrConflict if s.ID is already used.
 	AddIDSession(ctx context.Context, s IDSession) error

@@ -11,12 +11,12 @@ import (
 
 // Subject is a verified party: a client, account or user of the host.
 type Subject struct {
-	// ID is the internal id (seed 001's clientId), assigned by the store.
+	// ID is the internal id (the verification history API's clientId), assigned by the store.
 	ID int64
 	// Identifier is the host's external identifier: 36-255 ASCII letters and
 	// digits, unique (catalog ER707 / ER706).
 	Identifier string
-	// Tags scope which admins see the subject (seed 004); sorted, unique.
+	// Tags scope which admins see the subject (the admin history API); sorted, unique.
 	Tags []string
 	// Level is the ID of the subject's current level (its latest grant).
 	Level int
@@ -149,7 +149,7 @@ func (s *Service) EnsureSubject(ctx context.Context, identifier string, tags []s
 	return sub, err
 }
 
-// ReasonCreated is the reason of every subject's first grant (seed 001).
+// ReasonCreated is the reason of every subject's first grant (the verification history API).
 const ReasonCreated = "created"
 
 // Subject returns the subject with the given ID as actor sees it: a

@@ -12,7 +12,7 @@ import (
 )
 
 // WizardStage is where a subject's wizard stands: what its next step asks
-// for. How a stage is named on the wire (seed 001's "workflow" class names
+// for. How a stage is named on the wire (the wizard API's "workflow" class names
 // and its 200/202 codes) is the HTTP adapter's business.
 type WizardStage string
 
@@ -29,7 +29,7 @@ const (
 	StageDone WizardStage = "done"
 )
 
-// WizardStep is where a subject's wizard stands (seed 001).
+// WizardStep is where a subject's wizard stands (the wizard API).
 type WizardStep struct {
 	// Stage is what the next step asks for (StageDone when nothing is left).
 	Stage WizardStage
@@ -169,13 +169,13 @@ func (s *Service) advance(ctx context.Context, tx Store, sub *Subject, app *Appl
 	return step, nil
 }
 
-// RunWizardParams are the inputs of RunWizard (seed 001's POST body).
+// RunWizardParams are the inputs of RunWizard (the wizard API's POST body).
 type RunWizardParams struct {
 	// SubjectID is the subject walking the wizard.
 	SubjectID int64
 	// UUID is the wizard's uuid from InitWizard.
 	UUID string
-	// DocumentType is the wire id of the document type (seed 001's documents.type).
+	// DocumentType is the wire id of the document type (the verification history API's documents.type).
 	DocumentType int
 	// Files are file ids from Upload, one per side of the type, in the
 	// order of the type's sides.

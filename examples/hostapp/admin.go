@@ -49,7 +49,7 @@ func (a *app) adminError(w http.ResponseWriter, err error) {
 
 // recordIDVerification records the approved identity check an identity
 // provider reported for a client (in a real host: the provider's webhook
-// handler), so that seed 003's route serves its images as signed URLs.
+// handler), so that the identity verification API's route serves its images as signed URLs.
 func (a *app) recordIDVerification(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		ClientID    int64  `json:"clientId"`

@@ -44,7 +44,7 @@ type config struct {
 	// DatabaseSchema is the PostgreSQL schema; empty means
 	// postgres.DefaultSchema.
 	DatabaseSchema string
-	// SigningKeys sign and verify the image URLs of seed 003, oldest first
+	// SigningKeys sign and verify the image URLs of the identity verification API, oldest first
 	// (documents.NewSigner); every replica needs the same list. Empty means
 	// a random key per start: URLs then fail on other replicas and after a
 	// restart.

@@ -27,7 +27,7 @@
 //     SQLite. HOSTAPP_DATABASE_SCHEMA: its schema (default "openkyc").
 //   - HOSTAPP_SESSION_SECRET: the HMAC key of the session tokens, at least 32
 //     bytes; a random one per start when unset, so sessions end at restart.
-//   - HOSTAPP_URL_SIGNING_KEYS: the keys of the signed image URLs (seed 003),
+//   - HOSTAPP_URL_SIGNING_KEYS: the keys of the signed image URLs (the identity verification API),
 //     "id:secret[:retired-at],..." oldest first, secrets in base64 of at least
 //     32 random bytes (openssl rand -base64 32), retired-at in RFC 3339. The
 //     last key that is not retired signs; every listed key verifies. Unset:
@@ -127,7 +127,7 @@
 // Step 10, the host's compliance routes. POST /admin/id-verifications
 // records an identity provider's approved check ({"clientId", "provider",
 // "frontFileId", "backFileId", "faceFileId"}: Service.RecordIDSession), so
-// seed 003's route serves its images as signed URLs; POST /admin/erasures
+// the identity verification API's route serves its images as signed URLs; POST /admin/erasures
 // ({"clientId"}) erases a client (Service.Erase). Both take the admin's
 // session only.
 package main

@@ -1,6 +1,6 @@
 // Package verificationtest helps hosts test code that uses the verification
 // engine: a Service on the in-memory store with a settable clock and
-// deterministic ids, the seed 000 ladder as a fixture, and assertion helpers,
+// deterministic ids, the the verification status API ladder as a fixture, and assertion helpers,
 // as rivertest does for River.
 //
 //	func TestOnboarding(t *testing.T) {
@@ -75,7 +75,7 @@ func SequentialIDs(prefix string) func() string {
 //go:embed seed000.json
 var seed000 []byte
 
-// SeedLadder returns the ladder of seed 000: Level 0 (no requirements),
+// SeedLadder returns the ladder of the verification status API: Level 0 (no requirements),
 // Level 1 (isBusiness, emailCode with review, nationality) and Level 2
 // (AMLD5Questions, idDocument with review, verificationFlag set by the host),
 // with the passport document type (id 2, sides front and back).
