@@ -17,7 +17,7 @@ import (
 func linearScreen(l *List, q screening.Query) []screening.Hit {
 	s := l.pool.New().(*scratch)
 	s.beginScreen()
-	words := tokens(Normalize(q.FullName))
+	words := uniqueWords(tokens(Normalize(q.FullName)))
 	forms := [][]string{words}
 	if g := glue(words); g != nil {
 		forms = append(forms, g)

@@ -525,6 +525,9 @@ func (l *List) Screen(ctx context.Context, q screening.Query) (screening.Result,
 	case len(words) > MaxQueryWords:
 		return screening.Result{}, fmt.Errorf("%w: full name has more than %d words", screening.ErrInvalidQuery, MaxQueryWords)
 	}
+	// A repeated word counts once, as in the list's names (a variant
+	// keeps each word once), so that a name always finds itself.
+	words = uniqueWords(words)
 
 	s := l.pool.Get().(*scratch)
 	defer func() {
@@ -559,6 +562,17 @@ func (l *List) Screen(ctx context.Context, q screening.Query) (screening.Result,
 		hits = slices.Clip(hits[:l.opts.Limit])
 	}
 	return screening.Result{Hits: hits, ListVersion: l.version}, nil
+}
+
+// uniqueWords returns ws without repeated words, first occurrences in order.
+func uniqueWords(ws []string) []string {
+	out := make([]string, 0, len(ws))
+	for _, w := range ws {
+		if !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // collect scores the list names that share a word's block key with one of
