@@ -49,7 +49,9 @@ func appendNormalized(b *strings.Builder, name string) {
 		}
 	}
 	if !ascii {
-		name = norm.NFKD.String(name)
+		// Invalid UTF-8 becomes a separator first: NFKD does not decompose
+		// what follows a bad byte, and Normalize must be idempotent.
+		name = norm.NFKD.String(strings.ToValidUTF8(name, " "))
 	}
 	b.Grow(len(name))
 	pendingSpace := false
