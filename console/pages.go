@@ -657,17 +657,25 @@ func (c *Console) grant(rq *request) error {
 	if reason == "" {
 		return badForm("a manual grant needs a reason")
 	}
-	back := fmt.Sprintf("/clients/%d", id)
-	if _, err := c.svc.Subject(rq.r.Context(), rq.actor, id); err != nil {
+	back, ok, err := c.confirmClient(rq, id, fmt.Sprintf("Grant %s to client %d", c.levelName(lvl), id))
+	if !ok {
 		return err
-	}
-	if !c.confirmed(rq, fmt.Sprintf("Grant %s to client %d", c.levelName(lvl), id), back) {
-		return nil
 	}
 	if _, err := c.svc.GrantLevel(rq.r.Context(), rq.actor, verification.GrantLevelParams{SubjectID: id, Level: lvl, Reason: reason}); err != nil {
 		return err
 	}
 	return rq.redirect(back, "Level granted.")
+}
+
+// confirmClient checks that the admin sees client id and asks it to
+// confirm what it is about to do; ok is true once confirmed, and back is
+// the client's case page to return to.
+func (c *Console) confirmClient(rq *request, id int64, what string) (back string, ok bool, err error) {
+	back = fmt.Sprintf("/clients/%d", id)
+	if _, err := c.svc.Subject(rq.r.Context(), rq.actor, id); err != nil {
+		return back, false, err
+	}
+	return back, c.confirmed(rq, what, back), nil
 }
 
 func (c *Console) reset(rq *request) error {
@@ -680,12 +688,9 @@ func (c *Console) reset(rq *request) error {
 	}
 	name := rq.r.PathValue("name")
 	reopen := rq.r.PostForm.Get("reopen") == "yes"
-	back := fmt.Sprintf("/clients/%d", id)
-	if _, err := c.svc.Subject(rq.r.Context(), rq.actor, id); err != nil {
+	back, ok, err := c.confirmClient(rq, id, fmt.Sprintf("Reset requirement %s of client %d", name, id))
+	if !ok {
 		return err
-	}
-	if !c.confirmed(rq, fmt.Sprintf("Reset requirement %s of client %d", name, id), back) {
-		return nil
 	}
 	if _, err := c.svc.ResetRequirement(rq.r.Context(), rq.actor, id, name, reopen); err != nil {
 		return err
@@ -707,12 +712,9 @@ func (c *Console) tags(rq *request) error {
 			tags = append(tags, t)
 		}
 	}
-	back := fmt.Sprintf("/clients/%d", id)
-	if _, err := c.svc.Subject(rq.r.Context(), rq.actor, id); err != nil {
+	back, ok, err := c.confirmClient(rq, id, fmt.Sprintf("Set the tags of client %d to [%s]", id, strings.Join(tags, ", ")))
+	if !ok {
 		return err
-	}
-	if !c.confirmed(rq, fmt.Sprintf("Set the tags of client %d to [%s]", id, strings.Join(tags, ", ")), back) {
-		return nil
 	}
 	sub, err := c.svc.SetTags(rq.r.Context(), rq.actor, id, tags)
 	if err != nil {
@@ -765,12 +767,9 @@ func (c *Console) erase(rq *request) error {
 	if err := rq.form(); err != nil {
 		return err
 	}
-	back := fmt.Sprintf("/clients/%d", id)
-	if _, err := c.svc.Subject(rq.r.Context(), rq.actor, id); err != nil {
+	back, ok, err := c.confirmClient(rq, id, fmt.Sprintf("Erase every document image and answer of client %d (this cannot be undone)", id))
+	if !ok {
 		return err
-	}
-	if !c.confirmed(rq, fmt.Sprintf("Erase every document image and answer of client %d (this cannot be undone)", id), back) {
-		return nil
 	}
 	if err := c.svc.Erase(rq.r.Context(), rq.actor, id); err != nil {
 		return err
