@@ -259,6 +259,9 @@ type Options struct {
 	// ProviderTimeout bounds the provider call of
 	// RouteStartProviderSession; 0 means verification.DefaultStartTimeout.
 	ProviderTimeout time.Duration
+	// Observer receives each request's route pattern, status and duration
+	// (for metrics: contrib/otelkyc); nil means NopObserver.
+	Observer Observer
 }
 
 // Adapter serves the documented routes over a verification.Service. It is
@@ -290,6 +293,7 @@ type Adapter struct {
 	// reqIDHeader and reqIDFunc say where the host's request id comes from.
 	reqIDHeader string
 	reqIDFunc   func(ctx context.Context) string
+	obs         Observer
 }
 
 // New returns an Adapter for svc. The Authenticator is required.
@@ -312,7 +316,7 @@ func New(svc *verification.Service, opts Options) (*Adapter, error) {
 		svc: svc, auth: opts.Authenticator, log: zerolog.Nop(), signer: opts.Signer, base: base,
 		maxB: opts.MaxBodyBytes, maxU: opts.MaxUploadBytes, scopes: opts.Scopes, ttl: opts.IdempotencyTTL,
 		tmo: opts.RequestTimeout, now: opts.NowFunc, oapi: opts.ServeOpenAPI,
-		stages: opts.WizardStages.withDefaults(), codes: opts.WizardCodes,
+		stages: opts.WizardStages.withDefaults(), codes: opts.WizardCodes, obs: observerOr(opts.Observer),
 	}
 	pm, err := providerMap(svc, opts.Providers)
 	if err != nil {

@@ -89,6 +89,7 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				c.writeProblem(internalProblem(fmt.Errorf("panic: %v", p)), false)
 			}
 		}
+		h.observe(r, sw, start)
 		ev := a.log.Info()
 		if ev.Enabled() {
 			status := sw.status

@@ -259,12 +259,13 @@ func ReasonApplication(id int64) string { return fmt.Sprintf("Application: %d", 
 // application. An application another admin has claimed (see
 // ClaimApplication) is ErrConflict. The actor must be an admin; an
 // application it may not see (see Application) is ErrNotFound.
-func (s *Service) DecideApplication(ctx context.Context, actor Actor, p DecideApplicationParams) (Application, error) {
+func (s *Service) DecideApplication(ctx context.Context, actor Actor, p DecideApplicationParams) (_ Application, err error) {
+	defer s.call(&ctx, "DecideApplication")(&err)
 	if err := actor.may("DecideApplication", reviewers...); err != nil {
 		return Application{}, s.fail("DecideApplication", err)
 	}
 	adminID := actor.AdminID()
-	err := checkDecision(p.Decision, p.Reason)
+	err = checkDecision(p.Decision, p.Reason)
 	if p.ApplicationID <= 0 {
 		err = invalid("applicationId", "must be a positive integer")
 	}
@@ -337,6 +338,7 @@ func (s *Service) DecideApplication(ctx context.Context, actor Actor, p DecideAp
 		if err := tx.UpdateApplication(ctx, app); err != nil {
 			return err
 		}
+		noteReview(tx, app)
 		if err := s.emit(ctx, tx, &sub, now, ev); err != nil {
 			return err
 		}

@@ -47,6 +47,9 @@ type DispatcherOptions struct {
 	// but a receiver may already have processed it, so without the grace
 	// every restart (a deploy) would deliver the events in flight twice.
 	ShutdownGrace time.Duration
+	// Observer receives each stored delivery outcome (DeliveryAttempted);
+	// nil means NopObserver.
+	Observer Observer
 }
 
 // Dispatcher delivers outbox events to sinks at least once, in order per
@@ -63,6 +66,7 @@ type Dispatcher struct {
 	wake   chan struct{}
 	regMu  sync.Mutex
 	regged bool
+	obs    Observer
 }
 
 // NewDispatcher returns a Dispatcher over store's outbox.
@@ -70,7 +74,7 @@ func NewDispatcher(store Store, opts DispatcherOptions) (*Dispatcher, error) {
 	if store == nil {
 		return nil, invalid("store", "is required")
 	}
-	d := &Dispatcher{store: store, sinks: map[string]Sink{}, now: opts.NowFunc, log: zerolog.Nop(), wake: make(chan struct{}, 1)}
+	d := &Dispatcher{store: store, sinks: map[string]Sink{}, now: opts.NowFunc, log: zerolog.Nop(), wake: make(chan struct{}, 1), obs: observerOr(opts.Observer)}
 	for _, s := range opts.Sinks {
 		if s == nil || s.Name() == "" {
 			return nil, invalid("sinks", "every sink needs a name")
@@ -280,7 +284,10 @@ func (d *Dispatcher) attempt(ctx, dctx context.Context, dl Delivery) {
 			dl.NextAttemptAt = now.Add(d.backoff(dl.Attempts))
 		}
 	}
-	if !d.record(ctx, dl, "recording a delivery outcome") || err == nil {
+	if !d.record(ctx, dl, "recording a delivery outcome") {
+		return
+	}
+	if d.observeAttempt(ctx, dl); err == nil {
 		return
 	}
 	if dl.Status == DeliveryDead {

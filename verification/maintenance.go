@@ -347,11 +347,14 @@ func (r *Runner) Run(ctx context.Context) error {
 func (r *Runner) run(ctx context.Context, j Job) (rep JobReport) {
 	rep = JobReport{Job: j.Name, Started: r.svc.Now()}
 	start := time.Now()
+	ctx, end := r.svc.obs.StartCall(ctx, "maintenance "+j.Name)
 	defer func() {
 		if p := recover(); p != nil {
 			rep.Err = fmt.Errorf("verification: maintenance job %s panicked: %v: %w", j.Name, p, ErrInternal)
 		}
 		rep.Duration = time.Since(start)
+		end(rep.Err)
+		r.svc.obs.JobRan(ctx, jobRun(rep))
 		r.report(rep)
 	}()
 	res, err := j.Run(ctx)

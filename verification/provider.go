@@ -185,7 +185,8 @@ func clip(s string, n int) string {
 // Applying any sequence of a session's decisions, in any order and with
 // repeats, leaves the session, its identity session and the reviewed
 // requirements as applying each once, in order, would.
-func (s *Service) ApplyProviderDecision(ctx context.Context, d providers.Decision) (ProviderReceipt, error) {
+func (s *Service) ApplyProviderDecision(ctx context.Context, d providers.Decision) (_ ProviderReceipt, err error) {
+	defer s.call(&ctx, "ApplyProviderDecision")(&err)
 	const op = "ApplyProviderDecision"
 	if err := s.checkDecisionInput(d); err != nil {
 		return ProviderReceipt{}, s.fail(op, err)

@@ -106,7 +106,8 @@ func checkDecision(d Decision, reason string) error {
 // the subject with the reason. The decision is kept as a Review record.
 // Deciding a requirement that is not pending is ErrConflict. The actor must
 // be an admin; a subject it may not see answers ER709.
-func (s *Service) Review(ctx context.Context, actor Actor, p ReviewParams) (RequirementState, error) {
+func (s *Service) Review(ctx context.Context, actor Actor, p ReviewParams) (_ RequirementState, err error) {
+	defer s.call(&ctx, "Review")(&err)
 	if err := actor.may("Review", reviewers...); err != nil {
 		return RequirementState{}, s.fail("Review", err)
 	}

@@ -101,6 +101,10 @@ type Options struct {
 	// MediaBackoff is the wait before the first retry of a failed media
 	// fetch, doubling for each further one; 0 means DefaultMediaBackoff.
 	MediaBackoff time.Duration
+	// Observer receives the Service's calls, store transactions, state
+	// changes, review decisions and maintenance runs (for metrics and
+	// traces: contrib/otelkyc); nil means NopObserver.
+	Observer Observer
 }
 
 // Upload volume defaults (Options.MaxUnsubmittedFiles, MaxUnsubmittedBytes,
@@ -151,6 +155,8 @@ type Service struct {
 	mediaWake           chan struct{}
 	mediaAttempts       int
 	mediaBackoff        time.Duration
+	obs                 Observer
+	observing           bool // an Observer was given: transactions note what they did
 }
 
 // New returns a Service applying ladder over store.
@@ -195,6 +201,7 @@ func New(ladder *levels.Ladder, store Store, opts Options) (*Service, error) {
 	}
 	s.imageRetention = opts.ImageRetention
 	s.onEvents = opts.OnEventsFunc
+	s.obs, s.observing = observerOr(opts.Observer), opts.Observer != nil
 	s.downgrade, s.screener, s.threshold = opts.DowngradeOnExpiry, opts.Screener, opts.ScreeningThreshold
 	if s.threshold == 0 {
 		s.threshold = screening.DefaultThreshold
@@ -256,13 +263,20 @@ func uuidV7At(now time.Time) string {
 
 // inTx runs fn in one store transaction and normalises its error.
 func (s *Service) inTx(ctx context.Context, op string, fn func(ctx context.Context, tx Store) error) error {
+	ctx, end := s.obs.StartTransaction(ctx, op)
+	var seen *observed
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Store) error {
-		t := &txn{Store: tx}
+		t := &txn{Store: tx, observing: s.observing}
 		if err := fn(ctx, t); err != nil {
 			return err
 		}
+		seen = &t.seen
 		return t.flush(ctx)
 	})
+	end(err)
+	if err == nil && s.observing {
+		s.report(ctx, seen)
+	}
 	if err == nil && s.onEvents != nil {
 		s.onEvents()
 	}
@@ -300,6 +314,10 @@ type txn struct {
 	// counted maps a subject's ID to the caller's value of it, whose
 	// EventSeq is ahead of the store's.
 	counted map[int64]*Subject
+	// observing is set when the Service has an Observer: seen then
+	// collects what the transaction did, reported once it commits.
+	observing bool
+	seen      observed
 }
 
 // capability reports whether the store behind tx (unwrapping the
@@ -359,6 +377,7 @@ func (s *Service) emit(ctx context.Context, tx Store, sub *Subject, at time.Time
 		t.counted = map[int64]*Subject{}
 	}
 	t.counted[sub.ID] = sub
+	t.note(p)
 	return nil
 }
 
