@@ -260,7 +260,7 @@ func ReasonApplication(id int64) string { return fmt.Sprintf("Application: %d", 
 // ClaimApplication) is ErrConflict. The actor must be an admin; an
 // application it may not see (see Application) is ErrNotFound.
 func (s *Service) DecideApplication(ctx context.Context, actor Actor, p DecideApplicationParams) (_ Application, err error) {
-	defer s.call(&ctx, "DecideApplication")(&err)
+	defer endCall(s.call(&ctx, "DecideApplication"), &err)
 	if err := actor.may("DecideApplication", reviewers...); err != nil {
 		return Application{}, s.fail("DecideApplication", err)
 	}

@@ -158,21 +158,37 @@ func observerOr(o Observer) Observer {
 	return o
 }
 
-// call starts the observed Service call name; use it as
+// call starts the observed Service call name and returns its end func;
+// use it as
 //
-//	defer s.call(&ctx, "Answer")(&err)
+//	defer endCall(s.call(&ctx, "Answer"), &err)
 //
-// with err the method's named error result.
-func (s *Service) call(ctx *context.Context, name string) func(*error) {
+// with err the method's named error result (a static call, so err stays on
+// the stack and a Service without an Observer allocates nothing).
+func (s *Service) call(ctx *context.Context, name string) func(error) {
+	if !s.observing {
+		return endNothing
+	}
 	c, end := s.obs.StartCall(*ctx, name)
 	*ctx = c
-	return func(err *error) { end(*err) }
+	return end
 }
+
+// endCall ends a call with its error (see Service.call).
+func endCall(end func(error), err *error) { end(*err) }
 
 // observed is what a transaction reports to the Observer once it commits.
 type observed struct {
 	transitions []Transition
 	reviews     []ReviewDecision
+}
+
+// observed returns what t collected so far, allocated on first use.
+func (t *txn) observed() *observed {
+	if t.seen == nil {
+		t.seen = &observed{}
+	}
+	return t.seen
 }
 
 // note records the transition p stands for (emit calls it).
@@ -201,7 +217,7 @@ func (t *txn) note(p Payload) {
 	case *ScreeningClearedPayload:
 		tr.Requirement = e.Requirement
 	}
-	t.seen.transitions = append(t.seen.transitions, tr)
+	t.observed().transitions = append(t.observed().transitions, tr)
 }
 
 // noteReview records a reviewer's decision on app (DecideApplication calls
@@ -211,7 +227,7 @@ func noteReview(tx Store, app Application) {
 	if !ok || !t.observing || app.SubmittedAt.IsZero() {
 		return
 	}
-	t.seen.reviews = append(t.seen.reviews, ReviewDecision{Decision: app.Status, Level: app.Level, Latency: app.DecidedAt.Sub(app.SubmittedAt)})
+	t.observed().reviews = append(t.observed().reviews, ReviewDecision{Decision: app.Status, Level: app.Level, Latency: app.DecidedAt.Sub(app.SubmittedAt)})
 }
 
 // report hands what a committed transaction did to the Observer.

@@ -186,7 +186,7 @@ func clip(s string, n int) string {
 // repeats, leaves the session, its identity session and the reviewed
 // requirements as applying each once, in order, would.
 func (s *Service) ApplyProviderDecision(ctx context.Context, d providers.Decision) (_ ProviderReceipt, err error) {
-	defer s.call(&ctx, "ApplyProviderDecision")(&err)
+	defer endCall(s.call(&ctx, "ApplyProviderDecision"), &err)
 	const op = "ApplyProviderDecision"
 	if err := s.checkDecisionInput(d); err != nil {
 		return ProviderReceipt{}, s.fail(op, err)

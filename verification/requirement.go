@@ -92,7 +92,7 @@ func (s *Service) RequirementStates(ctx context.Context, actor Actor, subjectID 
 // rejection (ErrRejectedFinal) or past the attempt cap
 // (ErrAttemptsExhausted). Nothing is written on a refusal.
 func (s *Service) Answer(ctx context.Context, subjectID int64, name string, answer json.RawMessage) (_ RequirementState, err error) {
-	defer s.call(&ctx, "Answer")(&err)
+	defer endCall(s.call(&ctx, "Answer"), &err)
 	req, err := s.requirement("requirement", name)
 	if err != nil {
 		return RequirementState{}, s.fail("Answer", err)

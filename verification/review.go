@@ -107,7 +107,7 @@ func checkDecision(d Decision, reason string) error {
 // Deciding a requirement that is not pending is ErrConflict. The actor must
 // be an admin; a subject it may not see answers ER709.
 func (s *Service) Review(ctx context.Context, actor Actor, p ReviewParams) (_ RequirementState, err error) {
-	defer s.call(&ctx, "Review")(&err)
+	defer endCall(s.call(&ctx, "Review"), &err)
 	if err := actor.may("Review", reviewers...); err != nil {
 		return RequirementState{}, s.fail("Review", err)
 	}

@@ -264,18 +264,17 @@ func uuidV7At(now time.Time) string {
 // inTx runs fn in one store transaction and normalises its error.
 func (s *Service) inTx(ctx context.Context, op string, fn func(ctx context.Context, tx Store) error) error {
 	ctx, end := s.obs.StartTransaction(ctx, op)
-	var seen *observed
+	t := &txn{observing: s.observing}
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Store) error {
-		t := &txn{Store: tx, observing: s.observing}
+		*t = txn{Store: tx, observing: s.observing}
 		if err := fn(ctx, t); err != nil {
 			return err
 		}
-		seen = &t.seen
 		return t.flush(ctx)
 	})
 	end(err)
-	if err == nil && s.observing {
-		s.report(ctx, seen)
+	if err == nil && t.seen != nil {
+		s.report(ctx, t.seen)
 	}
 	if err == nil && s.onEvents != nil {
 		s.onEvents()
@@ -317,7 +316,7 @@ type txn struct {
 	// observing is set when the Service has an Observer: seen then
 	// collects what the transaction did, reported once it commits.
 	observing bool
-	seen      observed
+	seen      *observed
 }
 
 // capability reports whether the store behind tx (unwrapping the

@@ -73,7 +73,7 @@ func owner(subjectID int64) string { return "s" + strconv.FormatInt(subjectID, 1
 // MaxUnsubmittedBytes answers ErrUploadQuota; an erased or deleted subject
 // answers ER709. A refused or failed upload leaves nothing behind.
 func (s *Service) Upload(ctx context.Context, p UploadParams) (_ File, err error) {
-	defer s.call(&ctx, "Upload")(&err)
+	defer endCall(s.call(&ctx, "Upload"), &err)
 	if s.blobs == nil {
 		return File{}, s.fail("Upload", newErr(ErrForbidden, "uploads are not configured (Options.Blobs)"))
 	}
