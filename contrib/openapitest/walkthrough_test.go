@@ -24,7 +24,7 @@ import (
 	"github.com/openkyc/kyc/contrib/openapitest/client"
 )
 
-// The demo server's credentials (examples/server/credentials.go).
+// The demo server's credentials (examples/server/demo/credentials.go).
 const (
 	tokenUser     = "demo-user-token"
 	tokenVerified = "demo-verified-token"

@@ -18,6 +18,7 @@ var Checked = []string{
 	"documents",
 	"httpadapter",
 	"examples/server",
+	"examples/server/demo",
 	"examples/hostapp",
 	"examples/rules",
 	"internal/doccheck",

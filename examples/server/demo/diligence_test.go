@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"encoding/json"
@@ -14,11 +14,11 @@ import (
 // review.
 func TestDiligenceLadder(t *testing.T) {
 	t.Parallel()
-	ladder, err := loadLadder("diligence.json")
+	ladder, err := loadLadder("../diligence.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	screener, err := loadScreener("../../screening/listscreen/testdata/fictitious.csv")
+	screener, err := loadScreener("../../../screening/listscreen/testdata/fictitious.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
