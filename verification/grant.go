@@ -55,12 +55,12 @@ type GrantLevelParams struct {
 // admin's decision recorded with its reason. Granting the current level is
 // ErrConflict (nothing would change). The actor must be an admin; a subject
 // it may not see answers ER709.
-func (s *Service) GrantLevel(ctx context.Context, actor Actor, p GrantLevelParams) (Grant, error) {
+func (s *Service) GrantLevel(ctx context.Context, actor Actor, p GrantLevelParams) (_ Grant, err error) {
+	defer endCall(s.call(&ctx, "GrantLevel"), &err)
 	if err := actor.may("GrantLevel", reviewers...); err != nil {
 		return Grant{}, s.fail("GrantLevel", err)
 	}
 	lvl, ok := s.ladder.Level(p.Level)
-	var err error
 	switch {
 	case p.SubjectID <= 0:
 		err = invalid("subjectId", "must be a positive integer")

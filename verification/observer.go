@@ -23,14 +23,17 @@ import (
 // NopObserver in an implementation so that methods added to Observer later
 // have a default.
 type Observer interface {
-	// StartCall is called when the Service call named call (the method's
-	// name, e.g. "Answer", or "maintenance " and a job name) begins. It
+	// StartCall is called when the Service call named call begins: the
+	// method's name for Answer, InitWizard, RunWizard, Upload, Review,
+	// DecideApplication, GrantLevel and ApplyProviderDecision, and
+	// "maintenance " and the job's name for each maintenance run. It
 	// returns the context the call runs with (carrying a span, say) and
 	// the func the Service calls once with the call's error (nil on
 	// success) when it returns.
 	StartCall(ctx context.Context, call string) (context.Context, func(err error))
-	// StartTransaction is called when the Service opens a store
-	// transaction for op (the Service call it serves); like StartCall, it
+	// StartTransaction is called when the Service opens the store
+	// transaction of a state change for op (the Service call it serves,
+	// whether or not that call reported StartCall); like StartCall, it
 	// returns the transaction's context and the func called with its
 	// outcome (nil: committed) when it ends.
 	StartTransaction(ctx context.Context, op string) (context.Context, func(err error))
@@ -40,7 +43,8 @@ type Observer interface {
 	// ReviewDecided is called when a reviewer's decision on a submitted
 	// application has committed.
 	ReviewDecided(ctx context.Context, r ReviewDecision)
-	// JobRan is called after each run of a maintenance job.
+	// JobRan is called after each run of a maintenance job (r.Counts is
+	// shared: read it, never modify it).
 	JobRan(ctx context.Context, r JobRun)
 	// DeliveryAttempted is called after a Dispatcher stored the outcome of
 	// a delivery attempt.

@@ -87,7 +87,8 @@ func TestObserverSeesCallsTransitionsAndReviews(t *testing.T) {
 	assert.Contains(t, obs.calls, "end DecideApplication false")
 	assert.Contains(t, obs.txs, "Answer>Answer", "the transaction runs in the call's context")
 	assert.Contains(t, obs.txs, "DecideApplication>DecideApplication")
-	assert.Contains(t, obs.txs, ">InitWizard", "a call without a call span still reports its transaction")
+	assert.Contains(t, obs.txs, "InitWizard>InitWizard")
+	assert.Contains(t, obs.txs, ">CreateSubject", "a call without a call span still reports its transaction")
 
 	want := map[verification.Transition]bool{
 		{Event: verification.EventRequirementSubmitted, Kind: "requirement", Outcome: "submitted", Requirement: "emailCode"}: true,

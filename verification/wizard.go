@@ -64,9 +64,10 @@ type Step struct {
 // above its current one and reports the next step. A subject with nothing
 // outstanding gets StageDone at once; so does one whose application already
 // awaits review. An application whose steps are all done is submitted here.
-func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, error) {
+func (s *Service) InitWizard(ctx context.Context, subjectID int64) (_ WizardStep, err error) {
+	defer endCall(s.call(&ctx, "InitWizard"), &err)
 	var step WizardStep
-	err := s.inTx(ctx, "InitWizard", func(ctx context.Context, tx Store) error {
+	err = s.inTx(ctx, "InitWizard", func(ctx context.Context, tx Store) error {
 		sub, err := lockLive(ctx, tx, subjectID)
 		if err != nil {
 			return err
@@ -190,8 +191,8 @@ type RunWizardParams struct {
 // another subject, or an unknown one, is ErrNotFound; a finished one, or one
 // whose current step needs no document, ErrConflict; an expired one
 // ErrExpired (also for a repeat). A refused call changes nothing.
-func (s *Service) RunWizard(ctx context.Context, p RunWizardParams) (WizardStep, error) {
-	var err error
+func (s *Service) RunWizard(ctx context.Context, p RunWizardParams) (_ WizardStep, err error) {
+	defer endCall(s.call(&ctx, "RunWizard"), &err)
 	switch {
 	case p.SubjectID <= 0:
 		err = invalid("subjectId", "must be a positive integer")

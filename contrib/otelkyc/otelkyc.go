@@ -26,10 +26,11 @@
 //	openkyc.outbox.oldest_pending.age  gauge      s
 //
 // and its spans: "verification.NAME" around the Service calls that report
-// one (Answer, Review, DecideApplication, Upload, ApplyProviderDecision,
-// each maintenance job as "verification.maintenance JOB"), and
-// "store.transaction" (attribute openkyc.op) around every store
-// transaction of the Service, a child of the call's span. A failed call or
+// one (Answer, InitWizard, RunWizard, Upload, Review, DecideApplication,
+// GrantLevel, ApplyProviderDecision, each maintenance job as
+// "verification.maintenance JOB"), and "store.transaction" (attribute
+// openkyc.op) around the store transaction of every state change of the
+// Service, a child of the call's span when there is one. A failed call or
 // transaction gets the Error status and an error.type attribute naming
 // the failure's kind ("conflict", "not found"...), never its message.
 //
