@@ -316,8 +316,9 @@ func New(svc *verification.Service, opts Options) (*Adapter, error) {
 		svc: svc, auth: opts.Authenticator, log: zerolog.Nop(), signer: opts.Signer, base: base,
 		maxB: opts.MaxBodyBytes, maxU: opts.MaxUploadBytes, scopes: opts.Scopes, ttl: opts.IdempotencyTTL,
 		tmo: opts.RequestTimeout, now: opts.NowFunc, oapi: opts.ServeOpenAPI,
-		stages: opts.WizardStages.withDefaults(), codes: opts.WizardCodes, obs: observerOr(opts.Observer),
+		stages: opts.WizardStages.withDefaults(), codes: opts.WizardCodes,
 	}
+	a.obs = observerOr(opts.Observer)
 	pm, err := providerMap(svc, opts.Providers)
 	if err != nil {
 		return nil, err

@@ -74,7 +74,8 @@ func NewDispatcher(store Store, opts DispatcherOptions) (*Dispatcher, error) {
 	if store == nil {
 		return nil, invalid("store", "is required")
 	}
-	d := &Dispatcher{store: store, sinks: map[string]Sink{}, now: opts.NowFunc, log: zerolog.Nop(), wake: make(chan struct{}, 1), obs: observerOr(opts.Observer)}
+	d := &Dispatcher{store: store, sinks: map[string]Sink{}, now: opts.NowFunc, log: zerolog.Nop(), wake: make(chan struct{}, 1)}
+	d.obs = observerOr(opts.Observer)
 	for _, s := range opts.Sinks {
 		if s == nil || s.Name() == "" {
 			return nil, invalid("sinks", "every sink needs a name")
