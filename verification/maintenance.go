@@ -37,6 +37,24 @@ type Job struct {
 	Interval time.Duration
 	// Run does one pass of the job and says what it did.
 	Run func(ctx context.Context) (JobResult, error)
+	// DueFunc, when set, counts the work Run would do now, with the keys
+	// Run reports, and changes nothing (Runner.DryRun calls it). Nil when
+	// the job cannot tell without doing the work: a dry run then says the
+	// job would run and that its work was not counted.
+	DueFunc func(ctx context.Context) (JobResult, error)
+}
+
+// JobDue is what a dry run found for one job.
+type JobDue struct {
+	// Job is the job's Name.
+	Job string
+	// Counted reports whether the job has a DueFunc; false means the job
+	// would run but its due work is unknown, and Counts is nil.
+	Counted bool
+	// Counts is the DueFunc's JobResult.Counts: what a run now would do.
+	Counts map[string]int
+	// Err is the DueFunc's error, nil on success.
+	Err error
 }
 
 // JobResult is what one run of a job did.
@@ -188,7 +206,7 @@ func (s *Service) Maintenance(opts MaintenanceOptions) (*Runner, error) {
 		interval time.Duration
 		def      time.Duration
 	}{
-		{Job{Name: JobApplicationExpiry, Run: count("expired", s.ExpireDue)}, opts.ApplicationExpiry, DefaultApplicationExpiryInterval},
+		{Job{Name: JobApplicationExpiry, Run: count("expired", s.ExpireDue), DueFunc: count("expired", s.dueApplications)}, opts.ApplicationExpiry, DefaultApplicationExpiryInterval},
 		{Job{Name: JobRetention, Run: func(ctx context.Context) (JobResult, error) {
 			rep, err := s.ApplyRetention(ctx)
 			return JobResult{Counts: map[string]int{"purged": rep.Purged, "held": rep.Held, "deferred": rep.Deferred}}, err
@@ -198,7 +216,7 @@ func (s *Service) Maintenance(opts MaintenanceOptions) (*Runner, error) {
 			o, err := s.SweepOrphans(ctx, SweepOrphansParams{Grace: opts.OrphanGrace})
 			return JobResult{Counts: map[string]int{"blobs": o.Blobs, "temp_files": o.TempFiles}}, err
 		}}, opts.OrphanSweep, DefaultOrphanSweepInterval},
-		{Job{Name: JobDeletionSweep, Run: count("deleted", s.SweepDeletions)}, opts.DeletionSweep, DefaultDeletionSweepInterval},
+		{Job{Name: JobDeletionSweep, Run: count("deleted", s.SweepDeletions), DueFunc: count("deleted", s.dueDeletions)}, opts.DeletionSweep, DefaultDeletionSweepInterval},
 		{Job{Name: JobIdempotencyPruning, Run: count("deleted", func(ctx context.Context) (int, error) {
 			return drain(ctx, func(ctx context.Context) (int, error) { return s.PurgeIdempotency(ctx, pruneBatch) })
 		})}, opts.IdempotencyPruning, DefaultIdempotencyPruningInterval},
@@ -289,6 +307,21 @@ func (s *Service) PruneDeliveries(ctx context.Context, keep time.Duration) (int,
 	return n, s.fail("PruneDeliveries", err)
 }
 
+// dueApplications counts the open applications ExpireDue would expire now
+// (those past their ExpiresAt; one decided meanwhile is skipped by the run).
+func (s *Service) dueApplications(ctx context.Context) (int, error) {
+	page, err := s.store.ListApplications(ctx, ApplicationFilter{
+		Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, ExpiresBefore: s.Now().Add(time.Microsecond), Limit: 1,
+	})
+	return page.Total, s.fail("ExpireDue", err)
+}
+
+// dueDeletions counts the tombstones SweepDeletions would finish now.
+func (s *Service) dueDeletions(ctx context.Context) (int, error) {
+	ds, err := s.store.ListBlobDeletions(ctx, BlobDeletionFilter{})
+	return len(ds), s.fail("SweepDeletions", err)
+}
+
 // Jobs returns the runner's jobs, built-in ones first, in run order.
 func (r *Runner) Jobs() []Job { return append([]Job(nil), r.jobs...) }
 
@@ -315,6 +348,47 @@ func (r *Runner) RunJob(ctx context.Context, name string) (JobReport, error) {
 		}
 	}
 	return JobReport{}, newErr(ErrNotFound, "no maintenance job %q", name)
+}
+
+// DryRun reports for every job, in run order, what a RunOnce now would do,
+// and changes nothing: the jobs with a DueFunc count their due work, the
+// others are listed as not counted. Nothing is logged or reported to
+// OnReportFunc.
+func (r *Runner) DryRun(ctx context.Context) []JobDue {
+	out := make([]JobDue, 0, len(r.jobs))
+	for _, j := range r.jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		out = append(out, due(ctx, j))
+	}
+	return out
+}
+
+// DryRunJob is DryRun for the named job; an unknown name is ErrNotFound.
+func (r *Runner) DryRunJob(ctx context.Context, name string) (JobDue, error) {
+	for _, j := range r.jobs {
+		if j.Name == name {
+			return due(ctx, j), nil
+		}
+	}
+	return JobDue{}, newErr(ErrNotFound, "no maintenance job %q", name)
+}
+
+// due runs one job's DueFunc, recovering a panic as its error.
+func due(ctx context.Context, j Job) (d JobDue) {
+	d = JobDue{Job: j.Name, Counted: j.DueFunc != nil}
+	if j.DueFunc == nil {
+		return d
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			d.Counts, d.Err = nil, fmt.Errorf("verification: maintenance job %s panicked counting its work: %v: %w", j.Name, p, ErrInternal)
+		}
+	}()
+	res, err := j.DueFunc(ctx)
+	d.Counts, d.Err = res.Counts, err
+	return d
 }
 
 // Run runs every job at once and then again Interval after each run ends,
