@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+
+	"github.com/openkyc/kyc/documents"
+	"github.com/openkyc/kyc/storage/postgres"
+	"github.com/openkyc/kyc/storage/sqlite"
+	"github.com/openkyc/kyc/verification"
+)
+
+// store is an opened store with its own blob store.
+type store struct {
+	verification.Store
+	// kind is "sqlite" or "postgres".
+	kind  string
+	blobs documents.BlobStore
+	close func() error
+}
+
+// openStore opens the store --dsn names. Without migrate the schema must
+// be current (Options.SkipMigrate): only the migrate command changes it.
+func (e *env) openStore(migrate bool) (*store, error) {
+	dsn := e.cli.DSN
+	switch {
+	case dsn == "":
+		return nil, usageErr("no store: give --dsn sqlite:PATH or --dsn postgres://... (or set OPENKYC_DSN)")
+	case strings.HasPrefix(dsn, "sqlite:"):
+		path := strings.TrimPrefix(dsn, "sqlite:")
+		if path == "" {
+			return nil, usageErr("--dsn sqlite:PATH needs a file path")
+		}
+		if !migrate {
+			if _, err := os.Stat(path); err != nil {
+				return nil, usageErr("no SQLite database at %s (create it with openkyc migrate)", path)
+			}
+		}
+		s, err := sqlite.Open(e.ctx, path, sqlite.Options{TablePrefix: e.cli.TablePrefix, SkipMigrate: !migrate})
+		if err != nil {
+			return nil, storeErr(err)
+		}
+		return &store{Store: s, kind: "sqlite", blobs: s.Blobs(), close: s.Close}, nil
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"), strings.HasPrefix(dsn, "postgres:"):
+		if rest, ok := strings.CutPrefix(dsn, "postgres:"); ok && !strings.HasPrefix(rest, "//") {
+			dsn = rest // postgres:host=... dbname=...: a key=value DSN
+		}
+		s, err := postgres.Open(e.ctx, dsn, postgres.Options{Schema: e.cli.Schema, SkipMigrate: !migrate})
+		if err != nil {
+			return nil, storeErr(err)
+		}
+		return &store{Store: s, kind: "postgres", blobs: s.Blobs(), close: s.Close}, nil
+	}
+	return nil, usageErr("--dsn must start with sqlite: or postgres://")
+}
+
+// storeErr turns a failure to open a store into a message without the
+// driver's error (which may quote a DSN, a password or a host's internals).
+func storeErr(err error) error {
+	switch {
+	case errors.Is(err, sqlite.ErrSchemaOutdated), errors.Is(err, postgres.ErrSchemaOutdated):
+		return usageErr("the store's schema is older than this openkyc: run openkyc migrate first")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.Is(err, verification.ErrInvalid):
+		return usageErr("the store refused its options (check --schema and --table-prefix)")
+	}
+	return usageErr("cannot open the store (check --dsn, that the database is reachable and the credentials)")
+}
+
+// service opens the store and returns a Service over it; what names the
+// command in messages. The caller closes the store.
+func (e *env) service(what string, needLadder bool, opts verification.Options) (*verification.Service, *store, error) {
+	ladder, err := e.ladder(needLadder, what)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := e.openStore(false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if e.cli.Blobs == "store" {
+		opts.Blobs = st.blobs
+	}
+	svc, err := verification.New(ladder, st, opts)
+	if err != nil {
+		_ = st.close()
+		return nil, nil, err
+	}
+	return svc, st, nil
+}
+
+// ownBlobs refuses a command that deletes document bytes when they live in
+// a blob store this command cannot reach.
+func (e *env) ownBlobs(what string) error {
+	if e.cli.Blobs != "store" {
+		return usageErr("%s deletes document bytes, which live outside the store (--blobs external): run it in the host, which has the blob store", what)
+	}
+	return nil
+}
