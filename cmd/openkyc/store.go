@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 
 	"github.com/openkyc/kyc/documents"
+	"github.com/openkyc/kyc/levels"
+	"github.com/openkyc/kyc/screening"
 	"github.com/openkyc/kyc/storage/postgres"
 	"github.com/openkyc/kyc/storage/sqlite"
 	"github.com/openkyc/kyc/verification"
@@ -84,6 +87,14 @@ func (e *env) service(what string, needLadder bool, opts verification.Options) (
 	if e.cli.Blobs == "store" {
 		opts.Blobs = st.blobs
 	}
+	for _, r := range ladder.Requirements() {
+		if r.Type == levels.Screening {
+			// The Service calls its Screener only from RunScreening, which
+			// this command never runs (maintenance disables the job): the
+			// host's screener, with its credentials, stays in the host.
+			opts.Screener = noScreener
+		}
+	}
 	svc, err := verification.New(ladder, st, opts)
 	if err != nil {
 		_ = st.close()
@@ -91,6 +102,12 @@ func (e *env) service(what string, needLadder bool, opts verification.Options) (
 	}
 	return svc, st, nil
 }
+
+// noScreener is the Screener of a ladder with a screening requirement: it
+// refuses every query (screening runs in the host).
+var noScreener = screening.ScreenerFunc(func(context.Context, screening.Query) (screening.Result, error) {
+	return screening.Result{}, fmt.Errorf("openkyc: screening runs in the host: %w", screening.ErrUnavailable)
+})
 
 // ownBlobs refuses a command that deletes document bytes when they live in
 // a blob store this command cannot reach.
