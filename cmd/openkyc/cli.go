@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/alecthomas/kong"
 
@@ -100,11 +102,18 @@ func (e *env) actor() verification.Actor {
 
 // mutating checks that a change can be attributed: --operator is required.
 func (e *env) mutating(what string) error {
-	if strings.TrimSpace(e.cli.Operator) == "" {
+	name := e.cli.Operator
+	switch {
+	case strings.TrimSpace(name) == "":
 		return usageErr("%s changes the store: give your name with --operator NAME (it is recorded in the audit trail)", what)
+	case utf8.RuneCountInString(name) > maxOperator || !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl) || strings.TrimSpace(name) != name:
+		return usageErr("--operator must be 1 to %d printable characters without surrounding spaces", maxOperator)
 	}
 	return nil
 }
+
+// maxOperator bounds an operator's name in the audit trail.
+const maxOperator = 64
 
 // ladder loads --ladder, or returns a one-level ladder when the command
 // does not apply the ladder's rules and none was given.

@@ -43,6 +43,9 @@ func (e *env) openStore(migrate bool) (*store, error) {
 		}
 		s, err := sqlite.Open(e.ctx, path, sqlite.Options{TablePrefix: e.cli.TablePrefix, SkipMigrate: !migrate})
 		if err != nil {
+			if errors.Is(storeErr(err), errCannotOpen) {
+				return nil, usageErr("cannot open the SQLite database at %s (check the path, its directory and permissions)", path)
+			}
 			return nil, storeErr(err)
 		}
 		return &store{Store: s, kind: "sqlite", blobs: s.Blobs(), close: s.Close}, nil
@@ -70,8 +73,11 @@ func storeErr(err error) error {
 	case errors.Is(err, verification.ErrInvalid):
 		return usageErr("the store refused its options (check --schema and --table-prefix)")
 	}
-	return usageErr("cannot open the store (check --dsn, that the database is reachable and the credentials)")
+	return errCannotOpen
 }
+
+// errCannotOpen is storeErr's answer when nothing more can be said safely.
+var errCannotOpen = usageErr("cannot open the store (check --dsn, that the database is reachable and the credentials)")
 
 // service opens the store and returns a Service over it; what names the
 // command in messages. The caller closes the store.
