@@ -69,12 +69,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		return 2
 	}
 	defer func() {
-		if p := recover(); p != nil {
-			n, ok := p.(exit)
-			if !ok {
-				panic(p)
-			}
-			code = int(n)
+		switch p := recover().(type) {
+		case nil:
+		case exit:
+			code = int(p)
+		default:
+			// A bug: one line, as for every error (a stack trace could
+			// quote the values in flight).
+			fmt.Fprintln(stderr, "openkyc: internal error (a bug: please report the command you ran)")
+			code = 1
 		}
 	}()
 	kctx, err := parser.Parse(args)
