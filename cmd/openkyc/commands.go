@@ -206,7 +206,7 @@ type applicationsCmd struct {
 // applicationsListCmd lists applications.
 type applicationsListCmd struct {
 	Subject int64    `help:"Only this subject's applications."`
-	Status  []string `help:"Only applications in these statuses (draft, submitted, approved, rejected, expired)."`
+	Status  []string `help:"Only applications in these statuses (repeat the flag or separate by commas)." enum:"draft,submitted,approved,rejected,expired"`
 	page
 }
 
