@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -41,7 +42,7 @@ func TestMain(m *testing.M) {
 
 const postgresEnv = "OPENKYC_TEST_POSTGRES_DSN"
 
-// identifierKey is the scripts' OPENKYC_IDENTIFIER_KEY.
+// testIdentifierKey is the scripts' OPENKYC_IDENTIFIER_KEY.
 var testIdentifierKey = base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
 
 func TestScriptsSQLite(t *testing.T) {
@@ -109,15 +110,8 @@ func params(t *testing.T, store func(*testscript.Env) error) testscript.Params {
 // custom commands (they open the store as the command does).
 func scriptEnv(ts *testscript.TestScript) *env {
 	return &env{ctx: context.Background(), cli: &cli{
-		DSN: ts.Getenv("OPENKYC_DSN"), Schema: cmp(ts.Getenv("OPENKYC_SCHEMA"), "openkyc"), LadderFile: ts.Getenv("OPENKYC_LADDER"), Blobs: "store",
+		DSN: ts.Getenv("OPENKYC_DSN"), Schema: cmp.Or(ts.Getenv("OPENKYC_SCHEMA"), "openkyc"), LadderFile: ts.Getenv("OPENKYC_LADDER"), Blobs: "store",
 	}}
-}
-
-func cmp(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // downSink is a webhook receiver that is always down.
