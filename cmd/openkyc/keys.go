@@ -3,10 +3,12 @@ package main
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/openkyc/kyc/documents"
+	"github.com/openkyc/kyc/verification"
 )
 
 // keysCmd groups the key generators. They print configuration in the form
@@ -14,8 +16,9 @@ import (
 // comma-separated id:base64 entries, oldest first) and store nothing: put
 // the output in your secret store, never in a file of the repository.
 type keysCmd struct {
-	NewSigning keysNewCmd `cmd:"" name:"new-signing" help:"Generate a URL signing key (documents.SigningKey)."`
-	NewMaster  keysNewCmd `cmd:"" name:"new-master" help:"Generate a master key (documents.MasterKey) wrapping the data keys."`
+	NewSigning keysNewCmd    `cmd:"" name:"new-signing" help:"Generate a URL signing key (documents.SigningKey)."`
+	NewMaster  keysNewCmd    `cmd:"" name:"new-master" help:"Generate a master key (documents.MasterKey) wrapping the data keys."`
+	Rewrap     keysRewrapCmd `cmd:"" help:"Rewrap every subject's data key with the current master key of OPENKYC_MASTER_KEYS (the HOSTAPP_MASTER_KEYS value, new key last), after deploying it everywhere."`
 }
 
 // keysNewCmd generates one key.
@@ -73,7 +76,35 @@ func (c keysNewCmd) Run(e *env) error {
 		v.Next = "deploy this value on every replica"
 	default:
 		v.Variable, v.Value = "HOSTAPP_MASTER_KEYS", current+","+v.Entry
-		v.Next = "deploy this value on every replica (the new key wraps new data keys), rewrap every subject's data key (documents.SealedStore.Rewrap), then drop the old keys"
+		v.Next = "deploy this value on every replica (the new key wraps new data keys), then run openkyc keys rewrap with OPENKYC_MASTER_KEYS set to this value, then drop the old keys"
 	}
 	return e.out.emit(v)
+}
+
+// keysRewrapCmd rewraps the data keys with the current master key.
+type keysRewrapCmd struct{}
+
+// Run implements the command.
+func (keysRewrapCmd) Run(e *env) error {
+	if err := e.mutating("keys rewrap"); err != nil {
+		return err
+	}
+	if os.Getenv(masterKeysEnv) == "" {
+		return usageErr("keys rewrap needs the deployment's master keys: set %s to the HOSTAPP_MASTER_KEYS value (id:base64,... oldest first, the new current key last)", masterKeysEnv)
+	}
+	svc, st, err := e.service("keys rewrap", false, verification.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	rep, err := svc.RewrapKeys(e.ctx, e.actor())
+	if err != nil {
+		return err
+	}
+	return e.out.emit(struct {
+		CurrentKey string `json:"currentKey"`
+		Rewrapped  int    `json:"rewrapped"`
+		Current    int    `json:"current"`
+		Next       string `json:"next"`
+	}{rep.CurrentKeyID, rep.Rewrapped, rep.Current, "every data key is wrapped by " + rep.CurrentKeyID + ": the older keys can be dropped from the list"})
 }

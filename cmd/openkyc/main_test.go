@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -20,8 +21,10 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	_ "modernc.org/sqlite" // the raw connection of tamper-audit
 
+	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/verification"
+	"github.com/openkyc/kyc/verification/verificationtest"
 )
 
 // The scripts under testdata/script run the command in-process (TestMain
@@ -31,7 +34,9 @@ import (
 //
 //	seed                 creates subjects, an expired application and a
 //	                     dead-lettered delivery through the Service; sets
-//	                     $SUBJECT, $OTHER and $EVENT
+//	                     $SUBJECT, $OTHER and $EVENT; with
+//	                     $OPENKYC_MASTER_KEYS set, also uploads a document
+//	                     per subject, sealed under those keys
 //	dbsnap FILE          writes a digest of the whole database to FILE
 //	tamper-audit SEQ     edits audit entry SEQ past the append-only triggers
 func TestMain(m *testing.M) {
@@ -136,7 +141,17 @@ func cmdSeed(ts *testscript.TestScript, neg bool, args []string) {
 	ladder, err := levels.LoadFile(e.cli.LadderFile)
 	ts.Check(err)
 	past := func() time.Time { return time.Now().Add(-48 * time.Hour) }
-	svc, err := verification.New(ladder, st, verification.Options{NowFunc: past, Blobs: st.blobs})
+	var blobs documents.BlobStore = st.blobs
+	sealed := ts.Getenv(masterKeysEnv) != ""
+	if sealed {
+		keys, err := documents.ParseMasterKeys(ts.Getenv(masterKeysEnv))
+		ts.Check(err)
+		ring, err := documents.KeyringOf(keys)
+		ts.Check(err)
+		blobs, err = documents.NewSealedStore(st.blobs, ring, st.dataKeys)
+		ts.Check(err)
+	}
+	svc, err := verification.New(ladder, st, verification.Options{NowFunc: past, Blobs: blobs})
 	ts.Check(err)
 	d, err := verification.NewDispatcher(st, verification.DispatcherOptions{Sinks: []verification.Sink{downSink{}}, MaxAttempts: 1, NowFunc: past})
 	ts.Check(err)
@@ -146,6 +161,10 @@ func cmdSeed(ts *testscript.TestScript, neg bool, args []string) {
 		sub, err := svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: fmt.Sprintf("clitestuser%032d", i+1), Tags: []string{"eu"}})
 		ts.Check(err)
 		ids = append(ids, sub.ID)
+		if sealed {
+			_, err := svc.Upload(ctx, verification.UploadParams{SubjectID: sub.ID, DocumentType: "passport", Side: "front", Body: bytes.NewReader(verificationtest.JPEG(1024))})
+			ts.Check(err)
+		}
 	}
 	_, err = svc.InitWizard(ctx, ids[0])
 	ts.Check(err)

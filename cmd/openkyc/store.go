@@ -21,7 +21,9 @@ type store struct {
 	// kind is "sqlite" or "postgres".
 	kind  string
 	blobs documents.BlobStore
-	close func() error
+	// dataKeys holds the sealed documents' wrapped data keys.
+	dataKeys documents.KeyStore
+	close    func() error
 }
 
 // openStore opens the store --dsn names. Without migrate the schema must
@@ -48,7 +50,7 @@ func (e *env) openStore(migrate bool) (*store, error) {
 			}
 			return nil, storeErr(err)
 		}
-		return &store{Store: s, kind: "sqlite", blobs: s.Blobs(), close: s.Close}, nil
+		return &store{Store: s, kind: "sqlite", blobs: s.Blobs(), dataKeys: s.DataKeys(), close: s.Close}, nil
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"), strings.HasPrefix(dsn, "postgres:"):
 		if rest, ok := strings.CutPrefix(dsn, "postgres:"); ok && !strings.HasPrefix(rest, "//") {
 			dsn = rest // postgres:host=... dbname=...: a key=value DSN
@@ -57,7 +59,7 @@ func (e *env) openStore(migrate bool) (*store, error) {
 		if err != nil {
 			return nil, storeErr(err)
 		}
-		return &store{Store: s, kind: "postgres", blobs: s.Blobs(), close: s.Close}, nil
+		return &store{Store: s, kind: "postgres", blobs: s.Blobs(), dataKeys: s.DataKeys(), close: s.Close}, nil
 	}
 	return nil, usageErr("--dsn must start with sqlite: or postgres://")
 }
@@ -86,11 +88,24 @@ func (e *env) service(what string, needLadder bool, opts verification.Options) (
 	if err != nil {
 		return nil, nil, err
 	}
+	ring, err := masterKeys()
+	if err != nil {
+		return nil, nil, err
+	}
 	st, err := e.openStore(false)
 	if err != nil {
 		return nil, nil, err
 	}
-	if e.cli.Blobs == "store" {
+	switch {
+	case ring != nil:
+		// Sealed documents, as the host has them: an erasure also destroys
+		// the data key. With --blobs external only the keys are used (the
+		// commands that delete bytes refuse to run).
+		if opts.Blobs, err = documents.NewSealedStore(st.blobs, ring, st.dataKeys); err != nil {
+			_ = st.close()
+			return nil, nil, err
+		}
+	case e.cli.Blobs == "store":
 		opts.Blobs = st.blobs
 	}
 	for _, r := range ladder.Requirements() {
@@ -122,4 +137,26 @@ func (e *env) ownBlobs(what string) error {
 		return usageErr("%s deletes document bytes, which live outside the store (--blobs external): run it in the host, which has the blob store", what)
 	}
 	return nil
+}
+
+// masterKeysEnv holds the deployment's master keys, in the form
+// examples/hostapp reads from HOSTAPP_MASTER_KEYS.
+const masterKeysEnv = "OPENKYC_MASTER_KEYS"
+
+// masterKeys returns the Keyring of OPENKYC_MASTER_KEYS, or nil when it is
+// not set (the documents are not sealed).
+func masterKeys() (*documents.Keyring, error) {
+	v := os.Getenv(masterKeysEnv)
+	if v == "" {
+		return nil, nil
+	}
+	keys, err := documents.ParseMasterKeys(v)
+	if err != nil {
+		return nil, usageErr("%s: %s", masterKeysEnv, oneLine(strings.TrimPrefix(err.Error(), "documents: ")))
+	}
+	ring, err := documents.KeyringOf(keys)
+	if err != nil {
+		return nil, usageErr("%s: %s", masterKeysEnv, oneLine(strings.TrimPrefix(err.Error(), "documents: ")))
+	}
+	return ring, nil
 }
