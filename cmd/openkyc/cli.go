@@ -134,10 +134,13 @@ func (e *env) ladder(required bool, what string) (*levels.Ladder, error) {
 	return l, nil
 }
 
+// identifierKeyEnv holds the deployment's Options.IdentifierKey.
+const identifierKeyEnv = "OPENKYC_IDENTIFIER_KEY"
+
 // identifierKey reads OPENKYC_IDENTIFIER_KEY, the deployment's
 // Options.IdentifierKey (base64).
 func identifierKey() ([]byte, error) {
-	v := os.Getenv("OPENKYC_IDENTIFIER_KEY")
+	v := os.Getenv(identifierKeyEnv)
 	if v == "" {
 		return nil, usageErr("erasure replaces identifiers with digests keyed by the deployment's identifier key: set OPENKYC_IDENTIFIER_KEY (standard base64, the host's Options.IdentifierKey)")
 	}

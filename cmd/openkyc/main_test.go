@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,11 +29,13 @@ import (
 	"github.com/openkyc/kyc/verification/verificationtest"
 )
 
-// The scripts under testdata/script run the command in-process (TestMain
-// registers it as "openkyc") against a temporary SQLite file and, with
+// The scripts under testdata/script run the command in-process, as the
+// script command "openkyc" (cmdOpenkyc: run in this test binary, with no
+// process started per step), against a temporary SQLite file and, with
 // OPENKYC_TEST_POSTGRES_DSN set, against a fresh PostgreSQL schema per
 // script. Besides the commands of testscript they have:
 //
+//	openkyc ARGS...      runs the command (! openkyc: it must fail)
 //	seed                 creates subjects, an expired application and a
 //	                     dead-lettered delivery through the Service; sets
 //	                     $SUBJECT, $OTHER and $EVENT; with
@@ -40,9 +44,75 @@ import (
 //	dbsnap FILE          writes a digest of the whole database to FILE
 //	tamper-audit SEQ     edits audit entry SEQ past the append-only triggers
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"openkyc": func() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) },
-	})
+	// The scripts change the working directory (see cmdOpenkyc): resolve
+	// the test data's paths first.
+	var err error
+	if scriptDir, err = filepath.Abs(filepath.Join("testdata", "script")); err == nil {
+		ladderFile, err = filepath.Abs(filepath.Join("testdata", "ladder.json"))
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+// scriptDir and ladderFile are the scripts' directory and the ladder they
+// get, as absolute paths.
+var scriptDir, ladderFile string
+
+// inProcess serialises the in-process runs: the command reads its
+// environment variables (kong's env tags, the keys) and resolves relative
+// paths from the process's environment and working directory, which
+// cmdOpenkyc sets from the script's for the length of one run.
+var inProcess sync.Mutex
+
+// commandEnv lists the environment variables the command reads: those of
+// the cli struct's env tags and the keys'.
+func commandEnv() []string {
+	names := []string{identifierKeyEnv, masterKeysEnv}
+	t := reflect.TypeFor[cli]()
+	for i := range t.NumField() {
+		if env := t.Field(i).Tag.Get("env"); env != "" {
+			names = append(names, strings.Split(env, ",")...)
+		}
+	}
+	return names
+}
+
+// cmdOpenkyc runs the command in-process with the script's arguments,
+// environment and working directory, its output as the step's stdout and
+// stderr. It fails the script unless the exit status is 0 (with ! : not
+// 0).
+func cmdOpenkyc(ts *testscript.TestScript, neg bool, args []string) {
+	inProcess.Lock()
+	defer inProcess.Unlock()
+	wd, err := os.Getwd()
+	ts.Check(err)
+	ts.Check(os.Chdir(ts.MkAbs(".")))
+	defer func() { ts.Check(os.Chdir(wd)) }()
+	for _, name := range commandEnv() {
+		old, had := os.LookupEnv(name)
+		if v := ts.Getenv(name); v != "" {
+			ts.Check(os.Setenv(name, v))
+		} else {
+			ts.Check(os.Unsetenv(name))
+		}
+		defer func() {
+			if had {
+				_ = os.Setenv(name, old)
+			} else {
+				_ = os.Unsetenv(name)
+			}
+		}()
+	}
+	code := run(context.Background(), args, ts.Stdout(), ts.Stderr())
+	switch {
+	case neg && code == 0:
+		ts.Fatalf("openkyc: unexpected success")
+	case !neg && code != 0:
+		ts.Fatalf("openkyc: exit status %d", code)
+	}
 }
 
 const postgresEnv = "OPENKYC_TEST_POSTGRES_DSN"
@@ -88,12 +158,12 @@ func TestScriptsPostgres(t *testing.T) {
 
 // params are the scripts' parameters; store sets the store's variables.
 func params(t *testing.T, store func(*testscript.Env) error) testscript.Params {
-	ladder, err := os.ReadFile(filepath.Join("testdata", "ladder.json"))
+	ladder, err := os.ReadFile(ladderFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return testscript.Params{
-		Dir: filepath.Join("testdata", "script"),
+		Dir: scriptDir,
 		Setup: func(env *testscript.Env) error {
 			path := filepath.Join(env.WorkDir, "ladder.json")
 			if err := os.WriteFile(path, ladder, 0o600); err != nil {
@@ -104,6 +174,7 @@ func params(t *testing.T, store func(*testscript.Env) error) testscript.Params {
 			return store(env)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"openkyc":      cmdOpenkyc,
 			"seed":         cmdSeed,
 			"dbsnap":       cmdDBSnap,
 			"tamper-audit": cmdTamperAudit,
