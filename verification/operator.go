@@ -29,13 +29,24 @@ import (
 // tooling, whose Actor.ID names the person (e.g. openkyc --operator).
 var operators = []ActorKind{ActorHost}
 
+// checkOperator checks that actor is a host actor naming its operator.
+func checkOperator(op string, actor Actor) error {
+	if err := actor.may(op, operators...); err != nil {
+		return err
+	}
+	if strings.TrimSpace(actor.ID) == "" {
+		return invalid("actor", "%s: the host actor's ID must name the operator", op)
+	}
+	return nil
+}
+
 // ExpireDueAs is ExpireDue started by actor, a host actor naming the
 // operator: it expires every open application past its TTL and then writes
 // one AuditApplicationsExpire entry with the count, also when the expiry
 // failed part way (the entry then counts what was expired and says
 // complete "false"; the expiry's error is returned).
 func (s *Service) ExpireDueAs(ctx context.Context, actor Actor) (int, error) {
-	if err := actor.may("ExpireDueAs", operators...); err != nil {
+	if err := checkOperator("ExpireDueAs", actor); err != nil {
 		return 0, s.fail("ExpireDueAs", err)
 	}
 	n, runErr := s.ExpireDue(ctx)
@@ -62,7 +73,7 @@ func (s *Service) ExpireDueAs(ctx context.Context, actor Actor) (int, error) {
 // transaction needing ctx, leaves the run unrecorded).
 func (r *Runner) RunAs(ctx context.Context, actor Actor, names ...string) ([]JobReport, error) {
 	s := r.svc
-	if err := actor.may("RunAs", operators...); err != nil {
+	if err := checkOperator("RunAs", actor); err != nil {
 		return nil, s.fail("RunAs", err)
 	}
 	jobs := r.jobs
@@ -119,7 +130,7 @@ func (r *Runner) RunAs(ctx context.Context, actor Actor, names ...string) ([]Job
 // either the erasure's delete comes after the rewrap's write, or this
 // check sees the redaction.
 func (s *Service) RewrapKeys(ctx context.Context, actor Actor) (documents.RewrapReport, error) {
-	if err := actor.may("RewrapKeys", operators...); err != nil {
+	if err := checkOperator("RewrapKeys", actor); err != nil {
 		return documents.RewrapReport{}, s.fail("RewrapKeys", err)
 	}
 	sealed, ok := s.blobs.(*documents.SealedStore)

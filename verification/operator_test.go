@@ -42,6 +42,8 @@ func TestOperatorRunsRecordTheOperator(t *testing.T) {
 		require.ErrorIs(t, err, verification.ErrForbidden, actor.Kind)
 		require.Len(t, auditLog(t, b.svc), n, "%s: a refused run writes nothing", actor.Kind)
 	}
+	_, err := b.svc.ExpireDueAs(ctx, verification.HostActor())
+	require.ErrorIs(t, err, verification.ErrInvalid, "the host actor must name the operator")
 
 	applicant := verificationtest.CreateSubject(t, b.svc)
 	b.submitLevel1(t, applicant.ID)
