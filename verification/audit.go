@@ -98,6 +98,21 @@ const (
 	// AuditDocumentViewed: an admin or the host read a document's bytes
 	// [file]. Summary: documentType, side.
 	AuditDocumentViewed AuditAction = "document.viewed"
+	// AuditApplicationsExpire: an operator expired the open applications
+	// past their TTL by hand (Service.ExpireDueAs) [maintenance,
+	// "application-expiry"]. Summary: expired (count), complete ("false"
+	// when the expiry failed part way).
+	AuditApplicationsExpire AuditAction = "applications.expire"
+	// AuditMaintenanceRun: an operator ran maintenance jobs by hand
+	// (Runner.RunAs) [maintenance, empty id]. Summary: jobs (the names
+	// run, comma-separated), failed (count), and each job's counts as
+	// "JOB.KEY" (e.g. "retention.purged").
+	AuditMaintenanceRun AuditAction = "maintenance.run"
+	// AuditKeysRewrapped: an operator rewrapped the subjects' data keys
+	// with the current master key (Service.RewrapKeys) [keyring, the
+	// current master key's id]. Summary: rewrapped, current (already
+	// wrapped by it), reerased (counts), complete.
+	AuditKeysRewrapped AuditAction = "keys.rewrapped"
 )
 
 // AuditActions lists every audited action, in the order of the constants.
@@ -105,7 +120,8 @@ var AuditActions = []AuditAction{
 	AuditReviewDecided, AuditApplicationDecided, AuditGrantManual, AuditRequirementSet, AuditRequirementReset,
 	AuditSubjectTags, AuditSubjectHold, AuditSubjectDeleted, AuditSubjectErased, AuditIDSessionRecorded,
 	AuditProviderDecision, AuditRetentionRun, AuditDeliveryReplayed, AuditApplicationClaimed,
-	AuditApplicationReleased, AuditDocumentViewed,
+	AuditApplicationReleased, AuditDocumentViewed, AuditApplicationsExpire, AuditMaintenanceRun,
+	AuditKeysRewrapped,
 }
 
 // Valid reports whether a is one of AuditActions.
@@ -121,6 +137,12 @@ const (
 	AuditEntityIDSession   = "idsession"
 	AuditEntityDelivery    = "delivery"
 	AuditEntityRetention   = "retention"
+	// AuditEntityMaintenance: the maintenance work an operator ran (the
+	// job's name, or empty for a maintenance run).
+	AuditEntityMaintenance = "maintenance"
+	// AuditEntityKeyring: the master keys of the sealed documents (the
+	// current key's id; ids are not secrets).
+	AuditEntityKeyring = "keyring"
 	// AuditEntityProviderSession: an identity provider's session (its id
 	// at the provider).
 	AuditEntityProviderSession = "providersession"

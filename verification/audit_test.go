@@ -36,10 +36,12 @@ func auditLog(t *testing.T, svc *verification.Service) []verification.AuditEntry
 func TestEveryAdminActWritesOneAuditEntry(t *testing.T) {
 	t.Parallel()
 	const day = 24 * time.Hour
-	b := docSetup(t, verification.Options{ImageRetention: 30 * day})
+	sealed, _ := sealedBlobs(t, t.TempDir())
+	b := docSetup(t, verification.Options{ImageRetention: 30 * day, Blobs: sealed})
 	ctx := b.ctx
 	admin := verification.AdminActor(7, nil)
 	const secretReason = "ReasonTextThatMustNotBeAudited"
+	operator := verification.Actor{Kind: verification.ActorHost, ID: "alice"}
 
 	type act struct {
 		name   string
@@ -151,6 +153,25 @@ func TestEveryAdminActWritesOneAuditEntry(t *testing.T) {
 			require.NoError(t, dispatcher.Replay(ctx, admin, dead.ID, "crm"))
 			return dead.SubjectID, verification.AuditEntityDelivery, dead.ID
 		}, admin, verification.AuditDeliveryReplayed},
+		{"ExpireDueAs", func(t *testing.T) (int64, string, string) {
+			_, err := b.svc.ExpireDueAs(ctx, operator)
+			require.NoError(t, err)
+			return 0, verification.AuditEntityMaintenance, verification.JobApplicationExpiry
+		}, operator, verification.AuditApplicationsExpire},
+		{"Runner.RunAs", func(t *testing.T) (int64, string, string) {
+			r, err := b.svc.Maintenance(verification.MaintenanceOptions{})
+			require.NoError(t, err)
+			reps, err := r.RunAs(ctx, operator, verification.JobApplicationExpiry, verification.JobDeletionSweep)
+			require.NoError(t, err)
+			require.Len(t, reps, 2)
+			return 0, verification.AuditEntityMaintenance, ""
+		}, operator, verification.AuditMaintenanceRun},
+		{"RewrapKeys", func(t *testing.T) (int64, string, string) {
+			rep, err := b.svc.RewrapKeys(ctx, operator)
+			require.NoError(t, err)
+			require.Positive(t, rep.Current)
+			return 0, verification.AuditEntityKeyring, "k1"
+		}, operator, verification.AuditKeysRewrapped},
 		{"DeleteSubject", func(t *testing.T) (int64, string, string) {
 			require.NoError(t, b.svc.DeleteSubject(ctx, admin, sub.ID))
 			return sub.ID, verification.AuditEntitySubject, fmt.Sprint(sub.ID)

@@ -37,6 +37,24 @@ type Job struct {
 	Interval time.Duration
 	// Run does one pass of the job and says what it did.
 	Run func(ctx context.Context) (JobResult, error)
+	// DueFunc, when set, counts the work Run would do now, with the keys
+	// Run reports, and changes nothing (Runner.DryRun calls it). Nil when
+	// the job cannot tell without doing the work: a dry run then says the
+	// job would run and that its work was not counted.
+	DueFunc func(ctx context.Context) (JobResult, error)
+}
+
+// JobDue is what a dry run found for one job.
+type JobDue struct {
+	// Job is the job's Name.
+	Job string
+	// Counted reports whether the job has a DueFunc; false means the job
+	// would run but its due work is unknown, and Counts is nil.
+	Counted bool
+	// Counts is the DueFunc's JobResult.Counts: what a run now would do.
+	Counts map[string]int
+	// Err is the DueFunc's error, nil on success.
+	Err error
 }
 
 // JobResult is what one run of a job did.
@@ -188,17 +206,17 @@ func (s *Service) Maintenance(opts MaintenanceOptions) (*Runner, error) {
 		interval time.Duration
 		def      time.Duration
 	}{
-		{Job{Name: JobApplicationExpiry, Run: count("expired", s.ExpireDue)}, opts.ApplicationExpiry, DefaultApplicationExpiryInterval},
+		{Job{Name: JobApplicationExpiry, Run: count("expired", s.ExpireDue), DueFunc: count("expired", s.dueApplications)}, opts.ApplicationExpiry, DefaultApplicationExpiryInterval},
 		{Job{Name: JobRetention, Run: func(ctx context.Context) (JobResult, error) {
 			rep, err := s.ApplyRetention(ctx)
 			return JobResult{Counts: map[string]int{"purged": rep.Purged, "held": rep.Held, "deferred": rep.Deferred}}, err
-		}}, opts.Retention, DefaultRetentionInterval},
-		{Job{Name: JobUploadExpiry, Run: count("expired", s.ExpireUploads)}, opts.UploadExpiry, DefaultUploadExpiryInterval},
+		}, DueFunc: s.dueRetention}, opts.Retention, DefaultRetentionInterval},
+		{Job{Name: JobUploadExpiry, Run: count("expired", s.ExpireUploads), DueFunc: count("expired", s.dueUploads)}, opts.UploadExpiry, DefaultUploadExpiryInterval},
 		{Job{Name: JobOrphanSweep, Run: func(ctx context.Context) (JobResult, error) {
 			o, err := s.SweepOrphans(ctx, SweepOrphansParams{Grace: opts.OrphanGrace})
 			return JobResult{Counts: map[string]int{"blobs": o.Blobs, "temp_files": o.TempFiles}}, err
 		}}, opts.OrphanSweep, DefaultOrphanSweepInterval},
-		{Job{Name: JobDeletionSweep, Run: count("deleted", s.SweepDeletions)}, opts.DeletionSweep, DefaultDeletionSweepInterval},
+		{Job{Name: JobDeletionSweep, Run: count("deleted", s.SweepDeletions), DueFunc: count("deleted", s.dueDeletions)}, opts.DeletionSweep, DefaultDeletionSweepInterval},
 		{Job{Name: JobIdempotencyPruning, Run: count("deleted", func(ctx context.Context) (int, error) {
 			return drain(ctx, func(ctx context.Context) (int, error) { return s.PurgeIdempotency(ctx, pruneBatch) })
 		})}, opts.IdempotencyPruning, DefaultIdempotencyPruningInterval},
@@ -289,6 +307,93 @@ func (s *Service) PruneDeliveries(ctx context.Context, keep time.Duration) (int,
 	return n, s.fail("PruneDeliveries", err)
 }
 
+// dueApplications counts the open applications ExpireDue would expire now
+// (those past their ExpiresAt; one decided meanwhile is skipped by the run).
+func (s *Service) dueApplications(ctx context.Context) (int, error) {
+	page, err := s.store.ListApplications(ctx, ApplicationFilter{
+		Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, ExpiresBefore: s.Now().Add(time.Microsecond), Limit: 1,
+	})
+	return page.Total, s.fail("ExpireDue", err)
+}
+
+// dueRetention counts the images ApplyRetention would purge now, and those
+// it would keep for a legal hold (deferred, a failure to delete bytes, is
+// known only by running: 0).
+func (s *Service) dueRetention(ctx context.Context) (JobResult, error) {
+	c := map[string]int{"purged": 0, "held": 0, "deferred": 0}
+	if s.imageRetention == 0 || s.blobs == nil {
+		return JobResult{Counts: c}, nil
+	}
+	files, err := s.store.ListFiles(ctx, FileFilter{DecidedBefore: s.Now().Add(-s.imageRetention)})
+	if err != nil {
+		return JobResult{}, s.fail("ApplyRetention", err)
+	}
+	held := map[int64]bool{}
+	for _, f := range files {
+		if f.BlobKey == "" {
+			continue
+		}
+		h, ok := held[f.SubjectID]
+		if !ok {
+			sub, err := s.store.GetSubject(ctx, f.SubjectID)
+			if err != nil {
+				return JobResult{}, s.fail("ApplyRetention", err)
+			}
+			h, held[f.SubjectID] = sub.LegalHold, sub.LegalHold
+		}
+		if h {
+			c["held"]++
+		} else {
+			c["purged"]++
+		}
+	}
+	return JobResult{Counts: c}, nil
+}
+
+// dueUploads counts the unsubmitted uploads ExpireUploads would delete now
+// (subjects under legal hold keep theirs).
+func (s *Service) dueUploads(ctx context.Context) (int, error) {
+	if s.blobs == nil {
+		return 0, nil
+	}
+	cutoff := s.Now().Add(-s.uploadTTL)
+	files, err := s.store.ListFiles(ctx, FileFilter{Status: levels.Missing, CreatedBefore: cutoff})
+	if err != nil {
+		return 0, s.fail("ExpireUploads", err)
+	}
+	n := 0
+	seen := map[int64]bool{}
+	for _, f := range files {
+		if seen[f.SubjectID] {
+			continue
+		}
+		seen[f.SubjectID] = true
+		sub, err := s.store.GetSubject(ctx, f.SubjectID)
+		if err != nil {
+			return 0, s.fail("ExpireUploads", err)
+		}
+		if sub.LegalHold {
+			continue
+		}
+		old, err := unsubmitted(ctx, s.store, f.SubjectID)
+		if err != nil {
+			return 0, s.fail("ExpireUploads", err)
+		}
+		for _, u := range old {
+			if u.CreatedAt.Before(cutoff) {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// dueDeletions counts the tombstones SweepDeletions would finish now.
+func (s *Service) dueDeletions(ctx context.Context) (int, error) {
+	ds, err := s.store.ListBlobDeletions(ctx, BlobDeletionFilter{})
+	return len(ds), s.fail("SweepDeletions", err)
+}
+
 // Jobs returns the runner's jobs, built-in ones first, in run order.
 func (r *Runner) Jobs() []Job { return append([]Job(nil), r.jobs...) }
 
@@ -315,6 +420,47 @@ func (r *Runner) RunJob(ctx context.Context, name string) (JobReport, error) {
 		}
 	}
 	return JobReport{}, newErr(ErrNotFound, "no maintenance job %q", name)
+}
+
+// DryRun reports for every job, in run order, what a RunOnce now would do,
+// and changes nothing: the jobs with a DueFunc count their due work, the
+// others are listed as not counted. Nothing is logged or reported to
+// OnReportFunc.
+func (r *Runner) DryRun(ctx context.Context) []JobDue {
+	out := make([]JobDue, 0, len(r.jobs))
+	for _, j := range r.jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		out = append(out, due(ctx, j))
+	}
+	return out
+}
+
+// DryRunJob is DryRun for the named job; an unknown name is ErrNotFound.
+func (r *Runner) DryRunJob(ctx context.Context, name string) (JobDue, error) {
+	for _, j := range r.jobs {
+		if j.Name == name {
+			return due(ctx, j), nil
+		}
+	}
+	return JobDue{}, newErr(ErrNotFound, "no maintenance job %q", name)
+}
+
+// due runs one job's DueFunc, recovering a panic as its error.
+func due(ctx context.Context, j Job) (d JobDue) {
+	d = JobDue{Job: j.Name, Counted: j.DueFunc != nil}
+	if j.DueFunc == nil {
+		return d
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			d.Counts, d.Err = nil, fmt.Errorf("verification: maintenance job %s panicked counting its work: %v: %w", j.Name, p, ErrInternal)
+		}
+	}()
+	res, err := j.DueFunc(ctx)
+	d.Counts, d.Err = res.Counts, err
+	return d
 }
 
 // Run runs every job at once and then again Interval after each run ends,

@@ -24,7 +24,8 @@ import (
 // compared exactly ("Ab" is not "ab"); a cancelled context fails every call
 // and changes nothing; CreateDataKey stores only when the owner has no key
 // (documents.ErrKeyExists otherwise), and of concurrent creators exactly one
-// wins.
+// wins; a documents.KeyLister lists every owner once, in byte order, page
+// by page, with its master key id, and no deleted one.
 func RunKeyStore(t *testing.T, newStore func(t *testing.T) documents.KeyStore) {
 	t.Helper()
 	for _, tc := range []struct {
@@ -39,6 +40,7 @@ func RunKeyStore(t *testing.T, newStore func(t *testing.T) documents.KeyStore) {
 		{"CancelledContext", keyCancelled},
 		{"CreateOnlyIfAbsent", keyCreate},
 		{"ConcurrentCreateOneWinner", keyConcurrentCreate},
+		{"ListDataKeys", keyList},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -207,4 +209,41 @@ func keyConcurrentCreate(t *testing.T, ks documents.KeyStore) {
 	got, err := ks.GetDataKey(ctx, "42")
 	require.NoError(t, err)
 	require.Equal(t, wrapped("m1", winners[0]), got, "the stored key is the winner's")
+}
+
+func keyList(t *testing.T, ks documents.KeyStore) {
+	lister, ok := ks.(documents.KeyLister)
+	if !ok {
+		t.Skip("the store is not a documents.KeyLister")
+	}
+	ctx := context.Background()
+	owners := []string{"s10", "s2", "S3", "a", "s1"}
+	for i, o := range owners {
+		require.NoError(t, ks.PutDataKey(ctx, o, wrapped(fmt.Sprintf("m%d", i%2), byte(i))))
+	}
+	require.NoError(t, ks.PutDataKey(ctx, "s2", wrapped("m9", 1)), "a replaced key is listed once, with its new master key")
+	require.NoError(t, ks.DeleteDataKey(ctx, "a"))
+
+	var got []documents.DataKeyRef
+	after := ""
+	for range 10 {
+		page, err := lister.ListDataKeys(ctx, after, 2)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(page), 2)
+		got = append(got, page...)
+		if len(page) < 2 {
+			break
+		}
+		after = page[len(page)-1].Owner
+	}
+	require.Equal(t, []documents.DataKeyRef{
+		{Owner: "S3", MasterKeyID: "m0"}, {Owner: "s1", MasterKeyID: "m0"}, {Owner: "s10", MasterKeyID: "m0"}, {Owner: "s2", MasterKeyID: "m9"},
+	}, got, "every owner once, in byte order")
+
+	_, err := lister.ListDataKeys(ctx, "", 0)
+	require.Error(t, err, "the limit must be positive")
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = lister.ListDataKeys(cancelled, "", 10)
+	require.ErrorIs(t, err, context.Canceled)
 }

@@ -185,7 +185,7 @@ func newApp(ctx context.Context, cfg config) (http.Handler, func() error, error)
 	// per-subject data key, itself wrapped by the master key) in the database.
 	blobs := files
 	if len(cfg.MasterKeys) > 0 {
-		keyring, err := newKeyring(cfg.MasterKeys)
+		keyring, err := documents.KeyringOf(cfg.MasterKeys)
 		if err != nil {
 			return fail(fmt.Errorf("master keys: %w", err))
 		}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/openkyc/kyc/documents"
 )
 
 func TestParseSigningKeys(t *testing.T) {
@@ -34,26 +36,6 @@ func TestParseSigningKeys(t *testing.T) {
 	}
 }
 
-func TestParseMasterKeys(t *testing.T) {
-	t.Parallel()
-	k1, k2 := bytes.Repeat([]byte{7}, 32), bytes.Repeat([]byte{9}, 32)
-	keys, err := parseMasterKeys("2025-01:" + base64.StdEncoding.EncodeToString(k1) + ",2025-06:" + base64.URLEncoding.EncodeToString(k2))
-	require.NoError(t, err)
-	require.Len(t, keys, 2)
-	ring, err := newKeyring(keys)
-	require.NoError(t, err)
-	require.Equal(t, "2025-06", ring.CurrentID(), "the last master key is the current one")
-
-	for _, bad := range []string{"", "m1", "m1:!!", "m1:a:b"} {
-		_, err := parseMasterKeys(bad)
-		require.Error(t, err, "%q", bad)
-	}
-	short, err := parseMasterKeys("m1:" + base64.StdEncoding.EncodeToString([]byte("short")))
-	require.NoError(t, err)
-	_, err = newKeyring(short)
-	require.Error(t, err, "a master key must be 32 bytes")
-}
-
 // TestSignedURLSurvivesRestart: a URL signed before a restart still works
 // after it, because the key comes from configuration (a random key per
 // start, as before, fails this test), and the image lives in the database.
@@ -61,7 +43,7 @@ func TestSignedURLSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	keys, err := parseSigningKeys("k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32)))
 	require.NoError(t, err)
-	masters, err := parseMasterKeys("m1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{4}, 32)))
+	masters, err := documents.ParseMasterKeys("m1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{4}, 32)))
 	require.NoError(t, err)
 	cfg := config{DataDir: t.TempDir(), SigningKeys: keys, MasterKeys: masters, SessionSecret: bytes.Repeat([]byte("s"), 32)}
 

@@ -49,10 +49,10 @@
 // (k2 signs; k1 verifies the URLs it signed, which expire an hour after
 // their signing at most); an hour after that time, drop k1.
 // Rotating the master key: deploy "2025-01:OLD,2025-06:NEW" (new data keys
-// are wrapped by 2025-06, old ones still unwrap), call
-// documents.SealedStore.Rewrap for every subject's owner key
-// (verification.OwnerKey), and once "SELECT count(*) FROM openkyc.data_keys
-// WHERE master_key_id = '2025-01'" is 0, drop 2025-01. Images are never
+// are wrapped by 2025-06, old ones still unwrap), run
+// "OPENKYC_MASTER_KEYS=<that list> openkyc --operator NAME keys rewrap"
+// (Service.RewrapKeys: every subject's data key rewrapped by 2025-06), and
+// once it reports the run complete, drop 2025-01. Images are never
 // rewritten: rotation rewraps one 60-byte key per subject.
 //
 // # The wiring, step by step
@@ -192,14 +192,14 @@ func run() error {
 		}
 	}
 	if v := firstNonEmpty(*masterKeysFlag, os.Getenv("HOSTAPP_MASTER_KEYS")); v != "" {
-		if masterKeys, err = parseMasterKeys(v); err != nil {
+		if masterKeys, err = documents.ParseMasterKeys(v); err != nil {
 			return fmt.Errorf("master keys: %w", err)
 		}
 	}
 
 	var identifierKey []byte
 	if v := os.Getenv("HOSTAPP_IDENTIFIER_KEY"); v != "" {
-		if identifierKey, err = decodeSecret(v); err != nil {
+		if identifierKey, err = documents.DecodeSecret(v); err != nil {
 			return fmt.Errorf("HOSTAPP_IDENTIFIER_KEY: %w", err)
 		}
 	}

@@ -100,3 +100,29 @@ func (k *DataKeyStore) DeleteDataKey(ctx context.Context, owner string) error {
 	}
 	return nil
 }
+
+var _ documents.KeyLister = (*DataKeyStore)(nil)
+
+// ListDataKeys implements documents.KeyLister, in the owners' byte order
+// (the column is COLLATE "C"; its primary key's index serves the walk).
+func (k *DataKeyStore) ListDataKeys(ctx context.Context, after string, limit int) ([]documents.DataKeyRef, error) {
+	if err := k.s.begin(ctx); err != nil {
+		return nil, fmt.Errorf("postgres: list data keys: %w", err)
+	}
+	if limit <= 0 {
+		return nil, errors.New("postgres: list data keys: limit must be positive")
+	}
+	rows, err := k.s.db.pool.Query(ctx, k.s.sql(`SELECT owner, master_key_id FROM {{schema}}.data_keys WHERE owner > $1 ORDER BY owner LIMIT $2`), after, limit)
+	if err != nil {
+		return nil, blobErr(ctx, "list data keys", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (documents.DataKeyRef, error) {
+		var r documents.DataKeyRef
+		err := row.Scan(&r.Owner, &r.MasterKeyID)
+		return r, err
+	})
+	if err != nil {
+		return nil, blobErr(ctx, "list data keys", err)
+	}
+	return out, nil
+}

@@ -110,3 +110,32 @@ func (k *DataKeyStore) DeleteDataKey(ctx context.Context, owner string) error {
 		return err
 	}))
 }
+
+var _ documents.KeyLister = (*DataKeyStore)(nil)
+
+// ListDataKeys implements documents.KeyLister, in the owners' byte order.
+func (k *DataKeyStore) ListDataKeys(ctx context.Context, after string, limit int) ([]documents.DataKeyRef, error) {
+	if err := k.s.check(ctx); err != nil {
+		return nil, fmt.Errorf("sqlite: list data keys: %w", err)
+	}
+	if limit <= 0 {
+		return nil, errors.New("sqlite: list data keys: limit must be positive")
+	}
+	rows, err := k.s.c.reader.QueryContext(ctx, withPrefix(`SELECT owner, master_key_id FROM {{prefix}}data_keys WHERE owner > ? ORDER BY owner LIMIT ?`, k.s.c.prefix), after, limit)
+	if err != nil {
+		return nil, k.s.blobErr(ctx, "list data keys", err)
+	}
+	defer rows.Close()
+	out := make([]documents.DataKeyRef, 0, limit)
+	for rows.Next() {
+		var r documents.DataKeyRef
+		if err := rows.Scan(&r.Owner, &r.MasterKeyID); err != nil {
+			return nil, k.s.blobErr(ctx, "list data keys", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, k.s.blobErr(ctx, "list data keys", err)
+	}
+	return out, nil
+}
