@@ -303,6 +303,11 @@ func (s *countingStore) UpdateDelivery(ctx context.Context, a1 verification.Deli
 	return s.s.UpdateDelivery(ctx, a1)
 }
 
+func (s *countingStore) UpdateDeliveries(ctx context.Context, a1 []verification.Delivery) ([]error, error) {
+	s.c.hit("UpdateDeliveries")
+	return s.s.UpdateDeliveries(ctx, a1)
+}
+
 func (s *countingStore) UpdateEventData(ctx context.Context, a1 string, a2 json.RawMessage) error {
 	s.c.hit("UpdateEventData")
 	return s.s.UpdateEventData(ctx, a1, a2)

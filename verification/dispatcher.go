@@ -148,69 +148,111 @@ func (d *Dispatcher) Notify() {
 }
 
 // Run delivers until ctx is done, then lets deliveries in flight finish
-// (for up to ShutdownGrace, then cancels them) and returns nil. Store
-// errors are logged and retried after PollInterval.
+// (for up to ShutdownGrace, then cancels them), records their outcomes and
+// returns nil. Store errors are logged and retried after PollInterval.
+//
+// Claims and outcomes go to the store in batches: Run claims again once
+// half of its slots (Concurrency) are free, or all of them, and records
+// the outcomes of the deliveries finished meanwhile in one
+// UpdateDeliveries first (a finished delivery keeps its slot, and its
+// lease, until its outcome is recorded). A delivery that finishes alone
+// while the others are slow waits at most settleDelay for company.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	if err := d.Register(ctx); err != nil {
 		return err
 	}
-	sem := make(chan struct{}, d.opts.Concurrency)
 	// Deliveries outlive ctx by up to ShutdownGrace.
 	dctx, cutOff := context.WithCancel(context.WithoutCancel(ctx))
 	defer cutOff()
-	var wg sync.WaitGroup
-	defer func() {
-		idle := make(chan struct{})
-		go func() {
-			wg.Wait()
-			close(idle)
-		}()
-		grace := time.NewTimer(d.opts.ShutdownGrace)
-		defer grace.Stop()
-		select {
-		case <-idle:
-		case <-grace.C:
-			cutOff()
-			<-idle
-		}
-	}()
-	done := make(chan struct{}, d.opts.Concurrency)
+	results := make(chan settled, d.opts.Concurrency)
+	var (
+		inFlight int       // claimed and not recorded yet (finished ones included)
+		finished []settled // finished, outcome not recorded yet
+	)
+	poll := time.NewTimer(0)
+	defer poll.Stop()
+	// force: record and claim whatever there is, however little: at the
+	// start, on Notify and when a wait ran out.
+	force := true
+	more := false // the last claim got all it asked for: more may be due
 	for ctx.Err() == nil {
-		free := d.opts.Concurrency - len(sem)
-		n := 0
-		if free > 0 {
-			claimed, err := d.claim(ctx, free)
-			if err != nil && ctx.Err() == nil {
-				d.log.Error().Err(err).Msg("verification: claiming deliveries")
-			}
+		busy := inFlight - len(finished)
+		free := d.opts.Concurrency - busy
+		held := false // outcomes or free slots kept back to batch them
+		if force || busy == 0 || free >= d.batch() {
+			claimed := d.cycle(ctx, finished, free)
+			inFlight -= len(finished)
+			finished = finished[:0]
 			for _, dl := range claimed {
-				sem <- struct{}{}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					d.attempt(ctx, dctx, dl)
-					<-sem
-					select {
-					case done <- struct{}{}:
-					default:
-					}
-				}()
+				inFlight++
+				go func() { results <- d.attempt(ctx, dctx, dl) }()
 			}
-			n = len(claimed)
+			if more = len(claimed) > 0 && len(claimed) == free; more {
+				force = false
+				continue
+			}
+		} else {
+			held = len(finished) > 0 || more
 		}
-		if n > 0 && n == free {
-			continue
+		force = false
+		// Wait for a result, a wake-up or the next poll; only settleDelay
+		// while outcomes or free slots are held back.
+		wait := d.opts.PollInterval
+		if held {
+			wait = min(wait, settleDelay)
 		}
-		t := time.NewTimer(d.opts.PollInterval)
+		resetTimer(poll, wait)
 		select {
 		case <-ctx.Done():
 		case <-d.wake:
-		case <-done:
-		case <-t.C:
+			force = true
+		case r := <-results:
+			finished = append(finished, r)
+		drain:
+			for {
+				select {
+				case r := <-results:
+					finished = append(finished, r)
+				default:
+					break drain
+				}
+			}
+		case <-poll.C:
+			force = true
 		}
-		t.Stop()
 	}
+	// Shutting down: wait for the deliveries in flight (cut off after the
+	// grace), then record every outcome.
+	grace := time.NewTimer(d.opts.ShutdownGrace)
+	defer grace.Stop()
+	for len(finished) < inFlight {
+		select {
+		case r := <-results:
+			finished = append(finished, r)
+		case <-grace.C:
+			cutOff()
+		}
+	}
+	d.settle(ctx, finished)
 	return nil
+}
+
+// settleDelay is how long Run lets a finished delivery's outcome wait for
+// others to record with it.
+const settleDelay = 2 * time.Millisecond
+
+// batch is how many free slots make Run claim again while other
+// deliveries are in flight: half of them.
+func (d *Dispatcher) batch() int { return max(1, d.opts.Concurrency/2) }
+
+// resetTimer makes t fire after wait, whether or not it fired already.
+func resetTimer(t *time.Timer, wait time.Duration) {
+	t.Stop()
+	select {
+	case <-t.C:
+	default:
+	}
+	t.Reset(wait)
 }
 
 // DispatchOnce claims what is due and delivers it before returning (for
@@ -223,16 +265,61 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	out := make([]settled, len(claimed))
 	var wg sync.WaitGroup
-	for _, dl := range claimed {
+	for i, dl := range claimed {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.attempt(ctx, ctx, dl)
+			out[i] = d.attempt(ctx, ctx, dl)
 		}()
 	}
 	wg.Wait()
+	d.settle(ctx, out)
 	return len(claimed), nil
+}
+
+// cycle records the outcomes of batch and claims up to limit deliveries
+// in one transaction (one commit for both; the claim sees the deliveries
+// just recorded, so a subject's next event is claimed right after its
+// previous one is settled). If that transaction fails, the outcomes are
+// recorded on their own and nothing is claimed this time.
+func (d *Dispatcher) cycle(ctx context.Context, batch []settled, limit int) []Delivery {
+	if len(batch) == 0 {
+		if limit <= 0 {
+			return nil
+		}
+		claimed, err := d.claim(ctx, limit)
+		if err != nil && ctx.Err() == nil {
+			d.log.Error().Err(err).Msg("verification: claiming deliveries")
+		}
+		return claimed
+	}
+	ds := outcomes(batch)
+	var (
+		errs    []error
+		claimed []Delivery
+	)
+	err := d.store.InTx(context.WithoutCancel(ctx), func(tctx context.Context, tx Store) error {
+		var err error
+		if errs, err = tx.UpdateDeliveries(tctx, ds); err != nil || limit <= 0 || ctx.Err() != nil {
+			return err
+		}
+		now := d.now()
+		claimed, err = tx.ClaimDeliveries(tctx, now, now.Add(d.opts.Lease), limit)
+		return err
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Error().Err(err).Msg("verification: recording outcomes and claiming deliveries")
+		}
+		d.settle(ctx, batch)
+		return nil
+	}
+	for i, r := range batch {
+		d.recorded(r, errs[i])
+	}
+	return d.known(claimed)
 }
 
 func (d *Dispatcher) claim(ctx context.Context, limit int) ([]Delivery, error) {
@@ -241,6 +328,11 @@ func (d *Dispatcher) claim(ctx context.Context, limit int) ([]Delivery, error) {
 	if err != nil {
 		return nil, err
 	}
+	return d.known(claimed), nil
+}
+
+// known keeps the claimed deliveries of this dispatcher's sinks.
+func (d *Dispatcher) known(claimed []Delivery) []Delivery {
 	// Deliveries of sinks this dispatcher does not know (another replica's
 	// configuration) are left to their lease expiry; log once per batch.
 	out := claimed[:0]
@@ -251,25 +343,43 @@ func (d *Dispatcher) claim(ctx context.Context, limit int) ([]Delivery, error) {
 			d.log.Warn().Str("sink", dl.Sink).Msg("verification: delivery for an unknown sink skipped")
 		}
 	}
-	return out, nil
+	return out
 }
 
-// attempt delivers one event (calling the sink with dctx) and stores the
-// outcome; ctx is the dispatcher's: once it is done, a failed attempt is
-// a shutdown, not the sink's fault.
-func (d *Dispatcher) attempt(ctx, dctx context.Context, dl Delivery) {
+// outcomes are the deliveries of batch as they are to be recorded.
+func outcomes(batch []settled) []Delivery {
+	ds := make([]Delivery, len(batch))
+	for i, r := range batch {
+		ds[i] = r.dl
+	}
+	return ds
+}
+
+// settled is one finished attempt: the delivery as it is to be recorded,
+// and what the sink answered.
+type settled struct {
+	// dl is the delivery's new state (an outcome, or a released lease).
+	dl Delivery
+	// err is the sink's error (nil: delivered).
+	err error
+	// released: the attempt was cut off by a shutdown and does not count.
+	released bool
+}
+
+// attempt delivers one event (calling the sink with dctx) and returns the
+// delivery's new state; ctx is the dispatcher's: once it is done, a failed
+// attempt is a shutdown, not the sink's fault.
+func (d *Dispatcher) attempt(ctx, dctx context.Context, dl Delivery) settled {
 	sink := d.sinks[dl.Sink]
 	err := d.deliver(dctx, sink, dl.Event)
+	dl.LeaseUntil = time.Time{}
 	if ctx.Err() != nil && err != nil {
 		// Shutting down mid-delivery: release the lease so a restarted
 		// dispatcher retries at once; the attempt does not count.
-		dl.LeaseUntil = time.Time{}
-		d.record(ctx, dl, "releasing a delivery lease")
-		return
+		return settled{dl: dl, err: err, released: true}
 	}
 	now := d.now()
 	dl.Attempts++
-	dl.LeaseUntil = time.Time{}
 	if err == nil {
 		dl.Status, dl.DeliveredAt, dl.LastError = DeliveryDelivered, now, ""
 	} else {
@@ -280,34 +390,53 @@ func (d *Dispatcher) attempt(ctx, dctx context.Context, dl Delivery) {
 			dl.NextAttemptAt = now.Add(d.backoff(dl.Attempts))
 		}
 	}
-	if !d.record(ctx, dl, "recording a delivery outcome") || err == nil {
+	return settled{dl: dl, err: err}
+}
+
+// settle records the outcomes of finished attempts in one fenced write
+// (see OutboxStore.UpdateDeliveries), then reports each with recorded.
+func (d *Dispatcher) settle(ctx context.Context, batch []settled) {
+	if len(batch) == 0 {
 		return
 	}
-	if dl.Status == DeliveryDead {
-		d.log.Error().Str("sink", dl.Sink).Str("event", dl.Event.ID).Int("attempts", dl.Attempts).Msg("verification: delivery dead-lettered")
-	} else {
-		d.log.Warn().Str("sink", dl.Sink).Str("event", dl.Event.ID).Int("attempt", dl.Attempts).Msg("verification: delivery failed; will retry")
+	errs, err := d.store.UpdateDeliveries(context.WithoutCancel(ctx), outcomes(batch))
+	for i, r := range batch {
+		werr := err
+		if werr == nil && i < len(errs) {
+			werr = errs[i]
+		}
+		d.recorded(r, werr)
 	}
 }
 
-// record stores dl (a fenced write: see OutboxStore.UpdateDelivery) and
-// reports whether it applied. A refused write means this dispatcher's
-// lease ran out and another claimer took the delivery over (this one was
-// paused, or its clock runs behind): the outcome is the other claimer's
-// to record, so it is dropped, and logged at debug level, not as a
-// failure to retry.
-func (d *Dispatcher) record(ctx context.Context, dl Delivery, what string) bool {
-	err := d.store.UpdateDelivery(context.WithoutCancel(ctx), dl)
+// recorded reports one settled delivery once its write returned werr. A
+// refused write (ErrConflict) means this dispatcher's lease ran out and
+// another claimer took the delivery over (this one was paused, or its
+// clock runs behind): the outcome is the other claimer's to record, so it
+// is dropped, and logged at debug level, not as a failure to retry.
+func (d *Dispatcher) recorded(r settled, werr error) {
+	dl := r.dl
 	switch {
-	case err == nil:
-		return true
-	case errors.Is(err, ErrConflict):
+	case werr == nil:
+	case errors.Is(werr, ErrConflict):
 		d.log.Debug().Str("sink", dl.Sink).Str("event", dl.Event.ID).Int64("fence", dl.Fence).
 			Msg("verification: delivery lease lost to another claimer; outcome dropped")
+		return
 	default:
-		d.log.Error().Err(err).Str("sink", dl.Sink).Msg("verification: " + what)
+		what := "recording a delivery outcome"
+		if r.released {
+			what = "releasing a delivery lease"
+		}
+		d.log.Error().Err(werr).Str("sink", dl.Sink).Msg("verification: " + what)
+		return
 	}
-	return false
+	switch {
+	case r.err == nil || r.released:
+	case dl.Status == DeliveryDead:
+		d.log.Error().Str("sink", dl.Sink).Str("event", dl.Event.ID).Int("attempts", dl.Attempts).Msg("verification: delivery dead-lettered")
+	default:
+		d.log.Warn().Str("sink", dl.Sink).Str("event", dl.Event.ID).Int("attempt", dl.Attempts).Msg("verification: delivery failed; will retry")
+	}
 }
 
 // deliver calls the sink with a timeout, turning a panic into an error.

@@ -146,6 +146,25 @@ func (s *Store) UpdateDelivery(ctx context.Context, upd verification.Delivery) e
 		return err
 	}
 	defer unlock()
+	return s.updateDelivery(upd)
+}
+
+// UpdateDeliveries implements verification.OutboxStore.
+func (s *Store) UpdateDeliveries(ctx context.Context, ds []verification.Delivery) ([]error, error) {
+	unlock, err := s.begin(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	errs := make([]error, len(ds))
+	for i, d := range ds {
+		errs[i] = s.updateDelivery(d)
+	}
+	return errs, nil
+}
+
+// updateDelivery is UpdateDelivery with the lock held.
+func (s *Store) updateDelivery(upd verification.Delivery) error {
 	d, ok := s.findDelivery(upd.Event.ID, upd.Event.Seq, upd.Sink)
 	if !ok {
 		return notFound("delivery", upd.Event.ID+"/"+upd.Sink)
