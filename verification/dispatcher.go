@@ -29,7 +29,9 @@ type DispatcherOptions struct {
 	// dispatcher; it must exceed the slowest sink's timeout. Default 1 min.
 	Lease time.Duration
 	// Concurrency bounds deliveries in flight; default 8. A slow sink holds
-	// one slot per subject it is slow for, never the others.
+	// one slot per subject it is slow for, never the others. Run keeps up
+	// to twice as many claimed (the others queued for the next free slot)
+	// and records outcomes and claims in batches of about Concurrency.
 	Concurrency int
 	// MaxAttempts before a delivery is dead-lettered; default 10.
 	MaxAttempts int
@@ -151,12 +153,16 @@ func (d *Dispatcher) Notify() {
 // (for up to ShutdownGrace, then cancels them), records their outcomes and
 // returns nil. Store errors are logged and retried after PollInterval.
 //
-// Claims and outcomes go to the store in batches: Run claims again once
-// half of its slots (Concurrency) are free, or all of them, and records
-// the outcomes of the deliveries finished meanwhile in one
-// UpdateDeliveries first (a finished delivery keeps its slot, and its
-// lease, until its outcome is recorded). A delivery that finishes alone
-// while the others are slow waits at most settleDelay for company.
+// Claims and outcomes go to the store in batches. Run keeps up to
+// claimAhead times Concurrency deliveries claimed: Concurrency in flight,
+// the others queued to start as soon as a slot frees, so that a slow
+// commit does not leave the slots idle. Once a batch's worth of room
+// (Concurrency) is free, it records the outcomes of the deliveries
+// finished meanwhile and claims the next ones in one transaction (a
+// finished delivery keeps its lease until its outcome is recorded). An
+// outcome waits at most settleDelay for company. A queued delivery whose
+// lease has less than Timeout left when its turn comes is released, not
+// attempted, so its lease never runs out mid-delivery.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	if err := d.Register(ctx); err != nil {
 		return err
@@ -166,9 +172,27 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	defer cutOff()
 	results := make(chan settled, d.opts.Concurrency)
 	var (
-		inFlight int       // claimed and not recorded yet (finished ones included)
-		finished []settled // finished, outcome not recorded yet
+		running  int        // deliveries in flight
+		queue    []Delivery // claimed, not started
+		finished []settled  // outcomes not recorded yet
 	)
+	// start feeds the free slots from the queue.
+	start := func() {
+		for running < d.opts.Concurrency && len(queue) > 0 {
+			dl := queue[0]
+			queue = queue[1:]
+			if d.now().Add(d.opts.Timeout).After(dl.LeaseUntil) {
+				finished = append(finished, release(dl))
+				continue
+			}
+			running++
+			go func() { results <- d.attempt(ctx, dctx, dl) }()
+		}
+	}
+	receive := func(r settled) {
+		running--
+		finished = append(finished, r)
+	}
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	// force: record and claim whatever there is, however little: at the
@@ -176,27 +200,24 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	force := true
 	more := false // the last claim got all it asked for: more may be due
 	for ctx.Err() == nil {
-		busy := inFlight - len(finished)
-		free := d.opts.Concurrency - busy
-		held := false // outcomes or free slots kept back to batch them
-		if force || busy == 0 || free >= d.batch() {
-			claimed := d.cycle(ctx, finished, free)
-			inFlight -= len(finished)
+		start()
+		room := claimAhead*d.opts.Concurrency - running - len(queue)
+		held := false // outcomes or room kept back to batch them
+		if force || (running == 0 && len(queue) == 0) || room >= d.opts.Concurrency {
+			claimed := d.cycle(ctx, finished, room)
 			finished = finished[:0]
-			for _, dl := range claimed {
-				inFlight++
-				go func() { results <- d.attempt(ctx, dctx, dl) }()
-			}
-			if more = len(claimed) > 0 && len(claimed) == free; more {
+			queue = append(queue, claimed...)
+			if more = len(claimed) > 0 && len(claimed) == room; more {
 				force = false
 				continue
 			}
+			start()
 		} else {
 			held = len(finished) > 0 || more
 		}
 		force = false
 		// Wait for a result, a wake-up or the next poll; only settleDelay
-		// while outcomes or free slots are held back.
+		// while outcomes or room are held back.
 		wait := d.opts.PollInterval
 		if held {
 			wait = min(wait, settleDelay)
@@ -207,12 +228,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-d.wake:
 			force = true
 		case r := <-results:
-			finished = append(finished, r)
+			receive(r)
 		drain:
 			for {
 				select {
 				case r := <-results:
-					finished = append(finished, r)
+					receive(r)
 				default:
 					break drain
 				}
@@ -221,14 +242,17 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			force = true
 		}
 	}
-	// Shutting down: wait for the deliveries in flight (cut off after the
-	// grace), then record every outcome.
+	// Shutting down: release the queued deliveries, wait for those in
+	// flight (cut off after the grace), then record every outcome.
+	for _, dl := range queue {
+		finished = append(finished, release(dl))
+	}
 	grace := time.NewTimer(d.opts.ShutdownGrace)
 	defer grace.Stop()
-	for len(finished) < inFlight {
+	for running > 0 {
 		select {
 		case r := <-results:
-			finished = append(finished, r)
+			receive(r)
 		case <-grace.C:
 			cutOff()
 		}
@@ -237,13 +261,20 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	return nil
 }
 
+// claimAhead bounds the deliveries Run holds claimed, in units of
+// Concurrency (in flight, queued, or finished and not recorded yet).
+const claimAhead = 2
+
+// release is a claimed delivery given back unattempted: its lease ends now
+// and the attempt does not count.
+func release(dl Delivery) settled {
+	dl.LeaseUntil = time.Time{}
+	return settled{dl: dl, released: true}
+}
+
 // settleDelay is how long Run lets a finished delivery's outcome wait for
 // others to record with it.
 const settleDelay = 2 * time.Millisecond
-
-// batch is how many free slots make Run claim again while other
-// deliveries are in flight: half of them.
-func (d *Dispatcher) batch() int { return max(1, d.opts.Concurrency/2) }
 
 // resetTimer makes t fire after wait, whether or not it fired already.
 func resetTimer(t *time.Timer, wait time.Duration) {
