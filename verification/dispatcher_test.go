@@ -31,6 +31,10 @@ const (
 	dspTick = 2 * time.Millisecond
 )
 
+// healthyTimeout is the delivery timeout of the tests that require a
+// healthy receiver's answer never to be taken for a timeout.
+const healthyTimeout = 3 * time.Second
+
 // dspOptions are fast dispatcher settings for tests.
 func dspOptions(sinks ...verification.Sink) verification.DispatcherOptions {
 	return verification.DispatcherOptions{
@@ -468,6 +472,12 @@ func TestDispatcherOrderPerSubjectWithFlakyReceivers(t *testing.T) {
 	svc, _ := verificationtest.NewService(t, verificationtest.SeedLadder(t))
 	opts := dspOptions(flaky.sink("flaky-hook"), healthy.sink("healthy-hook"), flakySub.sink("flaky-subscriber"))
 	opts.MaxAttempts = 100
+	// requireOnce below needs every answer of the healthy hook to arrive
+	// within Timeout: on a loaded CI box under -race, 500 ms was sometimes
+	// too short, the dispatcher counted an acknowledged delivery as failed
+	// and sent it again (at least once, as designed), and the healthy hook
+	// acknowledged it twice.
+	opts.Timeout, opts.Lease = healthyTimeout, 2*healthyTimeout
 	d := newDispatcher(t, svc, opts)
 	require.NoError(t, d.Register(context.Background()))
 	startDispatcher(t, d)
@@ -502,7 +512,11 @@ func TestDispatcherRestartDeliversNoneTwice(t *testing.T) {
 	})
 	sub := &subRecorder{}
 	opts := func() verification.DispatcherOptions {
-		return dspOptions(hook.sink("crm"), sub.sink("mailer"))
+		o := dspOptions(hook.sink("crm"), sub.sink("mailer"))
+		// "one call per event, no retry" needs every answer within Timeout
+		// (see TestDispatcherOrderPerSubjectWithFlakyReceivers).
+		o.Timeout, o.Lease = healthyTimeout, 2*healthyTimeout
+		return o
 	}
 	logs := map[string]sinkLog{"crm": hook, "mailer": sub}
 
