@@ -59,6 +59,20 @@ do for [s in "memory sqlite postgres"] {
 if (plain + 0 > 0) { plots = plots . sprintf("%s title 'plain loop of POSTs' with lines dt 2 lw 2, ", plain) }
 if (strlen(plots) > 0) { eval "plot " . plots[1:strlen(plots)-2] }
 
+# Dispatch rate as a ratio to the plain loop of POSTs measured right before
+# each point (x-plain), against backlog.
+set output out . "/dispatch-ratio.png"
+set title "Dispatcher rate / plain loop of POSTs measured just before, against backlog"
+set ylabel "x plain loop"
+set yrange [0:*]
+plots = ""
+do for [s in "memory sqlite postgres"] {
+  f = tmp . "/d-" . s . ".dat"
+  if (nonempty(f)) { plots = plots . sprintf("'%s' using 1:($3 > 0 ? $3 : NaN) title 'dispatcher, %s', ", f, s) }
+}
+plots = plots . "0.5 title 'target 0.5x' with lines dt 2 lw 2, "
+if (strlen(plots) > 0) { eval "plot " . plots[1:strlen(plots)-2] }
+
 # Claim latency against pending deliveries.
 set output out . "/claim-backlog.png"
 set title "One ClaimDeliveries (limit 8) against deliveries pending"

@@ -6,6 +6,7 @@
 #   grant-pages.png          page latency against offset (BenchmarkGrantPage)
 #   status-requirements.png  status latency against the ladder's size (BenchmarkStatusRequirements)
 #   dispatch-backlog.png     dispatch rate against backlog (BenchmarkDispatchBacklog)
+#   dispatch-ratio.png       the same as a ratio to the plain loop measured just before each point
 #   claim-backlog.png        one claim's latency against pending deliveries (BenchmarkClaim)
 #
 #   bench/plot.sh            plot from the data files as they are
@@ -16,6 +17,7 @@
 # [100,1000,10000,100000], OPENKYC_BENCH_STORES [all]; PostgreSQL runs when
 # OPENKYC_TEST_POSTGRES_DSN is set. Several runs (-count) are averaged.
 set -euo pipefail
+shopt -s nullglob # NAME.*.txt may match nothing
 cd "$(dirname "$0")/.."
 DATA=${PLOT_DATA:-docs/perf/data}
 OUTDIR=${PLOT_OUT:-docs/perf}
@@ -42,22 +44,29 @@ if [ "${1:-}" = run ]; then
 fi
 
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+trap '[ -n "${PLOT_KEEP:-}" ] || rm -rf "$TMP"' EXIT
 
 # rows NAME: the benchmark lines of NAME.txt and NAME.*.txt as
-# "key<TAB>ns/op<TAB>events/s", the best of all runs per key.
+# "key<TAB>ns/op<TAB>events/s<TAB>x-plain", the best of all runs per key.
 rows() {
   awk '/^Benchmark/ {
       name = $1; sub(/-[0-9]+$/, "", name)
-      ns = ""; ev = ""
-      for (i = 3; i < NF; i++) { if ($(i+1) == "ns/op") ns = $i + 0; if ($(i+1) == "events/s") ev = $i + 0 }
+      ns = ""; ev = ""; xp = ""
+      for (i = 3; i < NF; i++) {
+        if ($(i+1) == "ns/op") ns = $i + 0
+        if ($(i+1) == "events/s") ev = $i + 0
+        if ($(i+1) == "x-plain") xp = $i + 0
+      }
       if (!(name in bns) || ns < bns[name]) bns[name] = ns
       if (!(name in bev) || ev > bev[name]) bev[name] = ev
+      if (!(name in bxp) || xp > bxp[name]) bxp[name] = xp
     }
-    END { for (k in bns) printf "%s\t%g\t%g\n", k, bns[k], bev[k] }' "$DATA/$1".txt "$DATA/$1".*.txt 2>/dev/null | sort
+    END { for (k in bns) printf "%s\t%g\t%g\t%g\n", k, bns[k], bev[k], bxp[k] }' "$DATA/$1".txt "$DATA/$1".*.txt 2>/dev/null | sort
 }
 
-have() { cat "$DATA/$1".txt "$DATA/$1".*.txt 2>/dev/null | grep -q '^Benchmark'; }
+# have NAME: NAME.txt or a NAME.*.txt holds benchmark lines (no pipe: with
+# pipefail, grep -q closing it early would fail the cat before it).
+have() { grep -qs '^Benchmark' "$DATA/$1".txt "$DATA/$1".*.txt; }
 
 if have grant-pages; then
   rows grant-pages >"$TMP/grants"
@@ -80,7 +89,7 @@ if have dispatch-backlog; then
   rows dispatch-backlog >"$TMP/dispatch"
   for store in memory sqlite postgres; do
     awk -F'\t' -v p="BenchmarkDispatchBacklog/$store/backlog=" 'index($1, p) == 1 {
-        printf "%d\t%g\n", substr($1, length(p) + 1), $3 }' "$TMP/dispatch" | sort -n >"$TMP/d-$store.dat"
+        printf "%d\t%g\t%g\n", substr($1, length(p) + 1), $3, $4 }' "$TMP/dispatch" | sort -n >"$TMP/d-$store.dat"
   done
   PLAIN=$(awk -F'\t' '$1 == "BenchmarkDispatchBacklog/plain-post" {print $3}' "$TMP/dispatch")
 fi

@@ -29,7 +29,9 @@ type DispatcherOptions struct {
 	// dispatcher; it must exceed the slowest sink's timeout. Default 1 min.
 	Lease time.Duration
 	// Concurrency bounds deliveries in flight; default 8. A slow sink holds
-	// one slot per subject it is slow for, never the others.
+	// one slot per subject it is slow for, never the others. Run keeps up
+	// to twice as many claimed (the others queued for the next free slot)
+	// and records outcomes and claims in batches of about Concurrency.
 	Concurrency int
 	// MaxAttempts before a delivery is dead-lettered; default 10.
 	MaxAttempts int
@@ -153,69 +155,140 @@ func (d *Dispatcher) Notify() {
 }
 
 // Run delivers until ctx is done, then lets deliveries in flight finish
-// (for up to ShutdownGrace, then cancels them) and returns nil. Store
-// errors are logged and retried after PollInterval.
+// (for up to ShutdownGrace, then cancels them), records their outcomes and
+// returns nil. Store errors are logged and retried after PollInterval.
+//
+// Claims and outcomes go to the store in batches. Run keeps up to
+// claimAhead times Concurrency deliveries claimed: Concurrency in flight,
+// the others queued to start as soon as a slot frees, so that a slow
+// commit does not leave the slots idle. Once a batch's worth of room
+// (Concurrency) is free, it records the outcomes of the deliveries
+// finished meanwhile and claims the next ones in one transaction (a
+// finished delivery keeps its lease until its outcome is recorded). An
+// outcome waits at most settleDelay for company. A queued delivery whose
+// lease has less than Timeout left when its turn comes is released, not
+// attempted, so its lease never runs out mid-delivery.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	if err := d.Register(ctx); err != nil {
 		return err
 	}
-	sem := make(chan struct{}, d.opts.Concurrency)
 	// Deliveries outlive ctx by up to ShutdownGrace.
 	dctx, cutOff := context.WithCancel(context.WithoutCancel(ctx))
 	defer cutOff()
-	var wg sync.WaitGroup
-	defer func() {
-		idle := make(chan struct{})
-		go func() {
-			wg.Wait()
-			close(idle)
-		}()
-		grace := time.NewTimer(d.opts.ShutdownGrace)
-		defer grace.Stop()
-		select {
-		case <-idle:
-		case <-grace.C:
-			cutOff()
-			<-idle
+	results := make(chan settled, d.opts.Concurrency)
+	var (
+		running  int        // deliveries in flight
+		queue    []Delivery // claimed, not started
+		finished []settled  // outcomes not recorded yet
+	)
+	// start feeds the free slots from the queue.
+	start := func() {
+		for running < d.opts.Concurrency && len(queue) > 0 {
+			dl := queue[0]
+			queue = queue[1:]
+			if d.now().Add(d.opts.Timeout).After(dl.LeaseUntil) {
+				finished = append(finished, release(dl))
+				continue
+			}
+			running++
+			go func() { results <- d.attempt(ctx, dctx, dl) }()
 		}
-	}()
-	done := make(chan struct{}, d.opts.Concurrency)
+	}
+	receive := func(r settled) {
+		running--
+		finished = append(finished, r)
+	}
+	poll := time.NewTimer(0)
+	defer poll.Stop()
+	// force: record and claim whatever there is, however little: at the
+	// start, on Notify and when a wait ran out.
+	force := true
+	more := false // the last claim got all it asked for: more may be due
 	for ctx.Err() == nil {
-		free := d.opts.Concurrency - len(sem)
-		n := 0
-		if free > 0 {
-			claimed, err := d.claim(ctx, free)
-			if err != nil && ctx.Err() == nil {
-				d.log.Error().Err(err).Msg("verification: claiming deliveries")
+		start()
+		room := claimAhead*d.opts.Concurrency - running - len(queue)
+		held := false // outcomes or room kept back to batch them
+		if force || (running == 0 && len(queue) == 0) || room >= d.opts.Concurrency {
+			claimed := d.cycle(ctx, finished, room)
+			finished = finished[:0]
+			queue = append(queue, claimed...)
+			if more = len(claimed) > 0 && len(claimed) == room; more {
+				force = false
+				continue
 			}
-			for _, dl := range claimed {
-				sem <- struct{}{}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					d.attempt(ctx, dctx, dl)
-					<-sem
-					select {
-					case done <- struct{}{}:
-					default:
-					}
-				}()
-			}
-			n = len(claimed)
+			start()
+		} else {
+			held = len(finished) > 0 || more
 		}
-		if n > 0 && n == free {
-			continue
+		force = false
+		// Wait for a result, a wake-up or the next poll; only settleDelay
+		// while outcomes or room are held back.
+		wait := d.opts.PollInterval
+		if held {
+			wait = min(wait, settleDelay)
 		}
-		t := time.NewTimer(d.opts.PollInterval)
+		resetTimer(poll, wait)
 		select {
 		case <-ctx.Done():
 		case <-d.wake:
-		case <-done:
-		case <-t.C:
+			force = true
+		case r := <-results:
+			receive(r)
+		drain:
+			for {
+				select {
+				case r := <-results:
+					receive(r)
+				default:
+					break drain
+				}
+			}
+		case <-poll.C:
+			force = true
 		}
-		t.Stop()
 	}
+	// Shutting down: release the queued deliveries, wait for those in
+	// flight (cut off after the grace), then record every outcome.
+	for _, dl := range queue {
+		finished = append(finished, release(dl))
+	}
+	grace := time.NewTimer(d.opts.ShutdownGrace)
+	defer grace.Stop()
+	for running > 0 {
+		select {
+		case r := <-results:
+			receive(r)
+		case <-grace.C:
+			cutOff()
+		}
+	}
+	d.settle(ctx, finished)
 	return nil
+}
+
+// claimAhead bounds the deliveries Run holds claimed, in units of
+// Concurrency (in flight, queued, or finished and not recorded yet).
+const claimAhead = 2
+
+// release is a claimed delivery given back unattempted: its lease ends now
+// and the attempt does not count.
+func release(dl Delivery) settled {
+	dl.LeaseUntil = time.Time{}
+	return settled{dl: dl, released: true}
+}
+
+// settleDelay is how long Run lets a finished delivery's outcome wait for
+// others to record with it.
+const settleDelay = 2 * time.Millisecond
+
+// resetTimer makes t fire after wait, whether or not it fired already.
+func resetTimer(t *time.Timer, wait time.Duration) {
+	t.Stop()
+	select {
+	case <-t.C:
+	default:
+	}
+	t.Reset(wait)
 }
 
 // DispatchOnce claims what is due and delivers it before returning (for
@@ -228,16 +301,61 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	out := make([]settled, len(claimed))
 	var wg sync.WaitGroup
-	for _, dl := range claimed {
+	for i, dl := range claimed {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.attempt(ctx, ctx, dl)
+			out[i] = d.attempt(ctx, ctx, dl)
 		}()
 	}
 	wg.Wait()
+	d.settle(ctx, out)
 	return len(claimed), nil
+}
+
+// cycle records the outcomes of batch and claims up to limit deliveries
+// in one transaction (one commit for both; the claim sees the deliveries
+// just recorded, so a subject's next event is claimed right after its
+// previous one is settled). If that transaction fails, the outcomes are
+// recorded on their own and nothing is claimed this time.
+func (d *Dispatcher) cycle(ctx context.Context, batch []settled, limit int) []Delivery {
+	if len(batch) == 0 {
+		if limit <= 0 {
+			return nil
+		}
+		claimed, err := d.claim(ctx, limit)
+		if err != nil && ctx.Err() == nil {
+			d.log.Error().Err(err).Msg("verification: claiming deliveries")
+		}
+		return claimed
+	}
+	ds := outcomes(batch)
+	var (
+		errs    []error
+		claimed []Delivery
+	)
+	err := d.store.InTx(context.WithoutCancel(ctx), func(tctx context.Context, tx Store) error {
+		var err error
+		if errs, err = tx.UpdateDeliveries(tctx, ds); err != nil || limit <= 0 || ctx.Err() != nil {
+			return err
+		}
+		now := d.now()
+		claimed, err = tx.ClaimDeliveries(tctx, now, now.Add(d.opts.Lease), limit)
+		return err
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Error().Err(err).Msg("verification: recording outcomes and claiming deliveries")
+		}
+		d.settle(ctx, batch)
+		return nil
+	}
+	for i, r := range batch {
+		d.recorded(ctx, r, errs[i])
+	}
+	return d.known(claimed)
 }
 
 func (d *Dispatcher) claim(ctx context.Context, limit int) ([]Delivery, error) {
@@ -246,6 +364,11 @@ func (d *Dispatcher) claim(ctx context.Context, limit int) ([]Delivery, error) {
 	if err != nil {
 		return nil, err
 	}
+	return d.known(claimed), nil
+}
+
+// known keeps the claimed deliveries of this dispatcher's sinks.
+func (d *Dispatcher) known(claimed []Delivery) []Delivery {
 	// Deliveries of sinks this dispatcher does not know (another replica's
 	// configuration) are left to their lease expiry; log once per batch.
 	out := claimed[:0]
@@ -256,25 +379,43 @@ func (d *Dispatcher) claim(ctx context.Context, limit int) ([]Delivery, error) {
 			d.log.Warn().Str("sink", dl.Sink).Msg("verification: delivery for an unknown sink skipped")
 		}
 	}
-	return out, nil
+	return out
 }
 
-// attempt delivers one event (calling the sink with dctx) and stores the
-// outcome; ctx is the dispatcher's: once it is done, a failed attempt is
-// a shutdown, not the sink's fault.
-func (d *Dispatcher) attempt(ctx, dctx context.Context, dl Delivery) {
+// outcomes are the deliveries of batch as they are to be recorded.
+func outcomes(batch []settled) []Delivery {
+	ds := make([]Delivery, len(batch))
+	for i, r := range batch {
+		ds[i] = r.dl
+	}
+	return ds
+}
+
+// settled is one finished attempt: the delivery as it is to be recorded,
+// and what the sink answered.
+type settled struct {
+	// dl is the delivery's new state (an outcome, or a released lease).
+	dl Delivery
+	// err is the sink's error (nil: delivered).
+	err error
+	// released: the attempt was cut off by a shutdown and does not count.
+	released bool
+}
+
+// attempt delivers one event (calling the sink with dctx) and returns the
+// delivery's new state; ctx is the dispatcher's: once it is done, a failed
+// attempt is a shutdown, not the sink's fault.
+func (d *Dispatcher) attempt(ctx, dctx context.Context, dl Delivery) settled {
 	sink := d.sinks[dl.Sink]
 	err := d.deliver(dctx, sink, dl.Event)
+	dl.LeaseUntil = time.Time{}
 	if ctx.Err() != nil && err != nil {
 		// Shutting down mid-delivery: release the lease so a restarted
 		// dispatcher retries at once; the attempt does not count.
-		dl.LeaseUntil = time.Time{}
-		d.record(ctx, dl, "releasing a delivery lease")
-		return
+		return settled{dl: dl, err: err, released: true}
 	}
 	now := d.now()
 	dl.Attempts++
-	dl.LeaseUntil = time.Time{}
 	if err == nil {
 		dl.Status, dl.DeliveredAt, dl.LastError = DeliveryDelivered, now, ""
 	} else {
@@ -285,37 +426,56 @@ func (d *Dispatcher) attempt(ctx, dctx context.Context, dl Delivery) {
 			dl.NextAttemptAt = now.Add(d.backoff(dl.Attempts))
 		}
 	}
-	if !d.record(ctx, dl, "recording a delivery outcome") {
+	return settled{dl: dl, err: err}
+}
+
+// settle records the outcomes of finished attempts in one fenced write
+// (see OutboxStore.UpdateDeliveries), then reports each with recorded.
+func (d *Dispatcher) settle(ctx context.Context, batch []settled) {
+	if len(batch) == 0 {
 		return
 	}
-	if d.observeAttempt(ctx, dl); err == nil {
-		return
-	}
-	if dl.Status == DeliveryDead {
-		d.log.Error().Str("sink", dl.Sink).Str("event", dl.Event.ID).Int("attempts", dl.Attempts).Msg("verification: delivery dead-lettered")
-	} else {
-		d.log.Warn().Str("sink", dl.Sink).Str("event", dl.Event.ID).Int("attempt", dl.Attempts).Msg("verification: delivery failed; will retry")
+	errs, err := d.store.UpdateDeliveries(context.WithoutCancel(ctx), outcomes(batch))
+	for i, r := range batch {
+		werr := err
+		if werr == nil && i < len(errs) {
+			werr = errs[i]
+		}
+		d.recorded(ctx, r, werr)
 	}
 }
 
-// record stores dl (a fenced write: see OutboxStore.UpdateDelivery) and
-// reports whether it applied. A refused write means this dispatcher's
-// lease ran out and another claimer took the delivery over (this one was
-// paused, or its clock runs behind): the outcome is the other claimer's
-// to record, so it is dropped, and logged at debug level, not as a
-// failure to retry.
-func (d *Dispatcher) record(ctx context.Context, dl Delivery, what string) bool {
-	err := d.store.UpdateDelivery(context.WithoutCancel(ctx), dl)
+// recorded reports one settled delivery once its write returned werr. A
+// refused write (ErrConflict) means this dispatcher's lease ran out and
+// another claimer took the delivery over (this one was paused, or its
+// clock runs behind): the outcome is the other claimer's to record, so it
+// is dropped, and logged at debug level, not as a failure to retry.
+func (d *Dispatcher) recorded(ctx context.Context, r settled, werr error) {
+	dl := r.dl
 	switch {
-	case err == nil:
-		return true
-	case errors.Is(err, ErrConflict):
+	case werr == nil:
+	case errors.Is(werr, ErrConflict):
 		d.log.Debug().Str("sink", dl.Sink).Str("event", dl.Event.ID).Int64("fence", dl.Fence).
 			Msg("verification: delivery lease lost to another claimer; outcome dropped")
+		return
 	default:
-		d.log.Error().Err(err).Str("sink", dl.Sink).Msg("verification: " + what)
+		what := "recording a delivery outcome"
+		if r.released {
+			what = "releasing a delivery lease"
+		}
+		d.log.Error().Err(werr).Str("sink", dl.Sink).Msg("verification: " + what)
+		return
 	}
-	return false
+	if !r.released {
+		d.observeAttempt(ctx, dl)
+	}
+	switch {
+	case r.err == nil || r.released:
+	case dl.Status == DeliveryDead:
+		d.log.Error().Str("sink", dl.Sink).Str("event", dl.Event.ID).Int("attempts", dl.Attempts).Msg("verification: delivery dead-lettered")
+	default:
+		d.log.Warn().Str("sink", dl.Sink).Str("event", dl.Event.ID).Int("attempt", dl.Attempts).Msg("verification: delivery failed; will retry")
+	}
 }
 
 // deliver calls the sink with a timeout, turning a panic into an error.

@@ -31,6 +31,10 @@ const (
 	dspTick = 2 * time.Millisecond
 )
 
+// healthyTimeout is the delivery timeout of the tests that require a
+// healthy receiver's answer never to be taken for a timeout.
+const healthyTimeout = 3 * time.Second
+
 // dspOptions are fast dispatcher settings for tests.
 func dspOptions(sinks ...verification.Sink) verification.DispatcherOptions {
 	return verification.DispatcherOptions{
@@ -468,6 +472,12 @@ func TestDispatcherOrderPerSubjectWithFlakyReceivers(t *testing.T) {
 	svc, _ := verificationtest.NewService(t, verificationtest.SeedLadder(t))
 	opts := dspOptions(flaky.sink("flaky-hook"), healthy.sink("healthy-hook"), flakySub.sink("flaky-subscriber"))
 	opts.MaxAttempts = 100
+	// requireOnce below needs every answer of the healthy hook to arrive
+	// within Timeout: on a loaded CI box under -race, 500 ms was sometimes
+	// too short, the dispatcher counted an acknowledged delivery as failed
+	// and sent it again (at least once, as designed), and the healthy hook
+	// acknowledged it twice.
+	opts.Timeout, opts.Lease = healthyTimeout, 2*healthyTimeout
 	d := newDispatcher(t, svc, opts)
 	require.NoError(t, d.Register(context.Background()))
 	startDispatcher(t, d)
@@ -502,7 +512,11 @@ func TestDispatcherRestartDeliversNoneTwice(t *testing.T) {
 	})
 	sub := &subRecorder{}
 	opts := func() verification.DispatcherOptions {
-		return dspOptions(hook.sink("crm"), sub.sink("mailer"))
+		o := dspOptions(hook.sink("crm"), sub.sink("mailer"))
+		// "one call per event, no retry" needs every answer within Timeout
+		// (see TestDispatcherOrderPerSubjectWithFlakyReceivers).
+		o.Timeout, o.Lease = healthyTimeout, 2*healthyTimeout
+		return o
 	}
 	logs := map[string]sinkLog{"crm": hook, "mailer": sub}
 
@@ -632,6 +646,63 @@ func TestDispatcherResumesAfterAnExpiredLease(t *testing.T) {
 	require.False(t, got[0].DeliveredAt.Before(leaseUntil), "delivered at %v, before the crashed claimer's lease ended (%v)", got[0].DeliveredAt, leaseUntil)
 	require.Equal(t, time.UTC, got[0].DeliveredAt.Location(), "the dispatcher hands the store UTC times")
 	require.Zero(t, got[0].DeliveredAt.Nanosecond()%1000, "the dispatcher hands the store microsecond times")
+	requireOrdered(t, evs, "mailer", rec)
+}
+
+// TestDispatcherReleasesAQueuedDeliveryWhoseLeaseRanLow: Run claims ahead
+// of its free slots; a delivery queued behind a slow one is started only
+// while its lease has at least Timeout left, else released and claimed
+// again, unattempted.
+func TestDispatcherReleasesAQueuedDeliveryWhoseLeaseRanLow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, clock := verificationtest.NewService(t, verificationtest.SeedLadder(t))
+	hold := make(chan struct{})
+	var first atomic.Bool
+	var leaseErrs []string
+	var mu sync.Mutex
+	opts := dspOptions()
+	rec := &subRecorder{decide: func(_ context.Context, e verification.Event, _ int) error {
+		page, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{EventID: e.ID, Sink: "mailer", Limit: 1})
+		if err != nil || len(page.Items) != 1 {
+			return fmt.Errorf("listing the delivery of %s: %v", e.ID, err)
+		}
+		if left := page.Items[0].LeaseUntil.Sub(clock.Now()); left < opts.Timeout {
+			mu.Lock()
+			leaseErrs = append(leaseErrs, fmt.Sprintf("%s started with %v of lease left", e.ID, left))
+			mu.Unlock()
+		}
+		if first.CompareAndSwap(false, true) {
+			<-hold // the slow delivery: the other subject's waits in the queue
+		}
+		return nil
+	}}
+	opts.Sinks = []verification.Sink{rec.sink("mailer")}
+	opts.NowFunc = clock.Now
+	opts.Concurrency = 1
+	d := newDispatcher(t, svc, opts)
+	require.NoError(t, d.Register(ctx))
+	verificationtest.CreateSubject(t, svc)
+	verificationtest.CreateSubject(t, svc)
+	startDispatcher(t, d)
+	require.Eventually(t, first.Load, dspWait, dspTick)
+	// The queued delivery's lease (claimed at the clock's time) now has
+	// less than Timeout left.
+	clock.Advance(opts.Lease - opts.Timeout/2)
+	close(hold)
+	evs := eventsAfter(t, svc, 0)
+	waitAccepted(t, evs, map[string]sinkLog{"mailer": rec})
+	requireNoPending(t, svc, len(evs))
+	mu.Lock()
+	require.Empty(t, leaseErrs, "no delivery starts with less than Timeout of lease left")
+	mu.Unlock()
+	requireOnce(t, evs, "mailer", rec)
+	require.Len(t, rec.seen(), len(evs), "one call per event: the released delivery was not attempted")
+	page, err := outboxOf(t, svc).ListDeliveries(ctx, verification.DeliveryFilter{Sink: "mailer", Limit: 100})
+	require.NoError(t, err)
+	for _, dl := range page.Items {
+		require.Equal(t, 1, dl.Attempts, "%s: a release is not an attempt", dl.Event.ID)
+	}
 	requireOrdered(t, evs, "mailer", rec)
 }
 

@@ -35,6 +35,14 @@ type OutboxStore interface {
 	// running behind) thus cannot overwrite the outcome of the one that
 	// took over, nor release a lease it no longer holds.
 	UpdateDelivery(ctx context.Context, d Delivery) error
+	// UpdateDeliveries is UpdateDelivery for several deliveries at once
+	// (the Dispatcher settling the outcomes of a finished batch), in one
+	// transaction. It returns one result per delivery, in ds's order: what
+	// UpdateDelivery would have returned for that delivery alone (nil, or
+	// an error matching ErrConflict or ErrNotFound); a refused delivery
+	// does not stop the others. A non-nil error is the whole call's
+	// (a store failure, a cancelled ctx): then nothing was written.
+	UpdateDeliveries(ctx context.Context, ds []Delivery) ([]error, error)
 	// ListDeliveries returns one page of the deliveries matching f in Seq
 	// order (then sink name) and the total matching f, with ListGrants'
 	// paging rules.

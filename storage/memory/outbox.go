@@ -25,7 +25,11 @@ func (s *Store) addDeliveries(e verification.Event) {
 	for _, sink := range r.sinks {
 		k := deliveryKey{e.Seq, sink}
 		r.deliveries[k] = &verification.Delivery{Sink: sink, Status: verification.DeliveryPending, NextAttemptAt: e.OccurredAt}
-		s.onUndo(func() { delete(r.deliveries, k) })
+		r.pending.add(k, e.SubjectID)
+		s.onUndo(func() {
+			delete(r.deliveries, k)
+			r.pending.remove(k, e.SubjectID)
+		})
 	}
 }
 
@@ -75,35 +79,17 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 	if limit <= 0 {
 		return out, nil
 	}
-	// One pass over the outbox finds the oldest pending delivery of each
-	// (sink, subject); only those that are due are sorted. (Sorting every
-	// delivery on each claim made dispatching quadratic in the backlog.)
-	type group struct {
-		sink    string
-		subject int64
-	}
+	// The heads of the pending queue in claim order: the due ones are
+	// taken, those leased or waiting for a retry are walked past.
 	r := s.root
-	heads := map[group]deliveryKey{}
-	for k, d := range r.deliveries {
-		if d.Status != verification.DeliveryPending {
-			continue
-		}
-		g := group{k.sink, r.events[k.seq-1].SubjectID}
-		if h, ok := heads[g]; !ok || k.seq < h.seq {
-			heads[g] = k
-		}
-	}
-	due := make([]deliveryKey, 0, len(heads))
-	for _, k := range heads {
+	var due []deliveryKey
+	r.pending.walk(func(k deliveryKey) bool {
 		d := r.deliveries[k]
 		if !d.NextAttemptAt.After(now) && !d.LeaseUntil.After(now) {
 			due = append(due, k)
 		}
-	}
-	slices.SortFunc(due, compareKeys)
-	if len(due) > limit {
-		due = due[:limit]
-	}
+		return len(due) < limit
+	})
 	for _, k := range due {
 		d := r.deliveries[k]
 		old := *d
@@ -124,7 +110,7 @@ func compareKeys(a, b deliveryKey) int {
 
 // findDelivery returns the delivery of event id to sink. seq, when it is
 // the event's (as in a Delivery read from the store), spares a scan.
-func (s *Store) findDelivery(id string, seq int64, sink string) (*verification.Delivery, bool) {
+func (s *Store) findDelivery(id string, seq int64, sink string) (deliveryKey, *verification.Delivery, bool) {
 	r := s.root
 	if seq <= 0 || seq > int64(len(r.events)) || r.events[seq-1].ID != id {
 		seq = 0
@@ -135,8 +121,21 @@ func (s *Store) findDelivery(id string, seq int64, sink string) (*verification.D
 			}
 		}
 	}
-	d, ok := r.deliveries[deliveryKey{seq, sink}]
-	return d, ok
+	k := deliveryKey{seq, sink}
+	d, ok := r.deliveries[k]
+	return k, d, ok
+}
+
+// setPending keeps the pending queue right when the delivery k goes from
+// pending (was) to pending (is) or back.
+func (s *Store) setPending(k deliveryKey, was, is bool) {
+	r := s.root
+	switch {
+	case was && !is:
+		r.pending.remove(k, r.events[k.seq-1].SubjectID)
+	case !was && is:
+		r.pending.add(k, r.events[k.seq-1].SubjectID)
+	}
 }
 
 // UpdateDelivery implements verification.OutboxStore.
@@ -146,7 +145,26 @@ func (s *Store) UpdateDelivery(ctx context.Context, upd verification.Delivery) e
 		return err
 	}
 	defer unlock()
-	d, ok := s.findDelivery(upd.Event.ID, upd.Event.Seq, upd.Sink)
+	return s.updateDelivery(upd)
+}
+
+// UpdateDeliveries implements verification.OutboxStore.
+func (s *Store) UpdateDeliveries(ctx context.Context, ds []verification.Delivery) ([]error, error) {
+	unlock, err := s.begin(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	errs := make([]error, len(ds))
+	for i, d := range ds {
+		errs[i] = s.updateDelivery(d)
+	}
+	return errs, nil
+}
+
+// updateDelivery is UpdateDelivery with the lock held.
+func (s *Store) updateDelivery(upd verification.Delivery) error {
+	k, d, ok := s.findDelivery(upd.Event.ID, upd.Event.Seq, upd.Sink)
 	if !ok {
 		return notFound("delivery", upd.Event.ID+"/"+upd.Sink)
 	}
@@ -156,7 +174,11 @@ func (s *Store) UpdateDelivery(ctx context.Context, upd verification.Delivery) e
 	old := *d
 	d.Status, d.Attempts, d.NextAttemptAt, d.LeaseUntil, d.DeliveredAt, d.LastError =
 		upd.Status, upd.Attempts, upd.NextAttemptAt, upd.LeaseUntil, upd.DeliveredAt, upd.LastError
-	s.onUndo(func() { *d = old })
+	s.setPending(k, old.Status == verification.DeliveryPending, d.Status == verification.DeliveryPending)
+	s.onUndo(func() {
+		s.setPending(k, d.Status == verification.DeliveryPending, old.Status == verification.DeliveryPending)
+		*d = old
+	})
 	return nil
 }
 

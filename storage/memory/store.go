@@ -53,6 +53,7 @@ type root struct {
 
 	sinks      []string
 	deliveries map[deliveryKey]*verification.Delivery
+	pending    *pendingQueue // the pending deliveries, for claims
 
 	deletions         map[string]verification.BlobDeletion
 	providerEvents    []verification.ProviderEvent // providerEvents[i].ID == i+1
@@ -79,6 +80,7 @@ func New() *Store {
 		eventIDs:   map[string]bool{},
 		idem:       map[idemKey]verification.IdempotencyRecord{},
 		deliveries: map[deliveryKey]*verification.Delivery{},
+		pending:    newPendingQueue(),
 		deletions:  map[string]verification.BlobDeletion{},
 
 		providerEventKeys: map[providerKey]int64{},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -149,6 +150,79 @@ func (s *Store) UpdateDelivery(ctx context.Context, d verification.Delivery) err
 		return fmt.Errorf("postgres: delivery %s/%s was claimed again since fence %d: %w", d.Event.ID, d.Sink, d.Fence, verification.ErrConflict)
 	}
 	return notFound("delivery", d.Event.ID+"/"+d.Sink)
+}
+
+// updateDeliveriesSQL is UpdateDelivery's fenced write for a list of
+// deliveries given as arrays (one element per delivery), in one statement.
+// It returns, in the list's order, whether each write applied and whether
+// the delivery exists (read in the statement's snapshot, before the
+// update: a refused write of an existing delivery is a lost lease).
+const updateDeliveriesSQL = `
+WITH v AS (
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::timestamptz[], $6::timestamptz[],
+	                     $7::timestamptz[], $8::text[], $9::bigint[]) WITH ORDINALITY
+	    AS v(id, sink, status, attempts, next_attempt_at, lease_until, delivered_at, last_error, fence, n)
+), k AS (
+	SELECT v.*, e.seq FROM v LEFT JOIN {{schema}}.events e ON e.id = v.id
+), u AS (
+	UPDATE {{schema}}.deliveries d
+	   SET status = k.status, attempts = k.attempts, next_attempt_at = k.next_attempt_at, lease_until = k.lease_until,
+	       delivered_at = k.delivered_at, last_error = k.last_error
+	  FROM k
+	 WHERE d.event_seq = k.seq AND d.sink = k.sink AND d.fence = k.fence
+	RETURNING k.n
+)
+SELECT k.n, EXISTS (SELECT 1 FROM u WHERE u.n = k.n),
+       EXISTS (SELECT 1 FROM {{schema}}.deliveries x WHERE x.event_seq = k.seq AND x.sink = k.sink)
+  FROM k ORDER BY k.n`
+
+// UpdateDeliveries implements verification.OutboxStore in one statement
+// (one round trip however many deliveries; see updateDeliveriesSQL).
+func (s *Store) UpdateDeliveries(ctx context.Context, ds []verification.Delivery) ([]error, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(ds))
+	if len(ds) == 0 {
+		return errs, nil
+	}
+	var (
+		ids, sinks, statuses, lastErrors = make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds))
+		attempts                         = make([]int32, len(ds))
+		next, lease, delivered           = make([]pgtype.Timestamptz, len(ds)), make([]pgtype.Timestamptz, len(ds)), make([]pgtype.Timestamptz, len(ds))
+		fences                           = make([]int64, len(ds))
+	)
+	for i, d := range ds {
+		ids[i], sinks[i], statuses[i], lastErrors[i] = d.Event.ID, d.Sink, string(d.Status), d.LastError
+		attempts[i], fences[i] = int32(min(d.Attempts, math.MaxInt32)), d.Fence
+		next[i], lease[i], delivered[i] = tsIn(d.NextAttemptAt), tsIn(d.LeaseUntil), tsIn(d.DeliveredAt)
+	}
+	rows, err := s.q.Query(ctx, s.sql(updateDeliveriesSQL), ids, sinks, statuses, attempts, next, lease, delivered, lastErrors, fences)
+	if err != nil {
+		return nil, fail(ctx, "update deliveries", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			n               int64
+			applied, exists bool
+		)
+		if err := rows.Scan(&n, &applied, &exists); err != nil {
+			return nil, fail(ctx, "update deliveries", err)
+		}
+		d := ds[n-1]
+		switch {
+		case applied:
+		case exists:
+			errs[n-1] = fmt.Errorf("postgres: delivery %s/%s was claimed again since fence %d: %w", d.Event.ID, d.Sink, d.Fence, verification.ErrConflict)
+		default:
+			errs[n-1] = notFound("delivery", d.Event.ID+"/"+d.Sink)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fail(ctx, "update deliveries", err)
+	}
+	return errs, nil
 }
 
 // ListDeliveries implements verification.OutboxStore. Total and page come

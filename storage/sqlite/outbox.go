@@ -71,25 +71,17 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 	}
 	err := s.write(ctx, func(tx *Store) error {
 		cn := tx.conn(ctx)
-		nowUs := micros(now)
-		rows, err := cn.querySQL(cn.sql(claimSQL), nowUs, limit)
-		if out, err = collect(ctx, s.c, "claim deliveries", rows, err, scanDelivery); err != nil || len(out) == 0 {
+		rows, err := cn.query(stDeliveryClaim, micros(now), limit)
+		if out, err = collect(ctx, s.c, "claim deliveries", rows, err, scanDelivery); err != nil {
 			return err
 		}
-		keys := make([]string, len(out))
-		args := []any{micros(leaseUntil)}
+		lease := micros(leaseUntil)
 		for i, d := range out {
-			keys[i] = "(?, ?)"
-			args = append(args, d.Event.Seq, d.Sink)
-		}
-		_, err = cn.q.ExecContext(cn.ctx, cn.sql(`UPDATE {{prefix}}deliveries SET lease_until = ?, fence = fence + 1
-			WHERE (seq, sink) IN (VALUES `+strings.Join(keys, ", ")+`)`), args...)
-		if err != nil {
-			return s.c.mapErr(ctx, "claim deliveries", err)
-		}
-		for i := range out {
+			if _, err := cn.exec(stDeliveryLease, lease, d.Event.Seq, d.Sink); err != nil {
+				return s.c.mapErr(ctx, "claim deliveries", err)
+			}
 			// Read in this write transaction: the fence is now one more.
-			out[i].LeaseUntil, out[i].Fence = fromMicros(micros(leaseUntil)), out[i].Fence+1
+			out[i].LeaseUntil, out[i].Fence = fromMicros(lease), d.Fence+1
 		}
 		return nil
 	})
@@ -102,27 +94,46 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 // UpdateDelivery implements verification.OutboxStore: a fenced write,
 // refused with ErrConflict when the delivery was claimed since d was.
 func (s *Store) UpdateDelivery(ctx context.Context, d verification.Delivery) error {
-	return s.write(ctx, func(tx *Store) error {
-		cn := tx.conn(ctx)
-		res, err := cn.q.ExecContext(cn.ctx, cn.sql(`UPDATE {{prefix}}deliveries
-			SET status = ?, attempts = ?, next_attempt_at = ?, lease_until = ?, delivered_at = ?, last_error = ?
-			WHERE sink = ? AND seq = (SELECT seq FROM {{prefix}}events WHERE id = ?) AND fence = ?`),
-			string(d.Status), d.Attempts, micros(d.NextAttemptAt), micros(d.LeaseUntil), micros(d.DeliveredAt), d.LastError,
-			d.Sink, d.Event.ID, d.Fence)
-		err = s.rowsAffected(ctx, "update delivery", res, err, "delivery", d.Event.ID+"/"+d.Sink)
-		if !errors.Is(err, verification.ErrNotFound) {
-			return err
+	return s.write(ctx, func(tx *Store) error { return tx.updateDelivery(ctx, d) })
+}
+
+// UpdateDeliveries implements verification.OutboxStore: UpdateDelivery's
+// prepared statement for each delivery, in one write transaction.
+func (s *Store) UpdateDeliveries(ctx context.Context, ds []verification.Delivery) ([]error, error) {
+	errs := make([]error, len(ds))
+	err := s.write(ctx, func(tx *Store) error {
+		for i, d := range ds {
+			err := tx.updateDelivery(ctx, d)
+			if err != nil && !errors.Is(err, verification.ErrConflict) && !errors.Is(err, verification.ErrNotFound) {
+				return err
+			}
+			errs[i] = err
 		}
-		var exists bool
-		if qerr := cn.queryRowSQL(cn.sql(`SELECT EXISTS (SELECT 1 FROM {{prefix}}deliveries
-			WHERE sink = ? AND seq = (SELECT seq FROM {{prefix}}events WHERE id = ?))`), d.Sink, d.Event.ID).Scan(&exists); qerr != nil {
-			return s.c.mapErr(ctx, "update delivery", qerr)
-		}
-		if exists {
-			return fmt.Errorf("sqlite: delivery %s/%s was claimed again since fence %d: %w", d.Event.ID, d.Sink, d.Fence, verification.ErrConflict)
-		}
-		return err
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
+// updateDelivery is UpdateDelivery in the write transaction s.
+func (s *Store) updateDelivery(ctx context.Context, d verification.Delivery) error {
+	cn := s.conn(ctx)
+	res, err := cn.exec(stDeliveryUpdate, string(d.Status), d.Attempts, micros(d.NextAttemptAt), micros(d.LeaseUntil), micros(d.DeliveredAt), d.LastError,
+		d.Sink, d.Event.ID, d.Fence)
+	err = s.rowsAffected(ctx, "update delivery", res, err, "delivery", d.Event.ID+"/"+d.Sink)
+	if !errors.Is(err, verification.ErrNotFound) {
+		return err
+	}
+	var exists bool
+	if qerr := cn.queryRow(stDeliveryExists, d.Sink, d.Event.ID).Scan(&exists); qerr != nil {
+		return s.c.mapErr(ctx, "update delivery", qerr)
+	}
+	if exists {
+		return fmt.Errorf("sqlite: delivery %s/%s was claimed again since fence %d: %w", d.Event.ID, d.Sink, d.Fence, verification.ErrConflict)
+	}
+	return err
 }
 
 // ListDeliveries implements verification.OutboxStore. Deep offsets are

@@ -53,6 +53,11 @@ const (
 	stEventListAll
 	stEventListSubject
 
+	stDeliveryClaim
+	stDeliveryLease
+	stDeliveryUpdate
+	stDeliveryExists
+
 	numStmts
 )
 
@@ -170,6 +175,15 @@ var stmtSQL = [numStmts]string{
 	// No subject index (see migration 0001): a walk of the events after ?2.
 	stEventListSubject: `SELECT ` + eventCols + ` FROM {{prefix}}events
 		WHERE subject_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+
+	// The outbox (outbox.go).
+	stDeliveryClaim: claimSQL,
+	stDeliveryLease: `UPDATE {{prefix}}deliveries SET lease_until = ?, fence = fence + 1 WHERE seq = ? AND sink = ?`,
+	stDeliveryUpdate: `UPDATE {{prefix}}deliveries
+		SET status = ?, attempts = ?, next_attempt_at = ?, lease_until = ?, delivered_at = ?, last_error = ?
+		WHERE sink = ? AND seq = (SELECT seq FROM {{prefix}}events WHERE id = ?) AND fence = ?`,
+	stDeliveryExists: `SELECT EXISTS (SELECT 1 FROM {{prefix}}deliveries
+		WHERE sink = ? AND seq = (SELECT seq FROM {{prefix}}events WHERE id = ?))`,
 }
 
 // inKind names a query whose IN list has a length chosen per call. Each is

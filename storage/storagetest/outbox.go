@@ -166,6 +166,64 @@ func RunOutbox(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		require.ErrorIs(t, ob.UpdateDelivery(ctx, unknown), verification.ErrNotFound, "an unknown delivery is not found, whatever its fence")
 	})
 
+	test(t, newStore, "UpdateDeliveriesSettlesABatch", func(t *testing.T, s verification.Store) {
+		ctx := t.Context()
+		ob := requireOutbox(t, s)
+		alice := newSubject(t, s, "alice")
+		bob := newSubject(t, s, "bob")
+		carol := newSubject(t, s, "carol")
+		require.NoError(t, ob.RegisterSink(ctx, "crm"))
+		addOutboxEvent(t, s, alice.ID, "ev-1", 0)
+		addOutboxEvent(t, s, bob.ID, "ev-2", 0)
+		addOutboxEvent(t, s, carol.ID, "ev-3", 0)
+		addOutboxEvent(t, s, alice.ID, "ev-4", 0)
+
+		errs, err := ob.UpdateDeliveries(ctx, nil)
+		require.NoError(t, err)
+		require.Empty(t, errs, "an empty batch writes nothing")
+
+		first, err := ob.ClaimDeliveries(ctx, at(1), at(10), 10)
+		require.NoError(t, err)
+		require.Equal(t, []string{"ev-1/crm", "ev-2/crm", "ev-3/crm"}, deliveryKeys(first))
+		// ev-3's lease runs out and another claimer takes it over: the
+		// first claimer's outcome for it is refused, not the others'.
+		again, err := ob.ClaimDeliveries(ctx, at(10), at(20), 10)
+		require.NoError(t, err)
+		require.Equal(t, []string{"ev-1/crm", "ev-2/crm", "ev-3/crm"}, deliveryKeys(again))
+		delivered, retry, stale := again[0], again[1], first[2]
+		delivered.Status, delivered.Attempts, delivered.LeaseUntil, delivered.DeliveredAt = verification.DeliveryDelivered, 1, time.Time{}, at(11)
+		retry.Attempts, retry.NextAttemptAt, retry.LeaseUntil, retry.LastError = 1, at(40), time.Time{}, "answered 503"
+		stale.Status, stale.Attempts, stale.LeaseUntil, stale.DeliveredAt = verification.DeliveryDelivered, 1, time.Time{}, at(12)
+		unknown := delivered
+		unknown.Event.ID = "ev-404"
+		errs, err = ob.UpdateDeliveries(ctx, []verification.Delivery{delivered, stale, unknown, retry})
+		require.NoError(t, err)
+		require.Len(t, errs, 4, "one result per delivery, in order")
+		require.NoError(t, errs[0], "ev-1 delivered")
+		require.ErrorIs(t, errs[1], verification.ErrConflict, "ev-3: the outcome of a claim that was taken over")
+		require.ErrorIs(t, errs[2], verification.ErrNotFound, "an unknown delivery")
+		require.NoError(t, errs[3], "ev-2 waits for its retry")
+		requireDelivery(t, delivered, listOne(t, ob, "ev-1", "crm"), "ev-1 after the batch")
+		requireDelivery(t, retry, listOne(t, ob, "ev-2", "crm"), "ev-2 after the batch")
+		ev3 := listOne(t, ob, "ev-3", "crm")
+		require.Equal(t, verification.DeliveryPending, ev3.Status, "a refused write in a batch changes nothing")
+		require.Equal(t, at(20), ev3.LeaseUntil, "the current claim of ev-3 is untouched")
+		requireClaims(t, ob, at(20), at(30), []string{"ev-3/crm", "ev-4/crm"}, "ev-1 settled: alice's ev-4 is next; ev-2 waits for at(40)")
+
+		// Inside a transaction that rolls back, a batch is undone with it.
+		ev4 := listOne(t, ob, "ev-4", "crm")
+		done := ev4
+		done.Status, done.Attempts, done.LeaseUntil, done.DeliveredAt = verification.DeliveryDelivered, 1, time.Time{}, at(21)
+		boom := fmt.Errorf("boom")
+		require.ErrorIs(t, s.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+			errs, err := tx.UpdateDeliveries(ctx, []verification.Delivery{done})
+			require.NoError(t, err)
+			require.NoError(t, errs[0])
+			return boom
+		}), boom)
+		requireDelivery(t, ev4, listOne(t, ob, "ev-4", "crm"), "a rolled-back batch leaves ev-4 as it was")
+	})
+
 	test(t, newStore, "EachSinkHasItsOwnOrder", func(t *testing.T, s verification.Store) {
 		ctx := t.Context()
 		ob := requireOutbox(t, s)
