@@ -76,6 +76,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		stAppGet: "application", stAppByUUID: "application by uuid", stFileGet: "file",
 		stSessionList: "id sessions", stEventListAll: "events",
 		stStateDue: "due states", stStateDueUnwarned: "due unwarned states",
+		stSubjectStatuses: "subject statuses", stAppOpen: "open applications of a subject",
 	}
 	for id, name := range names {
 		queries[name] = stmtSQL[id]

@@ -22,6 +22,7 @@ const (
 	stStatePut
 	stStateDue
 	stStateDueUnwarned
+	stSubjectStatuses
 
 	stReviewInsert
 	stReviewList
@@ -39,6 +40,7 @@ const (
 	stAppGet
 	stAppByUUID
 	stAppUpdate
+	stAppOpen
 
 	stFileInsert
 	stFileGet
@@ -111,6 +113,13 @@ var stmtSQL = [numStmts]string{
 		WHERE name = ?1 AND valid_until > 0 AND valid_until <= ?2 AND (valid_until, subject_id) > (?3, ?4) AND warned_at = 0
 		ORDER BY valid_until, subject_id LIMIT ?5`,
 
+	// The status route's one round trip (ReadStore.GetSubjectStatuses): the
+	// subject's liveness and level with each state's name and status, no
+	// state row for a subject without states.
+	stSubjectStatuses: `SELECT s.level, s.deleted_at, s.redacted_at, r.name, r.status
+		FROM {{prefix}}subjects s LEFT JOIN {{prefix}}requirement_states r ON r.subject_id = s.id
+		WHERE s.id = ?`,
+
 	stReviewInsert: `INSERT INTO {{prefix}}reviews
 		(subject_id, requirement, decision, reason, final, admin_id, create_time)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -146,6 +155,11 @@ var stmtSQL = [numStmts]string{
 		SET level = ?, status = ?, steps = ?, reason = ?, expires_at = ?, submitted_at = ?, decided_at = ?, decided_by = ?,
 		    assigned_to = ?, claimed_at = ?
 		WHERE id = ?`,
+
+	// ReadStore.ListOpenApplications: the index applications_subject,
+	// newest first, no count.
+	stAppOpen: `SELECT ` + appCols + ` FROM {{prefix}}applications
+		WHERE subject_id = ? AND status IN ('draft', 'submitted') ORDER BY id DESC`,
 
 	stFileInsert: `INSERT INTO {{prefix}}files (` + fileCols + `)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -73,6 +73,7 @@ func Run(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		{"Maintenance", RunMaintenance},
 		{"Audit", RunAudit},
 		{"Providers", RunProviders},
+		{"Reads", RunReads},
 	}
 	for _, p := range parts {
 		t.Run(p.name, func(t *testing.T) {

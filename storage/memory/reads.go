@@ -1,0 +1,48 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"slices"
+
+	"github.com/openkyc/kyc/levels"
+	"github.com/openkyc/kyc/verification"
+)
+
+// GetSubjectStatuses implements verification.ReadStore.
+func (s *Store) GetSubjectStatuses(ctx context.Context, subjectID int64) (verification.SubjectStatuses, error) {
+	unlock, err := s.begin(ctx, false)
+	if err != nil {
+		return verification.SubjectStatuses{}, err
+	}
+	defer unlock()
+	sub, ok := s.root.subjects[subjectID]
+	if !ok {
+		return verification.SubjectStatuses{}, notFound("subject", subjectID)
+	}
+	m := s.root.states[subjectID]
+	st := make(levels.States, len(m))
+	for name, r := range m {
+		st[name] = r.Status
+	}
+	return verification.SubjectStatuses{
+		ID: sub.ID, Level: sub.Level, Deleted: sub.Deleted(), Redacted: !sub.RedactedAt.IsZero(), States: st,
+	}, nil
+}
+
+// ListOpenApplications implements verification.ReadStore.
+func (s *Store) ListOpenApplications(ctx context.Context, subjectID int64) ([]verification.Application, error) {
+	unlock, err := s.begin(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	out := []verification.Application{}
+	for _, a := range s.root.apps {
+		if a.SubjectID == subjectID && (a.Status == verification.ApplicationDraft || a.Status == verification.ApplicationSubmitted) {
+			out = append(out, cloneApp(a))
+		}
+	}
+	slices.SortFunc(out, func(a, b verification.Application) int { return cmp.Compare(b.ID, a.ID) })
+	return out, nil
+}

@@ -1,0 +1,68 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/openkyc/kyc/levels"
+	"github.com/openkyc/kyc/verification"
+)
+
+// GetSubjectStatuses implements verification.ReadStore: one statement, the
+// subject joined with its states' names and statuses.
+func (s *Store) GetSubjectStatuses(ctx context.Context, subjectID int64) (verification.SubjectStatuses, error) {
+	if err := s.begin(ctx); err != nil {
+		return verification.SubjectStatuses{}, err
+	}
+	rows, err := s.q.Query(ctx, s.sql(`SELECT s.level, s.deleted_at IS NOT NULL, s.redacted_at IS NOT NULL, r.name, r.status
+		FROM {{schema}}.subjects s LEFT JOIN {{schema}}.requirement_states r ON r.subject_id = s.id
+		WHERE s.id = $1`), subjectID)
+	if err != nil {
+		return verification.SubjectStatuses{}, fail(ctx, "get subject statuses", err)
+	}
+	defer rows.Close()
+	out := verification.SubjectStatuses{ID: subjectID}
+	found := false
+	var name, status *string
+	for rows.Next() {
+		if err := rows.Scan(&out.Level, &out.Deleted, &out.Redacted, &name, &status); err != nil {
+			return verification.SubjectStatuses{}, fail(ctx, "get subject statuses", err)
+		}
+		if !found {
+			found = true
+			out.States = make(levels.States, 8)
+		}
+		if name != nil && status != nil {
+			out.States[*name] = levels.Status(*status)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return verification.SubjectStatuses{}, fail(ctx, "get subject statuses", err)
+	}
+	if !found {
+		return verification.SubjectStatuses{}, notFound("subject", subjectID)
+	}
+	return out, nil
+}
+
+// ListOpenApplications implements verification.ReadStore: the subject's
+// index, without ListApplications' count.
+func (s *Store) ListOpenApplications(ctx context.Context, subjectID int64) ([]verification.Application, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.q.Query(ctx, s.sql(`SELECT `+appCols+` FROM {{schema}}.applications
+		WHERE subject_id = $1 AND status IN ('draft', 'submitted') ORDER BY id DESC`), subjectID)
+	if err != nil {
+		return nil, fail(ctx, "list open applications", err)
+	}
+	out, err := collect(rows, func(row pgx.Row) (verification.Application, error) {
+		var r appRow
+		if err := row.Scan(r.dest()...); err != nil {
+			return verification.Application{}, err
+		}
+		return r.app()
+	})
+	return out, fail(ctx, "list open applications", err)
+}

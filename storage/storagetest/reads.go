@@ -1,0 +1,117 @@
+package storagetest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openkyc/kyc/levels"
+	"github.com/openkyc/kyc/verification"
+)
+
+// RunReads checks verification.ReadStore: the one-statement reads of the
+// read routes agree with the general reads they replace.
+func RunReads(t *testing.T, newStore func(t *testing.T) verification.Store) {
+	t.Helper()
+
+	test(t, newStore, "GetSubjectStatuses", func(t *testing.T, s verification.Store) {
+		ctx := t.Context()
+		_, err := s.GetSubjectStatuses(ctx, 1<<40)
+		require.ErrorIs(t, err, verification.ErrNotFound, "GetSubjectStatuses of an unknown subject")
+
+		alice := newSubject(t, s, "alice")
+		bob := newSubject(t, s, "bob")
+		got, err := s.GetSubjectStatuses(ctx, alice.ID)
+		require.NoError(t, err)
+		require.Equal(t, verification.SubjectStatuses{ID: alice.ID, States: levels.States{}}, got,
+			"a subject without states: its ID, level 0, live, and a non-nil empty States")
+		require.NotNil(t, got.States, "States must be non-nil for a subject without states")
+
+		states := map[string]levels.Status{"email": levels.Approved, "idDocument": levels.Pending, "phone": levels.Rejected, "selfie": levels.Missing}
+		for name, st := range states {
+			require.NoError(t, s.PutRequirementState(ctx, verification.RequirementState{
+				SubjectID: alice.ID, Name: name, Status: st, Answer: []byte(`"x"`), Reason: "r", Attempts: 1, UpdatedAt: at(1),
+			}))
+		}
+		require.NoError(t, s.PutRequirementState(ctx, verification.RequirementState{SubjectID: bob.ID, Name: "email", Status: levels.Rejected, UpdatedAt: at(1)}))
+		alice.Level, alice.UpdatedAt = 2, at(2)
+		require.NoError(t, s.UpdateSubject(ctx, alice))
+		got, err = s.GetSubjectStatuses(ctx, alice.ID)
+		require.NoError(t, err)
+		require.Equal(t, verification.SubjectStatuses{ID: alice.ID, Level: 2, States: levels.States(states)}, got,
+			"the subject's level and exactly its own states' statuses")
+
+		list, err := s.ListRequirementStates(ctx, alice.ID)
+		require.NoError(t, err)
+		fromList := levels.States{}
+		for _, st := range list {
+			fromList[st.Name] = st.Status
+		}
+		require.Equal(t, fromList, got.States, "GetSubjectStatuses must agree with ListRequirementStates")
+
+		bob.DeletedAt, bob.RedactedAt, bob.UpdatedAt = at(3), at(3), at(3)
+		require.NoError(t, s.UpdateSubject(ctx, bob))
+		got, err = s.GetSubjectStatuses(ctx, bob.ID)
+		require.NoError(t, err, "a deleted subject is returned, not ErrNotFound")
+		require.Equal(t, verification.SubjectStatuses{ID: bob.ID, Deleted: true, Redacted: true, States: levels.States{"email": levels.Rejected}}, got)
+
+		require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+			require.NoError(t, tx.PutRequirementState(ctx, verification.RequirementState{SubjectID: alice.ID, Name: "selfie", Status: levels.Approved, UpdatedAt: at(4)}))
+			in, err := tx.GetSubjectStatuses(ctx, alice.ID)
+			require.NoError(t, err)
+			require.Equal(t, levels.Approved, in.States["selfie"], "inside InTx, GetSubjectStatuses sees the transaction's own writes")
+			return nil
+		}))
+
+		_, err = s.GetSubjectStatuses(cancelledContext(t), alice.ID)
+		require.Error(t, err, "GetSubjectStatuses with a cancelled context")
+	})
+
+	test(t, newStore, "ListOpenApplications", func(t *testing.T, s verification.Store) {
+		ctx := t.Context()
+		alice := newSubject(t, s, "alice")
+		bob := newSubject(t, s, "bob")
+		got, err := s.ListOpenApplications(ctx, alice.ID)
+		require.NoError(t, err)
+		require.Empty(t, got, "no applications: empty, not an error")
+
+		apps := []verification.Application{
+			{UUID: uuid(1), SubjectID: alice.ID, Level: 1, Status: verification.ApplicationApproved, CreatedAt: at(0), ExpiresAt: at(60), DecidedAt: at(5), DecidedBy: 3},
+			{UUID: uuid(2), SubjectID: alice.ID, Level: 2, Status: verification.ApplicationSubmitted, CreatedAt: at(1), ExpiresAt: at(61), SubmittedAt: at(2),
+				Steps: []verification.Step{{Requirement: "idDocument", DocumentType: 1, Files: []string{"f1", "f2"}, At: at(2)}}},
+			{UUID: uuid(3), SubjectID: bob.ID, Level: 1, Status: verification.ApplicationDraft, CreatedAt: at(2), ExpiresAt: at(62)},
+			{UUID: uuid(4), SubjectID: alice.ID, Level: 2, Status: verification.ApplicationExpired, CreatedAt: at(3), ExpiresAt: at(63)},
+			{UUID: uuid(5), SubjectID: alice.ID, Level: 3, Status: verification.ApplicationDraft, CreatedAt: at(4), ExpiresAt: at(64)},
+			{UUID: uuid(6), SubjectID: alice.ID, Level: 3, Status: verification.ApplicationRejected, CreatedAt: at(5), ExpiresAt: at(65), DecidedAt: at(6)},
+		}
+		for i := range apps {
+			require.NoError(t, s.CreateApplication(ctx, &apps[i]))
+		}
+		got, err = s.ListOpenApplications(ctx, alice.ID)
+		require.NoError(t, err)
+		require.Len(t, got, 2, "alice's draft and submitted applications only")
+		requireApp(t, apps[4], got[0], "ListOpenApplications, newest first: the draft")
+		requireApp(t, apps[1], got[1], "ListOpenApplications, then the submitted one")
+
+		page, err := s.ListApplications(ctx, verification.ApplicationFilter{
+			SubjectID: alice.ID, Statuses: []verification.ApplicationStatus{verification.ApplicationDraft, verification.ApplicationSubmitted},
+			Limit: verification.MaxPageSize, Desc: true,
+		})
+		require.NoError(t, err)
+		require.Len(t, page.Items, len(got), "ListOpenApplications must agree with ListApplications")
+		for i := range got {
+			requireApp(t, page.Items[i], got[i], "ListOpenApplications vs ListApplications")
+		}
+
+		apps[4].Status = verification.ApplicationExpired
+		require.NoError(t, s.UpdateApplication(ctx, apps[4]))
+		got, err = s.ListOpenApplications(ctx, alice.ID)
+		require.NoError(t, err)
+		require.Len(t, got, 1, "an application that is no longer open drops out")
+		require.Equal(t, apps[1].ID, got[0].ID)
+
+		_, err = s.ListOpenApplications(cancelledContext(t), alice.ID)
+		require.Error(t, err, "ListOpenApplications with a cancelled context")
+	})
+}
