@@ -3,61 +3,73 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/verification"
 )
 
-// GetSubjectStatuses implements verification.ReadStore: one statement on
-// the read pool (or in the transaction), the subject joined with its
-// states' names and statuses.
+// GetSubjectStatuses implements verification.ReadStore: one statement and
+// one row on the read pool (or in the transaction), the states packed in
+// one column (see stSubjectStatuses).
 func (s *Store) GetSubjectStatuses(ctx context.Context, subjectID int64) (verification.SubjectStatuses, error) {
 	if err := s.check(ctx); err != nil {
 		return verification.SubjectStatuses{}, err
 	}
-	rows, err := s.conn(ctx).query(stSubjectStatuses, subjectID)
+	var (
+		out                   = verification.SubjectStatuses{ID: subjectID}
+		deletedAt, redactedAt int64
+		packed                sql.NullString
+	)
+	err := s.conn(ctx).queryRow(stSubjectStatuses, subjectID).Scan(&out.Level, &deletedAt, &redactedAt, &packed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return verification.SubjectStatuses{}, notFound("subject", subjectID)
+	}
 	if err != nil {
 		return verification.SubjectStatuses{}, s.c.mapErr(ctx, "get subject statuses", err)
 	}
-	defer rows.Close()
-	out := verification.SubjectStatuses{ID: subjectID}
-	found := false
-	var (
-		deletedAt, redactedAt int64
-		name                  sql.NullString
-		status                sql.RawBytes
-	)
-	for rows.Next() {
-		if err := rows.Scan(&out.Level, &deletedAt, &redactedAt, &name, &status); err != nil {
-			return verification.SubjectStatuses{}, s.c.mapErr(ctx, "get subject statuses", err)
-		}
-		if !found {
-			found = true
-			out.Deleted, out.Redacted = deletedAt != 0, redactedAt != 0
-			out.States = make(levels.States, 8)
-		}
-		if name.Valid {
-			out.States[name.String] = internStatus(status)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return verification.SubjectStatuses{}, s.c.mapErr(ctx, "get subject statuses", err)
-	}
-	if !found {
-		return verification.SubjectStatuses{}, notFound("subject", subjectID)
+	out.Deleted, out.Redacted = deletedAt != 0, redactedAt != 0
+	if out.States, err = parseStatuses(packed.String); err != nil {
+		return verification.SubjectStatuses{}, fmt.Errorf("sqlite: get subject statuses: %w", err)
 	}
 	return out, nil
 }
 
-// internStatus returns the levels.Status constant spelled b without
-// allocating (any other spelling is copied as it is).
-func internStatus(b []byte) levels.Status {
-	for _, st := range [...]levels.Status{levels.Missing, levels.Pending, levels.Rejected, levels.Approved} {
-		if string(b) == string(st) {
-			return st
+// parseStatuses decodes stSubjectStatuses' packed states: a sequence of
+// <decimal byte length>:<name><status letter>. The names are substrings of
+// packed (no copy each).
+func parseStatuses(packed string) (levels.States, error) {
+	st := make(levels.States, 8)
+	for packed != "" {
+		colon := strings.IndexByte(packed, ':')
+		if colon <= 0 {
+			return nil, errors.New("malformed packed states")
 		}
+		n, err := strconv.Atoi(packed[:colon])
+		if err != nil || n < 0 || colon+1+n >= len(packed) {
+			return nil, errors.New("malformed packed states")
+		}
+		name := packed[colon+1 : colon+1+n]
+		var status levels.Status
+		switch packed[colon+1+n] {
+		case 'm':
+			status = levels.Missing
+		case 'p':
+			status = levels.Pending
+		case 'r':
+			status = levels.Rejected
+		case 'a':
+			status = levels.Approved
+		default:
+			return nil, fmt.Errorf("unknown status of state %q", name)
+		}
+		st[name] = status
+		packed = packed[colon+2+n:]
 	}
-	return levels.Status(b)
+	return st, nil
 }
 
 // ListOpenApplications implements verification.ReadStore: a prepared

@@ -28,7 +28,11 @@ func RunReads(t *testing.T, newStore func(t *testing.T) verification.Store) {
 			"a subject without states: its ID, level 0, live, and a non-nil empty States")
 		require.NotNil(t, got.States, "States must be non-nil for a subject without states")
 
-		states := map[string]levels.Status{"email": levels.Approved, "idDocument": levels.Pending, "phone": levels.Rejected, "selfie": levels.Missing}
+		states := map[string]levels.Status{
+			"email": levels.Approved, "idDocument": levels.Pending, "phone": levels.Rejected, "selfie": levels.Missing,
+			// Names a store might take for separators or multi-byte text.
+			"12:a,b=c;pp": levels.Approved, "größe ünd ß": levels.Pending, `quo"te'|x`: levels.Rejected,
+		}
 		for name, st := range states {
 			require.NoError(t, s.PutRequirementState(ctx, verification.RequirementState{
 				SubjectID: alice.ID, Name: name, Status: st, Answer: []byte(`"x"`), Reason: "r", Attempts: 1, UpdatedAt: at(1),

@@ -1,0 +1,89 @@
+package httpadapter
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openkyc/kyc/levels"
+	"github.com/openkyc/kyc/storage/sqlite"
+	"github.com/openkyc/kyc/verification"
+	"github.com/openkyc/kyc/verification/verificationtest"
+)
+
+// discardWriter is a reusable http.ResponseWriter that keeps nothing, so
+// that a benchmark counts the handler's allocations, not a recorder's.
+type discardWriter struct {
+	h    http.Header
+	code int
+	n    int
+}
+
+func (w *discardWriter) Header() http.Header { return w.h }
+
+func (w *discardWriter) WriteHeader(code int) { w.code = code }
+
+func (w *discardWriter) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.code = 200
+	}
+	w.n += len(p)
+	return len(p), nil
+}
+
+// BenchmarkStatusHandlerAllocs serves the status route through the
+// adapter's handler in process (no network, a reused writer and request) on
+// the SQLite store and reports the allocations per request: a new user
+// (seed 000's two states) and a verified one (a state per requirement,
+// all approved). Issue 19's target: at most 60 allocations per request.
+func BenchmarkStatusHandlerAllocs(b *testing.B) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "kyc.db"), sqlite.Options{})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = store.Close() })
+	ladder := verificationtest.SeedLadder(b)
+	svc, err := verification.New(ladder, store, verification.Options{})
+	require.NoError(b, err)
+	newUser, err := svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: verificationtest.Identifier()})
+	require.NoError(b, err)
+	_, err = svc.Answer(ctx, newUser.ID, "emailCode", json.RawMessage(`"123456"`))
+	require.NoError(b, err)
+	_, err = svc.SetRequirement(ctx, verification.HostActor(), verification.SetRequirementParams{SubjectID: newUser.ID, Requirement: "verificationFlag", Status: levels.Pending})
+	require.NoError(b, err)
+	verified, err := svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: verificationtest.Identifier()})
+	require.NoError(b, err)
+	for _, r := range ladder.RequirementsUpTo(ladder.Top().ID) {
+		require.NoError(b, store.PutRequirementState(ctx, verification.RequirementState{SubjectID: verified.ID, Name: r.Name, Status: levels.Approved}))
+	}
+	auth, err := NewStaticAuthenticator(map[string]StaticToken{
+		"new-token":      {Principal: Principal{Credential: User, SubjectID: newUser.ID}},
+		"verified-token": {Principal: Principal{Credential: User, SubjectID: verified.ID}},
+	}, nil)
+	require.NoError(b, err)
+	a, err := New(svc, Options{Authenticator: auth})
+	require.NoError(b, err)
+	h := a.Handler("/kyc")
+	for _, c := range []struct{ name, token string }{{"new-user", "new-token"}, {"verified-user", "verified-token"}} {
+		b.Run(c.name, func(b *testing.B) {
+			req, err := http.NewRequestWithContext(ctx, "GET", "/kyc/api/v2/user/verification-status", nil)
+			require.NoError(b, err)
+			req.Header.Set("Authorization", "Bearer "+c.token)
+			w := &discardWriter{h: http.Header{}}
+			h.ServeHTTP(w, req)
+			require.Equal(b, 200, w.code)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				clear(w.h)
+				w.code = 0
+				h.ServeHTTP(w, req)
+			}
+			b.StopTimer()
+			require.Equal(b, 200, w.code)
+		})
+	}
+}
