@@ -20,6 +20,20 @@ type ReadStore interface {
 	// applications, newest first (ID descending), without counting them
 	// (ListApplications' total): empty, not an error, when none.
 	ListOpenApplications(ctx context.Context, subjectID int64) ([]Application, error)
+	// ListSubjectGrants is ListGrants of one subject (f.SubjectID, which
+	// must be positive; f.Tags is ignored) together with whether that
+	// subject is deleted, in one round trip: ErrNotFound when no subject
+	// has the ID.
+	ListSubjectGrants(ctx context.Context, f GrantFilter) (SubjectGrants, error)
+}
+
+// SubjectGrants is one page of a subject's grants with the subject's
+// liveness (ReadStore.ListSubjectGrants).
+type SubjectGrants struct {
+	// Deleted reports whether the subject has been deleted.
+	Deleted bool
+	// Page is the page of the subject's grants, as ListGrants returns it.
+	Page Page[Grant]
 }
 
 // SubjectStatuses is what the status route needs of a subject: whether it

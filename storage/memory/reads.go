@@ -46,3 +46,18 @@ func (s *Store) ListOpenApplications(ctx context.Context, subjectID int64) ([]ve
 	slices.SortFunc(out, func(a, b verification.Application) int { return cmp.Compare(b.ID, a.ID) })
 	return out, nil
 }
+
+// ListSubjectGrants implements verification.ReadStore. A subject is never
+// removed (deletion is a mark), so reading it before its grants is as good
+// as one snapshot.
+func (s *Store) ListSubjectGrants(ctx context.Context, f verification.GrantFilter) (verification.SubjectGrants, error) {
+	sub, err := s.GetSubject(ctx, f.SubjectID)
+	if err != nil {
+		return verification.SubjectGrants{}, err
+	}
+	page, err := s.ListGrants(ctx, verification.GrantFilter{SubjectID: f.SubjectID, Limit: f.Limit, Offset: f.Offset, Desc: f.Desc})
+	if err != nil {
+		return verification.SubjectGrants{}, err
+	}
+	return verification.SubjectGrants{Deleted: sub.Deleted(), Page: page}, nil
+}

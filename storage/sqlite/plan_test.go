@@ -77,6 +77,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		stSessionList: "id sessions", stEventListAll: "events",
 		stStateDue: "due states", stStateDueUnwarned: "due unwarned states",
 		stSubjectStatuses: "subject statuses", stAppOpen: "open applications of a subject",
+		stSubjectGrantsAsc: "subject grants asc", stSubjectGrantsDesc: "subject grants desc",
 	}
 	for id, name := range names {
 		queries[name] = stmtSQL[id]
@@ -89,7 +90,13 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 	maySort := map[string]bool{
 		"tag sets of tags": true, "supers of sets": true, "blocks of sets": true, "tag page of sets": true,
 		"open applications": true,
+		// A subject's grants: the page (at most its LIMIT rows, found by
+		// the grants_client index) is materialized, then scanned and
+		// ordered once more after the join with the subject row.
+		"subject grants asc": true, "subject grants desc": true,
 	}
+	scansPage := map[string]bool{"subject grants asc": true, "subject grants desc": true}
+	pageScan := regexp.MustCompile(`^SCAN g( LEFT-JOIN)?$`)
 
 	check := func(when string) {
 		for name, q := range queries {
@@ -106,7 +113,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 			require.NoError(t, rows.Close())
 			all := strings.Join(plan, "\n")
 			for _, line := range plan {
-				if strings.HasPrefix(line, "SCAN ") {
+				if strings.HasPrefix(line, "SCAN ") && !(scansPage[name] && pageScan.MatchString(line)) {
 					require.Regexp(t, mayScan, line, "%s, %s: a table is scanned:\n%s", when, name, all)
 				}
 			}

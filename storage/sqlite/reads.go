@@ -81,3 +81,55 @@ func (s *Store) ListOpenApplications(ctx context.Context, subjectID int64) ([]ve
 	rows, err := s.conn(ctx).query(stAppOpen, subjectID)
 	return collect(ctx, s.c, "list open applications", rows, err, scanApp)
 }
+
+// ListSubjectGrants implements verification.ReadStore: one prepared
+// statement (stSubjectGrantsAsc, stSubjectGrantsDesc) instead of a read
+// transaction with GetSubject, the total and the page.
+func (s *Store) ListSubjectGrants(ctx context.Context, f verification.GrantFilter) (verification.SubjectGrants, error) {
+	if err := s.check(ctx); err != nil {
+		return verification.SubjectGrants{}, err
+	}
+	id := stSubjectGrantsAsc
+	if f.Desc {
+		id = stSubjectGrantsDesc
+	}
+	rows, err := s.conn(ctx).query(id, f.SubjectID, max(f.Offset, 0), max(f.Limit, 0))
+	if err != nil {
+		return verification.SubjectGrants{}, s.c.mapErr(ctx, "list subject grants", err)
+	}
+	defer rows.Close()
+	out := verification.SubjectGrants{Page: verification.Page[verification.Grant]{Items: []verification.Grant{}}}
+	found := false
+	for rows.Next() {
+		var (
+			deletedAt, total    int64
+			gid, client, lvl    sql.NullInt64
+			prevID, adminID, at sql.NullInt64
+			lvlName, prevName   sql.NullString
+			reason              sql.NullString
+		)
+		if err := rows.Scan(&deletedAt, &total, &gid, &client, &lvl, &lvlName, &prevID, &prevName, &reason, &adminID, &at); err != nil {
+			return verification.SubjectGrants{}, s.c.mapErr(ctx, "list subject grants", err)
+		}
+		found = true
+		out.Deleted, out.Page.Total = deletedAt != 0, int(total)
+		if !gid.Valid {
+			continue
+		}
+		g := verification.Grant{
+			ID: gid.Int64, SubjectID: client.Int64, Level: verification.LevelRef{ID: int(lvl.Int64), Name: lvlName.String},
+			Reason: reason.String, AdminID: adminID.Int64, CreatedAt: fromMicros(at.Int64),
+		}
+		if prevID.Valid {
+			g.Previous = &verification.LevelRef{ID: int(prevID.Int64), Name: prevName.String}
+		}
+		out.Page.Items = append(out.Page.Items, g)
+	}
+	if err := rows.Err(); err != nil {
+		return verification.SubjectGrants{}, s.c.mapErr(ctx, "list subject grants", err)
+	}
+	if !found {
+		return verification.SubjectGrants{}, notFound("subject", f.SubjectID)
+	}
+	return out, nil
+}

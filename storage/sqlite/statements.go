@@ -35,6 +35,8 @@ const (
 	stClientTotal
 	stClientPageAsc
 	stClientPageDesc
+	stSubjectGrantsAsc
+	stSubjectGrantsDesc
 
 	stAppInsert
 	stAppGet
@@ -149,6 +151,23 @@ var stmtSQL = [numStmts]string{
 		WHERE g.client_id = ? AND g.client_seq > ? ORDER BY g.client_seq LIMIT ?`,
 	stClientPageDesc: `SELECT ` + grantCols + ` FROM {{prefix}}grants g
 		WHERE g.client_id = ? AND g.client_seq <= ? ORDER BY g.client_seq DESC LIMIT ?`,
+
+	// ReadStore.ListSubjectGrants: the subject's deletion mark, its grant
+	// total and one page, in one statement (?1 client, ?2 offset, ?3
+	// limit). A subject without grants on the page gives one row with NULL
+	// grant columns; an unknown subject none.
+	stSubjectGrantsAsc: `SELECT s.deleted_at, (SELECT COALESCE(MAX(client_seq), 0) FROM {{prefix}}grants WHERE client_id = ?1), ` + grantCols + `
+		FROM {{prefix}}subjects s LEFT JOIN (
+			SELECT * FROM {{prefix}}grants WHERE client_id = ?1 AND client_seq > ?2 ORDER BY client_seq LIMIT ?3
+		) g ON 1
+		WHERE s.id = ?1 ORDER BY g.client_seq`,
+	stSubjectGrantsDesc: `SELECT s.deleted_at, (SELECT COALESCE(MAX(client_seq), 0) FROM {{prefix}}grants WHERE client_id = ?1), ` + grantCols + `
+		FROM {{prefix}}subjects s LEFT JOIN (
+			SELECT * FROM {{prefix}}grants WHERE client_id = ?1
+			   AND client_seq <= (SELECT COALESCE(MAX(client_seq), 0) FROM {{prefix}}grants WHERE client_id = ?1) - ?2
+			 ORDER BY client_seq DESC LIMIT ?3
+		) g ON 1
+		WHERE s.id = ?1 ORDER BY g.client_seq DESC`,
 
 	stAppInsert: `INSERT INTO {{prefix}}applications
 		(uuid, subject_id, level, status, steps, reason, created_at, expires_at, submitted_at, decided_at, decided_by, assigned_to, claimed_at)

@@ -118,4 +118,46 @@ func RunReads(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		_, err = s.ListOpenApplications(cancelledContext(t), alice.ID)
 		require.Error(t, err, "ListOpenApplications with a cancelled context")
 	})
+
+	test(t, newStore, "ListSubjectGrants", func(t *testing.T, s verification.Store) {
+		ctx := t.Context()
+		_, err := s.ListSubjectGrants(ctx, verification.GrantFilter{SubjectID: 1 << 40, Limit: 10})
+		require.ErrorIs(t, err, verification.ErrNotFound, "ListSubjectGrants of an unknown subject")
+		alice := newSubject(t, s, "alice")
+		bob := newSubject(t, s, "bob")
+		got, err := s.ListSubjectGrants(ctx, verification.GrantFilter{SubjectID: alice.ID, Limit: 10})
+		require.NoError(t, err)
+		require.False(t, got.Deleted)
+		require.Zero(t, got.Page.Total)
+		require.Empty(t, got.Page.Items)
+		for i := range 5 {
+			addGrant(t, s, alice.ID, i, i+1, 2*i)
+			addGrant(t, s, bob.ID, i, i+1, 2*i+1)
+		}
+		for _, desc := range []bool{false, true} {
+			for _, limit := range []int{0, 1, 2, 10} {
+				for _, offset := range []int{0, 1, 4, 5, 9} {
+					f := verification.GrantFilter{SubjectID: alice.ID, Limit: limit, Offset: offset, Desc: desc}
+					want, err := s.ListGrants(ctx, f)
+					require.NoError(t, err)
+					got, err := s.ListSubjectGrants(ctx, f)
+					require.NoError(t, err)
+					require.False(t, got.Deleted)
+					require.Equal(t, want.Total, got.Page.Total, "total, %+v", f)
+					require.Len(t, got.Page.Items, len(want.Items), "page, %+v", f)
+					for i := range want.Items {
+						require.Equal(t, want.Items[i], got.Page.Items[i], "ListSubjectGrants must agree with ListGrants, %+v", f)
+					}
+				}
+			}
+		}
+		alice.DeletedAt, alice.UpdatedAt = at(20), at(20)
+		require.NoError(t, s.UpdateSubject(ctx, alice))
+		got, err = s.ListSubjectGrants(ctx, verification.GrantFilter{SubjectID: alice.ID, Limit: 2, Desc: true})
+		require.NoError(t, err, "a deleted subject is returned with Deleted set, not ErrNotFound")
+		require.True(t, got.Deleted)
+		require.Equal(t, 5, got.Page.Total)
+		_, err = s.ListSubjectGrants(cancelledContext(t), verification.GrantFilter{SubjectID: bob.ID, Limit: 2})
+		require.Error(t, err, "ListSubjectGrants with a cancelled context")
+	})
 }
