@@ -11,7 +11,8 @@ import (
 // several calls, selecting only the columns the route needs.
 type ReadStore interface {
 	// GetSubjectStatuses returns the subject's level and liveness with the
-	// status of each of its requirement states, in one round trip. A
+	// status (and Final mark) of each of its requirement states, in one
+	// round trip. A
 	// deleted subject is returned with Deleted set; ErrNotFound when no
 	// subject has the ID. States is non-nil (empty for a subject with no
 	// state).
@@ -51,4 +52,8 @@ type SubjectStatuses struct {
 	// States maps a requirement's name to the subject's status for it; a
 	// requirement without a state is missing.
 	States levels.States
+	// Final names the requirements whose state is marked Final (a
+	// rejection the subject cannot retry), in no particular order; nil
+	// when none.
+	Final []string
 }

@@ -93,7 +93,7 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, 
 			return err
 		}
 		app, found := openApplication(apps, now)
-		if found && s.superseded(sub, app) {
+		if found && s.superseded(sub.Level, app) {
 			// An admin granted the draft's level meanwhile: the draft is
 			// superseded (its answers stay as they are) and a new one starts.
 			app.Status = ApplicationExpired
@@ -109,9 +109,11 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, 
 			next, ok := s.ladder.Next(sub.Level)
 			done := !ok
 			if ok {
-				if done, err = s.verified(ctx, tx, sub.ID); err != nil {
+				st, err := tx.GetSubjectStatuses(ctx, sub.ID)
+				if err != nil {
 					return err
 				}
+				done = s.ladder.Evaluate(st.States, 0).Verified()
 			}
 			if done {
 				step = WizardStep{Stage: StageDone}
@@ -139,7 +141,10 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, 
 // or hand over to the transaction, which re-reads everything under the
 // subject's lock.
 func (s *Service) resumeWizard(ctx context.Context, subjectID int64) (step WizardStep, ok bool, err error) {
-	sub, err := liveSubject(s.store.GetSubject(ctx, subjectID))
+	sub, err := s.store.GetSubjectStatuses(ctx, subjectID)
+	if errors.Is(err, ErrNotFound) || err == nil && (sub.Deleted || sub.Redacted) {
+		return WizardStep{}, false, coded(CodeUserDeleted) // as liveSubject
+	}
 	if err != nil {
 		return WizardStep{}, false, err
 	}
@@ -155,44 +160,27 @@ func (s *Service) resumeWizard(ctx context.Context, subjectID int64) (step Wizar
 	}
 	app, found := openApplication(apps, now)
 	switch {
-	case found && s.superseded(sub, app):
+	case found && s.superseded(sub.Level, app):
 		return WizardStep{}, false, nil
 	case !found:
-		if _, next := s.ladder.Next(sub.Level); next {
-			done, err := s.verified(ctx, s.store, sub.ID)
-			if err != nil || !done {
-				return WizardStep{}, false, err
-			}
+		if _, next := s.ladder.Next(sub.Level); next && !s.ladder.Evaluate(sub.States, 0).Verified() {
+			return WizardStep{}, false, nil
 		}
 		return WizardStep{Stage: StageDone}, true, nil
 	case app.Status != ApplicationDraft:
 		return WizardStep{UUID: app.UUID, Application: app, Stage: StageDone}, true, nil
 	}
-	_, full, err := states(ctx, s.store, sub.ID)
-	if err != nil {
-		return WizardStep{}, false, err
-	}
-	step, submit, err := s.nextStep(&app, full)
+	step, submit, err := s.nextStep(&app, sub)
 	if err != nil {
 		return WizardStep{}, true, err
 	}
 	return step, !submit, nil
 }
 
-// superseded reports whether app is a draft for a level the subject has
-// reached meanwhile (an admin granted it).
-func (s *Service) superseded(sub Subject, app Application) bool {
-	return app.Status == ApplicationDraft && s.ladder.Position(app.Level) <= s.ladder.Position(sub.Level)
-}
-
-// verified reports whether the subject's states already earn the top of
-// the ladder.
-func (s *Service) verified(ctx context.Context, rs RequirementStore, subjectID int64) (bool, error) {
-	st, _, err := states(ctx, rs, subjectID)
-	if err != nil {
-		return false, err
-	}
-	return s.ladder.Evaluate(st, 0).Verified(), nil
+// superseded reports whether app is a draft for a level the subject (at
+// level) has reached meanwhile (an admin granted it).
+func (s *Service) superseded(level int, app Application) bool {
+	return app.Status == ApplicationDraft && s.ladder.Position(app.Level) <= s.ladder.Position(level)
 }
 
 // advance computes the application's next step; a draft with nothing left
@@ -201,11 +189,11 @@ func (s *Service) advance(ctx context.Context, tx Store, sub *Subject, app *Appl
 	if app.Status != ApplicationDraft {
 		return WizardStep{UUID: app.UUID, Application: *app, Stage: StageDone}, nil
 	}
-	_, full, err := states(ctx, tx, sub.ID)
+	st, err := tx.GetSubjectStatuses(ctx, sub.ID)
 	if err != nil {
 		return WizardStep{UUID: app.UUID, Application: *app}, err
 	}
-	step, submit, err := s.nextStep(app, full)
+	step, submit, err := s.nextStep(app, st)
 	if err != nil || !submit {
 		return step, err
 	}
@@ -221,21 +209,20 @@ func (s *Service) advance(ctx context.Context, tx Store, sub *Subject, app *Appl
 	return step, nil
 }
 
-// nextStep is the next step of a draft given the subject's states (full,
-// by name); submit reports that nothing is left, so the draft is to be
-// submitted for review.
-func (s *Service) nextStep(app *Application, full map[string]RequirementState) (step WizardStep, submit bool, err error) {
+// nextStep is the next step of a draft given the subject's states; submit
+// reports that nothing is left, so the draft is to be submitted for review.
+func (s *Service) nextStep(app *Application, sub SubjectStatuses) (step WizardStep, submit bool, err error) {
 	step = WizardStep{UUID: app.UUID, Application: *app}
 	answersMissing := false
 	for _, req := range s.ladder.RequirementsUpTo(app.Level) {
 		if !req.AnsweredByUser() {
 			continue
 		}
-		st := full[req.Name]
+		status := sub.States[req.Name]
 		switch {
-		case st.Status == levels.Rejected && st.Final:
+		case status == levels.Rejected && slices.Contains(sub.Final, req.Name):
 			return step, false, newErr(ErrRejectedFinal, "requirement %s was rejected with a final decision", req.Name)
-		case st.Status == levels.Approved || st.Status == levels.Pending:
+		case status == levels.Approved || status == levels.Pending:
 			continue
 		case req.Type == levels.Document:
 			step.Stage, step.Requirement = StageDocuments, req.Name

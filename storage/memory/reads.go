@@ -22,11 +22,15 @@ func (s *Store) GetSubjectStatuses(ctx context.Context, subjectID int64) (verifi
 	}
 	m := s.root.states[subjectID]
 	st := make(levels.States, len(m))
+	var final []string
 	for name, r := range m {
 		st[name] = r.Status
+		if r.Final {
+			final = append(final, name)
+		}
 	}
 	return verification.SubjectStatuses{
-		ID: sub.ID, Level: sub.Level, Deleted: sub.Deleted(), Redacted: !sub.RedactedAt.IsZero(), States: st,
+		ID: sub.ID, Level: sub.Level, Deleted: sub.Deleted(), Redacted: !sub.RedactedAt.IsZero(), States: st, Final: final,
 	}, nil
 }
 

@@ -15,7 +15,7 @@ func (s *Store) GetSubjectStatuses(ctx context.Context, subjectID int64) (verifi
 	if err := s.begin(ctx); err != nil {
 		return verification.SubjectStatuses{}, err
 	}
-	rows, err := s.q.Query(ctx, s.sql(`SELECT s.level, s.deleted_at IS NOT NULL, s.redacted_at IS NOT NULL, r.name, r.status
+	rows, err := s.q.Query(ctx, s.sql(`SELECT s.level, s.deleted_at IS NOT NULL, s.redacted_at IS NOT NULL, r.name, r.status, r.final
 		FROM {{schema}}.subjects s LEFT JOIN {{schema}}.requirement_states r ON r.subject_id = s.id
 		WHERE s.id = $1`), subjectID)
 	if err != nil {
@@ -24,9 +24,12 @@ func (s *Store) GetSubjectStatuses(ctx context.Context, subjectID int64) (verifi
 	defer rows.Close()
 	out := verification.SubjectStatuses{ID: subjectID}
 	found := false
-	var name, status *string
+	var (
+		name, status *string
+		final        *bool
+	)
 	for rows.Next() {
-		if err := rows.Scan(&out.Level, &out.Deleted, &out.Redacted, &name, &status); err != nil {
+		if err := rows.Scan(&out.Level, &out.Deleted, &out.Redacted, &name, &status, &final); err != nil {
 			return verification.SubjectStatuses{}, fail(ctx, "get subject statuses", err)
 		}
 		if !found {
@@ -35,6 +38,9 @@ func (s *Store) GetSubjectStatuses(ctx context.Context, subjectID int64) (verifi
 		}
 		if name != nil && status != nil {
 			out.States[*name] = levels.Status(*status)
+			if final != nil && *final {
+				out.Final = append(out.Final, *name)
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -32,29 +32,35 @@ func (s *Store) GetSubjectStatuses(ctx context.Context, subjectID int64) (verifi
 		return verification.SubjectStatuses{}, s.c.mapErr(ctx, "get subject statuses", err)
 	}
 	out.Deleted, out.Redacted = deletedAt != 0, redactedAt != 0
-	if out.States, err = parseStatuses(packed.String); err != nil {
+	if out.States, out.Final, err = parseStatuses(packed.String); err != nil {
 		return verification.SubjectStatuses{}, fmt.Errorf("sqlite: get subject statuses: %w", err)
 	}
 	return out, nil
 }
 
 // parseStatuses decodes stSubjectStatuses' packed states: a sequence of
-// <decimal byte length>:<name><status letter>. The names are substrings of
-// packed (no copy each).
-func parseStatuses(packed string) (levels.States, error) {
+// <decimal byte length>:<name><status letter>, the letter upper case for a
+// state marked final. The names are substrings of packed (no copy each).
+func parseStatuses(packed string) (levels.States, []string, error) {
 	st := make(levels.States, 8)
+	var final []string
 	for packed != "" {
 		colon := strings.IndexByte(packed, ':')
 		if colon <= 0 {
-			return nil, errors.New("malformed packed states")
+			return nil, nil, errors.New("malformed packed states")
 		}
 		n, err := strconv.Atoi(packed[:colon])
 		if err != nil || n < 0 || colon+1+n >= len(packed) {
-			return nil, errors.New("malformed packed states")
+			return nil, nil, errors.New("malformed packed states")
 		}
 		name := packed[colon+1 : colon+1+n]
+		letter := packed[colon+1+n]
+		if letter >= 'A' && letter <= 'Z' {
+			final = append(final, name)
+			letter += 'a' - 'A'
+		}
 		var status levels.Status
-		switch packed[colon+1+n] {
+		switch letter {
 		case 'm':
 			status = levels.Missing
 		case 'p':
@@ -64,12 +70,12 @@ func parseStatuses(packed string) (levels.States, error) {
 		case 'a':
 			status = levels.Approved
 		default:
-			return nil, fmt.Errorf("unknown status of state %q", name)
+			return nil, nil, fmt.Errorf("unknown status of state %q", name)
 		}
 		st[name] = status
 		packed = packed[colon+2+n:]
 	}
-	return st, nil
+	return st, final, nil
 }
 
 // ListOpenApplications implements verification.ReadStore: a prepared

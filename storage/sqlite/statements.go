@@ -118,11 +118,13 @@ var stmtSQL = [numStmts]string{
 	// The status route's one round trip (ReadStore.GetSubjectStatuses): the
 	// subject's liveness and level, and its states in one text column, each
 	// as <byte length of the name>:<name><first letter of the status> (the
-	// four statuses start with distinct letters), so that one row and one
+	// four statuses start with distinct letters; upper case for a state
+	// marked final), so that one row and one
 	// string carry every state whatever the name's bytes (see
 	// parseStatuses): the driver's cost is then the same for 2 states or 50.
 	stSubjectStatuses: `SELECT s.level, s.deleted_at, s.redacted_at,
-		(SELECT group_concat(length(CAST(r.name AS BLOB)) || ':' || r.name || substr(r.status, 1, 1), '')
+		(SELECT group_concat(length(CAST(r.name AS BLOB)) || ':' || r.name ||
+			CASE WHEN r.final != 0 THEN upper(substr(r.status, 1, 1)) ELSE substr(r.status, 1, 1) END, '')
 		   FROM {{prefix}}requirement_states r WHERE r.subject_id = s.id)
 		FROM {{prefix}}subjects s WHERE s.id = ?`,
 

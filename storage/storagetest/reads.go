@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -33,9 +34,11 @@ func RunReads(t *testing.T, newStore func(t *testing.T) verification.Store) {
 			// Names a store might take for separators or multi-byte text.
 			"12:a,b=c;pp": levels.Approved, "größe ünd ß": levels.Pending, `quo"te'|x`: levels.Rejected,
 		}
+		final := []string{"phone", `quo"te'|x`}
 		for name, st := range states {
 			require.NoError(t, s.PutRequirementState(ctx, verification.RequirementState{
 				SubjectID: alice.ID, Name: name, Status: st, Answer: []byte(`"x"`), Reason: "r", Attempts: 1, UpdatedAt: at(1),
+				Final: slices.Contains(final, name),
 			}))
 		}
 		require.NoError(t, s.PutRequirementState(ctx, verification.RequirementState{SubjectID: bob.ID, Name: "email", Status: levels.Rejected, UpdatedAt: at(1)}))
@@ -43,6 +46,8 @@ func RunReads(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		require.NoError(t, s.UpdateSubject(ctx, alice))
 		got, err = s.GetSubjectStatuses(ctx, alice.ID)
 		require.NoError(t, err)
+		require.ElementsMatch(t, final, got.Final, "Final names the states marked final")
+		got.Final = nil
 		require.Equal(t, verification.SubjectStatuses{ID: alice.ID, Level: 2, States: levels.States(states)}, got,
 			"the subject's level and exactly its own states' statuses")
 
