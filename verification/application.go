@@ -133,15 +133,15 @@ type PendingRequest struct {
 // request. An application past its expiry is never reported pending, even
 // before ExpireDue has run.
 func (s *Service) PendingRequest(ctx context.Context, subjectID int64) (PendingRequest, error) {
-	sub, err := s.subject(ctx, SystemActor(), subjectID, "PendingRequest")
-	if err != nil {
+	if subjectID <= 0 {
+		return PendingRequest{}, s.fail("PendingRequest", invalid("clientId", "must be a positive integer"))
+	}
+	// One round trip: the subject with its open applications.
+	sub, apps, err := s.store.GetOpenApplications(ctx, subjectID)
+	if sub, err = s.live(SystemActor(), sub, err, "PendingRequest"); err != nil {
 		return PendingRequest{}, err
 	}
 	pr := PendingRequest{Subject: sub, Verified: sub.Level == s.ladder.Top().ID}
-	apps, err := s.store.ListOpenApplications(ctx, sub.ID)
-	if err != nil {
-		return PendingRequest{}, s.fail("PendingRequest", err)
-	}
 	app, found := openApplication(apps, s.Now())
 	switch {
 	case found && app.Status == ApplicationSubmitted:

@@ -21,6 +21,11 @@ type ReadStore interface {
 	// applications, newest first (ID descending), without counting them
 	// (ListApplications' total): empty, not an error, when none.
 	ListOpenApplications(ctx context.Context, subjectID int64) ([]Application, error)
+	// GetOpenApplications is GetSubject and ListOpenApplications in one
+	// round trip: the subject (deleted or not) with its draft and
+	// submitted applications, newest first (empty, not nil, when none);
+	// ErrNotFound when no subject has the ID.
+	GetOpenApplications(ctx context.Context, subjectID int64) (Subject, []Application, error)
 	// ListSubjectGrants is ListGrants of one subject (f.SubjectID, which
 	// must be positive; f.Tags is ignored) together with whether that
 	// subject is deleted, in one round trip: ErrNotFound when no subject

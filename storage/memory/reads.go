@@ -65,3 +65,15 @@ func (s *Store) ListSubjectGrants(ctx context.Context, f verification.GrantFilte
 	}
 	return verification.SubjectGrants{Deleted: sub.Deleted(), Page: page}, nil
 }
+
+// GetOpenApplications implements verification.ReadStore. A subject is never
+// removed, so reading it before its applications is as good as one
+// snapshot.
+func (s *Store) GetOpenApplications(ctx context.Context, subjectID int64) (verification.Subject, []verification.Application, error) {
+	sub, err := s.GetSubject(ctx, subjectID)
+	if err != nil {
+		return verification.Subject{}, nil, err
+	}
+	apps, err := s.ListOpenApplications(ctx, subjectID)
+	return sub, apps, err
+}

@@ -131,3 +131,58 @@ func (s *Store) ListSubjectGrants(ctx context.Context, f verification.GrantFilte
 	}
 	return out, nil
 }
+
+// splitScan scans a row whose first columns one scan function reads (dest)
+// and whose remaining columns go to rest.
+type splitScan struct {
+	row  pgx.Row
+	rest []any
+}
+
+func (p splitScan) Scan(dest ...any) error { return p.row.Scan(append(dest, p.rest...)...) }
+
+// GetOpenApplications implements verification.ReadStore: one statement, the
+// subject joined with its open applications.
+func (s *Store) GetOpenApplications(ctx context.Context, subjectID int64) (verification.Subject, []verification.Application, error) {
+	if err := s.begin(ctx); err != nil {
+		return verification.Subject{}, nil, err
+	}
+	rows, err := s.q.Query(ctx, s.sql(`SELECT s.id, s.identifier, s.tags, s.level, s.deleted_at, s.legal_hold, s.redacted_at, s.event_seq,
+		s.created_at, s.updated_at,
+		a.id, a.uuid, a.subject_id, a.level, a.status, a.steps, a.reason, a.created_at, a.expires_at, a.submitted_at, a.decided_at,
+		a.decided_by, a.assigned_to, a.claimed_at
+		FROM {{schema}}.subjects s
+		LEFT JOIN {{schema}}.applications a ON a.subject_id = s.id AND a.status IN ('draft', 'submitted')
+		WHERE s.id = $1 ORDER BY a.id DESC`), subjectID)
+	if err != nil {
+		return verification.Subject{}, nil, fail(ctx, "get open applications", err)
+	}
+	defer rows.Close()
+	var (
+		sub   verification.Subject
+		found bool
+		apps  = []verification.Application{}
+	)
+	for rows.Next() {
+		var r appRow
+		if sub, err = scanSubject(splitScan{rows, r.dest()}); err != nil {
+			return verification.Subject{}, nil, fail(ctx, "get open applications", err)
+		}
+		found = true
+		if r.id == nil {
+			continue
+		}
+		a, err := r.app()
+		if err != nil {
+			return verification.Subject{}, nil, err
+		}
+		apps = append(apps, a)
+	}
+	if err := rows.Err(); err != nil {
+		return verification.Subject{}, nil, fail(ctx, "get open applications", err)
+	}
+	if !found {
+		return verification.Subject{}, nil, notFound("subject", subjectID)
+	}
+	return sub, apps, nil
+}

@@ -78,6 +78,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		stStateDue: "due states", stStateDueUnwarned: "due unwarned states",
 		stSubjectStatuses: "subject statuses", stAppOpen: "open applications of a subject",
 		stSubjectGrantsAsc: "subject grants asc", stSubjectGrantsDesc: "subject grants desc",
+		stSubjectOpenApps: "subject with open applications",
 	}
 	for id, name := range names {
 		queries[name] = stmtSQL[id]

@@ -139,3 +139,62 @@ func (s *Store) ListSubjectGrants(ctx context.Context, f verification.GrantFilte
 	}
 	return out, nil
 }
+
+// splitScan scans a row whose first columns one scan function reads (dest)
+// and whose remaining columns go to rest.
+type splitScan struct {
+	row  scanner
+	rest []any
+}
+
+func (p splitScan) Scan(dest ...any) error { return p.row.Scan(append(dest, p.rest...)...) }
+
+// GetOpenApplications implements verification.ReadStore: one prepared
+// statement, the subject joined with its open applications.
+func (s *Store) GetOpenApplications(ctx context.Context, subjectID int64) (verification.Subject, []verification.Application, error) {
+	if err := s.check(ctx); err != nil {
+		return verification.Subject{}, nil, err
+	}
+	rows, err := s.conn(ctx).query(stSubjectOpenApps, subjectID)
+	if err != nil {
+		return verification.Subject{}, nil, s.c.mapErr(ctx, "get open applications", err)
+	}
+	defer rows.Close()
+	var (
+		sub   verification.Subject
+		found bool
+		apps  = []verification.Application{}
+	)
+	for rows.Next() {
+		var (
+			id, subj, level, created, expires, submitted, decided, decidedBy, assigned, claimed sql.NullInt64
+			uuid, status, steps, reason                                                         sql.NullString
+		)
+		sub, err = scanSubject(splitScan{rows, []any{&id, &uuid, &subj, &level, &status, &steps, &reason,
+			&created, &expires, &submitted, &decided, &decidedBy, &assigned, &claimed}})
+		if err != nil {
+			return verification.Subject{}, nil, s.c.mapErr(ctx, "get open applications", err)
+		}
+		found = true
+		if !id.Valid {
+			continue
+		}
+		a := verification.Application{
+			ID: id.Int64, UUID: uuid.String, SubjectID: subj.Int64, Level: int(level.Int64), Status: verification.ApplicationStatus(status.String),
+			Reason: reason.String, CreatedAt: fromMicros(created.Int64), ExpiresAt: fromMicros(expires.Int64),
+			SubmittedAt: fromMicros(submitted.Int64), DecidedAt: fromMicros(decided.Int64), DecidedBy: decidedBy.Int64,
+			AssignedTo: assigned.Int64, ClaimedAt: fromMicros(claimed.Int64),
+		}
+		if a.Steps, err = decodeSteps(steps); err != nil {
+			return verification.Subject{}, nil, fmt.Errorf("sqlite: get open applications: %w", err)
+		}
+		apps = append(apps, a)
+	}
+	if err := rows.Err(); err != nil {
+		return verification.Subject{}, nil, s.c.mapErr(ctx, "get open applications", err)
+	}
+	if !found {
+		return verification.Subject{}, nil, notFound("subject", subjectID)
+	}
+	return sub, apps, nil
+}

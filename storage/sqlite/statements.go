@@ -43,6 +43,7 @@ const (
 	stAppByUUID
 	stAppUpdate
 	stAppOpen
+	stSubjectOpenApps
 
 	stFileInsert
 	stFileGet
@@ -185,6 +186,14 @@ var stmtSQL = [numStmts]string{
 	// newest first, no count.
 	stAppOpen: `SELECT ` + appCols + ` FROM {{prefix}}applications
 		WHERE subject_id = ? AND status IN ('draft', 'submitted') ORDER BY id DESC`,
+	// ReadStore.GetOpenApplications: the subject's columns in every row,
+	// then an open application's (NULL for a subject without one).
+	stSubjectOpenApps: `SELECT s.id, s.identifier, s.tags, s.level, s.deleted_at, s.legal_hold, s.redacted_at, s.event_seq, s.created_at, s.updated_at,
+		a.id, a.uuid, a.subject_id, a.level, a.status, a.steps, a.reason, a.created_at, a.expires_at, a.submitted_at, a.decided_at,
+		a.decided_by, a.assigned_to, a.claimed_at
+		FROM {{prefix}}subjects s
+		LEFT JOIN {{prefix}}applications a ON a.subject_id = s.id AND a.status IN ('draft', 'submitted')
+		WHERE s.id = ? ORDER BY a.id DESC`,
 
 	stFileInsert: `INSERT INTO {{prefix}}files (` + fileCols + `)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -77,10 +77,11 @@ func RunReads(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		require.Error(t, err, "GetSubjectStatuses with a cancelled context")
 	})
 
-	test(t, newStore, "ListOpenApplications", func(t *testing.T, s verification.Store) {
+	test(t, newStore, "OpenApplications", func(t *testing.T, s verification.Store) {
 		ctx := t.Context()
-		alice := newSubject(t, s, "alice")
+		alice := newSubject(t, s, "alice", "eu")
 		bob := newSubject(t, s, "bob")
+		carol := newSubject(t, s, "carol", "eu", "us")
 		got, err := s.ListOpenApplications(ctx, alice.ID)
 		require.NoError(t, err)
 		require.Empty(t, got, "no applications: empty, not an error")
@@ -112,6 +113,24 @@ func RunReads(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		for i := range got {
 			requireApp(t, page.Items[i], got[i], "ListOpenApplications vs ListApplications")
 		}
+
+		gotSub, withSub, err := s.GetOpenApplications(ctx, alice.ID)
+		require.NoError(t, err)
+		wantSub, err := s.GetSubject(ctx, alice.ID)
+		require.NoError(t, err)
+		requireSubject(t, wantSub, gotSub, "GetOpenApplications' subject")
+		require.Len(t, withSub, len(got), "GetOpenApplications must agree with ListOpenApplications")
+		for i := range got {
+			requireApp(t, got[i], withSub[i], "GetOpenApplications vs ListOpenApplications")
+		}
+		gotSub, withSub, err = s.GetOpenApplications(ctx, carol.ID)
+		require.NoError(t, err)
+		require.Equal(t, carol.ID, gotSub.ID)
+		require.Equal(t, carol.Tags, gotSub.Tags)
+		require.NotNil(t, withSub, "a subject without open applications: empty, not nil")
+		require.Empty(t, withSub)
+		_, _, err = s.GetOpenApplications(ctx, 1<<40)
+		require.ErrorIs(t, err, verification.ErrNotFound, "GetOpenApplications of an unknown subject")
 
 		apps[4].Status = verification.ApplicationExpired
 		require.NoError(t, s.UpdateApplication(ctx, apps[4]))
