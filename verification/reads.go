@@ -2,6 +2,7 @@ package verification
 
 import (
 	"context"
+	"errors"
 
 	"github.com/openkyc/kyc/levels"
 )
@@ -31,6 +32,54 @@ type ReadStore interface {
 	// subject is deleted, in one round trip: ErrNotFound when no subject
 	// has the ID.
 	ListSubjectGrants(ctx context.Context, f GrantFilter) (SubjectGrants, error)
+	// GetIDVerification returns whether the subject is deleted with its
+	// newest approved identity-verification session (in ListIDSessions'
+	// order) and which of that session's files can still be served (a
+	// file of this subject whose BlobKey is set), in one round trip:
+	// ErrNotFound when no subject has the ID.
+	GetIDVerification(ctx context.Context, subjectID int64) (SubjectIDVerification, error)
+}
+
+// IDVerification is a subject's newest approved identity-verification
+// session and which of its images can still be served (the identity
+// verification API; Service.IDVerification).
+type IDVerification struct {
+	// Session is the newest approved session.
+	Session IDSession
+	// Front, Back and Face report whether the session's front, back and
+	// face files exist for the subject with their bytes (not purged or
+	// erased); false for a file id the session does not name.
+	Front, Back, Face bool
+}
+
+// SubjectIDVerification is ReadStore.GetIDVerification's answer.
+type SubjectIDVerification struct {
+	// Deleted reports whether the subject has been deleted.
+	Deleted bool
+	// Found reports whether the subject has an approved session; the
+	// IDVerification is zero when not.
+	Found bool
+	// IDVerification is the session and its images' availability.
+	IDVerification
+}
+
+// IDVerification returns the subject's newest approved identity check
+// with which of its images can be served, in one store round trip:
+// ErrNotFound when it has none, ER709 for a deleted subject.
+func (s *Service) IDVerification(ctx context.Context, subjectID int64) (IDVerification, error) {
+	if subjectID <= 0 {
+		return IDVerification{}, s.fail("IDVerification", invalid("clientId", "must be a positive integer"))
+	}
+	v, err := s.store.GetIDVerification(ctx, subjectID)
+	switch {
+	case errors.Is(err, ErrNotFound) || err == nil && v.Deleted:
+		return IDVerification{}, s.fail("IDVerification", coded(CodeUserDeleted))
+	case err != nil:
+		return IDVerification{}, s.fail("IDVerification", err)
+	case !v.Found:
+		return IDVerification{}, s.fail("IDVerification", newErr(ErrNotFound, "no approved identity verification"))
+	}
+	return v.IDVerification, nil
 }
 
 // SubjectGrants is one page of a subject's grants with the subject's

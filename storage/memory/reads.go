@@ -77,3 +77,35 @@ func (s *Store) GetOpenApplications(ctx context.Context, subjectID int64) (verif
 	apps, err := s.ListOpenApplications(ctx, subjectID)
 	return sub, apps, err
 }
+
+// GetIDVerification implements verification.ReadStore.
+func (s *Store) GetIDVerification(ctx context.Context, subjectID int64) (verification.SubjectIDVerification, error) {
+	unlock, err := s.begin(ctx, false)
+	if err != nil {
+		return verification.SubjectIDVerification{}, err
+	}
+	defer unlock()
+	sub, ok := s.root.subjects[subjectID]
+	if !ok {
+		return verification.SubjectIDVerification{}, notFound("subject", subjectID)
+	}
+	out := verification.SubjectIDVerification{Deleted: sub.Deleted()}
+	live := func(id string) bool {
+		f, ok := s.root.files[id]
+		return id != "" && ok && f.SubjectID == subjectID && f.BlobKey != ""
+	}
+	// s.sessions is in insertion order: the newest approved is the last
+	// one with the greatest CreatedAt.
+	for _, x := range s.root.sessions {
+		if x.SubjectID != subjectID || x.Status != verification.IDSessionApproved {
+			continue
+		}
+		if !out.Found || !x.CreatedAt.Before(out.Session.CreatedAt) {
+			out.Found, out.Session = true, x
+		}
+	}
+	if out.Found {
+		out.Front, out.Back, out.Face = live(out.Session.FrontFileID), live(out.Session.BackFileID), live(out.Session.FaceFileID)
+	}
+	return out, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/verification"
@@ -185,4 +186,51 @@ func (s *Store) GetOpenApplications(ctx context.Context, subjectID int64) (verif
 		return verification.Subject{}, nil, notFound("subject", subjectID)
 	}
 	return sub, apps, nil
+}
+
+// GetIDVerification implements verification.ReadStore: one statement
+// instead of GetSubject, ListIDSessions and a GetFile per image.
+func (s *Store) GetIDVerification(ctx context.Context, subjectID int64) (verification.SubjectIDVerification, error) {
+	if err := s.begin(ctx); err != nil {
+		return verification.SubjectIDVerification{}, err
+	}
+	var (
+		out                                     verification.SubjectIDVerification
+		id, provider, status, front, back, face *string
+		subj                                    *int64
+		at                                      pgtype.Timestamptz
+	)
+	err := s.q.QueryRow(ctx, s.sql(`SELECT s.deleted_at IS NOT NULL, x.id, x.subject_id, x.provider, x.status, x.created_at,
+		x.front_file_id, x.back_file_id, x.face_file_id,
+		EXISTS (SELECT 1 FROM {{schema}}.files f WHERE f.id = x.front_file_id AND f.subject_id = s.id AND f.blob_key <> ''),
+		EXISTS (SELECT 1 FROM {{schema}}.files f WHERE f.id = x.back_file_id AND f.subject_id = s.id AND f.blob_key <> ''),
+		EXISTS (SELECT 1 FROM {{schema}}.files f WHERE f.id = x.face_file_id AND f.subject_id = s.id AND f.blob_key <> '')
+		FROM {{schema}}.subjects s LEFT JOIN LATERAL (
+			SELECT * FROM {{schema}}.id_sessions WHERE subject_id = s.id AND status = 'approved'
+			 ORDER BY created_at DESC NULLS LAST, ord DESC LIMIT 1
+		) x ON true
+		WHERE s.id = $1`), subjectID).Scan(&out.Deleted, &id, &subj, &provider, &status, &at, &front, &back, &face,
+		&out.Front, &out.Back, &out.Face)
+	if noRows(err) {
+		return verification.SubjectIDVerification{}, notFound("subject", subjectID)
+	}
+	if err != nil {
+		return verification.SubjectIDVerification{}, fail(ctx, "get id verification", err)
+	}
+	if id == nil {
+		out.Front, out.Back, out.Face = false, false, false
+		return out, nil
+	}
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	out.Found = true
+	out.Session = verification.IDSession{
+		ID: *id, SubjectID: *subj, Provider: str(provider), Status: str(status), CreatedAt: tsOut(at),
+		FrontFileID: str(front), BackFileID: str(back), FaceFileID: str(face),
+	}
+	return out, nil
 }

@@ -79,6 +79,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		stSubjectStatuses: "subject statuses", stAppOpen: "open applications of a subject",
 		stSubjectGrantsAsc: "subject grants asc", stSubjectGrantsDesc: "subject grants desc",
 		stSubjectOpenApps: "subject with open applications",
+		stIDVerification:  "id verification",
 	}
 	for id, name := range names {
 		queries[name] = stmtSQL[id]
@@ -96,8 +97,10 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		// ordered once more after the join with the subject row.
 		"subject grants asc": true, "subject grants desc": true,
 	}
-	scansPage := map[string]bool{"subject grants asc": true, "subject grants desc": true}
-	pageScan := regexp.MustCompile(`^SCAN g( LEFT-JOIN)?$`)
+	// Those and the identity verification (its one newest approved
+	// session, LIMIT 1) scan their materialized subquery.
+	scansPage := map[string]bool{"subject grants asc": true, "subject grants desc": true, "id verification": true}
+	pageScan := regexp.MustCompile(`^SCAN [gx]( LEFT-JOIN)?$`)
 
 	check := func(when string) {
 		for name, q := range queries {

@@ -198,3 +198,37 @@ func (s *Store) GetOpenApplications(ctx context.Context, subjectID int64) (verif
 	}
 	return sub, apps, nil
 }
+
+// GetIDVerification implements verification.ReadStore: one prepared
+// statement instead of GetSubject, ListIDSessions and a GetFile per image.
+func (s *Store) GetIDVerification(ctx context.Context, subjectID int64) (verification.SubjectIDVerification, error) {
+	if err := s.check(ctx); err != nil {
+		return verification.SubjectIDVerification{}, err
+	}
+	var (
+		out                               verification.SubjectIDVerification
+		deletedAt                         int64
+		id, provider, status, front, back sql.NullString
+		face                              sql.NullString
+		subj, createdAt                   sql.NullInt64
+		frontLive, backLive, faceLive     bool
+	)
+	err := s.conn(ctx).queryRow(stIDVerification, subjectID).Scan(&deletedAt, &id, &subj, &provider, &status, &createdAt,
+		&front, &back, &face, &frontLive, &backLive, &faceLive)
+	if errors.Is(err, sql.ErrNoRows) {
+		return verification.SubjectIDVerification{}, notFound("subject", subjectID)
+	}
+	if err != nil {
+		return verification.SubjectIDVerification{}, s.c.mapErr(ctx, "get id verification", err)
+	}
+	out.Deleted = deletedAt != 0
+	if id.Valid {
+		out.Found = true
+		out.Session = verification.IDSession{
+			ID: id.String, SubjectID: subj.Int64, Provider: provider.String, Status: status.String,
+			CreatedAt: fromMicros(createdAt.Int64), FrontFileID: front.String, BackFileID: back.String, FaceFileID: face.String,
+		}
+		out.Front, out.Back, out.Face = frontLive, backLive, faceLive
+	}
+	return out, nil
+}

@@ -53,6 +53,7 @@ const (
 	stSessionInsert
 	stSessionList
 	stSessionUpdate
+	stIDVerification
 
 	stEventInsert
 	stEventListAll
@@ -210,6 +211,20 @@ var stmtSQL = [numStmts]string{
 	stSessionUpdate: `UPDATE {{prefix}}id_sessions
 		SET provider = ?, status = ?, created_at = ?, front_file_id = ?, back_file_id = ?, face_file_id = ?
 		WHERE id = ?`,
+
+	// ReadStore.GetIDVerification: the subject's deletion mark, its newest
+	// approved session (NULL columns for none) and whether each of the
+	// session's files is the subject's and still has its bytes.
+	stIDVerification: `SELECT s.deleted_at, x.id, x.subject_id, x.provider, x.status, x.created_at,
+		x.front_file_id, x.back_file_id, x.face_file_id,
+		EXISTS (SELECT 1 FROM {{prefix}}files f WHERE f.id = x.front_file_id AND f.subject_id = s.id AND f.blob_key != ''),
+		EXISTS (SELECT 1 FROM {{prefix}}files f WHERE f.id = x.back_file_id AND f.subject_id = s.id AND f.blob_key != ''),
+		EXISTS (SELECT 1 FROM {{prefix}}files f WHERE f.id = x.face_file_id AND f.subject_id = s.id AND f.blob_key != '')
+		FROM {{prefix}}subjects s LEFT JOIN (
+			SELECT * FROM {{prefix}}id_sessions WHERE subject_id = ?1 AND status = 'approved'
+			 ORDER BY created_at DESC, pos DESC LIMIT 1
+		) x ON 1
+		WHERE s.id = ?1`,
 
 	stEventInsert: `INSERT INTO {{prefix}}events (id, subject_id, type, data, occurred_at)
 		VALUES (?, ?, ?, ?, ?)`,

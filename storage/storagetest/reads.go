@@ -184,4 +184,63 @@ func RunReads(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		_, err = s.ListSubjectGrants(cancelledContext(t), verification.GrantFilter{SubjectID: bob.ID, Limit: 2})
 		require.Error(t, err, "ListSubjectGrants with a cancelled context")
 	})
+
+	test(t, newStore, "GetIDVerification", func(t *testing.T, s verification.Store) {
+		ctx := t.Context()
+		_, err := s.GetIDVerification(ctx, 1<<40)
+		require.ErrorIs(t, err, verification.ErrNotFound, "GetIDVerification of an unknown subject")
+		alice := newSubject(t, s, "alice")
+		bob := newSubject(t, s, "bob")
+		got, err := s.GetIDVerification(ctx, alice.ID)
+		require.NoError(t, err)
+		require.Equal(t, verification.SubjectIDVerification{}, got, "no session: not found, nothing else set")
+
+		erased := newFile(alice.ID, "file-erased", "passport", "front", levels.Approved, 1, 2)
+		erased.BlobKey = ""
+		for _, f := range []verification.File{
+			newFile(alice.ID, "file-front", "passport", "front", levels.Approved, 1, 2),
+			erased,
+			newFile(bob.ID, "file-bobs", "selfie", "face", levels.Approved, 1, 2),
+			newFile(alice.ID, "file-old", "passport", "front", levels.Approved, 1, 2),
+		} {
+			require.NoError(t, s.CreateFile(ctx, f))
+		}
+		sessions := []verification.IDSession{
+			{ID: "sess-old", SubjectID: alice.ID, Provider: "manual", Status: verification.IDSessionApproved, CreatedAt: at(1), FrontFileID: "file-old"},
+			{ID: "sess-tie-1", SubjectID: alice.ID, Provider: "manual", Status: verification.IDSessionApproved, CreatedAt: at(5), FrontFileID: "file-old"},
+			{ID: "sess-new", SubjectID: alice.ID, Provider: "fake", Status: verification.IDSessionApproved, CreatedAt: at(5),
+				FrontFileID: "file-front", BackFileID: "file-erased", FaceFileID: "file-bobs"},
+			{ID: "sess-pending", SubjectID: alice.ID, Provider: "fake", Status: "pending", CreatedAt: at(9), FrontFileID: "file-front"},
+			{ID: "sess-bob", SubjectID: bob.ID, Provider: "fake", Status: verification.IDSessionApproved, CreatedAt: at(10), FaceFileID: "file-bobs"},
+		}
+		for _, x := range sessions {
+			require.NoError(t, s.AddIDSession(ctx, x))
+		}
+		got, err = s.GetIDVerification(ctx, alice.ID)
+		require.NoError(t, err)
+		require.True(t, got.Found)
+		require.False(t, got.Deleted)
+		require.Equal(t, sessions[2], got.Session, "the newest approved session, the later one of two with the same CreatedAt")
+		require.True(t, got.Front, "a file of the subject with its bytes")
+		require.False(t, got.Back, "an erased file (no BlobKey)")
+		require.False(t, got.Face, "another subject's file")
+
+		list, err := s.ListIDSessions(ctx, alice.ID)
+		require.NoError(t, err)
+		i := slices.IndexFunc(list, func(x verification.IDSession) bool { return x.Status == verification.IDSessionApproved })
+		require.Equal(t, list[i], got.Session, "GetIDVerification must agree with ListIDSessions")
+
+		got, err = s.GetIDVerification(ctx, bob.ID)
+		require.NoError(t, err)
+		require.Equal(t, sessions[4], got.Session)
+		require.True(t, got.Face)
+		require.False(t, got.Front, "no front file named")
+		bob.DeletedAt, bob.UpdatedAt = at(20), at(20)
+		require.NoError(t, s.UpdateSubject(ctx, bob))
+		got, err = s.GetIDVerification(ctx, bob.ID)
+		require.NoError(t, err)
+		require.True(t, got.Deleted)
+		_, err = s.GetIDVerification(cancelledContext(t), alice.ID)
+		require.Error(t, err, "GetIDVerification with a cancelled context")
+	})
 }
