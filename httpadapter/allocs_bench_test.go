@@ -1,14 +1,17 @@
 package httpadapter
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/storage/sqlite"
 	"github.com/openkyc/kyc/verification"
@@ -40,8 +43,9 @@ func (w *discardWriter) Write(p []byte) (int, error) {
 // SQLite store and reports time and allocations per request, the store's
 // share included: the status route for a new user (seed 000's two states)
 // and a verified one (a state per requirement, all approved), the grant
-// history, the pending request and the wizard resume (user token, and API
-// key with X-User-Identifier). Issue 19's target: at most 60 allocations
+// history, the pending request, the wizard resume (user token, and API
+// key with X-User-Identifier) and the identity verification (three signed
+// image URLs). Issue 19's target: at most 60 allocations
 // per status request.
 func BenchmarkReadRoutes(b *testing.B) {
 	ctx := context.Background()
@@ -67,6 +71,15 @@ func BenchmarkReadRoutes(b *testing.B) {
 	step, err := svc.InitWizard(ctx, wizard.ID) // opens the application: the resumes below write nothing
 	require.NoError(b, err)
 	require.False(b, step.Done())
+	// The verified user's identity check: an approved session with its three images.
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	for _, id := range []string{"bench-front", "bench-back", "bench-face"} {
+		require.NoError(b, store.CreateFile(ctx, verification.File{ID: id, SubjectID: verified.ID, BlobKey: "blobs/" + id, ContentType: "image/png", Status: levels.Approved, CreatedAt: now}))
+	}
+	require.NoError(b, store.AddIDSession(ctx, verification.IDSession{ID: "bench-session", SubjectID: verified.ID, Provider: verification.ProviderManual,
+		Status: verification.IDSessionApproved, CreatedAt: now, FrontFileID: "bench-front", BackFileID: "bench-back", FaceFileID: "bench-face"}))
+	signer, err := documents.NewSigner([]documents.SigningKey{{ID: "k1", Secret: bytes.Repeat([]byte("s"), 32)}}, documents.SignerOptions{})
+	require.NoError(b, err)
 	auth, err := NewStaticAuthenticator(map[string]StaticToken{
 		"new-token":      {Principal: Principal{Credential: User, SubjectID: newUser.ID, Scopes: allScopes}},
 		"verified-token": {Principal: Principal{Credential: User, SubjectID: verified.ID, Scopes: allScopes}},
@@ -74,7 +87,7 @@ func BenchmarkReadRoutes(b *testing.B) {
 		"api-key":        {Principal: Principal{Credential: APIKey}},
 	}, nil)
 	require.NoError(b, err)
-	a, err := New(svc, Options{Authenticator: auth})
+	a, err := New(svc, Options{Authenticator: auth, Signer: signer, BaseURL: "https://kyc.example.com"})
 	require.NoError(b, err)
 	h := a.Handler("/kyc")
 	for _, c := range []struct{ name, path, token, ident string }{
@@ -84,6 +97,7 @@ func BenchmarkReadRoutes(b *testing.B) {
 		{"pending", "/external/api/v1/me/pending_verification_request", "wizard-token", ""},
 		{"wizard", "/api/v2/my/verifications/wizard", "wizard-token", ""},
 		{"wizard-apikey", "/api/v2/my/verifications/wizard", "api-key", wizard.Identifier},
+		{"idverify", "/api/v1/me/natural-person/id-verification", "verified-token", ""},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			// Cancellable, as net/http's request contexts are (database/sql
