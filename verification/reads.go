@@ -27,6 +27,10 @@ type ReadStore interface {
 	// submitted applications, newest first (empty, not nil, when none);
 	// ErrNotFound when no subject has the ID.
 	GetOpenApplications(ctx context.Context, subjectID int64) (Subject, []Application, error)
+	// GetSubjectProgress is GetSubjectStatuses and ListOpenApplications in
+	// one round trip (the wizard resume): ErrNotFound when no subject has
+	// the ID.
+	GetSubjectProgress(ctx context.Context, subjectID int64) (SubjectProgress, error)
 	// ListSubjectGrants is ListGrants of one subject (f.SubjectID, which
 	// must be positive; f.Tags is ignored) together with whether that
 	// subject is deleted, in one round trip: ErrNotFound when no subject
@@ -80,6 +84,16 @@ func (s *Service) IDVerification(ctx context.Context, subjectID int64) (IDVerifi
 		return IDVerification{}, s.fail("IDVerification", newErr(ErrNotFound, "no approved identity verification"))
 	}
 	return v.IDVerification, nil
+}
+
+// SubjectProgress is a subject's statuses with its open applications
+// (ReadStore.GetSubjectProgress).
+type SubjectProgress struct {
+	// SubjectStatuses is as GetSubjectStatuses returns it.
+	SubjectStatuses
+	// Open are the subject's draft and submitted applications, newest
+	// first (empty, not nil, when none).
+	Open []Application
 }
 
 // SubjectGrants is one page of a subject's grants with the subject's

@@ -141,18 +141,15 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (WizardStep, 
 // or hand over to the transaction, which re-reads everything under the
 // subject's lock.
 func (s *Service) resumeWizard(ctx context.Context, subjectID int64) (step WizardStep, ok bool, err error) {
-	sub, err := s.store.GetSubjectStatuses(ctx, subjectID)
-	if errors.Is(err, ErrNotFound) || err == nil && (sub.Deleted || sub.Redacted) {
+	// One round trip: the subject's statuses with its open applications.
+	p, err := s.store.GetSubjectProgress(ctx, subjectID)
+	if errors.Is(err, ErrNotFound) || err == nil && (p.Deleted || p.Redacted) {
 		return WizardStep{}, false, coded(CodeUserDeleted) // as liveSubject
 	}
 	if err != nil {
 		return WizardStep{}, false, err
 	}
-	now := s.Now()
-	apps, err := s.store.ListOpenApplications(ctx, sub.ID)
-	if err != nil {
-		return WizardStep{}, false, err
-	}
+	sub, apps, now := p.SubjectStatuses, p.Open, s.Now()
 	for _, a := range apps {
 		if stale(a, now) {
 			return WizardStep{}, false, nil

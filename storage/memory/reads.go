@@ -109,3 +109,18 @@ func (s *Store) GetIDVerification(ctx context.Context, subjectID int64) (verific
 	}
 	return out, nil
 }
+
+// GetSubjectProgress implements verification.ReadStore. A subject is never
+// removed, so reading it before its applications is as good as one
+// snapshot.
+func (s *Store) GetSubjectProgress(ctx context.Context, subjectID int64) (verification.SubjectProgress, error) {
+	st, err := s.GetSubjectStatuses(ctx, subjectID)
+	if err != nil {
+		return verification.SubjectProgress{}, err
+	}
+	apps, err := s.ListOpenApplications(ctx, subjectID)
+	if err != nil {
+		return verification.SubjectProgress{}, err
+	}
+	return verification.SubjectProgress{SubjectStatuses: st, Open: apps}, nil
+}

@@ -234,3 +234,62 @@ func (s *Store) GetIDVerification(ctx context.Context, subjectID int64) (verific
 	}
 	return out, nil
 }
+
+// GetSubjectProgress implements verification.ReadStore: one statement, the
+// subject with its states aggregated into arrays, joined with its open
+// applications.
+func (s *Store) GetSubjectProgress(ctx context.Context, subjectID int64) (verification.SubjectProgress, error) {
+	if err := s.begin(ctx); err != nil {
+		return verification.SubjectProgress{}, err
+	}
+	rows, err := s.q.Query(ctx, s.sql(`SELECT s.level, s.deleted_at IS NOT NULL, s.redacted_at IS NOT NULL, r.names, r.statuses, r.finals,
+		a.id, a.uuid, a.subject_id, a.level, a.status, a.steps, a.reason, a.created_at, a.expires_at, a.submitted_at, a.decided_at,
+		a.decided_by, a.assigned_to, a.claimed_at
+		FROM {{schema}}.subjects s
+		CROSS JOIN LATERAL (
+			SELECT array_agg(name) AS names, array_agg(status) AS statuses, array_agg(final) AS finals
+			  FROM {{schema}}.requirement_states WHERE subject_id = s.id) r
+		LEFT JOIN {{schema}}.applications a ON a.subject_id = s.id AND a.status IN ('draft', 'submitted')
+		WHERE s.id = $1 ORDER BY a.id DESC`), subjectID)
+	if err != nil {
+		return verification.SubjectProgress{}, fail(ctx, "get subject progress", err)
+	}
+	defer rows.Close()
+	out := verification.SubjectProgress{SubjectStatuses: verification.SubjectStatuses{ID: subjectID}, Open: []verification.Application{}}
+	found := false
+	for rows.Next() {
+		var (
+			r               appRow
+			names, statuses []string
+			finals          []bool
+		)
+		if err := rows.Scan(append([]any{&out.Level, &out.Deleted, &out.Redacted, &names, &statuses, &finals}, r.dest()...)...); err != nil {
+			return verification.SubjectProgress{}, fail(ctx, "get subject progress", err)
+		}
+		if !found {
+			found = true
+			out.States = make(levels.States, len(names))
+			for i, name := range names {
+				out.States[name] = levels.Status(statuses[i])
+				if finals[i] {
+					out.Final = append(out.Final, name)
+				}
+			}
+		}
+		if r.id == nil {
+			continue
+		}
+		a, err := r.app()
+		if err != nil {
+			return verification.SubjectProgress{}, err
+		}
+		out.Open = append(out.Open, a)
+	}
+	if err := rows.Err(); err != nil {
+		return verification.SubjectProgress{}, fail(ctx, "get subject progress", err)
+	}
+	if !found {
+		return verification.SubjectProgress{}, notFound("subject", subjectID)
+	}
+	return out, nil
+}

@@ -166,29 +166,19 @@ func (s *Store) GetOpenApplications(ctx context.Context, subjectID int64) (verif
 		apps  = []verification.Application{}
 	)
 	for rows.Next() {
-		var (
-			id, subj, level, created, expires, submitted, decided, decidedBy, assigned, claimed sql.NullInt64
-			uuid, status, steps, reason                                                         sql.NullString
-		)
-		sub, err = scanSubject(splitScan{rows, []any{&id, &uuid, &subj, &level, &status, &steps, &reason,
-			&created, &expires, &submitted, &decided, &decidedBy, &assigned, &claimed}})
-		if err != nil {
+		var a nullApp
+		if sub, err = scanSubject(splitScan{rows, a.dest()}); err != nil {
 			return verification.Subject{}, nil, s.c.mapErr(ctx, "get open applications", err)
 		}
 		found = true
-		if !id.Valid {
+		if !a.id.Valid {
 			continue
 		}
-		a := verification.Application{
-			ID: id.Int64, UUID: uuid.String, SubjectID: subj.Int64, Level: int(level.Int64), Status: verification.ApplicationStatus(status.String),
-			Reason: reason.String, CreatedAt: fromMicros(created.Int64), ExpiresAt: fromMicros(expires.Int64),
-			SubmittedAt: fromMicros(submitted.Int64), DecidedAt: fromMicros(decided.Int64), DecidedBy: decidedBy.Int64,
-			AssignedTo: assigned.Int64, ClaimedAt: fromMicros(claimed.Int64),
-		}
-		if a.Steps, err = decodeSteps(steps); err != nil {
+		app, err := a.app()
+		if err != nil {
 			return verification.Subject{}, nil, fmt.Errorf("sqlite: get open applications: %w", err)
 		}
-		apps = append(apps, a)
+		apps = append(apps, app)
 	}
 	if err := rows.Err(); err != nil {
 		return verification.Subject{}, nil, s.c.mapErr(ctx, "get open applications", err)
@@ -229,6 +219,77 @@ func (s *Store) GetIDVerification(ctx context.Context, subjectID int64) (verific
 			CreatedAt: fromMicros(createdAt.Int64), FrontFileID: front.String, BackFileID: back.String, FaceFileID: face.String,
 		}
 		out.Front, out.Back, out.Face = frontLive, backLive, faceLive
+	}
+	return out, nil
+}
+
+// nullApp receives an application's columns from a LEFT JOIN (NULL when
+// the row has none).
+type nullApp struct {
+	id, subj, level, created, expires, submitted, decided, decidedBy, assigned, claimed sql.NullInt64
+	uuid, status, steps, reason                                                         sql.NullString
+}
+
+func (a *nullApp) dest() []any {
+	return []any{&a.id, &a.uuid, &a.subj, &a.level, &a.status, &a.steps, &a.reason,
+		&a.created, &a.expires, &a.submitted, &a.decided, &a.decidedBy, &a.assigned, &a.claimed}
+}
+
+func (a *nullApp) app() (verification.Application, error) {
+	out := verification.Application{
+		ID: a.id.Int64, UUID: a.uuid.String, SubjectID: a.subj.Int64, Level: int(a.level.Int64), Status: verification.ApplicationStatus(a.status.String),
+		Reason: a.reason.String, CreatedAt: fromMicros(a.created.Int64), ExpiresAt: fromMicros(a.expires.Int64),
+		SubmittedAt: fromMicros(a.submitted.Int64), DecidedAt: fromMicros(a.decided.Int64), DecidedBy: a.decidedBy.Int64,
+		AssignedTo: a.assigned.Int64, ClaimedAt: fromMicros(a.claimed.Int64),
+	}
+	var err error
+	out.Steps, err = decodeSteps(a.steps)
+	return out, err
+}
+
+// GetSubjectProgress implements verification.ReadStore: one prepared
+// statement, GetSubjectStatuses' row joined with the open applications.
+func (s *Store) GetSubjectProgress(ctx context.Context, subjectID int64) (verification.SubjectProgress, error) {
+	if err := s.check(ctx); err != nil {
+		return verification.SubjectProgress{}, err
+	}
+	rows, err := s.conn(ctx).query(stSubjectProgress, subjectID)
+	if err != nil {
+		return verification.SubjectProgress{}, s.c.mapErr(ctx, "get subject progress", err)
+	}
+	defer rows.Close()
+	out := verification.SubjectProgress{SubjectStatuses: verification.SubjectStatuses{ID: subjectID}, Open: []verification.Application{}}
+	found := false
+	for rows.Next() {
+		var (
+			a                     nullApp
+			deletedAt, redactedAt int64
+			packed                sql.NullString
+		)
+		if err := rows.Scan(append([]any{&out.Level, &deletedAt, &redactedAt, &packed}, a.dest()...)...); err != nil {
+			return verification.SubjectProgress{}, s.c.mapErr(ctx, "get subject progress", err)
+		}
+		if !found {
+			found = true
+			out.Deleted, out.Redacted = deletedAt != 0, redactedAt != 0
+			if out.States, out.Final, err = parseStatuses(packed.String); err != nil {
+				return verification.SubjectProgress{}, fmt.Errorf("sqlite: get subject progress: %w", err)
+			}
+		}
+		if !a.id.Valid {
+			continue
+		}
+		app, err := a.app()
+		if err != nil {
+			return verification.SubjectProgress{}, fmt.Errorf("sqlite: get subject progress: %w", err)
+		}
+		out.Open = append(out.Open, app)
+	}
+	if err := rows.Err(); err != nil {
+		return verification.SubjectProgress{}, s.c.mapErr(ctx, "get subject progress", err)
+	}
+	if !found {
+		return verification.SubjectProgress{}, notFound("subject", subjectID)
 	}
 	return out, nil
 }

@@ -23,6 +23,7 @@ const (
 	stStateDue
 	stStateDueUnwarned
 	stSubjectStatuses
+	stSubjectProgress
 
 	stReviewInsert
 	stReviewList
@@ -72,6 +73,12 @@ const (
 	sessionCols = `id, subject_id, provider, status, created_at, front_file_id, back_file_id, face_file_id`
 	eventCols   = `seq, id, subject_id, type, data, occurred_at`
 )
+
+// packedStates is the subject's (s) requirement states in one text column
+// (see stSubjectStatuses and parseStatuses).
+const packedStates = `(SELECT group_concat(length(CAST(r.name AS BLOB)) || ':' || r.name ||
+			CASE WHEN r.final != 0 THEN upper(substr(r.status, 1, 1)) ELSE substr(r.status, 1, 1) END, '')
+		   FROM {{prefix}}requirement_states r WHERE r.subject_id = s.id)`
 
 // The tag-set count granularity, fixed by migration 0001's triggers: a block
 // is 1024 grant IDs (block = id >> blockShift), a superblock 65536
@@ -124,11 +131,16 @@ var stmtSQL = [numStmts]string{
 	// marked final), so that one row and one
 	// string carry every state whatever the name's bytes (see
 	// parseStatuses): the driver's cost is then the same for 2 states or 50.
-	stSubjectStatuses: `SELECT s.level, s.deleted_at, s.redacted_at,
-		(SELECT group_concat(length(CAST(r.name AS BLOB)) || ':' || r.name ||
-			CASE WHEN r.final != 0 THEN upper(substr(r.status, 1, 1)) ELSE substr(r.status, 1, 1) END, '')
-		   FROM {{prefix}}requirement_states r WHERE r.subject_id = s.id)
+	stSubjectStatuses: `SELECT s.level, s.deleted_at, s.redacted_at, ` + packedStates + `
 		FROM {{prefix}}subjects s WHERE s.id = ?`,
+	// ReadStore.GetSubjectProgress: stSubjectStatuses' columns in every
+	// row, then an open application's (NULL for a subject without one).
+	stSubjectProgress: `SELECT s.level, s.deleted_at, s.redacted_at, ` + packedStates + `,
+		a.id, a.uuid, a.subject_id, a.level, a.status, a.steps, a.reason, a.created_at, a.expires_at, a.submitted_at, a.decided_at,
+		a.decided_by, a.assigned_to, a.claimed_at
+		FROM {{prefix}}subjects s
+		LEFT JOIN {{prefix}}applications a ON a.subject_id = s.id AND a.status IN ('draft', 'submitted')
+		WHERE s.id = ? ORDER BY a.id DESC`,
 
 	stReviewInsert: `INSERT INTO {{prefix}}reviews
 		(subject_id, requirement, decision, reason, final, admin_id, create_time)

@@ -51,6 +51,13 @@ func RunReads(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		require.Equal(t, verification.SubjectStatuses{ID: alice.ID, Level: 2, States: levels.States(states)}, got,
 			"the subject's level and exactly its own states' statuses")
 
+		requireProgress(t, s, alice.ID)
+		require.NoError(t, s.CreateApplication(ctx, &verification.Application{UUID: uuid(9), SubjectID: alice.ID, Level: 2,
+			Status: verification.ApplicationDraft, CreatedAt: at(2), ExpiresAt: at(60)}))
+		requireProgress(t, s, alice.ID)
+		_, err = s.GetSubjectProgress(ctx, 1<<40)
+		require.ErrorIs(t, err, verification.ErrNotFound, "GetSubjectProgress of an unknown subject")
+
 		list, err := s.ListRequirementStates(ctx, alice.ID)
 		require.NoError(t, err)
 		fromList := levels.States{}
@@ -114,6 +121,8 @@ func RunReads(t *testing.T, newStore func(t *testing.T) verification.Store) {
 			requireApp(t, page.Items[i], got[i], "ListOpenApplications vs ListApplications")
 		}
 
+		requireProgress(t, s, alice.ID)
+		requireProgress(t, s, carol.ID)
 		gotSub, withSub, err := s.GetOpenApplications(ctx, alice.ID)
 		require.NoError(t, err)
 		wantSub, err := s.GetSubject(ctx, alice.ID)
@@ -243,4 +252,25 @@ func RunReads(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		_, err = s.GetIDVerification(cancelledContext(t), alice.ID)
 		require.Error(t, err, "GetIDVerification with a cancelled context")
 	})
+}
+
+// requireProgress checks GetSubjectProgress against GetSubjectStatuses and
+// ListOpenApplications.
+func requireProgress(t *testing.T, s verification.Store, id int64) {
+	t.Helper()
+	ctx := t.Context()
+	st, err := s.GetSubjectStatuses(ctx, id)
+	require.NoError(t, err)
+	apps, err := s.ListOpenApplications(ctx, id)
+	require.NoError(t, err)
+	got, err := s.GetSubjectProgress(ctx, id)
+	require.NoError(t, err)
+	require.ElementsMatch(t, st.Final, got.Final, "GetSubjectProgress' Final must agree with GetSubjectStatuses")
+	st.Final, got.Final = nil, nil
+	require.Equal(t, st, got.SubjectStatuses, "GetSubjectProgress must agree with GetSubjectStatuses")
+	require.NotNil(t, got.Open, "Open is empty, not nil, when there is none")
+	require.Len(t, got.Open, len(apps), "GetSubjectProgress must agree with ListOpenApplications")
+	for i := range apps {
+		requireApp(t, apps[i], got.Open[i], "GetSubjectProgress vs ListOpenApplications")
+	}
 }
