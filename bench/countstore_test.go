@@ -336,3 +336,33 @@ func (s *countingStore) Checkpoint(ctx context.Context) error {
 	s.c.hit("Checkpoint")
 	return c.Checkpoint(ctx)
 }
+
+func (s *countingStore) GetSubjectStatuses(ctx context.Context, a1 int64) (verification.SubjectStatuses, error) {
+	s.c.hit("GetSubjectStatuses")
+	return s.s.GetSubjectStatuses(ctx, a1)
+}
+
+func (s *countingStore) ListOpenApplications(ctx context.Context, a1 int64) ([]verification.Application, error) {
+	s.c.hit("ListOpenApplications")
+	return s.s.ListOpenApplications(ctx, a1)
+}
+
+func (s *countingStore) GetOpenApplications(ctx context.Context, a1 int64) (verification.Subject, []verification.Application, error) {
+	s.c.hit("GetOpenApplications")
+	return s.s.GetOpenApplications(ctx, a1)
+}
+
+func (s *countingStore) GetSubjectProgress(ctx context.Context, a1 int64) (verification.SubjectProgress, error) {
+	s.c.hit("GetSubjectProgress")
+	return s.s.GetSubjectProgress(ctx, a1)
+}
+
+func (s *countingStore) ListSubjectGrants(ctx context.Context, a1 verification.GrantFilter) (verification.SubjectGrants, error) {
+	s.c.hit("ListSubjectGrants")
+	return s.s.ListSubjectGrants(ctx, a1)
+}
+
+func (s *countingStore) GetIDVerification(ctx context.Context, a1 int64) (verification.SubjectIDVerification, error) {
+	s.c.hit("GetIDVerification")
+	return s.s.GetIDVerification(ctx, a1)
+}

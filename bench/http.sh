@@ -19,7 +19,7 @@
 # and the ratio openkyc/bare of each round (min / median / max); the answer
 # submission also as an absolute rate; the access-log cost (info/warn); and
 # how many error lines the warn server logged (requests wrk abandons at the
-# end of each run are logged as 503s at error level today).
+# end of each run are logged at debug, so they are no longer among them).
 #
 # Environment (defaults in brackets):
 #   DURATION [5s]      wrk duration per run     ROUNDS [5]       rounds

@@ -68,7 +68,7 @@ func (a *Adapter) serveIDVerification(c *call) error {
 	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
 		return err
 	}
-	sess, err := a.svc.LatestIDSession(c.r.Context(), c.subjectID)
+	v, err := a.svc.IDVerification(c.r.Context(), c.subjectID)
 	var out idVerificationJSON
 	switch {
 	case errors.Is(err, verification.ErrDeleted):
@@ -79,21 +79,17 @@ func (a *Adapter) serveIDVerification(c *call) error {
 	case err != nil:
 		return err
 	}
+	sess := v.Session
 	date := sess.CreatedAt.UTC().Format(timeNaturalPerson)
 	out.ID, out.Type, out.Date, out.Status = &sess.ID, &sess.Provider, &date, &sess.Status
 	for _, f := range []struct {
-		id  string
-		dst **string
-	}{{sess.FrontFileID, &out.Documents.DocumentFront}, {sess.BackFileID, &out.Documents.DocumentBack}, {sess.FaceFileID, &out.Documents.Face}} {
-		if f.id == "" {
+		id   string
+		live bool
+		dst  **string
+	}{{sess.FrontFileID, v.Front, &out.Documents.DocumentFront}, {sess.BackFileID, v.Back, &out.Documents.DocumentBack}, {sess.FaceFileID, v.Face, &out.Documents.Face}} {
+		// A purged or erased image (or another subject's file) has no URL.
+		if f.id == "" || !f.live {
 			continue
-		}
-		// A purged or erased image has no URL.
-		if _, err := a.svc.File(c.r.Context(), verification.UserActor(c.subjectID), f.id); err != nil {
-			if errors.Is(err, verification.ErrNotFound) {
-				continue
-			}
-			return err
 		}
 		u := a.fileURL(c.mountPath(), f.id)
 		*f.dst = &u

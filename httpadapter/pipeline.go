@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -149,9 +150,33 @@ func requestID(v string) string {
 			return v
 		}
 	}
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return newRequestID()
+}
+
+// reqIDPrefix (random per process) and reqIDSeq make the generated request
+// ids: 24 hex digits, the prefix's 12 then a counter's 12, unique within a
+// process for 2^48 requests and across processes but by a 48-bit chance.
+// A request id is a correlation handle, not a secret: a counter costs a
+// fraction of crypto/rand per request.
+var (
+	reqIDPrefix = func() (p [6]byte) {
+		_, _ = rand.Read(p[:])
+		return p
+	}()
+	reqIDSeq atomic.Uint64
+)
+
+// newRequestID returns the next generated request id.
+func newRequestID() string {
+	const digits = "0123456789abcdef"
+	var b [24]byte
+	hex.Encode(b[:12], reqIDPrefix[:])
+	n := reqIDSeq.Add(1)
+	for i := 23; i >= 12; i-- {
+		b[i] = digits[n&0xf]
+		n >>= 4
+	}
+	return string(b[:])
 }
 
 // authenticate runs the Authenticator and the route's rule.
@@ -309,7 +334,7 @@ func (c *call) writeProblem(p *problem, logIt bool) {
 	out := c.rt.family.render(p)
 	if logIt {
 		var ev *zerolog.Event
-		if out.status >= 500 {
+		if out.status >= 500 && !c.clientGone(p) {
 			ev = c.a.log.Error()
 			if p.cause != nil {
 				ev = ev.AnErr("cause", p.cause)
@@ -329,6 +354,13 @@ func (c *call) writeProblem(p *problem, logIt bool) {
 		}
 	}
 	c.json(out.status, out.body)
+}
+
+// clientGone reports whether p answers a request whose client went away
+// (its context cancelled, not timed out): nothing failed on the server's
+// side, so it is logged at debug, not as a 503 error.
+func (c *call) clientGone(p *problem) bool {
+	return p.kind == pUnavailable && errors.Is(c.r.Context().Err(), context.Canceled)
 }
 
 func problemName(p *problem) string {

@@ -202,6 +202,17 @@ func (s *seedGrantStore) GetGrant(ctx context.Context, id int64) (verification.G
 	return verification.Grant{}, verification.ErrNotFound
 }
 
+// ListSubjectGrants answers from the seed's subjects and grants, as
+// GetSubject and ListGrants do.
+func (s *seedGrantStore) ListSubjectGrants(ctx context.Context, f verification.GrantFilter) (verification.SubjectGrants, error) {
+	sub, err := s.GetSubject(ctx, f.SubjectID)
+	if err != nil {
+		return verification.SubjectGrants{}, err
+	}
+	page, err := s.ListGrants(ctx, verification.GrantFilter{SubjectID: f.SubjectID, Limit: f.Limit, Offset: f.Offset, Desc: f.Desc})
+	return verification.SubjectGrants{Deleted: sub.Deleted(), Page: page}, err
+}
+
 func (s *seedGrantStore) ListGrants(ctx context.Context, f verification.GrantFilter) (verification.Page[verification.Grant], error) {
 	var match []verification.Grant
 	for _, g := range s.grants {

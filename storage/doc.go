@@ -16,10 +16,13 @@
 //     ReviewStore, GrantStore, ApplicationStore, FileStore, IDSessionStore,
 //     EventStore, OutboxStore, IdempotencyStore, ProviderStore,
 //     BlobDeletionStore (the tombstones of bytes to delete after a commit),
-//     AuditStore and InTx. The contract of every method is in its doc
-//     comment in verification/store.go, verification/outbox.go,
-//     verification/providerstore.go and verification/audit.go. Add a
-//     compile-time check, var _ verification.Store = (*Store)(nil).
+//     AuditStore, ReadStore (the read routes' one-statement reads; each can
+//     be written from the general reads, as storage/memory does) and InTx.
+//     The contract of every method is in its doc comment in
+//     verification/store.go, verification/outbox.go,
+//     verification/providerstore.go, verification/audit.go and
+//     verification/reads.go. Add a compile-time check,
+//     var _ verification.Store = (*Store)(nil).
 //
 //     The outbox's delivery state, the Idempotency-Key records, what
 //     identity providers reported (events unique by provider and event

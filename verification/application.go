@@ -60,36 +60,36 @@ type Application struct {
 	ClaimedAt time.Time
 }
 
-// openApplication returns the subject's open application that has not
-// expired by now.
-func (s *Service) openApplication(ctx context.Context, tx Store, subjectID int64, now time.Time) (Application, bool, error) {
-	apps, err := tx.ListApplications(ctx, ApplicationFilter{SubjectID: subjectID, Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, Limit: 10, Desc: true})
-	if err != nil {
-		return Application{}, false, err
-	}
-	for _, a := range apps.Items {
+// openApplication returns the newest of apps (a subject's open
+// applications, newest first, as ReadStore.ListOpenApplications lists them)
+// that has not expired by now.
+func openApplication(apps []Application, now time.Time) (Application, bool) {
+	for _, a := range apps {
 		if a.ExpiresAt.After(now) {
-			return a, true, nil
+			return a, true
 		}
 	}
-	return Application{}, false, nil
+	return Application{}, false
 }
 
-// expireStale expires the subject's open applications whose ExpiresAt is
-// not after now (inside tx, the subject locked).
-func (s *Service) expireStale(ctx context.Context, tx Store, sub *Subject, now time.Time) error {
-	stale, err := tx.ListApplications(ctx, ApplicationFilter{
-		SubjectID: sub.ID, Statuses: []ApplicationStatus{ApplicationDraft, ApplicationSubmitted}, ExpiresBefore: now.Add(time.Microsecond), Limit: MaxPageSize,
-	})
-	if err != nil {
-		return err
-	}
-	for _, app := range stale.Items {
-		if err := s.expire(ctx, tx, sub, app, now); err != nil {
-			return err
+// expireStale expires those of apps (the subject's open applications,
+// newest first) whose ExpiresAt is set and not after now, oldest first
+// (inside tx, the subject locked).
+func (s *Service) expireStale(ctx context.Context, tx Store, sub *Subject, apps []Application, now time.Time) error {
+	for i := len(apps) - 1; i >= 0; i-- {
+		if stale(apps[i], now) {
+			if err := s.expire(ctx, tx, sub, apps[i], now); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// stale reports whether an open application has expired by now (a zero
+// ExpiresAt never expires).
+func stale(a Application, now time.Time) bool {
+	return !a.ExpiresAt.IsZero() && !a.ExpiresAt.After(now)
 }
 
 // expire marks an open application expired, turns the requirements it left
@@ -133,15 +133,16 @@ type PendingRequest struct {
 // request. An application past its expiry is never reported pending, even
 // before ExpireDue has run.
 func (s *Service) PendingRequest(ctx context.Context, subjectID int64) (PendingRequest, error) {
-	sub, err := s.subject(ctx, SystemActor(), subjectID, "PendingRequest")
-	if err != nil {
+	if subjectID <= 0 {
+		return PendingRequest{}, s.fail("PendingRequest", invalid("clientId", "must be a positive integer"))
+	}
+	// One round trip: the subject with its open applications.
+	sub, apps, err := s.store.GetOpenApplications(ctx, subjectID)
+	if sub, err = s.live(SystemActor(), sub, err, "PendingRequest"); err != nil {
 		return PendingRequest{}, err
 	}
 	pr := PendingRequest{Subject: sub, Verified: sub.Level == s.ladder.Top().ID}
-	app, found, err := s.openApplication(ctx, s.store, sub.ID, s.Now())
-	if err != nil {
-		return PendingRequest{}, s.fail("PendingRequest", err)
-	}
+	app, found := openApplication(apps, s.Now())
 	switch {
 	case found && app.Status == ApplicationSubmitted:
 		pr.Status, pr.Application = PendingStatusPending, app

@@ -2,6 +2,7 @@ package verification
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -116,6 +117,19 @@ func (s *Service) Grants(ctx context.Context, actor Actor, f GrantFilter) (Page[
 	}
 	f.Tags = nil
 	switch {
+	case actor.Kind == ActorUser && (f.SubjectID == 0 || f.SubjectID == actor.SubjectID()) && actor.SubjectID() > 0:
+		// One round trip: the user's liveness with its page.
+		sg, err := s.store.ListSubjectGrants(ctx, GrantFilter{SubjectID: actor.SubjectID(), Limit: f.Limit, Offset: f.Offset, Desc: f.Desc})
+		if errors.Is(err, ErrNotFound) || err == nil && sg.Deleted {
+			return Page[Grant]{}, s.fail("Grants", coded(CodeUserDeleted))
+		}
+		if err != nil {
+			return Page[Grant]{}, s.fail("Grants", err)
+		}
+		if sg.Page.Items == nil {
+			sg.Page.Items = []Grant{}
+		}
+		return sg.Page, nil
 	case actor.Kind == ActorUser:
 		own := actor.SubjectID()
 		if _, err := s.subject(ctx, actor, own, "Grants"); err != nil {

@@ -114,17 +114,6 @@ func (s *Service) RecordIDSession(ctx context.Context, actor Actor, p RecordIDSe
 // LatestIDSession returns the subject's most recent approved
 // identity-verification session, or ErrNotFound when it has none.
 func (s *Service) LatestIDSession(ctx context.Context, subjectID int64) (IDSession, error) {
-	if _, err := s.subject(ctx, SystemActor(), subjectID, "LatestIDSession"); err != nil {
-		return IDSession{}, err
-	}
-	list, err := s.store.ListIDSessions(ctx, subjectID)
-	if err != nil {
-		return IDSession{}, s.fail("LatestIDSession", err)
-	}
-	for _, sess := range list {
-		if sess.Status == IDSessionApproved {
-			return sess, nil
-		}
-	}
-	return IDSession{}, s.fail("LatestIDSession", newErr(ErrNotFound, "no approved identity verification"))
+	v, err := s.IDVerification(ctx, subjectID)
+	return v.Session, err
 }

@@ -63,14 +63,19 @@ func (s *Service) Status(ctx context.Context, subjectID int64, target int) (leve
 			return levels.Result{}, s.fail("Status", invalid("target", "unknown level %d", target))
 		}
 	}
-	if _, err := s.subject(ctx, SystemActor(), subjectID, "Status"); err != nil {
-		return levels.Result{}, err
+	if subjectID <= 0 {
+		return levels.Result{}, s.fail("Status", invalid("clientId", "must be a positive integer"))
 	}
-	st, _, err := states(ctx, s.store, subjectID)
+	// One round trip: the subject's liveness with its states' statuses
+	// (what subject and states would read in two).
+	sub, err := s.store.GetSubjectStatuses(ctx, subjectID)
+	if errors.Is(err, ErrNotFound) || err == nil && sub.Deleted {
+		return levels.Result{}, s.fail("Status", coded(CodeUserDeleted))
+	}
 	if err != nil {
 		return levels.Result{}, s.fail("Status", err)
 	}
-	return s.ladder.Evaluate(st, target), nil
+	return s.ladder.Evaluate(sub.States, target), nil
 }
 
 // RequirementStates returns the subject's stored states, ordered by name,

@@ -406,7 +406,12 @@ func (s *Service) uploadLimits(opts Options) error {
 // lockLive locks the subject inside tx and refuses deleted and erased
 // subjects (ER709): every write for a subject starts with it.
 func lockLive(ctx context.Context, tx Store, id int64) (Subject, error) {
-	sub, err := tx.LockSubject(ctx, id)
+	return liveSubject(tx.LockSubject(ctx, id))
+}
+
+// liveSubject turns a subject read for a transition into ER709 when the
+// subject is absent, deleted or erased.
+func liveSubject(sub Subject, err error) (Subject, error) {
 	if errors.Is(err, ErrNotFound) {
 		return sub, coded(CodeUserDeleted)
 	}

@@ -45,6 +45,7 @@ type Store interface {
 	BlobDeletionStore
 	ProviderStore
 	AuditStore
+	ReadStore
 
 	// InTx runs fn in one transaction and passes it a Store bound to that
 	// transaction. If fn returns an error, every write made through tx is

@@ -64,8 +64,18 @@ type Step struct {
 // above its current one and reports the next step. A subject with nothing
 // outstanding gets StageDone at once; so does one whose application already
 // awaits review. An application whose steps are all done is submitted here.
+//
+// A resume that changes nothing (the next step of a draft, an application
+// awaiting review, a verified subject) reads on the store's read side and
+// never takes the writer. Only when there is something to write (a stale
+// application to expire, a superseded draft, a new application, a
+// submission) does it open a transaction, which decides again from what it
+// reads with the subject locked.
 func (s *Service) InitWizard(ctx context.Context, subjectID int64) (_ WizardStep, err error) {
 	defer endCall(s.call(&ctx, "InitWizard"), &err)
+	if step, ok, err := s.resumeWizard(ctx, subjectID); err != nil || ok {
+		return step, s.fail("InitWizard", err)
+	}
 	var step WizardStep
 	err = s.inTx(ctx, "InitWizard", func(ctx context.Context, tx Store) error {
 		sub, err := lockLive(ctx, tx, subjectID)
@@ -73,17 +83,18 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (_ WizardStep
 			return err
 		}
 		now := s.Now()
-		// An application past its expiry that ExpireDue has not reached yet
-		// is expired here, so the new one does not inherit its pending
-		// answers (which ExpireDue would later reset under it).
-		if err := s.expireStale(ctx, tx, &sub, now); err != nil {
-			return err
-		}
-		app, found, err := s.openApplication(ctx, tx, sub.ID, now)
+		apps, err := tx.ListOpenApplications(ctx, sub.ID)
 		if err != nil {
 			return err
 		}
-		if found && app.Status == ApplicationDraft && s.ladder.Position(app.Level) <= s.ladder.Position(sub.Level) {
+		// An application past its expiry that ExpireDue has not reached yet
+		// is expired here, so the new one does not inherit its pending
+		// answers (which ExpireDue would later reset under it).
+		if err := s.expireStale(ctx, tx, &sub, apps, now); err != nil {
+			return err
+		}
+		app, found := openApplication(apps, now)
+		if found && s.superseded(sub.Level, app) {
 			// An admin granted the draft's level meanwhile: the draft is
 			// superseded (its answers stay as they are) and a new one starts.
 			app.Status = ApplicationExpired
@@ -97,11 +108,15 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (_ WizardStep
 		}
 		if !found {
 			next, ok := s.ladder.Next(sub.Level)
-			st, _, err := states(ctx, tx, sub.ID)
-			if err != nil {
-				return err
+			done := !ok
+			if ok {
+				st, err := tx.GetSubjectStatuses(ctx, sub.ID)
+				if err != nil {
+					return err
+				}
+				done = s.ladder.Evaluate(st.States, 0).Verified()
 			}
-			if !ok || s.ladder.Evaluate(st, 0).Verified() {
+			if done {
 				step = WizardStep{Stage: StageDone}
 				return nil
 			}
@@ -119,44 +134,66 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (_ WizardStep
 	return step, err
 }
 
+// resumeWizard is InitWizard without writes, on the read side of the store:
+// ok reports that step (or err) is InitWizard's answer; !ok that something
+// is to be written, which InitWizard's transaction then does. Its reads are
+// not one snapshot: a change that lands between them can only make it
+// answer as InitWizard would have just before or just after that change,
+// or hand over to the transaction, which re-reads everything under the
+// subject's lock.
+func (s *Service) resumeWizard(ctx context.Context, subjectID int64) (step WizardStep, ok bool, err error) {
+	// One round trip: the subject's statuses with its open applications.
+	p, err := s.store.GetSubjectProgress(ctx, subjectID)
+	if errors.Is(err, ErrNotFound) || err == nil && (p.Deleted || p.Redacted) {
+		return WizardStep{}, false, coded(CodeUserDeleted) // as liveSubject
+	}
+	if err != nil {
+		return WizardStep{}, false, err
+	}
+	sub, apps, now := p.SubjectStatuses, p.Open, s.Now()
+	for _, a := range apps {
+		if stale(a, now) {
+			return WizardStep{}, false, nil
+		}
+	}
+	app, found := openApplication(apps, now)
+	switch {
+	case found && s.superseded(sub.Level, app):
+		return WizardStep{}, false, nil
+	case !found:
+		if _, next := s.ladder.Next(sub.Level); next && !s.ladder.Evaluate(sub.States, 0).Verified() {
+			return WizardStep{}, false, nil
+		}
+		return WizardStep{Stage: StageDone}, true, nil
+	case app.Status != ApplicationDraft:
+		return WizardStep{UUID: app.UUID, Application: app, Stage: StageDone}, true, nil
+	}
+	step, submit, err := s.nextStep(&app, sub)
+	if err != nil {
+		return WizardStep{}, true, err
+	}
+	return step, !submit, nil
+}
+
+// superseded reports whether app is a draft for a level the subject (at
+// level) has reached meanwhile (an admin granted it).
+func (s *Service) superseded(level int, app Application) bool {
+	return app.Status == ApplicationDraft && s.ladder.Position(app.Level) <= s.ladder.Position(level)
+}
+
 // advance computes the application's next step; a draft with nothing left
 // to do is submitted for review.
 func (s *Service) advance(ctx context.Context, tx Store, sub *Subject, app *Application, now time.Time) (WizardStep, error) {
-	step := WizardStep{UUID: app.UUID, Application: *app}
 	if app.Status != ApplicationDraft {
-		step.Stage = StageDone
-		return step, nil
+		return WizardStep{UUID: app.UUID, Application: *app, Stage: StageDone}, nil
 	}
-	_, full, err := states(ctx, tx, sub.ID)
+	st, err := tx.GetSubjectStatuses(ctx, sub.ID)
 	if err != nil {
+		return WizardStep{UUID: app.UUID, Application: *app}, err
+	}
+	step, submit, err := s.nextStep(app, st)
+	if err != nil || !submit {
 		return step, err
-	}
-	answersMissing := false
-	for _, req := range s.ladder.RequirementsUpTo(app.Level) {
-		if !req.AnsweredByUser() {
-			continue
-		}
-		st := full[req.Name]
-		switch {
-		case st.Status == levels.Rejected && st.Final:
-			return step, newErr(ErrRejectedFinal, "requirement %s was rejected with a final decision", req.Name)
-		case st.Status == levels.Approved || st.Status == levels.Pending:
-			continue
-		case req.Type == levels.Document:
-			step.Stage, step.Requirement = StageDocuments, req.Name
-			for _, t := range req.AcceptedTypes() {
-				if t.Enabled {
-					step.Types = append(step.Types, t)
-				}
-			}
-			return step, nil
-		default:
-			answersMissing = true
-		}
-	}
-	if answersMissing {
-		step.Stage = StageAnswers
-		return step, nil
 	}
 	app.Status, app.SubmittedAt = ApplicationSubmitted, now
 	if err := tx.UpdateApplication(ctx, *app); err != nil {
@@ -168,6 +205,40 @@ func (s *Service) advance(ctx context.Context, tx Store, sub *Subject, app *Appl
 	step.Application = *app
 	step.Stage = StageDone
 	return step, nil
+}
+
+// nextStep is the next step of a draft given the subject's states; submit
+// reports that nothing is left, so the draft is to be submitted for review.
+func (s *Service) nextStep(app *Application, sub SubjectStatuses) (step WizardStep, submit bool, err error) {
+	step = WizardStep{UUID: app.UUID, Application: *app}
+	answersMissing := false
+	for _, req := range s.ladder.RequirementsUpTo(app.Level) {
+		if !req.AnsweredByUser() {
+			continue
+		}
+		status := sub.States[req.Name]
+		switch {
+		case status == levels.Rejected && slices.Contains(sub.Final, req.Name):
+			return step, false, newErr(ErrRejectedFinal, "requirement %s was rejected with a final decision", req.Name)
+		case status == levels.Approved || status == levels.Pending:
+			continue
+		case req.Type == levels.Document:
+			step.Stage, step.Requirement = StageDocuments, req.Name
+			for _, t := range req.AcceptedTypes() {
+				if t.Enabled {
+					step.Types = append(step.Types, t)
+				}
+			}
+			return step, false, nil
+		default:
+			answersMissing = true
+		}
+	}
+	if answersMissing {
+		step.Stage = StageAnswers
+		return step, false, nil
+	}
+	return step, true, nil
 }
 
 // RunWizardParams are the inputs of RunWizard (the wizard API's POST body).

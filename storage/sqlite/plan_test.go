@@ -76,6 +76,10 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		stAppGet: "application", stAppByUUID: "application by uuid", stFileGet: "file",
 		stSessionList: "id sessions", stEventListAll: "events",
 		stStateDue: "due states", stStateDueUnwarned: "due unwarned states",
+		stSubjectStatuses: "subject statuses", stAppOpen: "open applications of a subject",
+		stSubjectGrantsAsc: "subject grants asc", stSubjectGrantsDesc: "subject grants desc",
+		stSubjectOpenApps: "subject with open applications",
+		stIDVerification:  "id verification",
 	}
 	for id, name := range names {
 		queries[name] = stmtSQL[id]
@@ -88,7 +92,15 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 	maySort := map[string]bool{
 		"tag sets of tags": true, "supers of sets": true, "blocks of sets": true, "tag page of sets": true,
 		"open applications": true,
+		// A subject's grants: the page (at most its LIMIT rows, found by
+		// the grants_client index) is materialized, then scanned and
+		// ordered once more after the join with the subject row.
+		"subject grants asc": true, "subject grants desc": true,
 	}
+	// Those and the identity verification (its one newest approved
+	// session, LIMIT 1) scan their materialized subquery.
+	scansPage := map[string]bool{"subject grants asc": true, "subject grants desc": true, "id verification": true}
+	pageScan := regexp.MustCompile(`^SCAN [gx]( LEFT-JOIN)?$`)
 
 	check := func(when string) {
 		for name, q := range queries {
@@ -105,7 +117,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 			require.NoError(t, rows.Close())
 			all := strings.Join(plan, "\n")
 			for _, line := range plan {
-				if strings.HasPrefix(line, "SCAN ") {
+				if strings.HasPrefix(line, "SCAN ") && !(scansPage[name] && pageScan.MatchString(line)) {
 					require.Regexp(t, mayScan, line, "%s, %s: a table is scanned:\n%s", when, name, all)
 				}
 			}

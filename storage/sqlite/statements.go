@@ -22,6 +22,8 @@ const (
 	stStatePut
 	stStateDue
 	stStateDueUnwarned
+	stSubjectStatuses
+	stSubjectProgress
 
 	stReviewInsert
 	stReviewList
@@ -34,11 +36,15 @@ const (
 	stClientTotal
 	stClientPageAsc
 	stClientPageDesc
+	stSubjectGrantsAsc
+	stSubjectGrantsDesc
 
 	stAppInsert
 	stAppGet
 	stAppByUUID
 	stAppUpdate
+	stAppOpen
+	stSubjectOpenApps
 
 	stFileInsert
 	stFileGet
@@ -48,6 +54,7 @@ const (
 	stSessionInsert
 	stSessionList
 	stSessionUpdate
+	stIDVerification
 
 	stEventInsert
 	stEventListAll
@@ -71,6 +78,12 @@ const (
 	sessionCols = `id, subject_id, provider, status, created_at, front_file_id, back_file_id, face_file_id`
 	eventCols   = `seq, id, subject_id, type, data, occurred_at`
 )
+
+// packedStates is the subject's (s) requirement states in one text column
+// (see stSubjectStatuses and parseStatuses).
+const packedStates = `(SELECT group_concat(length(CAST(r.name AS BLOB)) || ':' || r.name ||
+			CASE WHEN r.final != 0 THEN upper(substr(r.status, 1, 1)) ELSE substr(r.status, 1, 1) END, '')
+		   FROM {{prefix}}requirement_states r WHERE r.subject_id = s.id)`
 
 // The tag-set count granularity, fixed by migration 0001's triggers: a block
 // is 1024 grant IDs (block = id >> blockShift), a superblock 65536
@@ -116,6 +129,24 @@ var stmtSQL = [numStmts]string{
 		WHERE name = ?1 AND valid_until > 0 AND valid_until <= ?2 AND (valid_until, subject_id) > (?3, ?4) AND warned_at = 0
 		ORDER BY valid_until, subject_id LIMIT ?5`,
 
+	// The status route's one round trip (ReadStore.GetSubjectStatuses): the
+	// subject's liveness and level, and its states in one text column, each
+	// as <byte length of the name>:<name><first letter of the status> (the
+	// four statuses start with distinct letters; upper case for a state
+	// marked final), so that one row and one
+	// string carry every state whatever the name's bytes (see
+	// parseStatuses): the driver's cost is then the same for 2 states or 50.
+	stSubjectStatuses: `SELECT s.level, s.deleted_at, s.redacted_at, ` + packedStates + `
+		FROM {{prefix}}subjects s WHERE s.id = ?`,
+	// ReadStore.GetSubjectProgress: stSubjectStatuses' columns in every
+	// row, then an open application's (NULL for a subject without one).
+	stSubjectProgress: `SELECT s.level, s.deleted_at, s.redacted_at, ` + packedStates + `,
+		a.id, a.uuid, a.subject_id, a.level, a.status, a.steps, a.reason, a.created_at, a.expires_at, a.submitted_at, a.decided_at,
+		a.decided_by, a.assigned_to, a.claimed_at
+		FROM {{prefix}}subjects s
+		LEFT JOIN {{prefix}}applications a ON a.subject_id = s.id AND a.status IN ('draft', 'submitted')
+		WHERE s.id = ? ORDER BY a.id DESC`,
+
 	stReviewInsert: `INSERT INTO {{prefix}}reviews
 		(subject_id, requirement, decision, reason, final, admin_id, create_time)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -142,6 +173,23 @@ var stmtSQL = [numStmts]string{
 	stClientPageDesc: `SELECT ` + grantCols + ` FROM {{prefix}}grants g
 		WHERE g.client_id = ? AND g.client_seq <= ? ORDER BY g.client_seq DESC LIMIT ?`,
 
+	// ReadStore.ListSubjectGrants: the subject's deletion mark, its grant
+	// total and one page, in one statement (?1 client, ?2 offset, ?3
+	// limit). A subject without grants on the page gives one row with NULL
+	// grant columns; an unknown subject none.
+	stSubjectGrantsAsc: `SELECT s.deleted_at, (SELECT COALESCE(MAX(client_seq), 0) FROM {{prefix}}grants WHERE client_id = ?1), ` + grantCols + `
+		FROM {{prefix}}subjects s LEFT JOIN (
+			SELECT * FROM {{prefix}}grants WHERE client_id = ?1 AND client_seq > ?2 ORDER BY client_seq LIMIT ?3
+		) g ON 1
+		WHERE s.id = ?1 ORDER BY g.client_seq`,
+	stSubjectGrantsDesc: `SELECT s.deleted_at, (SELECT COALESCE(MAX(client_seq), 0) FROM {{prefix}}grants WHERE client_id = ?1), ` + grantCols + `
+		FROM {{prefix}}subjects s LEFT JOIN (
+			SELECT * FROM {{prefix}}grants WHERE client_id = ?1
+			   AND client_seq <= (SELECT COALESCE(MAX(client_seq), 0) FROM {{prefix}}grants WHERE client_id = ?1) - ?2
+			 ORDER BY client_seq DESC LIMIT ?3
+		) g ON 1
+		WHERE s.id = ?1 ORDER BY g.client_seq DESC`,
+
 	stAppInsert: `INSERT INTO {{prefix}}applications
 		(uuid, subject_id, level, status, steps, reason, created_at, expires_at, submitted_at, decided_at, decided_by, assigned_to, claimed_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -151,6 +199,19 @@ var stmtSQL = [numStmts]string{
 		SET level = ?, status = ?, steps = ?, reason = ?, expires_at = ?, submitted_at = ?, decided_at = ?, decided_by = ?,
 		    assigned_to = ?, claimed_at = ?
 		WHERE id = ?`,
+
+	// ReadStore.ListOpenApplications: the index applications_subject,
+	// newest first, no count.
+	stAppOpen: `SELECT ` + appCols + ` FROM {{prefix}}applications
+		WHERE subject_id = ? AND status IN ('draft', 'submitted') ORDER BY id DESC`,
+	// ReadStore.GetOpenApplications: the subject's columns in every row,
+	// then an open application's (NULL for a subject without one).
+	stSubjectOpenApps: `SELECT s.id, s.identifier, s.tags, s.level, s.deleted_at, s.legal_hold, s.redacted_at, s.event_seq, s.created_at, s.updated_at,
+		a.id, a.uuid, a.subject_id, a.level, a.status, a.steps, a.reason, a.created_at, a.expires_at, a.submitted_at, a.decided_at,
+		a.decided_by, a.assigned_to, a.claimed_at
+		FROM {{prefix}}subjects s
+		LEFT JOIN {{prefix}}applications a ON a.subject_id = s.id AND a.status IN ('draft', 'submitted')
+		WHERE s.id = ? ORDER BY a.id DESC`,
 
 	stFileInsert: `INSERT INTO {{prefix}}files (` + fileCols + `)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -167,6 +228,20 @@ var stmtSQL = [numStmts]string{
 	stSessionUpdate: `UPDATE {{prefix}}id_sessions
 		SET provider = ?, status = ?, created_at = ?, front_file_id = ?, back_file_id = ?, face_file_id = ?
 		WHERE id = ?`,
+
+	// ReadStore.GetIDVerification: the subject's deletion mark, its newest
+	// approved session (NULL columns for none) and whether each of the
+	// session's files is the subject's and still has its bytes.
+	stIDVerification: `SELECT s.deleted_at, x.id, x.subject_id, x.provider, x.status, x.created_at,
+		x.front_file_id, x.back_file_id, x.face_file_id,
+		EXISTS (SELECT 1 FROM {{prefix}}files f WHERE f.id = x.front_file_id AND f.subject_id = s.id AND f.blob_key != ''),
+		EXISTS (SELECT 1 FROM {{prefix}}files f WHERE f.id = x.back_file_id AND f.subject_id = s.id AND f.blob_key != ''),
+		EXISTS (SELECT 1 FROM {{prefix}}files f WHERE f.id = x.face_file_id AND f.subject_id = s.id AND f.blob_key != '')
+		FROM {{prefix}}subjects s LEFT JOIN (
+			SELECT * FROM {{prefix}}id_sessions WHERE subject_id = ?1 AND status = 'approved'
+			 ORDER BY created_at DESC, pos DESC LIMIT 1
+		) x ON 1
+		WHERE s.id = ?1`,
 
 	stEventInsert: `INSERT INTO {{prefix}}events (id, subject_id, type, data, occurred_at)
 		VALUES (?, ?, ?, ?, ?)`,

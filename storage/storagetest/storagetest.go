@@ -74,6 +74,7 @@ func Run(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		{"Audit", RunAudit},
 		{"Providers", RunProviders},
 		{"QueueStats", RunQueueStats},
+		{"Reads", RunReads},
 	}
 	for _, p := range parts {
 		t.Run(p.name, func(t *testing.T) {

@@ -1,0 +1,127 @@
+package httpadapter
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openkyc/kyc/documents"
+	"github.com/openkyc/kyc/levels"
+	"github.com/openkyc/kyc/storage/sqlite"
+	"github.com/openkyc/kyc/verification"
+	"github.com/openkyc/kyc/verification/verificationtest"
+)
+
+// discardWriter is a reusable http.ResponseWriter that keeps nothing, so
+// that a benchmark counts the handler's allocations, not a recorder's.
+type discardWriter struct {
+	h    http.Header
+	code int
+	n    int
+}
+
+func (w *discardWriter) Header() http.Header { return w.h }
+
+func (w *discardWriter) WriteHeader(code int) { w.code = code }
+
+func (w *discardWriter) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.code = 200
+	}
+	w.n += len(p)
+	return len(p), nil
+}
+
+// BenchmarkReadRoutes serves the read routes through the adapter's
+// handler in process (no network, a reused writer and request) on the
+// SQLite store and reports time and allocations per request, the store's
+// share included: the status route for a new user (seed 000's two states)
+// and a verified one (a state per requirement, all approved), the grant
+// history, the pending request, the wizard resume (user token, and API
+// key with X-User-Identifier) and the identity verification (three signed
+// image URLs). Issue 19's target: at most 60 allocations
+// per status request.
+func BenchmarkReadRoutes(b *testing.B) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "kyc.db"), sqlite.Options{})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = store.Close() })
+	ladder := verificationtest.SeedLadder(b)
+	svc, err := verification.New(ladder, store, verification.Options{})
+	require.NoError(b, err)
+	newUser, err := svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: verificationtest.Identifier()})
+	require.NoError(b, err)
+	_, err = svc.Answer(ctx, newUser.ID, "emailCode", json.RawMessage(`"123456"`))
+	require.NoError(b, err)
+	_, err = svc.SetRequirement(ctx, verification.HostActor(), verification.SetRequirementParams{SubjectID: newUser.ID, Requirement: "verificationFlag", Status: levels.Pending})
+	require.NoError(b, err)
+	verified, err := svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: verificationtest.Identifier()})
+	require.NoError(b, err)
+	for _, r := range ladder.RequirementsUpTo(ladder.Top().ID) {
+		require.NoError(b, store.PutRequirementState(ctx, verification.RequirementState{SubjectID: verified.ID, Name: r.Name, Status: levels.Approved}))
+	}
+	wizard, err := svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: verificationtest.Identifier()})
+	require.NoError(b, err)
+	step, err := svc.InitWizard(ctx, wizard.ID) // opens the application: the resumes below write nothing
+	require.NoError(b, err)
+	require.False(b, step.Done())
+	// The verified user's identity check: an approved session with its three images.
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	for _, id := range []string{"bench-front", "bench-back", "bench-face"} {
+		require.NoError(b, store.CreateFile(ctx, verification.File{ID: id, SubjectID: verified.ID, BlobKey: "blobs/" + id, ContentType: "image/png", Status: levels.Approved, CreatedAt: now}))
+	}
+	require.NoError(b, store.AddIDSession(ctx, verification.IDSession{ID: "bench-session", SubjectID: verified.ID, Provider: verification.ProviderManual,
+		Status: verification.IDSessionApproved, CreatedAt: now, FrontFileID: "bench-front", BackFileID: "bench-back", FaceFileID: "bench-face"}))
+	signer, err := documents.NewSigner([]documents.SigningKey{{ID: "k1", Secret: bytes.Repeat([]byte("s"), 32)}}, documents.SignerOptions{})
+	require.NoError(b, err)
+	auth, err := NewStaticAuthenticator(map[string]StaticToken{
+		"new-token":      {Principal: Principal{Credential: User, SubjectID: newUser.ID, Scopes: allScopes}},
+		"verified-token": {Principal: Principal{Credential: User, SubjectID: verified.ID, Scopes: allScopes}},
+		"wizard-token":   {Principal: Principal{Credential: User, SubjectID: wizard.ID, Scopes: allScopes}},
+		"api-key":        {Principal: Principal{Credential: APIKey}},
+	}, nil)
+	require.NoError(b, err)
+	a, err := New(svc, Options{Authenticator: auth, Signer: signer, BaseURL: "https://kyc.example.com"})
+	require.NoError(b, err)
+	h := a.Handler("/kyc")
+	for _, c := range []struct{ name, path, token, ident string }{
+		{"status-new", "/api/v2/user/verification-status", "new-token", ""},
+		{"status-verified", "/api/v2/user/verification-status", "verified-token", ""},
+		{"grants", "/api/v2/my/verifications?limit=10&offset=0&sort_order=desc&sort_by=createTime", "verified-token", ""},
+		{"pending", "/external/api/v1/me/pending_verification_request", "wizard-token", ""},
+		{"wizard", "/api/v2/my/verifications/wizard", "wizard-token", ""},
+		{"wizard-apikey", "/api/v2/my/verifications/wizard", "api-key", wizard.Identifier},
+		{"idverify", "/api/v1/me/natural-person/id-verification", "verified-token", ""},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			// Cancellable, as net/http's request contexts are (database/sql
+			// and the driver then watch it during each query).
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, "GET", "/kyc"+c.path, nil)
+			require.NoError(b, err)
+			req.Header.Set("Authorization", "Bearer "+c.token)
+			if c.ident != "" {
+				req.Header.Set(HeaderUserIdentifier, c.ident)
+			}
+			w := &discardWriter{h: http.Header{}}
+			h.ServeHTTP(w, req)
+			require.Equal(b, 200, w.code)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				clear(w.h)
+				w.code = 0
+				h.ServeHTTP(w, req)
+			}
+			b.StopTimer()
+			require.Equal(b, 200, w.code)
+		})
+	}
+}

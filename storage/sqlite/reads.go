@@ -1,0 +1,295 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/openkyc/kyc/levels"
+	"github.com/openkyc/kyc/verification"
+)
+
+// GetSubjectStatuses implements verification.ReadStore: one statement and
+// one row on the read pool (or in the transaction), the states packed in
+// one column (see stSubjectStatuses).
+func (s *Store) GetSubjectStatuses(ctx context.Context, subjectID int64) (verification.SubjectStatuses, error) {
+	if err := s.check(ctx); err != nil {
+		return verification.SubjectStatuses{}, err
+	}
+	var (
+		out                   = verification.SubjectStatuses{ID: subjectID}
+		deletedAt, redactedAt int64
+		packed                sql.NullString
+	)
+	err := s.conn(ctx).queryRow(stSubjectStatuses, subjectID).Scan(&out.Level, &deletedAt, &redactedAt, &packed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return verification.SubjectStatuses{}, notFound("subject", subjectID)
+	}
+	if err != nil {
+		return verification.SubjectStatuses{}, s.c.mapErr(ctx, "get subject statuses", err)
+	}
+	out.Deleted, out.Redacted = deletedAt != 0, redactedAt != 0
+	if out.States, out.Final, err = parseStatuses(packed.String); err != nil {
+		return verification.SubjectStatuses{}, fmt.Errorf("sqlite: get subject statuses: %w", err)
+	}
+	return out, nil
+}
+
+// parseStatuses decodes stSubjectStatuses' packed states: a sequence of
+// <decimal byte length>:<name><status letter>, the letter upper case for a
+// state marked final. The names are substrings of packed (no copy each).
+func parseStatuses(packed string) (levels.States, []string, error) {
+	st := make(levels.States, 8)
+	var final []string
+	for packed != "" {
+		colon := strings.IndexByte(packed, ':')
+		if colon <= 0 {
+			return nil, nil, errors.New("malformed packed states")
+		}
+		n, err := strconv.Atoi(packed[:colon])
+		if err != nil || n < 0 || colon+1+n >= len(packed) {
+			return nil, nil, errors.New("malformed packed states")
+		}
+		name := packed[colon+1 : colon+1+n]
+		letter := packed[colon+1+n]
+		if letter >= 'A' && letter <= 'Z' {
+			final = append(final, name)
+			letter += 'a' - 'A'
+		}
+		var status levels.Status
+		switch letter {
+		case 'm':
+			status = levels.Missing
+		case 'p':
+			status = levels.Pending
+		case 'r':
+			status = levels.Rejected
+		case 'a':
+			status = levels.Approved
+		default:
+			return nil, nil, fmt.Errorf("unknown status of state %q", name)
+		}
+		st[name] = status
+		packed = packed[colon+2+n:]
+	}
+	return st, final, nil
+}
+
+// ListOpenApplications implements verification.ReadStore: a prepared
+// statement over the subject's index, without ListApplications' count.
+func (s *Store) ListOpenApplications(ctx context.Context, subjectID int64) ([]verification.Application, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.conn(ctx).query(stAppOpen, subjectID)
+	return collect(ctx, s.c, "list open applications", rows, err, scanApp)
+}
+
+// ListSubjectGrants implements verification.ReadStore: one prepared
+// statement (stSubjectGrantsAsc, stSubjectGrantsDesc) instead of a read
+// transaction with GetSubject, the total and the page.
+func (s *Store) ListSubjectGrants(ctx context.Context, f verification.GrantFilter) (verification.SubjectGrants, error) {
+	if err := s.check(ctx); err != nil {
+		return verification.SubjectGrants{}, err
+	}
+	id := stSubjectGrantsAsc
+	if f.Desc {
+		id = stSubjectGrantsDesc
+	}
+	rows, err := s.conn(ctx).query(id, f.SubjectID, max(f.Offset, 0), max(f.Limit, 0))
+	if err != nil {
+		return verification.SubjectGrants{}, s.c.mapErr(ctx, "list subject grants", err)
+	}
+	defer rows.Close()
+	out := verification.SubjectGrants{Page: verification.Page[verification.Grant]{Items: []verification.Grant{}}}
+	found := false
+	for rows.Next() {
+		var (
+			deletedAt, total    int64
+			gid, client, lvl    sql.NullInt64
+			prevID, adminID, at sql.NullInt64
+			lvlName, prevName   sql.NullString
+			reason              sql.NullString
+		)
+		if err := rows.Scan(&deletedAt, &total, &gid, &client, &lvl, &lvlName, &prevID, &prevName, &reason, &adminID, &at); err != nil {
+			return verification.SubjectGrants{}, s.c.mapErr(ctx, "list subject grants", err)
+		}
+		found = true
+		out.Deleted, out.Page.Total = deletedAt != 0, int(total)
+		if !gid.Valid {
+			continue
+		}
+		g := verification.Grant{
+			ID: gid.Int64, SubjectID: client.Int64, Level: verification.LevelRef{ID: int(lvl.Int64), Name: lvlName.String},
+			Reason: reason.String, AdminID: adminID.Int64, CreatedAt: fromMicros(at.Int64),
+		}
+		if prevID.Valid {
+			g.Previous = &verification.LevelRef{ID: int(prevID.Int64), Name: prevName.String}
+		}
+		out.Page.Items = append(out.Page.Items, g)
+	}
+	if err := rows.Err(); err != nil {
+		return verification.SubjectGrants{}, s.c.mapErr(ctx, "list subject grants", err)
+	}
+	if !found {
+		return verification.SubjectGrants{}, notFound("subject", f.SubjectID)
+	}
+	return out, nil
+}
+
+// splitScan scans a row whose first columns one scan function reads (dest)
+// and whose remaining columns go to rest.
+type splitScan struct {
+	row  scanner
+	rest []any
+}
+
+func (p splitScan) Scan(dest ...any) error { return p.row.Scan(append(dest, p.rest...)...) }
+
+// GetOpenApplications implements verification.ReadStore: one prepared
+// statement, the subject joined with its open applications.
+func (s *Store) GetOpenApplications(ctx context.Context, subjectID int64) (verification.Subject, []verification.Application, error) {
+	if err := s.check(ctx); err != nil {
+		return verification.Subject{}, nil, err
+	}
+	rows, err := s.conn(ctx).query(stSubjectOpenApps, subjectID)
+	if err != nil {
+		return verification.Subject{}, nil, s.c.mapErr(ctx, "get open applications", err)
+	}
+	defer rows.Close()
+	var (
+		sub   verification.Subject
+		found bool
+		apps  = []verification.Application{}
+	)
+	for rows.Next() {
+		var a nullApp
+		if sub, err = scanSubject(splitScan{rows, a.dest()}); err != nil {
+			return verification.Subject{}, nil, s.c.mapErr(ctx, "get open applications", err)
+		}
+		found = true
+		if !a.id.Valid {
+			continue
+		}
+		app, err := a.app()
+		if err != nil {
+			return verification.Subject{}, nil, fmt.Errorf("sqlite: get open applications: %w", err)
+		}
+		apps = append(apps, app)
+	}
+	if err := rows.Err(); err != nil {
+		return verification.Subject{}, nil, s.c.mapErr(ctx, "get open applications", err)
+	}
+	if !found {
+		return verification.Subject{}, nil, notFound("subject", subjectID)
+	}
+	return sub, apps, nil
+}
+
+// GetIDVerification implements verification.ReadStore: one prepared
+// statement instead of GetSubject, ListIDSessions and a GetFile per image.
+func (s *Store) GetIDVerification(ctx context.Context, subjectID int64) (verification.SubjectIDVerification, error) {
+	if err := s.check(ctx); err != nil {
+		return verification.SubjectIDVerification{}, err
+	}
+	var (
+		out                               verification.SubjectIDVerification
+		deletedAt                         int64
+		id, provider, status, front, back sql.NullString
+		face                              sql.NullString
+		subj, createdAt                   sql.NullInt64
+		frontLive, backLive, faceLive     bool
+	)
+	err := s.conn(ctx).queryRow(stIDVerification, subjectID).Scan(&deletedAt, &id, &subj, &provider, &status, &createdAt,
+		&front, &back, &face, &frontLive, &backLive, &faceLive)
+	if errors.Is(err, sql.ErrNoRows) {
+		return verification.SubjectIDVerification{}, notFound("subject", subjectID)
+	}
+	if err != nil {
+		return verification.SubjectIDVerification{}, s.c.mapErr(ctx, "get id verification", err)
+	}
+	out.Deleted = deletedAt != 0
+	if id.Valid {
+		out.Found = true
+		out.Session = verification.IDSession{
+			ID: id.String, SubjectID: subj.Int64, Provider: provider.String, Status: status.String,
+			CreatedAt: fromMicros(createdAt.Int64), FrontFileID: front.String, BackFileID: back.String, FaceFileID: face.String,
+		}
+		out.Front, out.Back, out.Face = frontLive, backLive, faceLive
+	}
+	return out, nil
+}
+
+// nullApp receives an application's columns from a LEFT JOIN (NULL when
+// the row has none).
+type nullApp struct {
+	id, subj, level, created, expires, submitted, decided, decidedBy, assigned, claimed sql.NullInt64
+	uuid, status, steps, reason                                                         sql.NullString
+}
+
+func (a *nullApp) dest() []any {
+	return []any{&a.id, &a.uuid, &a.subj, &a.level, &a.status, &a.steps, &a.reason,
+		&a.created, &a.expires, &a.submitted, &a.decided, &a.decidedBy, &a.assigned, &a.claimed}
+}
+
+func (a *nullApp) app() (verification.Application, error) {
+	out := verification.Application{
+		ID: a.id.Int64, UUID: a.uuid.String, SubjectID: a.subj.Int64, Level: int(a.level.Int64), Status: verification.ApplicationStatus(a.status.String),
+		Reason: a.reason.String, CreatedAt: fromMicros(a.created.Int64), ExpiresAt: fromMicros(a.expires.Int64),
+		SubmittedAt: fromMicros(a.submitted.Int64), DecidedAt: fromMicros(a.decided.Int64), DecidedBy: a.decidedBy.Int64,
+		AssignedTo: a.assigned.Int64, ClaimedAt: fromMicros(a.claimed.Int64),
+	}
+	var err error
+	out.Steps, err = decodeSteps(a.steps)
+	return out, err
+}
+
+// GetSubjectProgress implements verification.ReadStore: one prepared
+// statement, GetSubjectStatuses' row joined with the open applications.
+func (s *Store) GetSubjectProgress(ctx context.Context, subjectID int64) (verification.SubjectProgress, error) {
+	if err := s.check(ctx); err != nil {
+		return verification.SubjectProgress{}, err
+	}
+	rows, err := s.conn(ctx).query(stSubjectProgress, subjectID)
+	if err != nil {
+		return verification.SubjectProgress{}, s.c.mapErr(ctx, "get subject progress", err)
+	}
+	defer rows.Close()
+	out := verification.SubjectProgress{SubjectStatuses: verification.SubjectStatuses{ID: subjectID}, Open: []verification.Application{}}
+	found := false
+	for rows.Next() {
+		var (
+			a                     nullApp
+			deletedAt, redactedAt int64
+			packed                sql.NullString
+		)
+		if err := rows.Scan(append([]any{&out.Level, &deletedAt, &redactedAt, &packed}, a.dest()...)...); err != nil {
+			return verification.SubjectProgress{}, s.c.mapErr(ctx, "get subject progress", err)
+		}
+		if !found {
+			found = true
+			out.Deleted, out.Redacted = deletedAt != 0, redactedAt != 0
+			if out.States, out.Final, err = parseStatuses(packed.String); err != nil {
+				return verification.SubjectProgress{}, fmt.Errorf("sqlite: get subject progress: %w", err)
+			}
+		}
+		if !a.id.Valid {
+			continue
+		}
+		app, err := a.app()
+		if err != nil {
+			return verification.SubjectProgress{}, fmt.Errorf("sqlite: get subject progress: %w", err)
+		}
+		out.Open = append(out.Open, app)
+	}
+	if err := rows.Err(); err != nil {
+		return verification.SubjectProgress{}, s.c.mapErr(ctx, "get subject progress", err)
+	}
+	if !found {
+		return verification.SubjectProgress{}, notFound("subject", subjectID)
+	}
+	return out, nil
+}
