@@ -43,7 +43,7 @@ const (
 // serverLadder is the demo server's ladder (seed 000's).
 func serverLadder(tb testing.TB) *levels.Ladder {
 	tb.Helper()
-	l, err := levels.LoadFile(filepath.Join("..", "examples", "server", "ladder.json"))
+	l, err := levels.LoadFile(filepath.Join("..", "examples", "server", "demo", "ladder.json"))
 	require.NoError(tb, err)
 	return l
 }

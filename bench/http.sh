@@ -160,7 +160,7 @@ P0=$(free_port)
 start_kyc first "$TMP/data" "$P0" warn
 stop_pid "$LAST_PID"
 log "seeding ANSWER_SUBJECTS=$ANSWER_SUBJECTS"
-WIZARD_ID=$("$TMP/seed" -data "$TMP/data" -ladder examples/server/ladder.json -answer-subjects "$ANSWER_SUBJECTS")
+WIZARD_ID=$("$TMP/seed" -data "$TMP/data" -ladder examples/server/demo/ladder.json -answer-subjects "$ANSWER_SUBJECTS")
 cp -a "$TMP/data" "$TMP/data-info"
 
 KYC_PORT=$(free_port)

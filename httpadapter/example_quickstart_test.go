@@ -28,7 +28,7 @@ import (
 // its reviewer routes on internal (e.g. a mux on an internal port). Close
 // the store when your app stops.
 func mountKYC(ctx context.Context, dir string, secret []byte, auth httpadapter.Authenticator, public, internal *http.ServeMux) (*verification.Service, *sqlite.Store, error) {
-	ladder, err := levels.LoadFile("../examples/server/ladder.json") // or levels.New(...) in Go
+	ladder, err := levels.LoadFile("../examples/server/demo/ladder.json") // or levels.New(...) in Go
 	if err != nil {
 		return nil, nil, err
 	}

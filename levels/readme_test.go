@@ -35,11 +35,11 @@ func TestREADMELadderLoads(t *testing.T) {
 	t.Parallel()
 	got, err := levels.Load(bytes.NewReader(readmeLadder(t)))
 	require.NoError(t, err)
-	demo, err := levels.LoadFile("../examples/server/ladder.json")
+	demo, err := levels.LoadFile("../examples/server/demo/ladder.json")
 	require.NoError(t, err)
 	g, err := json.Marshal(got)
 	require.NoError(t, err)
 	d, err := json.Marshal(demo)
 	require.NoError(t, err)
-	require.JSONEq(t, string(d), string(g), "README ladder and examples/server/ladder.json differ")
+	require.JSONEq(t, string(d), string(g), "README ladder and examples/server/demo/ladder.json differ")
 }

@@ -43,7 +43,7 @@ func main() {
 
 func run() error {
 	data := flag.String("data", "", "the demo server's data directory (server stopped)")
-	ladderPath := flag.String("ladder", "examples/server/ladder.json", "the server's ladder")
+	ladderPath := flag.String("ladder", "examples/server/demo/ladder.json", "the server's ladder")
 	answers := flag.Int("answer-subjects", 100_000, "subjects to create for answer submissions (numbered from 0)")
 	flag.Parse()
 	if *data == "" {

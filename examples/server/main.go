@@ -9,7 +9,7 @@
 //
 //	-addr       listen address (default 127.0.0.1:8080)
 //	-data       directory for the database, document images and keys (default ./openkyc-data)
-//	-ladder     a ladder JSON file (default: the built-in ladder, examples/server/ladder.json)
+//	-ladder     a ladder JSON file (default: the built-in ladder, examples/server/demo/ladder.json)
 //	-demo       seed the demo users unless they exist (default: when -data is new); they fit any ladder
 //	-fresh      delete the database, document images and key in -data first (start the walkthrough again)
 //	-base-url   public URL prefixed to signed file URLs (default http://<addr>)

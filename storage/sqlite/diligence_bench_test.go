@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/openkyc/kyc/internal/cputime"
 	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/screening/listscreen"
 	"github.com/openkyc/kyc/storage/sqlite"
@@ -150,7 +151,7 @@ func BenchmarkExpireRequirements1M(b *testing.B) {
 	var expired, warned int
 	var peak uint64
 	now.Add((24 * time.Hour).Microseconds())
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	b.ResetTimer()
 	for range b.N {
 		now.Add((24 * time.Hour).Microseconds())
@@ -168,7 +169,7 @@ func BenchmarkExpireRequirements1M(b *testing.B) {
 	b.ReportMetric(float64(warned)/float64(b.N), "warned/op")
 	b.ReportMetric(idleMS, "ms-idle-sweep")
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(max(1, expired+warned)), "µs/state")
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(max(1, expired+warned)), "cpu-µs/state")
+	b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/float64(max(1, expired+warned)), "cpu-µs/state")
 	b.ReportMetric(float64(peak)/(1<<20), "MiB-peak-heap")
 }
 
@@ -298,7 +299,7 @@ func BenchmarkRescreen100kAgainst10k(b *testing.B) {
 	require.NoError(b, err)
 	var screened, hits int
 	var peak uint64
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	b.ResetTimer()
 	for range b.N {
 		stop := heapPeak()
@@ -314,7 +315,7 @@ func BenchmarkRescreen100kAgainst10k(b *testing.B) {
 	b.ReportMetric(float64(hits)/float64(b.N), "hits/op")
 	if screened > 0 {
 		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(screened), "µs/screen")
-		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(screened), "cpu-µs/screen")
+		b.ReportMetric(float64((cputime.Process()-cpu0).Microseconds())/float64(screened), "cpu-µs/screen")
 	}
 	b.ReportMetric(float64(peak)/(1<<20), "MiB-peak-heap")
 }
