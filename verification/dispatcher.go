@@ -30,8 +30,9 @@ type DispatcherOptions struct {
 	Lease time.Duration
 	// Concurrency bounds deliveries in flight; default 8. A slow sink holds
 	// one slot per subject it is slow for, never the others. Run keeps up
-	// to twice as many claimed (the others queued for the next free slot)
-	// and records outcomes and claims in batches of about Concurrency.
+	// to four times as many claimed (the others queued for the next free
+	// slot) and records outcomes and claims in batches of about
+	// Concurrency, up to three batches at once.
 	Concurrency int
 	// MaxAttempts before a delivery is dead-lettered; default 10.
 	MaxAttempts int
