@@ -30,8 +30,9 @@ type DispatcherOptions struct {
 	Lease time.Duration
 	// Concurrency bounds deliveries in flight; default 8. A slow sink holds
 	// one slot per subject it is slow for, never the others. Run keeps up
-	// to twice as many claimed (the others queued for the next free slot)
-	// and records outcomes and claims in batches of about Concurrency.
+	// to four times as many claimed (the others queued for the next free
+	// slot) and records outcomes and claims in batches of about
+	// Concurrency, up to three batches at once.
 	Concurrency int
 	// MaxAttempts before a delivery is dead-lettered; default 10.
 	MaxAttempts int
@@ -163,9 +164,12 @@ func (d *Dispatcher) Notify() {
 // the others queued to start as soon as a slot frees, so that a slow
 // commit does not leave the slots idle. Once a batch's worth of room
 // (Concurrency) is free, it records the outcomes of the deliveries
-// finished meanwhile and claims the next ones in one transaction (a
-// finished delivery keeps its lease until its outcome is recorded). An
-// outcome waits at most settleDelay for company. A queued delivery whose
+// finished meanwhile and claims the next ones in one transaction, a cycle
+// (a finished delivery keeps its lease until its outcome is recorded).
+// Up to maxCycles cycles run at once, each in its own transaction: the
+// store's claim keeps them apart (leases, fences, and a subject's next
+// delivery only once the previous one is recorded). An outcome waits at
+// most settleDelay for company. A queued delivery whose
 // lease has less than Timeout left when its turn comes is released, not
 // attempted, so its lease never runs out mid-delivery.
 func (d *Dispatcher) Run(ctx context.Context) error {
@@ -176,10 +180,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	dctx, cutOff := context.WithCancel(context.WithoutCancel(ctx))
 	defer cutOff()
 	results := make(chan settled, d.opts.Concurrency)
+	cycled := make(chan cycleResult, maxCycles)
 	var (
 		running  int        // deliveries in flight
 		queue    []Delivery // claimed, not started
 		finished []settled  // outcomes not recorded yet
+		cycles   int        // cycles in flight
+		asked    int        // deliveries the cycles in flight may claim
 	)
 	// start feeds the free slots from the queue.
 	start := func() {
@@ -198,31 +205,46 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		running--
 		finished = append(finished, r)
 	}
+	// launch runs a cycle in its own goroutine: the outcomes of finished
+	// and a claim of up to limit.
+	launch := func(limit int) {
+		batch := append([]settled(nil), finished...)
+		finished = finished[:0]
+		cycles++
+		asked += limit
+		go func() { cycled <- cycleResult{claimed: d.cycle(ctx, batch, limit), limit: limit} }()
+	}
+	// done takes a finished cycle's claim.
+	done := func(c cycleResult) (more bool) {
+		cycles--
+		asked -= c.limit
+		queue = append(queue, c.claimed...)
+		return c.limit > 0 && len(c.claimed) == c.limit
+	}
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	// force: record and claim whatever there is, however little: at the
 	// start, on Notify and when a wait ran out.
 	force := true
-	more := false // the last claim got all it asked for: more may be due
+	// dry: the last claim got less than it asked for, so nothing more is
+	// due until a delivery finishes, Notify or the next poll.
+	dry := false
 	for ctx.Err() == nil {
 		start()
-		room := claimAhead*d.opts.Concurrency - running - len(queue)
+		room := claimAhead*d.opts.Concurrency - running - len(queue) - asked
 		held := false // outcomes or room kept back to batch them
-		if force || (running == 0 && len(queue) == 0) || room >= d.opts.Concurrency {
-			claimed := d.cycle(ctx, finished, room)
-			finished = finished[:0]
-			queue = append(queue, claimed...)
-			if more = len(claimed) > 0 && len(claimed) == room; more {
-				force = false
+		if cycles < maxCycles && (room > 0 || len(finished) > 0) && (force || (!dry && room >= d.opts.Concurrency)) {
+			launch(max(min(room, cycleClaim*d.opts.Concurrency), 0))
+			force = false
+			if cycles < maxCycles {
 				continue
 			}
-			start()
 		} else {
-			held = len(finished) > 0 || more
+			held = len(finished) > 0 || (!dry && room > 0)
 		}
 		force = false
-		// Wait for a result, a wake-up or the next poll; only settleDelay
-		// while outcomes or room are held back.
+		// Wait for a result, a cycle, a wake-up or the next poll; only
+		// settleDelay while outcomes or room are held back.
 		wait := d.opts.PollInterval
 		if held {
 			wait = min(wait, settleDelay)
@@ -230,10 +252,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		resetTimer(poll, wait)
 		select {
 		case <-ctx.Done():
+		case c := <-cycled:
+			dry = !done(c)
 		case <-d.wake:
-			force = true
+			force, dry = true, false
 		case r := <-results:
 			receive(r)
+			dry = false
 		drain:
 			for {
 				select {
@@ -244,11 +269,15 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				}
 			}
 		case <-poll.C:
-			force = true
+			force, dry = true, false
 		}
 	}
-	// Shutting down: release the queued deliveries, wait for those in
-	// flight (cut off after the grace), then record every outcome.
+	// Shutting down: wait for the cycles in flight, release the queued
+	// deliveries, wait for those in flight (cut off after the grace), then
+	// record every outcome.
+	for cycles > 0 {
+		done(<-cycled)
+	}
 	for _, dl := range queue {
 		finished = append(finished, release(dl))
 	}
@@ -266,9 +295,24 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	return nil
 }
 
+// cycleResult is what a cycle claimed, and how many it asked for.
+type cycleResult struct {
+	claimed []Delivery
+	limit   int
+}
+
+// maxCycles bounds the cycles (outcomes and a claim, one transaction) Run
+// keeps in flight: on a store with concurrent writers (PostgreSQL) their
+// commits overlap; on SQLite the next one is ready when the writer frees.
+const maxCycles = 3
+
+// cycleClaim bounds one cycle's claim, in units of Concurrency, so that
+// the room is shared between the cycles in flight.
+const cycleClaim = 2
+
 // claimAhead bounds the deliveries Run holds claimed, in units of
 // Concurrency (in flight, queued, or finished and not recorded yet).
-const claimAhead = 2
+const claimAhead = 4
 
 // release is a claimed delivery given back unattempted: its lease ends now
 // and the attempt does not count.

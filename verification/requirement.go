@@ -126,9 +126,15 @@ func (s *Service) Answer(ctx context.Context, subjectID int64, name string, answ
 // answerTx records a validated answer inside tx (the subject is locked).
 func (s *Service) answerTx(ctx context.Context, tx Store, sub *Subject, req *levels.Requirement, answer json.RawMessage) (RequirementState, error) {
 	name := req.Name
-	st, err := s.loadState(ctx, tx, sub.ID, name)
+	// One read of the subject's states: this requirement's, and the
+	// others' for the promotion below.
+	all, full, err := states(ctx, tx, sub.ID)
 	if err != nil {
-		return st, err
+		return RequirementState{}, err
+	}
+	st, ok := full[name]
+	if !ok {
+		st = RequirementState{SubjectID: sub.ID, Name: name, Status: levels.Missing}
 	}
 	switch {
 	case st.Status == levels.Approved:
@@ -176,7 +182,24 @@ func (s *Service) answerTx(ctx context.Context, tx Store, sub *Subject, req *lev
 	if err := s.emit(ctx, tx, sub, now, &RequirementApprovedPayload{Requirement: name}); err != nil {
 		return st, err
 	}
-	return st, s.promote(ctx, tx, sub, now, grantArgs{reason: ReasonRequirements})
+	why := grantArgs{reason: ReasonRequirements}
+	if s.screensOn(name) {
+		// queueScreenings may have changed a screening's state: read again.
+		return st, s.promote(ctx, tx, sub, now, why)
+	}
+	all[name] = st.Status
+	return st, s.promoteTo(ctx, tx, sub, now, why, all)
+}
+
+// screensOn reports whether a screening requirement of the ladder reads
+// the answer of requirement name.
+func (s *Service) screensOn(name string) bool {
+	for _, r := range s.ladder.Requirements() {
+		if r.Type == levels.Screening && r.Uses(name) {
+			return true
+		}
+	}
+	return false
 }
 
 // ReasonRequirements is the reason of a grant earned by answers that needed

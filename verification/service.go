@@ -453,11 +453,17 @@ func (s *Service) promote(ctx context.Context, tx Store, sub *Subject, now time.
 	if err != nil {
 		return err
 	}
+	return s.promoteTo(ctx, tx, sub, now, why, st)
+}
+
+// promoteTo is promote with the subject's states as they now stand in tx
+// (already read by the caller).
+func (s *Service) promoteTo(ctx context.Context, tx Store, sub *Subject, now time.Time, why grantArgs, st levels.States) error {
 	earned := s.ladder.Evaluate(st, 0).Level
 	if s.ladder.Position(earned.ID) <= s.ladder.Position(sub.Level) {
 		return nil
 	}
-	_, err = s.addGrant(ctx, tx, sub, earned, now, why)
+	_, err := s.addGrant(ctx, tx, sub, earned, now, why)
 	return err
 }
 

@@ -35,8 +35,13 @@ func scanDelivery(row scanner) (verification.Delivery, error) {
 }
 
 // claimSQL selects the claimable deliveries (arguments: now, the limit).
+// It walks the status index's pending entries in (seq, sink) order: with
+// statistics taken while everything was pending the planner prefers the
+// table's own (seq, sink) order, which once the dispatcher has delivered
+// part of the backlog walks every delivered row before the first pending
+// one.
 const claimSQL = `SELECT ` + deliveryCols + `
-	FROM {{prefix}}deliveries d JOIN {{prefix}}events e ON e.seq = d.seq
+	FROM {{prefix}}deliveries d INDEXED BY {{prefix}}deliveries_status JOIN {{prefix}}events e ON e.seq = d.seq
 	WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND d.lease_until <= ?1
 	  AND NOT EXISTS (SELECT 1 FROM {{prefix}}deliveries p
 	                  WHERE p.status = 'pending' AND p.sink = d.sink
