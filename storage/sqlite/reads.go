@@ -341,6 +341,7 @@ func (s *Store) getSubjectProgress(ctx context.Context, cn conn, subjectID int64
 var pinnedStmts = [...]stmtID{
 	stSubjectStatuses, stAppOpen, stSubjectGrantsAsc, stSubjectGrantsDesc,
 	stSubjectOpenApps, stIDVerification, stSubjectProgress,
+	stSubjectByIdentifier, // GetSubjectByIdentifier (an API key's subject)
 }
 
 // pinnedConn is a read connection kept out of the pool with pinnedStmts
