@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openkyc/kyc/documents"
+	"github.com/openkyc/kyc/internal/cputime"
 	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/storage/sqlite"
 	"github.com/openkyc/kyc/verification"
@@ -124,4 +128,86 @@ func BenchmarkReadRoutes(b *testing.B) {
 			require.Equal(b, 200, w.code)
 		})
 	}
+}
+
+// BenchmarkAccessLog measures the access log's cost on the status route
+// (seed 000's new user, SQLite, in process as BenchmarkReadRoutes): three
+// adapters on one service, their loggers at warn (no line), at info (one
+// JSON line per request to a file, as the demo server writes its standard
+// error) and at info to io.Discard (the line formatted, no write(2): the
+// adapter's and zerolog's share, without the host's writer). Each
+// iteration serves a block of requests through each in turn, so all three
+// see the same machine load; it reports their wall and CPU time
+// (internal/cputime) per request and the ratios info/warn and
+// info-discard/warn. Run it with -count 10 and read the ratios' spread
+// with benchstat.
+func BenchmarkAccessLog(b *testing.B) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "kyc.db"), sqlite.Options{})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = store.Close() })
+	svc, err := verification.New(verificationtest.SeedLadder(b), store, verification.Options{})
+	require.NoError(b, err)
+	sub, err := svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: verificationtest.Identifier()})
+	require.NoError(b, err)
+	_, err = svc.Answer(ctx, sub.ID, "emailCode", json.RawMessage(`"123456"`))
+	require.NoError(b, err)
+	auth, err := NewStaticAuthenticator(map[string]StaticToken{"new-token": {Principal: Principal{Credential: User, SubjectID: sub.ID, Scopes: allScopes}}}, nil)
+	require.NoError(b, err)
+	logFile, err := os.Create(filepath.Join(b.TempDir(), "access.log"))
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = logFile.Close() })
+	ctx, cancel := context.WithCancel(ctx) // cancellable, as net/http's
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", "/kyc/api/v2/user/verification-status", nil)
+	require.NoError(b, err)
+	req.Header.Set("Authorization", "Bearer new-token")
+	type variant struct {
+		name string
+		h    http.Handler
+		wall time.Duration
+		cpu  time.Duration
+	}
+	variants := []*variant{}
+	for _, c := range []struct {
+		name  string
+		level zerolog.Level
+		out   io.Writer
+	}{
+		{"warn", zerolog.WarnLevel, logFile},
+		{"info", zerolog.InfoLevel, logFile},
+		{"info-discard", zerolog.InfoLevel, io.Discard},
+	} {
+		log := zerolog.New(c.out).Level(c.level).With().Timestamp().Logger()
+		a, err := New(svc, Options{Authenticator: auth, Logger: &log})
+		require.NoError(b, err)
+		variants = append(variants, &variant{name: c.name, h: a.Handler("/kyc")})
+	}
+	const block = 64 // requests per variant and iteration
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for _, v := range variants {
+			t0, c0 := time.Now(), cputime.Process()
+			for range block {
+				clear(w.h)
+				w.code = 0
+				v.h.ServeHTTP(w, req)
+			}
+			v.wall += time.Since(t0)
+			v.cpu += cputime.Process() - c0
+		}
+	}
+	b.StopTimer()
+	require.Equal(b, 200, w.code)
+	n := float64(b.N * block)
+	for _, v := range variants {
+		b.ReportMetric(float64(v.wall)/n, v.name+"-ns/req")
+		b.ReportMetric(float64(v.cpu)/n, v.name+"-cpu-ns/req")
+	}
+	b.ReportMetric(float64(variants[1].wall)/float64(variants[0].wall), "info/warn")
+	b.ReportMetric(float64(variants[1].cpu)/float64(variants[0].cpu), "info/warn-cpu")
+	b.ReportMetric(float64(variants[2].wall)/float64(variants[0].wall), "discard/warn")
+	b.ReportMetric(float64(variants[2].cpu)/float64(variants[0].cpu), "discard/warn-cpu")
 }

@@ -23,7 +23,12 @@
 //     synchronous=NORMAL (FULL with Options.SynchronousFull), foreign_keys,
 //     secure_delete and _txlock=immediate;
 //   - a read pool (Options.MaxReadConns) with busy_timeout, foreign_keys
-//     and query_only;
+//     and query_only, and as many connections again with the same settings
+//     pinned for the read routes' one-statement reads (ReadStore's methods
+//     and GetSubjectByIdentifier), their statements prepared on each: the
+//     wait for one honours ctx, the statement then runs without ctx's
+//     cancellation (no watch goroutines; a read already running is not
+//     interrupted, which the short indexed statements bound);
 //   - one connection for background checkpoints (see below).
 //
 // Every write runs in a transaction on the writer that starts with BEGIN

@@ -13,18 +13,25 @@ import (
 )
 
 // GetSubjectStatuses implements verification.ReadStore: one statement and
-// one row on the read pool (or in the transaction), the states packed in
-// one column (see stSubjectStatuses).
+// one row on a pinned connection (pinnedRead) or in the transaction, the
+// states packed in one column (see stSubjectStatuses).
 func (s *Store) GetSubjectStatuses(ctx context.Context, subjectID int64) (verification.SubjectStatuses, error) {
-	if err := s.check(ctx); err != nil {
+	cn, p, err := s.pinnedRead(ctx)
+	if err != nil {
 		return verification.SubjectStatuses{}, err
 	}
+	defer s.c.release(p)
+	return s.getSubjectStatuses(ctx, cn, subjectID)
+}
+
+// getSubjectStatuses is GetSubjectStatuses's statement on cn.
+func (s *Store) getSubjectStatuses(ctx context.Context, cn conn, subjectID int64) (verification.SubjectStatuses, error) {
 	var (
 		out                   = verification.SubjectStatuses{ID: subjectID}
 		deletedAt, redactedAt int64
 		packed                sql.NullString
 	)
-	err := s.conn(ctx).queryRow(stSubjectStatuses, subjectID).Scan(&out.Level, &deletedAt, &redactedAt, &packed)
+	err := cn.queryRow(stSubjectStatuses, subjectID).Scan(&out.Level, &deletedAt, &redactedAt, &packed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return verification.SubjectStatuses{}, notFound("subject", subjectID)
 	}
@@ -81,10 +88,17 @@ func parseStatuses(packed string) (levels.States, []string, error) {
 // ListOpenApplications implements verification.ReadStore: a prepared
 // statement over the subject's index, without ListApplications' count.
 func (s *Store) ListOpenApplications(ctx context.Context, subjectID int64) ([]verification.Application, error) {
-	if err := s.check(ctx); err != nil {
+	cn, p, err := s.pinnedRead(ctx)
+	if err != nil {
 		return nil, err
 	}
-	rows, err := s.conn(ctx).query(stAppOpen, subjectID)
+	defer s.c.release(p)
+	return s.listOpenApplications(ctx, cn, subjectID)
+}
+
+// listOpenApplications is ListOpenApplications's statement on cn.
+func (s *Store) listOpenApplications(ctx context.Context, cn conn, subjectID int64) ([]verification.Application, error) {
+	rows, err := cn.query(stAppOpen, subjectID)
 	return collect(ctx, s.c, "list open applications", rows, err, scanApp)
 }
 
@@ -92,14 +106,21 @@ func (s *Store) ListOpenApplications(ctx context.Context, subjectID int64) ([]ve
 // statement (stSubjectGrantsAsc, stSubjectGrantsDesc) instead of a read
 // transaction with GetSubject, the total and the page.
 func (s *Store) ListSubjectGrants(ctx context.Context, f verification.GrantFilter) (verification.SubjectGrants, error) {
-	if err := s.check(ctx); err != nil {
+	cn, p, err := s.pinnedRead(ctx)
+	if err != nil {
 		return verification.SubjectGrants{}, err
 	}
+	defer s.c.release(p)
+	return s.listSubjectGrants(ctx, cn, f)
+}
+
+// listSubjectGrants is ListSubjectGrants's statement on cn.
+func (s *Store) listSubjectGrants(ctx context.Context, cn conn, f verification.GrantFilter) (verification.SubjectGrants, error) {
 	id := stSubjectGrantsAsc
 	if f.Desc {
 		id = stSubjectGrantsDesc
 	}
-	rows, err := s.conn(ctx).query(id, f.SubjectID, max(f.Offset, 0), max(f.Limit, 0))
+	rows, err := cn.query(id, f.SubjectID, max(f.Offset, 0), max(f.Limit, 0))
 	if err != nil {
 		return verification.SubjectGrants{}, s.c.mapErr(ctx, "list subject grants", err)
 	}
@@ -152,10 +173,17 @@ func (p splitScan) Scan(dest ...any) error { return p.row.Scan(append(dest, p.re
 // GetOpenApplications implements verification.ReadStore: one prepared
 // statement, the subject joined with its open applications.
 func (s *Store) GetOpenApplications(ctx context.Context, subjectID int64) (verification.Subject, []verification.Application, error) {
-	if err := s.check(ctx); err != nil {
+	cn, p, err := s.pinnedRead(ctx)
+	if err != nil {
 		return verification.Subject{}, nil, err
 	}
-	rows, err := s.conn(ctx).query(stSubjectOpenApps, subjectID)
+	defer s.c.release(p)
+	return s.getOpenApplications(ctx, cn, subjectID)
+}
+
+// getOpenApplications is GetOpenApplications's statement on cn.
+func (s *Store) getOpenApplications(ctx context.Context, cn conn, subjectID int64) (verification.Subject, []verification.Application, error) {
+	rows, err := cn.query(stSubjectOpenApps, subjectID)
 	if err != nil {
 		return verification.Subject{}, nil, s.c.mapErr(ctx, "get open applications", err)
 	}
@@ -192,9 +220,16 @@ func (s *Store) GetOpenApplications(ctx context.Context, subjectID int64) (verif
 // GetIDVerification implements verification.ReadStore: one prepared
 // statement instead of GetSubject, ListIDSessions and a GetFile per image.
 func (s *Store) GetIDVerification(ctx context.Context, subjectID int64) (verification.SubjectIDVerification, error) {
-	if err := s.check(ctx); err != nil {
+	cn, p, err := s.pinnedRead(ctx)
+	if err != nil {
 		return verification.SubjectIDVerification{}, err
 	}
+	defer s.c.release(p)
+	return s.getIDVerification(ctx, cn, subjectID)
+}
+
+// getIDVerification is GetIDVerification's statement on cn.
+func (s *Store) getIDVerification(ctx context.Context, cn conn, subjectID int64) (verification.SubjectIDVerification, error) {
 	var (
 		out                               verification.SubjectIDVerification
 		deletedAt                         int64
@@ -203,7 +238,7 @@ func (s *Store) GetIDVerification(ctx context.Context, subjectID int64) (verific
 		subj, createdAt                   sql.NullInt64
 		frontLive, backLive, faceLive     bool
 	)
-	err := s.conn(ctx).queryRow(stIDVerification, subjectID).Scan(&deletedAt, &id, &subj, &provider, &status, &createdAt,
+	err := cn.queryRow(stIDVerification, subjectID).Scan(&deletedAt, &id, &subj, &provider, &status, &createdAt,
 		&front, &back, &face, &frontLive, &backLive, &faceLive)
 	if errors.Is(err, sql.ErrNoRows) {
 		return verification.SubjectIDVerification{}, notFound("subject", subjectID)
@@ -250,10 +285,17 @@ func (a *nullApp) app() (verification.Application, error) {
 // GetSubjectProgress implements verification.ReadStore: one prepared
 // statement, GetSubjectStatuses' row joined with the open applications.
 func (s *Store) GetSubjectProgress(ctx context.Context, subjectID int64) (verification.SubjectProgress, error) {
-	if err := s.check(ctx); err != nil {
+	cn, p, err := s.pinnedRead(ctx)
+	if err != nil {
 		return verification.SubjectProgress{}, err
 	}
-	rows, err := s.conn(ctx).query(stSubjectProgress, subjectID)
+	defer s.c.release(p)
+	return s.getSubjectProgress(ctx, cn, subjectID)
+}
+
+// getSubjectProgress is GetSubjectProgress's statement on cn.
+func (s *Store) getSubjectProgress(ctx context.Context, cn conn, subjectID int64) (verification.SubjectProgress, error) {
+	rows, err := cn.query(stSubjectProgress, subjectID)
 	if err != nil {
 		return verification.SubjectProgress{}, s.c.mapErr(ctx, "get subject progress", err)
 	}
@@ -292,4 +334,96 @@ func (s *Store) GetSubjectProgress(ctx context.Context, subjectID int64) (verifi
 		return verification.SubjectProgress{}, notFound("subject", subjectID)
 	}
 	return out, nil
+}
+
+// pinnedStmts are the statements of the one-statement reads, prepared on
+// every pinned connection.
+var pinnedStmts = [...]stmtID{
+	stSubjectStatuses, stAppOpen, stSubjectGrantsAsc, stSubjectGrantsDesc,
+	stSubjectOpenApps, stIDVerification, stSubjectProgress,
+	stSubjectByIdentifier, // GetSubjectByIdentifier (an API key's subject)
+}
+
+// pinnedConn is a read connection kept out of the pool with pinnedStmts
+// prepared on it (the other entries of st are nil).
+type pinnedConn struct {
+	cn *sql.Conn
+	st [numStmts]*sql.Stmt
+}
+
+func (p *pinnedConn) close() error {
+	var errs []error
+	for _, st := range p.st {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(append(errs, p.cn.Close())...)
+}
+
+// openPinned takes n connections out of the read pool and prepares
+// pinnedStmts on each.
+func (c *core) openPinned(ctx context.Context, n int) error {
+	c.pinned = make(chan *pinnedConn, n)
+	for range n {
+		cn, err := c.reader.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		p := &pinnedConn{cn: cn}
+		c.pinnedAll = append(c.pinnedAll, p)
+		for _, id := range pinnedStmts {
+			if p.st[id], err = cn.PrepareContext(ctx, withPrefix(stmtSQL[id], c.prefix)); err != nil {
+				return fmt.Errorf("preparing statement %d: %w", id, err)
+			}
+		}
+		c.pinned <- p
+	}
+	return nil
+}
+
+// pinnedRead returns where a read of one short statement over an index
+// (one of pinnedStmts) runs: the transaction, or outside one a pinned
+// connection, which the caller gives back with release once its rows are
+// closed.
+//
+// Waiting for the pinned connection honours ctx's cancellation and
+// deadline, but the statement then runs with context.WithoutCancel(ctx):
+// with a cancellable context, database/sql (Rows.awaitDone) and the driver
+// (interruptOnDone) would each start a goroutine per statement to watch it,
+// 8 allocations and about a fifth of the status route's time in process
+// (bench/RESULTS.md section 8). The trade-off: a read already running when
+// ctx ends is not interrupted and finishes first; that is bounded, because
+// every pinned statement reads a handful of rows through an index (the
+// grant history's page is capped by its limit), and ctx is checked again
+// once the connection is taken. Pinned connections rather than the pool's:
+// database/sql's wait for a pooled connection and its statement share one
+// context, so a pool read cannot keep the first without the second.
+func (s *Store) pinnedRead(ctx context.Context) (conn, *pinnedConn, error) {
+	if err := s.check(ctx); err != nil {
+		return conn{}, nil, err
+	}
+	if s.tx != nil {
+		return s.conn(ctx), nil, nil
+	}
+	var p *pinnedConn
+	select {
+	case p = <-s.c.pinned:
+	case <-ctx.Done():
+		return conn{}, nil, ctx.Err()
+	case <-s.c.done:
+		return conn{}, nil, fmt.Errorf("sqlite: %w", verification.ErrClosed)
+	}
+	if err := s.check(ctx); err != nil { // select chooses at random among ready cases
+		s.c.release(p)
+		return conn{}, nil, err
+	}
+	return conn{c: s.c, q: p.cn, st: &p.st, ctx: context.WithoutCancel(ctx)}, p, nil
+}
+
+// release gives back the pinned connection pinnedRead returned (nil: none).
+func (c *core) release(p *pinnedConn) {
+	if p != nil {
+		c.pinned <- p
+	}
 }

@@ -1,11 +1,15 @@
 package sqlite
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/openkyc/kyc/levels"
+	"github.com/openkyc/kyc/verification"
 )
 
 func TestParseStatuses(t *testing.T) {
@@ -42,4 +46,60 @@ func TestParseStatuses(t *testing.T) {
 			require.Equal(t, c.final, final)
 		})
 	}
+}
+
+// TestPinnedReadWait holds every pinned connection and requires that a
+// one-statement read waits for one within its context (its deadline and
+// cancellation end the wait), answers once one is given back, and that
+// Close ends the wait with ErrClosed.
+func TestPinnedReadWait(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "kyc.db"), Options{MaxReadConns: 2})
+	require.NoError(t, err)
+	closed := false
+	t.Cleanup(func() {
+		if !closed {
+			require.NoError(t, s.Close())
+		}
+	})
+	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	sub := verification.Subject{Identifier: "alice", Level: 1, CreatedAt: now, UpdatedAt: now}
+	require.NoError(t, s.CreateSubject(ctx, &sub))
+	held := []*pinnedConn{<-s.c.pinned, <-s.c.pinned}
+
+	dctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err = s.GetSubjectStatuses(dctx, sub.ID)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the wait for a pinned connection honours the deadline")
+	cctx, cancelNow := context.WithCancel(ctx)
+	cancelNow()
+	_, err = s.GetSubjectProgress(cctx, sub.ID)
+	require.ErrorIs(t, err, context.Canceled)
+
+	answered := make(chan error, 1)
+	go func() {
+		_, err := s.GetSubjectStatuses(ctx, sub.ID)
+		answered <- err
+	}()
+	s.c.release(held[0])
+	require.NoError(t, <-answered, "a read answers once a pinned connection is given back")
+
+	s.c.pinned <- held[1]
+	for range held { // hold both again, then close with a read waiting
+		<-s.c.pinned
+	}
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := s.ListSubjectGrants(ctx, verification.GrantFilter{SubjectID: sub.ID, Limit: 10})
+		waiting <- err
+	}()
+	closeErr := make(chan error, 1)
+	go func() { closeErr <- s.Close() }()
+	require.ErrorIs(t, <-waiting, verification.ErrClosed, "Close ends the wait")
+	for _, p := range held {
+		s.c.release(p) // Close waits for the pinned reads in progress
+	}
+	closed = true
+	require.NoError(t, <-closeErr)
 }

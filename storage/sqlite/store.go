@@ -39,7 +39,9 @@ type Options struct {
 	// never wait on each other's locks (they share one connection), so this
 	// matters only when several processes or Stores share the file.
 	BusyTimeout time.Duration
-	// MaxReadConns caps the read pool; zero means max(4, GOMAXPROCS).
+	// MaxReadConns caps the read pool; zero means max(4, GOMAXPROCS). As
+	// many connections again are kept for the read routes' one-statement
+	// reads (ReadStore's methods).
 	MaxReadConns int
 	// SynchronousFull sets PRAGMA synchronous=FULL instead of NORMAL: every
 	// commit is fsynced, so a power loss cannot roll back acknowledged
@@ -108,6 +110,10 @@ type core struct {
 	wIn, rIn [numInKinds][maxPreparedIn + 1]*sql.Stmt
 	// begin, commit and rollback are prepared on wconn.
 	begin, commit, rollback *sql.Stmt
+	// pinned holds the idle connections of pinnedAll, taken out of the read
+	// pool for the one-statement reads (see pinnedRead).
+	pinned    chan *pinnedConn
+	pinnedAll []*pinnedConn
 
 	// Background checkpoints (see checkpoint.go).
 	ckpt     *sql.DB
@@ -180,8 +186,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
-	c.reader.SetMaxOpenConns(readConns)
-	c.reader.SetMaxIdleConns(readConns)
+	// readConns for the pool, as many again pinned (openPinned).
+	c.reader.SetMaxOpenConns(2 * readConns)
+	c.reader.SetMaxIdleConns(2 * readConns)
 	c.reader.SetConnMaxLifetime(0)
 
 	if c.wconn, err = c.writer.Conn(ctx); err != nil {
@@ -216,6 +223,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 				return nil, fmt.Errorf("sqlite: preparing query %d/%d: %w", kind, n, err)
 			}
 		}
+	}
+	if err := c.openPinned(ctx, readConns); err != nil {
+		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
 	if err := c.startCheckpointer(ctx, abs, busy); err != nil {
 		return nil, err
@@ -304,6 +314,9 @@ func (s *Store) Close() error {
 		if c.done != nil {
 			close(c.done)        // callers waiting for the writer give up
 			c.wsem <- struct{}{} // wait for the transaction in progress; never released
+			for range c.pinnedAll {
+				<-c.pinned // and for the pinned reads in progress; never returned
+			}
 		}
 		c.closeErr = c.closeDBs()
 	})
@@ -313,6 +326,9 @@ func (s *Store) Close() error {
 func (c *core) closeDBs() error {
 	c.stopCheckpointer()
 	var errs []error
+	for _, p := range c.pinnedAll {
+		errs = append(errs, p.close())
+	}
 	all := append(append(c.w[:], c.r[:]...), c.begin, c.commit, c.rollback)
 	for kind := range numInKinds {
 		all = append(append(all, c.wIn[kind][:]...), c.rIn[kind][:]...)

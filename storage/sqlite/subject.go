@@ -132,10 +132,12 @@ func (s *Store) GetSubject(ctx context.Context, id int64) (verification.Subject,
 
 // GetSubjectByIdentifier implements verification.SubjectStore.
 func (s *Store) GetSubjectByIdentifier(ctx context.Context, identifier string) (verification.Subject, error) {
-	if err := s.check(ctx); err != nil {
+	cn, p, err := s.pinnedRead(ctx) // a unique-index lookup: see pinnedRead
+	if err != nil {
 		return verification.Subject{}, err
 	}
-	sub, err := scanSubject(s.conn(ctx).queryRow(stSubjectByIdentifier, identifier))
+	defer s.c.release(p)
+	sub, err := scanSubject(cn.queryRow(stSubjectByIdentifier, identifier))
 	if errors.Is(err, sql.ErrNoRows) {
 		// The identifier is personal data: it stays out of the message.
 		return verification.Subject{}, notFound("subject", "by identifier")
