@@ -126,16 +126,19 @@ func parseFlags(args []string, stderr io.Writer, opts Options) (config, error) {
 	return c, nil
 }
 
-func newLogger(level string, w *os.File) (zerolog.Logger, error) {
+// newLogger logs to w: readable lines on a terminal, JSON lines buffered
+// by a logWriter otherwise; closeLog writes out what is buffered.
+func newLogger(level string, w *os.File) (log zerolog.Logger, closeLog func() error, err error) {
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil || level == "" {
-		return zerolog.Logger{}, fmt.Errorf("-log-level %q: want debug, info, warn or error", level)
+		return zerolog.Logger{}, nil, fmt.Errorf("-log-level %q: want debug, info, warn or error", level)
 	}
-	var out io.Writer = w
 	if fi, err := w.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-		out = zerolog.ConsoleWriter{Out: w, TimeFormat: time.Kitchen}
+		out := zerolog.ConsoleWriter{Out: w, TimeFormat: time.Kitchen}
+		return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), func() error { return nil }, nil
 	}
-	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), nil
+	lw := newLogWriter(w, flushEvery)
+	return zerolog.New(lw).Level(lvl).With().Timestamp().Logger(), lw.Close, nil
 }
 
 // Run runs the demo server with args until ctx is done or SIGINT or
@@ -151,10 +154,11 @@ func Run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File, 
 			return err
 		}
 	}
-	log, err := newLogger(cfg.logLevel, stderr)
+	log, closeLog, err := newLogger(cfg.logLevel, stderr)
 	if err != nil {
 		return err
 	}
+	defer func() { _ = closeLog() }()
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	var obs Observers
