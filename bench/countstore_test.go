@@ -73,6 +73,11 @@ func (s *countingStore) AddEvent(ctx context.Context, a1 *verification.Event) er
 	return s.s.AddEvent(ctx, a1)
 }
 
+func (s *countingStore) AddEvents(ctx context.Context, a1 []*verification.Event) error {
+	s.c.hit("AddEvents")
+	return s.s.AddEvents(ctx, a1)
+}
+
 func (s *countingStore) AddGrant(ctx context.Context, a1 *verification.Grant) error {
 	s.c.hit("AddGrant")
 	return s.s.AddGrant(ctx, a1)
