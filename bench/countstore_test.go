@@ -78,6 +78,11 @@ func (s *countingStore) AddEvents(ctx context.Context, a1 []*verification.Event)
 	return s.s.AddEvents(ctx, a1)
 }
 
+func (s *countingStore) UpdateAndClaimDeliveries(ctx context.Context, a1 []verification.Delivery, a2, a3 time.Time, a4 int) ([]error, []verification.Delivery, error) {
+	s.c.hit("UpdateAndClaimDeliveries")
+	return s.s.UpdateAndClaimDeliveries(ctx, a1, a2, a3, a4)
+}
+
 func (s *countingStore) AddGrant(ctx context.Context, a1 *verification.Grant) error {
 	s.c.hit("AddGrant")
 	return s.s.AddGrant(ctx, a1)
