@@ -73,6 +73,16 @@ func (s *countingStore) AddEvent(ctx context.Context, a1 *verification.Event) er
 	return s.s.AddEvent(ctx, a1)
 }
 
+func (s *countingStore) AddEvents(ctx context.Context, a1 []*verification.Event) error {
+	s.c.hit("AddEvents")
+	return s.s.AddEvents(ctx, a1)
+}
+
+func (s *countingStore) UpdateAndClaimDeliveries(ctx context.Context, a1 []verification.Delivery, a2, a3 time.Time, a4 int) ([]error, []verification.Delivery, error) {
+	s.c.hit("UpdateAndClaimDeliveries")
+	return s.s.UpdateAndClaimDeliveries(ctx, a1, a2, a3, a4)
+}
+
 func (s *countingStore) AddGrant(ctx context.Context, a1 *verification.Grant) error {
 	s.c.hit("AddGrant")
 	return s.s.AddGrant(ctx, a1)

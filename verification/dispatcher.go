@@ -375,20 +375,11 @@ func (d *Dispatcher) cycle(ctx context.Context, batch []settled, limit int) []De
 		}
 		return claimed
 	}
-	ds := outcomes(batch)
-	var (
-		errs    []error
-		claimed []Delivery
-	)
-	err := d.store.InTx(context.WithoutCancel(ctx), func(tctx context.Context, tx Store) error {
-		var err error
-		if errs, err = tx.UpdateDeliveries(tctx, ds); err != nil || limit <= 0 || ctx.Err() != nil {
-			return err
-		}
-		now := d.now()
-		claimed, err = tx.ClaimDeliveries(tctx, now, now.Add(d.opts.Lease), limit)
-		return err
-	})
+	if ctx.Err() != nil {
+		limit = 0 // stopping: record the outcomes, claim nothing
+	}
+	now := d.now()
+	errs, claimed, err := d.store.UpdateAndClaimDeliveries(context.WithoutCancel(ctx), outcomes(batch), now, now.Add(d.opts.Lease), limit)
 	if err != nil {
 		if ctx.Err() == nil {
 			d.log.Error().Err(err).Msg("verification: recording outcomes and claiming deliveries")

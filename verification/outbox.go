@@ -43,6 +43,15 @@ type OutboxStore interface {
 	// does not stop the others. A non-nil error is the whole call's
 	// (a store failure, a cancelled ctx): then nothing was written.
 	UpdateDeliveries(ctx context.Context, ds []Delivery) ([]error, error)
+	// UpdateAndClaimDeliveries is UpdateDeliveries(ds) and then
+	// ClaimDeliveries(now, leaseUntil, limit) in one transaction (the
+	// claim sees the outcomes just written: a subject's next delivery can
+	// be claimed as soon as its previous one is settled), in as few round
+	// trips as the store can. It returns UpdateDeliveries' results and the
+	// claimed deliveries; a non-nil error is the whole call's, and then
+	// nothing was written or claimed. UpdateThenClaim is the one-transaction
+	// form for a store without a faster one.
+	UpdateAndClaimDeliveries(ctx context.Context, ds []Delivery, now, leaseUntil time.Time, limit int) ([]error, []Delivery, error)
 	// ListDeliveries returns one page of the deliveries matching f in Seq
 	// order (then sink name) and the total matching f, with ListGrants'
 	// paging rules.
@@ -108,4 +117,26 @@ type DeliveryFilter struct {
 	Limit int
 	// Offset skips that many matching deliveries.
 	Offset int
+}
+
+// UpdateThenClaim implements OutboxStore.UpdateAndClaimDeliveries for s
+// with its other calls: UpdateDeliveries, then ClaimDeliveries, in one
+// s.InTx.
+func UpdateThenClaim(ctx context.Context, s Store, ds []Delivery, now, leaseUntil time.Time, limit int) ([]error, []Delivery, error) {
+	var (
+		errs    []error
+		claimed []Delivery
+	)
+	err := s.InTx(ctx, func(ctx context.Context, tx Store) error {
+		var err error
+		if errs, err = tx.UpdateDeliveries(ctx, ds); err != nil {
+			return err
+		}
+		claimed, err = tx.ClaimDeliveries(ctx, now, leaseUntil, limit)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return errs, claimed, nil
 }

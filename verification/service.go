@@ -313,6 +313,10 @@ type txn struct {
 	// counted maps a subject's ID to the caller's value of it, whose
 	// EventSeq is ahead of the store's.
 	counted map[int64]*Subject
+	// events are the events emit added, not yet written: they go in with
+	// one AddEvents before the commit (or before the transaction reads or
+	// changes events).
+	events []*Event
 	// observing is set when the Service has an Observer: seen then
 	// collects what the transaction did, reported once it commits.
 	observing bool
@@ -340,14 +344,44 @@ func (t *txn) UpdateSubject(ctx context.Context, sub Subject) error {
 	return nil
 }
 
-// flush writes the subjects whose counter is not stored yet.
+// flush writes the events emit added and the subjects whose counter is
+// not stored yet.
 func (t *txn) flush(ctx context.Context) error {
+	if err := t.flushEvents(ctx); err != nil {
+		return err
+	}
 	for _, id := range slices.Sorted(maps.Keys(t.counted)) {
 		if err := t.UpdateSubject(ctx, *t.counted[id]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// flushEvents writes the events emit added, in one AddEvents.
+func (t *txn) flushEvents(ctx context.Context) error {
+	if len(t.events) == 0 {
+		return nil
+	}
+	evs := t.events
+	t.events = nil
+	return t.Store.AddEvents(ctx, evs)
+}
+
+// ListEvents lists the events after writing those emit added.
+func (t *txn) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) {
+	if err := t.flushEvents(ctx); err != nil {
+		return nil, err
+	}
+	return t.Store.ListEvents(ctx, f)
+}
+
+// UpdateEventData changes an event after writing those emit added.
+func (t *txn) UpdateEventData(ctx context.Context, id string, data json.RawMessage) error {
+	if err := t.flushEvents(ctx); err != nil {
+		return err
+	}
+	return t.Store.UpdateEventData(ctx, id, data)
 }
 
 // emit adds the event carrying p about sub to the outbox inside tx (sub
@@ -365,13 +399,15 @@ func (s *Service) emit(ctx context.Context, tx Store, sub *Subject, at time.Time
 	if err != nil {
 		return err
 	}
-	if err := tx.AddEvent(ctx, &Event{ID: s.newID(), SubjectID: sub.ID, Type: p.EventType(), Data: b, OccurredAt: at}); err != nil {
-		return err
-	}
+	e := &Event{ID: s.newID(), SubjectID: sub.ID, Type: p.EventType(), Data: b, OccurredAt: at}
 	t, ok := tx.(*txn)
 	if !ok {
+		if err := tx.AddEvent(ctx, e); err != nil {
+			return err
+		}
 		return tx.UpdateSubject(ctx, *sub)
 	}
+	t.events = append(t.events, e)
 	if t.counted == nil {
 		t.counted = map[int64]*Subject{}
 	}

@@ -208,6 +208,12 @@ type EventStore interface {
 	// delivery per event, as OutboxStore does, not by a Seq cursor).
 	// ErrConflict if e.ID is already used.
 	AddEvent(ctx context.Context, e *Event) error
+	// AddEvents inserts the events in order, each as AddEvent would
+	// (assigning its Seq, increasing along the slice), in as few statements
+	// as the store can: a transition's events go in together. ErrConflict
+	// if an ID is already used or repeated in events; none is inserted
+	// then.
+	AddEvents(ctx context.Context, events []*Event) error
 	// ListEvents returns the events matching f in Seq order.
 	ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
 	// UpdateEventData replaces the Data of the event with the given ID

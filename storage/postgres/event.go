@@ -45,6 +45,65 @@ func (s *Store) AddEvent(ctx context.Context, e *verification.Event) error {
 	return nil
 }
 
+// AddEvents implements verification.EventStore: one statement for all the
+// events and their deliveries (arrays unnested in the slice's order, so
+// the identity numbers them in that order). A repeated or used ID fails
+// the statement (unique violation: ErrConflict), which inserts nothing.
+func (s *Store) AddEvents(ctx context.Context, events []*verification.Event) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	ids := make([]string, len(events))
+	subjects := make([]int64, len(events))
+	types := make([]string, len(events))
+	data := make([]*string, len(events))
+	at := make([]pgtype.Timestamptz, len(events))
+	for i, e := range events {
+		ids[i], subjects[i], types[i], at[i] = e.ID, e.SubjectID, string(e.Type), tsIn(e.OccurredAt)
+		if len(e.Data) > 0 {
+			d := string(e.Data)
+			data[i] = &d
+		}
+	}
+	rows, err := s.q.Query(ctx, s.sql(`
+		WITH ev AS (
+			INSERT INTO {{schema}}.events (id, subject_id, type, data, occurred_at)
+			SELECT u.id, u.subject_id, u.type, u.data::json, u.occurred_at
+			  FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[])
+			       WITH ORDINALITY AS u(id, subject_id, type, data, occurred_at, ord)
+			 ORDER BY u.ord
+			RETURNING seq, id, subject_id, occurred_at
+		), d AS (
+			INSERT INTO {{schema}}.deliveries (event_seq, sink, subject_id, next_attempt_at)
+			SELECT ev.seq, k.name, ev.subject_id, ev.occurred_at
+			  FROM ev CROSS JOIN {{schema}}.sinks k
+		)
+		SELECT id, seq FROM ev`),
+		ids, subjects, types, data, at)
+	if err != nil {
+		return fail(ctx, "add events", err)
+	}
+	seqs := make(map[string]int64, len(events))
+	var (
+		id  string
+		seq int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id, &seq}, func() error {
+		seqs[id] = seq
+		return nil
+	})
+	if err != nil {
+		return fail(ctx, "add events", err)
+	}
+	for _, e := range events {
+		e.Seq = seqs[e.ID]
+	}
+	return nil
+}
+
 // ListEvents implements verification.EventStore.
 func (s *Store) ListEvents(ctx context.Context, f verification.EventFilter) ([]verification.Event, error) {
 	if err := s.begin(ctx); err != nil {

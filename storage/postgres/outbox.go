@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/openkyc/kyc/verification"
@@ -103,6 +104,11 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 		return []verification.Delivery{}, nil
 	}
 	rows, err := s.q.Query(ctx, s.sql(claimSQL), tsIn(now), tsIn(leaseUntil), int64(limit))
+	return claimed(ctx, rows, err)
+}
+
+// claimed reads the rows of claimSQL.
+func claimed(ctx context.Context, rows pgx.Rows, err error) ([]verification.Delivery, error) {
 	if err != nil {
 		return nil, fail(ctx, "claim deliveries", err)
 	}
@@ -182,10 +188,15 @@ func (s *Store) UpdateDeliveries(ctx context.Context, ds []verification.Delivery
 	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
-	errs := make([]error, len(ds))
 	if len(ds) == 0 {
-		return errs, nil
+		return []error{}, nil
 	}
+	rows, err := s.q.Query(ctx, s.sql(updateDeliveriesSQL), updateDeliveriesArgs(ds)...)
+	return updated(ctx, ds, rows, err)
+}
+
+// updateDeliveriesArgs are updateDeliveriesSQL's arrays for ds.
+func updateDeliveriesArgs(ds []verification.Delivery) []any {
 	var (
 		ids, sinks, statuses, lastErrors = make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds))
 		attempts                         = make([]int32, len(ds))
@@ -197,11 +208,17 @@ func (s *Store) UpdateDeliveries(ctx context.Context, ds []verification.Delivery
 		attempts[i], fences[i] = int32(min(d.Attempts, math.MaxInt32)), d.Fence
 		next[i], lease[i], delivered[i] = tsIn(d.NextAttemptAt), tsIn(d.LeaseUntil), tsIn(d.DeliveredAt)
 	}
-	rows, err := s.q.Query(ctx, s.sql(updateDeliveriesSQL), ids, sinks, statuses, attempts, next, lease, delivered, lastErrors, fences)
+	return []any{ids, sinks, statuses, attempts, next, lease, delivered, lastErrors, fences}
+}
+
+// updated reads the rows of updateDeliveriesSQL for ds: one result per
+// delivery, in ds's order.
+func updated(ctx context.Context, ds []verification.Delivery, rows pgx.Rows, err error) ([]error, error) {
 	if err != nil {
 		return nil, fail(ctx, "update deliveries", err)
 	}
 	defer rows.Close()
+	errs := make([]error, len(ds))
 	for rows.Next() {
 		var (
 			n               int64
@@ -223,6 +240,59 @@ func (s *Store) UpdateDeliveries(ctx context.Context, ds []verification.Delivery
 		return nil, fail(ctx, "update deliveries", err)
 	}
 	return errs, nil
+}
+
+// UpdateAndClaimDeliveries implements verification.OutboxStore in one
+// round trip outside a transaction: a pgx batch of BEGIN (READ COMMITTED,
+// as InTx), updateDeliveriesSQL, claimSQL and COMMIT, sent at once and
+// run in order on one connection, so the claim (a statement of its own,
+// with its own snapshot) sees the outcomes written before it, and both
+// keep their fencing and per-subject order. A failed statement skips the
+// rest up to the end of the batch and the transaction is rolled back (the
+// pool discards a connection left in a failed transaction). Inside a
+// transaction the two calls run on it.
+func (s *Store) UpdateAndClaimDeliveries(ctx context.Context, ds []verification.Delivery, now, leaseUntil time.Time, limit int) ([]error, []verification.Delivery, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, nil, err
+	}
+	if s.tx != nil {
+		return verification.UpdateThenClaim(ctx, s, ds, now, leaseUntil, limit)
+	}
+	b := &pgx.Batch{}
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+	b.Queue(s.sql(updateDeliveriesSQL), updateDeliveriesArgs(ds)...)
+	b.Queue(s.sql(claimSQL), tsIn(now), tsIn(leaseUntil), int64(max(limit, 0)))
+	b.Queue("COMMIT")
+	br := s.db.pool.SendBatch(ctx, b)
+	errs, out, err := batchResults(ctx, br, ds)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = fail(ctx, "update and claim deliveries", cerr)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return errs, out, nil
+}
+
+// batchResults reads UpdateAndClaimDeliveries' batch in order.
+func batchResults(ctx context.Context, br pgx.BatchResults, ds []verification.Delivery) ([]error, []verification.Delivery, error) {
+	if _, err := br.Exec(); err != nil {
+		return nil, nil, fail(ctx, "begin transaction", err)
+	}
+	rows, err := br.Query()
+	errs, err := updated(ctx, ds, rows, err)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err = br.Query()
+	out, err := claimed(ctx, rows, err)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := br.Exec(); err != nil {
+		return nil, nil, fail(ctx, "commit", err)
+	}
+	return errs, out, nil
 }
 
 // ListDeliveries implements verification.OutboxStore. Total and page come

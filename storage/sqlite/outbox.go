@@ -186,3 +186,9 @@ func (s *Store) ListDeliveries(ctx context.Context, f verification.DeliveryFilte
 	}
 	return verification.Page[verification.Delivery]{Total: total, Items: out}, nil
 }
+
+// UpdateAndClaimDeliveries implements verification.OutboxStore: both calls
+// in one transaction (verification.UpdateThenClaim).
+func (s *Store) UpdateAndClaimDeliveries(ctx context.Context, ds []verification.Delivery, now, leaseUntil time.Time, limit int) ([]error, []verification.Delivery, error) {
+	return verification.UpdateThenClaim(ctx, s, ds, now, leaseUntil, limit)
+}

@@ -57,6 +57,7 @@ const (
 	stIDVerification
 
 	stEventInsert
+	stEventInsertPair
 	stEventListAll
 	stEventListSubject
 
@@ -245,6 +246,9 @@ var stmtSQL = [numStmts]string{
 
 	stEventInsert: `INSERT INTO {{prefix}}events (id, subject_id, type, data, occurred_at)
 		VALUES (?, ?, ?, ?, ?)`,
+	// Two events in one statement (AddEvents): rowids MAX + 1, then + 2.
+	stEventInsertPair: `INSERT INTO {{prefix}}events (id, subject_id, type, data, occurred_at)
+		VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?)`,
 	stEventListAll: `SELECT ` + eventCols + ` FROM {{prefix}}events
 		WHERE seq > ? ORDER BY seq LIMIT ?`,
 	// No subject index (see migration 0001): a walk of the events after ?2.

@@ -55,6 +55,97 @@ func RunEvents(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		requireEvent(t, first, got[0], "the first event after a conflicting add")
 	})
 
+	// AddEvents: sizes that fill whole statements and leave one over (a
+	// store may insert in fixed-size groups), inside and outside a
+	// transaction, with a sink registered so each event gets its delivery.
+	for _, tc := range []struct {
+		name string
+		n    int
+		inTx bool
+	}{
+		{"AddEventsOne", 1, false},
+		{"AddEventsTwo", 2, false},
+		{"AddEventsThree", 3, false},
+		{"AddEventsFiveInTx", 5, true},
+	} {
+		test(t, newStore, tc.name, func(t *testing.T, s verification.Store) {
+			ctx := t.Context()
+			ob := requireOutbox(t, s)
+			require.NoError(t, ob.RegisterSink(ctx, "crm"))
+			alice := newSubject(t, s, "alice")
+			bob := newSubject(t, s, "bob")
+			before := newEvent(bob.ID, "ev-0", 0)
+			require.NoError(t, s.AddEvent(ctx, &before))
+			want := make([]verification.Event, tc.n)
+			batch := make([]*verification.Event, tc.n)
+			for i := range want {
+				sub := alice.ID
+				if i%2 == 1 {
+					sub = bob.ID
+				}
+				want[i] = newEvent(sub, fmt.Sprint("ev-", i+1), i)
+				want[i].Data = json.RawMessage(fmt.Sprintf(`{"n": %d}`, i))
+				batch[i] = &want[i]
+			}
+			want[0].Data = nil // a NULL payload among the others
+			if tc.inTx {
+				require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+					return tx.AddEvents(ctx, batch)
+				}))
+			} else {
+				require.NoError(t, s.AddEvents(ctx, batch))
+			}
+			prev := before.Seq
+			for i := range want {
+				require.Greater(t, want[i].Seq, prev, "AddEvents must assign increasing Seq values along the slice, above the events before")
+				prev = want[i].Seq
+			}
+			got, err := s.ListEvents(ctx, verification.EventFilter{AfterSeq: before.Seq})
+			require.NoError(t, err)
+			require.Equal(t, eventIDs(want), eventIDs(got), "ListEvents after AddEvents: the events in slice order")
+			for i := range want {
+				requireEvent(t, want[i], got[i], fmt.Sprintf("AddEvents item %d", i))
+			}
+			page, err := ob.ListDeliveries(ctx, verification.DeliveryFilter{Limit: 100})
+			require.NoError(t, err)
+			keys := []string{"ev-0/crm"}
+			for i := range want {
+				keys = append(keys, want[i].ID+"/crm")
+			}
+			require.Equal(t, keys, deliveryKeys(page.Items), "every event AddEvents adds gets a delivery per registered sink")
+		})
+	}
+
+	test(t, newStore, "AddEventsConflictsInsertNothing", func(t *testing.T, s verification.Store) {
+		ctx := t.Context()
+		alice := newSubject(t, s, "alice")
+		first := newEvent(alice.ID, "ev-1", 0)
+		require.NoError(t, s.AddEvent(ctx, &first))
+		for _, ids := range [][]string{
+			{"ev-2", "ev-1"},         // used before
+			{"ev-1", "ev-2", "ev-3"}, // used before, first
+			{"ev-2", "ev-3", "ev-2"}, // repeated in the batch
+			{"ev-2", "ev-2"},
+		} {
+			batch := make([]*verification.Event, len(ids))
+			for i, id := range ids {
+				e := newEvent(alice.ID, id, i+1)
+				batch[i] = &e
+			}
+			require.ErrorIs(t, s.AddEvents(ctx, batch), verification.ErrConflict, "AddEvents(%v) with an ID used or repeated", ids)
+			got, err := s.ListEvents(ctx, verification.EventFilter{})
+			require.NoError(t, err)
+			require.Equal(t, []string{"ev-1"}, eventIDs(got), "a conflicting AddEvents(%v) must not insert any of its events", ids)
+		}
+		require.NoError(t, s.AddEvents(ctx, nil), "AddEvents of no events")
+		dead := cancelledContext(t)
+		e := newEvent(alice.ID, "ev-2", 1)
+		require.ErrorIs(t, s.AddEvents(dead, []*verification.Event{&e}), context.Canceled, "AddEvents with a cancelled context")
+		got, err := s.ListEvents(ctx, verification.EventFilter{})
+		require.NoError(t, err)
+		require.Equal(t, []string{"ev-1"}, eventIDs(got), "AddEvents with a cancelled context must not write")
+	})
+
 	test(t, newStore, "ListFilters", func(t *testing.T, s verification.Store) {
 		ctx := t.Context()
 		alice := newSubject(t, s, "alice")

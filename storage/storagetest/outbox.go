@@ -166,6 +166,49 @@ func RunOutbox(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		require.ErrorIs(t, ob.UpdateDelivery(ctx, unknown), verification.ErrNotFound, "an unknown delivery is not found, whatever its fence")
 	})
 
+	test(t, newStore, "UpdateAndClaimSeesTheOutcomes", func(t *testing.T, s verification.Store) {
+		ctx := t.Context()
+		ob := requireOutbox(t, s)
+		alice := newSubject(t, s, "alice")
+		bob := newSubject(t, s, "bob")
+		require.NoError(t, ob.RegisterSink(ctx, "crm"))
+		addOutboxEvent(t, s, alice.ID, "ev-1", 0)
+		addOutboxEvent(t, s, bob.ID, "ev-2", 0)
+		addOutboxEvent(t, s, alice.ID, "ev-3", 0)
+		addOutboxEvent(t, s, bob.ID, "ev-4", 0)
+
+		errs, got, err := ob.UpdateAndClaimDeliveries(ctx, nil, at(1), at(10), 0)
+		require.NoError(t, err)
+		require.Empty(t, errs, "no outcomes: no results")
+		require.Empty(t, got, "limit 0 claims nothing")
+
+		first, err := ob.ClaimDeliveries(ctx, at(1), at(10), 10)
+		require.NoError(t, err)
+		require.Equal(t, []string{"ev-1/crm", "ev-2/crm"}, deliveryKeys(first), "one delivery per subject at a time")
+		delivered, stale := first[0], first[1]
+		delivered.Status, delivered.Attempts, delivered.LeaseUntil, delivered.DeliveredAt = verification.DeliveryDelivered, 1, time.Time{}, at(2)
+		stale.Fence-- // an outcome from before the last claim: refused
+		stale.Status, stale.Attempts, stale.LeaseUntil, stale.DeliveredAt = verification.DeliveryDelivered, 1, time.Time{}, at(2)
+		errs, got, err = ob.UpdateAndClaimDeliveries(ctx, []verification.Delivery{delivered, stale}, at(3), at(20), 10)
+		require.NoError(t, err)
+		require.Len(t, errs, 2, "one result per outcome, in order")
+		require.NoError(t, errs[0], "ev-1 delivered")
+		require.ErrorIs(t, errs[1], verification.ErrConflict, "ev-2: a stale fence")
+		require.Equal(t, []string{"ev-3/crm"}, deliveryKeys(got),
+			"the claim sees the outcome written before it (alice's next event), and bob's next waits for ev-2, still leased")
+		require.Equal(t, at(20), got[0].LeaseUntil, "the claim's lease")
+		requireDelivery(t, delivered, listOne(t, ob, "ev-1", "crm"), "ev-1 after UpdateAndClaimDeliveries")
+		ev2 := listOne(t, ob, "ev-2", "crm")
+		require.Equal(t, verification.DeliveryPending, ev2.Status, "a refused outcome changes nothing")
+
+		dead := cancelledContext(t)
+		_, _, err = ob.UpdateAndClaimDeliveries(dead, nil, at(30), at(40), 10)
+		require.ErrorIs(t, err, context.Canceled, "UpdateAndClaimDeliveries with a cancelled context")
+		again, err := ob.ClaimDeliveries(ctx, at(30), at(40), 10)
+		require.NoError(t, err)
+		require.Equal(t, []string{"ev-2/crm", "ev-3/crm"}, deliveryKeys(again), "a cancelled call claims nothing")
+	})
+
 	test(t, newStore, "UpdateDeliveriesSettlesABatch", func(t *testing.T, s verification.Store) {
 		ctx := t.Context()
 		ob := requireOutbox(t, s)
