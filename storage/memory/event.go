@@ -6,26 +6,9 @@ import (
 	"github.com/openkyc/kyc/verification"
 )
 
-// AddEvent implements verification.EventStore.
+// AddEvent implements verification.EventStore: AddEvents of one.
 func (s *Store) AddEvent(ctx context.Context, e *verification.Event) error {
-	unlock, err := s.begin(ctx, true)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	r := s.root
-	if r.eventIDs[e.ID] {
-		return conflict("event", e.ID)
-	}
-	e.Seq = int64(len(r.events)) + 1
-	c := *e
-	c.Data = cloneRaw(e.Data)
-	r.events = append(r.events, c)
-	r.eventIDs[e.ID] = true
-	id := e.ID
-	s.onUndo(func() { r.events = r.events[:len(r.events)-1]; delete(r.eventIDs, id) })
-	s.addDeliveries(c)
-	return nil
+	return s.AddEvents(ctx, []*verification.Event{e})
 }
 
 // AddEvents implements verification.EventStore: every ID is checked

@@ -28,20 +28,7 @@ func scanEvent(row scanner) (verification.Event, error) {
 // MAX + 1: with one writer, increasing in commit order, and never reused
 // (the schema refuses to delete the newest event).
 func (s *Store) AddEvent(ctx context.Context, e *verification.Event) error {
-	var seq int64
-	err := s.write(ctx, func(tx *Store) error {
-		res, err := tx.conn(ctx).exec(stEventInsert, e.ID, e.SubjectID, string(e.Type),
-			rawOrNil(e.Data), micros(e.OccurredAt))
-		if err == nil {
-			seq, err = res.LastInsertId()
-		}
-		return s.c.mapErr(ctx, "add event", err)
-	})
-	if err != nil {
-		return err
-	}
-	e.Seq = seq
-	return nil
+	return s.AddEvents(ctx, []*verification.Event{e})
 }
 
 // AddEvents implements verification.EventStore: the events go in two at a
