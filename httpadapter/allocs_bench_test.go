@@ -3,7 +3,6 @@ package httpadapter
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -17,7 +16,6 @@ import (
 	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/internal/cputime"
 	"github.com/openkyc/kyc/levels"
-	"github.com/openkyc/kyc/storage/sqlite"
 	"github.com/openkyc/kyc/verification"
 	"github.com/openkyc/kyc/verification/verificationtest"
 )
@@ -53,18 +51,9 @@ func (w *discardWriter) Write(p []byte) (int, error) {
 // per status request.
 func BenchmarkReadRoutes(b *testing.B) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "kyc.db"), sqlite.Options{})
-	require.NoError(b, err)
-	b.Cleanup(func() { _ = store.Close() })
-	ladder := verificationtest.SeedLadder(b)
-	svc, err := verification.New(ladder, store, verification.Options{})
-	require.NoError(b, err)
-	newUser, err := svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: verificationtest.Identifier()})
-	require.NoError(b, err)
-	_, err = svc.Answer(ctx, newUser.ID, "emailCode", json.RawMessage(`"123456"`))
-	require.NoError(b, err)
-	_, err = svc.SetRequirement(ctx, verification.HostActor(), verification.SetRequirementParams{SubjectID: newUser.ID, Requirement: "verificationFlag", Status: levels.Pending})
-	require.NoError(b, err)
+	store, svc := benchSQLiteService(b)
+	ladder := svc.Ladder()
+	newUser := benchNewUser(b, svc)
 	verified, err := svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: verificationtest.Identifier()})
 	require.NoError(b, err)
 	for _, r := range ladder.RequirementsUpTo(ladder.Top().ID) {
@@ -143,15 +132,8 @@ func BenchmarkReadRoutes(b *testing.B) {
 // with benchstat.
 func BenchmarkAccessLog(b *testing.B) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "kyc.db"), sqlite.Options{})
-	require.NoError(b, err)
-	b.Cleanup(func() { _ = store.Close() })
-	svc, err := verification.New(verificationtest.SeedLadder(b), store, verification.Options{})
-	require.NoError(b, err)
-	sub, err := svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: verificationtest.Identifier()})
-	require.NoError(b, err)
-	_, err = svc.Answer(ctx, sub.ID, "emailCode", json.RawMessage(`"123456"`))
-	require.NoError(b, err)
+	_, svc := benchSQLiteService(b)
+	sub := benchAnsweredUser(b, svc)
 	auth, err := NewStaticAuthenticator(map[string]StaticToken{"new-token": {Principal: Principal{Credential: User, SubjectID: sub.ID, Scopes: allScopes}}}, nil)
 	require.NoError(b, err)
 	logFile, err := os.Create(filepath.Join(b.TempDir(), "access.log"))

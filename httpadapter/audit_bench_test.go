@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"strconv"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/openkyc/kyc/storage/sqlite"
 	"github.com/openkyc/kyc/verification"
 	"github.com/openkyc/kyc/verification/verificationtest"
 )
@@ -41,12 +39,7 @@ func BenchmarkAuditExport(b *testing.B) {
 		require.NoError(b, err, "OPENKYC_AUDIT_BENCH_ENTRIES")
 		entries = n
 	}
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "kyc.db"), sqlite.Options{})
-	require.NoError(b, err)
-	b.Cleanup(func() { _ = store.Close() })
-	svc, err := verification.New(verificationtest.SeedLadder(b), store, verification.Options{})
-	require.NoError(b, err)
+	store, svc := benchSQLiteService(b)
 	sub := verificationtest.CreateSubject(b, svc)
 	fillAudit(b, store, sub.ID, entries)
 

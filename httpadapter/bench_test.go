@@ -32,18 +32,8 @@ import (
 // throughput the adapter keeps) as metrics.
 func BenchmarkStatusRoute(b *testing.B) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "kyc.db"), sqlite.Options{})
-	require.NoError(b, err)
-	b.Cleanup(func() { _ = store.Close() })
-	svc, err := verification.New(verificationtest.SeedLadder(b), store, verification.Options{})
-	require.NoError(b, err)
-	sub, err := svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: verificationtest.Identifier()})
-	require.NoError(b, err)
-	// The state of seed 000's example.
-	_, err = svc.Answer(ctx, sub.ID, "emailCode", json.RawMessage(`"123456"`))
-	require.NoError(b, err)
-	_, err = svc.SetRequirement(ctx, verification.HostActor(), verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "verificationFlag", Status: levels.Pending})
-	require.NoError(b, err)
+	_, svc := benchSQLiteService(b)
+	sub := benchNewUser(b, svc)
 	auth, err := NewStaticAuthenticator(map[string]StaticToken{"bench-token": {Principal: Principal{Credential: User, SubjectID: sub.ID}}}, nil)
 	require.NoError(b, err)
 	a, err := New(svc, Options{Authenticator: auth})
@@ -139,4 +129,34 @@ func BenchmarkStatusRoute(b *testing.B) {
 		b.ReportMetric(float64(bareNs.Load())/float64(adapterNs.Load()), "ratio")
 		c.CloseIdleConnections()
 	})
+}
+
+// benchSQLiteService is the benchmarks' Service on a SQLite store in a
+// temporary directory, with the seed ladder.
+func benchSQLiteService(b *testing.B) (*sqlite.Store, *verification.Service) {
+	store, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "kyc.db"), sqlite.Options{})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = store.Close() })
+	svc, err := verification.New(verificationtest.SeedLadder(b), store, verification.Options{})
+	require.NoError(b, err)
+	return store, svc
+}
+
+// benchAnsweredUser creates a subject whose email code is answered.
+func benchAnsweredUser(b *testing.B, svc *verification.Service) verification.Subject {
+	ctx := context.Background()
+	sub, err := svc.CreateSubject(ctx, verification.CreateSubjectParams{Identifier: verificationtest.Identifier()})
+	require.NoError(b, err)
+	_, err = svc.Answer(ctx, sub.ID, "emailCode", json.RawMessage(`"123456"`))
+	require.NoError(b, err)
+	return sub
+}
+
+// benchNewUser creates a subject in the state of seed 000's example: the
+// email code answered, the verification flag pending.
+func benchNewUser(b *testing.B, svc *verification.Service) verification.Subject {
+	sub := benchAnsweredUser(b, svc)
+	_, err := svc.SetRequirement(context.Background(), verification.HostActor(), verification.SetRequirementParams{SubjectID: sub.ID, Requirement: "verificationFlag", Status: levels.Pending})
+	require.NoError(b, err)
+	return sub
 }
