@@ -47,7 +47,7 @@ func BenchmarkAuditExport(b *testing.B) {
 	require.NoError(b, err)
 	a, err := New(svc, Options{Authenticator: auth})
 	require.NoError(b, err)
-	srv := httptest.NewServer(a.Handler(""))
+	srv := httptest.NewServer(a.AdminHandler(""))
 	defer srv.Close()
 	client := &http.Client{Timeout: 10 * time.Minute}
 
