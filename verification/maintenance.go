@@ -356,34 +356,24 @@ func (s *Service) dueUploads(ctx context.Context) (int, error) {
 	if s.blobs == nil {
 		return 0, nil
 	}
-	cutoff := s.Now().Add(-s.uploadTTL)
-	files, err := s.store.ListFiles(ctx, FileFilter{Status: levels.Missing, CreatedBefore: cutoff})
+	cutoff, subjects, err := s.uploadSubjects(ctx)
 	if err != nil {
-		return 0, s.fail("ExpireUploads", err)
+		return 0, err
 	}
 	n := 0
-	seen := map[int64]bool{}
-	for _, f := range files {
-		if seen[f.SubjectID] {
-			continue
-		}
-		seen[f.SubjectID] = true
-		sub, err := s.store.GetSubject(ctx, f.SubjectID)
+	for _, id := range subjects {
+		sub, err := s.store.GetSubject(ctx, id)
 		if err != nil {
 			return 0, s.fail("ExpireUploads", err)
 		}
 		if sub.LegalHold {
 			continue
 		}
-		old, err := unsubmitted(ctx, s.store, f.SubjectID)
+		old, err := expiredUploads(ctx, s.store, id, cutoff)
 		if err != nil {
 			return 0, s.fail("ExpireUploads", err)
 		}
-		for _, u := range old {
-			if u.CreatedAt.Before(cutoff) {
-				n++
-			}
-		}
+		n += len(old)
 	}
 	return n, nil
 }

@@ -180,18 +180,9 @@ func (s *Service) ExpireUploads(ctx context.Context) (int, error) {
 	if s.blobs == nil {
 		return 0, nil
 	}
-	cutoff := s.Now().Add(-s.uploadTTL)
-	files, err := s.store.ListFiles(ctx, FileFilter{Status: levels.Missing, CreatedBefore: cutoff})
+	cutoff, subjects, err := s.uploadSubjects(ctx)
 	if err != nil {
-		return 0, s.fail("ExpireUploads", err)
-	}
-	bySubject := map[int64]bool{}
-	var subjects []int64
-	for _, f := range files {
-		if !bySubject[f.SubjectID] {
-			bySubject[f.SubjectID] = true
-			subjects = append(subjects, f.SubjectID)
-		}
+		return 0, err
 	}
 	n := 0
 	for _, id := range subjects {
@@ -202,14 +193,11 @@ func (s *Service) ExpireUploads(ctx context.Context) (int, error) {
 			if err != nil || sub.LegalHold {
 				return err
 			}
-			old, err := unsubmitted(ctx, tx, id)
+			old, err := expiredUploads(ctx, tx, id, cutoff)
 			if err != nil {
 				return err
 			}
 			for _, f := range old {
-				if !f.CreatedAt.Before(cutoff) {
-					continue
-				}
 				if err := tx.DeleteFile(ctx, f.ID); err != nil {
 					return err
 				}
@@ -233,6 +221,41 @@ func (s *Service) ExpireUploads(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// uploadSubjects returns the upload TTL's cutoff and, in the order found,
+// the subjects with an unsubmitted upload older than it (ExpireUploads and
+// its dry-run count).
+func (s *Service) uploadSubjects(ctx context.Context) (time.Time, []int64, error) {
+	cutoff := s.Now().Add(-s.uploadTTL)
+	files, err := s.store.ListFiles(ctx, FileFilter{Status: levels.Missing, CreatedBefore: cutoff})
+	if err != nil {
+		return cutoff, nil, s.fail("ExpireUploads", err)
+	}
+	seen := map[int64]bool{}
+	var subjects []int64
+	for _, f := range files {
+		if !seen[f.SubjectID] {
+			seen[f.SubjectID] = true
+			subjects = append(subjects, f.SubjectID)
+		}
+	}
+	return cutoff, subjects, nil
+}
+
+// expiredUploads are the subject's unsubmitted uploads created before cutoff.
+func expiredUploads(ctx context.Context, st Store, subjectID int64, cutoff time.Time) ([]File, error) {
+	old, err := unsubmitted(ctx, st, subjectID)
+	if err != nil {
+		return nil, err
+	}
+	expired := old[:0]
+	for _, f := range old {
+		if f.CreatedAt.Before(cutoff) {
+			expired = append(expired, f)
+		}
+	}
+	return expired, nil
 }
 
 func (s *Service) checkUploadParams(p UploadParams) error {
