@@ -259,6 +259,39 @@ type AuditStore interface {
 	ScanAudit(ctx context.Context, f AuditFilter, fn func(AuditEntry) error) error
 }
 
+// ScanAuditPages implements the paging of AuditStore.ScanAudit for a store
+// that reads the trail by keyset: page returns, in Seq order, up to limit
+// entries matching f with Seq after after (each page read completely
+// before fn runs). It asks for pages of up to size entries, and fewer
+// when f.Limit leaves less room, until a short page or f.Limit entries;
+// ctx is checked before each entry.
+func ScanAuditPages(ctx context.Context, f AuditFilter, size int, page func(after int64, limit int) ([]AuditEntry, error), fn func(AuditEntry) error) error {
+	next, sent := max(f.AfterSeq, 0), 0
+	for {
+		limit := size
+		if f.Limit > 0 {
+			limit = min(limit, f.Limit-sent)
+		}
+		batch, err := page(next, limit)
+		if err != nil {
+			return err
+		}
+		for _, e := range batch {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		sent += len(batch)
+		if len(batch) < limit || f.Limit > 0 && sent >= f.Limit {
+			return nil
+		}
+		next = batch[len(batch)-1].Seq
+	}
+}
+
 // AuditFilter selects audit entries. Zero fields do not filter.
 type AuditFilter struct {
 	// SubjectID keeps only the entries about that subject.

@@ -109,47 +109,29 @@ func (s *Store) ScanAudit(ctx context.Context, f verification.AuditFilter, fn fu
 	n := len(args)
 	text := s.sql(`SELECT ` + auditCols + ` FROM {{schema}}.audit WHERE seq > $` + strconv.Itoa(n+1) + where +
 		` ORDER BY seq LIMIT $` + strconv.Itoa(n+2))
-	next, sent := max(f.AfterSeq, 0), 0
 	batch := make([]verification.AuditEntry, 0, auditBatch)
-	for {
+	return verification.ScanAuditPages(ctx, f, auditBatch, func(after int64, limit int) ([]verification.AuditEntry, error) {
 		if err := s.begin(ctx); err != nil {
-			return err
+			return nil, err
 		}
-		limit := auditBatch
-		if f.Limit > 0 {
-			limit = min(limit, f.Limit-sent)
-		}
-		rows, err := s.q.Query(ctx, text, append(append(args[:n:n], next), limit)...)
+		rows, err := s.q.Query(ctx, text, append(append(args[:n:n], after), limit)...)
 		if err != nil {
-			return fail(ctx, "scan audit", err)
+			return nil, fail(ctx, "scan audit", err)
 		}
+		defer rows.Close()
 		batch = batch[:0]
 		for rows.Next() {
 			e, err := scanAudit(rows)
 			if err != nil {
-				rows.Close()
-				return fail(ctx, "scan audit", err)
+				return nil, fail(ctx, "scan audit", err)
 			}
 			batch = append(batch, e)
 		}
-		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fail(ctx, "scan audit", err)
+			return nil, fail(ctx, "scan audit", err)
 		}
-		for _, e := range batch {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if err := fn(e); err != nil {
-				return err
-			}
-		}
-		sent += len(batch)
-		if len(batch) < limit || f.Limit > 0 && sent >= f.Limit {
-			return nil
-		}
-		next = batch[len(batch)-1].Seq
-	}
+		return batch, nil
+	}, fn)
 }
 
 // auditWhere returns the filter's conditions (each starting with AND, with

@@ -87,35 +87,14 @@ func (s *Store) ScanAudit(ctx context.Context, f verification.AuditFilter, fn fu
 		return nil // an empty tag list matches nothing
 	}
 	text := `SELECT ` + auditCols + ` FROM {{prefix}}audit WHERE seq > ? ` + where + ` ORDER BY seq LIMIT ?`
-	next, sent := max(f.AfterSeq, 0), 0
-	for {
+	return verification.ScanAuditPages(ctx, f, auditBatch, func(after int64, limit int) ([]verification.AuditEntry, error) {
 		if err := s.check(ctx); err != nil {
-			return err
-		}
-		limit := auditBatch
-		if f.Limit > 0 {
-			limit = min(limit, f.Limit-sent)
+			return nil, err
 		}
 		cn := s.conn(ctx)
-		rows, err := cn.querySQL(cn.sql(text), append(append([]any{next}, args...), limit)...)
-		batch, err := collect(ctx, s.c, "scan audit", rows, err, scanAudit)
-		if err != nil {
-			return err
-		}
-		for _, e := range batch {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if err := fn(e); err != nil {
-				return err
-			}
-		}
-		sent += len(batch)
-		if len(batch) < limit || f.Limit > 0 && sent >= f.Limit {
-			return nil
-		}
-		next = batch[len(batch)-1].Seq
-	}
+		rows, err := cn.querySQL(cn.sql(text), append(append([]any{after}, args...), limit)...)
+		return collect(ctx, s.c, "scan audit", rows, err, scanAudit)
+	}, fn)
 }
 
 // auditWhere returns the filter's conditions (each starting with AND) and
