@@ -742,16 +742,13 @@ func (c *Console) hold(rq *request) error {
 	default:
 		return badForm("hold must be on or off")
 	}
-	back := fmt.Sprintf("/clients/%d", id)
 	what := "Place a legal hold on"
 	if !hold {
 		what = "Lift the legal hold of"
 	}
-	if _, err := c.svc.Subject(rq.r.Context(), rq.actor, id); err != nil {
+	back, ok, err := c.confirmClient(rq, id, fmt.Sprintf("%s client %d", what, id))
+	if !ok {
 		return err
-	}
-	if !c.confirmed(rq, fmt.Sprintf("%s client %d", what, id), back) {
-		return nil
 	}
 	if _, err := c.svc.SetLegalHold(rq.r.Context(), rq.actor, id, hold); err != nil {
 		return err
