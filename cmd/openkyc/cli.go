@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/verification"
 )
@@ -138,13 +138,15 @@ func (e *env) ladder(required bool, what string) (*levels.Ladder, error) {
 const identifierKeyEnv = "OPENKYC_IDENTIFIER_KEY"
 
 // identifierKey reads OPENKYC_IDENTIFIER_KEY, the deployment's
-// Options.IdentifierKey (base64).
+// Options.IdentifierKey, decoded as examples/hostapp decodes its
+// HOSTAPP_IDENTIFIER_KEY (documents.DecodeSecret), so one configured value
+// serves both.
 func identifierKey() ([]byte, error) {
 	v := os.Getenv(identifierKeyEnv)
 	if v == "" {
-		return nil, usageErr("erasure replaces identifiers with digests keyed by the deployment's identifier key: set OPENKYC_IDENTIFIER_KEY (standard base64, the host's Options.IdentifierKey)")
+		return nil, usageErr("erasure replaces identifiers with digests keyed by the deployment's identifier key: set OPENKYC_IDENTIFIER_KEY (base64, the host's Options.IdentifierKey)")
 	}
-	k, err := base64.StdEncoding.DecodeString(v)
+	k, err := documents.DecodeSecret(v)
 	if err != nil || len(k) < 32 {
 		return nil, usageErr("OPENKYC_IDENTIFIER_KEY must be base64 of at least 32 bytes")
 	}
