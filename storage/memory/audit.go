@@ -53,55 +53,26 @@ func (s *Store) AppendAudit(ctx context.Context, e verification.AuditEntry) erro
 // ScanAudit implements verification.AuditStore: it copies up to auditBatch
 // matching entries under the read lock, releases it, then calls fn.
 func (s *Store) ScanAudit(ctx context.Context, f verification.AuditFilter, fn func(verification.AuditEntry) error) error {
-	next := max(f.AfterSeq, 0) // entries with Seq > next
-	sent := 0
-	for {
-		batch, end, err := s.auditBatch(ctx, f, next, f.Limit-sent)
-		if err != nil {
-			return err
-		}
-		for _, e := range batch {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if err := fn(e); err != nil {
-				return err
-			}
-			sent++
-		}
-		if end || f.Limit > 0 && sent >= f.Limit {
-			return nil
-		}
-		next = batch[len(batch)-1].Seq
-	}
+	return verification.ScanAuditPages(ctx, f, auditBatch, func(after int64, limit int) ([]verification.AuditEntry, error) {
+		return s.auditPage(ctx, f, after, limit)
+	}, fn)
 }
 
-// auditBatch returns the next matching entries after Seq next (at most
-// auditBatch, and at most room when room > 0) and whether the trail ends
-// there.
-func (s *Store) auditBatch(ctx context.Context, f verification.AuditFilter, next int64, room int) ([]verification.AuditEntry, bool, error) {
+// auditPage returns up to limit matching entries with Seq after after.
+func (s *Store) auditPage(ctx context.Context, f verification.AuditFilter, after int64, limit int) ([]verification.AuditEntry, error) {
 	unlock, err := s.begin(ctx, false)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	defer unlock()
 	r := s.root
-	limit := auditBatch
-	if f.Limit > 0 {
-		limit = min(limit, room)
-	}
 	var out []verification.AuditEntry
-	for i := next; i < int64(len(r.audit)); i++ {
-		e := r.audit[i]
-		if !auditMatches(r, f, e) {
-			continue
-		}
-		out = append(out, cloneAudit(e))
-		if len(out) == limit {
-			return out, i+1 == int64(len(r.audit)), nil
+	for i := after; i < int64(len(r.audit)) && len(out) < limit; i++ { // entry i has Seq i+1
+		if e := r.audit[i]; auditMatches(r, f, e) {
+			out = append(out, cloneAudit(e))
 		}
 	}
-	return out, true, nil
+	return out, nil
 }
 
 func auditMatches(r *root, f verification.AuditFilter, e verification.AuditEntry) bool {
