@@ -91,7 +91,7 @@ func (s *Store) ListEvents(ctx context.Context, f verification.EventFilter) ([]v
 	}
 	cn := s.conn(ctx)
 	var (
-		rows *sql.Rows
+		rows rowSet
 		err  error
 	)
 	if f.SubjectID != 0 {

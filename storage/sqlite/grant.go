@@ -171,7 +171,7 @@ func (s *Store) listTagged(ctx context.Context, cn conn, tags []string, client i
 // tagsetsOf returns the IDs of the tag sets holding any of tags.
 func (s *Store) tagsetsOf(ctx context.Context, cn conn, tags []string) ([]int64, error) {
 	var (
-		rows *sql.Rows
+		rows rowSet
 		err  error
 	)
 	if len(tags) == 1 {
@@ -329,7 +329,7 @@ func (s *Store) grantRows(ctx context.Context, cn conn, id stmtID, args ...any) 
 	return s.collectGrants(ctx, rows)
 }
 
-func (s *Store) collectGrants(ctx context.Context, rows *sql.Rows) ([]verification.Grant, error) {
+func (s *Store) collectGrants(ctx context.Context, rows rowSet) ([]verification.Grant, error) {
 	defer rows.Close()
 	out := []verification.Grant{}
 	for rows.Next() {

@@ -13,15 +13,15 @@ import (
 )
 
 // GetSubjectStatuses implements verification.ReadStore: one statement and
-// one row on a pinned connection (pinnedRead) or in the transaction, the
+// one row on a pinned connection (see Store.pinned) or in the transaction, the
 // states packed in one column (see stSubjectStatuses).
 func (s *Store) GetSubjectStatuses(ctx context.Context, subjectID int64) (verification.SubjectStatuses, error) {
-	cn, p, err := s.pinnedRead(ctx)
-	if err != nil {
-		return verification.SubjectStatuses{}, err
-	}
-	defer s.c.release(p)
-	return s.getSubjectStatuses(ctx, cn, subjectID)
+	var out verification.SubjectStatuses
+	err := s.pinned(ctx, func(cn conn) (err error) {
+		out, err = s.getSubjectStatuses(ctx, cn, subjectID)
+		return err
+	})
+	return out, err
 }
 
 // getSubjectStatuses is GetSubjectStatuses's statement on cn.
@@ -88,12 +88,12 @@ func parseStatuses(packed string) (levels.States, []string, error) {
 // ListOpenApplications implements verification.ReadStore: a prepared
 // statement over the subject's index, without ListApplications' count.
 func (s *Store) ListOpenApplications(ctx context.Context, subjectID int64) ([]verification.Application, error) {
-	cn, p, err := s.pinnedRead(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer s.c.release(p)
-	return s.listOpenApplications(ctx, cn, subjectID)
+	var out []verification.Application
+	err := s.pinned(ctx, func(cn conn) (err error) {
+		out, err = s.listOpenApplications(ctx, cn, subjectID)
+		return err
+	})
+	return out, err
 }
 
 // listOpenApplications is ListOpenApplications's statement on cn.
@@ -106,12 +106,12 @@ func (s *Store) listOpenApplications(ctx context.Context, cn conn, subjectID int
 // statement (stSubjectGrantsAsc, stSubjectGrantsDesc) instead of a read
 // transaction with GetSubject, the total and the page.
 func (s *Store) ListSubjectGrants(ctx context.Context, f verification.GrantFilter) (verification.SubjectGrants, error) {
-	cn, p, err := s.pinnedRead(ctx)
-	if err != nil {
-		return verification.SubjectGrants{}, err
-	}
-	defer s.c.release(p)
-	return s.listSubjectGrants(ctx, cn, f)
+	var out verification.SubjectGrants
+	err := s.pinned(ctx, func(cn conn) (err error) {
+		out, err = s.listSubjectGrants(ctx, cn, f)
+		return err
+	})
+	return out, err
 }
 
 // listSubjectGrants is ListSubjectGrants's statement on cn.
@@ -173,12 +173,15 @@ func (p splitScan) Scan(dest ...any) error { return p.row.Scan(append(dest, p.re
 // GetOpenApplications implements verification.ReadStore: one prepared
 // statement, the subject joined with its open applications.
 func (s *Store) GetOpenApplications(ctx context.Context, subjectID int64) (verification.Subject, []verification.Application, error) {
-	cn, p, err := s.pinnedRead(ctx)
-	if err != nil {
-		return verification.Subject{}, nil, err
-	}
-	defer s.c.release(p)
-	return s.getOpenApplications(ctx, cn, subjectID)
+	var (
+		sub  verification.Subject
+		apps []verification.Application
+	)
+	err := s.pinned(ctx, func(cn conn) (err error) {
+		sub, apps, err = s.getOpenApplications(ctx, cn, subjectID)
+		return err
+	})
+	return sub, apps, err
 }
 
 // getOpenApplications is GetOpenApplications's statement on cn.
@@ -220,12 +223,12 @@ func (s *Store) getOpenApplications(ctx context.Context, cn conn, subjectID int6
 // GetIDVerification implements verification.ReadStore: one prepared
 // statement instead of GetSubject, ListIDSessions and a GetFile per image.
 func (s *Store) GetIDVerification(ctx context.Context, subjectID int64) (verification.SubjectIDVerification, error) {
-	cn, p, err := s.pinnedRead(ctx)
-	if err != nil {
-		return verification.SubjectIDVerification{}, err
-	}
-	defer s.c.release(p)
-	return s.getIDVerification(ctx, cn, subjectID)
+	var out verification.SubjectIDVerification
+	err := s.pinned(ctx, func(cn conn) (err error) {
+		out, err = s.getIDVerification(ctx, cn, subjectID)
+		return err
+	})
+	return out, err
 }
 
 // getIDVerification is GetIDVerification's statement on cn.
@@ -285,12 +288,12 @@ func (a *nullApp) app() (verification.Application, error) {
 // GetSubjectProgress implements verification.ReadStore: one prepared
 // statement, GetSubjectStatuses' row joined with the open applications.
 func (s *Store) GetSubjectProgress(ctx context.Context, subjectID int64) (verification.SubjectProgress, error) {
-	cn, p, err := s.pinnedRead(ctx)
-	if err != nil {
-		return verification.SubjectProgress{}, err
-	}
-	defer s.c.release(p)
-	return s.getSubjectProgress(ctx, cn, subjectID)
+	var out verification.SubjectProgress
+	err := s.pinned(ctx, func(cn conn) (err error) {
+		out, err = s.getSubjectProgress(ctx, cn, subjectID)
+		return err
+	})
+	return out, err
 }
 
 // getSubjectProgress is GetSubjectProgress's statement on cn.
@@ -334,96 +337,4 @@ func (s *Store) getSubjectProgress(ctx context.Context, cn conn, subjectID int64
 		return verification.SubjectProgress{}, notFound("subject", subjectID)
 	}
 	return out, nil
-}
-
-// pinnedStmts are the statements of the one-statement reads, prepared on
-// every pinned connection.
-var pinnedStmts = [...]stmtID{
-	stSubjectStatuses, stAppOpen, stSubjectGrantsAsc, stSubjectGrantsDesc,
-	stSubjectOpenApps, stIDVerification, stSubjectProgress,
-	stSubjectByIdentifier, // GetSubjectByIdentifier (an API key's subject)
-}
-
-// pinnedConn is a read connection kept out of the pool with pinnedStmts
-// prepared on it (the other entries of st are nil).
-type pinnedConn struct {
-	cn *sql.Conn
-	st [numStmts]*sql.Stmt
-}
-
-func (p *pinnedConn) close() error {
-	var errs []error
-	for _, st := range p.st {
-		if st != nil {
-			errs = append(errs, st.Close())
-		}
-	}
-	return errors.Join(append(errs, p.cn.Close())...)
-}
-
-// openPinned takes n connections out of the read pool and prepares
-// pinnedStmts on each.
-func (c *core) openPinned(ctx context.Context, n int) error {
-	c.pinned = make(chan *pinnedConn, n)
-	for range n {
-		cn, err := c.reader.Conn(ctx)
-		if err != nil {
-			return err
-		}
-		p := &pinnedConn{cn: cn}
-		c.pinnedAll = append(c.pinnedAll, p)
-		for _, id := range pinnedStmts {
-			if p.st[id], err = cn.PrepareContext(ctx, withPrefix(stmtSQL[id], c.prefix)); err != nil {
-				return fmt.Errorf("preparing statement %d: %w", id, err)
-			}
-		}
-		c.pinned <- p
-	}
-	return nil
-}
-
-// pinnedRead returns where a read of one short statement over an index
-// (one of pinnedStmts) runs: the transaction, or outside one a pinned
-// connection, which the caller gives back with release once its rows are
-// closed.
-//
-// Waiting for the pinned connection honours ctx's cancellation and
-// deadline, but the statement then runs with context.WithoutCancel(ctx):
-// with a cancellable context, database/sql (Rows.awaitDone) and the driver
-// (interruptOnDone) would each start a goroutine per statement to watch it,
-// 8 allocations and about a fifth of the status route's time in process
-// (bench/RESULTS.md section 8). The trade-off: a read already running when
-// ctx ends is not interrupted and finishes first; that is bounded, because
-// every pinned statement reads a handful of rows through an index (the
-// grant history's page is capped by its limit), and ctx is checked again
-// once the connection is taken. Pinned connections rather than the pool's:
-// database/sql's wait for a pooled connection and its statement share one
-// context, so a pool read cannot keep the first without the second.
-func (s *Store) pinnedRead(ctx context.Context) (conn, *pinnedConn, error) {
-	if err := s.check(ctx); err != nil {
-		return conn{}, nil, err
-	}
-	if s.tx != nil {
-		return s.conn(ctx), nil, nil
-	}
-	var p *pinnedConn
-	select {
-	case p = <-s.c.pinned:
-	case <-ctx.Done():
-		return conn{}, nil, ctx.Err()
-	case <-s.c.done:
-		return conn{}, nil, fmt.Errorf("sqlite: %w", verification.ErrClosed)
-	}
-	if err := s.check(ctx); err != nil { // select chooses at random among ready cases
-		s.c.release(p)
-		return conn{}, nil, err
-	}
-	return conn{c: s.c, q: p.cn, st: &p.st, ctx: context.WithoutCancel(ctx)}, p, nil
-}
-
-// release gives back the pinned connection pinnedRead returned (nil: none).
-func (c *core) release(p *pinnedConn) {
-	if p != nil {
-		c.pinned <- p
-	}
 }

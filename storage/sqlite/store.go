@@ -111,7 +111,7 @@ type core struct {
 	// begin, commit and rollback are prepared on wconn.
 	begin, commit, rollback *sql.Stmt
 	// pinned holds the idle connections of pinnedAll, taken out of the read
-	// pool for the one-statement reads (see pinnedRead).
+	// pool for the one-statement reads (see Store.pinned).
 	pinned    chan *pinnedConn
 	pinnedAll []*pinnedConn
 
@@ -480,6 +480,9 @@ type conn struct {
 	rtx *sql.Tx // a read snapshot: prepared statements go through StmtContext
 	st  *[numStmts]*sql.Stmt
 	in  *[numInKinds][maxPreparedIn + 1]*sql.Stmt
+	// p is the pinned connection a read runs on (see Store.pinned): its
+	// statements run on the driver, q and st are unset.
+	p   *pinnedConn
 	ctx context.Context
 }
 
@@ -495,11 +498,18 @@ func (cn conn) exec(id stmtID, args ...any) (sql.Result, error) {
 	return cn.stmt(id).ExecContext(cn.ctx, args...)
 }
 
-func (cn conn) query(id stmtID, args ...any) (*sql.Rows, error) {
+func (cn conn) query(id stmtID, args ...any) (rowSet, error) {
+	if cn.p != nil {
+		return cn.p.query(cn.ctx, id, args)
+	}
 	return cn.stmt(id).QueryContext(cn.ctx, args...)
 }
 
-func (cn conn) queryRow(id stmtID, args ...any) *sql.Row {
+func (cn conn) queryRow(id stmtID, args ...any) scanner {
+	if cn.p != nil {
+		rows, err := cn.p.query(cn.ctx, id, args)
+		return driverRow{rows: rows, err: err}
+	}
 	return cn.stmt(id).QueryRowContext(cn.ctx, args...)
 }
 
@@ -650,7 +660,7 @@ func rawOrNil(b []byte) any {
 type scanner interface{ Scan(dest ...any) error }
 
 // collect scans every row with scan into a non-nil slice.
-func collect[T any](ctx context.Context, c *core, op string, rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
+func collect[T any](ctx context.Context, c *core, op string, rows rowSet, err error, scan func(scanner) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, c.mapErr(ctx, op, err)
 	}

@@ -132,12 +132,11 @@ func (s *Store) GetSubject(ctx context.Context, id int64) (verification.Subject,
 
 // GetSubjectByIdentifier implements verification.SubjectStore.
 func (s *Store) GetSubjectByIdentifier(ctx context.Context, identifier string) (verification.Subject, error) {
-	cn, p, err := s.pinnedRead(ctx) // a unique-index lookup: see pinnedRead
-	if err != nil {
-		return verification.Subject{}, err
-	}
-	defer s.c.release(p)
-	sub, err := scanSubject(cn.queryRow(stSubjectByIdentifier, identifier))
+	var sub verification.Subject
+	err := s.pinned(ctx, func(cn conn) (err error) { // a unique-index lookup: see Store.pinned
+		sub, err = scanSubject(cn.queryRow(stSubjectByIdentifier, identifier))
+		return err
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		// The identifier is personal data: it stays out of the message.
 		return verification.Subject{}, notFound("subject", "by identifier")
