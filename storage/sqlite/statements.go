@@ -128,7 +128,7 @@ var stmtSQL = [numStmts]string{
 		r.subject_id, r.name, r.status, r.answer, r.reason, r.final, r.attempts, r.updated_at, r.valid_until, r.warned_at
 		FROM {{prefix}}subjects s LEFT JOIN {{prefix}}requirement_states r ON r.subject_id = s.id
 		WHERE s.id = ? ORDER BY r.name`,
-	stStateGet:  `SELECT ` + stateCols + ` FROM {{prefix}}requirement_states WHERE subject_id = ? AND name = ?`,
+	stStateGet: `SELECT ` + stateCols + ` FROM {{prefix}}requirement_states WHERE subject_id = ? AND name = ?`,
 	stStatePut: `INSERT INTO {{prefix}}requirement_states
 		(subject_id, name, status, answer, reason, final, attempts, updated_at, valid_until, warned_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
