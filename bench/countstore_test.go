@@ -45,15 +45,16 @@ func (c *calls) record(fn func()) []string {
 // countingStore wraps a Store and counts every call. It spells out every
 // method of verification.Store (no embedding), so that a method added to
 // the interface fails to compile here instead of going uncounted, and it
-// forwards the optional Checkpointer.
+// forwards the optional Checkpointer and SubjectStatesLocker.
 type countingStore struct {
 	s verification.Store
 	c *calls
 }
 
 var (
-	_ verification.Store        = (*countingStore)(nil)
-	_ verification.Checkpointer = (*countingStore)(nil)
+	_ verification.Store               = (*countingStore)(nil)
+	_ verification.Checkpointer        = (*countingStore)(nil)
+	_ verification.SubjectStatesLocker = (*countingStore)(nil)
 )
 
 func (s *countingStore) InTx(ctx context.Context, fn func(ctx context.Context, tx verification.Store) error) error {
@@ -336,6 +337,22 @@ func (s *countingStore) UpdateIDSession(ctx context.Context, a1 verification.IDS
 func (s *countingStore) UpdateSubject(ctx context.Context, a1 verification.Subject) error {
 	s.c.hit("UpdateSubject")
 	return s.s.UpdateSubject(ctx, a1)
+}
+
+// LockSubjectStates is one call where the wrapped store has it, and the
+// two it stands for (counted as two) where it does not.
+func (s *countingStore) LockSubjectStates(ctx context.Context, id int64) (verification.Subject, []verification.RequirementState, error) {
+	l, ok := s.s.(verification.SubjectStatesLocker)
+	if !ok {
+		sub, err := s.LockSubject(ctx, id)
+		if err != nil {
+			return sub, nil, err
+		}
+		states, err := s.ListRequirementStates(ctx, id)
+		return sub, states, err
+	}
+	s.c.hit("LockSubjectStates")
+	return l.LockSubjectStates(ctx, id)
 }
 
 func (s *countingStore) Checkpoint(ctx context.Context) error {

@@ -113,11 +113,13 @@ func (s *Service) Answer(ctx context.Context, subjectID int64, name string, answ
 	}
 	var st RequirementState
 	err = s.inTx(ctx, "Answer", func(ctx context.Context, tx Store) error {
-		sub, err := lockLive(ctx, tx, subjectID)
+		// The subject locked and its states read, in one store call
+		// where the store can.
+		sub, all, full, err := lockLiveStates(ctx, tx, subjectID)
 		if err != nil {
 			return err
 		}
-		st, err = s.answerTx(ctx, tx, &sub, req, answer)
+		st, err = s.answerStates(ctx, tx, &sub, req, answer, all, full)
 		return err
 	})
 	return st, err
@@ -125,13 +127,20 @@ func (s *Service) Answer(ctx context.Context, subjectID int64, name string, answ
 
 // answerTx records a validated answer inside tx (the subject is locked).
 func (s *Service) answerTx(ctx context.Context, tx Store, sub *Subject, req *levels.Requirement, answer json.RawMessage) (RequirementState, error) {
-	name := req.Name
 	// One read of the subject's states: this requirement's, and the
-	// others' for the promotion below.
+	// others' for the promotion.
 	all, full, err := states(ctx, tx, sub.ID)
 	if err != nil {
 		return RequirementState{}, err
 	}
+	return s.answerStates(ctx, tx, sub, req, answer, all, full)
+}
+
+// answerStates is answerTx with the subject's states as they stand in tx
+// (all their statuses, full the states by name), read by the caller.
+func (s *Service) answerStates(ctx context.Context, tx Store, sub *Subject, req *levels.Requirement, answer json.RawMessage,
+	all levels.States, full map[string]RequirementState) (RequirementState, error) {
+	name := req.Name
 	st, ok := full[name]
 	if !ok {
 		st = RequirementState{SubjectID: sub.ID, Name: name, Status: levels.Missing}

@@ -445,6 +445,39 @@ func lockLive(ctx context.Context, tx Store, id int64) (Subject, error) {
 	return liveSubject(tx.LockSubject(ctx, id))
 }
 
+// SubjectStatesLocker is an optional Store capability, detected on the
+// transaction-bound Store that InTx passes to its callback: LockSubject and
+// ListRequirementStates of the same subject in one call (storage/sqlite
+// reads both with one statement). It returns what the two calls would:
+// ErrNotFound for an absent subject, and the subject's states ordered by
+// Name (empty, not nil, for none) of any subject that exists, deleted or
+// not.
+type SubjectStatesLocker interface {
+	// LockSubjectStates locks the subject like LockSubject and returns it
+	// with its requirement states as ListRequirementStates lists them.
+	LockSubjectStates(ctx context.Context, id int64) (Subject, []RequirementState, error)
+}
+
+// lockLiveStates is lockLive followed by states: in one store call when
+// the store is a SubjectStatesLocker.
+func lockLiveStates(ctx context.Context, tx Store, id int64) (Subject, levels.States, map[string]RequirementState, error) {
+	l, ok := capability[SubjectStatesLocker](tx)
+	if !ok {
+		sub, err := lockLive(ctx, tx, id)
+		if err != nil {
+			return sub, nil, nil, err
+		}
+		all, full, err := states(ctx, tx, sub.ID)
+		return sub, all, full, err
+	}
+	sub, list, err := l.LockSubjectStates(ctx, id)
+	if sub, err = liveSubject(sub, err); err != nil {
+		return sub, nil, nil, err
+	}
+	all, full := indexStates(list)
+	return sub, all, full, nil
+}
+
 // liveSubject turns a subject read for a transition into ER709 when the
 // subject is absent, deleted or erased.
 func liveSubject(sub Subject, err error) (Subject, error) {
@@ -466,13 +499,20 @@ func states(ctx context.Context, tx RequirementStore, subjectID int64) (levels.S
 	if err != nil {
 		return nil, nil, err
 	}
+	st, full := indexStates(list)
+	return st, full, nil
+}
+
+// indexStates maps a subject's states by name: their statuses, and the
+// states themselves.
+func indexStates(list []RequirementState) (levels.States, map[string]RequirementState) {
 	st := make(levels.States, len(list))
 	full := make(map[string]RequirementState, len(list))
 	for _, r := range list {
 		st[r.Name] = r.Status
 		full[r.Name] = r
 	}
-	return st, full, nil
+	return st, full
 }
 
 // grantArgs describes who and why for an automatic grant.

@@ -39,7 +39,8 @@
 // deferred transaction does at once, without waiting for the busy timeout.
 // Other processes (or other Stores) on the same file wait for the lock up to
 // the busy timeout. LockSubject is therefore a plain read: the writer is
-// exclusive. InTx passes fn a Store bound to the transaction; a nested InTx
+// exclusive (LockSubjectStates, verification.SubjectStatesLocker, reads the
+// subject and its requirement states in one statement). InTx passes fn a Store bound to the transaction; a nested InTx
 // runs inline; an error or a panic rolls back (the panic is re-raised). Reads
 // outside a transaction use the read pool and, in WAL mode, never wait for
 // the writer; a listing reads its total and its page in one read
@@ -120,7 +121,8 @@
 // is read in Seq order, and an index costs every transition a page write;
 // ListEvents by subject walks the events after AfterSeq. Registered sinks
 // get a pending delivery for every new event from a trigger, in the event's
-// transaction. ClaimDeliveries is one write transaction, so claimers in
+// transaction; the trigger's WHEN clause skips it while no sink is
+// registered. ClaimDeliveries is one write transaction, so claimers in
 // several processes never share a lease; each claim adds one to the
 // delivery's fence, and UpdateDelivery writes only while the fence is the
 // claimer's (a superseded claimer gets ErrConflict).

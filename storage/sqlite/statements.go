@@ -10,6 +10,7 @@ const (
 	stSubjectGet
 	stSubjectByIdentifier
 	stSubjectUpdate
+	stSubjectUpdateSameTags
 	stSubjectSetTags
 	stSubjectTagset
 	stTagsetByKey
@@ -18,6 +19,7 @@ const (
 	stTagsetsOfTag
 
 	stStateList
+	stSubjectStates
 	stStateGet
 	stStatePut
 	stStateDue
@@ -105,6 +107,12 @@ var stmtSQL = [numStmts]string{
 	stSubjectUpdate: `UPDATE {{prefix}}subjects
 		SET level = ?, deleted_at = ?, legal_hold = ?, redacted_at = ?, event_seq = ?, updated_at = ?
 		WHERE id = ? RETURNING tags`,
+	// UpdateSubject's first try: the same columns while the stored tags
+	// are the given ones (no RETURNING, which SQLite runs through a
+	// temporary table); no row changed sends it to stSubjectUpdate.
+	stSubjectUpdateSameTags: `UPDATE {{prefix}}subjects
+		SET level = ?, deleted_at = ?, legal_hold = ?, redacted_at = ?, event_seq = ?, updated_at = ?
+		WHERE id = ? AND tags IS ?`,
 	stSubjectSetTags:  `UPDATE {{prefix}}subjects SET tags = ?, tagset_id = ? WHERE id = ?`,
 	stSubjectTagset:   `SELECT tagset_id FROM {{prefix}}subjects WHERE id = ?`,
 	stTagsetByKey:     `SELECT id FROM {{prefix}}tagsets WHERE key = ?`,
@@ -113,7 +121,14 @@ var stmtSQL = [numStmts]string{
 	stTagsetsOfTag:    `SELECT tagset_id FROM {{prefix}}tagset_tags WHERE tag = ?`,
 
 	stStateList: `SELECT ` + stateCols + ` FROM {{prefix}}requirement_states WHERE subject_id = ? ORDER BY name`,
-	stStateGet:  `SELECT ` + stateCols + ` FROM {{prefix}}requirement_states WHERE subject_id = ? AND name = ?`,
+	// LockSubjectStates: the subject's columns in every row, then one
+	// state's (NULL for a subject without states), ordered by name (the
+	// primary key's order).
+	stSubjectStates: `SELECT s.id, s.identifier, s.tags, s.level, s.deleted_at, s.legal_hold, s.redacted_at, s.event_seq, s.created_at, s.updated_at,
+		r.subject_id, r.name, r.status, r.answer, r.reason, r.final, r.attempts, r.updated_at, r.valid_until, r.warned_at
+		FROM {{prefix}}subjects s LEFT JOIN {{prefix}}requirement_states r ON r.subject_id = s.id
+		WHERE s.id = ? ORDER BY r.name`,
+	stStateGet: `SELECT ` + stateCols + ` FROM {{prefix}}requirement_states WHERE subject_id = ? AND name = ?`,
 	stStatePut: `INSERT INTO {{prefix}}requirement_states
 		(subject_id, name, status, answer, reason, final, attempts, updated_at, valid_until, warned_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

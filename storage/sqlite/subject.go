@@ -24,24 +24,36 @@ func encodeTags(tags []string) (any, error) {
 }
 
 func scanSubject(row scanner) (verification.Subject, error) {
-	var (
-		sub                                         verification.Subject
-		tags                                        sql.NullString
-		hold                                        int64
-		deletedAt, redactedAt, createdAt, updatedAt int64
-	)
-	err := row.Scan(&sub.ID, &sub.Identifier, &tags, &sub.Level, &deletedAt, &hold, &redactedAt, &sub.EventSeq, &createdAt, &updatedAt)
-	if err != nil {
+	var ss subjectScan
+	if err := row.Scan(ss.dest(nil)...); err != nil {
 		return verification.Subject{}, err
 	}
-	if tags.Valid {
-		if err := json.Unmarshal([]byte(tags.String), &sub.Tags); err != nil {
+	return ss.subject()
+}
+
+// subjectScan receives a subject's columns (subjectCols).
+type subjectScan struct {
+	sub                                         verification.Subject
+	tags                                        sql.NullString
+	hold                                        int64
+	deletedAt, redactedAt, createdAt, updatedAt int64
+}
+
+func (ss *subjectScan) dest(dest []any) []any {
+	return append(dest, &ss.sub.ID, &ss.sub.Identifier, &ss.tags, &ss.sub.Level, &ss.deletedAt, &ss.hold, &ss.redactedAt,
+		&ss.sub.EventSeq, &ss.createdAt, &ss.updatedAt)
+}
+
+func (ss *subjectScan) subject() (verification.Subject, error) {
+	sub := ss.sub
+	if ss.tags.Valid {
+		if err := json.Unmarshal([]byte(ss.tags.String), &sub.Tags); err != nil {
 			return verification.Subject{}, fmt.Errorf("decoding the tags of subject %d: %w", sub.ID, err)
 		}
 	}
-	sub.LegalHold = hold != 0
-	sub.DeletedAt, sub.RedactedAt = fromMicros(deletedAt), fromMicros(redactedAt)
-	sub.CreatedAt, sub.UpdatedAt = fromMicros(createdAt), fromMicros(updatedAt)
+	sub.LegalHold = ss.hold != 0
+	sub.DeletedAt, sub.RedactedAt = fromMicros(ss.deletedAt), fromMicros(ss.redactedAt)
+	sub.CreatedAt, sub.UpdatedAt = fromMicros(ss.createdAt), fromMicros(ss.updatedAt)
 	return sub, nil
 }
 
@@ -162,8 +174,19 @@ func (s *Store) UpdateSubject(ctx context.Context, sub verification.Subject) err
 	}
 	return s.write(ctx, func(tx *Store) error {
 		cn := tx.conn(ctx)
+		// Mostly the tags are unchanged: one UPDATE that matches only
+		// then, and the general path below when it changed no row (the
+		// tags differ, or there is no such subject).
+		res, err := cn.exec(stSubjectUpdateSameTags, sub.Level, micros(sub.DeletedAt), boolInt(sub.LegalHold),
+			micros(sub.RedactedAt), sub.EventSeq, micros(sub.UpdatedAt), sub.ID, tags)
+		if err != nil {
+			return s.c.mapErr(ctx, "update subject", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return s.c.mapErr(ctx, "update subject", err)
+		}
 		var stored sql.NullString
-		err := cn.queryRow(stSubjectUpdate, sub.Level, micros(sub.DeletedAt), boolInt(sub.LegalHold),
+		err = cn.queryRow(stSubjectUpdate, sub.Level, micros(sub.DeletedAt), boolInt(sub.LegalHold),
 			micros(sub.RedactedAt), sub.EventSeq, micros(sub.UpdatedAt), sub.ID).Scan(&stored)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("subject", sub.ID)

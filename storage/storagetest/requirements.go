@@ -41,6 +41,47 @@ func RunRequirementStates(t *testing.T, newStore func(t *testing.T) verification
 		requireState(t, want, list[0], "ListRequirementStates")
 	})
 
+	test(t, newStore, "LockSubjectStates", func(t *testing.T, s verification.Store) {
+		// Optional (verification.SubjectStatesLocker): inside a
+		// transaction, what LockSubject and ListRequirementStates return.
+		ctx := t.Context()
+		alice, bob := newSubject(t, s, "alice", "eu", "vip"), newSubject(t, s, "bob")
+		for _, st := range []verification.RequirementState{
+			{SubjectID: alice.ID, Name: "proof", Status: levels.Pending, Answer: json.RawMessage(`{"a": 1}`), Attempts: 2, UpdatedAt: at(3)},
+			{SubjectID: alice.ID, Name: "idDocument", Status: levels.Rejected, Reason: "blurred", Final: true, UpdatedAt: at(2), ValidUntil: at(9), WarnedAt: at(4)},
+			{SubjectID: alice.ID, Name: "idDocument2", Status: levels.Approved, UpdatedAt: at(1)},
+			{SubjectID: bob.ID + 1000, Name: "proof", Status: levels.Approved, UpdatedAt: at(1)}, // no such subject
+		} {
+			require.NoError(t, s.PutRequirementState(ctx, st))
+		}
+		deleted := bob
+		deleted.DeletedAt = at(5)
+		require.NoError(t, s.UpdateSubject(ctx, deleted))
+		require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+			l, ok := tx.(verification.SubjectStatesLocker)
+			if !ok {
+				t.Skip("the store is not a verification.SubjectStatesLocker")
+			}
+			for _, id := range []int64{alice.ID, bob.ID} {
+				wantSub, err := tx.LockSubject(ctx, id)
+				require.NoError(t, err)
+				wantStates, err := tx.ListRequirementStates(ctx, id)
+				require.NoError(t, err)
+				sub, states, err := l.LockSubjectStates(ctx, id)
+				require.NoError(t, err, "LockSubjectStates of subject %d", id)
+				requireSubject(t, wantSub, sub, "LockSubjectStates")
+				require.NotNil(t, states, "no states reads back empty, not nil")
+				require.Len(t, states, len(wantStates))
+				for i := range wantStates {
+					requireState(t, wantStates[i], states[i], "LockSubjectStates")
+				}
+			}
+			_, _, err := l.LockSubjectStates(ctx, bob.ID+1000)
+			require.ErrorIs(t, err, verification.ErrNotFound, "an absent subject (with states under its ID)")
+			return nil
+		}))
+	})
+
 	test(t, newStore, "ListDue", func(t *testing.T, s verification.Store) {
 		ctx := t.Context()
 		alice, bob, carol := newSubject(t, s, "alice"), newSubject(t, s, "bob"), newSubject(t, s, "carol")
