@@ -71,7 +71,10 @@ func populate(tb testing.TB, store verification.Store, ladder *levels.Ladder, n 
 // a Dispatcher delivering the new events to an in-process subscriber at
 // the same time (as the demo server does). The target: the rate
 // stays within 20% from an empty database to 1M subjects. Run with a fixed
-// count (-benchtime 3000x); db-MB is the SQLite file size with its WAL.
+// count (-benchtime 3000x); db-MB is the SQLite file size with its WAL, or
+// the PostgreSQL schema's tables with their indexes and TOAST. The history
+// is loaded with populate on SQLite and with COPY (populatePostgres, the
+// same rows) on PostgreSQL.
 func BenchmarkAnswerGrowth(b *testing.B) {
 	ladder := serverLadder(b)
 	for _, be := range backends(b) {
@@ -92,12 +95,63 @@ func BenchmarkAnswerGrowth(b *testing.B) {
 					store = be.open(b)
 				}
 				start := time.Now()
-				populate(b, store, ladder, n)
+				loadHistory(b, store, ladder, n)
 				analyze(b, store)
 				b.Logf("%d subjects loaded in %v", n, time.Since(start).Round(time.Millisecond))
+				if total, idx, ok := pgSizes(b, store); ok {
+					b.Logf("schema after loading: %.1f MB, of which indexes %.1f MB", float64(total)/(1<<20), float64(idx)/(1<<20))
+				}
 				b.Run("alone", func(b *testing.B) { answerGrowth(b, store, ladder, false, path) })
 				b.Run("with-dispatcher", func(b *testing.B) { answerGrowth(b, store, ladder, true, path) })
 			})
+		}
+	}
+}
+
+// BenchmarkAnswerGrowthAlternated is BenchmarkAnswerGrowth with the sizes
+// side by side: one store per size in OPENKYC_BENCH_SUBJECTS, all loaded
+// first, then OPENKYC_BENCH_ROUNDS rounds (default 3) that each run every
+// size alone and with the dispatcher, the sizes in a rotated order, so a
+// change of the machine's load falls on all sizes alike instead of on
+// whichever ran that minute. Compare the medians of the rounds (e.g.
+// -benchtime 1000x).
+func BenchmarkAnswerGrowthAlternated(b *testing.B) {
+	ladder := serverLadder(b)
+	rounds := envInt("OPENKYC_BENCH_ROUNDS", 3)
+	for _, be := range backends(b) {
+		if be.name == "memory" {
+			continue
+		}
+		type sized struct {
+			n     int
+			store verification.Store
+			path  string
+		}
+		var stores []sized
+		for _, n := range growthSizes() {
+			st := sized{n: n}
+			if be.name == "sqlite" {
+				st.path = filepath.Join(b.TempDir(), "kyc.db")
+				s, err := sqlite.Open(context.Background(), st.path, sqlite.Options{})
+				require.NoError(b, err)
+				b.Cleanup(func() { _ = s.Close() })
+				st.store = s
+			} else {
+				st.store = be.open(b)
+			}
+			start := time.Now()
+			loadHistory(b, st.store, ladder, n)
+			analyze(b, st.store)
+			b.Logf("%s: %d subjects loaded in %v", be.name, n, time.Since(start).Round(time.Millisecond))
+			stores = append(stores, st)
+		}
+		for r := range rounds {
+			for i := range stores {
+				st := stores[(i+r)%len(stores)]
+				name := fmt.Sprintf("%s/round=%d/subjects=%d", be.name, r+1, st.n)
+				b.Run(name+"/alone", func(b *testing.B) { answerGrowth(b, st.store, ladder, false, st.path) })
+				b.Run(name+"/with-dispatcher", func(b *testing.B) { answerGrowth(b, st.store, ladder, true, st.path) })
+			}
 		}
 	}
 }
@@ -163,6 +217,9 @@ func answerGrowth(b *testing.B, store verification.Store, ladder *levels.Ladder,
 			}
 		}
 		b.ReportMetric(float64(size)/(1<<20), "db-MB")
+	}
+	if total, _, ok := pgSizes(b, store); ok {
+		b.ReportMetric(float64(total)/(1<<20), "db-MB")
 	}
 }
 
