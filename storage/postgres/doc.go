@@ -124,7 +124,13 @@
 // re-checked on its new row version and excluded by its lease. Partial
 // indexes over the pending deliveries keep a claim's cost independent of
 // the delivered history (TestClaimDeliveriesUsesIndexes checks the plans
-// over 200,000 deliveries). Each claim also adds one to the delivery's
+// over 200,000 deliveries), and a window keeps it independent of the
+// backlog: the Seq-ordered scan stops claimWindow Seqs past the oldest
+// pending delivery, and only when that comes back short does a skip scan
+// visit each (sink, subject) with a pending delivery once, for the heads
+// further on (TestClaimWithFewHeadsReadsEachQueueOnce: 4,098 rows read
+// instead of 26,074 with 24,000 pending behind leased heads). Each claim
+// also adds one to the delivery's
 // fence, and UpdateDelivery writes only WHERE the fence is the claimer's:
 // a dispatcher whose lease was taken over (paused, or its clock behind the
 // others' by more than Lease minus Timeout) gets ErrConflict instead of

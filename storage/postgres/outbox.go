@@ -59,15 +59,37 @@ func (s *Store) RegisterSink(ctx context.Context, sink string) error {
 	return fail(ctx, "register sink", err)
 }
 
+// claimWindow bounds claimSQL's scan in Seq order: it reads the pending
+// deliveries whose Seq is below the oldest pending one's plus claimWindow.
+const claimWindow = "1024"
+
 // claimSQL claims deliveries (arguments: now, the lease's end, the limit).
-// The candidates are locked in a MATERIALIZED CTE so that they are selected
-// (and locked) exactly once, whatever plan the UPDATE gets. The candidate
-// scan reads the pending deliveries only (partial indexes, see migration
-// 0004), never the delivered history.
+// A claimable delivery is pending, due, not leased, and the head of its
+// (sink, subject): no older delivery of the pair is pending. It takes them
+// in two steps, each a MATERIALIZED CTE so that its rows are selected (and
+// locked) exactly once, whatever plan the rest gets:
+//
+//   - w scans the pending deliveries in (Seq, sink) order, but only the
+//     first claimWindow Seqs from the oldest pending one: the common case,
+//     where the heads are among the oldest, costs one short index range
+//     whatever the backlog. An unbounded scan read the whole backlog
+//     whenever fewer heads were claimable than asked for (all of them
+//     leased by the deliveries in flight, say: a dispatcher with
+//     Concurrency 32 and 64 subjects), testing each row for an older one.
+//   - only when w comes back short, h walks deliveries_pending_head_idx as
+//     a skip scan, one descent per (sink, subject) with a pending delivery,
+//     to find the heads beyond the window; s locks the due ones of those.
+//
+// Both lock with FOR UPDATE SKIP LOCKED. The scans read the pending
+// deliveries only (partial indexes, see migration 0004), never the
+// delivered history. The result is the same set in the same order as one
+// scan of every pending delivery would give.
 const claimSQL = `
-WITH c AS MATERIALIZED (
+WITH RECURSIVE lo AS (
+	SELECT min(event_seq) AS seq FROM {{schema}}.deliveries WHERE status = 'pending'
+), w AS MATERIALIZED (
 	SELECT d.event_seq, d.sink FROM {{schema}}.deliveries d
-	 WHERE d.status = 'pending'
+	 WHERE d.status = 'pending' AND d.event_seq < (SELECT seq FROM lo) + ` + claimWindow + `
 	   AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= $1)
 	   AND (d.lease_until IS NULL OR d.lease_until <= $1)
 	   AND NOT EXISTS (
@@ -77,14 +99,33 @@ WITH c AS MATERIALIZED (
 	 ORDER BY d.event_seq, d.sink
 	 LIMIT $3
 	 FOR UPDATE OF d SKIP LOCKED
-), d AS (
+), h AS (
+	(SELECT d.sink, d.subject_id, d.event_seq FROM {{schema}}.deliveries d
+	  WHERE d.status = 'pending' AND (SELECT count(*) FROM w) < $3
+	  ORDER BY d.sink, d.subject_id, d.event_seq LIMIT 1)
+	UNION ALL
+	SELECT n.* FROM h, LATERAL (
+		SELECT d.sink, d.subject_id, d.event_seq FROM {{schema}}.deliveries d
+		 WHERE d.status = 'pending' AND (d.sink, d.subject_id) > (h.sink, h.subject_id)
+		 ORDER BY d.sink, d.subject_id, d.event_seq LIMIT 1) n
+), s AS MATERIALIZED (
+	SELECT d.event_seq, d.sink FROM h JOIN {{schema}}.deliveries d ON d.event_seq = h.event_seq AND d.sink = h.sink
+	 WHERE d.status = 'pending' AND d.event_seq >= (SELECT seq FROM lo) + ` + claimWindow + `
+	   AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= $1)
+	   AND (d.lease_until IS NULL OR d.lease_until <= $1)
+	 ORDER BY d.event_seq, d.sink
+	 LIMIT $3 - (SELECT count(*) FROM w)
+	 FOR UPDATE OF d SKIP LOCKED
+), c AS (
+	SELECT * FROM w UNION ALL SELECT * FROM s
+), up AS (
 	UPDATE {{schema}}.deliveries u SET lease_until = $2, fence = u.fence + 1
 	  FROM c
 	 WHERE u.event_seq = c.event_seq AND u.sink = c.sink
 	RETURNING u.*
 )
 SELECT ` + deliveryCols + `
-  FROM d JOIN {{schema}}.events e ON e.seq = d.event_seq
+  FROM up d JOIN {{schema}}.events e ON e.seq = d.event_seq
  ORDER BY d.event_seq, d.sink`
 
 // ClaimDeliveries implements verification.OutboxStore in one statement.

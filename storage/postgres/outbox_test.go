@@ -359,3 +359,82 @@ func TestClaimDeliveriesUsesIndexes(t *testing.T) {
 }
 
 var errRollback = errors.New("roll back")
+
+// TestClaimFindsHeadsBeyondTheWindow checks claimSQL's second step: when
+// the first claimWindow Seqs hold fewer claimable heads than asked for,
+// the heads further on are claimed too, in Seq order, and a pair whose
+// head is leased gives nothing.
+func TestClaimFindsHeadsBeyondTheWindow(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := ctxTimeout(t)
+	exec(t, s, `INSERT INTO {{schema}}.sinks (name) VALUES ('audit')`)
+	// Subject 1: Seqs 1..2000; subject 2: 2001; subject 3: 2002 and 2003.
+	exec(t, s, `INSERT INTO {{schema}}.events (id, subject_id, type, occurred_at)
+		SELECT 'ev-' || g, CASE WHEN g <= 2000 THEN 1 WHEN g = 2001 THEN 2 ELSE 3 END, 'level.granted', '2024-01-01T00:00:00Z'::timestamptz
+		  FROM generate_series(1, 2003) g`)
+	exec(t, s, `INSERT INTO {{schema}}.deliveries (event_seq, sink, subject_id) SELECT seq, 'audit', subject_id FROM {{schema}}.events`)
+	now := time.Date(2024, time.January, 2, 0, 0, 0, 0, time.UTC)
+	lease := now.Add(time.Minute)
+
+	got, err := s.ClaimDeliveries(ctx, now, lease, 1)
+	require.NoError(t, err)
+	require.Equal(t, []string{"ev-1/audit"}, keysOf(got), "the window holds enough")
+	got, err = s.ClaimDeliveries(ctx, now, lease, 8)
+	require.NoError(t, err)
+	require.Equal(t, []string{"ev-2001/audit", "ev-2002/audit"}, keysOf(got), "the heads beyond the window, none behind a leased head")
+	got, err = s.ClaimDeliveries(ctx, now, lease, 8)
+	require.NoError(t, err)
+	require.Empty(t, got, "every head is leased")
+	got, err = s.ClaimDeliveries(ctx, lease, lease.Add(time.Minute), 8)
+	require.NoError(t, err)
+	require.Equal(t, []string{"ev-1/audit", "ev-2001/audit", "ev-2002/audit"}, keysOf(got), "the leases ran out")
+}
+
+// TestClaimWithFewHeadsReadsEachQueueOnce asserts, with EXPLAIN ANALYZE,
+// what a claim reads when every head is leased (a dispatcher whose
+// deliveries in flight cover all its subjects): 24,000 pending deliveries
+// of 24 (sink, subject) pairs. An unbounded scan in Seq order reads all of
+// them; the bounded window and the skip scan read a few thousand rows.
+func TestClaimWithFewHeadsReadsEachQueueOnce(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := ctxTimeout(t)
+	const pending = 24_000
+	exec(t, s, `INSERT INTO {{schema}}.sinks (name) VALUES ('audit'), ('crm')`)
+	exec(t, s, `INSERT INTO {{schema}}.events (id, subject_id, type, occurred_at)
+		SELECT 'ev-' || g, g % 12, 'level.granted', '2024-01-01T00:00:00Z'::timestamptz FROM generate_series(1, $1::int) g`, pending/2)
+	exec(t, s, `INSERT INTO {{schema}}.deliveries (event_seq, sink, subject_id)
+		SELECT e.seq, k.name, e.subject_id FROM {{schema}}.events e CROSS JOIN {{schema}}.sinks k`)
+	exec(t, s, `ANALYZE {{schema}}.events`)
+	exec(t, s, `ANALYZE {{schema}}.deliveries`)
+	now := time.Date(2024, time.January, 2, 0, 0, 0, 0, time.UTC)
+	got, err := s.ClaimDeliveries(ctx, now, now.Add(time.Hour), 100)
+	require.NoError(t, err)
+	require.Len(t, got, 24, "one head per (sink, subject)")
+
+	tx, err := s.db.pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	var plan []map[string]any
+	require.NoError(t, tx.QueryRow(ctx, "EXPLAIN (ANALYZE, FORMAT JSON) "+s.sql(claimSQL),
+		tsIn(now.Add(time.Minute)), tsIn(now.Add(2*time.Minute)), int64(100)).Scan(&plan))
+	require.Len(t, plan, 1)
+	var read float64
+	var walk func(node map[string]any)
+	walk = func(node map[string]any) {
+		if node["Relation Name"] == "deliveries" {
+			rows, _ := node["Actual Rows"].(float64)
+			removed, _ := node["Rows Removed by Filter"].(float64)
+			loops, _ := node["Actual Loops"].(float64)
+			read += (rows + removed) * loops
+		}
+		children, _ := node["Plans"].([]any)
+		for _, c := range children {
+			walk(c.(map[string]any))
+		}
+	}
+	walk(plan[0]["Plan"].(map[string]any))
+	t.Logf("a claim with every head leased read %.0f rows of deliveries (%d pending) in %v ms", read, pending, plan[0]["Execution Time"])
+	require.Less(t, read, float64(pending)/4, "the claim walked the backlog: %v", plan)
+}

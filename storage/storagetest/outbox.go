@@ -72,6 +72,43 @@ func RunOutbox(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		require.Equal(t, []string{"ev-2/crm", "ev-3/audit", "ev-3/crm"}, deliveryKeys(claimed), "new deliveries are due at the time their event occurred")
 	})
 
+	test(t, newStore, "ClaimFindsHeadsBehindALongQueue", func(t *testing.T, s verification.Store) {
+		// A store may bound the Seq-ordered part of its claim (the SQL
+		// stores read a window past the oldest pending delivery): the
+		// heads behind a long queue of one subject must still be found,
+		// in Seq order, and those of a leased head must not.
+		ctx := t.Context()
+		ob := requireOutbox(t, s)
+		alice := newSubject(t, s, "alice")
+		bob := newSubject(t, s, "bob")
+		carol := newSubject(t, s, "carol")
+		require.NoError(t, ob.RegisterSink(ctx, "crm"))
+		const queue = 3000
+		require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+			for i := 1; i <= queue+3; i++ {
+				subject := alice.ID
+				switch {
+				case i == queue+1:
+					subject = bob.ID
+				case i > queue+1:
+					subject = carol.ID
+				}
+				e := newEvent(subject, fmt.Sprintf("ev-%d", i), 0)
+				if err := tx.AddEvent(ctx, &e); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		first, err := ob.ClaimDeliveries(ctx, at(10), at(20), 1)
+		require.NoError(t, err)
+		require.Equal(t, []string{"ev-1/crm"}, deliveryKeys(first), "limit 1: the oldest head")
+		b, c := fmt.Sprintf("ev-%d/crm", queue+1), fmt.Sprintf("ev-%d/crm", queue+2)
+		requireClaims(t, ob, at(10), at(20), []string{b, c}, "the heads behind alice's queue, in Seq order, none behind a leased head")
+		requireClaims(t, ob, at(10), at(20), nil, "every head is leased")
+		requireClaims(t, ob, at(20), at(30), []string{"ev-1/crm", b, c}, "the leases ran out")
+	})
+
 	test(t, newStore, "ClaimHonoursDueTimeAndLease", func(t *testing.T, s verification.Store) {
 		ctx := t.Context()
 		ob := requireOutbox(t, s)
