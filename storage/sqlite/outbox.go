@@ -1,9 +1,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,19 +38,47 @@ func scanDelivery(row scanner) (verification.Delivery, error) {
 	return d, nil
 }
 
-// claimSQL selects the claimable deliveries (arguments: now, the limit).
-// It walks the status index's pending entries in (seq, sink) order: with
-// statistics taken while everything was pending the planner prefers the
-// table's own (seq, sink) order, which once the dispatcher has delivered
-// part of the backlog walks every delivered row before the first pending
-// one.
+// claimWindow bounds claimSQL's walk: it reads the pending deliveries
+// whose seq is below the oldest pending one's plus claimWindow.
+const claimWindow = "1024"
+
+// claimSQL selects the claimable deliveries (arguments: now, the limit):
+// pending, due, not leased, and the oldest pending delivery of their
+// (sink, subject). It walks the status index's pending entries in (seq,
+// sink) order, but only the first claimWindow seqs from the oldest pending
+// one: an unbounded walk read the whole backlog whenever fewer heads were
+// claimable than asked for (every head leased by the deliveries in flight,
+// say), testing each row for an older one. ClaimDeliveries finds the heads
+// beyond the window with claimHeadSQL when this comes back short. The
+// index is named because with statistics taken while everything was
+// pending the planner prefers the table's own (seq, sink) order, which
+// once the dispatcher has delivered part of the backlog walks every
+// delivered row before the first pending one.
 const claimSQL = `SELECT ` + deliveryCols + `
 	FROM {{prefix}}deliveries d INDEXED BY {{prefix}}deliveries_status JOIN {{prefix}}events e ON e.seq = d.seq
-	WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND d.lease_until <= ?1
+	WHERE d.status = 'pending'
+	  AND d.seq < (SELECT min(seq) FROM {{prefix}}deliveries INDEXED BY {{prefix}}deliveries_status WHERE status = 'pending') + ` + claimWindow + `
+	  AND d.next_attempt_at <= ?1 AND d.lease_until <= ?1
 	  AND NOT EXISTS (SELECT 1 FROM {{prefix}}deliveries p
 	                  WHERE p.status = 'pending' AND p.sink = d.sink
 	                    AND p.subject_id = d.subject_id AND p.seq < d.seq)
 	ORDER BY d.seq, d.sink LIMIT ?2`
+
+// claimHeadSQL is one step of a skip scan over deliveries_pending: the
+// oldest pending delivery of the first (sink, subject) after (?1, ?2). The
+// two arms seek on (sink = ?1, subject_id > ?2) and then (sink > ?1): a row
+// value comparison (sink, subject_id) > (?1, ?2) seeks on the sink only and
+// walks the sink's deliveries from its start.
+const claimHeadSQL = `SELECT * FROM (SELECT ` + deliveryCols + `
+	FROM {{prefix}}deliveries d INDEXED BY {{prefix}}deliveries_pending JOIN {{prefix}}events e ON e.seq = d.seq
+	WHERE d.status = 'pending' AND d.sink = ?1 AND d.subject_id > ?2
+	ORDER BY d.subject_id, d.seq LIMIT 1)
+	UNION ALL
+	SELECT * FROM (SELECT ` + deliveryCols + `
+	FROM {{prefix}}deliveries d INDEXED BY {{prefix}}deliveries_pending JOIN {{prefix}}events e ON e.seq = d.seq
+	WHERE d.status = 'pending' AND d.sink > ?1
+	ORDER BY d.sink, d.subject_id, d.seq LIMIT 1)
+	LIMIT 1`
 
 // RegisterSink implements verification.OutboxStore.
 func (s *Store) RegisterSink(ctx context.Context, sink string) error {
@@ -63,9 +95,10 @@ func (s *Store) RegisterSink(ctx context.Context, sink string) error {
 // ClaimDeliveries implements verification.OutboxStore. It runs as one write
 // transaction, so claimers in this process and in others (which wait for
 // the write lock) never get the same delivery while its lease holds. It
-// walks the pending deliveries in (seq, sink) order and keeps the due ones
-// that are the oldest pending delivery of their (sink, subject): a backlog
-// held back by a failing delivery is walked past on every claim.
+// walks the pending deliveries of a window in (seq, sink) order (claimSQL)
+// and keeps the due ones that are the oldest pending delivery of their
+// (sink, subject); when those are fewer than limit, a skip scan adds the
+// claimable heads beyond the window (claimHeads).
 func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]verification.Delivery, error) {
 	out := []verification.Delivery{}
 	if limit <= 0 {
@@ -79,6 +112,11 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 		rows, err := cn.query(stDeliveryClaim, micros(now), limit)
 		if out, err = collect(ctx, s.c, "claim deliveries", rows, err, scanDelivery); err != nil {
 			return err
+		}
+		if len(out) < limit {
+			if out, err = tx.claimHeads(ctx, out, now, limit); err != nil {
+				return err
+			}
 		}
 		lease := micros(leaseUntil)
 		for i, d := range out {
@@ -94,6 +132,46 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 		return nil, err
 	}
 	return out, nil
+}
+
+// claimHeads completes a claim whose window (claimSQL) held fewer than
+// limit claimable deliveries: it visits each (sink, subject) with a pending
+// delivery once, by claimHeadSQL, and adds the claimable heads not yet in
+// got, lowest seq first, up to limit. Every claimable delivery inside the
+// window is already in got, so the added ones come after it in (seq, sink)
+// order.
+func (s *Store) claimHeads(ctx context.Context, got []verification.Delivery, now time.Time, limit int) ([]verification.Delivery, error) {
+	cn := s.conn(ctx)
+	in := make(map[deliveryKey]bool, len(got))
+	for _, d := range got {
+		in[deliveryKey{d.Event.Seq, d.Sink}] = true
+	}
+	var heads []verification.Delivery
+	at := micros(now)
+	sink, subject := "", int64(math.MinInt64)
+	for {
+		d, err := scanDelivery(cn.queryRow(stDeliveryHead, sink, subject))
+		if errors.Is(err, sql.ErrNoRows) {
+			break
+		}
+		if err != nil {
+			return nil, s.c.mapErr(ctx, "claim deliveries", err)
+		}
+		sink, subject = d.Sink, d.Event.SubjectID
+		if !in[deliveryKey{d.Event.Seq, d.Sink}] && micros(d.NextAttemptAt) <= at && micros(d.LeaseUntil) <= at {
+			heads = append(heads, d)
+		}
+	}
+	slices.SortFunc(heads, func(a, b verification.Delivery) int {
+		return cmp.Or(cmp.Compare(a.Event.Seq, b.Event.Seq), strings.Compare(a.Sink, b.Sink))
+	})
+	return append(got, heads[:min(len(heads), limit-len(got))]...), nil
+}
+
+// deliveryKey is a delivery's primary key.
+type deliveryKey struct {
+	seq  int64
+	sink string
 }
 
 // UpdateDelivery implements verification.OutboxStore: a fenced write,

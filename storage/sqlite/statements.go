@@ -64,6 +64,7 @@ const (
 	stEventListSubject
 
 	stDeliveryClaim
+	stDeliveryHead
 	stDeliveryLease
 	stDeliveryUpdate
 	stDeliveryExists
@@ -272,6 +273,7 @@ var stmtSQL = [numStmts]string{
 
 	// The outbox (outbox.go).
 	stDeliveryClaim: claimSQL,
+	stDeliveryHead:  claimHeadSQL,
 	stDeliveryLease: `UPDATE {{prefix}}deliveries SET lease_until = ?, fence = fence + 1 WHERE seq = ? AND sink = ?`,
 	stDeliveryUpdate: `UPDATE {{prefix}}deliveries
 		SET status = ?, attempts = ?, next_attempt_at = ?, lease_until = ?, delivered_at = ?, last_error = ?
