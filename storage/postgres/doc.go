@@ -128,10 +128,10 @@
 // backlog: the Seq-ordered scan stops claimWindow Seqs past the oldest
 // pending delivery, and only when that comes back short does a skip scan
 // visit each (sink, subject) with a pending delivery once, for the heads
-// further on (TestClaimWithFewHeadsReadsEachQueueOnce: 4,098 rows read
-// instead of 26,074 with 24,000 pending behind leased heads). Each claim
-// also adds one to the delivery's
-// fence, and UpdateDelivery writes only WHERE the fence is the claimer's:
+// further on (TestClaimWithFewHeadsReadsEachQueueOnce: 1,026 rows read
+// in 2.2 ms, against 26,074 in 23 ms unbounded, with 24,000 pending behind
+// leased heads). Each claim also adds one to the delivery's fence, and
+// UpdateDelivery writes only WHERE the fence is the claimer's:
 // a dispatcher whose lease was taken over (paused, or its clock behind the
 // others' by more than Lease minus Timeout) gets ErrConflict instead of
 // overwriting the new holder's outcome (TestDispatchersWithSkewedClocksKeepOrder).

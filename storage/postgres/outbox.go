@@ -61,7 +61,7 @@ func (s *Store) RegisterSink(ctx context.Context, sink string) error {
 
 // claimWindow bounds claimSQL's scan in Seq order: it reads the pending
 // deliveries whose Seq is below the oldest pending one's plus claimWindow.
-const claimWindow = "1024"
+const claimWindow = "256"
 
 // claimSQL claims deliveries (arguments: now, the lease's end, the limit).
 // A claimable delivery is pending, due, not leased, and the head of its

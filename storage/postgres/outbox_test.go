@@ -395,7 +395,8 @@ func TestClaimFindsHeadsBeyondTheWindow(t *testing.T) {
 // what a claim reads when every head is leased (a dispatcher whose
 // deliveries in flight cover all its subjects): 24,000 pending deliveries
 // of 24 (sink, subject) pairs. An unbounded scan in Seq order reads all of
-// them; the bounded window and the skip scan read a few thousand rows.
+// them (26,074 rows with their probes); the bounded window and the skip
+// scan read about a thousand.
 func TestClaimWithFewHeadsReadsEachQueueOnce(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
@@ -436,5 +437,5 @@ func TestClaimWithFewHeadsReadsEachQueueOnce(t *testing.T) {
 	}
 	walk(plan[0]["Plan"].(map[string]any))
 	t.Logf("a claim with every head leased read %.0f rows of deliveries (%d pending) in %v ms", read, pending, plan[0]["Execution Time"])
-	require.Less(t, read, float64(pending)/4, "the claim walked the backlog: %v", plan)
+	require.Less(t, read, float64(pending)/10, "the claim walked the backlog: %v", plan)
 }

@@ -40,7 +40,7 @@ func scanDelivery(row scanner) (verification.Delivery, error) {
 
 // claimWindow bounds claimSQL's walk: it reads the pending deliveries
 // whose seq is below the oldest pending one's plus claimWindow.
-const claimWindow = "1024"
+const claimWindow = "256"
 
 // claimSQL selects the claimable deliveries (arguments: now, the limit):
 // pending, due, not leased, and the oldest pending delivery of their
@@ -64,20 +64,21 @@ const claimSQL = `SELECT ` + deliveryCols + `
 	                    AND p.subject_id = d.subject_id AND p.seq < d.seq)
 	ORDER BY d.seq, d.sink LIMIT ?2`
 
-// claimHeadSQL is one step of a skip scan over deliveries_pending: the
-// oldest pending delivery of the first (sink, subject) after (?1, ?2). The
-// two arms seek on (sink = ?1, subject_id > ?2) and then (sink > ?1): a row
-// value comparison (sink, subject_id) > (?1, ?2) seeks on the sink only and
-// walks the sink's deliveries from its start.
-const claimHeadSQL = `SELECT * FROM (SELECT ` + deliveryCols + `
-	FROM {{prefix}}deliveries d INDEXED BY {{prefix}}deliveries_pending JOIN {{prefix}}events e ON e.seq = d.seq
-	WHERE d.status = 'pending' AND d.sink = ?1 AND d.subject_id > ?2
-	ORDER BY d.subject_id, d.seq LIMIT 1)
+// claimHeadSQL is one step of a skip scan over deliveries_pending: the key,
+// subject, due time and lease of the oldest pending delivery of the first
+// (sink, subject) after (?1, ?2). The two arms seek on (sink = ?1,
+// subject_id > ?2) and then (sink > ?1): a row value comparison (sink,
+// subject_id) > (?1, ?2) seeks on the sink only and walks the sink's
+// deliveries from its start.
+const claimHeadSQL = `SELECT * FROM (SELECT seq, sink, subject_id, next_attempt_at, lease_until
+	FROM {{prefix}}deliveries INDEXED BY {{prefix}}deliveries_pending
+	WHERE status = 'pending' AND sink = ?1 AND subject_id > ?2
+	ORDER BY subject_id, seq LIMIT 1)
 	UNION ALL
-	SELECT * FROM (SELECT ` + deliveryCols + `
-	FROM {{prefix}}deliveries d INDEXED BY {{prefix}}deliveries_pending JOIN {{prefix}}events e ON e.seq = d.seq
-	WHERE d.status = 'pending' AND d.sink > ?1
-	ORDER BY d.sink, d.subject_id, d.seq LIMIT 1)
+	SELECT * FROM (SELECT seq, sink, subject_id, next_attempt_at, lease_until
+	FROM {{prefix}}deliveries INDEXED BY {{prefix}}deliveries_pending
+	WHERE status = 'pending' AND sink > ?1
+	ORDER BY sink, subject_id, seq LIMIT 1)
 	LIMIT 1`
 
 // RegisterSink implements verification.OutboxStore.
@@ -137,35 +138,46 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 // claimHeads completes a claim whose window (claimSQL) held fewer than
 // limit claimable deliveries: it visits each (sink, subject) with a pending
 // delivery once, by claimHeadSQL, and adds the claimable heads not yet in
-// got, lowest seq first, up to limit. Every claimable delivery inside the
-// window is already in got, so the added ones come after it in (seq, sink)
-// order.
+// got, lowest seq first, up to limit (reading only those in full). Every
+// claimable delivery inside the window is already in got, so the added
+// ones come after it in (seq, sink) order.
 func (s *Store) claimHeads(ctx context.Context, got []verification.Delivery, now time.Time, limit int) ([]verification.Delivery, error) {
 	cn := s.conn(ctx)
 	in := make(map[deliveryKey]bool, len(got))
 	for _, d := range got {
 		in[deliveryKey{d.Event.Seq, d.Sink}] = true
 	}
-	var heads []verification.Delivery
+	var heads []deliveryKey
 	at := micros(now)
 	sink, subject := "", int64(math.MinInt64)
 	for {
-		d, err := scanDelivery(cn.queryRow(stDeliveryHead, sink, subject))
+		var (
+			k           deliveryKey
+			next, lease int64
+		)
+		err := cn.queryRow(stDeliveryHead, sink, subject).Scan(&k.seq, &k.sink, &subject, &next, &lease)
 		if errors.Is(err, sql.ErrNoRows) {
 			break
 		}
 		if err != nil {
 			return nil, s.c.mapErr(ctx, "claim deliveries", err)
 		}
-		sink, subject = d.Sink, d.Event.SubjectID
-		if !in[deliveryKey{d.Event.Seq, d.Sink}] && micros(d.NextAttemptAt) <= at && micros(d.LeaseUntil) <= at {
-			heads = append(heads, d)
+		sink = k.sink
+		if !in[k] && next <= at && lease <= at {
+			heads = append(heads, k)
 		}
 	}
-	slices.SortFunc(heads, func(a, b verification.Delivery) int {
-		return cmp.Or(cmp.Compare(a.Event.Seq, b.Event.Seq), strings.Compare(a.Sink, b.Sink))
+	slices.SortFunc(heads, func(a, b deliveryKey) int {
+		return cmp.Or(cmp.Compare(a.seq, b.seq), strings.Compare(a.sink, b.sink))
 	})
-	return append(got, heads[:min(len(heads), limit-len(got))]...), nil
+	for _, k := range heads[:min(len(heads), limit-len(got))] {
+		d, err := scanDelivery(cn.queryRow(stDeliveryGet, k.seq, k.sink))
+		if err != nil {
+			return nil, s.c.mapErr(ctx, "claim deliveries", err)
+		}
+		got = append(got, d)
+	}
+	return got, nil
 }
 
 // deliveryKey is a delivery's primary key.

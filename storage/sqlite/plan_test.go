@@ -79,7 +79,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		stSubjectStatuses: "subject statuses", stAppOpen: "open applications of a subject",
 		stSubjectGrantsAsc: "subject grants asc", stSubjectGrantsDesc: "subject grants desc",
 		stSubjectOpenApps: "subject with open applications",
-		stIDVerification:  "id verification", stDeliveryHead: "delivery head",
+		stIDVerification:  "id verification", stDeliveryHead: "delivery head", stDeliveryGet: "delivery",
 	}
 	for id, name := range names {
 		queries[name] = stmtSQL[id]

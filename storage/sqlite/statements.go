@@ -65,6 +65,7 @@ const (
 
 	stDeliveryClaim
 	stDeliveryHead
+	stDeliveryGet
 	stDeliveryLease
 	stDeliveryUpdate
 	stDeliveryExists
@@ -274,6 +275,8 @@ var stmtSQL = [numStmts]string{
 	// The outbox (outbox.go).
 	stDeliveryClaim: claimSQL,
 	stDeliveryHead:  claimHeadSQL,
+	stDeliveryGet: `SELECT ` + deliveryCols + ` FROM {{prefix}}deliveries d JOIN {{prefix}}events e ON e.seq = d.seq
+		WHERE d.seq = ? AND d.sink = ?`,
 	stDeliveryLease: `UPDATE {{prefix}}deliveries SET lease_until = ?, fence = fence + 1 WHERE seq = ? AND sink = ?`,
 	stDeliveryUpdate: `UPDATE {{prefix}}deliveries
 		SET status = ?, attempts = ?, next_attempt_at = ?, lease_until = ?, delivered_at = ?, last_error = ?
