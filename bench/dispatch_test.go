@@ -158,29 +158,46 @@ func BenchmarkDispatchBacklog(b *testing.B) {
 // OPENKYC_BENCH_BACKLOG. The lease ends at the claim's own now, so the
 // same deliveries stay due and the backlog does not change while timing.
 // The target on the memory store: the same cost at 100 and 100,000.
+// The heads-leased case is what a dispatcher with more deliveries in
+// flight than subjects meets: every (sink, subject)'s oldest delivery is
+// leased, so a claim (limit 96, Concurrency 32's) finds nothing, and a
+// scan in Seq order would read the whole backlog to learn it.
 func BenchmarkClaim(b *testing.B) {
 	for _, be := range backends(b) {
 		for _, backlog := range backlogs() {
-			b.Run(fmt.Sprintf("%s/pending=%d", be.name, backlog), func(b *testing.B) {
-				store := be.open(b)
-				ob, ok := store.(verification.OutboxStore)
-				require.True(b, ok)
-				ctx := context.Background()
-				require.NoError(b, ob.RegisterSink(ctx, "bench"))
-				fillOutbox(b, store, backlog)
-				analyze(b, store)
-				now := eventAt.Add(time.Hour)
-				b.ResetTimer()
-				for range b.N {
-					ds, err := ob.ClaimDeliveries(ctx, now, now, 8)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if len(ds) == 0 {
-						b.Fatal("nothing claimed")
-					}
+			for _, leased := range []bool{false, true} {
+				name := fmt.Sprintf("%s/pending=%d", be.name, backlog)
+				if leased {
+					name += "/heads-leased"
 				}
-			})
+				b.Run(name, func(b *testing.B) {
+					store := be.open(b)
+					ob, ok := store.(verification.OutboxStore)
+					require.True(b, ok)
+					ctx := context.Background()
+					require.NoError(b, ob.RegisterSink(ctx, "bench"))
+					fillOutbox(b, store, backlog)
+					analyze(b, store)
+					now := eventAt.Add(time.Hour)
+					limit, until, want := 8, now, 1
+					if leased {
+						heads, err := ob.ClaimDeliveries(ctx, now, now.Add(24*time.Hour), 1000)
+						require.NoError(b, err)
+						require.Len(b, heads, min(backlog, benchSubjects), "one head per subject")
+						limit, want = 96, 0
+					}
+					b.ResetTimer()
+					for range b.N {
+						ds, err := ob.ClaimDeliveries(ctx, now, until, limit)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if (len(ds) > 0) != (want > 0) {
+							b.Fatalf("claimed %d deliveries", len(ds))
+						}
+					}
+				})
+			}
 		}
 	}
 }

@@ -116,21 +116,21 @@
 // keyed by (event_seq, sink), with the event's subject copied), so the
 // deliveries commit or roll back with the event.
 //
-// ClaimDeliveries is one statement: it selects the due deliveries that are
-// the oldest pending one of their (sink, subject) (NOT EXISTS an older
-// pending one), lowest Seq first, with FOR UPDATE SKIP LOCKED, and sets
-// their lease in the same statement. A delivery another claimer has locked
-// is skipped, not waited for; one whose claim committed meanwhile is
-// re-checked on its new row version and excluded by its lease. Partial
-// indexes over the pending deliveries keep a claim's cost independent of
-// the delivered history (TestClaimDeliveriesUsesIndexes checks the plans
-// over 200,000 deliveries), and a window keeps it independent of the
-// backlog: the Seq-ordered scan stops claimWindow Seqs past the oldest
-// pending delivery, and only when that comes back short does a skip scan
-// visit each (sink, subject) with a pending delivery once, for the heads
-// further on (TestClaimWithFewHeadsReadsEachQueueOnce: 1,026 rows read
-// in 2.2 ms, against 26,074 in 23 ms unbounded, with 24,000 pending behind
-// leased heads). Each claim also adds one to the delivery's fence, and
+// ClaimDeliveries selects the due deliveries that are the oldest pending
+// one of their (sink, subject) (NOT EXISTS an older pending one), lowest
+// Seq first, with FOR UPDATE SKIP LOCKED, and sets their lease in the same
+// statement. A delivery another claimer has locked is skipped, not waited
+// for; one whose claim committed meanwhile is re-checked on its new row
+// version and excluded by its lease. Partial indexes over the pending
+// deliveries keep a claim's cost independent of the delivered history
+// (TestClaimDeliveriesUsesIndexes checks the plans over 200,000
+// deliveries), and a window keeps it independent of the backlog: the
+// statement reads the first 256 pending deliveries only, and when those
+// hold fewer claimable ones than asked for a second statement visits each
+// (sink, subject) with a pending delivery once, by a skip scan, for the
+// heads further on (TestClaimWithFewHeadsReadsEachQueueOnce: 793 rows read
+// in about 2 ms, against 26,074 in 23 ms unbounded, with 24,000 pending
+// behind leased heads). Each claim also adds one to the delivery's fence, and
 // UpdateDelivery writes only WHERE the fence is the claimer's:
 // a dispatcher whose lease was taken over (paused, or its clock behind the
 // others' by more than Lease minus Timeout) gets ErrConflict instead of

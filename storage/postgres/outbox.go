@@ -1,10 +1,13 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -59,66 +62,73 @@ func (s *Store) RegisterSink(ctx context.Context, sink string) error {
 	return fail(ctx, "register sink", err)
 }
 
-// claimWindow bounds claimSQL's scan in Seq order: it reads the pending
-// deliveries whose Seq is below the oldest pending one's plus claimWindow.
+// claimWindow bounds claimSQL's scan: it reads the first claimWindow
+// pending deliveries in (Seq, sink) order.
 const claimWindow = "256"
 
-// claimSQL claims deliveries (arguments: now, the lease's end, the limit).
-// A claimable delivery is pending, due, not leased, and the head of its
-// (sink, subject): no older delivery of the pair is pending. It takes them
-// in two steps, each a MATERIALIZED CTE so that its rows are selected (and
-// locked) exactly once, whatever plan the rest gets:
-//
-//   - w scans the pending deliveries in (Seq, sink) order, but only the
-//     first claimWindow Seqs from the oldest pending one: the common case,
-//     where the heads are among the oldest, costs one short index range
-//     whatever the backlog. An unbounded scan read the whole backlog
-//     whenever fewer heads were claimable than asked for (all of them
-//     leased by the deliveries in flight, say: a dispatcher with
-//     Concurrency 32 and 64 subjects), testing each row for an older one.
-//   - only when w comes back short, h walks deliveries_pending_head_idx as
-//     a skip scan, one descent per (sink, subject) with a pending delivery,
-//     to find the heads beyond the window; s locks the due ones of those.
-//
-// Both lock with FOR UPDATE SKIP LOCKED. The scans read the pending
+// claimSQL claims deliveries (arguments: now, the lease's end, the limit)
+// among the first claimWindow pending ones. A claimable delivery is
+// pending, due, not leased, and the head of its (sink, subject): no older
+// delivery of the pair is pending. The candidates are locked in a
+// MATERIALIZED CTE so that they are selected (and locked) exactly once,
+// whatever plan the UPDATE gets. The window is a LIMIT on the ordered scan
+// of deliveries_pending_seq_idx, which also keeps the candidates in order
+// so the scan stops at the claim's limit (a window in Seqs would be a range
+// the planner serves from the primary key, walking the delivered rows). An
+// unbounded scan read the whole backlog whenever fewer heads were
+// claimable than asked for (all of them leased by the deliveries in
+// flight, say: a dispatcher with more deliveries in flight than subjects),
+// testing each row for an older one; ClaimDeliveries finds the heads
+// outside the window with claimHeadsSQL instead. The scans read the pending
 // deliveries only (partial indexes, see migration 0004), never the
-// delivered history. The result is the same set in the same order as one
-// scan of every pending delivery would give.
+// delivered history.
 const claimSQL = `
-WITH RECURSIVE lo AS (
-	SELECT min(event_seq) AS seq FROM {{schema}}.deliveries WHERE status = 'pending'
-), w AS MATERIALIZED (
-	SELECT d.event_seq, d.sink FROM {{schema}}.deliveries d
-	 WHERE d.status = 'pending' AND d.event_seq < (SELECT seq FROM lo) + ` + claimWindow + `
+WITH c AS MATERIALIZED (
+	SELECT d.event_seq, d.sink
+	  FROM (SELECT event_seq, sink FROM {{schema}}.deliveries WHERE status = 'pending'
+	         ORDER BY event_seq, sink LIMIT ` + claimWindow + `) win
+	  JOIN {{schema}}.deliveries d ON d.event_seq = win.event_seq AND d.sink = win.sink
+	 WHERE d.status = 'pending'
 	   AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= $1)
 	   AND (d.lease_until IS NULL OR d.lease_until <= $1)
 	   AND NOT EXISTS (
 		SELECT 1 FROM {{schema}}.deliveries p
 		 WHERE p.status = 'pending' AND p.sink = d.sink
 		   AND p.subject_id = d.subject_id AND p.event_seq < d.event_seq)
-	 ORDER BY d.event_seq, d.sink
+	 ORDER BY win.event_seq, win.sink
 	 LIMIT $3
 	 FOR UPDATE OF d SKIP LOCKED
-), h AS (
+)` + claimUpdate
+
+// claimHeadsSQL claims deliveries (arguments as claimSQL's) found by a skip
+// scan of deliveries_pending_head_idx: one descent per (sink, subject) with
+// a pending delivery gives each pair's head, and the claimable ones are
+// locked, lowest Seq first. ClaimDeliveries runs it when claimSQL came
+// back short, so the backlog behind the heads is never read.
+const claimHeadsSQL = `
+WITH RECURSIVE h AS (
 	(SELECT d.sink, d.subject_id, d.event_seq FROM {{schema}}.deliveries d
-	  WHERE d.status = 'pending' AND (SELECT count(*) FROM w) < $3
+	  WHERE d.status = 'pending'
 	  ORDER BY d.sink, d.subject_id, d.event_seq LIMIT 1)
 	UNION ALL
 	SELECT n.* FROM h, LATERAL (
 		SELECT d.sink, d.subject_id, d.event_seq FROM {{schema}}.deliveries d
 		 WHERE d.status = 'pending' AND (d.sink, d.subject_id) > (h.sink, h.subject_id)
 		 ORDER BY d.sink, d.subject_id, d.event_seq LIMIT 1) n
-), s AS MATERIALIZED (
+), c AS MATERIALIZED (
 	SELECT d.event_seq, d.sink FROM h JOIN {{schema}}.deliveries d ON d.event_seq = h.event_seq AND d.sink = h.sink
-	 WHERE d.status = 'pending' AND d.event_seq >= (SELECT seq FROM lo) + ` + claimWindow + `
+	 WHERE d.status = 'pending'
 	   AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= $1)
 	   AND (d.lease_until IS NULL OR d.lease_until <= $1)
 	 ORDER BY d.event_seq, d.sink
-	 LIMIT $3 - (SELECT count(*) FROM w)
+	 LIMIT $3
 	 FOR UPDATE OF d SKIP LOCKED
-), c AS (
-	SELECT * FROM w UNION ALL SELECT * FROM s
-), up AS (
+)` + claimUpdate
+
+// claimUpdate completes claimSQL and claimHeadsSQL: it leases the
+// candidates c and returns them with their events. (Named up: in a WITH
+// RECURSIVE list a CTE named d would be taken for the alias d.)
+const claimUpdate = `, up AS (
 	UPDATE {{schema}}.deliveries u SET lease_until = $2, fence = u.fence + 1
 	  FROM c
 	 WHERE u.event_seq = c.event_seq AND u.sink = c.sink
@@ -128,15 +138,20 @@ SELECT ` + deliveryCols + `
   FROM up d JOIN {{schema}}.events e ON e.seq = d.event_seq
  ORDER BY d.event_seq, d.sink`
 
-// ClaimDeliveries implements verification.OutboxStore in one statement.
-// It selects the due deliveries that are the oldest pending one of their
-// (sink, subject), lowest Seq first, with FOR UPDATE SKIP LOCKED, and sets
-// their lease. Claimers in any number of processes share the work without
+// ClaimDeliveries implements verification.OutboxStore in one statement, or
+// two when the first claimWindow pending deliveries hold fewer claimable
+// ones than limit (claimSQL, then claimHeadsSQL for the rest). It selects
+// the due deliveries that are the oldest pending one of their (sink,
+// subject), lowest Seq first, with FOR UPDATE SKIP LOCKED, and sets their
+// lease. Claimers in any number of processes share the work without
 // waiting for each other: a delivery another claimer has locked is
 // skipped, and one whose claim committed meanwhile is re-checked by
 // PostgreSQL on the new row version (READ COMMITTED), whose lease now
 // excludes it. So while a lease holds no other claimer gets the delivery,
 // and no later delivery of its (sink, subject) either: it stays pending.
+// The second statement sees the first one's leases (its own, or committed:
+// outside a transaction each statement commits), so it cannot claim a
+// delivery twice.
 func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]verification.Delivery, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, err
@@ -145,7 +160,32 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 		return []verification.Delivery{}, nil
 	}
 	rows, err := s.q.Query(ctx, s.sql(claimSQL), tsIn(now), tsIn(leaseUntil), int64(limit))
-	return claimed(ctx, rows, err)
+	out, err := claimed(ctx, rows, err)
+	if err != nil {
+		return nil, err
+	}
+	return s.claimHeads(ctx, out, now, leaseUntil, limit)
+}
+
+// claimHeads completes a claim whose window (claimSQL) gave fewer than
+// limit deliveries with claimHeadsSQL, and keeps got's (Seq, sink) order.
+func (s *Store) claimHeads(ctx context.Context, got []verification.Delivery, now, leaseUntil time.Time, limit int) ([]verification.Delivery, error) {
+	if len(got) >= limit {
+		return got, nil
+	}
+	rows, err := s.q.Query(ctx, s.sql(claimHeadsSQL), tsIn(now), tsIn(leaseUntil), int64(limit-len(got)))
+	more, err := claimed(ctx, rows, err)
+	if err != nil {
+		return nil, err
+	}
+	if len(more) == 0 {
+		return got, nil
+	}
+	got = append(got, more...)
+	slices.SortFunc(got, func(a, b verification.Delivery) int {
+		return cmp.Or(cmp.Compare(a.Event.Seq, b.Event.Seq), strings.Compare(a.Sink, b.Sink))
+	})
+	return got, nil
 }
 
 // claimed reads the rows of claimSQL.
@@ -285,13 +325,14 @@ func updated(ctx context.Context, ds []verification.Delivery, rows pgx.Rows, err
 
 // UpdateAndClaimDeliveries implements verification.OutboxStore in one
 // round trip outside a transaction: a pgx batch of BEGIN (READ COMMITTED,
-// as InTx), updateDeliveriesSQL, claimSQL and COMMIT, sent at once and
-// run in order on one connection, so the claim (a statement of its own,
-// with its own snapshot) sees the outcomes written before it, and both
-// keep their fencing and per-subject order. A failed statement skips the
+// as InTx), updateDeliveriesSQL, claimSQL (on its generic plan) and COMMIT,
+// sent at once and run in order on one connection, so the claim (a
+// statement of its own, with its own snapshot) sees the outcomes written
+// before it, and both keep their fencing and per-subject order. A failed statement skips the
 // rest up to the end of the batch and the transaction is rolled back (the
-// pool discards a connection left in a failed transaction). Inside a
-// transaction the two calls run on it.
+// pool discards a connection left in a failed transaction). When the claim
+// came back short, claimHeadsSQL follows on its own after the commit (see
+// ClaimDeliveries). Inside a transaction the two calls run on it.
 func (s *Store) UpdateAndClaimDeliveries(ctx context.Context, ds []verification.Delivery, now, leaseUntil time.Time, limit int) ([]error, []verification.Delivery, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, nil, err
@@ -302,6 +343,10 @@ func (s *Store) UpdateAndClaimDeliveries(ctx context.Context, ds []verification.
 	b := &pgx.Batch{}
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
 	b.Queue(s.sql(updateDeliveriesSQL), updateDeliveriesArgs(ds)...)
+	// claimSQL's generic plan is as good as a custom one (the window
+	// bounds it whatever the arguments; TestClaimDeliveriesUsesIndexes
+	// checks it), and planning it anew costs about as much as running it.
+	b.Queue("SET LOCAL plan_cache_mode = force_generic_plan")
 	b.Queue(s.sql(claimSQL), tsIn(now), tsIn(leaseUntil), int64(max(limit, 0)))
 	b.Queue("COMMIT")
 	br := s.db.pool.SendBatch(ctx, b)
@@ -310,6 +355,11 @@ func (s *Store) UpdateAndClaimDeliveries(ctx context.Context, ds []verification.
 		err = fail(ctx, "update and claim deliveries", cerr)
 	}
 	if err != nil {
+		return nil, nil, err
+	}
+	// The outcomes are committed; a claim that came back short goes on
+	// with the heads outside the window (a statement of its own).
+	if out, err = s.claimHeads(ctx, out, now, leaseUntil, limit); err != nil {
 		return nil, nil, err
 	}
 	return errs, out, nil
@@ -324,6 +374,9 @@ func batchResults(ctx context.Context, br pgx.BatchResults, ds []verification.De
 	errs, err := updated(ctx, ds, rows, err)
 	if err != nil {
 		return nil, nil, err
+	}
+	if _, err := br.Exec(); err != nil {
+		return nil, nil, fail(ctx, "claim deliveries", err)
 	}
 	rows, err = br.Query()
 	out, err := claimed(ctx, rows, err)

@@ -123,9 +123,13 @@
 // get a pending delivery for every new event from a trigger, in the event's
 // transaction; the trigger's WHEN clause skips it while no sink is
 // registered. ClaimDeliveries is one write transaction, so claimers in
-// several processes never share a lease; each claim adds one to the
-// delivery's fence, and UpdateDelivery writes only while the fence is the
-// claimer's (a superseded claimer gets ErrConflict).
+// several processes never share a lease. It reads the pending deliveries
+// of the 256 Seqs from the oldest pending one, and only when those hold
+// fewer claimable heads than asked for does it visit each (sink, subject)
+// with a pending delivery once (a skip scan over deliveries_pending), so a
+// claim never walks a backlog queued behind leased heads. Each claim adds
+// one to the delivery's fence, and UpdateDelivery writes only while the
+// fence is the claimer's (a superseded claimer gets ErrConflict).
 //
 // # Idempotency keys
 //
