@@ -36,12 +36,9 @@ import (
 // TestPopulatePostgresMatchesStore compares the two on 200 subjects.
 func populatePostgres(tb testing.TB, store verification.Store, ladder *levels.Ladder, n int) {
 	tb.Helper()
-	v, ok := pgSchemas.Load(store)
+	conn, schema, ok := pgConn(tb, store)
 	require.True(tb, ok, "populatePostgres needs a store of newPostgresStore")
-	schema := v.(string)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, os.Getenv("OPENKYC_TEST_POSTGRES_DSN"))
-	require.NoError(tb, err)
 	defer func() { _ = conn.Close(ctx) }()
 	table := func(name string) string { return pgx.Identifier{schema, name}.Sanitize() }
 
@@ -99,6 +96,30 @@ func populatePostgres(tb testing.TB, store verification.Store, ladder *levels.La
 	require.NoError(tb, tx.Commit(ctx))
 }
 
+// pgConn opens a connection of its own to the database of a store of
+// newPostgresStore and returns the store's schema; ok is false (and conn
+// nil) for any other store. The caller closes conn.
+func pgConn(tb testing.TB, store verification.Store) (conn *pgx.Conn, schema string, ok bool) {
+	tb.Helper()
+	v, ok := pgSchemas.Load(store)
+	if !ok {
+		return nil, "", false
+	}
+	conn, err := pgx.Connect(context.Background(), os.Getenv("OPENKYC_TEST_POSTGRES_DSN"))
+	require.NoError(tb, err)
+	return conn, v.(string), true
+}
+
+// pgTables lists the tables of schema, by name.
+func pgTables(tb testing.TB, conn *pgx.Conn, schema string) []string {
+	tb.Helper()
+	rows, err := conn.Query(context.Background(), "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1", schema)
+	require.NoError(tb, err)
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(tb, err)
+	return tables
+}
+
 // loadHistory is populatePostgres on PostgreSQL stores and populate on the
 // others.
 func loadHistory(tb testing.TB, store verification.Store, ladder *levels.Ladder, n int) {
@@ -115,17 +136,11 @@ func loadHistory(tb testing.TB, store verification.Store, ladder *levels.Ladder,
 // is schema_migrations.applied_at, the time each migration ran.
 func pgDump(tb testing.TB, store verification.Store) map[string][]string {
 	tb.Helper()
-	v, ok := pgSchemas.Load(store)
+	conn, schema, ok := pgConn(tb, store)
 	require.True(tb, ok)
-	schema := v.(string)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, os.Getenv("OPENKYC_TEST_POSTGRES_DSN"))
-	require.NoError(tb, err)
 	defer func() { _ = conn.Close(ctx) }()
-	rows, err := conn.Query(ctx, "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1", schema)
-	require.NoError(tb, err)
-	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	require.NoError(tb, err)
+	tables := pgTables(tb, conn, schema)
 	require.NotEmpty(tb, tables)
 	out := map[string][]string{}
 	for _, t := range tables {
@@ -138,7 +153,7 @@ func pgDump(tb testing.TB, store verification.Store) map[string][]string {
 		out[t], err = pgx.CollectRows(rows, pgx.RowTo[string])
 		require.NoError(tb, err)
 	}
-	rows, err = conn.Query(ctx, "SELECT sequencename || ' ' || COALESCE(last_value::text, 'unused') FROM pg_sequences WHERE schemaname = $1 ORDER BY 1", schema)
+	rows, err := conn.Query(ctx, "SELECT sequencename || ' ' || COALESCE(last_value::text, 'unused') FROM pg_sequences WHERE schemaname = $1 ORDER BY 1", schema)
 	require.NoError(tb, err)
 	out["(sequences)"], err = pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(tb, err)
@@ -193,17 +208,15 @@ func TestPopulatePostgresMatchesStore(t *testing.T) {
 // tables), and of its indexes alone; ok is false for other stores.
 func pgSizes(tb testing.TB, store verification.Store) (total, indexes int64, ok bool) {
 	tb.Helper()
-	v, ok := pgSchemas.Load(store)
+	conn, schema, ok := pgConn(tb, store)
 	if !ok {
 		return 0, 0, false
 	}
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, os.Getenv("OPENKYC_TEST_POSTGRES_DSN"))
-	require.NoError(tb, err)
 	defer func() { _ = conn.Close(ctx) }()
 	require.NoError(tb, conn.QueryRow(ctx, `
 		SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint, COALESCE(sum(pg_indexes_size(c.oid)), 0)::bigint
 		  FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
-		 WHERE ns.nspname = $1 AND c.relkind = 'r'`, v.(string)).Scan(&total, &indexes))
+		 WHERE ns.nspname = $1 AND c.relkind = 'r'`, schema).Scan(&total, &indexes))
 	return total, indexes, true
 }

@@ -117,21 +117,14 @@ var pgSchemas sync.Map
 // 60 ms instead of 2 ms). Other stores: nothing to do.
 func analyze(tb testing.TB, store verification.Store) {
 	tb.Helper()
-	v, ok := pgSchemas.Load(store)
+	conn, schema, ok := pgConn(tb, store)
 	if !ok {
 		return
 	}
-	schema := v.(string)
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, os.Getenv("OPENKYC_TEST_POSTGRES_DSN"))
-	require.NoError(tb, err)
-	defer pool.Close()
-	rows, err := pool.Query(ctx, "SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
-	require.NoError(tb, err)
-	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	require.NoError(tb, err)
-	for _, t := range tables {
-		_, err := pool.Exec(ctx, "ANALYZE "+pgx.Identifier{schema, t}.Sanitize())
+	defer func() { _ = conn.Close(ctx) }()
+	for _, t := range pgTables(tb, conn, schema) {
+		_, err := conn.Exec(ctx, "ANALYZE "+pgx.Identifier{schema, t}.Sanitize())
 		require.NoError(tb, err)
 	}
 }

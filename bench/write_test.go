@@ -83,24 +83,7 @@ func BenchmarkAnswerGrowth(b *testing.B) {
 		}
 		for _, n := range growthSizes() {
 			b.Run(fmt.Sprintf("%s/subjects=%d", be.name, n), func(b *testing.B) {
-				var path string
-				var store verification.Store
-				if be.name == "sqlite" {
-					path = filepath.Join(b.TempDir(), "kyc.db")
-					s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
-					require.NoError(b, err)
-					b.Cleanup(func() { _ = s.Close() })
-					store = s
-				} else {
-					store = be.open(b)
-				}
-				start := time.Now()
-				loadHistory(b, store, ladder, n)
-				analyze(b, store)
-				b.Logf("%d subjects loaded in %v", n, time.Since(start).Round(time.Millisecond))
-				if total, idx, ok := pgSizes(b, store); ok {
-					b.Logf("schema after loading: %.1f MB, of which indexes %.1f MB", float64(total)/(1<<20), float64(idx)/(1<<20))
-				}
+				store, path := growthStore(b, be, ladder, n)
 				b.Run("alone", func(b *testing.B) { answerGrowth(b, store, ladder, false, path) })
 				b.Run("with-dispatcher", func(b *testing.B) { answerGrowth(b, store, ladder, true, path) })
 			})
@@ -129,21 +112,8 @@ func BenchmarkAnswerGrowthAlternated(b *testing.B) {
 		}
 		var stores []sized
 		for _, n := range growthSizes() {
-			st := sized{n: n}
-			if be.name == "sqlite" {
-				st.path = filepath.Join(b.TempDir(), "kyc.db")
-				s, err := sqlite.Open(context.Background(), st.path, sqlite.Options{})
-				require.NoError(b, err)
-				b.Cleanup(func() { _ = s.Close() })
-				st.store = s
-			} else {
-				st.store = be.open(b)
-			}
-			start := time.Now()
-			loadHistory(b, st.store, ladder, n)
-			analyze(b, st.store)
-			b.Logf("%s: %d subjects loaded in %v", be.name, n, time.Since(start).Round(time.Millisecond))
-			stores = append(stores, st)
+			store, path := growthStore(b, be, ladder, n)
+			stores = append(stores, sized{n: n, store: store, path: path})
 		}
 		for r := range rounds {
 			for i := range stores {
@@ -154,6 +124,31 @@ func BenchmarkAnswerGrowthAlternated(b *testing.B) {
 			}
 		}
 	}
+}
+
+// growthStore opens a store of be for the growth benchmarks and loads n
+// subjects of history into it (loadHistory), then takes statistics. On
+// SQLite the store is a file of its own, whose path (with its WAL) is the
+// db-MB answerGrowth reports; path is empty for the others.
+func growthStore(b *testing.B, be backend, ladder *levels.Ladder, n int) (store verification.Store, path string) {
+	b.Helper()
+	if be.name == "sqlite" {
+		path = filepath.Join(b.TempDir(), "kyc.db")
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+		require.NoError(b, err)
+		b.Cleanup(func() { _ = s.Close() })
+		store = s
+	} else {
+		store = be.open(b)
+	}
+	start := time.Now()
+	loadHistory(b, store, ladder, n)
+	analyze(b, store)
+	b.Logf("%s: %d subjects loaded in %v", be.name, n, time.Since(start).Round(time.Millisecond))
+	if total, idx, ok := pgSizes(b, store); ok {
+		b.Logf("schema after loading: %.1f MB, of which indexes %.1f MB", float64(total)/(1<<20), float64(idx)/(1<<20))
+	}
+	return store, path
 }
 
 func answerGrowth(b *testing.B, store verification.Store, ladder *levels.Ladder, withDispatcher bool, path string) {
