@@ -130,9 +130,9 @@
 // (sink, subject) with a pending delivery once, by a skip scan, for the
 // heads further on (TestClaimWithFewHeadsReadsEachQueueOnce: 793 rows read
 // in about 2 ms, against 26,074 in 23 ms unbounded, with 24,000 pending
-// behind leased heads). Each claim also adds one to the delivery's fence, and
-// UpdateDelivery writes only WHERE the fence is the claimer's:
-// a dispatcher whose lease was taken over (paused, or its clock behind the
+// behind leased heads). Each claim also adds one to the delivery's fence,
+// and UpdateDelivery writes only WHERE the fence is the claimer's: a
+// dispatcher whose lease was taken over (paused, or its clock behind the
 // others' by more than Lease minus Timeout) gets ErrConflict instead of
 // overwriting the new holder's outcome (TestDispatchersWithSkewedClocksKeepOrder).
 //

@@ -188,7 +188,7 @@ func (s *Store) claimHeads(ctx context.Context, got []verification.Delivery, now
 	return got, nil
 }
 
-// claimed reads the rows of claimSQL.
+// claimed reads the rows of claimSQL or claimHeadsSQL.
 func claimed(ctx context.Context, rows pgx.Rows, err error) ([]verification.Delivery, error) {
 	if err != nil {
 		return nil, fail(ctx, "claim deliveries", err)
@@ -328,9 +328,10 @@ func updated(ctx context.Context, ds []verification.Delivery, rows pgx.Rows, err
 // as InTx), updateDeliveriesSQL, claimSQL (on its generic plan) and COMMIT,
 // sent at once and run in order on one connection, so the claim (a
 // statement of its own, with its own snapshot) sees the outcomes written
-// before it, and both keep their fencing and per-subject order. A failed statement skips the
-// rest up to the end of the batch and the transaction is rolled back (the
-// pool discards a connection left in a failed transaction). When the claim
+// before it, and both keep their fencing and per-subject order. A failed
+// statement skips the rest up to the end of the batch and the transaction
+// is rolled back (the pool discards a connection left in a failed
+// transaction). When the claim
 // came back short, claimHeadsSQL follows on its own after the commit (see
 // ClaimDeliveries). Inside a transaction the two calls run on it.
 func (s *Store) UpdateAndClaimDeliveries(ctx context.Context, ds []verification.Delivery, now, leaseUntil time.Time, limit int) ([]error, []verification.Delivery, error) {
