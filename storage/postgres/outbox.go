@@ -325,15 +325,15 @@ func updated(ctx context.Context, ds []verification.Delivery, rows pgx.Rows, err
 
 // UpdateAndClaimDeliveries implements verification.OutboxStore in one
 // round trip outside a transaction: a pgx batch of BEGIN (READ COMMITTED,
-// as InTx), updateDeliveriesSQL, claimSQL (on its generic plan) and COMMIT,
-// sent at once and run in order on one connection, so the claim (a
-// statement of its own, with its own snapshot) sees the outcomes written
-// before it, and both keep their fencing and per-subject order. A failed
-// statement skips the rest up to the end of the batch and the transaction
-// is rolled back (the pool discards a connection left in a failed
-// transaction). When the claim
-// came back short, claimHeadsSQL follows on its own after the commit (see
-// ClaimDeliveries). Inside a transaction the two calls run on it.
+// as InTx), updateDeliveriesSQL and claimSQL (both on their generic plans)
+// and COMMIT, sent at once and run in order on one connection, so the
+// claim (a statement of its own, with its own snapshot) sees the outcomes
+// written before it, and both keep their fencing and per-subject order. A
+// failed statement skips the rest up to the end of the batch and the
+// transaction is rolled back (the pool discards a connection left in a
+// failed transaction). When the claim came back short, claimHeadsSQL
+// follows on its own after the commit (see ClaimDeliveries). Inside a
+// transaction the two calls run on it.
 func (s *Store) UpdateAndClaimDeliveries(ctx context.Context, ds []verification.Delivery, now, leaseUntil time.Time, limit int) ([]error, []verification.Delivery, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, nil, err
@@ -343,11 +343,12 @@ func (s *Store) UpdateAndClaimDeliveries(ctx context.Context, ds []verification.
 	}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
-	b.Queue(s.sql(updateDeliveriesSQL), updateDeliveriesArgs(ds)...)
-	// claimSQL's generic plan is as good as a custom one (the window
-	// bounds it whatever the arguments; TestClaimDeliveriesUsesIndexes
-	// checks it), and planning it anew costs about as much as running it.
+	// Both statements run on their generic plans, as good as custom ones
+	// (the outcomes are key lookups, and the window bounds the claim
+	// whatever the arguments; TestClaimDeliveriesUsesIndexes checks both),
+	// while planning them anew costs about as much as running them.
 	b.Queue("SET LOCAL plan_cache_mode = force_generic_plan")
+	b.Queue(s.sql(updateDeliveriesSQL), updateDeliveriesArgs(ds)...)
 	b.Queue(s.sql(claimSQL), tsIn(now), tsIn(leaseUntil), int64(max(limit, 0)))
 	b.Queue("COMMIT")
 	br := s.db.pool.SendBatch(ctx, b)
@@ -371,13 +372,13 @@ func batchResults(ctx context.Context, br pgx.BatchResults, ds []verification.De
 	if _, err := br.Exec(); err != nil {
 		return nil, nil, fail(ctx, "begin transaction", err)
 	}
+	if _, err := br.Exec(); err != nil {
+		return nil, nil, fail(ctx, "update deliveries", err)
+	}
 	rows, err := br.Query()
 	errs, err := updated(ctx, ds, rows, err)
 	if err != nil {
 		return nil, nil, err
-	}
-	if _, err := br.Exec(); err != nil {
-		return nil, nil, fail(ctx, "claim deliveries", err)
 	}
 	rows, err = br.Query()
 	out, err := claimed(ctx, rows, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -337,6 +338,9 @@ func TestClaimDeliveriesUsesIndexes(t *testing.T) {
 		require.Len(t, plan, 1)
 		var walk func(node map[string]any)
 		walk = func(node map[string]any) {
+			if node["Relation Name"] == "events" {
+				require.NotEqual(t, "Seq Scan", node["Node Type"], "%s: %v", what, plan)
+			}
 			if node["Relation Name"] == "deliveries" {
 				require.NotEqual(t, "Seq Scan", node["Node Type"], "%s: %v", what, plan)
 				removed, _ := node["Rows Removed by Filter"].(float64)
@@ -358,6 +362,21 @@ func TestClaimDeliveriesUsesIndexes(t *testing.T) {
 		_, err = conn.Exec(ctx, "DEALLOCATE kyc_claim")
 		require.NoError(t, err)
 	}
+	// The outcomes of the claimed deliveries, on the generic plan
+	// UpdateAndClaimDeliveries gives them: key lookups, no scan of events
+	// or deliveries. EXECUTE takes the arrays as literals.
+	_, err = conn.Exec(ctx, "PREPARE kyc_update(text[], text[], text[], integer[], timestamptz[], timestamptz[], timestamptz[], text[], bigint[]) AS "+
+		s.sql(updateDeliveriesSQL))
+	require.NoError(t, err)
+	var ids, sinks, fences []string
+	for _, d := range got {
+		ids, sinks, fences = append(ids, d.Event.ID), append(sinks, d.Sink), append(fences, strconv.FormatInt(d.Fence, 10))
+	}
+	same := func(v string) string { return "{" + strings.Repeat(v+",", len(got)-1) + v + "}" }
+	check("outcomes, generic plan", fmt.Sprintf(
+		"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE kyc_update('{%s}', '{%s}', '%s', '%s', '%s', '%s', '%s', '%s', '{%s}')",
+		strings.Join(ids, ","), strings.Join(sinks, ","), same("delivered"), same("1"), same("NULL"), same("NULL"),
+		same("2024-01-02T00:01:00Z"), same(`""`), strings.Join(fences, ",")))
 }
 
 var errRollback = errors.New("roll back")
