@@ -32,6 +32,13 @@
 #   OUT [bench/out]    where the raw results (TSV) and the summary go
 #   MAX_SECONDS        hard limit for the whole script [computed, +600 s]
 #   KEEP=1             keep the temporary directory (logs, databases)
+#   KRATOS             path to an Ory Kratos binary built with -tags sqlite:
+#                      adds Kratos's verification flow read and flow create
+#                      (on SQLite, WAL, synchronous=NORMAL, log level
+#                      warning) to every round, and prints openkyc's status
+#                      and wizard resume against the flow read and its answer
+#                      submission against the flow create (bench/RESULTS.md
+#                      section 15 says how to build v1.3.1)
 #
 # Needs: go, wrk (Debian package; installed with apt-get when missing and
 # running as root), curl, python3. Only loopback addresses are used.
@@ -136,11 +143,11 @@ quiesce() {
   local calm=0 before after busy p
   for _ in $(seq 1 120); do
     busy=0
-    for p in "$KYC_PID" "$INFO_PID" "$BARE_PID"; do
+    for p in "$KYC_PID" "$INFO_PID" "$BARE_PID" ${KRATOS_PID:-}; do
       before=$(cpu_ticks "$p"); eval "b_$p=$before"
     done
     sleep 0.5
-    for p in "$KYC_PID" "$INFO_PID" "$BARE_PID"; do
+    for p in "$KYC_PID" "$INFO_PID" "$BARE_PID" ${KRATOS_PID:-}; do
       after=$(cpu_ticks "$p"); eval "before=\$b_$p"
       [ $((after - before)) -gt 1 ] && busy=1
     done
@@ -219,6 +226,62 @@ while IFS=$'\t' read -r name method path auth ident body; do
 done <"$TMP/routes.tsv"
 log "bare answers match openkyc's byte for byte (Date and X-Request-Id aside)"
 
+# Ory Kratos beside openkyc (KRATOS set): its verification flows on SQLite
+# in WAL mode with synchronous=NORMAL, as openkyc's store, logging warnings
+# only, as openkyc's -log-level warn. Routes: the API flow's creation (it
+# writes the flow) and its read by id. KRATOS_ROUTES lines: name, path and
+# the openkyc routes it is compared with.
+KRATOS_PID=
+if [ -n "${KRATOS:-}" ]; then
+  [ -x "$KRATOS" ] || die "KRATOS=$KRATOS is not an executable"
+  KPUB=$(free_port)
+  KADM=$(free_port)
+  mkdir -p "$TMP/kratos"
+  cat >"$TMP/kratos/identity.schema.json" <<'JSON'
+{"$id": "https://openkyc.test/identity.schema.json", "$schema": "http://json-schema.org/draft-07/schema#",
+ "title": "Person", "type": "object",
+ "properties": {"traits": {"type": "object", "additionalProperties": false, "required": ["email"],
+   "properties": {"email": {"type": "string", "format": "email", "title": "E-Mail",
+     "ory.sh/kratos": {"credentials": {"password": {"identifier": true}}, "verification": {"via": "email"}}}}}}}
+JSON
+  cat >"$TMP/kratos/kratos.yml" <<YML
+dsn: sqlite://$TMP/kratos/db.sqlite?_fk=true&_journal_mode=WAL&_synchronous=NORMAL
+serve:
+  public: {base_url: "http://127.0.0.1:$KPUB/", host: 127.0.0.1, port: $KPUB}
+  admin: {host: 127.0.0.1, port: $KADM}
+selfservice:
+  default_browser_return_url: http://127.0.0.1:9/
+  flows:
+    verification: {enabled: true, use: code}
+    registration: {ui_url: "http://127.0.0.1:9/registration"}
+    login: {ui_url: "http://127.0.0.1:9/login"}
+  methods:
+    code: {enabled: true}
+    password: {enabled: true}
+identity:
+  default_schema_id: default
+  schemas: [{id: default, url: "file://$TMP/kratos/identity.schema.json"}]
+courier:
+  smtp: {connection_uri: "smtp://127.0.0.1:9/?disable_starttls=true"}
+log: {level: warning}
+secrets:
+  cookie: [openkyc-bench-cookie-secret-0000000]
+  cipher: [openkyc-bench-cipher-secret-0000]
+YML
+  "$KRATOS" migrate sql -e --yes -c "$TMP/kratos/kratos.yml" >"$TMP/kratos/migrate.log" 2>&1 ||
+    { tail -20 "$TMP/kratos/migrate.log" >&2; die "kratos migrate failed"; }
+  "$KRATOS" serve --sqa-opt-out -c "$TMP/kratos/kratos.yml" >"$TMP/kratos/serve.log" 2>&1 &
+  KRATOS_PID=$!
+  PIDS+=("$KRATOS_PID")
+  wait_up "http://127.0.0.1:$KPUB/health/ready" "$KRATOS_PID" kratos
+  KFLOW=$(curl -sf "http://127.0.0.1:$KPUB/self-service/verification/api" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])') || die "kratos: creating a verification flow failed"
+  curl -sf -o /dev/null "http://127.0.0.1:$KPUB/self-service/verification/flows?id=$KFLOW" || die "kratos: reading flow $KFLOW failed"
+  KRATOS_ROUTES="kratos-flow-read${T}/self-service/verification/flows?id=$KFLOW
+kratos-flow-create${T}/self-service/verification/api"
+  log "kratos $("$KRATOS" version 2>/dev/null | awk '/^Version/ {print $2}') on 127.0.0.1:$KPUB, flow $KFLOW"
+fi
+
 mkdir -p "$OUT"
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 RAW="$OUT/http-$STAMP.tsv"
@@ -274,6 +337,9 @@ while IFS=$'\t' read -r name method path auth ident body; do
     run_wrk openkyc-info "$INFO_PORT" "$name" "$method" "$path" "$auth" "$ident" "$body" "$WARMUP"
   fi
 done <"$TMP/routes.tsv"
+while IFS=$'\t' read -r name path; do
+  [ -n "$name" ] && run_wrk kratos "$KPUB" "$name" GET "$path" none - - "$WARMUP"
+done <<<"${KRATOS_ROUTES:-}"
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "measuring: $ROUNDS rounds x $DURATION, $THREADS thread(s), $CONNECTIONS connections (load average $LOAD_START)"
@@ -289,6 +355,12 @@ for ROUND in $(seq 1 "$ROUNDS"); do
       echo "$ROW" | tee -a "$RAW" >&2
     done
   done <"$TMP/routes.tsv"
+  while IFS=$'\t' read -r name path; do
+    [ -n "$name" ] || continue
+    quiesce
+    run_wrk kratos "$KPUB" "$name" GET "$path" none - - "$DURATION"
+    echo "$ROW" | tee -a "$RAW" >&2
+  done <<<"${KRATOS_ROUTES:-}"
   for name in $INFO_ROUTES; do
     selected "$name" || continue
     IFS=$'\t' read -r _ method path auth ident body < <(grep "^$name	" "$TMP/routes.tsv")
@@ -342,6 +414,17 @@ if info:
     for route, i, w in info:
         rs = [i[n] / w[n] for n in i if n in w]
         print(f"| {labels[route]} | {mmm(list(w.values()), k)} | {mmm(list(i.values()), k)} | {mmm(rs, ratio)} |")
+kratos = [("status-new", "kratos-flow-read", ""), ("status-verified", "kratos-flow-read", ""),
+          ("wizard", "kratos-flow-read", ">= 1.5x"), ("answer", "kratos-flow-create", "> 1x")]
+kratos = [(o, k, t) for o, k, t in kratos if (o, "openkyc") in by and (k, "kratos") in by]
+if kratos:
+    print("\nAgainst Ory Kratos (its verification flow, read by id or created, on SQLite in WAL mode), same rounds\n")
+    print("| openkyc route | openkyc req/s | Kratos route | Kratos req/s | ratio openkyc/Kratos | issue's target |")
+    print("|---|---|---|---|---|---|")
+    for o, kr, t in kratos:
+        ov, kv = by[(o, "openkyc")], by[(kr, "kratos")]
+        rs = [ov[i] / kv[i] for i in ov if i in kv]
+        print(f"| {labels[o]} | {mmm(list(ov.values()), k)} | {kr[7:].replace('-', ' ')} | {mmm(list(kv.values()), k)} | {mmm(rs, ratio)} | {t} |")
 if ("answer", "openkyc") in by:
     a = list(by[("answer", "openkyc")].values())
     print(f"\nAnswer submissions, absolute: {mmm(a, k)} req/s (each writes the state, two events and their deliveries; the dispatcher delivers them between runs)")
