@@ -427,7 +427,7 @@ if kratos:
         print(f"| {labels[o]} | {mmm(list(ov.values()), k)} | {kr[7:].replace('-', ' ')} | {mmm(list(kv.values()), k)} | {mmm(rs, ratio)} | {t} |")
 if ("answer", "openkyc") in by:
     a = list(by[("answer", "openkyc")].values())
-    print(f"\nAnswer submissions, absolute: {mmm(a, k)} req/s (each writes the state, two events and their deliveries; the dispatcher delivers them between runs)")
+    print(f"\nAnswer submissions, absolute: {mmm(a, k)} req/s (each writes the state, two events and their deliveries, which the demo server's Dispatcher delivers meanwhile, on the same SQLite writer)")
 print(f"\nError lines in the warn server's log: {errlines} ({cancelled} of them 'context canceled': requests wrk abandoned when a run ended)")
 if bad:
     print("\nWARNING: runs with non-2xx answers or socket errors:")
