@@ -64,6 +64,16 @@ const claimSQL = `SELECT ` + deliveryCols + `
 	                    AND p.subject_id = d.subject_id AND p.seq < d.seq)
 	ORDER BY d.seq, d.sink LIMIT ?2`
 
+// claimBeyondSQL gives a row when claimSQL's window left pending deliveries
+// out (one seek of the status index): when it does not, a short claim is
+// complete, and the skip scan would only read the window's heads again.
+// That is the usual case of a dispatcher keeping up with a stream of
+// events, where every claim comes back short.
+const claimBeyondSQL = `SELECT 1 FROM {{prefix}}deliveries INDEXED BY {{prefix}}deliveries_status
+	WHERE status = 'pending'
+	  AND seq >= (SELECT min(seq) FROM {{prefix}}deliveries INDEXED BY {{prefix}}deliveries_status WHERE status = 'pending') + ` + claimWindow + `
+	LIMIT 1`
+
 // claimHeadSQL is one step of a skip scan over deliveries_pending: the key,
 // subject, due time and lease of the oldest pending delivery of the first
 // (sink, subject) after (?1, ?2). The two arms seek on (sink = ?1,
@@ -98,8 +108,9 @@ func (s *Store) RegisterSink(ctx context.Context, sink string) error {
 // the write lock) never get the same delivery while its lease holds. It
 // walks the pending deliveries of a window in (seq, sink) order (claimSQL)
 // and keeps the due ones that are the oldest pending delivery of their
-// (sink, subject); when those are fewer than limit, a skip scan adds the
-// claimable heads beyond the window (claimHeads).
+// (sink, subject); when those are fewer than limit and the window left
+// pending deliveries out (claimBeyondSQL), a skip scan adds the claimable
+// heads beyond it (claimHeads).
 func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]verification.Delivery, error) {
 	out := []verification.Delivery{}
 	if limit <= 0 {
@@ -115,8 +126,15 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 			return err
 		}
 		if len(out) < limit {
-			if out, err = tx.claimHeads(ctx, out, now, limit); err != nil {
-				return err
+			var one int
+			switch err := cn.queryRow(stDeliveryBeyond).Scan(&one); {
+			case errors.Is(err, sql.ErrNoRows): // the window held every pending delivery
+			case err != nil:
+				return s.c.mapErr(ctx, "claim deliveries", err)
+			default:
+				if out, err = tx.claimHeads(ctx, out, now, limit); err != nil {
+					return err
+				}
 			}
 		}
 		lease := micros(leaseUntil)

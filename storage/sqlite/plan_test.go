@@ -80,6 +80,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		stSubjectGrantsAsc: "subject grants asc", stSubjectGrantsDesc: "subject grants desc",
 		stSubjectOpenApps: "subject with open applications",
 		stIDVerification:  "id verification", stDeliveryHead: "delivery head", stDeliveryGet: "delivery",
+		stDeliveryBeyond: "deliveries beyond the claim window",
 	}
 	for id, name := range names {
 		queries[name] = stmtSQL[id]

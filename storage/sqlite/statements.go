@@ -64,6 +64,7 @@ const (
 	stEventListSubject
 
 	stDeliveryClaim
+	stDeliveryBeyond
 	stDeliveryHead
 	stDeliveryGet
 	stDeliveryLease
@@ -273,8 +274,9 @@ var stmtSQL = [numStmts]string{
 		WHERE subject_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
 
 	// The outbox (outbox.go).
-	stDeliveryClaim: claimSQL,
-	stDeliveryHead:  claimHeadSQL,
+	stDeliveryClaim:  claimSQL,
+	stDeliveryBeyond: claimBeyondSQL,
+	stDeliveryHead:   claimHeadSQL,
 	stDeliveryGet: `SELECT ` + deliveryCols + ` FROM {{prefix}}deliveries d JOIN {{prefix}}events e ON e.seq = d.seq
 		WHERE d.seq = ? AND d.sink = ?`,
 	stDeliveryLease: `UPDATE {{prefix}}deliveries SET lease_until = ?, fence = fence + 1 WHERE seq = ? AND sink = ?`,
