@@ -66,9 +66,9 @@ const claimSQL = `SELECT ` + deliveryCols + `
 
 // claimBeyondSQL gives a row when claimSQL's window left pending deliveries
 // out (one seek of the status index): when it does not, a short claim is
-// complete, and the skip scan would only read the window's heads again.
-// That is the usual case of a dispatcher keeping up with a stream of
-// events, where every claim comes back short.
+// complete, and the skip scan would only read the window's heads again
+// (a dispatcher keeping up with a stream of events, or polling while every
+// head is leased).
 const claimBeyondSQL = `SELECT 1 FROM {{prefix}}deliveries INDEXED BY {{prefix}}deliveries_status
 	WHERE status = 'pending'
 	  AND seq >= (SELECT min(seq) FROM {{prefix}}deliveries INDEXED BY {{prefix}}deliveries_status WHERE status = 'pending') + ` + claimWindow + `
