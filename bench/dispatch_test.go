@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/openkyc/kyc/internal/cputime"
 	"github.com/openkyc/kyc/verification"
 	"github.com/openkyc/kyc/webhooks"
 )
@@ -89,7 +90,7 @@ func fillOutbox(tb testing.TB, store verification.Store, n int) {
 // dispatcher's Concurrency (default: the Dispatcher's, 8). self-cpu-us/event
 // and pg-cpu-us/event are the CPU time per delivered event of this process
 // and of a PostgreSQL server on this machine (everything it did meanwhile,
-// see cpuTicks): what the two cores were shared out to.
+// see pgCPU): what the two cores were shared out to.
 func BenchmarkDispatchBacklog(b *testing.B) {
 	srv, received := receiver(b)
 	body, err := json.Marshal(webhooks.Payload{ID: "ev-000001", Type: verification.EventLevelGranted, SubjectID: 1, OccurredAt: eventAt, Data: eventData})
@@ -136,23 +137,23 @@ func BenchmarkDispatchBacklog(b *testing.B) {
 				runCtx, cancel := context.WithCancel(ctx)
 				ran := make(chan error, 1)
 				b.StartTimer()
-				self0, pg0 := cpuTicks()
+				self0 := cputime.Process()
+				pg0, pgOK := pgCPU()
 				start := time.Now()
 				go func() { ran <- d.Run(runCtx) }()
 				for received.Load() < want {
 					time.Sleep(50 * time.Microsecond)
 				}
 				elapsed := time.Since(start)
-				self1, pg1 := cpuTicks()
+				self := cputime.Process() - self0
+				pg1, pgOK1 := pgCPU()
 				b.StopTimer()
 				// Where the CPU went, per event: this process (Dispatcher,
 				// receiver, HTTP on both sides) and, when it runs here,
-				// PostgreSQL (a tick is 10 ms: use a few thousand events).
-				if self0 >= 0 {
-					b.ReportMetric(float64(self1-self0)*1e4/float64(n), "self-cpu-us/event")
-				}
-				if be.name == "postgres" && pg0 >= 0 && pg1 >= 0 {
-					b.ReportMetric(float64(pg1-pg0)*1e4/float64(n), "pg-cpu-us/event")
+				// PostgreSQL (10 ms resolution: use a few thousand events).
+				b.ReportMetric(float64(self.Microseconds())/float64(n), "self-cpu-us/event")
+				if be.name == "postgres" && pgOK && pgOK1 {
+					b.ReportMetric(float64((pg1-pg0).Microseconds())/float64(n), "pg-cpu-us/event")
 				}
 				cancel()
 				require.NoError(b, <-ran)
