@@ -108,9 +108,8 @@ func (s *Store) RegisterSink(ctx context.Context, sink string) error {
 // the write lock) never get the same delivery while its lease holds. It
 // walks the pending deliveries of a window in (seq, sink) order (claimSQL)
 // and keeps the due ones that are the oldest pending delivery of their
-// (sink, subject); when those are fewer than limit and the window left
-// pending deliveries out (claimBeyondSQL), a skip scan adds the claimable
-// heads beyond it (claimHeads).
+// (sink, subject); when those are fewer than limit, a skip scan adds the
+// claimable heads beyond the window (claimHeads).
 func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]verification.Delivery, error) {
 	out := []verification.Delivery{}
 	if limit <= 0 {
@@ -126,15 +125,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 			return err
 		}
 		if len(out) < limit {
-			var one int
-			switch err := cn.queryRow(stDeliveryBeyond).Scan(&one); {
-			case errors.Is(err, sql.ErrNoRows): // the window held every pending delivery
-			case err != nil:
-				return s.c.mapErr(ctx, "claim deliveries", err)
-			default:
-				if out, err = tx.claimHeads(ctx, out, now, limit); err != nil {
-					return err
-				}
+			if out, err = tx.claimHeads(ctx, out, now, limit); err != nil {
+				return err
 			}
 		}
 		lease := micros(leaseUntil)
@@ -154,13 +146,22 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, 
 }
 
 // claimHeads completes a claim whose window (claimSQL) held fewer than
-// limit claimable deliveries: it visits each (sink, subject) with a pending
-// delivery once, by claimHeadSQL, and adds the claimable heads not yet in
-// got, lowest seq first, up to limit (reading only those in full). Every
-// claimable delivery inside the window is already in got, so the added
-// ones come after it in (seq, sink) order.
+// limit claimable deliveries. When the window held every pending delivery
+// (claimBeyondSQL finds none beyond it) there is nothing to add; otherwise
+// it visits each (sink, subject) with a pending delivery once, by
+// claimHeadSQL, and adds the claimable heads not yet in got, lowest seq
+// first, up to limit (reading only those in full). Every claimable
+// delivery inside the window is already in got, so the added ones come
+// after it in (seq, sink) order.
 func (s *Store) claimHeads(ctx context.Context, got []verification.Delivery, now time.Time, limit int) ([]verification.Delivery, error) {
 	cn := s.conn(ctx)
+	var one int
+	switch err := cn.queryRow(stDeliveryBeyond).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows): // the window held every pending delivery
+		return got, nil
+	case err != nil:
+		return nil, s.c.mapErr(ctx, "claim deliveries", err)
+	}
 	in := make(map[deliveryKey]bool, len(got))
 	for _, d := range got {
 		in[deliveryKey{d.Event.Seq, d.Sink}] = true
