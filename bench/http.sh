@@ -229,8 +229,8 @@ log "bare answers match openkyc's byte for byte (Date and X-Request-Id aside)"
 # Ory Kratos beside openkyc (KRATOS set): its verification flows on SQLite
 # in WAL mode with synchronous=NORMAL, as openkyc's store, logging warnings
 # only, as openkyc's -log-level warn. Routes: the API flow's creation (it
-# writes the flow) and its read by id. KRATOS_ROUTES lines: name, path and
-# the openkyc routes it is compared with.
+# writes the flow) and its read by id. KRATOS_ROUTES lines: name, path (the
+# summary pairs them with openkyc's routes).
 KRATOS_PID=
 if [ -n "${KRATOS:-}" ]; then
   [ -x "$KRATOS" ] || die "KRATOS=$KRATOS is not an executable"
@@ -337,9 +337,18 @@ while IFS=$'\t' read -r name method path auth ident body; do
     run_wrk openkyc-info "$INFO_PORT" "$name" "$method" "$path" "$auth" "$ident" "$body" "$WARMUP"
   fi
 done <"$TMP/routes.tsv"
-while IFS=$'\t' read -r name path; do
-  [ -n "$name" ] && run_wrk kratos "$KPUB" "$name" GET "$path" none - - "$WARMUP"
-done <<<"${KRATOS_ROUTES:-}"
+# run_kratos duration [record]: every Kratos route once (none without
+# KRATOS); with record, each after quiesce and its row kept.
+run_kratos() {
+  local name path
+  while IFS=$'\t' read -r name path; do
+    [ -n "$name" ] || continue
+    if [ -n "${2:-}" ]; then quiesce; fi
+    run_wrk kratos "$KPUB" "$name" GET "$path" none - - "$1"
+    if [ -n "${2:-}" ]; then echo "$ROW" | tee -a "$RAW" >&2; fi
+  done <<<"${KRATOS_ROUTES:-}"
+}
+run_kratos "$WARMUP"
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "measuring: $ROUNDS rounds x $DURATION, $THREADS thread(s), $CONNECTIONS connections (load average $LOAD_START)"
@@ -355,12 +364,7 @@ for ROUND in $(seq 1 "$ROUNDS"); do
       echo "$ROW" | tee -a "$RAW" >&2
     done
   done <"$TMP/routes.tsv"
-  while IFS=$'\t' read -r name path; do
-    [ -n "$name" ] || continue
-    quiesce
-    run_wrk kratos "$KPUB" "$name" GET "$path" none - - "$DURATION"
-    echo "$ROW" | tee -a "$RAW" >&2
-  done <<<"${KRATOS_ROUTES:-}"
+  run_kratos "$DURATION" record
   for name in $INFO_ROUTES; do
     selected "$name" || continue
     IFS=$'\t' read -r _ method path auth ident body < <(grep "^$name	" "$TMP/routes.tsv")
@@ -414,17 +418,17 @@ if info:
     for route, i, w in info:
         rs = [i[n] / w[n] for n in i if n in w]
         print(f"| {labels[route]} | {mmm(list(w.values()), k)} | {mmm(list(i.values()), k)} | {mmm(rs, ratio)} |")
-kratos = [("status-new", "kratos-flow-read", ""), ("status-verified", "kratos-flow-read", ""),
-          ("wizard", "kratos-flow-read", ">= 1.5x"), ("answer", "kratos-flow-create", "> 1x")]
-kratos = [(o, k, t) for o, k, t in kratos if (o, "openkyc") in by and (k, "kratos") in by]
+kratos = [("status-new", "kratos-flow-read", "flow read", ""), ("status-verified", "kratos-flow-read", "flow read", ""),
+          ("wizard", "kratos-flow-read", "flow read", ">= 1.5x"), ("answer", "kratos-flow-create", "flow create", "> 1x")]
+kratos = [r for r in kratos if (r[0], "openkyc") in by and (r[1], "kratos") in by]
 if kratos:
     print("\nAgainst Ory Kratos (its verification flow, read by id or created, on SQLite in WAL mode), same rounds\n")
     print("| openkyc route | openkyc req/s | Kratos route | Kratos req/s | ratio openkyc/Kratos | issue's target |")
     print("|---|---|---|---|---|---|")
-    for o, kr, t in kratos:
+    for o, kr, label, t in kratos:
         ov, kv = by[(o, "openkyc")], by[(kr, "kratos")]
         rs = [ov[i] / kv[i] for i in ov if i in kv]
-        print(f"| {labels[o]} | {mmm(list(ov.values()), k)} | {kr[7:].replace('-', ' ')} | {mmm(list(kv.values()), k)} | {mmm(rs, ratio)} | {t} |")
+        print(f"| {labels[o]} | {mmm(list(ov.values()), k)} | {label} | {mmm(list(kv.values()), k)} | {mmm(rs, ratio)} | {t} |")
 if ("answer", "openkyc") in by:
     a = list(by[("answer", "openkyc")].values())
     print(f"\nAnswer submissions, absolute: {mmm(a, k)} req/s (each writes the state, two events and their deliveries, which the demo server's Dispatcher delivers meanwhile, on the same SQLite writer)")
