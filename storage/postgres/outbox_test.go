@@ -465,3 +465,36 @@ func TestClaimWithFewHeadsReadsEachQueueOnce(t *testing.T) {
 	t.Logf("a claim with every head leased read %.0f rows of deliveries (%d pending) in %.1f ms", read, pending, ms)
 	require.Less(t, read, float64(pending)/10, "the claim walked the backlog")
 }
+
+// TestClaimIsHOTUpdate asserts that a claim rewrites its deliveries in
+// place (heap-only tuples, no index entries): the lease and the fence are
+// in no index, and migration 0014 keeps room on every page for the new
+// row versions (a claim of 16, twice the Dispatcher's batch: a page keeps
+// room for about 45 versions until pruning frees its dead ones). At the
+// default fillfactor the pages are full and none of these updates is HOT.
+func TestClaimIsHOTUpdate(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := ctxTimeout(t)
+	exec(t, s, `INSERT INTO {{schema}}.sinks (name) VALUES ('audit')`)
+	exec(t, s, `INSERT INTO {{schema}}.events (id, subject_id, type, occurred_at)
+		SELECT 'ev-' || g, g, 'level.granted', '2024-01-01T00:00:00Z'::timestamptz FROM generate_series(1, 2000) g`)
+	exec(t, s, `INSERT INTO {{schema}}.deliveries (event_seq, sink, subject_id) SELECT seq, 'audit', subject_id FROM {{schema}}.events`)
+	now := time.Date(2024, time.January, 2, 0, 0, 0, 0, time.UTC)
+
+	conn, err := s.db.pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	rows, err := tx.Query(ctx, s.sql(claimSQL), tsIn(now), tsIn(now.Add(time.Minute)), int64(16))
+	got, err := claimed(ctx, rows, err)
+	require.NoError(t, err)
+	require.Len(t, got, 16)
+	var updated, hot int64
+	require.NoError(t, tx.QueryRow(ctx, s.sql(`SELECT pg_stat_get_xact_tuples_updated('{{schema}}.deliveries'::regclass),
+		pg_stat_get_xact_tuples_hot_updated('{{schema}}.deliveries'::regclass)`)).Scan(&updated, &hot))
+	require.Equal(t, int64(16), updated)
+	require.Equal(t, int64(16), hot, "every claim a HOT update")
+}
