@@ -6,7 +6,7 @@
 -- default fillfactor (100) inserts fill every page, so each claim wrote a
 -- row elsewhere and an entry in every index; with half of each page kept
 -- free the claim is a HOT update (TestClaimIsHOTUpdate). Measured with
--- BenchmarkDispatchBacklog (bench/RESULTS.md section 18): 10-20% less
+-- BenchmarkDispatchBacklog (bench/RESULTS.md section 18): a sixth less
 -- server CPU per delivered event. Only pages written from now on get the
 -- room.
 ALTER TABLE {{schema}}.deliveries SET (fillfactor = 50);
