@@ -381,6 +381,18 @@ func TestClaimDeliveriesUsesIndexes(t *testing.T) {
 
 var errRollback = errors.New("roll back")
 
+// pendingOutbox registers sinks and adds events ev-1..ev-n (g = 1..n, the
+// subject given by the SQL expression subject in g), each with one pending
+// delivery per sink: a backlog written in bulk, without the Service.
+func pendingOutbox(tb testing.TB, s *Store, sinks []string, n int, subject string) {
+	tb.Helper()
+	exec(tb, s, `INSERT INTO {{schema}}.sinks (name) SELECT unnest($1::text[])`, sinks)
+	exec(tb, s, `INSERT INTO {{schema}}.events (id, subject_id, type, occurred_at)
+		SELECT 'ev-' || g, `+subject+`, 'level.granted', '2024-01-01T00:00:00Z'::timestamptz FROM generate_series(1, $1::int) g`, n)
+	exec(tb, s, `INSERT INTO {{schema}}.deliveries (event_seq, sink, subject_id)
+		SELECT e.seq, k.name, e.subject_id FROM {{schema}}.events e CROSS JOIN {{schema}}.sinks k`)
+}
+
 // TestClaimFindsHeadsBeyondTheWindow checks claimSQL's second step: when
 // the first claimWindow Seqs hold fewer claimable heads than asked for,
 // the heads further on are claimed too, in Seq order, and a pair whose
@@ -389,12 +401,8 @@ func TestClaimFindsHeadsBeyondTheWindow(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
 	ctx := ctxTimeout(t)
-	exec(t, s, `INSERT INTO {{schema}}.sinks (name) VALUES ('audit')`)
 	// Subject 1: Seqs 1..2000; subject 2: 2001; subject 3: 2002 and 2003.
-	exec(t, s, `INSERT INTO {{schema}}.events (id, subject_id, type, occurred_at)
-		SELECT 'ev-' || g, CASE WHEN g <= 2000 THEN 1 WHEN g = 2001 THEN 2 ELSE 3 END, 'level.granted', '2024-01-01T00:00:00Z'::timestamptz
-		  FROM generate_series(1, 2003) g`)
-	exec(t, s, `INSERT INTO {{schema}}.deliveries (event_seq, sink, subject_id) SELECT seq, 'audit', subject_id FROM {{schema}}.events`)
+	pendingOutbox(t, s, []string{"audit"}, 2003, `CASE WHEN g <= 2000 THEN 1 WHEN g = 2001 THEN 2 ELSE 3 END`)
 	now := time.Date(2024, time.January, 2, 0, 0, 0, 0, time.UTC)
 	lease := now.Add(time.Minute)
 
@@ -423,11 +431,7 @@ func TestClaimWithFewHeadsReadsEachQueueOnce(t *testing.T) {
 	s := openStore(t)
 	ctx := ctxTimeout(t)
 	const pending = 24_000
-	exec(t, s, `INSERT INTO {{schema}}.sinks (name) VALUES ('audit'), ('crm')`)
-	exec(t, s, `INSERT INTO {{schema}}.events (id, subject_id, type, occurred_at)
-		SELECT 'ev-' || g, g % 12, 'level.granted', '2024-01-01T00:00:00Z'::timestamptz FROM generate_series(1, $1::int) g`, pending/2)
-	exec(t, s, `INSERT INTO {{schema}}.deliveries (event_seq, sink, subject_id)
-		SELECT e.seq, k.name, e.subject_id FROM {{schema}}.events e CROSS JOIN {{schema}}.sinks k`)
+	pendingOutbox(t, s, []string{"audit", "crm"}, pending/2, `g % 12`)
 	exec(t, s, `ANALYZE {{schema}}.events`)
 	exec(t, s, `ANALYZE {{schema}}.deliveries`)
 	now := time.Date(2024, time.January, 2, 0, 0, 0, 0, time.UTC)
@@ -476,10 +480,7 @@ func TestClaimIsHOTUpdate(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
 	ctx := ctxTimeout(t)
-	exec(t, s, `INSERT INTO {{schema}}.sinks (name) VALUES ('audit')`)
-	exec(t, s, `INSERT INTO {{schema}}.events (id, subject_id, type, occurred_at)
-		SELECT 'ev-' || g, g, 'level.granted', '2024-01-01T00:00:00Z'::timestamptz FROM generate_series(1, 2000) g`)
-	exec(t, s, `INSERT INTO {{schema}}.deliveries (event_seq, sink, subject_id) SELECT seq, 'audit', subject_id FROM {{schema}}.events`)
+	pendingOutbox(t, s, []string{"audit"}, 2000, `g`)
 	now := time.Date(2024, time.January, 2, 0, 0, 0, 0, time.UTC)
 
 	conn, err := s.db.pool.Acquire(ctx)

@@ -2,7 +2,7 @@
 --
 -- A claim sets a delivery's lease_until and fence, columns no index covers,
 -- so PostgreSQL can write the new row version on the same page without
--- touching the five indexes (a HOT update) — if the page has room. At the
+-- touching the six indexes (a HOT update) — if the page has room. At the
 -- default fillfactor (100) inserts fill every page, so each claim wrote a
 -- row elsewhere and an entry in every index; with half of each page kept
 -- free the claim is a HOT update (TestClaimIsHOTUpdate). Measured with
