@@ -120,7 +120,10 @@ func (s *Store) listSubjectGrants(ctx context.Context, cn conn, f verification.G
 	if f.Desc {
 		id = stSubjectGrantsDesc
 	}
-	rows, err := cn.query(id, f.SubjectID, max(f.Offset, 0), max(f.Limit, 0))
+	// The LIMIT bounds the joined rows, so a page of none asks for one
+	// (the subject's row, whose grant, if any, is left out below).
+	limit := max(f.Limit, 0)
+	rows, err := cn.query(id, f.SubjectID, max(f.Offset, 0), max(limit, 1))
 	if err != nil {
 		return verification.SubjectGrants{}, s.c.mapErr(ctx, "list subject grants", err)
 	}
@@ -140,7 +143,7 @@ func (s *Store) listSubjectGrants(ctx context.Context, cn conn, f verification.G
 		}
 		found = true
 		out.Deleted, out.Page.Total = deletedAt != 0, int(total)
-		if !gid.Valid {
+		if !gid.Valid || len(out.Page.Items) == limit {
 			continue
 		}
 		g := verification.Grant{

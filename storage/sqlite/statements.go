@@ -194,20 +194,20 @@ var stmtSQL = [numStmts]string{
 
 	// ReadStore.ListSubjectGrants: the subject's deletion mark, its grant
 	// total and one page, in one statement (?1 client, ?2 offset, ?3
-	// limit). A subject without grants on the page gives one row with NULL
-	// grant columns; an unknown subject none.
+	// limit, at least 1: see listSubjectGrants). The subject's row (one, by
+	// its rowid) drives a walk of grants_client in the page's order, which
+	// the LIMIT stops: nothing is materialized or sorted. A subject
+	// without grants on the page gives one row with NULL grant columns; an
+	// unknown subject none.
 	stSubjectGrantsAsc: `SELECT s.deleted_at, (SELECT COALESCE(MAX(client_seq), 0) FROM {{prefix}}grants WHERE client_id = ?1), ` + grantCols + `
-		FROM {{prefix}}subjects s LEFT JOIN (
-			SELECT * FROM {{prefix}}grants WHERE client_id = ?1 AND client_seq > ?2 ORDER BY client_seq LIMIT ?3
-		) g ON 1
-		WHERE s.id = ?1 ORDER BY g.client_seq`,
+		FROM {{prefix}}subjects s
+		LEFT JOIN {{prefix}}grants g ON g.client_id = ?1 AND g.client_seq > ?2
+		WHERE s.id = ?1 ORDER BY g.client_seq LIMIT ?3`,
 	stSubjectGrantsDesc: `SELECT s.deleted_at, (SELECT COALESCE(MAX(client_seq), 0) FROM {{prefix}}grants WHERE client_id = ?1), ` + grantCols + `
-		FROM {{prefix}}subjects s LEFT JOIN (
-			SELECT * FROM {{prefix}}grants WHERE client_id = ?1
-			   AND client_seq <= (SELECT COALESCE(MAX(client_seq), 0) FROM {{prefix}}grants WHERE client_id = ?1) - ?2
-			 ORDER BY client_seq DESC LIMIT ?3
-		) g ON 1
-		WHERE s.id = ?1 ORDER BY g.client_seq DESC`,
+		FROM {{prefix}}subjects s
+		LEFT JOIN {{prefix}}grants g ON g.client_id = ?1
+		 AND g.client_seq <= (SELECT COALESCE(MAX(client_seq), 0) FROM {{prefix}}grants WHERE client_id = ?1) - ?2
+		WHERE s.id = ?1 ORDER BY g.client_seq DESC LIMIT ?3`,
 
 	stAppInsert: `INSERT INTO {{prefix}}applications
 		(uuid, subject_id, level, status, steps, reason, created_at, expires_at, submitted_at, decided_at, decided_by, assigned_to, claimed_at)
