@@ -256,11 +256,9 @@ var stmtSQL = [numStmts]string{
 		EXISTS (SELECT 1 FROM {{prefix}}files f WHERE f.id = x.front_file_id AND f.subject_id = s.id AND f.blob_key != ''),
 		EXISTS (SELECT 1 FROM {{prefix}}files f WHERE f.id = x.back_file_id AND f.subject_id = s.id AND f.blob_key != ''),
 		EXISTS (SELECT 1 FROM {{prefix}}files f WHERE f.id = x.face_file_id AND f.subject_id = s.id AND f.blob_key != '')
-		FROM {{prefix}}subjects s LEFT JOIN (
-			SELECT * FROM {{prefix}}id_sessions WHERE subject_id = ?1 AND status = 'approved'
-			 ORDER BY created_at DESC, pos DESC LIMIT 1
-		) x ON 1
-		WHERE s.id = ?1`,
+		FROM {{prefix}}subjects s
+		LEFT JOIN {{prefix}}id_sessions x ON x.subject_id = ?1 AND x.status = 'approved'
+		WHERE s.id = ?1 ORDER BY x.created_at DESC, x.pos DESC LIMIT 1`,
 
 	stEventInsert: `INSERT INTO {{prefix}}events (id, subject_id, type, data, occurred_at)
 		VALUES (?, ?, ?, ?, ?)`,
