@@ -1,16 +1,20 @@
 package httpadapter
 
 import (
+	"strconv"
 	"sync"
 	"unicode/utf8"
 
 	"github.com/openkyc/kyc/levels"
+	"github.com/openkyc/kyc/verification"
 )
 
-// The verification status route is the hottest route: its answer is written
-// by hand, byte for byte what encoding/json (without HTML escaping) writes
-// for []levels.Outstanding, which TestAppendOutstandingMatchesEncodingJSON
-// checks. It saves the reflection and the re-validation of each
+// The hottest answers are written by hand, byte for byte what encoding/json
+// (without HTML escaping) writes for the route's JSON type: the
+// verification status (for []levels.Outstanding, which
+// TestAppendOutstandingMatchesEncodingJSON checks) and the verification
+// history (for listJSON[grantJSON], TestAppendGrantListMatchesEncodingJSON).
+// They save the reflection, and for the status the re-validation of each
 // requirement's data (already compact JSON, prepared by the ladder).
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
@@ -91,4 +95,66 @@ func appendOutstanding(dst []byte, items []levels.Outstanding) []byte {
 		dst = append(dst, '}')
 	}
 	return append(dst, ']')
+}
+
+// appendGrantList appends the verification history's {"total", "data"}
+// of grants, as encoding/json writes listJSON[grantJSON] (toGrantJSON of
+// each grant).
+func appendGrantList(dst []byte, total int, grants []verification.Grant) []byte {
+	dst = append(dst, `{"total":`...)
+	dst = strconv.AppendInt(dst, int64(total), 10)
+	dst = append(dst, `,"data":[`...)
+	for i, g := range grants {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendGrant(dst, g)
+	}
+	return append(dst, "]}"...)
+}
+
+// appendGrant appends g as encoding/json writes toGrantJSON(g).
+func appendGrant(dst []byte, g verification.Grant) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = strconv.AppendInt(dst, g.ID, 10)
+	dst = append(dst, `,"clientId":`...)
+	dst = strconv.AppendInt(dst, g.SubjectID, 10)
+	dst = append(dst, `,"currentLevel":`...)
+	dst = appendLevelRef(dst, g.Level)
+	dst = append(dst, `,"previousLevel":`...)
+	if g.Previous != nil {
+		dst = appendLevelRef(dst, *g.Previous)
+	} else {
+		dst = append(dst, "null"...)
+	}
+	dst = append(dst, `,"reason":{"name":`...)
+	dst = appendJSONString(dst, g.Reason)
+	dst = append(dst, `},"userId":`...)
+	if g.AdminID != 0 {
+		dst = strconv.AppendInt(dst, g.AdminID, 10)
+	} else {
+		dst = append(dst, "null"...)
+	}
+	dst = append(dst, `,"createTime":"`...)
+	dst = g.CreatedAt.UTC().AppendFormat(dst, timeV2)
+	return append(dst, `"}`...)
+}
+
+// appendLevelRef appends l as encoding/json writes levelRef(l).
+func appendLevelRef(dst []byte, l verification.LevelRef) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = strconv.AppendInt(dst, int64(l.ID), 10)
+	dst = append(dst, `,"name":`...)
+	dst = appendJSONString(dst, l.Name)
+	return append(dst, '}')
+}
+
+// writePooled writes the JSON body build appends, in a pooled buffer.
+func (c *call) writePooled(status int, build func([]byte) []byte) {
+	bp := bufPool.Get().(*[]byte)
+	*bp = build((*bp)[:0])
+	c.write(status, *bp)
+	if cap(*bp) <= 64<<10 {
+		bufPool.Put(bp)
+	}
 }

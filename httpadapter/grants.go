@@ -67,14 +67,6 @@ type listJSON[T any] struct {
 	Data  []T `json:"data"`
 }
 
-func grantList(page verification.Page[verification.Grant]) listJSON[grantJSON] {
-	out := listJSON[grantJSON]{Total: page.Total, Data: make([]grantJSON, 0, len(page.Items))}
-	for _, g := range page.Items {
-		out.Data = append(out.Data, toGrantJSON(g))
-	}
-	return out
-}
-
 // serveMyVerifications: the verification history of the caller's grants.
 func (a *Adapter) serveMyVerifications(c *call) error {
 	q, err := parseQuery(c.r.URL.RawQuery, listParamNames...)
@@ -93,7 +85,7 @@ func (a *Adapter) serveMyVerifications(c *call) error {
 	if err != nil {
 		return err
 	}
-	c.json(200, grantList(page))
+	c.writePooled(200, func(b []byte) []byte { return appendGrantList(b, page.Total, page.Items) })
 	return nil
 }
 
@@ -115,7 +107,7 @@ func (a *Adapter) serveMyVerification(c *call) error {
 	if err != nil {
 		return err
 	}
-	c.json(200, listJSON[grantJSON]{Total: 1, Data: []grantJSON{toGrantJSON(g)}})
+	c.writePooled(200, func(b []byte) []byte { return appendGrantList(b, 1, []verification.Grant{g}) })
 	return nil
 }
 
@@ -140,7 +132,7 @@ func (a *Adapter) serveVerifications(c *call) error {
 	if err != nil {
 		return err
 	}
-	c.json(200, grantList(page))
+	c.writePooled(200, func(b []byte) []byte { return appendGrantList(b, page.Total, page.Items) })
 	return nil
 }
 
@@ -157,6 +149,6 @@ func (a *Adapter) serveVerification(c *call) error {
 	if err != nil {
 		return err
 	}
-	c.json(200, listJSON[grantJSON]{Total: 1, Data: []grantJSON{toGrantJSON(g)}})
+	c.writePooled(200, func(b []byte) []byte { return appendGrantList(b, 1, []verification.Grant{g}) })
 	return nil
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/verification"
 )
 
@@ -216,25 +215,4 @@ func TestCatalogMatchesSeed000(t *testing.T) {
 		require.Equal(t, want.Solution, e.Solution, e.Code)
 	}
 	require.Equal(t, len(seed.Errors), n, "every code of seed 000 is in the catalog")
-}
-
-func TestAppendOutstandingMatchesEncodingJSON(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	res, err := b.svc.Status(b.ctx, b.owner.ID, 0)
-	require.NoError(t, err)
-	weird := []string{"", "plain", `q"uote`, `back\slash`, "ctl\x00\x01\x1f", "\b\f\n\r\t", "<html>&amp;", "héllo ✓", "\u2028\u2029", "bad\xff\xfeutf8", "\xed\xa0\x80"}
-	items := append([]levels.Outstanding{}, res.Outstanding...)
-	for _, s := range weird {
-		items = append(items, levels.Outstanding{Name: s, Type: levels.AnswerType(s), Status: levels.Status(s)})
-		got := appendJSONString(nil, s)
-		want, err := marshal(s)
-		require.NoError(t, err)
-		require.Equal(t, string(want), string(got), "%q", s)
-	}
-	for _, list := range [][]levels.Outstanding{items, {}, res.Outstanding} {
-		want, err := marshal(list)
-		require.NoError(t, err)
-		require.Equal(t, string(want), string(appendOutstanding(nil, list)))
-	}
 }

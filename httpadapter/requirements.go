@@ -23,12 +23,7 @@ func (a *Adapter) serveStatus(c *call) error {
 	if err != nil {
 		return err
 	}
-	bp := bufPool.Get().(*[]byte)
-	*bp = appendOutstanding((*bp)[:0], res.Outstanding)
-	c.write(200, *bp)
-	if cap(*bp) <= 64<<10 {
-		bufPool.Put(bp)
-	}
+	c.writePooled(200, func(b []byte) []byte { return appendOutstanding(b, res.Outstanding) })
 	return nil
 }
 
