@@ -3,9 +3,11 @@ package httpadapter
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,17 +37,55 @@ func serveRaw(t *testing.T, b *testBundle, r *http.Request) resp {
 	return out
 }
 
+// parseQueryByValues is parseQuery written on url.ParseQuery, the reading
+// FuzzQuery holds parseQuery to.
+func parseQueryByValues(rawQuery string, allowed ...string) (map[string]string, error) {
+	if rawQuery == "" {
+		return nil, nil
+	}
+	vals, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, paramProblem("query", "is not a valid query string")
+	}
+	out := map[string]string{}
+	for _, k := range slices.Sorted(maps.Keys(vals)) {
+		switch {
+		case k == ParamAccessToken:
+			continue
+		case k == "":
+			return nil, paramProblem("query", "has a parameter without a name")
+		case !slices.Contains(allowed, k):
+			return nil, unknownParam(clipParam(k))
+		case len(vals[k]) > 1:
+			return nil, paramProblem(k, "must be given once")
+		}
+		out[k] = vals[k][0]
+	}
+	return out, nil
+}
+
 func FuzzQuery(f *testing.F) {
 	for _, s := range []string{
 		"limit=10&offset=0&sort_order=desc&sort_by=createTime&filter[clientId]=222",
 		"filter%5BclientId%5D=1", "limit=0", "limit=101", "offset=-1", "limit=1&limit=2", "%zz", "a=1;b=2",
 		"sort_order=DESC", "access_token=x", "limit=99999999999999999999", "filter[status]=draft,submitted",
+		"b=1&a=2&b=3", "&&limit=1&", "=1", "limit", "limit=a+b%20c", "access_token=1&access_token=2&zz=1",
+		"offset=1&limit=2&offset=3&bogus=4", "a=1&a=2&b=1&b=2&c=1&c=2&d=1&d=2&e=1",
 	} {
 		f.Add(s)
 	}
 	b := setup(f)
 	f.Fuzz(func(t *testing.T, raw string) {
 		q, err := parseQuery(raw, applicationParamNames...)
+		wantQ, wantErr := parseQueryByValues(raw, applicationParamNames...)
+		require.Equal(t, wantQ, q, "parseQuery must read the query as url.ParseQuery does")
+		if wantErr != nil {
+			require.Error(t, err)
+			require.Equal(t, asProblem(wantErr).param, asProblem(err).param, "the first problem, in name order")
+			require.Equal(t, asProblem(wantErr).kind, asProblem(err).kind)
+		} else {
+			require.NoError(t, err)
+		}
 		if err != nil {
 			p := asProblem(err)
 			require.Contains(t, []problemKind{pUnknownParam, pInvalidParam}, p.kind)

@@ -30,37 +30,56 @@ const (
 // outside allowed, or an allowed one given twice is refused, naming it.
 // ParamAccessToken is an authentication method, not a parameter, and is
 // skipped. Brackets may be raw or percent-encoded (filter%5BclientId%5D).
+// It reads the query as url.ParseQuery does (pairs split at "&", a ";"
+// refused, names and values unescaped by url.QueryUnescape) and checks the
+// names in sorted order, so the first problem named is the same whatever
+// the parameters' order; FuzzQuery holds it to that reading. The pairs
+// live on the stack: a list route's query costs its map and no more.
 func parseQuery(rawQuery string, allowed ...string) (map[string]string, error) {
 	if rawQuery == "" {
 		return nil, nil
 	}
-	vals, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return nil, paramProblem("query", "is not a valid query string")
-	}
-	names := make([]string, 0, len(vals))
-	for k := range vals {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	out := make(map[string]string, len(vals))
-	for _, k := range names {
-		if k == ParamAccessToken {
+	var buf [8]queryParam
+	params := buf[:0]
+	for rest := rawQuery; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
+		if strings.Contains(pair, ";") {
+			return nil, paramProblem("query", "is not a valid query string")
+		}
+		if pair == "" {
 			continue
 		}
-		if k == "" {
+		name, value, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(name)
+		if err != nil {
+			return nil, paramProblem("query", "is not a valid query string")
+		}
+		if value, err = url.QueryUnescape(value); err != nil {
+			return nil, paramProblem("query", "is not a valid query string")
+		}
+		params = append(params, queryParam{name, value})
+	}
+	slices.SortStableFunc(params, func(a, b queryParam) int { return strings.Compare(a.name, b.name) })
+	out := make(map[string]string, len(params))
+	for i, p := range params {
+		switch {
+		case p.name == ParamAccessToken:
+			continue
+		case p.name == "":
 			return nil, paramProblem("query", "has a parameter without a name")
+		case !slices.Contains(allowed, p.name):
+			return nil, unknownParam(clipParam(p.name))
+		case i+1 < len(params) && params[i+1].name == p.name:
+			return nil, paramProblem(p.name, "must be given once")
 		}
-		if !slices.Contains(allowed, k) {
-			return nil, unknownParam(clipParam(k))
-		}
-		if len(vals[k]) > 1 {
-			return nil, paramProblem(k, "must be given once")
-		}
-		out[k] = vals[k][0]
+		out[p.name] = p.value
 	}
 	return out, nil
 }
+
+// queryParam is one name=value pair of a query.
+type queryParam struct{ name, value string }
 
 // clipParam bounds a client-supplied parameter name quoted back to it.
 func clipParam(s string) string {
