@@ -12,8 +12,9 @@ import (
 // The hottest answers are written by hand, byte for byte what encoding/json
 // (without HTML escaping) writes for the route's JSON type: the
 // verification status (for []levels.Outstanding, which
-// TestAppendOutstandingMatchesEncodingJSON checks) and the verification
-// history (for listJSON[grantJSON], TestAppendGrantListMatchesEncodingJSON).
+// TestAppendOutstandingMatchesEncodingJSON checks), the verification
+// history (for listJSON[grantJSON], TestAppendGrantListMatchesEncodingJSON)
+// and the pending request (TestAppendPendingMatchesEncodingJSON).
 // They save the reflection, and for the status the re-validation of each
 // requirement's data (already compact JSON, prepared by the ladder).
 
@@ -147,6 +148,31 @@ func appendLevelRef(dst []byte, l verification.LevelRef) []byte {
 	dst = append(dst, `,"name":`...)
 	dst = appendJSONString(dst, l.Name)
 	return append(dst, '}')
+}
+
+// appendPending appends the pending request's {"item": item}.
+func appendPending(dst []byte, item pendingItem) []byte {
+	dst = append(dst, `{"item":{`...)
+	if item.ID != "" {
+		dst = append(dst, `"id":`...)
+		dst = appendJSONString(dst, item.ID)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"account_id":`...)
+	dst = appendJSONString(dst, item.AccountID)
+	dst = append(dst, `,"status":`...)
+	dst = appendJSONString(dst, item.Status)
+	if item.ExpiresAt != "" {
+		dst = append(dst, `,"expires_at":`...)
+		dst = appendJSONString(dst, item.ExpiresAt)
+	}
+	if item.CreatedAt != "" {
+		dst = append(dst, `,"created_at":`...)
+		dst = appendJSONString(dst, item.CreatedAt)
+	}
+	dst = append(dst, `,"verified":`...)
+	dst = strconv.AppendBool(dst, item.Verified)
+	return append(dst, "}}"...)
 }
 
 // writePooled writes the JSON body build appends, in a pooled buffer.

@@ -60,3 +60,25 @@ func TestAppendGrantListMatchesEncodingJSON(t *testing.T) {
 		require.Equal(t, string(b), string(appendGrantList(nil, want.Total, page)))
 	}
 }
+
+func TestAppendPendingMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	items := []pendingItem{
+		{AccountID: "acct-1", Status: "no_request"},
+		{AccountID: "acct-2", Status: "verified", Verified: true},
+		{ID: "36f59381-5b54-48bd-a0c7-3b908c476732", AccountID: "acct-3", Status: "pending",
+			ExpiresAt: "2026-12-10 09:00:00 UTC", CreatedAt: "2026-12-03 09:00:00 UTC"},
+		{ID: "only-id", ExpiresAt: "only-expiry"},
+		{CreatedAt: "only-creation", Verified: true},
+	}
+	for _, s := range weirdStrings {
+		items = append(items, pendingItem{ID: s, AccountID: s, Status: s, ExpiresAt: s, CreatedAt: s})
+	}
+	for _, item := range items {
+		want, err := marshal(struct {
+			Item pendingItem `json:"item"`
+		}{item})
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(appendPending(nil, item)), "%+v", item)
+	}
+}

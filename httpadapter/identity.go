@@ -10,10 +10,11 @@ import (
 	"github.com/openkyc/kyc/verification"
 )
 
-// pendingItem is the pending request's item. id, expires_at and created_at are present
-// only while a request is pending; id is the application's uuid (the
-// wizard's uuid) and account_id the subject's external
-// identifier.
+// pendingItem is the pending request's item. id, expires_at and
+// created_at are present only while a request is pending; id is the
+// application's uuid (the wizard's uuid) and account_id the subject's
+// external identifier. appendPending writes {"item": item} as
+// encoding/json would.
 type pendingItem struct {
 	ID        string `json:"id,omitempty"`
 	AccountID string `json:"account_id"`
@@ -40,9 +41,7 @@ func (a *Adapter) servePendingRequest(c *call) error {
 		item.ExpiresAt = formatExternal(pr.Application.ExpiresAt)
 		item.CreatedAt = formatExternal(pr.Application.CreatedAt)
 	}
-	c.json(200, struct {
-		Item pendingItem `json:"item"`
-	}{item})
+	c.writePooled(200, func(b []byte) []byte { return appendPending(b, item) })
 	return nil
 }
 
