@@ -137,6 +137,12 @@ const (
 	HeaderRequestID = "X-Request-Id"
 )
 
+// apiKeyHeaderKey is HeaderAPIKey in net/http's canonical form
+// ("X-Api-Key"), the key a parsed request's Header holds it under: looked
+// up directly, so that Header.Values does not canonicalize (and allocate)
+// the name on every request.
+var apiKeyHeaderKey = http.CanonicalHeaderKey(HeaderAPIKey)
+
 // Prefixes of key credentials (as identity verification uses them).
 const (
 	APIKeyPrefix   = "sk-"
@@ -152,7 +158,8 @@ const (
 // count as two), and ErrCredentialsInvalid for an Authorization header of
 // another scheme or without a credential.
 func Credential(r *http.Request) (string, error) {
-	var found []string
+	var buf [2]string // one credential, or two to refuse: no allocation
+	found := buf[:0]
 	invalid := false
 	for _, v := range r.Header.Values(HeaderAuthorization) {
 		v = strings.TrimSpace(v)
@@ -168,7 +175,7 @@ func Credential(r *http.Request) (string, error) {
 		}
 		found = append(found, tok)
 	}
-	for _, v := range r.Header.Values(HeaderAPIKey) {
+	for _, v := range r.Header[apiKeyHeaderKey] {
 		if v = strings.TrimSpace(v); v != "" {
 			found = append(found, v)
 		}
@@ -204,7 +211,7 @@ const (
 )
 
 func presentation(r *http.Request) presented {
-	for _, v := range r.Header.Values(HeaderAPIKey) {
+	for _, v := range r.Header[apiKeyHeaderKey] {
 		if strings.TrimSpace(v) != "" {
 			return presentedAPIKey
 		}
