@@ -348,6 +348,7 @@ func New(svc *verification.Service, opts Options) (*Adapter, error) {
 	if !validHeaderName(a.reqIDHeader) {
 		return nil, fmt.Errorf("httpadapter: RequestIDHeader %q is not a header name", opts.RequestIDHeader)
 	}
+	a.reqIDHeader = http.CanonicalHeaderKey(a.reqIDHeader) // the key Header.Set would use
 	if s, ok := a.signer.(*documents.Signer); ok && s == nil {
 		a.signer = nil // a nil *Signer means no signer, as before URLSigner
 	}

@@ -43,6 +43,29 @@ type call struct {
 	subjectID int64
 	// reqID is the request id every log line of the request carries.
 	reqID string
+	// sw is the response writer ServeHTTP wraps (c.w unless a route
+	// swaps in a recorder); hdr backs the values of the headers every
+	// answer has (see setHeader). Both live in the call, allocated once
+	// per request.
+	sw  statusWriter
+	hdr [4]string
+}
+
+// The headers whose values hdr holds.
+const (
+	hdrRequestID = iota
+	hdrContentType
+	hdrCacheControl
+	hdrContentTypeOptions
+)
+
+// setHeader sets the response header key (in canonical form) to v, held in
+// hdr[i]: one value, with its capacity capped so that an Add copies it out
+// instead of writing past it. Header.Set would allocate the value's slice
+// on every request.
+func (c *call) setHeader(i int, key, v string) {
+	c.hdr[i] = v
+	c.w.Header()[key] = c.hdr[i : i+1 : i+1]
 }
 
 // statusWriter records the status and size of a response.
@@ -75,9 +98,10 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	a := h.a
 	reqID := a.requestID(r)
-	w.Header().Set(a.reqIDHeader, reqID)
-	sw := &statusWriter{ResponseWriter: w}
-	c := &call{a: a, rt: &h.rt, prefix: h.prefix, w: sw, r: r, pattern: h.pattern, reqID: reqID}
+	c := &call{a: a, rt: &h.rt, prefix: h.prefix, r: r, pattern: h.pattern, reqID: reqID}
+	sw := &c.sw
+	sw.ResponseWriter, c.w = w, sw
+	c.setHeader(hdrRequestID, a.reqIDHeader, reqID)
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -395,10 +419,9 @@ func (c *call) json(status int, v any) {
 
 // write sends b, a JSON body, with the headers every JSON answer has.
 func (c *call) write(status int, b []byte) {
-	h := c.w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	c.setHeader(hdrContentType, "Content-Type", "application/json")
+	c.setHeader(hdrCacheControl, "Cache-Control", "no-store")
+	c.setHeader(hdrContentTypeOptions, "X-Content-Type-Options", "nosniff")
 	c.w.WriteHeader(status)
 	_, _ = c.w.Write(b)
 }
