@@ -32,6 +32,13 @@
 #   OUT [bench/out]    where the raw results (TSV) and the summary go
 #   MAX_SECONDS        hard limit for the whole script [computed, +600 s]
 #   KEEP=1             keep the temporary directory (logs, databases)
+#   BASE               path to another build of examples/server (e.g. main's,
+#                      `git worktree add /tmp/base main && cd /tmp/base &&
+#                      go build -o /tmp/base.server ./examples/server`): it
+#                      serves a copy of the same data and runs in every round
+#                      beside bare and openkyc (GET routes), and the summary
+#                      adds each route's openkyc/base ratio per round, so a
+#                      change is measured against its base in one run
 #   KRATOS             path to an Ory Kratos binary built with -tags sqlite:
 #                      adds Kratos's verification flow read and flow create
 #                      (on SQLite, WAL, synchronous=NORMAL, log level
@@ -143,11 +150,11 @@ quiesce() {
   local calm=0 before after busy p
   for _ in $(seq 1 120); do
     busy=0
-    for p in "$KYC_PID" "$INFO_PID" "$BARE_PID" ${KRATOS_PID:-}; do
+    for p in "$KYC_PID" "$INFO_PID" "$BARE_PID" ${KRATOS_PID:-} ${BASE_PID:-}; do
       before=$(cpu_ticks "$p"); eval "b_$p=$before"
     done
     sleep 0.5
-    for p in "$KYC_PID" "$INFO_PID" "$BARE_PID" ${KRATOS_PID:-}; do
+    for p in "$KYC_PID" "$INFO_PID" "$BARE_PID" ${KRATOS_PID:-} ${BASE_PID:-}; do
       after=$(cpu_ticks "$p"); eval "before=\$b_$p"
       [ $((after - before)) -gt 1 ] && busy=1
     done
@@ -169,6 +176,7 @@ stop_pid "$LAST_PID"
 log "seeding ANSWER_SUBJECTS=$ANSWER_SUBJECTS"
 WIZARD_ID=$("$TMP/seed" -data "$TMP/data" -ladder examples/server/demo/ladder.json -answer-subjects "$ANSWER_SUBJECTS")
 cp -a "$TMP/data" "$TMP/data-info"
+[ -z "${BASE:-}" ] || cp -a "$TMP/data" "$TMP/data-base"
 
 KYC_PORT=$(free_port)
 start_kyc openkyc "$TMP/data" "$KYC_PORT" warn
@@ -176,6 +184,16 @@ KYC_PID=$LAST_PID
 INFO_PORT=$(free_port)
 start_kyc openkyc-info "$TMP/data-info" "$INFO_PORT" info
 INFO_PID=$LAST_PID
+BASE_PID=
+if [ -n "${BASE:-}" ]; then
+  [ -x "$BASE" ] || die "BASE=$BASE is not an executable"
+  cp "$BASE" "$TMP/openkyc-base"
+  BASE_PORT=$(free_port)
+  "$TMP/openkyc-base" -addr "127.0.0.1:$BASE_PORT" -data "$TMP/data-base" -log-level warn >"$TMP/openkyc-base.out" 2>"$TMP/openkyc-base.log" &
+  BASE_PID=$!
+  PIDS+=("$BASE_PID")
+  wait_up "http://127.0.0.1:$BASE_PORT/openapi.json" "$BASE_PID" openkyc-base
+fi
 
 # The routes: name, method, path, Authorization, X-User-Identifier, body.
 ANSWER_FMT=benchanswer%025d
@@ -333,6 +351,7 @@ while IFS=$'\t' read -r name method path auth ident body; do
   [ "$method" = GET ] || continue
   run_wrk bare "$BARE_PORT" "$name" "$method" "$path" "$auth" "$ident" "$body" "$WARMUP"
   run_wrk openkyc "$KYC_PORT" "$name" "$method" "$path" "$auth" "$ident" "$body" "$WARMUP"
+  [ -z "$BASE_PID" ] || run_wrk openkyc-base "$BASE_PORT" "$name" "$method" "$path" "$auth" "$ident" "$body" "$WARMUP"
   if echo " $INFO_ROUTES " | grep -q " $name "; then
     run_wrk openkyc-info "$INFO_PORT" "$name" "$method" "$path" "$auth" "$ident" "$body" "$WARMUP"
   fi
@@ -357,9 +376,16 @@ for ROUND in $(seq 1 "$ROUNDS"); do
     selected "$name" || continue
     # Alternate which server goes first, so neither always follows the other.
     if [ $((ROUND % 2)) = 1 ]; then order="bare openkyc"; else order="openkyc bare"; fi
+    if [ -n "$BASE_PID" ] && [ "$method" = GET ]; then
+      if [ $((ROUND % 2)) = 1 ]; then order="$order openkyc-base"; else order="openkyc-base $order"; fi
+    fi
     for server in $order; do
       quiesce
-      if [ $server = bare ]; then port=$BARE_PORT; else port=$KYC_PORT; fi
+      case $server in
+        bare) port=$BARE_PORT ;;
+        openkyc-base) port=$BASE_PORT ;;
+        *) port=$KYC_PORT ;;
+      esac
       run_wrk $server "$port" "$name" "$method" "$path" "$auth" "$ident" "$body" "$DURATION"
       echo "$ROW" | tee -a "$RAW" >&2
     done
@@ -409,6 +435,17 @@ for route in labels:
         continue
     rs = [o[i] / b[i] for i in o if i in b]
     print(f"| {labels[route]} | {mmm(list(b.values()), k)} | {mmm(list(o.values()), k)} | {mmm(rs, ratio)} |")
+base = [(route, by[(route, "openkyc-base")], by[(route, "openkyc")], by.get((route, "bare"), {})) for route in labels
+        if (route, "openkyc-base") in by and (route, "openkyc") in by]
+if base:
+    print("\nThis build against BASE (another build, on a copy of the same data), in the same rounds\n")
+    print("| route | base req/s | openkyc req/s | ratio openkyc/base | faster in | base/bare |")
+    print("|---|---|---|---|---|---|")
+    for route, b0, o, bb in base:
+        rs = [o[n] / b0[n] for n in o if n in b0]
+        rb = [b0[n] / bb[n] for n in b0 if n in bb]
+        print(f"| {labels[route]} | {mmm(list(b0.values()), k)} | {mmm(list(o.values()), k)} | {mmm(rs, ratio)} | "
+              f"{sum(r > 1 for r in rs)} of {len(rs)} | {mmm(rb, ratio) if rb else '-'} |")
 info = [(route, by[(route, "openkyc-info")], by[(route, "openkyc-warn")]) for route in labels
         if (route, "openkyc-info") in by and (route, "openkyc-warn") in by]
 if info:
