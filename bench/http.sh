@@ -148,13 +148,14 @@ cpu_ticks() { # utime + stime of a process, in clock ticks
 # 0.5 s, twice in a row, for at most 60 s.
 quiesce() {
   local calm=0 before after busy p
+  local pids=("$KYC_PID" "$INFO_PID" "$BARE_PID" ${KRATOS_PID:-} ${BASE_PID:-})
   for _ in $(seq 1 120); do
     busy=0
-    for p in "$KYC_PID" "$INFO_PID" "$BARE_PID" ${KRATOS_PID:-} ${BASE_PID:-}; do
+    for p in "${pids[@]}"; do
       before=$(cpu_ticks "$p"); eval "b_$p=$before"
     done
     sleep 0.5
-    for p in "$KYC_PID" "$INFO_PID" "$BARE_PID" ${KRATOS_PID:-} ${BASE_PID:-}; do
+    for p in "${pids[@]}"; do
       after=$(cpu_ticks "$p"); eval "before=\$b_$p"
       [ $((after - before)) -gt 1 ] && busy=1
     done

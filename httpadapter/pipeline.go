@@ -59,13 +59,13 @@ const (
 	hdrContentTypeOptions
 )
 
-// setHeader sets the response header key (in canonical form) to v, held in
-// hdr[i]: one value, with its capacity capped so that an Add copies it out
-// instead of writing past it. Header.Set would allocate the value's slice
-// on every request.
-func (c *call) setHeader(i int, key, v string) {
+// setHeader sets h's key (in canonical form) to v, held in hdr[i]: one
+// value, with its capacity capped so that an Add copies it out instead of
+// writing past it. Header.Set would allocate the value's slice on every
+// request.
+func (c *call) setHeader(h http.Header, i int, key, v string) {
 	c.hdr[i] = v
-	c.w.Header()[key] = c.hdr[i : i+1 : i+1]
+	h[key] = c.hdr[i : i+1 : i+1]
 }
 
 // statusWriter records the status and size of a response.
@@ -101,7 +101,7 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{a: a, rt: &h.rt, prefix: h.prefix, r: r, pattern: h.pattern, reqID: reqID}
 	sw := &c.sw
 	sw.ResponseWriter, c.w = w, sw
-	c.setHeader(hdrRequestID, a.reqIDHeader, reqID)
+	c.setHeader(w.Header(), hdrRequestID, a.reqIDHeader, reqID)
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -419,9 +419,10 @@ func (c *call) json(status int, v any) {
 
 // write sends b, a JSON body, with the headers every JSON answer has.
 func (c *call) write(status int, b []byte) {
-	c.setHeader(hdrContentType, "Content-Type", "application/json")
-	c.setHeader(hdrCacheControl, "Cache-Control", "no-store")
-	c.setHeader(hdrContentTypeOptions, "X-Content-Type-Options", "nosniff")
+	h := c.w.Header()
+	c.setHeader(h, hdrContentType, "Content-Type", "application/json")
+	c.setHeader(h, hdrCacheControl, "Cache-Control", "no-store")
+	c.setHeader(h, hdrContentTypeOptions, "X-Content-Type-Options", "nosniff")
 	c.w.WriteHeader(status)
 	_, _ = c.w.Write(b)
 }
