@@ -39,6 +39,12 @@
 #                      beside bare and openkyc (GET routes), and the summary
 #                      adds each route's openkyc/base ratio per round, so a
 #                      change is measured against its base in one run
+#   SERVER_FLAGS       more flags for this build's servers (e.g.
+#                      -sqlite-exclusive), split at spaces
+#   BASE_FLAGS         more flags for BASE's server: with BASE a copy of
+#                      this build (go build -o /tmp/same ./examples/server),
+#                      BASE_FLAGS=-sqlite-exclusive measures a flag against
+#                      the default in one run
 #   KRATOS             path to an Ory Kratos binary built with -tags sqlite:
 #                      adds Kratos's verification flow read and flow create
 #                      (on SQLite, WAL, synchronous=NORMAL, log level
@@ -61,6 +67,8 @@ THREADS=${THREADS:-1}
 ROUTES=${ROUTES:-.}
 INFO_ROUTES=${INFO_ROUTES-status-new grants pending wizard}
 OUT=${OUT:-$ROOT/bench/out}
+SERVER_FLAGS=${SERVER_FLAGS:-}
+BASE_FLAGS=${BASE_FLAGS:-}
 
 die() { echo "http.sh: FAIL: $*" >&2; exit 1; }
 log() { echo "http.sh: $*" >&2; }
@@ -129,7 +137,7 @@ wait_up() { # url pid name
 }
 
 start_kyc() { # name data port level -> sets LAST_PID
-  "$TMP/openkyc" -addr "127.0.0.1:$3" -data "$2" -log-level "$4" >"$TMP/$1.out" 2>"$TMP/$1.log" &
+  "$TMP/openkyc" -addr "127.0.0.1:$3" -data "$2" -log-level "$4" $SERVER_FLAGS >"$TMP/$1.out" 2>"$TMP/$1.log" &
   LAST_PID=$!
   PIDS+=("$LAST_PID")
   wait_up "http://127.0.0.1:$3/openapi.json" "$LAST_PID" "$1"
@@ -190,7 +198,7 @@ if [ -n "${BASE:-}" ]; then
   [ -x "$BASE" ] || die "BASE=$BASE is not an executable"
   cp "$BASE" "$TMP/openkyc-base"
   BASE_PORT=$(free_port)
-  "$TMP/openkyc-base" -addr "127.0.0.1:$BASE_PORT" -data "$TMP/data-base" -log-level warn >"$TMP/openkyc-base.out" 2>"$TMP/openkyc-base.log" &
+  "$TMP/openkyc-base" -addr "127.0.0.1:$BASE_PORT" -data "$TMP/data-base" -log-level warn $BASE_FLAGS >"$TMP/openkyc-base.out" 2>"$TMP/openkyc-base.log" &
   BASE_PID=$!
   PIDS+=("$BASE_PID")
   wait_up "http://127.0.0.1:$BASE_PORT/openapi.json" "$BASE_PID" openkyc-base
@@ -409,9 +417,9 @@ SUMMARY="$OUT/http-$STAMP.md"
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 ERRLINES=$(grep -c '"level":"error"' "$TMP/openkyc.log" || true)
 CANCELLED=$(grep '"level":"error"' "$TMP/openkyc.log" | grep -c 'context canceled' || true)
-python3 - "$RAW" "$DURATION" "$ROUNDS" "$CONNECTIONS" "$THREADS" "$LOAD_START" "$LOAD_END" "$(nproc)" "$ERRLINES" "$CANCELLED" >"$SUMMARY" <<'PY'
+python3 - "$RAW" "$DURATION" "$ROUNDS" "$CONNECTIONS" "$THREADS" "$LOAD_START" "$LOAD_END" "$(nproc)" "$ERRLINES" "$CANCELLED" "$SERVER_FLAGS" "$BASE_FLAGS" >"$SUMMARY" <<'PY'
 import csv, statistics, sys
-raw, dur, rounds, conns, threads, load0, load1, ncpu, errlines, cancelled = sys.argv[1:]
+raw, dur, rounds, conns, threads, load0, load1, ncpu, errlines, cancelled, flags, base_flags = sys.argv[1:]
 rows = list(csv.DictReader(open(raw), delimiter="\t"))
 by = {}
 for r in rows:
@@ -427,7 +435,11 @@ labels = {
     "idverify": "identity verification", "answer": "answer submission (POST)",
 }
 print(f"wrk -t{threads} -c{conns} -d{dur}, {rounds} rounds, alternated; min / median / max")
-print(f"({ncpu} CPUs; load average {load0} at the start, {load1} at the end)\n")
+print(f"({ncpu} CPUs; load average {load0} at the start, {load1} at the end)")
+for who, f in (("openkyc", flags), ("base", base_flags)):
+    if f:
+        print(f"{who} server flags: {f}")
+print()
 print("| route | bare req/s | openkyc req/s | ratio openkyc/bare |")
 print("|---|---|---|---|")
 for route in labels:

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
@@ -131,10 +132,16 @@ func BenchmarkStatusRoute(b *testing.B) {
 	})
 }
 
+// benchExclusiveEnv set to 1 opens the benchmarks' SQLite store with
+// sqlite.Options.Exclusive, to measure it against the default (e.g. with
+// bench/cpuop.sh).
+const benchExclusiveEnv = "OPENKYC_BENCH_SQLITE_EXCLUSIVE"
+
 // benchSQLiteService is the benchmarks' Service on a SQLite store in a
-// temporary directory, with the seed ladder.
+// temporary directory, with the seed ladder (Exclusive with
+// benchExclusiveEnv=1).
 func benchSQLiteService(b *testing.B) (*sqlite.Store, *verification.Service) {
-	store, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "kyc.db"), sqlite.Options{})
+	store, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "kyc.db"), sqlite.Options{Exclusive: os.Getenv(benchExclusiveEnv) == "1"})
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = store.Close() })
 	svc, err := verification.New(verificationtest.SeedLadder(b), store, verification.Options{})

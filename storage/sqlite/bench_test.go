@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,9 +19,19 @@ import (
 	"github.com/openkyc/kyc/verification"
 )
 
+// benchExclusive, from OPENKYC_BENCH_SQLITE_EXCLUSIVE=1, runs
+// BenchmarkSubmission with Options.Exclusive on both sides (the raw
+// baseline on the same unix-excl VFS), to measure it against the default
+// (e.g. with bench/cpuop.sh).
+var benchExclusive = os.Getenv("OPENKYC_BENCH_SQLITE_EXCLUSIVE") == "1"
+
 // benchWriterDSN is the store's writer configuration, for the raw baseline.
 func benchWriterDSN(path string) string {
-	return "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+	vfs := ""
+	if benchExclusive {
+		vfs = "vfs=unix-excl&"
+	}
+	return "file:" + path + "?" + vfs + "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=secure_delete(1)&_txlock=immediate"
 }
 
@@ -56,7 +67,7 @@ func BenchmarkSubmission(b *testing.B) {
 	var tm timings
 	b.Run("service", func(b *testing.B) {
 		ctx := b.Context()
-		s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "kyc.db"), sqlite.Options{})
+		s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "kyc.db"), sqlite.Options{Exclusive: benchExclusive})
 		require.NoError(b, err)
 		defer s.Close()
 		ladder, err := levels.New([]levels.Level{

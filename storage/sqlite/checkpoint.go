@@ -35,16 +35,16 @@ const (
 )
 
 // checkpointerDSN is the DSN of the background checkpointer's connection.
-func checkpointerDSN(abs string, busy time.Duration) string {
-	return fileURI(abs) + "?" + strings.Join([]string{
+func checkpointerDSN(abs string, busy time.Duration, exclusive bool) string {
+	return fileURI(abs) + "?" + vfsParam(exclusive) + strings.Join([]string{
 		"_pragma=busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")",
 	}, "&")
 }
 
 // startCheckpointer opens the checkpointer's connection and starts its
 // goroutine.
-func (c *core) startCheckpointer(ctx context.Context, abs string, busy time.Duration) error {
-	db, err := sql.Open("sqlite", checkpointerDSN(abs, busy))
+func (c *core) startCheckpointer(ctx context.Context, abs string, busy time.Duration, exclusive bool) error {
+	db, err := sql.Open("sqlite", checkpointerDSN(abs, busy, exclusive))
 	if err != nil {
 		return fmt.Errorf("sqlite: opening the checkpointer: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -54,7 +55,8 @@ func crashBlobs(path string) string { return path + ".blobs" }
 // record never committed).
 var crashUpload = append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{7}, 256<<10)...)
 
-// TestCrashDurability re-executes the test binary as a child that writes
+// TestCrashDurability re-executes the test binary as a child (every other
+// one with Options.Exclusive) that writes
 // submissions (a subject, its answer, an event and a grant per transaction)
 // and uploads a document for each subject through the Service (blob first,
 // then its record), printing each once it has returned; the parent kills it
@@ -248,7 +250,12 @@ func crashChild(t *testing.T, path string) {
 		fmt.Printf("ERR %v\n", err)
 		os.Exit(3)
 	}
-	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	// Every other cycle opens the store Exclusive (the WAL index in the
+	// process's memory, gone with it): recovery must work from either mode
+	// into either mode.
+	cycle := os.Getenv("OPENKYC_SQLITE_CRASH_CYCLE")
+	n, _ := strconv.Atoi(cycle)
+	s, err := sqlite.Open(ctx, path, sqlite.Options{Exclusive: n%2 == 1})
 	if err != nil {
 		fail(err)
 	}
@@ -260,7 +267,6 @@ func crashChild(t *testing.T, path string) {
 	if err != nil {
 		fail(err)
 	}
-	cycle := os.Getenv("OPENKYC_SQLITE_CRASH_CYCLE")
 	for i := 0; ; i++ {
 		id := fmt.Sprintf("c%sn%dx", cycle, i)
 		a := ack{Identifier: id + strings.Repeat("0", 36-len(id)), Event: "ev-" + id}

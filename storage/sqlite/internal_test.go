@@ -20,7 +20,7 @@ import (
 // migrating.
 func openWriter(t *testing.T, path string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", writerDSN(path, time.Second, false))
+	db, err := sql.Open("sqlite", writerDSN(path, time.Second, false, false))
 	require.NoError(t, err)
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { _ = db.Close() })
@@ -162,11 +162,22 @@ func TestDSN(t *testing.T) {
 	for _, tt := range tests {
 		require.Equal(t, tt.want, fileURI(tt.path), tt.path)
 	}
-	w := writerDSN("/tmp/kyc.db", 5*time.Second, false)
+	w := writerDSN("/tmp/kyc.db", 5*time.Second, false, false)
 	require.Equal(t, "file:/tmp/kyc.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"+
 		"&_pragma=foreign_keys(1)&_pragma=secure_delete(1)&_pragma=wal_autocheckpoint(8192)&_txlock=immediate", w)
-	r := readerDSN("/tmp/kyc.db", 5*time.Second)
+	r := readerDSN("/tmp/kyc.db", 5*time.Second, false)
 	require.Equal(t, "file:/tmp/kyc.db?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=query_only(1)", r)
+	require.Equal(t, "file:/tmp/kyc.db?_pragma=busy_timeout(5000)", checkpointerDSN("/tmp/kyc.db", 5*time.Second, false))
+
+	// Options.Exclusive: every connection names the unix-excl VFS.
+	for _, dsn := range []string{
+		writerDSN("/tmp/kyc.db", 5*time.Second, true, true),
+		readerDSN("/tmp/kyc.db", 5*time.Second, true),
+		checkpointerDSN("/tmp/kyc.db", 5*time.Second, true),
+	} {
+		require.True(t, strings.HasPrefix(dsn, "file:/tmp/kyc.db?vfs=unix-excl&_pragma=busy_timeout(5000)"), dsn)
+	}
+	require.Contains(t, writerDSN("/tmp/kyc.db", 5*time.Second, true, true), "synchronous(FULL)")
 }
 
 func TestOddPathsStayPaths(t *testing.T) {

@@ -44,6 +44,29 @@ func TestHelpExitsZero(t *testing.T) {
 	}
 }
 
+// TestSQLiteExclusive: -sqlite-exclusive opens the database with
+// sqlite.Options.Exclusive (its WAL index in memory: no -shm file) and the
+// routes answer as usual.
+func TestSQLiteExclusive(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	s := startServer(t, "-data", data, "-sqlite-exclusive")
+	var status []struct{ Name, Status string }
+	if st := s.get("/api/v2/user/verification-status", TokenUser, &status); st != 200 || len(status) != 6 {
+		t.Errorf("new user's status: %d %+v, want the 6 requirements of the ladder", st, status)
+	}
+	var pending struct{ Item struct{ Status string } }
+	if st := s.get("/external/api/v1/me/pending_verification_request", TokenPending, &pending); st != 200 || pending.Item.Status != "pending" {
+		t.Errorf("pending user: %d %+v, want a pending request", st, pending)
+	}
+	if _, err := os.Stat(filepath.Join(data, "openkyc.db-shm")); !os.IsNotExist(err) {
+		t.Errorf("-sqlite-exclusive left a shared-memory file (stat: %v)", err)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // customLadder shares nothing with the built-in ladder but its shape: other
 // names, a document at the first step, a rule no demo string satisfies.
 const customLadder = `{

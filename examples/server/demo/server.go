@@ -78,6 +78,7 @@ type config struct {
 	imageRetention                                 time.Duration
 	screeningList                                  string
 	downgrade                                      bool
+	exclusive                                      bool
 }
 
 // The demo Veriff integration's credentials (printed at start).
@@ -103,6 +104,7 @@ func parseFlags(args []string, stderr io.Writer, opts Options) (config, error) {
 	fs.DurationVar(&c.imageRetention, "image-retention", 0, "purge document images this long after their review (0 keeps them)")
 	fs.StringVar(&c.screeningList, "screening-list", "", "sanctions/PEP list CSV for screening requirements (screening/listscreen format)")
 	fs.BoolVar(&c.downgrade, "downgrade-on-expiry", false, "downgrade subjects when an approval expires or a re-screen finds a hit")
+	fs.BoolVar(&c.exclusive, "sqlite-exclusive", false, "keep other processes out of the database while the server runs (sqlite.Options.Exclusive: cheaper reads; the openkyc command cannot open it meanwhile)")
 	fs.BoolVar(&c.fresh, "fresh", false, "start from scratch: delete the database, document images and key in the data directory first")
 	fs.StringVar(&c.veriffKey, "veriff-api-key", demoVeriffKey, "Veriff integration API key (X-AUTH-CLIENT)")
 	fs.StringVar(&c.veriffSecret, "veriff-secret", demoVeriffSecret, "Veriff shared secret (webhook and API signatures)")
@@ -190,7 +192,7 @@ func Run(ctx context.Context, args []string, stdout io.Writer, stderr *os.File, 
 	if err := os.MkdirAll(filepath.Join(cfg.data, "documents"), 0o700); err != nil {
 		return err
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.data, "openkyc.db"), sqlite.Options{})
+	store, err := sqlite.Open(ctx, filepath.Join(cfg.data, "openkyc.db"), sqlite.Options{Exclusive: cfg.exclusive})
 	if err != nil {
 		return err
 	}
