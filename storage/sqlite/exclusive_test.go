@@ -15,8 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openkyc/kyc/storage/sqlite"
-	"github.com/openkyc/kyc/storage/storagetest"
-	"github.com/openkyc/kyc/verification"
 )
 
 // exclusiveChildEnv makes the test binary, run as a child by
@@ -26,14 +24,6 @@ const (
 	exclusiveChildEnv     = "OPENKYC_SQLITE_EXCLUSIVE_CHILD"
 	exclusiveChildModeEnv = "OPENKYC_SQLITE_EXCLUSIVE_CHILD_MODE"
 )
-
-func TestConformanceExclusive(t *testing.T) {
-	t.Parallel()
-	if runtime.GOOS == "windows" {
-		t.Skip("Exclusive is Unix only")
-	}
-	storagetest.Run(t, func(t *testing.T) verification.Store { return openStore(t, sqlite.Options{Exclusive: true}) })
-}
 
 // openInChild opens path in a child process, Exclusive or not, with a short
 // busy timeout, and returns what it printed: "ok", "locked" or an error.

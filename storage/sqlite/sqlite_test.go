@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -63,9 +64,15 @@ func TestConformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) verification.Store { return openStore(t, sqlite.Options{}) })
 }
 
-func TestConformanceWithTablePrefix(t *testing.T) {
+// TestConformanceWithOptions runs the suite once more with the options
+// that change how the store talks to SQLite: TablePrefix (every
+// statement's text) and, on Unix, Exclusive (the unix-excl VFS: the WAL
+// index in memory). They are independent, so one run covers both and
+// keeps the package's time under -race down.
+func TestConformanceWithOptions(t *testing.T) {
 	t.Parallel()
-	storagetest.Run(t, func(t *testing.T) verification.Store { return openStore(t, sqlite.Options{TablePrefix: "kyc_"}) })
+	opts := sqlite.Options{TablePrefix: "kyc_", Exclusive: runtime.GOOS != "windows"}
+	storagetest.Run(t, func(t *testing.T) verification.Store { return openStore(t, opts) })
 }
 
 func TestOpenRefusesBadInput(t *testing.T) {
