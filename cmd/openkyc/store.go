@@ -46,7 +46,7 @@ func (e *env) openStore(migrate bool) (*store, error) {
 		s, err := sqlite.Open(e.ctx, path, sqlite.Options{TablePrefix: e.cli.TablePrefix, SkipMigrate: !migrate})
 		if err != nil {
 			if errors.Is(err, sqlite.ErrLocked) {
-				return nil, usageErr("the SQLite database at %s is locked by another process (a host whose store is sqlite.Options.Exclusive keeps every other process out while it runs: stop it, or run the task in the host)", path)
+				return nil, usageErr("the SQLite database at %s is locked by another process (a host whose store is sqlite.Options.Exclusive keeps every other process out while it runs: stop it or run the task in the host; otherwise a long transaction held it: try again)", path)
 			}
 			if errors.Is(storeErr(err), errCannotOpen) {
 				return nil, usageErr("cannot open the SQLite database at %s (check the path, its directory and permissions)", path)

@@ -66,5 +66,5 @@ func TestLockedDatabaseSaysSo(t *testing.T) {
 
 	require.Equal(t, 1, code)
 	require.Empty(t, stdout.String())
-	require.Equal(t, "openkyc: the SQLite database at "+path+" is locked by another process (a host whose store is sqlite.Options.Exclusive keeps every other process out while it runs: stop it, or run the task in the host)\n", stderr.String())
+	require.Equal(t, "openkyc: the SQLite database at "+path+" is locked by another process (a host whose store is sqlite.Options.Exclusive keeps every other process out while it runs: stop it or run the task in the host; otherwise a long transaction held it: try again)\n", stderr.String())
 }
