@@ -51,14 +51,8 @@ func TestSQLiteExclusive(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
 	s := startServer(t, "-data", data, "-sqlite-exclusive")
-	var status []struct{ Name, Status string }
-	if st := s.get("/api/v2/user/verification-status", TokenUser, &status); st != 200 || len(status) != 6 {
-		t.Errorf("new user's status: %d %+v, want the 6 requirements of the ladder", st, status)
-	}
-	var pending struct{ Item struct{ Status string } }
-	if st := s.get("/external/api/v1/me/pending_verification_request", TokenPending, &pending); st != 200 || pending.Item.Status != "pending" {
-		t.Errorf("pending user: %d %+v, want a pending request", st, pending)
-	}
+	s.wantNewUser("-sqlite-exclusive")
+	s.wantPendingUser("-sqlite-exclusive")
 	if _, err := os.Stat(filepath.Join(data, "openkyc.db-shm")); !os.IsNotExist(err) {
 		t.Errorf("-sqlite-exclusive left a shared-memory file (stat: %v)", err)
 	}
@@ -160,6 +154,26 @@ func (s *server) get(path, token string, out any) int {
 	return res.StatusCode
 }
 
+// wantNewUser checks the demo's new user: the ladder's 6 requirements
+// outstanding. when labels a failure.
+func (s *server) wantNewUser(when string) {
+	s.t.Helper()
+	var status []struct{ Name, Status string }
+	if st := s.get("/api/v2/user/verification-status", TokenUser, &status); st != 200 || len(status) != 6 {
+		s.t.Errorf("%s: new user's status: %d %+v, want the 6 requirements of the ladder", when, st, status)
+	}
+}
+
+// wantPendingUser checks the demo's pending user: a request awaiting
+// review. when labels a failure.
+func (s *server) wantPendingUser(when string) {
+	s.t.Helper()
+	var pending struct{ Item struct{ Status string } }
+	if st := s.get("/external/api/v1/me/pending_verification_request", TokenPending, &pending); st != 200 || pending.Item.Status != "pending" {
+		s.t.Errorf("%s: pending user: %d %+v, want a pending request", when, st, pending)
+	}
+}
+
 // TestDemoFitsAnyLadder: with -ladder, the demo users are seeded for that
 // ladder (pending at its second level, verified at its top), what cannot be
 // seeded is said, and a second start reuses the data and prints the
@@ -183,14 +197,8 @@ func TestDemoFitsAnyLadder(t *testing.T) {
 		t.Errorf("a new data directory is not reused:\n%s", out)
 	}
 
-	var status []struct{ Name, Status string }
-	if st := s.get("/api/v2/user/verification-status", TokenUser, &status); st != 200 || len(status) != 6 {
-		t.Errorf("new user's status: %d %+v, want the 6 requirements of the ladder", st, status)
-	}
-	var pending struct{ Item struct{ Status string } }
-	if st := s.get("/external/api/v1/me/pending_verification_request", TokenPending, &pending); st != 200 || pending.Item.Status != "pending" {
-		t.Errorf("pending user: %d %+v, want a pending request", st, pending)
-	}
+	s.wantNewUser("first start")
+	s.wantPendingUser("first start")
 	var verified struct{ Item struct{ Verified bool } }
 	if st := s.get("/external/api/v1/me/pending_verification_request", TokenVerified, &verified); st != 200 || !verified.Item.Verified {
 		t.Errorf("verified user: %d %+v, want verified", st, verified)
@@ -208,9 +216,7 @@ func TestDemoFitsAnyLadder(t *testing.T) {
 	if !strings.Contains(out, "reusing data in "+data) || !strings.Contains(out, TokenUser) {
 		t.Errorf("second start: want the reuse notice and the credentials:\n%s", out)
 	}
-	if st := s.get("/external/api/v1/me/pending_verification_request", TokenPending, &pending); st != 200 || pending.Item.Status != "pending" {
-		t.Errorf("pending user after restart: %d %+v", st, pending)
-	}
+	s.wantPendingUser("after restart")
 	if err := s.stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -228,9 +234,7 @@ func TestDemoFitsAnyLadder(t *testing.T) {
 	if out := s.stdout.String(); strings.Contains(out, "reusing data") || strings.Contains(out, "another ladder") {
 		t.Errorf("-fresh: %s", out)
 	}
-	if st := s.get("/api/v2/user/verification-status", TokenUser, &status); st != 200 || len(status) != 6 {
-		t.Errorf("after -fresh: %d %+v", st, status)
-	}
+	s.wantNewUser("after -fresh")
 }
 
 // TestDemoFalse: without demo users, the credentials that still work are
