@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -36,9 +34,7 @@ const (
 
 // checkpointerDSN is the DSN of the background checkpointer's connection.
 func checkpointerDSN(abs string, busy time.Duration, exclusive bool) string {
-	return fileURI(abs) + "?" + vfsParam(exclusive) + strings.Join([]string{
-		"_pragma=busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")",
-	}, "&")
+	return dsn(abs, busy, exclusive)
 }
 
 // startCheckpointer opens the checkpointer's connection and starts its

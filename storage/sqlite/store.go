@@ -293,35 +293,38 @@ func writerDSN(abs string, busy time.Duration, full, exclusive bool) string {
 	if full {
 		sync = "FULL"
 	}
-	return fileURI(abs) + "?" + vfsParam(exclusive) + strings.Join([]string{
-		"_pragma=busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")",
+	return dsn(abs, busy, exclusive,
 		"_pragma=journal_mode(WAL)",
-		"_pragma=synchronous(" + sync + ")",
+		"_pragma=synchronous("+sync+")",
 		"_pragma=foreign_keys(1)",
 		"_pragma=secure_delete(1)",
-		"_pragma=wal_autocheckpoint(" + strconv.Itoa(writerAutoCheckpoint) + ")",
+		"_pragma=wal_autocheckpoint("+strconv.Itoa(writerAutoCheckpoint)+")",
 		"_txlock=immediate",
-	}, "&")
+	)
 }
 
 // readerDSN is the DSN of the read pool's connections: query_only, so a
 // write through the pool fails instead of competing with the writer.
 func readerDSN(abs string, busy time.Duration, exclusive bool) string {
-	return fileURI(abs) + "?" + vfsParam(exclusive) + strings.Join([]string{
-		"_pragma=busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")",
-		"_pragma=foreign_keys(1)",
-		"_pragma=query_only(1)",
-	}, "&")
+	return dsn(abs, busy, exclusive, "_pragma=foreign_keys(1)", "_pragma=query_only(1)")
 }
 
-// vfsParam is the DSN's first parameter, naming SQLite's unix-excl VFS
-// for Options.Exclusive (every connection of the store names it), or
-// nothing for the default VFS.
-func vfsParam(exclusive bool) string {
+// dsn is the DSN every connection of the store shares the start of: the
+// file URI, SQLite's unix-excl VFS for Options.Exclusive (every connection
+// must name it), the busy timeout, then params.
+func dsn(abs string, busy time.Duration, exclusive bool, params ...string) string {
+	var b strings.Builder
+	b.WriteString(fileURI(abs))
+	b.WriteByte('?')
 	if exclusive {
-		return "vfs=unix-excl&"
+		b.WriteString("vfs=unix-excl&")
 	}
-	return ""
+	b.WriteString("_pragma=busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")")
+	for _, p := range params {
+		b.WriteByte('&')
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 // fileURI turns an absolute path into an SQLite file: URI, escaping the
