@@ -148,10 +148,10 @@ type core struct {
 // written by a newer version of this package. path is a file path, not a DSN:
 // the store builds its own connection strings. Close the Store when done.
 //
-// Open fails with an error matching ErrLocked when another process holds
-// the database so that this one cannot start (one whose store is
-// Exclusive, or an Exclusive store here while another process uses the
-// file) past the busy timeout.
+// Open fails with an error matching ErrLocked when the database stays
+// locked by another process for the whole busy timeout: one whose store is
+// Exclusive holds it, and an Exclusive Open here needs every other process
+// to have let go of the file.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s, err := open(ctx, path, opts)
 	if err != nil && errCode(err)&0xff == sqlite3.SQLITE_BUSY {
