@@ -23,12 +23,18 @@
 //     synchronous=NORMAL (FULL with Options.SynchronousFull), foreign_keys,
 //     secure_delete and _txlock=immediate;
 //   - a read pool (Options.MaxReadConns) with busy_timeout, foreign_keys
-//     and query_only, and as many connections again with the same settings
+//     and query_only;
+//   - as many connections again, query_only with the same busy timeout,
 //     pinned for the read routes' one-statement reads (ReadStore's methods
-//     and GetSubjectByIdentifier), their statements prepared on each: the
-//     wait for one honours ctx, the statement then runs without ctx's
-//     cancellation (no watch goroutines; a read already running is not
-//     interrupted, which the short indexed statements bound);
+//     and GetSubjectByIdentifier), their statements prepared on each. They
+//     run on SQLite's C API (modernc.org/sqlite/lib, which the driver is
+//     built on) opened with SQLITE_OPEN_NOMUTEX, not through database/sql:
+//     for a one-row indexed read the driver's per-call mutex, its column
+//     names and types fetched on every query and its boxed values cost
+//     three times the statement. The wait for one honours ctx; the
+//     statement then runs without ctx's cancellation (a read already
+//     running is not interrupted, which the short indexed statements
+//     bound);
 //   - one connection for background checkpoints (see below).
 //
 // With Options.Exclusive every connection names SQLite's unix-excl VFS:

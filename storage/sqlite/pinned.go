@@ -4,9 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
-	"io"
 	"reflect"
 	"time"
 
@@ -21,65 +19,31 @@ var pinnedStmts = [...]stmtID{
 	stSubjectByIdentifier, // GetSubjectByIdentifier (an API key's subject)
 }
 
-// pinnedConn is a read connection kept out of the pool with pinnedStmts
-// prepared on its driver connection (the other entries of ds are nil).
-//
-// The statements are the driver's own, run through sql.Conn.Raw: a
-// one-row indexed read is short enough that database/sql's layer around
-// it (its Rows with their locks, the argument conversion, convertAssign
-// per column) cost 5-11% of a read route's instructions (bench/RESULTS.md,
-// "Pinned reads on the driver"). Raw keeps database/sql's rule that the
-// driver connection is used by one caller at a time and only inside the
-// callback: pinned runs the whole read in it, rows included.
+// pinnedConn is a read connection of its own, outside the read pool, with
+// pinnedStmts prepared on it. It runs on SQLite's C API rather than through
+// database/sql and the driver (see liteConn): for a one-row indexed read
+// their layers cost three times the statement.
 type pinnedConn struct {
-	cn *sql.Conn
-	ds [numStmts]driver.Stmt
+	lc *liteConn
 }
 
-func (p *pinnedConn) close() error {
-	err := p.cn.Raw(func(any) error {
-		var errs []error
-		for _, st := range p.ds {
-			if st != nil {
-				errs = append(errs, st.Close())
-			}
-		}
-		return errors.Join(errs...)
-	})
-	return errors.Join(err, p.cn.Close())
-}
+func (p *pinnedConn) close() error { return p.lc.close() }
 
-// openPinned takes n connections out of the read pool and prepares
-// pinnedStmts on each.
-func (c *core) openPinned(ctx context.Context, n int) error {
+// openPinned opens n pinned connections to uri, each waiting up to busy
+// for a lock, and prepares pinnedStmts on each.
+func (c *core) openPinned(uri string, busy time.Duration, n int) error {
 	c.pinned = make(chan *pinnedConn, n)
 	for range n {
-		cn, err := c.reader.Conn(ctx)
+		lc, err := openLite(uri, busy)
 		if err != nil {
 			return err
 		}
-		p := &pinnedConn{cn: cn}
+		p := &pinnedConn{lc: lc}
 		c.pinnedAll = append(c.pinnedAll, p)
-		err = cn.Raw(func(dc any) error {
-			pc, ok := dc.(driver.ConnPrepareContext)
-			if !ok {
-				return fmt.Errorf("driver connection %T cannot prepare with a context", dc)
+		for _, id := range pinnedStmts {
+			if err := lc.prepare(id, withPrefix(stmtSQL[id], c.prefix)); err != nil {
+				return fmt.Errorf("preparing statement %d: %w", id, err)
 			}
-			for _, id := range pinnedStmts {
-				st, err := pc.PrepareContext(ctx, withPrefix(stmtSQL[id], c.prefix))
-				if err != nil {
-					return fmt.Errorf("preparing statement %d: %w", id, err)
-				}
-				if _, ok := st.(driver.StmtQueryContext); !ok {
-					_ = st.Close()
-					return fmt.Errorf("driver statement %T cannot query with a context", st)
-				}
-				p.ds[id] = st
-			}
-			return nil
-		})
-		if err != nil {
-			return err
 		}
 		c.pinned <- p
 	}
@@ -88,21 +52,17 @@ func (c *core) openPinned(ctx context.Context, n int) error {
 
 // pinned runs fn, a read of one short statement over an index (one of
 // pinnedStmts), where it runs best: in the transaction, or outside one on
-// a pinned connection, inside its sql.Conn.Raw callback.
+// a pinned connection (pinnedConn).
 //
 // Waiting for the pinned connection honours ctx's cancellation and
-// deadline, but the statement then runs with context.WithoutCancel(ctx):
-// with a cancellable context the driver (interruptOnDone) would start a
-// goroutine per statement to watch it, and database/sql another
-// (Rows.awaitDone): 8 allocations and about a fifth of the status route's
-// time in process (bench/RESULTS.md section 8). The trade-off: a read
-// already running when ctx ends is not interrupted and finishes first;
-// that is bounded, because every pinned statement reads a handful of rows
+// deadline, but the statement itself is not interrupted when ctx ends:
+// the C API has no context, and watching one would take a goroutine per
+// statement, which cost about a fifth of the status route's time when
+// these reads still went through the driver (bench/RESULTS.md section 8).
+// That is bounded, because every pinned statement reads a handful of rows
 // through an index (the grant history's page is capped by its limit), and
-// ctx is checked again once the connection is taken. Pinned connections
-// rather than the pool's: database/sql's wait for a pooled connection and
-// its statement share one context, so a pool read cannot keep the first
-// without the second.
+// ctx is checked again once the connection is taken; fn gets ctx's values
+// without its cancellation.
 func (s *Store) pinned(ctx context.Context, fn func(cn conn) error) error {
 	if err := s.check(ctx); err != nil {
 		return err
@@ -122,15 +82,13 @@ func (s *Store) pinned(ctx context.Context, fn func(cn conn) error) error {
 	if err := s.check(ctx); err != nil { // select chooses at random among ready cases
 		return err
 	}
-	return p.cn.Raw(func(any) error {
-		return fn(conn{c: s.c, p: p, ctx: context.WithoutCancel(ctx)})
-	})
+	return fn(conn{c: s.c, p: p, ctx: context.WithoutCancel(ctx)})
 }
 
 // release gives back a pinned connection.
 func (c *core) release(p *pinnedConn) { c.pinned <- p }
 
-// rowSet is what the store's reads iterate: *sql.Rows, or driverRows on a
+// rowSet is what the store's reads iterate: *sql.Rows, or liteRows on a
 // pinned connection.
 type rowSet interface {
 	Next() bool
@@ -139,95 +97,14 @@ type rowSet interface {
 	Close() error
 }
 
-// driverQuery runs the pinned statement id with args on p's driver
-// connection; call it only inside pinned's callback.
-func (p *pinnedConn) query(ctx context.Context, id stmtID, args []any) (*driverRows, error) {
-	st := p.ds[id]
-	if st == nil {
-		return nil, fmt.Errorf("statement %d is not prepared on pinned connections", id)
-	}
-	var named [4]driver.NamedValue
-	nv := named[:0]
-	for i, a := range args {
-		v, err := driverValue(a)
-		if err != nil {
-			return nil, err
-		}
-		nv = append(nv, driver.NamedValue{Ordinal: i + 1, Value: v})
-	}
-	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, nv)
+// query runs the pinned statement id with args; call it only inside
+// pinned's callback.
+func (p *pinnedConn) query(id stmtID, args []any) (rowSet, error) {
+	rows, err := p.lc.query(id, args)
 	if err != nil {
 		return nil, err
 	}
-	return &driverRows{rows: rows, vals: make([]driver.Value, len(rows.Columns()))}, nil
-}
-
-// driverValue converts one argument of the store's statements to a
-// driver.Value.
-func driverValue(a any) (driver.Value, error) {
-	switch v := a.(type) {
-	case nil, int64, float64, bool, []byte, string, time.Time:
-		return v, nil
-	case int:
-		return int64(v), nil
-	default:
-		return nil, fmt.Errorf("unsupported argument type %T", a)
-	}
-}
-
-// driverRows iterates a driver's rows with *sql.Rows's methods, for the
-// destination types the store scans into.
-type driverRows struct {
-	rows   driver.Rows
-	vals   []driver.Value
-	err    error
-	closed bool
-}
-
-// Next reads the next row; false at the end or on an error (see Err).
-func (r *driverRows) Next() bool {
-	if r.closed {
-		return false
-	}
-	if err := r.rows.Next(r.vals); err != nil {
-		if err != io.EOF {
-			r.err = err
-		}
-		_ = r.Close()
-		return false
-	}
-	return true
-}
-
-// Err is the error that ended the iteration, if any.
-func (r *driverRows) Err() error { return r.err }
-
-// Close releases the rows; closing twice is harmless.
-func (r *driverRows) Close() error {
-	if r.closed {
-		return nil
-	}
-	r.closed = true
-	if err := r.rows.Close(); err != nil && r.err == nil {
-		r.err = err
-	}
-	return r.err
-}
-
-// Scan copies the current row into dest, as *sql.Rows does for these
-// types: *int64, *int, *bool, *string, sql.Scanner (sql.NullString,
-// sql.NullInt64) and pointers to named string and integer types. A NULL
-// into a plain type is an error, as there.
-func (r *driverRows) Scan(dest ...any) error {
-	if len(dest) != len(r.vals) {
-		return fmt.Errorf("sql: expected %d destination arguments in Scan, not %d", len(r.vals), len(dest))
-	}
-	for i, d := range dest {
-		if err := assign(d, r.vals[i]); err != nil {
-			return fmt.Errorf("sql: Scan error on column index %d: %w", i, err)
-		}
-	}
-	return nil
+	return rows, nil
 }
 
 // assign stores src, a value from the driver, in dest.
@@ -295,15 +172,15 @@ func assignKind(dest any, src driver.Value) error {
 	return nil
 }
 
-// driverRow is queryRow's single row on a pinned connection: Scan reads
+// firstRow is queryRow's single row on a pinned connection: Scan reads
 // the first row and closes, sql.ErrNoRows when there is none, as *sql.Row.
-type driverRow struct {
-	rows *driverRows
+type firstRow struct {
+	rows rowSet
 	err  error
 }
 
 // Scan scans the first row into dest.
-func (r driverRow) Scan(dest ...any) error {
+func (r firstRow) Scan(dest ...any) error {
 	if r.err != nil {
 		return r.err
 	}

@@ -12,9 +12,10 @@ import (
 	"github.com/openkyc/kyc/verification"
 )
 
-// TestAssign covers the conversions driverRows.Scan makes for the pinned
-// reads, which bypass database/sql's convertAssign: each must give what
-// *sql.Rows.Scan gives for the same value, and refuse what it refuses.
+// TestAssign covers assign, liteRows.Scan's conversions for the
+// destinations it does not read directly (and the rules those follow):
+// each must give what *sql.Rows.Scan gives for the same value, and refuse
+// what it refuses.
 func TestAssign(t *testing.T) {
 	t.Parallel()
 	type named int

@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"modernc.org/sqlite"
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/openkyc/kyc/verification"
@@ -218,9 +218,9 @@ func open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
-	// readConns for the pool, as many again pinned (openPinned).
-	c.reader.SetMaxOpenConns(2 * readConns)
-	c.reader.SetMaxIdleConns(2 * readConns)
+	// readConns for the pool, as many again pinned (openPinned) besides it.
+	c.reader.SetMaxOpenConns(readConns)
+	c.reader.SetMaxIdleConns(readConns)
 	c.reader.SetConnMaxLifetime(0)
 
 	if c.wconn, err = c.writer.Conn(ctx); err != nil {
@@ -256,7 +256,7 @@ func open(ctx context.Context, path string, opts Options) (*Store, error) {
 			}
 		}
 	}
-	if err := c.openPinned(ctx, readConns); err != nil {
+	if err := c.openPinned(fileURIOf(abs, opts.Exclusive), busy, readConns); err != nil {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
 	if err := c.startCheckpointer(ctx, abs, busy, opts.Exclusive); err != nil {
@@ -309,15 +309,25 @@ func readerDSN(abs string, busy time.Duration, exclusive bool) string {
 	return dsn(abs, busy, exclusive, "_pragma=foreign_keys(1)", "_pragma=query_only(1)")
 }
 
-// dsn is the DSN every connection of the store shares the start of: the
-// file URI, SQLite's unix-excl VFS for Options.Exclusive (every connection
-// must name it), the busy timeout, then params.
+// fileURIOf is the file URI every connection of the store opens: the
+// path and, for Options.Exclusive, SQLite's unix-excl VFS (every connection
+// must name it). The pinned connections open it as it is (openLite).
+func fileURIOf(abs string, exclusive bool) string {
+	if exclusive {
+		return fileURI(abs) + "?vfs=unix-excl"
+	}
+	return fileURI(abs)
+}
+
+// dsn is the driver's DSN of a connection: fileURIOf, the busy timeout,
+// then params.
 func dsn(abs string, busy time.Duration, exclusive bool, params ...string) string {
 	var b strings.Builder
-	b.WriteString(fileURI(abs))
-	b.WriteByte('?')
+	b.WriteString(fileURIOf(abs, exclusive))
 	if exclusive {
-		b.WriteString("vfs=unix-excl&")
+		b.WriteByte('&')
+	} else {
+		b.WriteByte('?')
 	}
 	b.WriteString("_pragma=busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")")
 	for _, p := range params {
@@ -526,7 +536,7 @@ type conn struct {
 	st  *[numStmts]*sql.Stmt
 	in  *[numInKinds][maxPreparedIn + 1]*sql.Stmt
 	// p is the pinned connection a read runs on (see Store.pinned): its
-	// statements run on the driver, q and st are unset.
+	// statements run on SQLite's C API, q and st are unset.
 	p   *pinnedConn
 	ctx context.Context
 }
@@ -545,15 +555,15 @@ func (cn conn) exec(id stmtID, args ...any) (sql.Result, error) {
 
 func (cn conn) query(id stmtID, args ...any) (rowSet, error) {
 	if cn.p != nil {
-		return cn.p.query(cn.ctx, id, args)
+		return cn.p.query(id, args)
 	}
 	return cn.stmt(id).QueryContext(cn.ctx, args...)
 }
 
 func (cn conn) queryRow(id stmtID, args ...any) scanner {
 	if cn.p != nil {
-		rows, err := cn.p.query(cn.ctx, id, args)
-		return driverRow{rows: rows, err: err}
+		rows, err := cn.p.query(id, args)
+		return firstRow{rows: rows, err: err}
 	}
 	return cn.stmt(id).QueryRowContext(cn.ctx, args...)
 }
@@ -645,7 +655,7 @@ func (c *core) mapErr(ctx context.Context, op string, err error) error {
 
 // errCode returns the extended SQLite result code of err, or 0.
 func errCode(err error) int {
-	var se *sqlite.Error
+	var se interface{ Code() int } // *sqlite.Error, or *liteError on a pinned connection
 	if errors.As(err, &se) {
 		return se.Code()
 	}
