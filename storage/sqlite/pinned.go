@@ -61,8 +61,7 @@ func (c *core) openPinned(uri string, busy time.Duration, n int) error {
 // these reads still went through the driver (bench/RESULTS.md section 8).
 // That is bounded, because every pinned statement reads a handful of rows
 // through an index (the grant history's page is capped by its limit), and
-// ctx is checked again once the connection is taken; fn gets ctx's values
-// without its cancellation.
+// ctx is checked again once the connection is taken.
 func (s *Store) pinned(ctx context.Context, fn func(cn conn) error) error {
 	if err := s.check(ctx); err != nil {
 		return err
@@ -82,7 +81,7 @@ func (s *Store) pinned(ctx context.Context, fn func(cn conn) error) error {
 	if err := s.check(ctx); err != nil { // select chooses at random among ready cases
 		return err
 	}
-	return fn(conn{c: s.c, p: p, ctx: context.WithoutCancel(ctx)})
+	return fn(conn{c: s.c, p: p, ctx: ctx})
 }
 
 // release gives back a pinned connection.

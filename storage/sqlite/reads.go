@@ -164,15 +164,6 @@ func (s *Store) listSubjectGrants(ctx context.Context, cn conn, f verification.G
 	return out, nil
 }
 
-// splitScan scans a row whose first columns one scan function reads (dest)
-// and whose remaining columns go to rest.
-type splitScan struct {
-	row  scanner
-	rest []any
-}
-
-func (p splitScan) Scan(dest ...any) error { return p.row.Scan(append(dest, p.rest...)...) }
-
 // GetOpenApplications implements verification.ReadStore: one prepared
 // statement, the subject joined with its open applications.
 func (s *Store) GetOpenApplications(ctx context.Context, subjectID int64) (verification.Subject, []verification.Application, error) {
@@ -198,11 +189,17 @@ func (s *Store) getOpenApplications(ctx context.Context, cn conn, subjectID int6
 		sub   verification.Subject
 		found bool
 		apps  = []verification.Application{}
+		// One set of destinations for every row (each Scan sets them all).
+		ss   subjectScan
+		a    nullApp
+		dest = a.dest(ss.dest(make([]any, 0, 24)))
 	)
 	for rows.Next() {
-		var a nullApp
-		if sub, err = scanSubject(splitScan{rows, a.dest()}); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return verification.Subject{}, nil, s.c.mapErr(ctx, "get open applications", err)
+		}
+		if sub, err = ss.subject(); err != nil {
+			return verification.Subject{}, nil, fmt.Errorf("sqlite: get open applications: %w", err)
 		}
 		found = true
 		if !a.id.Valid {
@@ -271,9 +268,10 @@ type nullApp struct {
 	uuid, status, steps, reason                                                         sql.NullString
 }
 
-func (a *nullApp) dest() []any {
-	return []any{&a.id, &a.uuid, &a.subj, &a.level, &a.status, &a.steps, &a.reason,
-		&a.created, &a.expires, &a.submitted, &a.decided, &a.decidedBy, &a.assigned, &a.claimed}
+// dest appends the destinations of the application's columns to dest.
+func (a *nullApp) dest(dest []any) []any {
+	return append(dest, &a.id, &a.uuid, &a.subj, &a.level, &a.status, &a.steps, &a.reason,
+		&a.created, &a.expires, &a.submitted, &a.decided, &a.decidedBy, &a.assigned, &a.claimed)
 }
 
 func (a *nullApp) app() (verification.Application, error) {
@@ -308,13 +306,15 @@ func (s *Store) getSubjectProgress(ctx context.Context, cn conn, subjectID int64
 	defer rows.Close()
 	out := verification.SubjectProgress{SubjectStatuses: verification.SubjectStatuses{ID: subjectID}, Open: []verification.Application{}}
 	found := false
+	var (
+		// One set of destinations for every row (each Scan sets them all).
+		a                     nullApp
+		deletedAt, redactedAt int64
+		packed                sql.NullString
+		dest                  = a.dest(append(make([]any, 0, 18), &out.Level, &deletedAt, &redactedAt, &packed))
+	)
 	for rows.Next() {
-		var (
-			a                     nullApp
-			deletedAt, redactedAt int64
-			packed                sql.NullString
-		)
-		if err := rows.Scan(append([]any{&out.Level, &deletedAt, &redactedAt, &packed}, a.dest()...)...); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return verification.SubjectProgress{}, s.c.mapErr(ctx, "get subject progress", err)
 		}
 		if !found {

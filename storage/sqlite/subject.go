@@ -47,9 +47,11 @@ func (ss *subjectScan) dest(dest []any) []any {
 func (ss *subjectScan) subject() (verification.Subject, error) {
 	sub := ss.sub
 	if ss.tags.Valid {
-		if err := json.Unmarshal([]byte(ss.tags.String), &sub.Tags); err != nil {
+		var tags []string // not &sub.Tags: sub would move to the heap for every subject
+		if err := json.Unmarshal([]byte(ss.tags.String), &tags); err != nil {
 			return verification.Subject{}, fmt.Errorf("decoding the tags of subject %d: %w", sub.ID, err)
 		}
+		sub.Tags = tags
 	}
 	sub.LegalHold = ss.hold != 0
 	sub.DeletedAt, sub.RedactedAt = fromMicros(ss.deletedAt), fromMicros(ss.redactedAt)
