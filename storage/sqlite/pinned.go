@@ -55,7 +55,9 @@ func (c *core) openPinned(uri string, busy time.Duration, n int) error {
 // a pinned connection (pinnedConn).
 //
 // Waiting for the pinned connection honours ctx's cancellation and
-// deadline, but the statement itself is not interrupted when ctx ends:
+// deadline, but the statement itself is not interrupted when ctx ends,
+// nor is a wait for a lock inside it (the busy timeout bounds that; in WAL
+// mode a reader waits rarely, as while a connection recovers the log):
 // the C API has no context, and watching one would take a goroutine per
 // statement, which cost about a fifth of the status route's time when
 // these reads still went through the driver (bench/RESULTS.md section 8).
