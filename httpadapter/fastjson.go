@@ -1,6 +1,8 @@
 package httpadapter
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"unicode/utf8"
@@ -14,7 +16,9 @@ import (
 // verification status (for []levels.Outstanding, which
 // TestAppendOutstandingMatchesEncodingJSON checks), the verification
 // history (for listJSON[grantJSON], TestAppendGrantListMatchesEncodingJSON)
-// and the pending request (TestAppendPendingMatchesEncodingJSON).
+// the pending request (TestAppendPendingMatchesEncodingJSON) and the
+// wizard's initialising answer (wizardJSON[wizardTypes],
+// TestAppendWizardMatchesEncodingJSON).
 // They save the reflection, and for the status the re-validation of each
 // requirement's data (already compact JSON, prepared by the ladder).
 
@@ -183,4 +187,62 @@ func (c *call) writePooled(status int, build func([]byte) []byte) {
 	if cap(*bp) <= 64<<10 {
 		bufPool.Put(bp)
 	}
+}
+
+// appendWizard appends the wizard's initialising answer as encoding/json
+// writes w.
+func appendWizard(dst []byte, w wizardJSON[wizardTypes]) []byte {
+	dst = append(dst, `{"code":`...)
+	dst = strconv.AppendInt(dst, int64(w.Code), 10)
+	dst = append(dst, `,"data":`...)
+	switch {
+	case w.Data == nil:
+		dst = append(dst, "null"...)
+	case w.Data.Types == nil:
+		dst = append(dst, `{"types":null}`...)
+	default:
+		dst = append(dst, `{"types":[`...)
+		for i, t := range w.Data.Types {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendDocumentType(dst, t)
+		}
+		dst = append(dst, "]}"...)
+	}
+	dst = append(dst, `,"done":`...)
+	dst = strconv.AppendBool(dst, w.Done)
+	dst = append(dst, `,"uuid":`...)
+	dst = appendJSONString(dst, w.UUID)
+	dst = append(dst, `,"workflow":`...)
+	dst = appendJSONString(dst, w.Workflow)
+	return append(dst, '}')
+}
+
+// appendDocumentType appends t as encoding/json writes it: the group's
+// keys in byte order.
+func appendDocumentType(dst []byte, t documentTypeJSON) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = strconv.AppendInt(dst, int64(t.ID), 10)
+	dst = append(dst, `,"description":`...)
+	dst = appendJSONString(dst, t.Description)
+	dst = append(dst, `,"enabled":`...)
+	dst = strconv.AppendBool(dst, t.Enabled)
+	dst = append(dst, `,"example":`...)
+	dst = appendJSONString(dst, t.Example)
+	dst = append(dst, `,"group":`...)
+	if t.Group == nil {
+		dst = append(dst, "null"...)
+		return append(dst, '}')
+	}
+	dst = append(dst, '{')
+	for i, k := range slices.Sorted(maps.Keys(t.Group)) {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, k)
+		dst = append(dst, ':')
+		dst = appendJSONString(dst, t.Group[k])
+	}
+	return append(dst, "}}"...)
 }

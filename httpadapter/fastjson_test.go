@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/openkyc/kyc/documents"
 	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/verification"
 )
@@ -80,5 +81,30 @@ func TestAppendPendingMatchesEncodingJSON(t *testing.T) {
 		}{item})
 		require.NoError(t, err)
 		require.Equal(t, string(want), string(appendPending(nil, item)), "%+v", item)
+	}
+}
+
+func TestAppendWizardMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	types := []documentTypeJSON{
+		toDocumentTypeJSON(documents.Type{ID: 2, Description: "Passport", Enabled: true}),
+		{ID: 3, Description: "ID card", Example: "https://example.com/id.png", Group: map[string]string{"z": "last", "a": "first", "m": "middle", "A": "upper"}},
+		{ID: 4, Group: nil},
+	}
+	cases := []wizardJSON[wizardTypes]{
+		{Code: 200, Done: true, Workflow: "done"},
+		{Code: 200, Data: &wizardTypes{Types: types}, UUID: "01a23e9f-856d-7438-8cbb-a0d44d257b90", Workflow: `B2B\TCA\Wizards\Workflow\DocumentsWorkflow`},
+		{Code: -1, Data: &wizardTypes{Types: []documentTypeJSON{}}},
+		{Code: 0, Data: &wizardTypes{}},
+	}
+	for _, s := range weirdStrings {
+		cases = append(cases, wizardJSON[wizardTypes]{Code: 7, UUID: s, Workflow: s, Data: &wizardTypes{Types: []documentTypeJSON{
+			{ID: 1, Description: s, Example: s, Group: map[string]string{s: s, s + "x": "y"}},
+		}}})
+	}
+	for _, w := range cases {
+		want, err := marshal(w)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(appendWizard(nil, w)), "%+v", w)
 	}
 }

@@ -67,7 +67,7 @@ func (a *Adapter) serveWizard(c *call) error {
 		}
 		out.Data = &d
 	}
-	c.json(200, out)
+	c.writePooled(200, func(b []byte) []byte { return appendWizard(b, out) })
 	return nil
 }
 
