@@ -384,6 +384,11 @@ func (s *countingStore) GetSubjectProgress(ctx context.Context, a1 int64) (verif
 	return s.s.GetSubjectProgress(ctx, a1)
 }
 
+func (s *countingStore) GetSubjectProgressByIdentifier(ctx context.Context, a1 string) (verification.SubjectProgress, error) {
+	s.c.hit("GetSubjectProgressByIdentifier")
+	return s.s.GetSubjectProgressByIdentifier(ctx, a1)
+}
+
 func (s *countingStore) ListSubjectGrants(ctx context.Context, a1 verification.GrantFilter) (verification.SubjectGrants, error) {
 	s.c.hit("ListSubjectGrants")
 	return s.s.ListSubjectGrants(ctx, a1)

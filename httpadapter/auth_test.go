@@ -163,10 +163,21 @@ func TestPrincipalInRouteContext(t *testing.T) {
 	require.Equal(t, b.owner.ID, seen.SubjectID)
 }
 
+// TestUserIdentifierRules runs on the status route and on the wizard resume,
+// which resolves an API key's identifier in its own read
+// (InitWizardByIdentifier): both must answer every case alike.
 func TestUserIdentifierRules(t *testing.T) {
 	t.Parallel()
+	for _, path := range []string{"/api/v2/user/verification-status", "/api/v2/my/verifications/wizard"} {
+		t.Run(path, func(t *testing.T) {
+			t.Parallel()
+			userIdentifierRules(t, path)
+		})
+	}
+}
+
+func userIdentifierRules(t *testing.T, path string) {
 	b := setup(t)
-	path := "/api/v2/user/verification-status"
 	with := func(token string, idents ...string) resp {
 		r := httptest.NewRequest("GET", b.prefix+path, nil)
 		if token != "" {

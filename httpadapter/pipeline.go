@@ -293,15 +293,10 @@ func (c *call) authProblem(err error) error {
 // the subject an API key names with X-User-Identifier. Call it after the
 // parameters are validated: it may read the store.
 func (c *call) actor() (int64, error) {
-	ident, many := identifierHeader(c.r)
 	if c.principal.Credential == APIKey {
-		switch {
-		case many:
-			return 0, newProblem(pIdentifierMalformed)
-		case ident == "":
-			return 0, newProblem(pIdentifierMissing)
-		case !verification.ValidIdentifier(ident):
-			return 0, newProblem(pIdentifierMalformed)
+		ident, err := c.apiKeyIdentifier()
+		if err != nil {
+			return 0, err
 		}
 		sub, err := c.a.svc.SubjectByIdentifier(c.r.Context(), verification.HostActor(), ident)
 		if err != nil {
@@ -310,6 +305,7 @@ func (c *call) actor() (int64, error) {
 		c.subjectID = sub.ID
 		return sub.ID, nil
 	}
+	ident, many := identifierHeader(c.r)
 	if c.subjectID <= 0 {
 		return 0, internalProblem(errors.New("actor: no subject resolved"))
 	}
@@ -326,6 +322,22 @@ func (c *call) actor() (int64, error) {
 		}
 	}
 	return c.subjectID, nil
+}
+
+// apiKeyIdentifier returns the X-User-Identifier an API key's request
+// names its subject with: a problem when it is missing, sent twice or
+// malformed.
+func (c *call) apiKeyIdentifier() (string, error) {
+	ident, many := identifierHeader(c.r)
+	switch {
+	case many:
+		return "", newProblem(pIdentifierMalformed)
+	case ident == "":
+		return "", newProblem(pIdentifierMissing)
+	case !verification.ValidIdentifier(ident):
+		return "", newProblem(pIdentifierMalformed)
+	}
+	return ident, nil
 }
 
 // admin is the Actor of an admin route: the principal's admin id and tags.

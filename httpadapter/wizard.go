@@ -51,11 +51,7 @@ func (a *Adapter) serveWizard(c *call) error {
 	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
 		return err
 	}
-	id, err := c.actor()
-	if err != nil {
-		return err
-	}
-	step, err := a.svc.InitWizard(c.r.Context(), id)
+	step, err := a.initWizard(c)
 	if err != nil {
 		return err
 	}
@@ -69,6 +65,29 @@ func (a *Adapter) serveWizard(c *call) error {
 	}
 	c.writePooled(200, func(b []byte) []byte { return appendWizard(b, out) })
 	return nil
+}
+
+// initWizard resumes the caller's wizard: with an API key by its
+// X-User-Identifier in one store round trip (InitWizardByIdentifier)
+// rather than the subject's lookup then its progress.
+func (a *Adapter) initWizard(c *call) (verification.WizardStep, error) {
+	if c.principal.Credential != APIKey {
+		id, err := c.actor()
+		if err != nil {
+			return verification.WizardStep{}, err
+		}
+		return a.svc.InitWizard(c.r.Context(), id)
+	}
+	ident, err := c.apiKeyIdentifier()
+	if err != nil {
+		return verification.WizardStep{}, err
+	}
+	step, err := a.svc.InitWizardByIdentifier(c.r.Context(), ident)
+	if err != nil {
+		return verification.WizardStep{}, err
+	}
+	c.subjectID = step.SubjectID
+	return step, nil
 }
 
 // runWizardBody is the wizard's POST body: its curl example wraps the

@@ -31,6 +31,11 @@ type ReadStore interface {
 	// one round trip (the wizard resume): ErrNotFound when no subject has
 	// the ID.
 	GetSubjectProgress(ctx context.Context, subjectID int64) (SubjectProgress, error)
+	// GetSubjectProgressByIdentifier is GetSubjectProgress of the subject
+	// with the given external identifier (ID set to its ID), in one round
+	// trip: the wizard resume of a request that names its subject by
+	// identifier (an API key's). ErrNotFound when no subject has it.
+	GetSubjectProgressByIdentifier(ctx context.Context, identifier string) (SubjectProgress, error)
 	// ListSubjectGrants is ListGrants of one subject (f.SubjectID, which
 	// must be positive; f.Tags is ignored) together with whether that
 	// subject is deleted, in one round trip: ErrNotFound when no subject

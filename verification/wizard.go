@@ -43,6 +43,9 @@ type WizardStep struct {
 	Types []documents.Type
 	// Application is the wizard's application (zero when UUID is empty).
 	Application Application
+	// SubjectID is the subject the step is for (the one
+	// InitWizardByIdentifier found).
+	SubjectID int64
 }
 
 // Done reports whether nothing is left to do (Stage is StageDone).
@@ -73,11 +76,41 @@ type Step struct {
 // reads with the subject locked.
 func (s *Service) InitWizard(ctx context.Context, subjectID int64) (_ WizardStep, err error) {
 	defer endCall(s.call(&ctx, "InitWizard"), &err)
-	if step, ok, err := s.resumeWizard(ctx, subjectID); err != nil || ok {
-		return step, s.fail("InitWizard", err)
+	p, err := s.store.GetSubjectProgress(ctx, subjectID)
+	return s.initWizard(ctx, "InitWizard", subjectID, p, err)
+}
+
+// InitWizardByIdentifier is InitWizard for the subject with the given
+// external identifier, as a request made with an API key names it: ER707
+// if the identifier is malformed, ER705 if no subject has it. It reads the
+// subject and its progress in one round trip where SubjectByIdentifier
+// then InitWizard would take two. The step's SubjectID is the subject's.
+func (s *Service) InitWizardByIdentifier(ctx context.Context, identifier string) (_ WizardStep, err error) {
+	const op = "InitWizardByIdentifier"
+	defer endCall(s.call(&ctx, op), &err)
+	if !ValidIdentifier(identifier) {
+		return WizardStep{}, s.fail(op, coded(CodeIdentifierMalformed))
+	}
+	p, err := s.store.GetSubjectProgressByIdentifier(ctx, identifier)
+	if errors.Is(err, ErrNotFound) {
+		return WizardStep{}, s.fail(op, coded(CodeIdentifierNotLinked))
+	}
+	return s.initWizard(ctx, op, p.ID, p, err)
+}
+
+// initWizard is InitWizard from the subject's progress as read (p, err):
+// the resume on the read side when it writes nothing, else the
+// transaction.
+func (s *Service) initWizard(ctx context.Context, op string, subjectID int64, p SubjectProgress, err error) (WizardStep, error) {
+	if step, ok, err := s.resumeWizard(p, err); err != nil || ok {
+		if err != nil {
+			return WizardStep{}, s.fail(op, err)
+		}
+		step.SubjectID = subjectID
+		return step, nil
 	}
 	var step WizardStep
-	err = s.inTx(ctx, "InitWizard", func(ctx context.Context, tx Store) error {
+	err = s.inTx(ctx, op, func(ctx context.Context, tx Store) error {
 		sub, err := lockLive(ctx, tx, subjectID)
 		if err != nil {
 			return err
@@ -131,19 +164,22 @@ func (s *Service) InitWizard(ctx context.Context, subjectID int64) (_ WizardStep
 		step, err = s.advance(ctx, tx, &sub, &app, now)
 		return err
 	})
-	return step, err
+	if err != nil {
+		return WizardStep{}, err
+	}
+	step.SubjectID = subjectID
+	return step, nil
 }
 
-// resumeWizard is InitWizard without writes, on the read side of the store:
-// ok reports that step (or err) is InitWizard's answer; !ok that something
-// is to be written, which InitWizard's transaction then does. Its reads are
-// not one snapshot: a change that lands between them can only make it
+// resumeWizard is InitWizard without writes, from the subject's progress as
+// read on the read side of the store (p, or the read's err): ok reports
+// that step (or err) is InitWizard's answer; !ok that something is to be
+// written, which InitWizard's transaction then does. Its reads are not one
+// snapshot: a change that lands between them can only make it
 // answer as InitWizard would have just before or just after that change,
 // or hand over to the transaction, which re-reads everything under the
 // subject's lock.
-func (s *Service) resumeWizard(ctx context.Context, subjectID int64) (step WizardStep, ok bool, err error) {
-	// One round trip: the subject's statuses with its open applications.
-	p, err := s.store.GetSubjectProgress(ctx, subjectID)
+func (s *Service) resumeWizard(p SubjectProgress, err error) (step WizardStep, ok bool, _ error) {
 	if errors.Is(err, ErrNotFound) || err == nil && (p.Deleted || p.Redacted) {
 		return WizardStep{}, false, coded(CodeUserDeleted) // as liveSubject
 	}

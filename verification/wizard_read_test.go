@@ -58,3 +58,47 @@ func TestInitWizardResumeWritesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestInitWizardByIdentifier: the wizard by the subject's identifier answers
+// what InitWizard answers by its ID, on the write path (the application
+// opened) and the read path (a resume) alike, with the subject's ID in the
+// step; and it refuses what SubjectByIdentifier refuses, with the same codes.
+func TestInitWizardByIdentifier(t *testing.T) {
+	t.Parallel()
+	b := appSetup(t)
+	sub := verificationtest.CreateSubject(t, b.svc)
+
+	opened, err := b.svc.InitWizardByIdentifier(b.ctx, sub.Identifier)
+	require.NoError(t, err)
+	require.NotEmpty(t, opened.UUID, "the first call opens the application")
+	assert.Equal(t, sub.ID, opened.SubjectID)
+	assert.Len(t, b.applications(t, sub.ID), 1)
+	byID, err := b.svc.InitWizard(b.ctx, sub.ID)
+	require.NoError(t, err)
+	assert.Equal(t, opened, byID, "by identifier and by ID: the same step")
+	again, err := b.svc.InitWizardByIdentifier(b.ctx, sub.Identifier)
+	require.NoError(t, err)
+	assert.Equal(t, opened, again, "a resume answers the same step")
+	assert.Len(t, b.applications(t, sub.ID), 1, "a resume opens nothing")
+
+	for _, c := range []struct {
+		name, identifier string
+		code             verification.Code
+	}{
+		{"malformed", "not an identifier!", verification.CodeIdentifierMalformed},
+		{"empty", "", verification.CodeIdentifierMalformed},
+		{"not linked", verificationtest.Identifier(), verification.CodeIdentifierNotLinked},
+	} {
+		_, err := b.svc.InitWizardByIdentifier(b.ctx, c.identifier)
+		assertCode(t, err, c.code)
+		_, viaLookup := b.svc.SubjectByIdentifier(b.ctx, verification.HostActor(), c.identifier)
+		assertCode(t, viaLookup, c.code)
+	}
+
+	gone := verificationtest.CreateSubject(t, b.svc)
+	require.NoError(t, b.svc.DeleteSubject(b.ctx, verification.SystemActor(), gone.ID))
+	_, err = b.svc.InitWizardByIdentifier(b.ctx, gone.Identifier)
+	require.ErrorIs(t, err, verification.ErrDeleted)
+	assertCode(t, err, verification.CodeUserDeleted)
+	assert.Empty(t, b.applications(t, gone.ID))
+}

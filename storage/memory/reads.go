@@ -110,6 +110,16 @@ func (s *Store) GetIDVerification(ctx context.Context, subjectID int64) (verific
 	return out, nil
 }
 
+// GetSubjectProgressByIdentifier implements verification.ReadStore: the
+// subject's ID by its identifier, then GetSubjectProgress.
+func (s *Store) GetSubjectProgressByIdentifier(ctx context.Context, identifier string) (verification.SubjectProgress, error) {
+	sub, err := s.GetSubjectByIdentifier(ctx, identifier)
+	if err != nil {
+		return verification.SubjectProgress{}, err
+	}
+	return s.GetSubjectProgress(ctx, sub.ID)
+}
+
 // GetSubjectProgress implements verification.ReadStore. A subject is never
 // removed, so reading it before its applications is as good as one
 // snapshot.

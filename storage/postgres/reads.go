@@ -239,10 +239,32 @@ func (s *Store) GetIDVerification(ctx context.Context, subjectID int64) (verific
 // subject with its states aggregated into arrays, joined with its open
 // applications.
 func (s *Store) GetSubjectProgress(ctx context.Context, subjectID int64) (verification.SubjectProgress, error) {
-	if err := s.begin(ctx); err != nil {
-		return verification.SubjectProgress{}, err
+	out, found, err := s.getSubjectProgress(ctx, `s.id = $1`, subjectID)
+	if err == nil && !found {
+		return verification.SubjectProgress{}, notFound("subject", subjectID)
 	}
-	rows, err := s.q.Query(ctx, s.sql(`SELECT s.level, s.deleted_at IS NOT NULL, s.redacted_at IS NOT NULL, r.names, r.statuses, r.finals,
+	return out, err
+}
+
+// GetSubjectProgressByIdentifier implements verification.ReadStore:
+// GetSubjectProgress's statement over the identifier's unique index.
+func (s *Store) GetSubjectProgressByIdentifier(ctx context.Context, identifier string) (verification.SubjectProgress, error) {
+	out, found, err := s.getSubjectProgress(ctx, `s.identifier = $1`, identifier)
+	if err == nil && !found {
+		// The identifier is personal data: it stays out of the message.
+		return verification.SubjectProgress{}, notFound("subject", "by identifier")
+	}
+	return out, err
+}
+
+// getSubjectProgress is GetSubjectProgress's statement for the subject
+// where (a condition on s with one parameter, key) selects; found is false
+// when none matches.
+func (s *Store) getSubjectProgress(ctx context.Context, where string, key any) (verification.SubjectProgress, bool, error) {
+	if err := s.begin(ctx); err != nil {
+		return verification.SubjectProgress{}, false, err
+	}
+	rows, err := s.q.Query(ctx, s.sql(`SELECT s.id, s.level, s.deleted_at IS NOT NULL, s.redacted_at IS NOT NULL, r.names, r.statuses, r.finals,
 		a.id, a.uuid, a.subject_id, a.level, a.status, a.steps, a.reason, a.created_at, a.expires_at, a.submitted_at, a.decided_at,
 		a.decided_by, a.assigned_to, a.claimed_at
 		FROM {{schema}}.subjects s
@@ -250,12 +272,12 @@ func (s *Store) GetSubjectProgress(ctx context.Context, subjectID int64) (verifi
 			SELECT array_agg(name) AS names, array_agg(status) AS statuses, array_agg(final) AS finals
 			  FROM {{schema}}.requirement_states WHERE subject_id = s.id) r
 		LEFT JOIN {{schema}}.applications a ON a.subject_id = s.id AND a.status IN ('draft', 'submitted')
-		WHERE s.id = $1 ORDER BY a.id DESC`), subjectID)
+		WHERE `+where+` ORDER BY a.id DESC`), key)
 	if err != nil {
-		return verification.SubjectProgress{}, fail(ctx, "get subject progress", err)
+		return verification.SubjectProgress{}, false, fail(ctx, "get subject progress", err)
 	}
 	defer rows.Close()
-	out := verification.SubjectProgress{SubjectStatuses: verification.SubjectStatuses{ID: subjectID}, Open: []verification.Application{}}
+	out := verification.SubjectProgress{Open: []verification.Application{}}
 	found := false
 	for rows.Next() {
 		var (
@@ -263,8 +285,8 @@ func (s *Store) GetSubjectProgress(ctx context.Context, subjectID int64) (verifi
 			names, statuses []string
 			finals          []bool
 		)
-		if err := rows.Scan(append([]any{&out.Level, &out.Deleted, &out.Redacted, &names, &statuses, &finals}, r.dest()...)...); err != nil {
-			return verification.SubjectProgress{}, fail(ctx, "get subject progress", err)
+		if err := rows.Scan(append([]any{&out.ID, &out.Level, &out.Deleted, &out.Redacted, &names, &statuses, &finals}, r.dest()...)...); err != nil {
+			return verification.SubjectProgress{}, false, fail(ctx, "get subject progress", err)
 		}
 		if !found {
 			found = true
@@ -281,15 +303,12 @@ func (s *Store) GetSubjectProgress(ctx context.Context, subjectID int64) (verifi
 		}
 		a, err := r.app()
 		if err != nil {
-			return verification.SubjectProgress{}, err
+			return verification.SubjectProgress{}, false, err
 		}
 		out.Open = append(out.Open, a)
 	}
 	if err := rows.Err(); err != nil {
-		return verification.SubjectProgress{}, fail(ctx, "get subject progress", err)
+		return verification.SubjectProgress{}, false, fail(ctx, "get subject progress", err)
 	}
-	if !found {
-		return verification.SubjectProgress{}, notFound("subject", subjectID)
-	}
-	return out, nil
+	return out, found, nil
 }

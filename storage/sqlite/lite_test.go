@@ -232,6 +232,8 @@ func TestPinnedStatementsStayPrepared(t *testing.T) {
 		require.NoError(t, err)
 		_, err = s.GetSubjectByIdentifier(ctx, "alice")
 		require.NoError(t, err)
+		_, err = s.GetSubjectProgressByIdentifier(ctx, "alice")
+		require.NoError(t, err)
 	}
 	// status is statement id's count of op on the one pinned connection.
 	status := func(id stmtID, op int32) int32 {

@@ -15,7 +15,7 @@ import (
 // every pinned connection.
 var pinnedStmts = [...]stmtID{
 	stSubjectStatuses, stAppOpen, stSubjectGrantsAsc, stSubjectGrantsDesc,
-	stSubjectOpenApps, stIDVerification, stSubjectProgress,
+	stSubjectOpenApps, stIDVerification, stSubjectProgress, stSubjectProgressByIdentifier,
 	stSubjectByIdentifier, // GetSubjectByIdentifier (an API key's subject)
 }
 

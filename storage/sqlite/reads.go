@@ -291,27 +291,47 @@ func (a *nullApp) app() (verification.Application, error) {
 func (s *Store) GetSubjectProgress(ctx context.Context, subjectID int64) (verification.SubjectProgress, error) {
 	var out verification.SubjectProgress
 	err := s.pinned(ctx, func(cn conn) (err error) {
-		out, err = s.getSubjectProgress(ctx, cn, subjectID)
+		out, err = s.getSubjectProgress(ctx, cn, stSubjectProgress, subjectID)
 		return err
 	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return verification.SubjectProgress{}, notFound("subject", subjectID)
+	}
 	return out, err
 }
 
-// getSubjectProgress is GetSubjectProgress's statement on cn.
-func (s *Store) getSubjectProgress(ctx context.Context, cn conn, subjectID int64) (verification.SubjectProgress, error) {
-	rows, err := cn.query(stSubjectProgress, subjectID)
+// GetSubjectProgressByIdentifier implements verification.ReadStore:
+// GetSubjectProgress's statement over the identifier's unique index.
+func (s *Store) GetSubjectProgressByIdentifier(ctx context.Context, identifier string) (verification.SubjectProgress, error) {
+	var out verification.SubjectProgress
+	err := s.pinned(ctx, func(cn conn) (err error) {
+		out, err = s.getSubjectProgress(ctx, cn, stSubjectProgressByIdentifier, identifier)
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		// The identifier is personal data: it stays out of the message.
+		return verification.SubjectProgress{}, notFound("subject", "by identifier")
+	}
+	return out, err
+}
+
+// getSubjectProgress runs id (stSubjectProgress or
+// stSubjectProgressByIdentifier) with key on cn: sql.ErrNoRows when no
+// subject matches.
+func (s *Store) getSubjectProgress(ctx context.Context, cn conn, id stmtID, key any) (verification.SubjectProgress, error) {
+	rows, err := cn.query(id, key)
 	if err != nil {
 		return verification.SubjectProgress{}, s.c.mapErr(ctx, "get subject progress", err)
 	}
 	defer rows.Close()
-	out := verification.SubjectProgress{SubjectStatuses: verification.SubjectStatuses{ID: subjectID}, Open: []verification.Application{}}
+	out := verification.SubjectProgress{Open: []verification.Application{}}
 	found := false
 	var (
 		// One set of destinations for every row (each Scan sets them all).
 		a                     nullApp
 		deletedAt, redactedAt int64
 		packed                sql.NullString
-		dest                  = a.dest(append(make([]any, 0, 18), &out.Level, &deletedAt, &redactedAt, &packed))
+		dest                  = a.dest(append(make([]any, 0, 19), &out.ID, &out.Level, &deletedAt, &redactedAt, &packed))
 	)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
@@ -337,7 +357,7 @@ func (s *Store) getSubjectProgress(ctx context.Context, cn conn, subjectID int64
 		return verification.SubjectProgress{}, s.c.mapErr(ctx, "get subject progress", err)
 	}
 	if !found {
-		return verification.SubjectProgress{}, notFound("subject", subjectID)
+		return verification.SubjectProgress{}, sql.ErrNoRows
 	}
 	return out, nil
 }

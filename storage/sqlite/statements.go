@@ -26,6 +26,7 @@ const (
 	stStateDueUnwarned
 	stSubjectStatuses
 	stSubjectProgress
+	stSubjectProgressByIdentifier
 
 	stReviewInsert
 	stReviewList
@@ -90,6 +91,13 @@ const (
 const packedStates = `(SELECT group_concat(length(CAST(r.name AS BLOB)) || ':' || r.name ||
 			CASE WHEN r.final != 0 THEN upper(substr(r.status, 1, 1)) ELSE substr(r.status, 1, 1) END, '')
 		   FROM {{prefix}}requirement_states r WHERE r.subject_id = s.id)`
+
+// progressCols is stSubjectProgress' columns and tables, up to its WHERE.
+const progressCols = `s.id, s.level, s.deleted_at, s.redacted_at, ` + packedStates + `,
+		a.id, a.uuid, a.subject_id, a.level, a.status, a.steps, a.reason, a.created_at, a.expires_at, a.submitted_at, a.decided_at,
+		a.decided_by, a.assigned_to, a.claimed_at
+		FROM {{prefix}}subjects s
+		LEFT JOIN {{prefix}}applications a ON a.subject_id = s.id AND a.status IN ('draft', 'submitted')`
 
 // The tag-set count granularity, fixed by migration 0001's triggers: a block
 // is 1024 grant IDs (block = id >> blockShift), a superblock 65536
@@ -157,14 +165,12 @@ var stmtSQL = [numStmts]string{
 	// parseStatuses): the driver's cost is then the same for 2 states or 50.
 	stSubjectStatuses: `SELECT s.level, s.deleted_at, s.redacted_at, ` + packedStates + `
 		FROM {{prefix}}subjects s WHERE s.id = ?`,
-	// ReadStore.GetSubjectProgress: stSubjectStatuses' columns in every
-	// row, then an open application's (NULL for a subject without one).
-	stSubjectProgress: `SELECT s.level, s.deleted_at, s.redacted_at, ` + packedStates + `,
-		a.id, a.uuid, a.subject_id, a.level, a.status, a.steps, a.reason, a.created_at, a.expires_at, a.submitted_at, a.decided_at,
-		a.decided_by, a.assigned_to, a.claimed_at
-		FROM {{prefix}}subjects s
-		LEFT JOIN {{prefix}}applications a ON a.subject_id = s.id AND a.status IN ('draft', 'submitted')
-		WHERE s.id = ? ORDER BY a.id DESC`,
+	// ReadStore.GetSubjectProgress: the subject's ID and stSubjectStatuses'
+	// columns in every row, then an open application's (NULL for a subject
+	// without one). stSubjectProgressByIdentifier is the same by the
+	// subject's identifier (its unique index).
+	stSubjectProgress:             `SELECT ` + progressCols + ` WHERE s.id = ? ORDER BY a.id DESC`,
+	stSubjectProgressByIdentifier: `SELECT ` + progressCols + ` WHERE s.identifier = ? ORDER BY a.id DESC`,
 
 	stReviewInsert: `INSERT INTO {{prefix}}reviews
 		(subject_id, requirement, decision, reason, final, admin_id, create_time)

@@ -57,6 +57,10 @@ func RunReads(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		requireProgress(t, s, alice.ID)
 		_, err = s.GetSubjectProgress(ctx, 1<<40)
 		require.ErrorIs(t, err, verification.ErrNotFound, "GetSubjectProgress of an unknown subject")
+		_, err = s.GetSubjectProgressByIdentifier(ctx, "nobody-has-this-identifier")
+		require.ErrorIs(t, err, verification.ErrNotFound, "GetSubjectProgressByIdentifier of an unknown identifier")
+		_, err = s.GetSubjectProgressByIdentifier(cancelledContext(t), "alice")
+		require.Error(t, err, "GetSubjectProgressByIdentifier with a cancelled context")
 
 		list, err := s.ListRequirementStates(ctx, alice.ID)
 		require.NoError(t, err)
@@ -68,6 +72,7 @@ func RunReads(t *testing.T, newStore func(t *testing.T) verification.Store) {
 
 		bob.DeletedAt, bob.RedactedAt, bob.UpdatedAt = at(3), at(3), at(3)
 		require.NoError(t, s.UpdateSubject(ctx, bob))
+		requireProgress(t, s, bob.ID) // deleted: by ID and by identifier alike
 		got, err = s.GetSubjectStatuses(ctx, bob.ID)
 		require.NoError(t, err, "a deleted subject is returned, not ErrNotFound")
 		require.Equal(t, verification.SubjectStatuses{ID: bob.ID, Deleted: true, Redacted: true, States: levels.States{"email": levels.Rejected}}, got)
@@ -265,6 +270,7 @@ func requireProgress(t *testing.T, s verification.Store, id int64) {
 	require.NoError(t, err)
 	got, err := s.GetSubjectProgress(ctx, id)
 	require.NoError(t, err)
+	final := got.Final
 	require.ElementsMatch(t, st.Final, got.Final, "GetSubjectProgress' Final must agree with GetSubjectStatuses")
 	st.Final, got.Final = nil, nil
 	require.Equal(t, st, got.SubjectStatuses, "GetSubjectProgress must agree with GetSubjectStatuses")
@@ -272,5 +278,17 @@ func requireProgress(t *testing.T, s verification.Store, id int64) {
 	require.Len(t, got.Open, len(apps), "GetSubjectProgress must agree with ListOpenApplications")
 	for i := range apps {
 		requireApp(t, apps[i], got.Open[i], "GetSubjectProgress vs ListOpenApplications")
+	}
+
+	sub, err := s.GetSubject(ctx, id)
+	require.NoError(t, err)
+	byIdent, err := s.GetSubjectProgressByIdentifier(ctx, sub.Identifier)
+	require.NoError(t, err)
+	require.ElementsMatch(t, final, byIdent.Final, "GetSubjectProgressByIdentifier's Final must agree with GetSubjectProgress")
+	byIdent.Final = nil
+	require.Equal(t, got.SubjectStatuses, byIdent.SubjectStatuses, "GetSubjectProgressByIdentifier must agree with GetSubjectProgress, its ID included")
+	require.Len(t, byIdent.Open, len(got.Open), "GetSubjectProgressByIdentifier must agree with GetSubjectProgress")
+	for i := range got.Open {
+		requireApp(t, got.Open[i], byIdent.Open[i], "GetSubjectProgressByIdentifier vs GetSubjectProgress")
 	}
 }
