@@ -24,9 +24,10 @@ import (
 // have a default.
 type Observer interface {
 	// StartCall is called when the Service call named call begins: the
-	// method's name for Answer, InitWizard, RunWizard, Upload, Review,
-	// DecideApplication, GrantLevel and ApplyProviderDecision, and
-	// "maintenance " and the job's name for each maintenance run. It
+	// method's name for Answer, InitWizard, InitWizardByIdentifier,
+	// RunWizard, Upload, Review, DecideApplication, GrantLevel and
+	// ApplyProviderDecision, and "maintenance " and the job's name for each
+	// maintenance run. It
 	// returns the context the call runs with (carrying a span, say) and
 	// the func the Service calls once with the call's error (nil on
 	// success) when it returns.

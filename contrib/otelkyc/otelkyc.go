@@ -26,7 +26,7 @@
 //	openkyc.outbox.oldest_pending.age  gauge      s
 //
 // and its spans: "verification.NAME" around the Service calls that report
-// one (Answer, InitWizard, RunWizard, Upload, Review, DecideApplication,
+// one (Answer, InitWizard, InitWizardByIdentifier, RunWizard, Upload, Review, DecideApplication,
 // GrantLevel, ApplyProviderDecision, each maintenance job as
 // "verification.maintenance JOB"), and "store.transaction" (attribute
 // openkyc.op) around the store transaction of every state change of the
