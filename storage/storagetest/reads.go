@@ -260,7 +260,7 @@ func RunReads(t *testing.T, newStore func(t *testing.T) verification.Store) {
 }
 
 // requireProgress checks GetSubjectProgress against GetSubjectStatuses and
-// ListOpenApplications.
+// ListOpenApplications, and GetSubjectProgressByIdentifier against it.
 func requireProgress(t *testing.T, s verification.Store, id int64) {
 	t.Helper()
 	ctx := t.Context()
