@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -198,16 +197,6 @@ func (e *e2e) approve(uuid string) application {
 	return decided
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // TestEndToEnd builds the demo server, runs it as a process and follows the
 // README walkthrough over HTTP.
 func TestEndToEnd(t *testing.T) {
@@ -236,9 +225,9 @@ func TestEndToEnd(t *testing.T) {
 	veriffSrv := httptest.NewServer(veriffAPI)
 	defer veriffSrv.Close()
 
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	var stdout, stderr syncBuffer
-	cmd := exec.Command(bin, "-addr", addr, "-data", filepath.Join(tmp, "data"), "-veriff-base-url", veriffSrv.URL)
+	// Port 0 and the printed address, as startServer.
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", filepath.Join(tmp, "data"), "-veriff-base-url", veriffSrv.URL)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -256,13 +245,17 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}()
 
-	e := &e2e{t: t, base: "http://" + addr, c: &http.Client{Timeout: 10 * time.Second}}
+	e := &e2e{t: t, c: &http.Client{Timeout: 10 * time.Second}}
 	for deadline := time.Now().Add(15 * time.Second); ; {
-		resp, err := e.c.Get(e.base + "/openapi.json")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
+		err := errors.New("no address printed yet")
+		if m := servingAt.FindStringSubmatch(stdout.String()); m != nil {
+			e.base = m[1]
+			var resp *http.Response
+			if resp, err = e.c.Get(e.base + "/openapi.json"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					break
+				}
 			}
 		}
 		select {
@@ -272,7 +265,7 @@ func TestEndToEnd(t *testing.T) {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("server not answering on %s: %v", addr, err)
+			t.Fatalf("server not answering on %q: %v", e.base, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +87,9 @@ const customLadder = `{
   ]
 }`
 
+// servingAt finds the address the demo server prints once it listens.
+var servingAt = regexp.MustCompile(`openkyc demo server at (http://127\.0\.0\.1:[0-9]+)`)
+
 // server runs the demo server in this process until stop is called.
 type server struct {
 	t      *testing.T
@@ -95,16 +100,19 @@ type server struct {
 
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	stderr, err := os.CreateTemp(t.TempDir(), "stderr")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{t: t, base: "http://" + addr, stdout: &syncBuffer{}}
+	s := &server{t: t, stdout: &syncBuffer{}}
 	done := make(chan error, 1)
+	// Port 0, and the address the server prints: a port picked free
+	// beforehand can be taken by a parallel test's server meanwhile, and
+	// this test would then talk to that one (a -demo=false server answers
+	// the demo tokens with ER702).
 	go func() {
-		done <- Run(ctx, append([]string{"-addr", addr, "-log-level", "warn"}, args...), s.stdout, stderr, Options{})
+		done <- Run(ctx, append([]string{"-addr", "127.0.0.1:0", "-log-level", "warn"}, args...), s.stdout, stderr, Options{})
 	}()
 	s.stop = func() error {
 		cancel()
@@ -117,10 +125,14 @@ func startServer(t *testing.T, args ...string) *server {
 		}
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; {
-		res, err := http.Get(s.base + "/openapi.json")
-		if err == nil {
-			res.Body.Close()
-			break
+		err := errors.New("no address printed yet")
+		if m := servingAt.FindStringSubmatch(s.stdout.String()); m != nil {
+			s.base = m[1]
+			var res *http.Response
+			if res, err = http.Get(s.base + "/openapi.json"); err == nil {
+				res.Body.Close()
+				break
+			}
 		}
 		select {
 		case err := <-done:
