@@ -239,7 +239,7 @@ func TestPinnedStatementsStayPrepared(t *testing.T) {
 	status := func(id stmtID, op int32) int32 {
 		p := <-s.c.pinned
 		defer s.c.release(p)
-		return sqlite3.Xsqlite3_stmt_status(p.lc.tls, p.lc.stmts[id], op, 0)
+		return sqlite3.Xsqlite3_stmt_status(p.tls, p.stmts[id], op, 0)
 	}
 	reads()
 	before := map[stmtID]int32{}

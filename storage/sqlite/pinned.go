@@ -19,40 +19,33 @@ var pinnedStmts = [...]stmtID{
 	stSubjectByIdentifier, // GetSubjectByIdentifier (an API key's subject)
 }
 
-// pinnedConn is a read connection of its own, outside the read pool, with
-// pinnedStmts prepared on it. It runs on SQLite's C API rather than through
-// database/sql and the driver (see liteConn): for a one-row indexed read
-// their layers cost three times the statement.
-type pinnedConn struct {
-	lc *liteConn
-}
-
-func (p *pinnedConn) close() error { return p.lc.close() }
-
 // openPinned opens n pinned connections to uri, each waiting up to busy
 // for a lock, and prepares pinnedStmts on each.
+//
+// A pinned connection is a liteConn: it runs on SQLite's C API rather than
+// through database/sql and the driver, whose layers cost three times a
+// one-row indexed read.
 func (c *core) openPinned(uri string, busy time.Duration, n int) error {
-	c.pinned = make(chan *pinnedConn, n)
+	c.pinned = make(chan *liteConn, n)
 	for range n {
 		lc, err := openLite(uri, busy)
 		if err != nil {
 			return err
 		}
-		p := &pinnedConn{lc: lc}
-		c.pinnedAll = append(c.pinnedAll, p)
+		c.pinnedAll = append(c.pinnedAll, lc)
 		for _, id := range pinnedStmts {
 			if err := lc.prepare(id, withPrefix(stmtSQL[id], c.prefix)); err != nil {
 				return fmt.Errorf("preparing statement %d: %w", id, err)
 			}
 		}
-		c.pinned <- p
+		c.pinned <- lc
 	}
 	return nil
 }
 
 // pinned runs fn, a read of one short statement over an index (one of
 // pinnedStmts), where it runs best: in the transaction, or outside one on
-// a pinned connection (pinnedConn).
+// a pinned connection (see openPinned).
 //
 // Waiting for the pinned connection honours ctx's cancellation and
 // deadline, but the statement itself is not interrupted when ctx ends,
@@ -71,7 +64,7 @@ func (s *Store) pinned(ctx context.Context, fn func(cn conn) error) error {
 	if s.tx != nil {
 		return fn(s.conn(ctx))
 	}
-	var p *pinnedConn
+	var p *liteConn
 	select {
 	case p = <-s.c.pinned:
 	case <-ctx.Done():
@@ -87,7 +80,7 @@ func (s *Store) pinned(ctx context.Context, fn func(cn conn) error) error {
 }
 
 // release gives back a pinned connection.
-func (c *core) release(p *pinnedConn) { c.pinned <- p }
+func (c *core) release(p *liteConn) { c.pinned <- p }
 
 // rowSet is what the store's reads iterate: *sql.Rows, or liteRows on a
 // pinned connection.
@@ -96,16 +89,6 @@ type rowSet interface {
 	Scan(dest ...any) error
 	Err() error
 	Close() error
-}
-
-// query runs the pinned statement id with args; call it only inside
-// pinned's callback.
-func (p *pinnedConn) query(id stmtID, args []any) (rowSet, error) {
-	rows, err := p.lc.query(id, args)
-	if err != nil {
-		return nil, err
-	}
-	return rows, nil
 }
 
 // assign stores src, a value from the driver, in dest.

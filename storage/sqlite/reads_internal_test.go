@@ -66,7 +66,7 @@ func TestPinnedReadWait(t *testing.T) {
 	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	sub := verification.Subject{Identifier: "alice", Level: 1, CreatedAt: now, UpdatedAt: now}
 	require.NoError(t, s.CreateSubject(ctx, &sub))
-	held := []*pinnedConn{<-s.c.pinned, <-s.c.pinned}
+	held := []*liteConn{<-s.c.pinned, <-s.c.pinned}
 
 	dctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()

@@ -126,8 +126,8 @@ type core struct {
 	begin, commit, rollback *sql.Stmt
 	// pinned holds the idle connections of pinnedAll, taken out of the read
 	// pool for the one-statement reads (see Store.pinned).
-	pinned    chan *pinnedConn
-	pinnedAll []*pinnedConn
+	pinned    chan *liteConn
+	pinnedAll []*liteConn
 
 	// Background checkpoints (see checkpoint.go).
 	ckpt     *sql.DB
@@ -537,7 +537,7 @@ type conn struct {
 	in  *[numInKinds][maxPreparedIn + 1]*sql.Stmt
 	// p is the pinned connection a read runs on (see Store.pinned): its
 	// statements run on SQLite's C API, q and st are unset.
-	p   *pinnedConn
+	p   *liteConn
 	ctx context.Context
 }
 
@@ -555,14 +555,18 @@ func (cn conn) exec(id stmtID, args ...any) (sql.Result, error) {
 
 func (cn conn) query(id stmtID, args ...any) (rowSet, error) {
 	if cn.p != nil {
-		return cn.p.query(id, args)
+		rows, err := cn.p.query(id, args)
+		if err != nil {
+			return nil, err // not a nil *liteRows in the interface
+		}
+		return rows, nil
 	}
 	return cn.stmt(id).QueryContext(cn.ctx, args...)
 }
 
 func (cn conn) queryRow(id stmtID, args ...any) scanner {
 	if cn.p != nil {
-		rows, err := cn.p.query(id, args)
+		rows, err := cn.query(id, args...)
 		return firstRow{rows: rows, err: err}
 	}
 	return cn.stmt(id).QueryRowContext(cn.ctx, args...)
