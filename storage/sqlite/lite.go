@@ -339,13 +339,17 @@ func (r *liteRows) scan(i int32, dest any) error {
 }
 
 // text copies column i's bytes (text or blob) into a string.
-func (r *liteRows) text(i int32) string {
+func (r *liteRows) text(i int32) string { return string(r.bytes(i)) }
+
+// bytes is column i's bytes (text or blob) where SQLite holds them, valid
+// until the next step or reset: callers copy them.
+func (r *liteRows) bytes(i int32) []byte {
 	p := sqlite3.Xsqlite3_column_blob(r.c.tls, r.st, i)
 	n := sqlite3.Xsqlite3_column_bytes(r.c.tls, r.st, i)
 	if p == 0 || n == 0 {
-		return ""
+		return nil
 	}
-	return string(libc.GoBytes(p, int(n)))
+	return libc.GoBytes(p, int(n))
 }
 
 // value is column i as the driver would give it.
@@ -358,7 +362,7 @@ func (r *liteRows) value(i, typ int32) driver.Value {
 	case sqlite3.SQLITE_TEXT:
 		return r.text(i)
 	case sqlite3.SQLITE_BLOB:
-		return []byte(r.text(i))
+		return append([]byte{}, r.bytes(i)...) // an empty blob is not NULL
 	default:
 		return nil
 	}
