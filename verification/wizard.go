@@ -77,7 +77,7 @@ type Step struct {
 func (s *Service) InitWizard(ctx context.Context, subjectID int64) (_ WizardStep, err error) {
 	defer endCall(s.call(&ctx, "InitWizard"), &err)
 	p, err := s.store.GetSubjectProgress(ctx, subjectID)
-	return s.initWizard(ctx, "InitWizard", subjectID, p, err)
+	return s.initWizard(ctx, "InitWizard", p, err)
 }
 
 // InitWizardByIdentifier is InitWizard for the subject with the given
@@ -95,23 +95,24 @@ func (s *Service) InitWizardByIdentifier(ctx context.Context, identifier string)
 	if errors.Is(err, ErrNotFound) {
 		return WizardStep{}, s.fail(op, coded(CodeIdentifierNotLinked))
 	}
-	return s.initWizard(ctx, op, p.ID, p, err)
+	return s.initWizard(ctx, op, p, err)
 }
 
 // initWizard is InitWizard from the subject's progress as read (p, err):
 // the resume on the read side when it writes nothing, else the
-// transaction.
-func (s *Service) initWizard(ctx context.Context, op string, subjectID int64, p SubjectProgress, err error) (WizardStep, error) {
+// transaction. p.ID names the subject wherever the read succeeded, which
+// is the only case that gets past resumeWizard.
+func (s *Service) initWizard(ctx context.Context, op string, p SubjectProgress, err error) (WizardStep, error) {
 	if step, ok, err := s.resumeWizard(p, err); err != nil || ok {
 		if err != nil {
 			return WizardStep{}, s.fail(op, err)
 		}
-		step.SubjectID = subjectID
+		step.SubjectID = p.ID
 		return step, nil
 	}
 	var step WizardStep
 	err = s.inTx(ctx, op, func(ctx context.Context, tx Store) error {
-		sub, err := lockLive(ctx, tx, subjectID)
+		sub, err := lockLive(ctx, tx, p.ID)
 		if err != nil {
 			return err
 		}
@@ -167,7 +168,7 @@ func (s *Service) initWizard(ctx context.Context, op string, subjectID int64, p 
 	if err != nil {
 		return WizardStep{}, err
 	}
-	step.SubjectID = subjectID
+	step.SubjectID = p.ID
 	return step, nil
 }
 
