@@ -34,10 +34,11 @@ import (
 type liteConn struct {
 	tls *libc.TLS
 	db  uintptr
-	// stmts are the prepared statements by id (0: not prepared) and
-	// params their parameter counts.
+	// stmts are the prepared statements by id (0: not prepared), params
+	// and cols their parameter and column counts (fixed by the text).
 	stmts  [numStmts]uintptr
 	params [numStmts]int
+	cols   [numStmts]int32
 }
 
 // liteError is an error SQLite returned on a liteConn: its extended
@@ -144,6 +145,7 @@ func (c *liteConn) prepare(id stmtID, text string) error {
 	}
 	c.stmts[id] = st
 	c.params[id] = int(sqlite3.Xsqlite3_bind_parameter_count(c.tls, st))
+	c.cols[id] = sqlite3.Xsqlite3_column_count(c.tls, st)
 	return nil
 }
 
@@ -186,7 +188,7 @@ func (c *liteConn) query(id stmtID, args []any) (*liteRows, error) {
 			return nil, fmt.Errorf("argument %d: %w", i+1, err)
 		}
 	}
-	return &liteRows{c: c, st: st, n: int32(sqlite3.Xsqlite3_column_count(c.tls, st))}, nil
+	return &liteRows{c: c, st: st, n: c.cols[id]}, nil
 }
 
 // bind binds one argument: an integer, a string (copied by SQLite), a
