@@ -323,8 +323,9 @@ func fileURIOf(abs string, exclusive bool) string {
 // then params.
 func dsn(abs string, busy time.Duration, exclusive bool, params ...string) string {
 	var b strings.Builder
-	b.WriteString(fileURIOf(abs, exclusive))
-	if exclusive {
+	u := fileURIOf(abs, exclusive)
+	b.WriteString(u)
+	if strings.Contains(u, "?") { // fileURI escapes a ? of the path
 		b.WriteByte('&')
 	} else {
 		b.WriteByte('?')
