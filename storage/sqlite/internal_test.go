@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/openkyc/kyc/levels"
 	"github.com/openkyc/kyc/verification"
 )
 
@@ -91,6 +93,72 @@ func TestMigrateOneAtATime(t *testing.T) {
 			require.Equal(t, "ok", check)
 		})
 	}
+}
+
+// TestStatusEntryMigration writes requirement states as schema version 13
+// stores them (no status_entry column), upgrades, and checks that migration
+// 0014 kept every column and index and that the packed reads decode the
+// entries SQLite computed for the copied rows and computes for new writes.
+func TestStatusEntryMigration(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "kyc.db")
+	w := openWriter(t, path)
+	require.NoError(t, migrateTo(ctx, w, "kyc_", 13))
+	_, err := w.ExecContext(ctx, `INSERT INTO kyc_subjects (identifier, level, created_at, updated_at) VALUES (?, 2, 1, 1)`, strings.Repeat("a", 36))
+	require.NoError(t, err)
+	states := []struct {
+		name, status string
+		final        int
+		validUntil   int64
+	}{
+		{"isBusiness", "approved", 0, 0},
+		{"idDocument", "rejected", 1, 0},
+		{"naïve:3a", "pending", 0, 0}, // a multi-byte name holding the entry's own separator
+		{"screening", "approved", 0, 5_000_000},
+		{"", "missing", 1, 0},
+	}
+	for _, st := range states {
+		_, err := w.ExecContext(ctx, `INSERT INTO kyc_requirement_states
+			(subject_id, name, status, answer, reason, final, attempts, updated_at, valid_until, warned_at)
+			VALUES (1, ?, ?, x'74727565', 'why', ?, 2, 7, ?, 0)`, st.name, st.status, st.final, st.validUntil)
+		require.NoError(t, err)
+	}
+	require.NoError(t, w.Close())
+
+	s, err := Open(ctx, path, Options{TablePrefix: "kyc_"})
+	require.NoError(t, err)
+	defer s.Close()
+	got, err := s.GetSubjectStatuses(ctx, 1)
+	require.NoError(t, err)
+	require.Equal(t, levels.States{"isBusiness": levels.Approved, "idDocument": levels.Rejected, "naïve:3a": levels.Pending,
+		"screening": levels.Approved, "": levels.Missing}, got.States)
+	require.ElementsMatch(t, []string{"idDocument", ""}, got.Final)
+
+	var entry string
+	require.NoError(t, s.c.wconn.QueryRowContext(ctx, `SELECT status_entry FROM kyc_requirement_states WHERE subject_id = 1 AND name = ?`, "naïve:3a").Scan(&entry))
+	require.Equal(t, "9:naïve:3ap", entry, "the length is in bytes")
+	copied, err := s.ListRequirementStates(ctx, 1)
+	require.NoError(t, err)
+	require.Len(t, copied, len(states))
+	for _, st := range copied {
+		require.Equal(t, json.RawMessage("true"), st.Answer, "every column was copied: %s", st.Name)
+		require.Equal(t, "why", st.Reason)
+		require.Equal(t, 2, st.Attempts)
+	}
+	due, err := s.ListDueRequirementStates(ctx, verification.DueFilter{Name: "screening", Before: fromMicros(6_000_000), Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, due, 1, "the due index is back")
+
+	// A write after the upgrade: the entry follows the status and the final mark.
+	require.NoError(t, s.PutRequirementState(ctx, verification.RequirementState{SubjectID: 1, Name: "isBusiness", Status: levels.Rejected, Final: true}))
+	got, err = s.GetSubjectStatuses(ctx, 1)
+	require.NoError(t, err)
+	require.Equal(t, levels.Rejected, got.States["isBusiness"])
+	require.ElementsMatch(t, []string{"idDocument", "", "isBusiness"}, got.Final)
+	var check string
+	require.NoError(t, s.c.wconn.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&check))
+	require.Equal(t, "ok", check)
 }
 
 func TestMigrationIsAtomic(t *testing.T) {

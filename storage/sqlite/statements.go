@@ -86,11 +86,10 @@ const (
 	eventCols   = `seq, id, subject_id, type, data, occurred_at`
 )
 
-// packedStates is the subject's (s) requirement states in one text column
-// (see stSubjectStatuses and parseStatuses).
-const packedStates = `(SELECT group_concat(length(CAST(r.name AS BLOB)) || ':' || r.name ||
-			CASE WHEN r.final != 0 THEN upper(substr(r.status, 1, 1)) ELSE substr(r.status, 1, 1) END, '')
-		   FROM {{prefix}}requirement_states r WHERE r.subject_id = s.id)`
+// packedStates is the subject's (s) requirement states in one text column:
+// their status entries (a stored generated column, see migration 0014 and
+// parseStatuses) concatenated in name order.
+const packedStates = `(SELECT group_concat(r.status_entry, '') FROM {{prefix}}requirement_states r WHERE r.subject_id = s.id)`
 
 // progressCols is stSubjectProgress' columns and tables, up to its WHERE.
 const progressCols = `s.id, s.level, s.deleted_at, s.redacted_at, ` + packedStates + `,
