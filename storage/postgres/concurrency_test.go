@@ -204,3 +204,59 @@ func TestLockSubjectLetsReferencesThrough(t *testing.T) {
 	close(release)
 	require.NoError(t, <-done)
 }
+
+// TestLockSubjectStatesReadsAfterTheLock holds a subject's lock in one
+// transaction, writes a state there and commits while a second transaction
+// waits in LockSubjectStates: the second must see that state. (A single
+// statement joining the states to the locked subject reads them from the
+// snapshot it took before waiting, and fails this.)
+func TestLockSubjectStatesReadsAfterTheLock(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := ctxTimeout(t)
+	sub := newSubject(t, s, "contended")
+	require.NoError(t, s.PutRequirementState(ctx, verification.RequirementState{SubjectID: sub.ID, Name: "a", Status: levels.Pending}))
+	holding, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- s.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+			if _, _, err := tx.(verification.SubjectStatesLocker).LockSubjectStates(ctx, sub.ID); err != nil {
+				return err
+			}
+			if err := tx.PutRequirementState(ctx, verification.RequirementState{SubjectID: sub.ID, Name: "a", Status: levels.Approved}); err != nil {
+				return err
+			}
+			if err := tx.PutRequirementState(ctx, verification.RequirementState{SubjectID: sub.ID, Name: "b", Status: levels.Pending}); err != nil {
+				return err
+			}
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	second := make(chan []verification.RequirementState, 1)
+	secondErr := make(chan error, 1)
+	go func() {
+		secondErr <- s.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+			_, states, err := tx.(verification.SubjectStatesLocker).LockSubjectStates(ctx, sub.ID)
+			second <- states
+			return err
+		})
+	}()
+	// Let the second transaction start its statement and wait for the lock.
+	require.Eventually(t, func() bool {
+		var waiting int
+		err := s.db.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND position($1 in query) > 0 AND position('FOR NO KEY UPDATE' in query) > 0`, s.db.quoted).Scan(&waiting)
+		return err == nil && waiting > 0
+	}, 10*time.Second, 10*time.Millisecond, "the second LockSubjectStates waits for the lock")
+	close(release)
+	require.NoError(t, <-first)
+	require.NoError(t, <-secondErr)
+	states := <-second
+	require.Len(t, states, 2, "the state the first transaction added")
+	require.Equal(t, "a", states[0].Name)
+	require.Equal(t, levels.Approved, states[0].Status, "the state the first transaction changed")
+	require.Equal(t, "b", states[1].Name)
+}

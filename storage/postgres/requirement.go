@@ -38,12 +38,66 @@ func (s *Store) ListRequirementStates(ctx context.Context, subjectID int64) ([]v
 	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.q.Query(ctx, s.sql(`SELECT `+stateCols+` FROM {{schema}}.requirement_states WHERE subject_id = $1 ORDER BY name`), subjectID)
+	rows, err := s.q.Query(ctx, s.sql(listStatesSQL), subjectID)
+	return listedStates(ctx, rows, err)
+}
+
+// listStatesSQL is a subject's requirement states (argument: its ID) in
+// name order (the column's COLLATE "C" compares byte-wise, as the contract
+// asks).
+const listStatesSQL = `SELECT ` + stateCols + ` FROM {{schema}}.requirement_states WHERE subject_id = $1 ORDER BY name`
+
+// listedStates reads listStatesSQL's rows.
+func listedStates(ctx context.Context, rows pgx.Rows, err error) ([]verification.RequirementState, error) {
 	if err != nil {
 		return nil, fail(ctx, "list requirement states", err)
 	}
 	out, err := collect(rows, scanState)
 	return out, fail(ctx, "list requirement states", err)
+}
+
+var _ verification.SubjectStatesLocker = (*Store)(nil)
+
+// LockSubjectStates implements verification.SubjectStatesLocker: inside a
+// transaction, LockSubject's and ListRequirementStates' statements sent as
+// one batch, so in one round trip. They stay two statements on purpose:
+// under READ COMMITTED each statement reads from a snapshot taken when it
+// starts, so the states are read once the subject's lock is granted and
+// include everything the transaction that held the lock before committed.
+// One statement joining the states to the locked subject would read them
+// from the snapshot taken before it waited for the lock (PostgreSQL
+// re-reads only the locked row), losing a concurrent answer's state.
+// Outside a transaction it is LockSubject (a plain read) and
+// ListRequirementStates.
+func (s *Store) LockSubjectStates(ctx context.Context, id int64) (verification.Subject, []verification.RequirementState, error) {
+	if s.tx == nil {
+		sub, err := s.LockSubject(ctx, id)
+		if err != nil {
+			return verification.Subject{}, nil, err
+		}
+		states, err := s.ListRequirementStates(ctx, id)
+		return sub, states, err
+	}
+	if err := s.begin(ctx); err != nil {
+		return verification.Subject{}, nil, err
+	}
+	b := &pgx.Batch{}
+	b.Queue(s.sql(lockSubjectSQL), id)
+	b.Queue(s.sql(listStatesSQL), id)
+	br := s.q.SendBatch(ctx, b)
+	sub, err := lockedSubject(ctx, br.QueryRow(), id)
+	var states []verification.RequirementState
+	if err == nil {
+		rows, qerr := br.Query()
+		states, err = listedStates(ctx, rows, qerr)
+	}
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = fail(ctx, "lock subject states", cerr)
+	}
+	if err != nil {
+		return verification.Subject{}, nil, err
+	}
+	return sub, states, nil
 }
 
 // GetRequirementState implements verification.RequirementStore.

@@ -84,7 +84,17 @@ func (s *Store) LockSubject(ctx context.Context, id int64) (verification.Subject
 	if err := s.begin(ctx); err != nil {
 		return verification.Subject{}, err
 	}
-	sub, err := scanSubject(s.q.QueryRow(ctx, s.sql(`SELECT `+subjectCols+` FROM {{schema}}.subjects WHERE id = $1 FOR NO KEY UPDATE`), id))
+	return lockedSubject(ctx, s.q.QueryRow(ctx, s.sql(lockSubjectSQL), id), id)
+}
+
+// lockSubjectSQL locks a subject's row for the transaction (argument: its
+// ID) and returns it: FOR NO KEY UPDATE, so that rows referencing it can
+// still be inserted meanwhile.
+const lockSubjectSQL = `SELECT ` + subjectCols + ` FROM {{schema}}.subjects WHERE id = $1 FOR NO KEY UPDATE`
+
+// lockedSubject reads lockSubjectSQL's row.
+func lockedSubject(ctx context.Context, row pgx.Row, id int64) (verification.Subject, error) {
+	sub, err := scanSubject(row)
 	if noRows(err) {
 		return verification.Subject{}, notFound("subject", id)
 	}
