@@ -80,6 +80,7 @@ type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // Open connects to the database at dsn (a postgres:// URL or a key=value
@@ -198,16 +199,14 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx verifi
 	if s.tx != nil {
 		return fn(ctx, s)
 	}
-	tx, err := s.db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
-	if err != nil {
-		return fail(ctx, "begin transaction", err)
-	}
+	// BEGIN goes out with the first statement (see lazyTx).
+	tx := &lazyTx{pool: s.db.pool}
 	st := &txState{}
 	defer func() {
 		// Runs on error, panic and success alike; after Commit it is a no-op.
 		// A context that is already cancelled would only close the connection,
 		// which PostgreSQL also takes as a rollback.
-		_ = tx.Rollback(context.WithoutCancel(ctx))
+		tx.Rollback(context.WithoutCancel(ctx))
 		st.done = true
 	}()
 	if err := fn(ctx, &Store{db: s.db, q: tx, tx: st}); err != nil {
