@@ -18,6 +18,7 @@ import (
 type lazyTx struct {
 	pool *pgxpool.Pool
 	tx   pgx.Tx // nil until the first statement
+	err  error  // why the transaction could not begin
 	done bool   // committed or rolled back
 }
 
@@ -31,8 +32,13 @@ func (t *lazyTx) first(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	full.BeginTx(txOptions)
 	full.QueuedQueries = append(full.QueuedQueries, b.QueuedQueries...)
 	br := t.pool.SendBatch(ctx, full)
-	t.tx = br.Tx()   // nil only when no connection could be acquired
-	_, _ = br.Exec() // BEGIN: its error, if any, is every later result's too
+	t.tx = br.Tx()
+	if _, err := br.Exec(); err != nil {
+		// BEGIN failed (no connection, say): every later call and Commit
+		// fail with its error, as pgx's BeginTx would have failed InTx
+		// before its callback. The batch's other results fail too.
+		t.err = err
+	}
 	return br
 }
 
@@ -45,7 +51,7 @@ func (t *lazyTx) one(ctx context.Context, sql string, args []any) pgx.BatchResul
 
 // Exec implements querier.
 func (t *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if t.tx != nil || t.done {
+	if t.tx != nil || t.err != nil || t.done {
 		return t.begun().Exec(ctx, sql, args...)
 	}
 	br := t.one(ctx, sql, args)
@@ -58,7 +64,7 @@ func (t *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 
 // Query implements querier.
 func (t *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if t.tx != nil || t.done {
+	if t.tx != nil || t.err != nil || t.done {
 		return t.begun().Query(ctx, sql, args...)
 	}
 	br := t.one(ctx, sql, args)
@@ -72,7 +78,7 @@ func (t *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 
 // QueryRow implements querier.
 func (t *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if t.tx != nil || t.done {
+	if t.tx != nil || t.err != nil || t.done {
 		return t.begun().QueryRow(ctx, sql, args...)
 	}
 	rows, err := t.Query(ctx, sql, args...)
@@ -84,19 +90,23 @@ func (t *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row 
 
 // SendBatch implements querier.
 func (t *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	if t.tx != nil || t.done {
+	if t.tx != nil || t.err != nil || t.done {
 		return t.begun().SendBatch(ctx, b)
 	}
 	return t.first(ctx, b)
 }
 
-// begun is the transaction once begun, or one that fails every call with
-// pgx.ErrTxClosed once it ended without beginning.
+// begun is the transaction once begun, or one that fails every call: with
+// the reason it could not begin, or pgx.ErrTxClosed once it ended without
+// beginning.
 func (t *lazyTx) begun() pgx.Tx {
-	if t.tx == nil {
-		return closedTx{}
+	switch {
+	case t.err != nil:
+		return failedTx{err: t.err}
+	case t.tx != nil:
+		return t.tx
 	}
-	return t.tx
+	return failedTx{err: pgx.ErrTxClosed}
 }
 
 // Commit commits the transaction if it began; as pgx.Tx's, it fails with
@@ -107,8 +117,14 @@ func (t *lazyTx) Commit(ctx context.Context) error {
 		return pgx.ErrTxClosed
 	}
 	t.done = true
-	if t.tx == nil {
-		return nil
+	switch {
+	case t.err != nil:
+		if t.tx != nil {
+			_ = t.tx.Rollback(ctx) // gives the connection back
+		}
+		return t.err
+	case t.tx == nil:
+		return nil // nothing ran, nothing to commit
 	}
 	return t.tx.Commit(ctx)
 }
@@ -174,26 +190,26 @@ type errRow struct{ err error }
 // Scan implements pgx.Row.
 func (r errRow) Scan(...any) error { return r.err }
 
-// closedTx is a transaction that ended before it began: every call fails
-// with pgx.ErrTxClosed.
-type closedTx struct{ pgx.Tx }
+// failedTx is a transaction that did not begin: every call fails with err.
+type failedTx struct {
+	pgx.Tx
+	err error
+}
 
 // Exec implements pgx.Tx.
-func (closedTx) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
-	return pgconn.CommandTag{}, pgx.ErrTxClosed
+func (f failedTx) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
+	return pgconn.CommandTag{}, f.err
 }
 
 // Query implements pgx.Tx.
-func (closedTx) Query(context.Context, string, ...any) (pgx.Rows, error) {
-	return nil, pgx.ErrTxClosed
-}
+func (f failedTx) Query(context.Context, string, ...any) (pgx.Rows, error) { return nil, f.err }
 
 // QueryRow implements pgx.Tx.
-func (closedTx) QueryRow(context.Context, string, ...any) pgx.Row { return errRow{pgx.ErrTxClosed} }
+func (f failedTx) QueryRow(context.Context, string, ...any) pgx.Row { return errRow{f.err} }
 
 // SendBatch implements pgx.Tx.
-func (closedTx) SendBatch(_ context.Context, b *pgx.Batch) pgx.BatchResults {
-	return pgx.FailedBatchResults(b, pgx.ErrTxClosed)
+func (f failedTx) SendBatch(_ context.Context, b *pgx.Batch) pgx.BatchResults {
+	return pgx.FailedBatchResults(b, f.err)
 }
 
 var _ querier = (*lazyTx)(nil)

@@ -105,3 +105,26 @@ func TestLazyTxCommitOfAFailedTransaction(t *testing.T) {
 	require.Equal(t, 1, n)
 	require.Zero(t, s.db.pool.Stat().AcquiredConns(), "the connection went back to the pool")
 }
+
+// TestLazyTxThatCannotBegin: when the first statement finds no connection
+// (the pool closed here), that call fails, every later one fails the same
+// way, and InTx fails even if its callback ignored them, as it did when
+// BEGIN ran before the callback.
+func TestLazyTxThatCannotBegin(t *testing.T) {
+	t.Parallel()
+	s := openOwnPool(t, newSchema(t))
+	ctx := ctxTimeout(t)
+	var first, second error
+	err := s.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+		s.db.pool.Close()
+		q := tx.(*Store).q
+		_, first = q.Exec(ctx, `SELECT 1`)
+		var one int
+		second = q.QueryRow(ctx, `SELECT 1`).Scan(&one)
+		return nil // ignore them: InTx must not report success
+	})
+	require.Error(t, first)
+	require.Error(t, second)
+	require.Equal(t, first.Error(), second.Error(), "the reason it could not begin, every time")
+	require.Error(t, err)
+}
