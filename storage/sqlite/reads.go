@@ -198,10 +198,12 @@ func (s *Store) getOpenApplications(ctx context.Context, cn conn, subjectID int6
 		if err := rows.Scan(dest...); err != nil {
 			return verification.Subject{}, nil, s.c.mapErr(ctx, "get open applications", err)
 		}
-		if sub, err = ss.subject(); err != nil {
-			return verification.Subject{}, nil, fmt.Errorf("sqlite: get open applications: %w", err)
+		if !found { // every row repeats the subject: decode it (its tags) once
+			if sub, err = ss.subject(); err != nil {
+				return verification.Subject{}, nil, fmt.Errorf("sqlite: get open applications: %w", err)
+			}
+			found = true
 		}
-		found = true
 		if !a.id.Valid {
 			continue
 		}
