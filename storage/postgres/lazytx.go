@@ -51,7 +51,7 @@ func (t *lazyTx) one(ctx context.Context, sql string, args []any) pgx.BatchResul
 
 // Exec implements querier.
 func (t *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if t.tx != nil || t.err != nil || t.done {
+	if t.started() {
 		return t.begun().Exec(ctx, sql, args...)
 	}
 	br := t.one(ctx, sql, args)
@@ -64,7 +64,7 @@ func (t *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 
 // Query implements querier.
 func (t *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if t.tx != nil || t.err != nil || t.done {
+	if t.started() {
 		return t.begun().Query(ctx, sql, args...)
 	}
 	br := t.one(ctx, sql, args)
@@ -78,7 +78,7 @@ func (t *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 
 // QueryRow implements querier.
 func (t *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if t.tx != nil || t.err != nil || t.done {
+	if t.started() {
 		return t.begun().QueryRow(ctx, sql, args...)
 	}
 	rows, err := t.Query(ctx, sql, args...)
@@ -90,11 +90,15 @@ func (t *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row 
 
 // SendBatch implements querier.
 func (t *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	if t.tx != nil || t.err != nil || t.done {
+	if t.started() {
 		return t.begun().SendBatch(ctx, b)
 	}
 	return t.first(ctx, b)
 }
+
+// started reports whether the first statement went out (or the
+// transaction ended before one did): every call then goes to begun.
+func (t *lazyTx) started() bool { return t.tx != nil || t.err != nil || t.done }
 
 // begun is the transaction once begun, or one that fails every call: with
 // the reason it could not begin, or pgx.ErrTxClosed once it ended without
