@@ -27,10 +27,9 @@ type Observer interface {
 	// method's name for Answer, InitWizard, InitWizardByIdentifier,
 	// RunWizard, Upload, Review, DecideApplication, GrantLevel and
 	// ApplyProviderDecision, and "maintenance " and the job's name for each
-	// maintenance run. It
-	// returns the context the call runs with (carrying a span, say) and
-	// the func the Service calls once with the call's error (nil on
-	// success) when it returns.
+	// maintenance run. It returns the context the call runs with (carrying
+	// a span, say) and the func the Service calls once with the call's
+	// error (nil on success) when it returns.
 	StartCall(ctx context.Context, call string) (context.Context, func(err error))
 	// StartTransaction is called when the Service opens the store
 	// transaction of a state change for op (the Service call it serves,

@@ -26,8 +26,9 @@
 //	openkyc.outbox.oldest_pending.age  gauge      s
 //
 // and its spans: "verification.NAME" around the Service calls that report
-// one (Answer, InitWizard, InitWizardByIdentifier, RunWizard, Upload, Review, DecideApplication,
-// GrantLevel, ApplyProviderDecision, each maintenance job as
+// one (Answer, InitWizard, InitWizardByIdentifier, RunWizard, Upload,
+// Review, DecideApplication, GrantLevel, ApplyProviderDecision, each
+// maintenance job as
 // "verification.maintenance JOB"), and "store.transaction" (attribute
 // openkyc.op) around the store transaction of every state change of the
 // Service, a child of the call's span when there is one. A failed call or
