@@ -129,7 +129,7 @@ func (a *Adapter) serveApplications(c *call) error {
 	default:
 		return paramProblem(paramAssignee, "must be me, unassigned or anyone")
 	}
-	page, err := a.svc.Applications(c.r.Context(), c.admin(), f)
+	page, err := a.svc.Applications(c.ctx, c.admin(), f)
 	if err != nil {
 		return err
 	}
@@ -167,11 +167,11 @@ func (a *Adapter) serveDecideApplication(c *call) error {
 	if err := decodeJSON(raw, &body); err != nil {
 		return err
 	}
-	if _, err := a.svc.Application(c.r.Context(), c.admin(), aid); err != nil {
+	if _, err := a.svc.Application(c.ctx, c.admin(), aid); err != nil {
 		return err
 	}
 	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
-		app, err := a.svc.DecideApplication(c.r.Context(), c.admin(), verification.DecideApplicationParams{
+		app, err := a.svc.DecideApplication(c.ctx, c.admin(), verification.DecideApplicationParams{
 			ApplicationID: aid, Decision: verification.Decision(body.Decision), Reason: body.Reason,
 		})
 		if err != nil {
@@ -192,7 +192,7 @@ func (a *Adapter) serveApplication(c *call) error {
 	if err != nil {
 		return err
 	}
-	app, err := a.svc.Application(c.r.Context(), c.admin(), aid)
+	app, err := a.svc.Application(c.ctx, c.admin(), aid)
 	if err != nil {
 		return err
 	}
@@ -214,9 +214,9 @@ func (a *Adapter) serveClaimApplication(c *call) error {
 	}
 	var app verification.Application
 	if strings.HasSuffix(c.r.URL.Path, "/release") {
-		app, err = a.svc.ReleaseApplication(c.r.Context(), c.admin(), aid)
+		app, err = a.svc.ReleaseApplication(c.ctx, c.admin(), aid)
 	} else {
-		app, err = a.svc.ClaimApplication(c.r.Context(), c.admin(), aid)
+		app, err = a.svc.ClaimApplication(c.ctx, c.admin(), aid)
 	}
 	if err != nil {
 		return err

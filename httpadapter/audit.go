@@ -240,7 +240,7 @@ func (a *Adapter) serveAudit(c *call) error {
 		return err
 	}
 	aw := newAuditWriter(c.w, auditFormat(c.r.Header.Get("Accept")))
-	err = a.svc.ExportAudit(c.r.Context(), c.admin(), f, aw.write)
+	err = a.svc.ExportAudit(c.ctx, c.admin(), f, aw.write)
 	if err == nil {
 		err = aw.finish()
 	}
@@ -252,7 +252,7 @@ func (a *Adapter) serveAudit(c *call) error {
 	}
 	// The status is sent: cut the stream, so that the client sees a broken
 	// transfer, never a complete-looking export.
-	if c.r.Context().Err() == nil {
+	if c.ctx.Err() == nil {
 		a.log.Error().Err(err).Str("route", c.pattern).Msg("httpadapter: audit export interrupted")
 	}
 	panic(http.ErrAbortHandler)

@@ -334,8 +334,9 @@ const (
 
 // WithPrincipal returns ctx carrying p: for hosts whose middleware
 // authenticates before the adapter (see ContextAuthenticator). The adapter
-// also stores the principal it authenticated this way, so code running
-// inside a route (a wrapped handler, a hook) can call PrincipalFromContext.
+// also stores the principal it authenticated this way in the context a
+// route passes to the service, so code the service calls with it (a hook,
+// an observer) can call PrincipalFromContext.
 func WithPrincipal(ctx context.Context, p Principal) context.Context {
 	return context.WithValue(ctx, principalKey, p)
 }

@@ -144,7 +144,8 @@ func TestContextAuthenticator(t *testing.T) {
 }
 
 // TestPrincipalInRouteContext: the adapter stores the principal it
-// authenticated in the request context.
+// authenticated in the context the route passes to the service (and so to
+// its hooks).
 func TestPrincipalInRouteContext(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -153,7 +154,7 @@ func TestPrincipalInRouteContext(t *testing.T) {
 		return Principal{Credential: User, SubjectID: b.owner.ID}, nil
 	})
 	h := &routeHandler{a: b.adapter, rt: route{pattern: "GET /probe", family: familyV2, rule: authActor, serve: func(c *call) error {
-		seen, _ = PrincipalFromContext(c.r.Context())
+		seen, _ = PrincipalFromContext(c.ctx)
 		c.json(200, map[string]string{})
 		return nil
 	}}, pattern: "GET /probe"}

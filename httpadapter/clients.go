@@ -63,7 +63,7 @@ func (a *Adapter) serveClient(c *call) error {
 	if err != nil {
 		return err
 	}
-	ctx, actor := c.r.Context(), c.admin()
+	ctx, actor := c.ctx, c.admin()
 	sub, err := a.svc.Subject(ctx, actor, cid)
 	if err != nil {
 		return err
@@ -153,7 +153,7 @@ func (a *Adapter) serveTimeline(c *call) error {
 	if err != nil {
 		return err
 	}
-	tl, err := a.svc.Timeline(c.r.Context(), c.admin(), cid)
+	tl, err := a.svc.Timeline(c.ctx, c.admin(), cid)
 	if err != nil {
 		return err
 	}
@@ -207,11 +207,11 @@ func (a *Adapter) serveGrantLevel(c *call) error {
 		return err
 	}
 	c.subjectID = cid
-	if _, err := a.svc.Subject(c.r.Context(), c.admin(), cid); err != nil {
+	if _, err := a.svc.Subject(c.ctx, c.admin(), cid); err != nil {
 		return err
 	}
 	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
-		g, err := a.svc.GrantLevel(c.r.Context(), c.admin(), verification.GrantLevelParams{SubjectID: cid, Level: body.Level, Reason: body.Reason})
+		g, err := a.svc.GrantLevel(c.ctx, c.admin(), verification.GrantLevelParams{SubjectID: cid, Level: body.Level, Reason: body.Reason})
 		if err != nil {
 			return err
 		}
@@ -235,7 +235,7 @@ func (a *Adapter) serveResetRequirement(c *call) error {
 		return err
 	}
 	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
-		st, err := a.svc.ResetRequirement(c.r.Context(), c.admin(), cid, name, body.Reopen)
+		st, err := a.svc.ResetRequirement(c.ctx, c.admin(), cid, name, body.Reopen)
 		if err != nil {
 			return err
 		}
@@ -291,7 +291,7 @@ func (a *Adapter) clientAction(c *call, body any) (int64, []byte, error) {
 		return 0, nil, err
 	}
 	c.subjectID = cid
-	if _, err := a.svc.Subject(c.r.Context(), c.admin(), cid); err != nil {
+	if _, err := a.svc.Subject(c.ctx, c.admin(), cid); err != nil {
 		return 0, nil, err
 	}
 	return cid, raw, nil
@@ -305,7 +305,7 @@ func (a *Adapter) serveSetTags(c *call) error {
 		return err
 	}
 	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
-		sub, err := a.svc.SetTags(c.r.Context(), c.admin(), cid, body.Tags)
+		sub, err := a.svc.SetTags(c.ctx, c.admin(), cid, body.Tags)
 		if err != nil {
 			return err
 		}
@@ -322,7 +322,7 @@ func (a *Adapter) serveLegalHold(c *call) error {
 		return err
 	}
 	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
-		sub, err := a.svc.SetLegalHold(c.r.Context(), c.admin(), cid, *body.Hold)
+		sub, err := a.svc.SetLegalHold(c.ctx, c.admin(), cid, *body.Hold)
 		if err != nil {
 			return err
 		}
@@ -340,10 +340,10 @@ func (a *Adapter) serveErase(c *call) error {
 		return err
 	}
 	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
-		if err := a.svc.Erase(c.r.Context(), c.admin(), cid); err != nil {
+		if err := a.svc.Erase(c.ctx, c.admin(), cid); err != nil {
 			return err
 		}
-		sub, err := a.svc.Subject(c.r.Context(), c.admin(), cid)
+		sub, err := a.svc.Subject(c.ctx, c.admin(), cid)
 		if err != nil {
 			return err
 		}
@@ -374,7 +374,7 @@ func (a *Adapter) serveDeadLetters(c *call) error {
 	if err != nil {
 		return err
 	}
-	page, err := a.svc.DeadLetters(c.r.Context(), c.admin(), "", lp.limit, lp.offset)
+	page, err := a.svc.DeadLetters(c.ctx, c.admin(), "", lp.limit, lp.offset)
 	if err != nil {
 		return err
 	}
@@ -407,7 +407,7 @@ func (a *Adapter) serveReplay(c *call) error {
 	if err := decodeJSON(raw, &body); err != nil {
 		return err
 	}
-	if err := a.svc.ReplayDelivery(c.r.Context(), c.admin(), body.EventID, body.Sink); err != nil {
+	if err := a.svc.ReplayDelivery(c.ctx, c.admin(), body.EventID, body.Sink); err != nil {
 		return err
 	}
 	c.json(200, map[string]string{"eventId": body.EventID, "sink": body.Sink, "status": string(verification.DeliveryPending)})

@@ -227,7 +227,7 @@ func (a *Adapter) upload(c *call, fields uploadFields, pr *partReader) error {
 		return fingerprint([]byte(fields.DocumentType), []byte(fields.Side), h.Sum(nil)), true
 	}
 	run := func() error {
-		f, err := a.svc.Upload(c.r.Context(), verification.UploadParams{
+		f, err := a.svc.Upload(c.ctx, verification.UploadParams{
 			SubjectID: id, DocumentType: fields.DocumentType, Side: fields.Side, Body: io.TeeReader(pr, h),
 		})
 		if err != nil {
@@ -300,9 +300,9 @@ func (a *Adapter) streamFile(c *call, actor verification.Actor, id string) error
 		err error
 	)
 	if c.r.Method == http.MethodHead {
-		f, err = a.svc.File(c.r.Context(), actor, id)
+		f, err = a.svc.File(c.ctx, actor, id)
 	} else {
-		f, rc, err = a.svc.OpenFile(c.r.Context(), actor, id)
+		f, rc, err = a.svc.OpenFile(c.ctx, actor, id)
 	}
 	if err != nil {
 		return err

@@ -81,7 +81,7 @@ func (a *Adapter) serveMyVerifications(c *call) error {
 	if err != nil {
 		return err
 	}
-	page, err := a.svc.Grants(c.r.Context(), verification.UserActor(id), verification.GrantFilter{Limit: lp.limit, Offset: lp.offset, Desc: lp.desc})
+	page, err := a.svc.Grants(c.ctx, verification.UserActor(id), verification.GrantFilter{Limit: lp.limit, Offset: lp.offset, Desc: lp.desc})
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (a *Adapter) serveMyVerification(c *call) error {
 	if err != nil {
 		return err
 	}
-	g, err := a.svc.Grant(c.r.Context(), verification.UserActor(id), gid)
+	g, err := a.svc.Grant(c.ctx, verification.UserActor(id), gid)
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (a *Adapter) serveVerifications(c *call) error {
 			return err
 		}
 	}
-	page, err := a.svc.Grants(c.r.Context(), c.admin(), f)
+	page, err := a.svc.Grants(c.ctx, c.admin(), f)
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func (a *Adapter) serveVerification(c *call) error {
 	if err != nil {
 		return err
 	}
-	g, err := a.svc.Grant(c.r.Context(), c.admin(), gid)
+	g, err := a.svc.Grant(c.ctx, c.admin(), gid)
 	if err != nil {
 		return err
 	}

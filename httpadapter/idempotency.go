@@ -129,7 +129,7 @@ func (c *call) reserve(fp string) (*reservation, error) {
 	if key == "" {
 		return nil, nil
 	}
-	ctx := context.WithoutCancel(c.r.Context())
+	ctx := context.WithoutCancel(c.ctx)
 	now := c.a.now().UTC()
 	rec := verification.IdempotencyRecord{Scope: c.idemScope(), Key: key, RequestHash: fp, CreatedAt: now, ExpiresAt: now.Add(c.a.ttl)}
 	old, err := c.a.svc.ReserveIdempotency(ctx, rec)

@@ -31,7 +31,7 @@ func (a *Adapter) servePendingRequest(c *call) error {
 	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
 		return err
 	}
-	pr, err := a.svc.PendingRequest(c.r.Context(), c.subjectID)
+	pr, err := a.svc.PendingRequest(c.ctx, c.subjectID)
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (a *Adapter) serveIDVerification(c *call) error {
 	if _, err := parseQuery(c.r.URL.RawQuery); err != nil {
 		return err
 	}
-	v, err := a.svc.IDVerification(c.r.Context(), c.subjectID)
+	v, err := a.svc.IDVerification(c.ctx, c.subjectID)
 	var out idVerificationJSON
 	switch {
 	case errors.Is(err, verification.ErrDeleted):

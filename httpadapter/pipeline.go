@@ -36,6 +36,11 @@ type call struct {
 	prefix string
 	w      http.ResponseWriter
 	r      *http.Request
+	// ctx is the context of every call the route makes: r's, with the
+	// request timeout, and with the principal once authenticated (see
+	// WithPrincipal). It is not r's: a request copied with WithContext
+	// to carry it would cost an allocation of the whole request.
+	ctx context.Context
 	// pattern is the registered pattern, prefix included (for logs).
 	pattern   string
 	principal Principal
@@ -98,7 +103,7 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	a := h.a
 	reqID := a.requestID(r)
-	c := &call{a: a, rt: &h.rt, prefix: h.prefix, r: r, pattern: h.pattern, reqID: reqID}
+	c := &call{a: a, rt: &h.rt, prefix: h.prefix, r: r, ctx: r.Context(), pattern: h.pattern, reqID: reqID}
 	sw := &c.sw
 	sw.ResponseWriter, c.w = w, sw
 	c.setHeader(w.Header(), hdrRequestID, a.reqIDHeader, reqID)
@@ -130,10 +135,9 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	if a.tmo > 0 {
-		ctx, cancel := context.WithTimeout(r.Context(), a.tmo)
+		var cancel context.CancelFunc
+		c.ctx, cancel = context.WithTimeout(c.ctx, a.tmo)
 		defer cancel()
-		r = r.WithContext(ctx)
-		c.r = r
 	}
 	if err := c.authenticate(); err != nil {
 		c.fail(err)
@@ -217,7 +221,7 @@ func (c *call) authenticate() error {
 		return internalProblem(fmt.Errorf("authenticator returned an invalid principal: %w", err))
 	}
 	c.principal = p
-	c.r = c.r.WithContext(WithPrincipal(c.r.Context(), p))
+	c.ctx = WithPrincipal(c.ctx, p)
 	switch rule {
 	case authActor:
 		if p.Credential != User && p.Credential != APIKey {
@@ -298,7 +302,7 @@ func (c *call) actor() (int64, error) {
 		if err != nil {
 			return 0, err
 		}
-		sub, err := c.a.svc.SubjectByIdentifier(c.r.Context(), verification.HostActor(), ident)
+		sub, err := c.a.svc.SubjectByIdentifier(c.ctx, verification.HostActor(), ident)
 		if err != nil {
 			return 0, err
 		}
@@ -313,7 +317,7 @@ func (c *call) actor() (int64, error) {
 		if many || !verification.ValidIdentifier(ident) {
 			return 0, newProblem(pIdentifierMalformed)
 		}
-		sub, err := c.a.svc.Subject(c.r.Context(), verification.UserActor(c.subjectID), c.subjectID)
+		sub, err := c.a.svc.Subject(c.ctx, verification.UserActor(c.subjectID), c.subjectID)
 		if err != nil {
 			return 0, err
 		}
@@ -396,7 +400,7 @@ func (c *call) writeProblem(p *problem, logIt bool) {
 // (its context cancelled, not timed out): nothing failed on the server's
 // side, so it is logged at debug, not as a 503 error.
 func (c *call) clientGone(p *problem) bool {
-	return p.kind == pUnavailable && errors.Is(c.r.Context().Err(), context.Canceled)
+	return p.kind == pUnavailable && errors.Is(c.ctx.Err(), context.Canceled)
 }
 
 func problemName(p *problem) string {

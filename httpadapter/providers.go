@@ -72,7 +72,7 @@ func (a *Adapter) serveProviderWebhook(c *call) error {
 		Results []webhookResult `json:"results"`
 	}{Results: []webhookResult{}}
 	for _, d := range decisions {
-		rec, err := a.svc.ApplyProviderDecision(c.r.Context(), d)
+		rec, err := a.svc.ApplyProviderDecision(c.ctx, d)
 		switch {
 		case errors.Is(err, verification.ErrInvalid):
 			return &problem{kind: pMalformedPayload, cause: err}
@@ -131,7 +131,7 @@ func (a *Adapter) serveStartProviderSession(c *call) error {
 	if c.principal.Credential == APIKey {
 		actor = verification.HostActor()
 	}
-	sess, err := a.svc.StartProviderSession(c.r.Context(), actor, verification.StartProviderSessionParams{
+	sess, err := a.svc.StartProviderSession(c.ctx, actor, verification.StartProviderSessionParams{
 		SubjectID: id, Provider: body.Provider, ReturnURL: body.ReturnURL, Timeout: a.provTmo,
 	})
 	if errors.Is(err, verification.ErrNotFound) {

@@ -19,7 +19,7 @@ func (a *Adapter) serveStatus(c *call) error {
 	if err != nil {
 		return err
 	}
-	res, err := a.svc.Status(c.r.Context(), id, 0)
+	res, err := a.svc.Status(c.ctx, id, 0)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (a *Adapter) serveAnswer(c *call) error {
 		return err
 	}
 	return c.idempotent(fingerprint([]byte(name), raw), func() error {
-		st, err := a.svc.Answer(c.r.Context(), id, name, body.Answer)
+		st, err := a.svc.Answer(c.ctx, id, name, body.Answer)
 		if err != nil {
 			return err
 		}
@@ -157,7 +157,7 @@ func (a *Adapter) serveSetRequirement(c *call) error {
 		return err
 	}
 	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
-		st, err := a.svc.SetRequirement(c.r.Context(), c.admin(), verification.SetRequirementParams{
+		st, err := a.svc.SetRequirement(c.ctx, c.admin(), verification.SetRequirementParams{
 			SubjectID: cid, Requirement: name, Value: nullToNil(body.Value), Status: levels.Status(body.Status),
 			Reason: body.Reason, Final: body.Final, ValidUntil: until,
 		})
@@ -193,7 +193,7 @@ func (a *Adapter) serveReviewRequirement(c *call) error {
 		return err
 	}
 	return c.idempotent(fingerprint([]byte(c.r.URL.Path), raw), func() error {
-		st, err := a.svc.Review(c.r.Context(), c.admin(), verification.ReviewParams{
+		st, err := a.svc.Review(c.ctx, c.admin(), verification.ReviewParams{
 			SubjectID: cid, Requirement: name, Decision: verification.Decision(body.Decision),
 			Reason: body.Reason, Final: body.Final, ValidUntil: until,
 		})
@@ -226,7 +226,7 @@ func (a *Adapter) clientRequirementRequest(c *call, body any) (clientID int64, n
 		return 0, "", nil, err
 	}
 	c.subjectID = clientID
-	if _, err = a.svc.Subject(c.r.Context(), c.admin(), clientID); err != nil {
+	if _, err = a.svc.Subject(c.ctx, c.admin(), clientID); err != nil {
 		return 0, "", nil, err
 	}
 	return clientID, name, raw, nil

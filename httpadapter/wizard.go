@@ -76,13 +76,13 @@ func (a *Adapter) initWizard(c *call) (verification.WizardStep, error) {
 		if err != nil {
 			return verification.WizardStep{}, err
 		}
-		return a.svc.InitWizard(c.r.Context(), id)
+		return a.svc.InitWizard(c.ctx, id)
 	}
 	ident, err := c.apiKeyIdentifier()
 	if err != nil {
 		return verification.WizardStep{}, err
 	}
-	step, err := a.svc.InitWizardByIdentifier(c.r.Context(), ident)
+	step, err := a.svc.InitWizardByIdentifier(c.ctx, ident)
 	if err != nil {
 		return verification.WizardStep{}, err
 	}
@@ -127,7 +127,7 @@ func (a *Adapter) serveRunWizard(c *call) error {
 		return err
 	}
 	return c.idempotent(fingerprint(raw), func() error {
-		step, err := a.svc.RunWizard(c.r.Context(), verification.RunWizardParams{
+		step, err := a.svc.RunWizard(c.ctx, verification.RunWizardParams{
 			SubjectID: id, UUID: body.Data.UUID, DocumentType: body.Data.Documents.Type, Files: body.Data.Documents.Files,
 		})
 		if err != nil {
