@@ -26,24 +26,44 @@ func (s *Store) GetSubjectStatuses(ctx context.Context, subjectID int64) (verifi
 
 // getSubjectStatuses is GetSubjectStatuses's statement on cn.
 func (s *Store) getSubjectStatuses(ctx context.Context, cn conn, subjectID int64) (verification.SubjectStatuses, error) {
-	var (
-		out                   = verification.SubjectStatuses{ID: subjectID}
-		deletedAt, redactedAt int64
-		packed                sql.NullString
-	)
-	err := cn.queryRow(stSubjectStatuses, subjectID).Scan(&out.Level, &deletedAt, &redactedAt, &packed)
+	d := statusDests.get()
+	defer statusDests.put(d)
+	err := cn.queryRow(stSubjectStatuses, subjectID).Scan(d.dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return verification.SubjectStatuses{}, notFound("subject", subjectID)
 	}
 	if err != nil {
 		return verification.SubjectStatuses{}, s.c.mapErr(ctx, "get subject statuses", err)
 	}
-	out.Deleted, out.Redacted = deletedAt != 0, redactedAt != 0
-	if out.States, out.Final, err = parseStatuses(packed.String); err != nil {
+	out, err := d.v.statuses(subjectID)
+	if err != nil {
 		return verification.SubjectStatuses{}, fmt.Errorf("sqlite: get subject statuses: %w", err)
 	}
 	return out, nil
 }
+
+// statusRow are the columns of stSubjectStatuses' row, which
+// stSubjectProgress's rows begin with.
+type statusRow struct {
+	level                 int
+	deletedAt, redactedAt int64
+	packed                sql.NullString
+}
+
+// dest appends the destinations of the columns to dest.
+func (c *statusRow) dest(dest []any) []any {
+	return append(dest, &c.level, &c.deletedAt, &c.redactedAt, &c.packed)
+}
+
+// statuses decodes the columns of subject id.
+func (c *statusRow) statuses(id int64) (verification.SubjectStatuses, error) {
+	out := verification.SubjectStatuses{ID: id, Level: c.level, Deleted: c.deletedAt != 0, Redacted: c.redactedAt != 0}
+	var err error
+	out.States, out.Final, err = parseStatuses(c.packed.String)
+	return out, err
+}
+
+var statusDests = destPool[statusRow]{wire: func(c *statusRow) []any { return c.dest(make([]any, 0, 4)) }}
 
 // parseStatuses decodes stSubjectStatuses' packed states: a sequence of
 // <decimal byte length>:<name><status letter>, the letter upper case for a
@@ -130,28 +150,25 @@ func (s *Store) listSubjectGrants(ctx context.Context, cn conn, f verification.G
 	defer rows.Close()
 	out := verification.SubjectGrants{Page: verification.Page[verification.Grant]{Items: []verification.Grant{}}}
 	found := false
+	// One set of destinations for every row (each Scan sets them all).
+	d := grantDests.get()
+	defer grantDests.put(d)
 	for rows.Next() {
-		var (
-			deletedAt, total    int64
-			gid, client, lvl    sql.NullInt64
-			prevID, adminID, at sql.NullInt64
-			lvlName, prevName   sql.NullString
-			reason              sql.NullString
-		)
-		if err := rows.Scan(&deletedAt, &total, &gid, &client, &lvl, &lvlName, &prevID, &prevName, &reason, &adminID, &at); err != nil {
+		if err := rows.Scan(d.dest...); err != nil {
 			return verification.SubjectGrants{}, s.c.mapErr(ctx, "list subject grants", err)
 		}
+		c := &d.v
 		found = true
-		out.Deleted, out.Page.Total = deletedAt != 0, int(total)
-		if !gid.Valid || len(out.Page.Items) == limit {
+		out.Deleted, out.Page.Total = c.deletedAt != 0, int(c.total)
+		if !c.gid.Valid || len(out.Page.Items) == limit {
 			continue
 		}
 		g := verification.Grant{
-			ID: gid.Int64, SubjectID: client.Int64, Level: verification.LevelRef{ID: int(lvl.Int64), Name: lvlName.String},
-			Reason: reason.String, AdminID: adminID.Int64, CreatedAt: fromMicros(at.Int64),
+			ID: c.gid.Int64, SubjectID: c.client.Int64, Level: verification.LevelRef{ID: int(c.lvl.Int64), Name: c.lvlName.String},
+			Reason: c.reason.String, AdminID: c.adminID.Int64, CreatedAt: fromMicros(c.at.Int64),
 		}
-		if prevID.Valid {
-			g.Previous = &verification.LevelRef{ID: int(prevID.Int64), Name: prevName.String}
+		if c.prevID.Valid {
+			g.Previous = &verification.LevelRef{ID: int(c.prevID.Int64), Name: c.prevName.String}
 		}
 		out.Page.Items = append(out.Page.Items, g)
 	}
@@ -163,6 +180,21 @@ func (s *Store) listSubjectGrants(ctx context.Context, cn conn, f verification.G
 	}
 	return out, nil
 }
+
+// grantRow are the columns of stSubjectGrantsAsc's and
+// stSubjectGrantsDesc's rows: the subject's deletion mark and grant count,
+// and a grant (NULL for none).
+type grantRow struct {
+	deletedAt, total    int64
+	gid, client, lvl    sql.NullInt64
+	prevID, adminID, at sql.NullInt64
+	lvlName, prevName   sql.NullString
+	reason              sql.NullString
+}
+
+var grantDests = destPool[grantRow]{wire: func(c *grantRow) []any {
+	return []any{&c.deletedAt, &c.total, &c.gid, &c.client, &c.lvl, &c.lvlName, &c.prevID, &c.prevName, &c.reason, &c.adminID, &c.at}
+}}
 
 // GetOpenApplications implements verification.ReadStore: one prepared
 // statement, the subject joined with its open applications.
@@ -190,24 +222,23 @@ func (s *Store) getOpenApplications(ctx context.Context, cn conn, subjectID int6
 		found bool
 		apps  = []verification.Application{}
 		// One set of destinations for every row (each Scan sets them all).
-		ss   subjectScan
-		a    nullApp
-		dest = a.dest(ss.dest(make([]any, 0, 24)))
+		d = openAppsDests.get()
 	)
+	defer openAppsDests.put(d)
 	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
+		if err := rows.Scan(d.dest...); err != nil {
 			return verification.Subject{}, nil, s.c.mapErr(ctx, "get open applications", err)
 		}
 		if !found { // every row repeats the subject: decode it (its tags) once
-			if sub, err = ss.subject(); err != nil {
+			if sub, err = d.v.ss.subject(); err != nil {
 				return verification.Subject{}, nil, fmt.Errorf("sqlite: get open applications: %w", err)
 			}
 			found = true
 		}
-		if !a.id.Valid {
+		if !d.v.a.id.Valid {
 			continue
 		}
-		app, err := a.app()
+		app, err := d.v.a.app()
 		if err != nil {
 			return verification.Subject{}, nil, fmt.Errorf("sqlite: get open applications: %w", err)
 		}
@@ -221,6 +252,16 @@ func (s *Store) getOpenApplications(ctx context.Context, cn conn, subjectID int6
 	}
 	return sub, apps, nil
 }
+
+// openAppsRow are the columns of stSubjectOpenApps' rows.
+type openAppsRow struct {
+	ss subjectScan
+	a  nullApp
+}
+
+var openAppsDests = destPool[openAppsRow]{wire: func(c *openAppsRow) []any {
+	return c.a.dest(c.ss.dest(make([]any, 0, 24)))
+}}
 
 // GetIDVerification implements verification.ReadStore: one prepared
 // statement instead of GetSubject, ListIDSessions and a GetFile per image.
@@ -328,28 +369,23 @@ func (s *Store) getSubjectProgress(ctx context.Context, cn conn, id stmtID, key 
 	defer rows.Close()
 	out := verification.SubjectProgress{Open: []verification.Application{}}
 	found := false
-	var (
-		// One set of destinations for every row (each Scan sets them all).
-		a                     nullApp
-		deletedAt, redactedAt int64
-		packed                sql.NullString
-		dest                  = a.dest(append(make([]any, 0, 19), &out.ID, &out.Level, &deletedAt, &redactedAt, &packed))
-	)
+	// One set of destinations for every row (each Scan sets them all).
+	d := progressDests.get()
+	defer progressDests.put(d)
 	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
+		if err := rows.Scan(d.dest...); err != nil {
 			return verification.SubjectProgress{}, s.c.mapErr(ctx, "get subject progress", err)
 		}
 		if !found {
 			found = true
-			out.Deleted, out.Redacted = deletedAt != 0, redactedAt != 0
-			if out.States, out.Final, err = parseStatuses(packed.String); err != nil {
+			if out.SubjectStatuses, err = d.v.st.statuses(d.v.id); err != nil {
 				return verification.SubjectProgress{}, fmt.Errorf("sqlite: get subject progress: %w", err)
 			}
 		}
-		if !a.id.Valid {
+		if !d.v.a.id.Valid {
 			continue
 		}
-		app, err := a.app()
+		app, err := d.v.a.app()
 		if err != nil {
 			return verification.SubjectProgress{}, fmt.Errorf("sqlite: get subject progress: %w", err)
 		}
@@ -363,3 +399,15 @@ func (s *Store) getSubjectProgress(ctx context.Context, cn conn, id stmtID, key 
 	}
 	return out, nil
 }
+
+// progressRow are the columns of stSubjectProgress' rows: the subject's
+// id, stSubjectStatuses' columns and an open application's.
+type progressRow struct {
+	id int64
+	st statusRow
+	a  nullApp
+}
+
+var progressDests = destPool[progressRow]{wire: func(c *progressRow) []any {
+	return c.a.dest(c.st.dest(append(make([]any, 0, 19), &c.id)))
+}}

@@ -103,3 +103,25 @@ func TestPinnedReadWait(t *testing.T) {
 	closed = true
 	require.NoError(t, <-closeErr)
 }
+
+// TestDestPoolZeroesWhatGoesBack: a set of destinations comes from the pool
+// with zero values and pointers into its own values, also when it is a set
+// that went back holding an answer's values.
+func TestDestPoolZeroesWhatGoesBack(t *testing.T) {
+	t.Parallel()
+	p := destPool[grantRow]{wire: func(c *grantRow) []any { return []any{&c.total, &c.reason} }}
+	reused := false
+	for range 20 { // sync.Pool may drop a set (always possible, often under -race)
+		d := p.get()
+		require.Equal(t, grantRow{}, d.v)
+		require.Same(t, &d.v.total, d.dest[0])
+		require.Same(t, &d.v.reason, d.dest[1])
+		d.v.total, d.v.reason.String, d.v.reason.Valid = 7, "alice's reason", true
+		p.put(d)
+		again := p.get()
+		require.Equal(t, grantRow{}, again.v, "a set goes back zeroed")
+		reused = reused || again == d
+		p.put(again)
+	}
+	require.True(t, reused, "the pool never gave a set back: the zeroing was not exercised")
+}
