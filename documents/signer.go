@@ -6,11 +6,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"math"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -103,6 +105,18 @@ type signerKey struct {
 	// in Unix seconds: RetiredAt+TTL for a retired key, unbounded otherwise.
 	lastExpiry int64
 	retired    bool
+	// macs holds the key's HMAC states between uses (*keyedMAC): hmac.New
+	// allocates six objects, and a route answering with three image links
+	// signs three times per request.
+	macs *sync.Pool
+}
+
+// keyedMAC is one HMAC-SHA256 state of a key, with the buffers of one
+// signature.
+type keyedMAC struct {
+	h   hash.Hash
+	msg []byte
+	sum [sha256.Size]byte
 }
 
 // NewSigner returns a Signer using keys (oldest first). It fails if keys is
@@ -134,6 +148,8 @@ func NewSigner(keys []SigningKey, opts SignerOptions) (*Signer, error) {
 			return nil, fmt.Errorf("documents: signer: key %q: secret is %d bytes, want at least %d", k.ID, len(k.Secret), MinSigningSecretLen)
 		}
 		sk := signerKey{secret: slices.Clone(k.Secret), lastExpiry: math.MaxInt64}
+		secret := sk.secret
+		sk.macs = &sync.Pool{New: func() any { return &keyedMAC{h: hmac.New(sha256.New, secret)} }}
 		if !k.RetiredAt.IsZero() {
 			sk.retired = true
 			sk.lastExpiry = k.RetiredAt.Add(opts.TTL).Unix()
@@ -156,22 +172,31 @@ func (s *Signer) TTL() time.Duration { return s.ttl }
 // compared exactly by Verify ("GET" is not "get"); a method that is not a
 // valid HTTP token yields parameters that never verify.
 func (s *Signer) Sign(method, path string) (query url.Values, expires time.Time) {
-	exp := s.now().Add(s.ttl).Unix()
-	expStr := strconv.FormatInt(exp, 10)
-	mac := s.mac(s.keys[s.current].secret, method, path, expStr, s.current)
+	exp, expStr, sig := s.sign(method, path)
 	return url.Values{
 		ParamExpires:   {expStr},
 		ParamKeyID:     {s.current},
-		ParamSignature: {base64.RawURLEncoding.EncodeToString(mac)},
+		ParamSignature: {sig},
 	}, time.Unix(exp, 0).UTC()
+}
+
+// sign returns the expiry of a URL signed now for method and path, as a
+// number and as its parameter, and the signature parameter.
+func (s *Signer) sign(method, path string) (exp int64, expStr, sig string) {
+	exp = s.now().Add(s.ttl).Unix()
+	expStr = strconv.FormatInt(exp, 10)
+	mac := s.mac(s.keys[s.current], method, path, expStr, s.current)
+	return exp, expStr, base64.RawURLEncoding.EncodeToString(mac[:])
 }
 
 // SignURL returns path, escaped, followed by the signed query:
 // "/files/abc?exp=...&kid=...&sig=...". Prepend the scheme and host, if
-// needed, without changing the path.
+// needed, without changing the path. The query is the one url.Values.Encode
+// gives Sign's parameters (sorted by name), written without building them.
 func (s *Signer) SignURL(method, path string) string {
-	q, _ := s.Sign(method, path)
-	return (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	_, expStr, sig := s.sign(method, path)
+	return (&url.URL{Path: path}).EscapedPath() + "?" + ParamExpires + "=" + expStr +
+		"&" + ParamKeyID + "=" + url.QueryEscape(s.current) + "&" + ParamSignature + "=" + sig
 }
 
 // Verify checks that q (the query of a request, r.URL.Query()) is a valid
@@ -218,7 +243,7 @@ func (s *Signer) Verify(method, path string, q url.Values) error {
 	if err != nil || len(sig) != sha256.Size {
 		return fmt.Errorf("%w: malformed %q parameter", ErrURLInvalid, ParamSignature)
 	}
-	if !hmac.Equal(sig, s.mac(key.secret, method, path, expStr, kid)) {
+	if mac := s.mac(key, method, path, expStr, kid); !hmac.Equal(sig, mac[:]) {
 		return fmt.Errorf("%w: signature mismatch", ErrURLInvalid)
 	}
 	if exp > key.lastExpiry {
@@ -230,18 +255,27 @@ func (s *Signer) Verify(method, path string, q url.Values) error {
 	return nil
 }
 
-// mac computes the signature of a URL.
-func (s *Signer) mac(secret []byte, method, path, exp, kid string) []byte {
-	h := hmac.New(sha256.New, secret)
-	h.Write([]byte(method))
-	h.Write([]byte{'\n'})
-	h.Write([]byte(path))
-	h.Write([]byte{'\n'})
-	h.Write([]byte(exp))
-	h.Write([]byte{'\n'})
-	h.Write([]byte(kid))
-	return h.Sum(nil)
+// mac computes the signature of a URL with key: HMAC-SHA256 of method
+// "\n" path "\n" exp "\n" kid, on one of the key's pooled states.
+func (s *Signer) mac(key signerKey, method, path, exp, kid string) [sha256.Size]byte {
+	m := key.macs.Get().(*keyedMAC)
+	m.h.Reset()
+	m.msg = append(m.msg[:0], method...)
+	m.msg = append(append(m.msg, '\n'), path...)
+	m.msg = append(append(m.msg, '\n'), exp...)
+	m.msg = append(append(m.msg, '\n'), kid...)
+	m.h.Write(m.msg)
+	m.h.Sum(m.sum[:0])
+	sum := m.sum
+	if cap(m.msg) > maxPooledMessage {
+		m.msg = nil // a long path given to Verify: not kept
+	}
+	key.macs.Put(m)
+	return sum
 }
+
+// maxPooledMessage bounds the message buffer a pooled HMAC state keeps.
+const maxPooledMessage = 4 << 10
 
 // Redact returns signedURL with the value of every sig parameter (in any
 // letter case, escaped or padded with spaces) and of every parameter whose

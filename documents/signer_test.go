@@ -2,6 +2,9 @@ package documents
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
@@ -374,4 +377,34 @@ func TestRedact(t *testing.T) {
 	require.NotContains(t, redacted, q.Get(ParamSignature))
 	require.Contains(t, redacted, "kid=k1")
 	require.Contains(t, redacted, "exp="+q.Get(ParamExpires))
+}
+
+// TestSignerSignatureIsTheDocumentedHMAC recomputes each signature with
+// crypto/hmac from the documented message, for signatures made at once
+// from several goroutines (the Signer reuses HMAC states between calls)
+// and for paths longer than the buffer a reused state keeps.
+func TestSignerSignatureIsTheDocumentedHMAC(t *testing.T) {
+	t.Parallel()
+	b := setupSigner(t, SigningKey{ID: "old", Secret: secret1, RetiredAt: signedAt}, SigningKey{ID: "k2", Secret: secret2})
+	want := func(method, path, exp string) string {
+		h := hmac.New(sha256.New, secret2)
+		h.Write([]byte(method + "\n" + path + "\n" + exp + "\nk2"))
+		return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 200 {
+				method, path := http.MethodGet, "/files/"+strconv.Itoa(g)+"-"+strconv.Itoa(i)
+				if i%50 == 0 {
+					method, path = http.MethodHead, "/files/"+strings.Repeat("x", 5000+i)
+				}
+				q, _ := b.signer.Sign(method, path)
+				assert.Equal(t, want(method, path, q.Get(ParamExpires)), q.Get(ParamSignature), path)
+				assert.NoError(t, b.signer.Verify(method, path, q))
+				assert.Equal(t, (&url.URL{Path: path}).EscapedPath()+"?"+q.Encode(), b.signer.SignURL(method, path))
+			}
+		})
+	}
+	wg.Wait()
 }
