@@ -45,7 +45,7 @@ func (c *calls) record(fn func()) []string {
 // countingStore wraps a Store and counts every call. It spells out every
 // method of verification.Store (no embedding), so that a method added to
 // the interface fails to compile here instead of going uncounted, and it
-// forwards the optional Checkpointer and SubjectStatesLocker.
+// forwards the optional Checkpointer, SubjectStatesLocker and CommitWriter.
 type countingStore struct {
 	s verification.Store
 	c *calls
@@ -55,6 +55,7 @@ var (
 	_ verification.Store               = (*countingStore)(nil)
 	_ verification.Checkpointer        = (*countingStore)(nil)
 	_ verification.SubjectStatesLocker = (*countingStore)(nil)
+	_ verification.CommitWriter        = (*countingStore)(nil)
 )
 
 func (s *countingStore) InTx(ctx context.Context, fn func(ctx context.Context, tx verification.Store) error) error {
@@ -353,6 +354,27 @@ func (s *countingStore) LockSubjectStates(ctx context.Context, id int64) (verifi
 	}
 	s.c.hit("LockSubjectStates")
 	return l.LockSubjectStates(ctx, id)
+}
+
+// WriteAtCommit is one call where the wrapped store has it, and the calls
+// it stands for (each counted) where it does not.
+func (s *countingStore) WriteAtCommit(ctx context.Context, events []*verification.Event, subjects []verification.Subject) error {
+	w, ok := s.s.(verification.CommitWriter)
+	if !ok {
+		if len(events) > 0 {
+			if err := s.AddEvents(ctx, events); err != nil {
+				return err
+			}
+		}
+		for _, sub := range subjects {
+			if err := s.UpdateSubject(ctx, sub); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	s.c.hit("WriteAtCommit")
+	return w.WriteAtCommit(ctx, events, subjects)
 }
 
 func (s *countingStore) Checkpoint(ctx context.Context) error {

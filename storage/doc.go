@@ -30,11 +30,14 @@
 //     are part of Store, not optional capabilities: the Dispatcher, the
 //     HTTP adapter and every admin act need them, every store of this
 //     module has them, and the suite checks them, so a store that passes
-//     storagetest.Run serves every feature and the suite skips nothing. The
-//     only optional extra
-//     is verification.Checkpointer (moving deleted data out of a
-//     write-ahead log), detected by type assertion; implement it if your
-//     database keeps one.
+//     storagetest.Run serves every feature. The optional extras, detected
+//     by type assertion, are verification.Checkpointer (moving deleted
+//     data out of a write-ahead log: implement it if your database keeps
+//     one) and two that save round trips, on the transaction-bound Store:
+//     verification.SubjectStatesLocker (a subject's lock and states in one
+//     call) and verification.CommitWriter (a transaction's last writes
+//     sent with its commit). The suite checks each against the calls it
+//     stands for where a store has it, and skips that case otherwise.
 //
 //  2. Never read the clock. Every timestamp (CreatedAt, DecidedAt, the
 //     ExpiresBefore and DecidedBefore cut-offs, ...) is in the arguments;

@@ -345,8 +345,21 @@ func (t *txn) UpdateSubject(ctx context.Context, sub Subject) error {
 }
 
 // flush writes the events emit added and the subjects whose counter is
-// not stored yet.
+// not stored yet: the transaction's last writes, handed to the commit
+// where the store is a CommitWriter.
 func (t *txn) flush(ctx context.Context) error {
+	if w, ok := t.Store.(CommitWriter); ok {
+		if len(t.events) == 0 && len(t.counted) == 0 {
+			return nil
+		}
+		subs := make([]Subject, 0, len(t.counted))
+		for _, id := range slices.Sorted(maps.Keys(t.counted)) {
+			subs = append(subs, *t.counted[id])
+		}
+		evs := t.events
+		t.events, t.counted = nil, nil
+		return w.WriteAtCommit(ctx, evs, subs)
+	}
 	if err := t.flushEvents(ctx); err != nil {
 		return err
 	}
@@ -456,6 +469,24 @@ type SubjectStatesLocker interface {
 	// LockSubjectStates locks the subject like LockSubject and returns it
 	// with its requirement states as ListRequirementStates lists them.
 	LockSubjectStates(ctx context.Context, id int64) (Subject, []RequirementState, error)
+}
+
+// CommitWriter is an optional Store capability, detected on the
+// transaction-bound Store that InTx passes to its callback: the Service's
+// last writes of a transaction (the events emit added, then the subjects
+// whose event counter they advanced, in ID order) handed over in one call,
+// so that a store may send them with its commit (storage/postgres: the
+// writes and COMMIT in one round trip). WriteAtCommit(ctx, events,
+// subjects) stands for AddEvents(ctx, events) followed by UpdateSubject of
+// each subject, with their errors (ErrConflict for a used event ID,
+// ErrNotFound for an absent subject) and with nothing written when one
+// fails; a store that defers them returns those errors from InTx, after
+// rolling back, and sets each event's Seq by the time InTx returns nil.
+// The Service makes no other call on the transaction after it.
+type CommitWriter interface {
+	// WriteAtCommit writes events and subjects as the transaction's last
+	// writes, now or with its commit.
+	WriteAtCommit(ctx context.Context, events []*Event, subjects []Subject) error
 }
 
 // lockLiveStates is lockLive followed by states: in one store call when

@@ -146,6 +146,65 @@ func RunEvents(t *testing.T, newStore func(t *testing.T) verification.Store) {
 		require.Equal(t, []string{"ev-1"}, eventIDs(got), "AddEvents with a cancelled context must not write")
 	})
 
+	test(t, newStore, "WriteAtCommit", func(t *testing.T, s verification.Store) {
+		// Optional (verification.CommitWriter): what AddEvents and then
+		// UpdateSubject of each subject do, errors included, with nothing
+		// written when one fails; the store may defer the writes to the
+		// commit and report their error from InTx.
+		ctx := t.Context()
+		alice, bob := newSubject(t, s, "alice"), newSubject(t, s, "bob")
+		used := newEvent(bob.ID, "ev-used", 0)
+		require.NoError(t, s.AddEvent(ctx, &used))
+		write := func(events []*verification.Event, subjects ...verification.Subject) error {
+			return s.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+				w, ok := tx.(verification.CommitWriter)
+				if !ok {
+					t.Skip("the store is not a verification.CommitWriter")
+				}
+				if _, err := tx.LockSubject(ctx, alice.ID); err != nil {
+					return err
+				}
+				return w.WriteAtCommit(ctx, events, subjects)
+			})
+		}
+		events := func(ids ...string) []*verification.Event {
+			out := make([]*verification.Event, len(ids))
+			for i, id := range ids {
+				e := newEvent(alice.ID, id, i+1)
+				out[i] = &e
+			}
+			return out
+		}
+		counted := alice
+		counted.EventSeq, counted.UpdatedAt = 2, at(9)
+
+		require.ErrorIs(t, write(events("ev-a", "ev-used"), counted), verification.ErrConflict, "a used event ID")
+		absent := counted
+		absent.ID = bob.ID + 1000
+		require.ErrorIs(t, write(events("ev-a", "ev-b"), counted, absent), verification.ErrNotFound, "an absent subject")
+		got, err := s.ListEvents(ctx, verification.EventFilter{})
+		require.NoError(t, err)
+		require.Equal(t, []string{"ev-used"}, eventIDs(got), "a failed WriteAtCommit writes no event")
+		sub, err := s.GetSubject(ctx, alice.ID)
+		require.NoError(t, err)
+		requireSubject(t, alice, sub, "after a failed WriteAtCommit")
+
+		evs := events("ev-a", "ev-b")
+		require.NoError(t, write(evs, counted))
+		require.Greater(t, evs[0].Seq, used.Seq, "Seq set by the time InTx returned")
+		require.Greater(t, evs[1].Seq, evs[0].Seq, "in the slice's order")
+		got, err = s.ListEvents(ctx, verification.EventFilter{SubjectID: alice.ID})
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		for i := range evs {
+			requireEvent(t, *evs[i], got[i], "WriteAtCommit's event")
+		}
+		sub, err = s.GetSubject(ctx, alice.ID)
+		require.NoError(t, err)
+		requireSubject(t, counted, sub, "WriteAtCommit's subject")
+		require.NoError(t, write(nil), "nothing to write")
+	})
+
 	test(t, newStore, "ListFilters", func(t *testing.T, s verification.Store) {
 		ctx := t.Context()
 		alice := newSubject(t, s, "alice")
