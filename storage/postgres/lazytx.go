@@ -12,14 +12,18 @@ import (
 // statement, in the same batch (pgx.Batch.BeginTx), instead of in a round
 // trip of its own before it (pgx's BeginTx waits for BEGIN's answer); a
 // transaction that runs no statement never begins. Once begun it is the
-// pgx.Tx that batch returned, which holds the pool's connection until
-// Commit or Rollback. It is the querier of the transaction's Store, used
-// by one goroutine at a time, like pgx.Tx.
+// pgx.Tx that batch returned, on a connection it holds from the pool until
+// Commit or Rollback. Writes queued with atCommit go out with COMMIT, in
+// the same batch. It is the querier of the transaction's Store, used by one
+// goroutine at a time, like pgx.Tx.
 type lazyTx struct {
 	pool *pgxpool.Pool
-	tx   pgx.Tx // nil until the first statement
-	err  error  // why the transaction could not begin
-	done bool   // committed or rolled back
+	c    *pgxpool.Conn // the connection, from the first statement on
+	tx   pgx.Tx        // nil until the first statement
+	err  error         // why the transaction could not begin
+	done bool          // committed or rolled back
+	// queued are the writes of atCommit not sent yet.
+	queued []*pgx.QueuedQuery
 }
 
 // txOptions are InTx's transactions'.
@@ -31,7 +35,13 @@ func (t *lazyTx) first(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	full := &pgx.Batch{}
 	full.BeginTx(txOptions)
 	full.QueuedQueries = append(full.QueuedQueries, b.QueuedQueries...)
-	br := t.pool.SendBatch(ctx, full)
+	c, err := t.pool.Acquire(ctx)
+	if err != nil {
+		t.err = err
+		return pgx.FailedBatchResults(full, err)
+	}
+	t.c = c
+	br := c.SendBatch(ctx, full)
 	t.tx = br.Tx()
 	if _, err := br.Exec(); err != nil {
 		// BEGIN failed (no connection, say): every later call and Commit
@@ -49,8 +59,61 @@ func (t *lazyTx) one(ctx context.Context, sql string, args []any) pgx.BatchResul
 	return t.first(ctx, b)
 }
 
+// atCommit queues qs to go out with COMMIT. Each query's Fn reads its
+// result (and turns its error into the store's); the first error is the
+// one Commit returns, after PostgreSQL skipped the rest and COMMIT. A call
+// made after atCommit sends the queued writes first.
+func (t *lazyTx) atCommit(qs ...*pgx.QueuedQuery) { t.queued = append(t.queued, qs...) }
+
+// sendQueued sends the writes of atCommit ahead of another call; their
+// error fails the transaction (that call, every later one and Commit).
+func (t *lazyTx) sendQueued(ctx context.Context) {
+	if len(t.queued) == 0 || t.done {
+		return
+	}
+	b := &pgx.Batch{QueuedQueries: t.queued}
+	t.queued = nil
+	var br pgx.BatchResults
+	if t.started() {
+		br = t.begun().SendBatch(ctx, b)
+	} else {
+		br = t.first(ctx, b)
+	}
+	if err := readBatch(ctx, "write", br, b.QueuedQueries); err != nil && t.err == nil {
+		t.err = err
+	}
+}
+
+// readBatch reads br's results with qs's Fns, in order (each reads its
+// query's result and returns the store's error for it), and closes br. It
+// returns the first error, as the failed query's Fn gave it, or closing
+// br's, as op's: a storeError either way.
+func readBatch(ctx context.Context, op string, br pgx.BatchResults, qs []*pgx.QueuedQuery) error {
+	for _, q := range qs {
+		if err := q.Fn(br); err != nil {
+			_ = br.Close()
+			return storeError{err}
+		}
+	}
+	if err := br.Close(); err != nil {
+		return storeError{fail(ctx, op, err)}
+	}
+	return nil
+}
+
+// storeError is an error already in the store's terms (fail's), which
+// InTx returns from Commit as it is.
+type storeError struct{ err error }
+
+// Error implements error.
+func (e storeError) Error() string { return e.err.Error() }
+
+// Unwrap returns the store's error.
+func (e storeError) Unwrap() error { return e.err }
+
 // Exec implements querier.
 func (t *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	t.sendQueued(ctx)
 	if t.started() {
 		return t.begun().Exec(ctx, sql, args...)
 	}
@@ -64,6 +127,7 @@ func (t *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 
 // Query implements querier.
 func (t *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	t.sendQueued(ctx)
 	if t.started() {
 		return t.begun().Query(ctx, sql, args...)
 	}
@@ -78,6 +142,7 @@ func (t *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 
 // QueryRow implements querier.
 func (t *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	t.sendQueued(ctx)
 	if t.started() {
 		return t.begun().QueryRow(ctx, sql, args...)
 	}
@@ -90,6 +155,7 @@ func (t *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row 
 
 // SendBatch implements querier.
 func (t *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	t.sendQueued(ctx)
 	if t.started() {
 		return t.begun().SendBatch(ctx, b)
 	}
@@ -113,32 +179,79 @@ func (t *lazyTx) begun() pgx.Tx {
 	return failedTx{err: pgx.ErrTxClosed}
 }
 
-// Commit commits the transaction if it began; as pgx.Tx's, it fails with
-// pgx.ErrTxCommitRollback when PostgreSQL rolled back instead (one of its
-// statements had failed).
+// Commit commits the transaction if it began, with the writes of atCommit
+// in the same batch (beginning it there if nothing ran before them); as
+// pgx.Tx's, it fails with pgx.ErrTxCommitRollback when PostgreSQL rolled
+// back instead (one of its statements had failed), and with a queued
+// write's error when one failed.
 func (t *lazyTx) Commit(ctx context.Context) error {
 	if t.done {
 		return pgx.ErrTxClosed
 	}
-	t.done = true
 	switch {
 	case t.err != nil:
-		if t.tx != nil {
-			_ = t.tx.Rollback(ctx) // gives the connection back
-		}
+		t.Rollback(ctx)
 		return t.err
+	case len(t.queued) > 0:
+		return t.commitQueued(ctx)
 	case t.tx == nil:
+		t.done = true
 		return nil // nothing ran, nothing to commit
 	}
-	return t.tx.Commit(ctx)
+	t.done = true
+	err := t.tx.Commit(ctx)
+	t.release()
+	return err
+}
+
+// commitQueued sends the writes of atCommit and COMMIT as one batch.
+func (t *lazyTx) commitQueued(ctx context.Context) error {
+	b := &pgx.Batch{QueuedQueries: t.queued}
+	t.queued = nil
+	b.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
+		if tag.String() == "ROLLBACK" {
+			return pgx.ErrTxCommitRollback
+		}
+		return nil
+	})
+	var br pgx.BatchResults
+	if t.started() {
+		br = t.begun().SendBatch(ctx, b)
+	} else {
+		br = t.first(ctx, b)
+	}
+	err := readBatch(ctx, "commit", br, b.QueuedQueries)
+	if err == nil && t.err != nil {
+		err = t.err // BEGIN failed
+	}
+	if err != nil {
+		t.Rollback(ctx) // a failed write left the transaction open
+		return err
+	}
+	// COMMIT ran on the connection, which is outside a transaction again:
+	// pgx's Tx, which did not send it, must not roll back.
+	t.done, t.tx = true, nil
+	t.release()
+	return nil
 }
 
 // Rollback rolls the transaction back if it began and is still open (a
-// no-op after Commit).
+// no-op after Commit), and gives the connection back.
 func (t *lazyTx) Rollback(ctx context.Context) {
 	t.done = true
+	t.queued = nil
 	if t.tx != nil {
 		_ = t.tx.Rollback(ctx)
+	}
+	t.release()
+}
+
+// release gives the connection back to the pool (which discards one left
+// inside a transaction or broken).
+func (t *lazyTx) release() {
+	if t.c != nil {
+		t.c.Release()
+		t.c = nil
 	}
 }
 

@@ -128,3 +128,89 @@ func TestLazyTxThatCannotBegin(t *testing.T) {
 	require.Equal(t, first.Error(), second.Error(), "the reason it could not begin, every time")
 	require.Error(t, err)
 }
+
+// TestLazyTxWritesAtCommit: writes queued with atCommit are not sent until
+// the commit (another connection does not see them, nor does a rollback
+// keep them), go out before any later call of the transaction, begin the
+// transaction themselves when nothing ran before them, and fail the
+// commit with their own error; every way ends with the connection back in
+// the pool.
+func TestLazyTxWritesAtCommit(t *testing.T) {
+	t.Parallel()
+	s := openOwnPool(t, newSchema(t)) // its own pool: counts its connections
+	ctx := ctxTimeout(t)
+	exec(t, s, `CREATE TABLE {{schema}}.lazy (id int PRIMARY KEY)`)
+	insert := s.sql(`INSERT INTO {{schema}}.lazy (id) VALUES ($1)`)
+	failed := errors.New("duplicate")
+	queue := func(q querier, ids ...int) {
+		for _, id := range ids {
+			qq := &pgx.QueuedQuery{SQL: insert, Arguments: []any{id}}
+			qq.Fn = func(br pgx.BatchResults) error {
+				if _, err := br.Exec(); err != nil {
+					return errors.Join(failed, err)
+				}
+				return nil
+			}
+			q.(*lazyTx).atCommit(qq)
+		}
+	}
+	count := func() int {
+		var n int
+		require.NoError(t, s.db.pool.QueryRow(ctx, s.sql(`SELECT count(*) FROM {{schema}}.lazy`)).Scan(&n))
+		return n
+	}
+
+	// Queued after a statement, sent with COMMIT.
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+		q := tx.(*Store).q
+		_, err := q.Exec(ctx, insert, 1)
+		require.NoError(t, err)
+		queue(q, 2, 3)
+		require.Zero(t, count(), "nothing committed, the queued writes not even sent")
+		return nil
+	}))
+	require.Equal(t, 3, count())
+
+	// Queued before any statement: BEGIN, the writes and COMMIT in one batch.
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+		queue(tx.(*Store).q, 4)
+		return nil
+	}))
+	require.Equal(t, 4, count())
+
+	// A call after them sends them first, inside the transaction.
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+		q := tx.(*Store).q
+		queue(q, 5)
+		var n int
+		require.NoError(t, q.QueryRow(ctx, s.sql(`SELECT count(*) FROM {{schema}}.lazy`)).Scan(&n))
+		require.Equal(t, 5, n, "the queued write went out before the read")
+		return nil
+	}))
+	require.Equal(t, 5, count())
+
+	// A rollback drops them; a failing one fails the commit with its error
+	// and nothing of the transaction stays.
+	rollback := errors.New("roll back")
+	require.ErrorIs(t, s.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+		queue(tx.(*Store).q, 6)
+		return rollback
+	}), rollback)
+	err := s.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+		q := tx.(*Store).q
+		_, err := q.Exec(ctx, insert, 7)
+		require.NoError(t, err)
+		queue(q, 8, 1, 9) // 1 is taken
+		return nil
+	})
+	require.ErrorIs(t, err, failed)
+	require.Equal(t, 5, count(), "neither the rolled back nor the failed transaction left a row")
+	require.Zero(t, s.db.pool.Stat().AcquiredConns(), "the connection went back to the pool")
+
+	// The connection is healthy for the next transaction.
+	require.NoError(t, s.InTx(ctx, func(ctx context.Context, tx verification.Store) error {
+		queue(tx.(*Store).q, 10)
+		return nil
+	}))
+	require.Equal(t, 6, count())
+}

@@ -216,6 +216,9 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx verifi
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
+		if se := (storeError{}); errors.As(err, &se) {
+			return se.err // a write sent with COMMIT, in the store's terms
+		}
 		return fail(ctx, "commit", err)
 	}
 	return nil

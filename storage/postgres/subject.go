@@ -101,17 +101,24 @@ func lockedSubject(ctx context.Context, row pgx.Row, id int64) (verification.Sub
 	return sub, fail(ctx, "lock subject", err)
 }
 
+// updateSubjectSQL writes a subject's mutable columns (updateSubjectArgs).
+const updateSubjectSQL = `
+	UPDATE {{schema}}.subjects
+	   SET tags = $2, level = $3, deleted_at = $4, legal_hold = $5, redacted_at = $6, event_seq = $7, updated_at = $8
+	 WHERE id = $1`
+
+// updateSubjectArgs are updateSubjectSQL's arguments for sub.
+func updateSubjectArgs(sub verification.Subject) []any {
+	return []any{sub.ID, sub.Tags, sub.Level, tsIn(sub.DeletedAt), sub.LegalHold, tsIn(sub.RedactedAt), sub.EventSeq, tsIn(sub.UpdatedAt)}
+}
+
 // UpdateSubject implements verification.SubjectStore. A change of tags is
 // mirrored into subject_tags by a trigger in the same statement.
 func (s *Store) UpdateSubject(ctx context.Context, sub verification.Subject) error {
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
-	tag, err := s.q.Exec(ctx, s.sql(`
-		UPDATE {{schema}}.subjects
-		   SET tags = $2, level = $3, deleted_at = $4, legal_hold = $5, redacted_at = $6, event_seq = $7, updated_at = $8
-		 WHERE id = $1`),
-		sub.ID, sub.Tags, sub.Level, tsIn(sub.DeletedAt), sub.LegalHold, tsIn(sub.RedactedAt), sub.EventSeq, tsIn(sub.UpdatedAt))
+	tag, err := s.q.Exec(ctx, s.sql(updateSubjectSQL), updateSubjectArgs(sub)...)
 	if err != nil {
 		return fail(ctx, "update subject", err)
 	}
