@@ -35,6 +35,9 @@ func (t *lazyTx) first(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	full := &pgx.Batch{}
 	full.BeginTx(txOptions)
 	full.QueuedQueries = append(full.QueuedQueries, b.QueuedQueries...)
+	// When no connection comes or BEGIN fails, every later call and
+	// Commit fail with the reason, as pgx's BeginTx would have failed InTx
+	// before its callback; the batch's other results fail too.
 	c, err := t.pool.Acquire(ctx)
 	if err != nil {
 		t.err = err
@@ -44,9 +47,6 @@ func (t *lazyTx) first(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	br := c.SendBatch(ctx, full)
 	t.tx = br.Tx()
 	if _, err := br.Exec(); err != nil {
-		// BEGIN failed (no connection, say): every later call and Commit
-		// fail with its error, as pgx's BeginTx would have failed InTx
-		// before its callback. The batch's other results fail too.
 		t.err = err
 	}
 	return br
