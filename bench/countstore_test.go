@@ -361,17 +361,7 @@ func (s *countingStore) LockSubjectStates(ctx context.Context, id int64) (verifi
 func (s *countingStore) WriteAtCommit(ctx context.Context, events []*verification.Event, subjects []verification.Subject) error {
 	w, ok := s.s.(verification.CommitWriter)
 	if !ok {
-		if len(events) > 0 {
-			if err := s.AddEvents(ctx, events); err != nil {
-				return err
-			}
-		}
-		for _, sub := range subjects {
-			if err := s.UpdateSubject(ctx, sub); err != nil {
-				return err
-			}
-		}
-		return nil
+		return verification.AddThenUpdate(ctx, s, events, subjects)
 	}
 	s.c.hit("WriteAtCommit")
 	return w.WriteAtCommit(ctx, events, subjects)

@@ -348,23 +348,32 @@ func (t *txn) UpdateSubject(ctx context.Context, sub Subject) error {
 // not stored yet: the transaction's last writes, handed to the commit
 // where the store is a CommitWriter.
 func (t *txn) flush(ctx context.Context) error {
+	if len(t.events) == 0 && len(t.counted) == 0 {
+		return nil
+	}
+	subs := make([]Subject, 0, len(t.counted))
+	for _, id := range slices.Sorted(maps.Keys(t.counted)) {
+		subs = append(subs, *t.counted[id])
+	}
+	evs := t.events
+	t.events, t.counted = nil, nil
 	if w, ok := t.Store.(CommitWriter); ok {
-		if len(t.events) == 0 && len(t.counted) == 0 {
-			return nil
-		}
-		subs := make([]Subject, 0, len(t.counted))
-		for _, id := range slices.Sorted(maps.Keys(t.counted)) {
-			subs = append(subs, *t.counted[id])
-		}
-		evs := t.events
-		t.events, t.counted = nil, nil
 		return w.WriteAtCommit(ctx, evs, subs)
 	}
-	if err := t.flushEvents(ctx); err != nil {
-		return err
+	return AddThenUpdate(ctx, t.Store, evs, subs)
+}
+
+// AddThenUpdate implements CommitWriter.WriteAtCommit for s with its other
+// calls, at once: AddEvents (when there are events), then UpdateSubject of
+// each subject.
+func AddThenUpdate(ctx context.Context, s Store, events []*Event, subjects []Subject) error {
+	if len(events) > 0 {
+		if err := s.AddEvents(ctx, events); err != nil {
+			return err
+		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(t.counted)) {
-		if err := t.UpdateSubject(ctx, *t.counted[id]); err != nil {
+	for _, sub := range subjects {
+		if err := s.UpdateSubject(ctx, sub); err != nil {
 			return err
 		}
 	}

@@ -123,15 +123,7 @@ func (s *Store) WriteAtCommit(ctx context.Context, events []*verification.Event,
 	}
 	lt, ok := s.q.(*lazyTx)
 	if !ok {
-		if err := s.AddEvents(ctx, events); err != nil {
-			return err
-		}
-		for _, sub := range subjects {
-			if err := s.UpdateSubject(ctx, sub); err != nil {
-				return err
-			}
-		}
-		return nil
+		return verification.AddThenUpdate(ctx, s, events, subjects)
 	}
 	b := &pgx.Batch{}
 	if len(events) > 0 {
