@@ -64,10 +64,7 @@ func (s *Store) AddEvents(ctx context.Context, events []*verification.Event) err
 	}
 	b := &pgx.Batch{}
 	s.queueAddEvents(ctx, b, events)
-	if err := readBatch(ctx, "add events", s.q.SendBatch(ctx, b), b.QueuedQueries); err != nil {
-		return errors.Unwrap(err) // the storeError's
-	}
-	return nil
+	return readBatch(ctx, "add events", s.q.SendBatch(ctx, b), b.QueuedQueries)
 }
 
 // queueAddEvents queues AddEvents' statements on b, for a transaction,
@@ -131,8 +128,7 @@ func (s *Store) WriteAtCommit(ctx context.Context, events []*verification.Event,
 	}
 	for _, sub := range subjects {
 		id := sub.ID
-		b.Queue(s.sql(`WITH u AS (`+updateSubjectSQL+` RETURNING 1)
-			SELECT {{schema}}.require_row(count(*)) FROM u`), updateSubjectArgs(sub)...).Fn = func(br pgx.BatchResults) error {
+		b.Queue(s.sql(updateSubjectCheckedSQL), updateSubjectArgs(sub)...).Fn = func(br pgx.BatchResults) error {
 			_, err := br.Exec()
 			var pgErr *pgconn.PgError
 			if errors.As(err, &pgErr) && pgErr.Code == "P0002" { // no_data_found, from require_row
@@ -144,6 +140,11 @@ func (s *Store) WriteAtCommit(ctx context.Context, events []*verification.Event,
 	lt.atCommit(b.QueuedQueries...)
 	return nil
 }
+
+// updateSubjectCheckedSQL is updateSubjectSQL failing with no_data_found
+// (require_row) when no subject has the ID.
+const updateSubjectCheckedSQL = `WITH u AS (` + updateSubjectSQL + ` RETURNING 1)
+	SELECT {{schema}}.require_row(count(*)) FROM u`
 
 // addEventsSQL inserts the events given as arrays (ids, subject ids,
 // types, data, times), in the arrays' order, with a delivery per sink, and

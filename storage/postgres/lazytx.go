@@ -73,36 +73,35 @@ func (t *lazyTx) sendQueued(ctx context.Context) {
 	}
 	b := &pgx.Batch{QueuedQueries: t.queued}
 	t.queued = nil
-	var br pgx.BatchResults
+	if err := readBatch(ctx, "write", t.send(ctx, b), b.QueuedQueries); err != nil && t.err == nil {
+		t.err = storeError{err}
+	}
+}
+
+// send sends b on the transaction: as its first batch when nothing ran yet.
+func (t *lazyTx) send(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	if t.started() {
-		br = t.begun().SendBatch(ctx, b)
-	} else {
-		br = t.first(ctx, b)
+		return t.begun().SendBatch(ctx, b)
 	}
-	if err := readBatch(ctx, "write", br, b.QueuedQueries); err != nil && t.err == nil {
-		t.err = err
-	}
+	return t.first(ctx, b)
 }
 
 // readBatch reads br's results with qs's Fns, in order (each reads its
 // query's result and returns the store's error for it), and closes br. It
 // returns the first error, as the failed query's Fn gave it, or closing
-// br's, as op's: a storeError either way.
+// br's, as op's.
 func readBatch(ctx context.Context, op string, br pgx.BatchResults, qs []*pgx.QueuedQuery) error {
 	for _, q := range qs {
 		if err := q.Fn(br); err != nil {
 			_ = br.Close()
-			return storeError{err}
+			return err
 		}
 	}
-	if err := br.Close(); err != nil {
-		return storeError{fail(ctx, op, err)}
-	}
-	return nil
+	return fail(ctx, op, br.Close())
 }
 
-// storeError is an error already in the store's terms (fail's), which
-// InTx returns from Commit as it is.
+// storeError is the error of a write queued with atCommit, already in the
+// store's terms (fail's), which InTx returns from Commit as it is.
 type storeError struct{ err error }
 
 // Error implements error.
@@ -156,10 +155,7 @@ func (t *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row 
 // SendBatch implements querier.
 func (t *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	t.sendQueued(ctx)
-	if t.started() {
-		return t.begun().SendBatch(ctx, b)
-	}
-	return t.first(ctx, b)
+	return t.send(ctx, b)
 }
 
 // started reports whether the first statement went out (or the
@@ -208,25 +204,20 @@ func (t *lazyTx) Commit(ctx context.Context) error {
 func (t *lazyTx) commitQueued(ctx context.Context) error {
 	b := &pgx.Batch{QueuedQueries: t.queued}
 	t.queued = nil
-	b.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
-		if tag.String() == "ROLLBACK" {
-			return pgx.ErrTxCommitRollback
+	b.Queue("COMMIT").Fn = func(br pgx.BatchResults) error {
+		tag, err := br.Exec()
+		if err == nil && tag.String() == "ROLLBACK" {
+			err = pgx.ErrTxCommitRollback
 		}
-		return nil
-	})
-	var br pgx.BatchResults
-	if t.started() {
-		br = t.begun().SendBatch(ctx, b)
-	} else {
-		br = t.first(ctx, b)
+		return fail(ctx, "commit", err)
 	}
-	err := readBatch(ctx, "commit", br, b.QueuedQueries)
+	err := readBatch(ctx, "commit", t.send(ctx, b), b.QueuedQueries)
 	if err == nil && t.err != nil {
 		err = t.err // BEGIN failed
 	}
 	if err != nil {
 		t.Rollback(ctx) // a failed write left the transaction open
-		return err
+		return storeError{err}
 	}
 	// COMMIT ran on the connection, which is outside a transaction again:
 	// pgx's Tx, which did not send it, must not roll back.
